@@ -1,0 +1,1 @@
+"""Scheduled jobs: KPI sync, digests, reminders, reviews, charts."""

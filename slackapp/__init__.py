@@ -1,0 +1,1 @@
+"""Loyalty OKRs Slack app: Bolt app factory, listeners, Block Kit builders and CLI."""

@@ -1,0 +1,83 @@
+"""Shared Block Kit helpers: safe text, cutting to Slack's limits, error replies."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+SECTION_TEXT_MAX = 3000
+HEADER_MAX = 150
+BUTTON_TEXT_MAX = 75
+MESSAGE_BLOCKS_MAX = 50
+VIEW_BLOCKS_MAX = 100
+OPTION_TEXT_MAX = 75
+OPTIONS_MAX = 100
+PLAIN_INPUT_LABEL_MAX = 2000
+MODAL_TITLE_MAX = 24
+
+
+def cut(text: str | None, limit: int) -> str:
+    """Shorten to `limit` characters with an ellipsis."""
+    text = text or ""
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def escape(text: str | None) -> str:
+    """Make user text literal in mrkdwn: no pings (<!channel>, <@U…>), no links."""
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quote(text: str | None, limit: int = 500) -> str:
+    body = escape(cut((text or "").strip() or "(empty)", limit))
+    return "\n".join("> " + line for line in body.splitlines() or [""])
+
+
+def md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX))
+
+
+def plain(text: str, limit: int = SECTION_TEXT_MAX) -> PlainTextObject:
+    return PlainTextObject(text=cut(text, limit), emoji=True)
+
+
+def section(text: str, **kwargs) -> SectionBlock:
+    return SectionBlock(text=md(text), **kwargs)
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=plain(text, HEADER_MAX))
+
+
+def context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[md(text)])
+
+
+def divider() -> DividerBlock:
+    return DividerBlock()
+
+
+def as_dicts(blocks: list[Block]) -> list[dict]:
+    return [b.to_dict() for b in blocks]
+
+
+def error_reply(input_text: str, message: str, usage: str | None = None) -> list[dict]:
+    """Ephemeral reply to bad input: quote it, say what is wrong, show correct usage."""
+    lines = [f":warning: {message}"]
+    if usage:
+        lines.append(f"*Usage:* {usage}")
+    blocks = [section("\n".join(lines))]
+    if input_text is not None:
+        blocks.insert(0, context(f"You wrote: `{escape(cut(input_text, 500)) or ' '}`"))
+    return as_dicts(blocks)
+
+
+def fit_message(blocks: list[Block], limit: int = MESSAGE_BLOCKS_MAX) -> list[list[Block]]:
+    """Split a long list of blocks into messages that each respect the block limit."""
+    return [blocks[i : i + limit] for i in range(0, len(blocks), limit)] or [[]]

@@ -1,0 +1,176 @@
+"""The `/okr new` modal (spec §3)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from slack_sdk.models.blocks import (
+    DatePickerElement,
+    ExternalDataSelectElement,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from slackapp.blocks.common import OPTIONS_MAX, context, cut, divider, header, plain
+from storage.models import TITLE_MAX, UNIT_MAX, Department
+from storage.objectives import MAX_KEY_RESULTS
+from storage.quarters import next_quarter, quarter_bounds, quarter_of
+
+CALLBACK_ID = "okr_new_objective"
+
+
+def _text_input(
+    block_id,
+    label,
+    *,
+    optional=False,
+    max_length=None,
+    placeholder=None,
+    multiline=False,
+    initial=None,
+):
+    return InputBlock(
+        block_id=block_id,
+        label=plain(label, 2000),
+        optional=optional,
+        element=PlainTextInputElement(
+            action_id="value",
+            max_length=max_length,
+            multiline=multiline,
+            placeholder=plain(placeholder, 150) if placeholder else None,
+            initial_value=initial,
+        ),
+    )
+
+
+def department_option(d: Department) -> Option:
+    return Option(value=str(d.id), text=cut(d.name, 75))
+
+
+def new_objective_modal(
+    *, departments: list[Department], user_id: str, kpi_names: list[str], today: date
+) -> View:
+    quarter = quarter_of(today)
+    quarters = [quarter]
+    for _ in range(3):
+        quarters.append(next_quarter(quarters[-1]))
+    if len(departments) <= OPTIONS_MAX:
+        dept_el = StaticSelectElement(
+            action_id="value",
+            placeholder=plain("Choose a department", 150),
+            options=[department_option(d) for d in departments],
+            initial_option=department_option(departments[0]) if len(departments) == 1 else None,
+        )
+    else:  # more than a static select may hold: search as you type
+        dept_el = ExternalDataSelectElement(
+            action_id="department_search",
+            placeholder=plain("Type to search departments", 150),
+            min_query_length=0,
+        )
+    kpi_options = [Option(value="", text="No KPI binding (checked in by hand)")]
+    for name in kpi_names:
+        kpi_options.append(Option(value=f"{name}|company", text=cut(f"{name} · company-wide", 75)))
+        kpi_options.append(
+            Option(value=f"{name}|department", text=cut(f"{name} · this department", 75))
+        )
+    kpi_options = kpi_options[:OPTIONS_MAX]
+
+    blocks = [
+        InputBlock(block_id="department", label=plain("Department"), element=dept_el),
+        _text_input(
+            "title", "Objective", max_length=TITLE_MAX, placeholder="Turn detractors into promoters"
+        ),
+        _text_input(
+            "description",
+            "Why it matters for loyalty",
+            optional=True,
+            multiline=True,
+            max_length=3000,
+        ),
+        InputBlock(
+            block_id="quarter",
+            label=plain("Quarter"),
+            element=StaticSelectElement(
+                action_id="value",
+                options=[Option(value=q, text=q) for q in quarters],
+                initial_option=Option(value=quarter, text=quarter),
+            ),
+        ),
+        InputBlock(
+            block_id="owner",
+            label=plain("Owner"),
+            element=UserSelectElement(action_id="value", initial_user=user_id),
+        ),
+        InputBlock(
+            block_id="due_date",
+            label=plain("Due date"),
+            optional=True,
+            hint=plain("Inside the quarter; defaults to its last day.", 2000),
+            element=DatePickerElement(
+                action_id="value", initial_date=quarter_bounds(quarter)[1].isoformat()
+            ),
+        ),
+    ]
+    for i in range(MAX_KEY_RESULTS):
+        opt = i > 0
+        blocks += [
+            divider(),
+            header(f"Key result {i + 1}" + (" (optional)" if opt else "")),
+            _text_input(
+                f"kr{i}_title",
+                "What will be measured",
+                optional=opt,
+                max_length=TITLE_MAX,
+                placeholder="NPS of enterprise customers",
+            ),
+            _text_input(
+                f"kr{i}_unit",
+                "Unit",
+                optional=True,
+                max_length=UNIT_MAX,
+                placeholder="%, pts, $, count",
+            ),
+            _text_input(f"kr{i}_baseline", "Baseline", optional=opt, placeholder="32"),
+            _text_input(f"kr{i}_target", "Target", optional=opt, placeholder="45"),
+            InputBlock(
+                block_id=f"kr{i}_owner",
+                label=plain("Owner (defaults to the objective's owner)"),
+                optional=True,
+                element=UserSelectElement(action_id="value"),
+            ),
+            InputBlock(
+                block_id=f"kr{i}_kpi",
+                label=plain("Take the value from a KPI"),
+                optional=True,
+                element=StaticSelectElement(action_id="value", options=kpi_options),
+            ),
+        ]
+    blocks.append(
+        context(
+            "SMART check: every key result needs a numeric target that differs "
+            "from its baseline, and the due date must be inside the quarter."
+        )
+    )
+    return View(
+        type="modal",
+        callback_id=CALLBACK_ID,
+        title=plain("New objective", 24),
+        submit=plain("Create", 24),
+        close=plain("Cancel", 24),
+        blocks=blocks,
+    )
+
+
+def no_department_modal(message: str) -> View:
+    from slackapp.blocks.common import section
+
+    return View(
+        type="modal",
+        title=plain("New objective", 24),
+        close=plain("Close", 24),
+        blocks=[section(message)],
+    )

@@ -1,0 +1,128 @@
+"""Block Kit for objectives and key results: lists, detail, progress bars."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+
+from slackapp.blocks.common import (
+    MESSAGE_BLOCKS_MAX,
+    context,
+    cut,
+    divider,
+    escape,
+    header,
+    section,
+)
+from storage.models import CheckIn, KeyResult
+from storage.numbers import format_number
+from storage.objectives import ObjectiveView, kr_progress
+from storage.progress import progress_bar, status
+
+STATUS_EMOJI = {
+    "on track": ":large_green_circle:",
+    "at risk": ":large_yellow_circle:",
+    "off track": ":red_circle:",
+}
+PAGE_SIZE = 15
+
+
+def kr_status(kr: KeyResult, quarter: str, now: datetime | None = None) -> str:
+    return status(
+        baseline=kr.baseline,
+        target=kr.target,
+        current=kr.current_value,
+        confidence=kr.last_confidence,
+        quarter=quarter,
+        now=now or datetime.now(UTC),
+    )
+
+
+def kr_line(kr: KeyResult, quarter: str, now: datetime | None = None) -> str:
+    share = kr_progress(kr)
+    st = kr_status(kr, quarter, now)
+    kpi = f" · KPI `{escape(kr.kpi_name)}`" if kr.kpi_name else ""
+    return (
+        f"*KR-{kr.number}* {escape(cut(kr.title, 120))}{kpi}\n"
+        f"`{progress_bar(share)}` {share:.0%} · {format_number(kr.current_value, kr.unit)} "
+        f"of {format_number(kr.target, kr.unit)} (from {format_number(kr.baseline, kr.unit)}) · "
+        f"{STATUS_EMOJI[st]} {st} · <@{kr.owner_id}>"
+    )
+
+
+def objective_summary(view: ObjectiveView, now: datetime | None = None) -> str:
+    o = view.objective
+    head = (
+        f"*O-{o.number}* {escape(cut(o.title, 150))}\n"
+        f"{escape(view.department.name)} · {o.quarter} · <@{o.owner_id}> · "
+        f"`{progress_bar(view.progress)}` {view.progress:.0%}"
+    )
+    if o.status != "active":
+        score = f" · score {o.final_score:.2f}" if o.final_score is not None else ""
+        head += f" · _{o.status.replace('_', ' ')}{score}_"
+    krs = [f"• {kr_line(kr, o.quarter, now)}" for kr in view.key_results]
+    return cut("\n".join([head, *krs]), 3000)
+
+
+def objective_list(
+    views: list[ObjectiveView], *, title: str, page: int = 1, scope_value: str = "me"
+) -> list[Block]:
+    """One page of objectives, within the 50-block message limit, with paging buttons."""
+    total = len(views)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    chunk = views[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    blocks: list[Block] = [header(title)]
+    if not chunk:
+        blocks.append(section("No active objectives here yet. Create one with `/okr new`."))
+        return blocks
+    for v in chunk:
+        blocks.append(section(objective_summary(v)))
+    blocks.append(context(f"Page {page} of {pages} · {total} objective{'s' if total != 1 else ''}"))
+    buttons = []
+    if page > 1:
+        buttons.append(
+            ButtonElement(
+                text="‹ Previous", action_id="okr_list_prev", value=f"{scope_value}|{page - 1}"
+            )
+        )
+    if page < pages:
+        buttons.append(
+            ButtonElement(
+                text="Next ›", action_id="okr_list_next", value=f"{scope_value}|{page + 1}"
+            )
+        )
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
+    assert len(blocks) <= MESSAGE_BLOCKS_MAX
+    return blocks
+
+
+def objective_detail(view: ObjectiveView, history: dict[int, list[CheckIn]]) -> list[Block]:
+    o = view.objective
+    blocks: list[Block] = [
+        header(f"O-{o.number} {o.title}"),
+        section(
+            f"*Department:* {escape(view.department.name)}   *Quarter:* {o.quarter}   "
+            f"*Owner:* <@{o.owner_id}>   *Due:* {o.due_date.isoformat()}\n"
+            f"*Status:* {o.status.replace('_', ' ')}   *Progress:* "
+            f"`{progress_bar(view.progress)}` {view.progress:.0%}"
+            + (f"   *Score:* {o.final_score:.2f}" if o.final_score is not None else "")
+        ),
+    ]
+    if o.description:
+        blocks.append(section(escape(cut(o.description, 2900))))
+    for kr in view.key_results:
+        blocks.append(divider())
+        blocks.append(section(kr_line(kr, o.quarter)))
+        recent = history.get(kr.id, [])[:3]
+        if recent:
+            lines = [
+                f"{c.created_at:%Y-%m-%d} <@{c.author_id}>: "
+                f"{format_number(c.value, kr.unit) if c.value is not None else 'KPI'} · "
+                f"{c.confidence}/10" + (f" — {escape(cut(c.note, 200))}" if c.note else "")
+                for c in recent
+            ]
+            blocks.append(context("\n".join(lines)))
+    return blocks[:MESSAGE_BLOCKS_MAX]

@@ -1,0 +1,73 @@
+"""What every listener needs besides the Slack payload: settings and the database engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from slackapp.settings import Settings
+from storage.db import session_scope
+from storage.models import SlackUser, utcnow
+
+USER_CACHE_TTL = timedelta(hours=1)
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    engine: Engine
+    extras: dict = field(default_factory=dict)
+
+    def session(self):
+        return session_scope(self.engine)
+
+
+def fetch_user(
+    session: Session, client: WebClient, *, team_id: str, user_id: str, force: bool = False
+) -> SlackUser:
+    """users.info facts (admin flag, timezone), cached for an hour."""
+    row = session.get(SlackUser, (team_id, user_id))
+    if row and row.fetched_at and not force and utcnow() - row.fetched_at < USER_CACHE_TTL:
+        return row
+    row = row or SlackUser(team_id=team_id, user_id=user_id)
+    try:
+        info = client.users_info(user=user_id)["user"]
+    except SlackApiError as exc:
+        if exc.response.get("error") == "user_not_found":
+            row.deleted = True
+            row.fetched_at = utcnow()
+            session.add(row)
+            return row
+        if row.fetched_at:  # stale facts beat failing the request
+            return row
+        raise
+    row.is_admin = bool(
+        info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner")
+    )
+    row.is_bot = bool(info.get("is_bot"))
+    row.deleted = bool(info.get("deleted"))
+    row.tz = info.get("tz")
+    profile = info.get("profile") or {}
+    row.display_name = (
+        (profile.get("display_name") or info.get("real_name") or info.get("name"))[:200]
+        if (profile.get("display_name") or info.get("real_name") or info.get("name"))
+        else None
+    )
+    row.email = profile.get("email")
+    row.fetched_at = utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def is_admin(
+    deps: Deps, session: Session, client: WebClient, *, team_id: str, user_id: str
+) -> bool:
+    if user_id in deps.settings.admin_ids:
+        return True
+    return fetch_user(session, client, team_id=team_id, user_id=user_id).is_admin

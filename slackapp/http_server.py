@@ -1,0 +1,64 @@
+"""HTTP mode: `POST /slack/events`, `GET /healthz`, served by waitress (a production WSGI server)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import text
+
+log = logging.getLogger(__name__)
+MAX_BODY = 512 * 1024  # Slack payloads are far smaller; refuse anything bigger before parsing
+
+
+def make_wsgi_app(app: App):
+    handler = SlackRequestHandler(app)
+    engine = app._loyalty_deps.engine
+    extra_routes = getattr(app, "_loyalty_routes", {})
+
+    def wsgi(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/healthz" and method == "GET":
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                body, status = {"ok": True}, "200 OK"
+            except Exception as exc:  # noqa: BLE001 - health checks report, never raise
+                body, status = {"ok": False, "error": type(exc).__name__}, "503 Service Unavailable"
+            data = json.dumps(body).encode()
+            start_response(
+                status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+            )
+            return [data]
+        if path == "/slack/events" and method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > MAX_BODY:
+                start_response("413 Payload Too Large", [("Content-Type", "text/plain")])
+                return [b"payload too large"]
+            return handler(environ, start_response)
+        if path in extra_routes:
+            return extra_routes[path](environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found"]
+
+    return wsgi
+
+
+def serve(app: App, host: str, port: int, threads: int = 8) -> None:
+    from waitress import serve as waitress_serve
+
+    log.info("Listening on http://%s:%s/slack/events", host, port)
+    waitress_serve(
+        make_wsgi_app(app),
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=MAX_BODY,
+        ident="loyalty-okrs",
+    )

@@ -1,0 +1,200 @@
+"""`/checkin`: text form and modal; the Check in button on App Home and reminders."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, StaticSelectElement
+from slack_sdk.models.views import View
+
+from slackapp.blocks.common import OPTIONS_MAX, as_dicts, cut, escape, plain, section
+from slackapp.context import is_admin
+from slackapp.replies import guarded, reply
+from storage.checkins import USAGE, checkin_from_text, record_checkin
+from storage.errors import DomainError, NotFound, PermissionDenied
+from storage.models import KeyResult
+from storage.numbers import format_number, parse_number
+from storage.objectives import key_results_owned_by, kr_progress
+
+CALLBACK_ID = "checkin_submit"
+
+
+def kr_option(kr: KeyResult) -> Option:
+    return Option(value=str(kr.number), text=cut(f"KR-{kr.number} {kr.title}", 75))
+
+
+def checkin_modal(krs: list[KeyResult], selected: KeyResult | None = None) -> View:
+    if selected is None and len(krs) == 1:
+        selected = krs[0]
+    options = [kr_option(k) for k in krs[:OPTIONS_MAX]]
+    if selected is not None and all(o.value != str(selected.number) for o in options):
+        options = [kr_option(selected), *options[: OPTIONS_MAX - 1]]
+    confidence = [Option(value=str(i), text=f"{i}/10") for i in range(10, 0, -1)]
+    initial_conf = None
+    if selected is not None and selected.last_confidence:
+        initial_conf = confidence[10 - selected.last_confidence]
+    kpi_hint = (
+        f"KR-{selected.number} takes its value from the KPI `{selected.kpi_name}`: leave it blank."
+        if selected is not None and selected.kpi_name
+        else "Numbers like 45, -3, 1,234.5 or 12%. Leave blank for a KPI-bound key result."
+    )
+    return View(
+        type="modal",
+        callback_id=CALLBACK_ID,
+        title=plain("Check in", 24),
+        submit=plain("Save", 24),
+        close=plain("Cancel", 24),
+        blocks=[
+            InputBlock(
+                block_id="kr",
+                label=plain("Key result"),
+                element=StaticSelectElement(
+                    action_id="value",
+                    options=options,
+                    initial_option=kr_option(selected) if selected else None,
+                ),
+            ),
+            InputBlock(
+                block_id="value",
+                label=plain("Current value"),
+                optional=True,
+                hint=plain(kpi_hint, 2000),
+                element=PlainTextInputElement(action_id="value", max_length=40),
+            ),
+            InputBlock(
+                block_id="confidence",
+                label=plain("Confidence"),
+                hint=plain("1–3 off track · 4–6 at risk · 7–10 on track", 2000),
+                element=StaticSelectElement(
+                    action_id="value", options=confidence, initial_option=initial_conf
+                ),
+            ),
+            InputBlock(
+                block_id="note",
+                label=plain("Note"),
+                optional=True,
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000),
+            ),
+        ],
+    )
+
+
+def no_key_results_modal() -> View:
+    return View(
+        type="modal",
+        title=plain("Check in", 24),
+        close=plain("Close", 24),
+        blocks=[
+            section(
+                "You don't own any active key results yet. "
+                "A department head assigns them in `/okr new`."
+            )
+        ],
+    )
+
+
+def open_checkin_modal(
+    context, client, trigger_id: str, selected_number: int | None = None
+) -> None:
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    with deps.session() as session:
+        krs = [kr for kr, _ in key_results_owned_by(session, team_id=team_id, user_id=user_id)]
+        selected = next((k for k in krs if k.number == selected_number), None)
+        if selected_number is not None and selected is None:
+            # A head or admin may check in on a KR they do not own (e.g. from a digest).
+            from storage.objectives import get_key_result
+
+            try:
+                selected = get_key_result(session, team_id=team_id, ref=f"KR-{selected_number}")
+            except NotFound:
+                selected = None
+    view = checkin_modal(krs, selected) if (krs or selected) else no_key_results_modal()
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def confirmation(kr: KeyResult) -> str:
+    share = kr_progress(kr)
+    return (
+        f":white_check_mark: Checked in on *KR-{kr.number}* {escape(cut(kr.title, 150))}: "
+        f"{format_number(kr.current_value, kr.unit)} of {format_number(kr.target, kr.unit)} "
+        f"({share:.0%}), confidence {kr.last_confidence}/10."
+    )
+
+
+def handle_checkin_command(ack, command, context, client, respond):
+    ack()
+    text = (command.get("text") or "").strip()
+    if not text:
+        open_checkin_modal(context, client, command["trigger_id"])
+        return
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+
+    def run():
+        with deps.session() as session:
+            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            _, kr = checkin_from_text(
+                session, team_id=team_id, user_id=user_id, is_admin=admin, text=text
+            )
+        reply(respond, confirmation(kr))
+        from slackapp.listeners.app_home import publish_home
+
+        publish_home(deps, client, team_id=team_id, user_id=user_id)
+
+    guarded(respond, f"/checkin {text}", USAGE, run)
+
+
+def handle_checkin_submission(ack, view, context, client):
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    values = view["state"]["values"]
+    number = ((values.get("kr", {}).get("value", {}).get("selected_option")) or {}).get("value")
+    raw_value = (values.get("value", {}).get("value", {}).get("value") or "").strip()
+    conf = ((values.get("confidence", {}).get("value", {}).get("selected_option")) or {}).get(
+        "value"
+    )
+    note = values.get("note", {}).get("value", {}).get("value") or ""
+    value = None
+    if raw_value:
+        try:
+            value = parse_number(raw_value)
+        except DomainError as exc:
+            ack(response_action="errors", errors={"value": exc.message})
+            return
+    try:
+        with deps.session() as session:
+            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            _, kr = record_checkin(
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                is_admin=admin,
+                ref=f"KR-{number}",
+                value=value,
+                confidence=int(conf) if conf else None,
+                note=note,
+            )
+    except PermissionDenied as exc:
+        ack(response_action="errors", errors={"kr": exc.message})
+        return
+    except DomainError as exc:
+        field = "value" if "value" in exc.message.lower() else "kr"
+        ack(response_action="errors", errors={field: exc.message[:2000]})
+        return
+    ack()
+    client.chat_postMessage(
+        channel=user_id, text=confirmation(kr)[:3000], blocks=as_dicts([section(confirmation(kr))])
+    )
+    from slackapp.listeners.app_home import publish_home
+
+    publish_home(deps, client, team_id=team_id, user_id=user_id)
+
+
+def handle_checkin_button(ack, body, context, client):
+    ack()
+    value = body["actions"][0].get("value") or ""
+    number = int(value) if value.isdigit() else None
+    open_checkin_modal(context, client, body["trigger_id"], number)
+
+
+def register(app: App) -> None:
+    app.command("/checkin")(handle_checkin_command)
+    app.view(CALLBACK_ID)(handle_checkin_submission)
+    app.action("checkin_open")(handle_checkin_button)

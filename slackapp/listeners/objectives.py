@@ -1,0 +1,306 @@
+"""Objectives: the `/okr new` modal, list, show and close."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+
+from slack_bolt import App
+from sqlmodel import col, select
+
+from slackapp.blocks.common import as_dicts, section
+from slackapp.blocks.objective_form import (
+    CALLBACK_ID,
+    department_option,
+    new_objective_modal,
+    no_department_modal,
+)
+from slackapp.blocks.objectives import objective_detail, objective_list
+from slackapp.context import Deps, is_admin
+from slackapp.replies import reply
+from storage import checkins as checkin_store
+from storage.departments import find_department, list_departments, memberships
+from storage.errors import DomainError, FieldErrors, PermissionDenied
+from storage.kpis import kpi_names
+from storage.models import Department
+from storage.numbers import parse_number
+from storage.objectives import (
+    MAX_KEY_RESULTS,
+    KeyResultInput,
+    close_objective,
+    create_objective,
+    get_objective,
+    list_objectives,
+    load_views,
+)
+
+log = logging.getLogger(__name__)
+LIST_USAGE = "`/okr list me` · `/okr list all` · `/okr list <department>`"
+
+
+def _ids(context) -> tuple[Deps, str, str]:
+    return context["deps"], context["team_id"], context["user_id"]
+
+
+def creatable_departments(
+    deps: Deps, session, client, team_id: str, user_id: str
+) -> list[Department]:
+    if is_admin(deps, session, client, team_id=team_id, user_id=user_id):
+        return [d for d, _, _ in list_departments(session, team_id=team_id)]
+    head_of = [
+        m.department_id for m in memberships(session, team_id=team_id, user_id=user_id) if m.is_head
+    ]
+    if not head_of:
+        return []
+    return list(
+        session.exec(
+            select(Department).where(col(Department.id).in_(head_of)).order_by(Department.name_key)
+        ).all()
+    )
+
+
+def open_new_objective_modal(context, client, trigger_id: str) -> None:
+    deps, team_id, user_id = _ids(context)
+    with deps.session() as session:
+        depts = creatable_departments(deps, session, client, team_id, user_id)
+        names = kpi_names(session, team_id=team_id)
+    if not depts:
+        view = no_department_modal(
+            "Only department heads and workspace admins create objectives. "
+            "Ask an admin to create your department with `/okr dept create`, or a head to add you."
+        )
+    else:
+        view = new_objective_modal(
+            departments=depts, user_id=user_id, kpi_names=names, today=datetime.now(UTC).date()
+        )
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def _value(values: dict, block_id: str):
+    el = (
+        (values.get(block_id) or {}).get("value")
+        or (values.get(block_id) or {}).get("department_search")
+        or {}
+    )
+    if "selected_option" in el:
+        return (el["selected_option"] or {}).get("value")
+    if "selected_user" in el:
+        return el["selected_user"]
+    if "selected_date" in el:
+        return el["selected_date"]
+    return el.get("value")
+
+
+def parse_new_objective(values: dict) -> tuple[dict, list[KeyResultInput], dict[str, str]]:
+    """Read the modal state; number fields that do not parse become field errors."""
+    errors: dict[str, str] = {}
+    fields = {
+        "department_id": _value(values, "department"),
+        "title": _value(values, "title") or "",
+        "description": _value(values, "description") or "",
+        "quarter": _value(values, "quarter") or "",
+        "owner_id": _value(values, "owner"),
+        "due_date": _value(values, "due_date"),
+    }
+    try:
+        fields["department_id"] = int(fields["department_id"])
+    except (TypeError, ValueError):
+        errors["department"] = "Choose a department."
+    if fields["due_date"]:
+        fields["due_date"] = date.fromisoformat(fields["due_date"])
+    krs = []
+    for i in range(MAX_KEY_RESULTS):
+        nums = {}
+        for part in ("baseline", "target"):
+            raw = _value(values, f"kr{i}_{part}")
+            nums[part] = None
+            if raw not in (None, ""):
+                try:
+                    nums[part] = parse_number(raw)
+                except DomainError as exc:
+                    errors[f"kr{i}_{part}"] = exc.message
+        title = _value(values, f"kr{i}_title") or ""
+        if not title.strip() and nums["baseline"] is None and nums["target"] is None:
+            continue
+        kpi = _value(values, f"kr{i}_kpi") or ""
+        kpi_name, _, kpi_scope = kpi.partition("|")
+        krs.append(
+            KeyResultInput(
+                title=title,
+                unit=_value(values, f"kr{i}_unit") or "",
+                baseline=nums["baseline"],
+                target=nums["target"],
+                owner_id=_value(values, f"kr{i}_owner"),
+                kpi_name=kpi_name or None,
+                kpi_department_id=(
+                    fields["department_id"]
+                    if kpi_scope == "department" and not errors.get("department")
+                    else None
+                ),
+            )
+        )
+    return fields, krs, errors
+
+
+def _block_errors(errors: dict[str, str]) -> dict[str, str]:
+    known = {"department", "title", "description", "quarter", "owner", "due_date"}
+    out = {}
+    for key, msg in errors.items():
+        if key in known or key.startswith("kr") and key[2:3].isdigit():
+            out[key] = msg[:2000]
+        else:
+            out.setdefault("kr0_title", msg[:2000])
+    return out
+
+
+def handle_new_objective_submission(ack, body, view, context, client):
+    deps, team_id, user_id = _ids(context)
+    fields, krs, errors = parse_new_objective(view["state"]["values"])
+    if errors:
+        ack(response_action="errors", errors=_block_errors(errors))
+        return
+    try:
+        with deps.session() as session:
+            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            obj, rows = create_objective(
+                session,
+                team_id=team_id,
+                actor_id=user_id,
+                is_admin=admin,
+                key_results=krs,
+                **fields,
+            )
+    except FieldErrors as exc:
+        ack(response_action="errors", errors=_block_errors(exc.errors))
+        return
+    except PermissionDenied as exc:
+        ack(response_action="errors", errors={"department": exc.message})
+        return
+    ack()
+    refs = ", ".join(f"KR-{r.number}" for r in rows)
+    client.chat_postMessage(
+        channel=user_id,
+        text=f"Created O-{obj.number} with {refs}.",
+        blocks=as_dicts(
+            [
+                section(
+                    f":dart: Created *O-{obj.number}* {obj.title[:200]} with {refs}. "
+                    f"See it with `/okr show O-{obj.number}`."
+                )
+            ]
+        ),
+    )
+    from slackapp.listeners.app_home import publish_home
+
+    publish_home(deps, client, team_id=team_id, user_id=user_id)
+
+
+def _scope_views(session, team_id: str, user_id: str, arg: str):
+    arg = arg.strip()
+    key = arg.lower()
+    if key in ("", "me", "mine"):
+        return (
+            "Your objectives",
+            "me",
+            list_objectives(session, team_id=team_id, user_id=user_id, scope="me"),
+        )
+    if key == "all":
+        return (
+            "All objectives",
+            "all",
+            list_objectives(session, team_id=team_id, user_id=user_id, scope="all"),
+        )
+    dept = find_department(session, team_id=team_id, name=arg)
+    if dept is None:
+        raise DomainError(
+            f"There is no department named *{arg}*. See `/okr dept list`.", usage=LIST_USAGE
+        )
+    return (
+        f"{dept.name} objectives",
+        f"dept:{dept.id}",
+        list_objectives(
+            session, team_id=team_id, user_id=user_id, scope="department", department_id=dept.id
+        ),
+    )
+
+
+def respond_list(context, respond, arg: str, page: int = 1, replace: bool = False) -> None:
+    deps, team_id, user_id = _ids(context)
+    with deps.session() as session:
+        if arg.startswith("dept:"):
+            from storage.departments import department_by_id
+
+            dept = department_by_id(session, team_id=team_id, department_id=int(arg[5:]))
+            title, scope, views = _scope_views(session, team_id, user_id, dept.name)
+        else:
+            title, scope, views = _scope_views(session, team_id, user_id, arg)
+    blocks = as_dicts(objective_list(views, title=title, page=page, scope_value=scope))
+    respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=replace)
+
+
+def respond_show(context, respond, arg: str) -> None:
+    deps, team_id, _ = _ids(context)
+    if not arg:
+        raise DomainError("Say which objective, e.g. `/okr show O-12`.", usage="`/okr show O-12`")
+    with deps.session() as session:
+        obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
+        view = load_views(session, [obj])[0]
+        hist = {
+            kr.id: checkin_store.history(session, team_id=team_id, key_result_id=kr.id, limit=3)
+            for kr in view.key_results
+        }
+    blocks = as_dicts(objective_detail(view, hist))
+    respond(
+        text=f"O-{obj.number} {obj.title[:200]}",
+        blocks=blocks,
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+def close_from_text(context, client, respond, arg: str) -> None:
+    deps, team_id, user_id = _ids(context)
+    usage = "`/okr close O-12 [score 0.0–1.0]`"
+    parts = arg.split()
+    if not parts or len(parts) > 2:
+        raise DomainError("Say which objective to close, and optionally its score.", usage=usage)
+    score = None
+    if len(parts) == 2:
+        try:
+            score = parse_number(parts[1])
+        except DomainError as exc:
+            raise DomainError(exc.message, usage=usage) from None
+    with deps.session() as session:
+        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        obj = close_objective(
+            session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=parts[0], score=score
+        )
+    reply(
+        respond,
+        f":white_check_mark: Closed *O-{obj.number}* with a score of {obj.final_score:.2f}.",
+    )
+
+
+def handle_list_page(ack, body, context, respond):
+    ack()
+    scope, _, page = body["actions"][0]["value"].rpartition("|")
+    try:
+        respond_list(context, respond, scope, page=int(page), replace=True)
+    except (DomainError, ValueError):
+        reply(respond, "That list is out of date; run `/okr list` again.")
+
+
+def handle_department_search(ack, body, context, client):
+    deps, team_id, user_id = _ids(context)
+    query = (body.get("value") or "").casefold()
+    with deps.session() as session:
+        depts = creatable_departments(deps, session, client, team_id, user_id)
+    matches = [d for d in depts if query in d.name_key][:100]
+    ack(options=[department_option(d).to_dict() for d in matches])
+
+
+def register(app: App) -> None:
+    app.view(CALLBACK_ID)(handle_new_objective_submission)
+    app.action("okr_list_next")(handle_list_page)
+    app.action("okr_list_prev")(handle_list_page)
+    app.options("department_search")(handle_department_search)

@@ -1,0 +1,59 @@
+"""`/okr`: help, new, list, show, close, dept …, setup (spec §3)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from slackapp.listeners import departments, objectives, workspace_setup
+from slackapp.replies import guarded, reply
+from storage.errors import DomainError
+
+USAGE = (
+    "`/okr help` · `/okr new` · `/okr list [me|<department>|all]` · `/okr show O-12` · "
+    "`/okr close O-12 [score]` · `/okr dept create <name> [#channel] [@head…]` · "
+    "`/okr dept list` · `/okr dept add @user… to <department>` · `/okr setup`"
+)
+
+HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
+• `/okr new` — create an objective with up to 5 key results (opens a form)
+• `/okr list [me|<department>|all]` — objectives and their progress
+• `/okr show O-12` — one objective with its key results and latest check-ins
+• `/okr close O-12 [score]` — close an objective (department heads), score 0.0–1.0
+• `/okr dept create <name> [#channel] [@head…]` — create a department (admins)
+• `/okr dept list` — departments, heads and members
+• `/okr dept add @user… to <department>` — add members (heads); `/okr dept head @user… to <department>` adds heads (admins)
+• `/okr setup` — workspace settings: channels, schedules, recognition (admins)
+• `/checkin KR-34 45 7/10 note` — record progress on a key result (`/checkin` alone opens a form)
+Open the app's *Home* tab for your key results at a glance."""
+
+
+def handle_okr(ack, command, context, client, respond):
+    ack()
+    text = (command.get("text") or "").strip()
+    sub, _, rest = text.partition(" ")
+    sub = sub.lower()
+    rest = rest.strip()
+
+    def run():
+        if sub in ("", "new"):
+            objectives.open_new_objective_modal(context, client, command["trigger_id"])
+        elif sub == "help":
+            reply(respond, HELP)
+        elif sub == "list":
+            objectives.respond_list(context, respond, rest)
+        elif sub == "show":
+            objectives.respond_show(context, respond, rest)
+        elif sub == "close":
+            objectives.close_from_text(context, client, respond, rest)
+        elif sub == "dept":
+            departments.handle_dept(context, client, respond, rest)
+        elif sub == "setup":
+            workspace_setup.open_setup_modal(context, client, command["trigger_id"])
+        else:
+            raise DomainError(f"`{sub}` is not an `/okr` command.", usage=USAGE)
+
+    guarded(respond, f"/okr {text}".strip(), USAGE, run)
+
+
+def register(app: App) -> None:
+    app.command("/okr")(handle_okr)

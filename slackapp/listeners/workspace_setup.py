@@ -1,0 +1,195 @@
+"""`/okr setup`: the admin's workspace settings modal (spec §3)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk.models.blocks import (
+    CheckboxesElement,
+    ConversationSelectElement,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    StaticSelectElement,
+    TimePickerElement,
+)
+from slack_sdk.models.views import View
+
+from slackapp.blocks.common import as_dicts, plain, section
+from slackapp.context import is_admin
+from storage.errors import FieldErrors
+from storage.teams import get_or_create_team, update_settings
+
+CALLBACK_ID = "okr_setup"
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _day_select(block_id: str, label: str, initial: int) -> InputBlock:
+    options = [Option(value=str(i), text=d) for i, d in enumerate(DAYS)]
+    return InputBlock(
+        block_id=block_id,
+        label=plain(label),
+        element=StaticSelectElement(
+            action_id="value", options=options, initial_option=options[initial]
+        ),
+    )
+
+
+def _channel(block_id: str, label: str, initial: str | None, hint: str) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=plain(label),
+        optional=True,
+        hint=plain(hint, 2000),
+        element=ConversationSelectElement(
+            action_id="value",
+            initial_conversation=initial,
+            filter={"include": ["public", "private"]},
+        ),
+    )
+
+
+def setup_modal(team, default_tz: str) -> View:
+    yes = Option(value="yes", text="Kudos must name a behavior (#B-5)")
+    return View(
+        type="modal",
+        callback_id=CALLBACK_ID,
+        title=plain("Loyalty OKRs setup", 24),
+        submit=plain("Save", 24),
+        close=plain("Cancel", 24),
+        blocks=[
+            _channel(
+                "leadership_channel",
+                "Leadership channel",
+                team.leadership_channel,
+                "Gets the cross-department digest and the quarterly review pack.",
+            ),
+            _channel(
+                "recognition_channel",
+                "Recognition channel",
+                team.recognition_channel,
+                "Where kudos are posted publicly.",
+            ),
+            _channel(
+                "feedback_channel",
+                "Customer-feedback channel",
+                team.feedback_channel,
+                "Heads react here with the recognition emoji to recognize people.",
+            ),
+            InputBlock(
+                block_id="recognition_emoji",
+                label=plain("Recognition emoji"),
+                element=PlainTextInputElement(
+                    action_id="value", max_length=100, initial_value=team.recognition_emoji
+                ),
+            ),
+            _day_select("digest_weekday", "Weekly digest day", team.digest_weekday),
+            InputBlock(
+                block_id="digest_time",
+                label=plain("Weekly digest time"),
+                element=TimePickerElement(action_id="value", initial_time=team.digest_time),
+            ),
+            _day_select("reminder_weekday", "Check-in reminder day", team.reminder_weekday),
+            InputBlock(
+                block_id="reminder_time",
+                label=plain("Check-in reminder time (each owner's own timezone)"),
+                element=TimePickerElement(action_id="value", initial_time=team.reminder_time),
+            ),
+            InputBlock(
+                block_id="review_lead_days",
+                label=plain("Quarterly review: days before quarter end"),
+                element=PlainTextInputElement(
+                    action_id="value", max_length=2, initial_value=str(team.review_lead_days)
+                ),
+            ),
+            InputBlock(
+                block_id="timezone",
+                label=plain("Workspace timezone"),
+                hint=plain("IANA name such as Europe/Paris or America/New_York.", 2000),
+                element=PlainTextInputElement(
+                    action_id="value", max_length=64, initial_value=team.timezone or default_tz
+                ),
+            ),
+            InputBlock(
+                block_id="kudos_require_behavior",
+                label=plain("Kudos"),
+                optional=True,
+                element=CheckboxesElement(
+                    action_id="value",
+                    options=[yes],
+                    initial_options=[yes] if team.kudos_require_behavior else None,
+                ),
+            ),
+        ],
+    )
+
+
+def open_setup_modal(context, client, trigger_id: str) -> None:
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    with deps.session() as session:
+        if not is_admin(deps, session, client, team_id=team_id, user_id=user_id):
+            view = View(
+                type="modal",
+                title=plain("Loyalty OKRs setup", 24),
+                close=plain("Close", 24),
+                blocks=[
+                    section(
+                        "Only a workspace admin can change these settings. "
+                        "Ask an admin, or have them add you to `LOYALTY_ADMINS`."
+                    )
+                ],
+            )
+        else:
+            view = setup_modal(
+                get_or_create_team(session, team_id=team_id), deps.settings.loyalty_timezone
+            )
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def read_setup(values: dict) -> dict:
+    def el(block):
+        return values.get(block, {}).get("value", {})
+
+    return {
+        "leadership_channel": el("leadership_channel").get("selected_conversation"),
+        "recognition_channel": el("recognition_channel").get("selected_conversation"),
+        "feedback_channel": el("feedback_channel").get("selected_conversation"),
+        "recognition_emoji": el("recognition_emoji").get("value") or "",
+        "digest_weekday": int((el("digest_weekday").get("selected_option") or {}).get("value", 4)),
+        "digest_time": el("digest_time").get("selected_time") or "",
+        "reminder_weekday": int(
+            (el("reminder_weekday").get("selected_option") or {}).get("value", 0)
+        ),
+        "reminder_time": el("reminder_time").get("selected_time") or "",
+        "review_lead_days": el("review_lead_days").get("value") or "",
+        "timezone": (el("timezone").get("value") or "").strip() or None,
+        "kudos_require_behavior": bool(el("kudos_require_behavior").get("selected_options")),
+    }
+
+
+def handle_setup_submission(ack, view, context, client):
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    values = read_setup(view["state"]["values"])
+    with deps.session() as session:
+        if not is_admin(deps, session, client, team_id=team_id, user_id=user_id):
+            ack(
+                response_action="errors",
+                errors={"leadership_channel": "Only a workspace admin can change settings."},
+            )
+            return
+        try:
+            update_settings(session, team_id=team_id, actor_id=user_id, values=values)
+        except FieldErrors as exc:
+            ack(response_action="errors", errors=exc.errors)
+            return
+    ack()
+    client.chat_postMessage(
+        channel=user_id,
+        text="Loyalty OKRs settings saved.",
+        blocks=as_dicts(
+            [section(":gear: Settings saved. Schedules follow them from the next run.")]
+        ),
+    )
+
+
+def register(app: App) -> None:
+    app.view(CALLBACK_ID)(handle_setup_submission)

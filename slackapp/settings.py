@@ -1,0 +1,158 @@
+"""Configuration read once at start-up from the environment or a `.env` file (spec §6)."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# What each variable should hold, used to turn a validation failure into one readable line.
+EXPECTED = {
+    "DATABASE_URL": "a SQLAlchemy URL such as sqlite:///./loyalty.db or postgresql+psycopg://user@host/db",
+    "SLACK_API_URL": "an http(s) URL ending in /api/, e.g. https://slack.com/api/",
+    "GOOGLE_SHEETS_API_URL": "an http(s) URL, e.g. https://sheets.googleapis.com/v4/spreadsheets",
+    "LOYALTY_TIMEZONE": "an IANA timezone name such as UTC or Europe/Paris",
+    "LOYALTY_ADMINS": "comma-separated Slack user ids such as U012ABCDEF,U034GHIJKL",
+    "KPI_WORKSHEETS": "comma-separated worksheet names, e.g. KPIs",
+    "KPI_SYNC_CRON": "a five-field cron expression, e.g. '0 * * * *'",
+    "KPI_NUMBER_LOCALE": "'auto', 'dot' (1,234.5) or 'comma' (1.234,5)",
+    "LOYALTY_DATA_RETENTION_DAYS": "a whole number of days (0 or more)",
+    "LOYALTY_ENCRYPTION_KEY": "one or more comma-separated Fernet keys (newest first)",
+}
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    database_url: str = "sqlite:///./loyalty.db"
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    loyalty_encryption_key: str | None = None
+
+    google_service_account_file: str | None = None
+    kpi_spreadsheet: str | None = None
+    kpi_worksheets: str = "KPIs"
+    kpi_praise_worksheet: str = "Praise"
+    google_sheets_api_url: str = "https://sheets.googleapis.com/v4/spreadsheets"
+    kpi_sync_cron: str = "0 * * * *"
+    kpi_number_locale: str = "auto"
+
+    loyalty_admins: str = ""
+    loyalty_timezone: str = "UTC"
+    loyalty_data_retention_days: int = Field(default=30, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
+            raise ValueError("unsupported")
+        if v.startswith("postgresql://") or v.startswith("postgres://"):
+            # psycopg 3 is the driver we ship; accept the plain form people paste.
+            v = "postgresql+psycopg://" + v.split("://", 1)[1]
+        return v
+
+    @field_validator("slack_api_url", "google_sheets_api_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("not a URL")
+        return v
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash(cls, v: str) -> str:
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("loyalty_timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown timezone") from exc
+        return v
+
+    @field_validator("loyalty_admins")
+    @classmethod
+    def _admins(cls, v: str) -> str:
+        for part in _split(v):
+            if not _USER_ID.match(part):
+                raise ValueError(f"{part!r} is not a Slack user id")
+        return v
+
+    @field_validator("kpi_worksheets")
+    @classmethod
+    def _worksheets(cls, v: str) -> str:
+        if not _split(v):
+            raise ValueError("empty")
+        return v
+
+    @field_validator("kpi_sync_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as exc:
+            raise ValueError("bad cron") from exc
+        return v
+
+    @field_validator("kpi_number_locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        if v.lower() not in {"auto", "dot", "comma"}:
+            raise ValueError("bad locale")
+        return v.lower()
+
+    @cached_property
+    def admin_ids(self) -> frozenset[str]:
+        return frozenset(_split(self.loyalty_admins))
+
+    @cached_property
+    def worksheet_names(self) -> list[str]:
+        return _split(self.kpi_worksheets)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+
+def _split(value: str) -> list[str]:
+    return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+
+def load_settings(**overrides) -> Settings:
+    """Read settings, turning any validation error into a one-line ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err.get("loc") else "configuration"
+        want = EXPECTED.get(name, "a valid value")
+        got = err.get("input")
+        shown = f" (got {got!r})" if isinstance(got, str | int) and got != "" else ""
+        raise ConfigError(f"{name} is malformed{shown}: it should be {want}.") from None
+
+
+def require(settings: Settings, *names: str, hint: str = "") -> None:
+    """Stop with one line when required variables are unset."""
+    missing = [n for n in names if not getattr(settings, n.lower())]
+    if missing:
+        line = f"Set {', '.join(missing)} in the environment or .env."
+        raise ConfigError(line + (f" {hint}" if hint else ""))

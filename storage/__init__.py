@@ -1,0 +1,1 @@
+"""Storage: SQLModel models, engine/session, queries and domain rules (no Slack imports)."""

@@ -1,0 +1,209 @@
+"""Departments, their heads and members, and the role rules of spec §1."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, func, select
+
+from storage import audit
+from storage.errors import DomainError, NotFound, PermissionDenied
+from storage.models import NAME_MAX, Department, DepartmentMember
+from storage.teams import get_or_create_team
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def create_department(
+    session: Session,
+    *,
+    team_id: str,
+    actor_id: str,
+    is_admin: bool,
+    name: str,
+    channel_id: str | None = None,
+    head_ids: list[str] | None = None,
+) -> Department:
+    if not is_admin:
+        raise PermissionDenied("a workspace admin", "create departments")
+    clean = " ".join((name or "").split())
+    if not clean:
+        raise DomainError("A department needs a name.")
+    if len(clean) > NAME_MAX:
+        raise DomainError(f"Department names are limited to {NAME_MAX} characters.")
+    existing = find_department(session, team_id=team_id, name=clean)
+    if existing is not None:
+        raise DomainError(f"A department named *{existing.name}* already exists.")
+    get_or_create_team(session, team_id=team_id)
+    dept = Department(team_id=team_id, name=clean, name_key=name_key(clean), channel_id=channel_id)
+    dept.created_by = actor_id
+    session.add(dept)
+    session.flush()
+    for uid in dict.fromkeys(head_ids or []):
+        session.add(
+            DepartmentMember(team_id=team_id, department_id=dept.id, user_id=uid, is_head=True)
+        )
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="department.create",
+        entity="department",
+        entity_id=dept.id,
+        after={**dept.model_dump(), "heads": head_ids or []},
+    )
+    return dept
+
+
+def find_department(session: Session, *, team_id: str, name: str) -> Department | None:
+    return session.exec(
+        select(Department).where(
+            Department.team_id == team_id, Department.name_key == name_key(name)
+        )
+    ).first()
+
+
+def get_department(session: Session, *, team_id: str, name: str) -> Department:
+    dept = find_department(session, team_id=team_id, name=name)
+    if dept is None:
+        raise NotFound(f"There is no department named *{name}*. Try `/okr dept list`.")
+    return dept
+
+
+def department_by_id(session: Session, *, team_id: str, department_id: int) -> Department:
+    dept = session.get(Department, department_id)
+    if dept is None or dept.team_id != team_id:
+        raise NotFound("That department does not exist.")
+    return dept
+
+
+def list_departments(session: Session, *, team_id: str) -> list[tuple[Department, int, list[str]]]:
+    """Each department with its member count and head ids, by name."""
+    depts = session.exec(
+        select(Department).where(Department.team_id == team_id).order_by(Department.name_key)
+    ).all()
+    members = session.exec(
+        select(DepartmentMember).where(DepartmentMember.team_id == team_id)
+    ).all()
+    counts: dict[int, int] = {}
+    heads: dict[int, list[str]] = {}
+    for m in members:
+        counts[m.department_id] = counts.get(m.department_id, 0) + 1
+        if m.is_head:
+            heads.setdefault(m.department_id, []).append(m.user_id)
+    return [(d, counts.get(d.id, 0), heads.get(d.id, [])) for d in depts]
+
+
+def add_members(
+    session: Session,
+    *,
+    team_id: str,
+    actor_id: str,
+    is_admin: bool,
+    department_name: str,
+    user_ids: list[str],
+    as_heads: bool = False,
+) -> tuple[Department, list[str]]:
+    """Add people to a department; returns the ids newly added."""
+    dept = get_department(session, team_id=team_id, name=department_name)
+    require_head(
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        department=dept,
+        action=f"add members to {dept.name}",
+    )
+    if as_heads and not is_admin:
+        raise PermissionDenied("a workspace admin", "appoint department heads")
+    if not user_ids:
+        raise DomainError("Mention at least one person, e.g. `@maria`.")
+    existing = {
+        m.user_id: m
+        for m in session.exec(
+            select(DepartmentMember).where(DepartmentMember.department_id == dept.id)
+        ).all()
+    }
+    added = []
+    for uid in dict.fromkeys(user_ids):
+        if uid in existing:
+            if as_heads and not existing[uid].is_head:
+                existing[uid].is_head = True
+                session.add(existing[uid])
+                added.append(uid)
+            continue
+        session.add(
+            DepartmentMember(team_id=team_id, department_id=dept.id, user_id=uid, is_head=as_heads)
+        )
+        added.append(uid)
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="department.add_members",
+        entity="department",
+        entity_id=dept.id,
+        after={"added": added, "heads": as_heads},
+    )
+    return dept, added
+
+
+def memberships(session: Session, *, team_id: str, user_id: str) -> list[DepartmentMember]:
+    return list(
+        session.exec(
+            select(DepartmentMember).where(
+                DepartmentMember.team_id == team_id, DepartmentMember.user_id == user_id
+            )
+        ).all()
+    )
+
+
+def is_head(session: Session, *, team_id: str, user_id: str, department_id: int) -> bool:
+    return bool(
+        session.exec(
+            select(func.count())
+            .select_from(DepartmentMember)
+            .where(
+                DepartmentMember.team_id == team_id,
+                DepartmentMember.department_id == department_id,
+                DepartmentMember.user_id == user_id,
+                DepartmentMember.is_head.is_(True),
+            )
+        ).one()
+    )
+
+
+def head_ids(session: Session, *, department_id: int) -> list[str]:
+    return list(
+        session.exec(
+            select(DepartmentMember.user_id).where(
+                DepartmentMember.department_id == department_id,
+                DepartmentMember.is_head.is_(True),
+            )
+        ).all()
+    )
+
+
+def require_head(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    is_admin: bool,
+    department: Department,
+    action: str,
+) -> None:
+    if is_admin or is_head(session, team_id=team_id, user_id=user_id, department_id=department.id):
+        return
+    raise PermissionDenied(f"a head of {department.name} or a workspace admin", action)
+
+
+def require_member(
+    session: Session, *, team_id: str, user_id: str, is_admin: bool, action: str
+) -> list[DepartmentMember]:
+    mine = memberships(session, team_id=team_id, user_id=user_id)
+    if not mine and not is_admin:
+        raise PermissionDenied(
+            "a member of a department (ask a head to `/okr dept add` you)", action
+        )
+    return mine

@@ -1,0 +1,337 @@
+"""SQLModel tables for the whole domain (spec §2). Every row carries its Slack `team_id`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Column sizes users may hit; refusals name these numbers.
+TITLE_MAX = 200
+NAME_MAX = 80
+NOTE_MAX = 2000
+UNIT_MAX = 16
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Team(SQLModel, table=True):
+    """A workspace and its settings (set with `/okr setup`)."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    name: str | None = Field(default=None, max_length=200)
+    leadership_channel: str | None = Field(default=None, max_length=32)
+    recognition_channel: str | None = Field(default=None, max_length=32)
+    feedback_channel: str | None = Field(default=None, max_length=32)
+    recognition_emoji: str = Field(default="star", max_length=100)
+    digest_weekday: int = 4  # Monday=0 … Friday=4
+    digest_time: str = Field(default="16:00", max_length=5)
+    reminder_weekday: int = 0
+    reminder_time: str = Field(default="10:00", max_length=5)
+    review_lead_days: int = 7
+    timezone: str | None = Field(default=None, max_length=64)
+    kudos_require_behavior: bool = False
+    installed_at: datetime = Field(default_factory=utcnow)
+    uninstalled_at: datetime | None = None
+
+
+class RefCounter(SQLModel, table=True):
+    """Per-team sequence for short references (O-12, KR-34, B-5)."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(primary_key=True, max_length=16)
+    last: int = 0
+
+
+class SlackUser(SQLModel, table=True):
+    """Cache of `users.info` facts we need (admin flag, timezone) plus per-user preferences."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    is_admin: bool = False
+    is_bot: bool = False
+    deleted: bool = False
+    tz: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    hide_from_leaderboards: bool = False
+    fetched_at: datetime | None = None
+
+
+class Department(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "name_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    name: str = Field(max_length=NAME_MAX)
+    name_key: str = Field(max_length=NAME_MAX)  # casefolded name, for case-insensitive uniqueness
+    channel_id: str | None = Field(default=None, max_length=32)
+    timezone: str | None = Field(default=None, max_length=64)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DepartmentMember(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("department_id", "user_id"),
+        Index("ix_departmentmember_team_user", "team_id", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    user_id: str = Field(max_length=32)
+    is_head: bool = False
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class Objective(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("team_id", "number"),
+        Index("ix_objective_team_quarter", "team_id", "quarter"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    number: int
+    department_id: int = Field(foreign_key="department.id", index=True)
+    title: str = Field(max_length=TITLE_MAX)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    quarter: str = Field(max_length=7)
+    owner_id: str = Field(max_length=32)
+    due_date: date
+    status: str = Field(default="active", max_length=16)  # active | closed | carried_over
+    final_score: float | None = None
+    carried_from_id: int | None = Field(default=None, foreign_key="objective.id")
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+class KeyResult(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("team_id", "number"),
+        Index("ix_keyresult_team_owner", "team_id", "owner_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    number: int
+    objective_id: int = Field(foreign_key="objective.id", index=True)
+    title: str = Field(max_length=TITLE_MAX)
+    unit: str = Field(default="", max_length=UNIT_MAX)
+    baseline: float
+    target: float
+    current_value: float | None = None
+    owner_id: str = Field(max_length=32)
+    kpi_name: str | None = Field(default=None, max_length=64)
+    kpi_department_id: int | None = Field(default=None, foreign_key="department.id")
+    last_checkin_at: datetime | None = None
+    last_confidence: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CheckIn(SQLModel, table=True):
+    __table_args__ = (Index("ix_checkin_kr_created", "key_result_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    key_result_id: int = Field(foreign_key="keyresult.id")
+    author_id: str = Field(max_length=32)
+    value: float | None = None
+    confidence: int
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Behavior(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    number: int
+    department_id: int = Field(foreign_key="department.id", index=True)
+    description: str = Field(max_length=TITLE_MAX)
+    objective_id: int | None = Field(default=None, foreign_key="objective.id")
+    weekly_target: int = 0
+    active: bool = True
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BehaviorLog(SQLModel, table=True):
+    __table_args__ = (Index("ix_behaviorlog_behavior_created", "behavior_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    behavior_id: int = Field(foreign_key="behavior.id")
+    user_id: str = Field(max_length=32)
+    count: int = 1
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Kpi(SQLModel, table=True):
+    """A KPI definition: the six known ones are created on demand, custom names too."""
+
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    name: str = Field(max_length=64)
+    unit: str = Field(default="", max_length=UNIT_MAX)
+    direction: str = Field(default="increase", max_length=8)  # increase | decrease
+    custom: bool = False
+
+
+class KpiValue(SQLModel, table=True):
+    """One KPI value per (team, kpi, department scope, date); scope 0 is company-wide."""
+
+    __table_args__ = (UniqueConstraint("team_id", "kpi_name", "scope", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    kpi_name: str = Field(max_length=64)
+    scope: int = 0  # department id, 0 = company-wide (NULLs would defeat the unique key)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    day: date
+    value: float
+    source: str = Field(default="sheet", max_length=8)  # sheet | manual
+    source_ref: str | None = Field(default=None, max_length=128)
+    synced_at: datetime = Field(default_factory=utcnow)
+
+
+class KpiSyncRun(SQLModel, table=True):
+    """Outcome of each sync, for `/kpi` (last sync time) and the admins' one-DM rule."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    ok: bool = False
+    rows_read: int = 0
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    report: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    problem_key: str | None = Field(default=None, max_length=64)  # hash of the problems reported
+
+
+class Recognition(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    giver_id: str = Field(max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    link: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    behavior_id: int | None = Field(default=None, foreign_key="behavior.id")
+    source: str = Field(default="command", max_length=16)  # command | shortcut | reaction | sheet
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class RecognitionRecipient(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("recognition_id", "user_id"),
+        Index("ix_recognitionrecipient_team_user", "team_id", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    recognition_id: int = Field(foreign_key="recognition.id", index=True)
+    user_id: str = Field(max_length=32)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+
+
+class PraiseDraft(SQLModel, table=True):
+    """A row of the Praise worksheet waiting for a head to confirm it as kudos."""
+
+    __table_args__ = (UniqueConstraint("team_id", "row_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    row_key: str = Field(max_length=64)  # hash of the row's content: each row becomes a draft once
+    praise_date: date | None = None
+    customer: str = Field(default="", max_length=200)
+    comment: str = Field(sa_column=Column(Text, nullable=False))
+    staff: str = Field(max_length=254)
+    staff_user_id: str | None = Field(default=None, max_length=32)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    status: str = Field(
+        default="pending", max_length=16
+    )  # pending | unmatched | confirmed | dismissed
+    decided_by: str | None = Field(default=None, max_length=32)
+    decided_at: datetime | None = None
+    recognition_id: int | None = Field(default=None, foreign_key="recognition.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Review(SQLModel, table=True):
+    """One department's quarterly review."""
+
+    __table_args__ = (UniqueConstraint("team_id", "quarter", "department_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    quarter: str = Field(max_length=7)
+    department_id: int = Field(foreign_key="department.id")
+    status: str = Field(default="pending", max_length=16)  # pending | submitted
+    submitted_by: str | None = Field(default=None, max_length=32)
+    submitted_at: datetime | None = None
+    started_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewItem(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("review_id", "objective_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    review_id: int = Field(foreign_key="review.id", index=True)
+    objective_id: int = Field(foreign_key="objective.id")
+    score: float
+    what_worked: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    what_did_not: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    carry_over: bool = False
+
+
+class AuditLog(SQLModel, table=True):
+    __table_args__ = (Index("ix_auditlog_team_created", "team_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    actor_id: str = Field(max_length=32)
+    action: str = Field(max_length=64)
+    entity: str = Field(max_length=32)
+    entity_id: int | None = None
+    before: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    after: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class JobRun(SQLModel, table=True):
+    """Run record making each job exactly-once per (team, job, scope, period)."""
+
+    __table_args__ = (UniqueConstraint("team_id", "job", "scope", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    job: str = Field(max_length=32)
+    scope: str = Field(default="", max_length=64)
+    period: str = Field(max_length=32)
+    status: str = Field(default="started", max_length=16)  # started | done | failed
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Slack event ids already handled, so a retried delivery is processed once."""
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    team_id: str = Field(max_length=32)
+    received_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,330 @@
+"""Objectives and key results: creation with SMART checks, listing, closing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from storage import audit
+from storage.departments import department_by_id, memberships, require_head
+from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from storage.models import (
+    TITLE_MAX,
+    UNIT_MAX,
+    Department,
+    KeyResult,
+    Objective,
+    utcnow,
+)
+from storage.progress import progress
+from storage.quarters import parse_quarter, quarter_bounds
+from storage.refs import next_number, parse_ref
+
+MAX_KEY_RESULTS = 5
+
+
+@dataclass
+class KeyResultInput:
+    title: str
+    baseline: float | None
+    target: float | None
+    unit: str = ""
+    owner_id: str | None = None
+    kpi_name: str | None = None
+    kpi_department_id: int | None = None
+
+
+@dataclass
+class ObjectiveView:
+    objective: Objective
+    department: Department
+    key_results: list[KeyResult] = field(default_factory=list)
+
+    @property
+    def progress(self) -> float:
+        if not self.key_results:
+            return 0.0
+        return sum(kr_progress(kr) for kr in self.key_results) / len(self.key_results)
+
+
+def kr_progress(kr: KeyResult) -> float:
+    return progress(kr.baseline, kr.target, kr.current_value)
+
+
+def _check_text(errors: dict, key: str, value: str, label: str, limit: int, required=True) -> str:
+    clean = (value or "").strip()
+    if required and not clean:
+        errors[key] = f"{label} is required."
+    elif len(clean) > limit:
+        errors[key] = (
+            f"{label} is {len(clean):,} characters; the limit is {limit} — shorten it "
+            f"(nothing was saved)."
+        )
+    return clean
+
+
+def create_objective(
+    session: Session,
+    *,
+    team_id: str,
+    actor_id: str,
+    is_admin: bool,
+    department_id: int,
+    title: str,
+    description: str = "",
+    quarter: str,
+    owner_id: str,
+    due_date: date | None,
+    key_results: list[KeyResultInput],
+) -> tuple[Objective, list[KeyResult]]:
+    """Create an objective with its key results after the SMART check; FieldErrors otherwise.
+
+    Field error keys: title, description, quarter, due_date, kr{i}_title, kr{i}_baseline,
+    kr{i}_target, kr{i}_unit, key_results.
+    """
+    dept = department_by_id(session, team_id=team_id, department_id=department_id)
+    require_head(
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        department=dept,
+        action=f"create objectives for {dept.name}",
+    )
+    errors: dict[str, str] = {}
+    title = _check_text(errors, "title", title, "The title", TITLE_MAX)
+    description = (description or "").strip()
+    if len(description) > 3000:
+        errors["description"] = "The description is limited to 3,000 characters."
+    try:
+        quarter = parse_quarter(quarter)
+        q_start, q_end = quarter_bounds(quarter)
+        if due_date is None:
+            due_date = q_end
+        elif not (q_start <= due_date <= q_end):
+            errors["due_date"] = (
+                f"The due date must fall inside {quarter} "
+                f"({q_start.isoformat()} to {q_end.isoformat()})."
+            )
+    except DomainError as exc:
+        errors["quarter"] = exc.message
+    if not owner_id:
+        errors["owner"] = "Pick an owner."
+    krs = [k for k in key_results if (k.title or "").strip() or k.target is not None]
+    if not krs:
+        errors["kr0_title"] = "Add at least one key result with a numeric target."
+    if len(krs) > MAX_KEY_RESULTS:
+        errors["key_results"] = f"At most {MAX_KEY_RESULTS} key results per objective."
+    for i, kr in enumerate(krs):
+        _check_text(errors, f"kr{i}_title", kr.title, "The key result title", TITLE_MAX)
+        if len((kr.unit or "").strip()) > UNIT_MAX:
+            errors[f"kr{i}_unit"] = f"Units are at most {UNIT_MAX} characters, like `%` or `pts`."
+        if kr.baseline is None:
+            errors[f"kr{i}_baseline"] = "A baseline number is required."
+        if kr.target is None:
+            errors[f"kr{i}_target"] = "A target number is required."
+        elif kr.baseline is not None and kr.target == kr.baseline:
+            errors[f"kr{i}_target"] = "The target must differ from the baseline to be measurable."
+    if errors:
+        raise FieldErrors(errors)
+
+    number = next_number(session, team_id=team_id, kind="objective")
+    obj = Objective(
+        team_id=team_id,
+        number=number,
+        department_id=dept.id,
+        title=title,
+        description=description,
+        quarter=quarter,
+        owner_id=owner_id,
+        due_date=due_date,
+        created_by=actor_id,
+    )
+    session.add(obj)
+    session.flush()
+    rows = []
+    for kr in krs:
+        row = KeyResult(
+            team_id=team_id,
+            number=next_number(session, team_id=team_id, kind="key_result"),
+            objective_id=obj.id,
+            title=kr.title.strip(),
+            unit=(kr.unit or "").strip(),
+            baseline=kr.baseline,
+            target=kr.target,
+            owner_id=kr.owner_id or owner_id,
+            kpi_name=kr.kpi_name or None,
+            kpi_department_id=kr.kpi_department_id,
+        )
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="objective.create",
+        entity="objective",
+        entity_id=obj.id,
+        after={**obj.model_dump(), "key_results": [r.model_dump() for r in rows]},
+    )
+    return obj, rows
+
+
+def get_objective(session: Session, *, team_id: str, ref: str) -> Objective:
+    number = parse_ref(ref, "objective")
+    obj = session.exec(
+        select(Objective).where(Objective.team_id == team_id, Objective.number == number)
+    ).first()
+    if obj is None:
+        raise NotFound(f"There is no objective `O-{number}` in this workspace.")
+    return obj
+
+
+def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
+    number = parse_ref(ref, "key_result")
+    kr = session.exec(
+        select(KeyResult).where(KeyResult.team_id == team_id, KeyResult.number == number)
+    ).first()
+    if kr is None:
+        raise NotFound(f"There is no key result `KR-{number}` in this workspace.")
+    return kr
+
+
+def load_views(session: Session, objectives: list[Objective]) -> list[ObjectiveView]:
+    """Objectives with department and key results, in two extra queries whatever the count."""
+    if not objectives:
+        return []
+    ids = [o.id for o in objectives]
+    dept_ids = {o.department_id for o in objectives}
+    depts = {
+        d.id: d for d in session.exec(select(Department).where(col(Department.id).in_(dept_ids)))
+    }
+    by_obj: dict[int, list[KeyResult]] = {}
+    for kr in session.exec(
+        select(KeyResult).where(col(KeyResult.objective_id).in_(ids)).order_by(KeyResult.number)
+    ):
+        by_obj.setdefault(kr.objective_id, []).append(kr)
+    return [ObjectiveView(o, depts[o.department_id], by_obj.get(o.id, [])) for o in objectives]
+
+
+def list_objectives(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    scope: str = "me",
+    department_id: int | None = None,
+    include_closed: bool = False,
+    quarter: str | None = None,
+) -> list[ObjectiveView]:
+    """scope: 'me' (owned by me or with a KR I own, or my departments'), 'all', or 'department'."""
+    q = select(Objective).where(Objective.team_id == team_id)
+    if not include_closed:
+        q = q.where(Objective.status == "active")
+    if quarter:
+        q = q.where(Objective.quarter == quarter)
+    if scope == "department":
+        q = q.where(Objective.department_id == department_id)
+    elif scope == "me":
+        my_depts = [m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)]
+        owned_kr = select(KeyResult.objective_id).where(
+            KeyResult.team_id == team_id, KeyResult.owner_id == user_id
+        )
+        q = q.where(
+            (Objective.owner_id == user_id)
+            | col(Objective.id).in_(owned_kr)
+            | col(Objective.department_id).in_(my_depts or [-1])
+        )
+    q = q.order_by(Objective.department_id, Objective.number)
+    return load_views(session, list(session.exec(q).all()))
+
+
+def key_results_owned_by(
+    session: Session, *, team_id: str, user_id: str
+) -> list[tuple[KeyResult, Objective]]:
+    rows = session.exec(
+        select(KeyResult, Objective)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .where(
+            KeyResult.team_id == team_id,
+            KeyResult.owner_id == user_id,
+            Objective.status == "active",
+        )
+        .order_by(KeyResult.number)
+    ).all()
+    return [(kr, obj) for kr, obj in rows]
+
+
+def close_objective(
+    session: Session,
+    *,
+    team_id: str,
+    actor_id: str,
+    is_admin: bool,
+    ref: str,
+    score: float | None = None,
+) -> Objective:
+    obj = get_objective(session, team_id=team_id, ref=ref)
+    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
+    require_head(
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        department=dept,
+        action=f"close {dept.name}'s objectives",
+    )
+    if obj.status != "active":
+        raise DomainError(f"O-{obj.number} is already {obj.status.replace('_', ' ')}.")
+    if score is not None and not (0.0 <= score <= 1.0):
+        raise DomainError(f"The score must be between 0.0 and 1.0 (got {score:g}).")
+    if score is None:
+        view = load_views(session, [obj])[0]
+        score = round(view.progress, 2)
+    before = obj.model_dump()
+    obj.status = "closed"
+    obj.final_score = score
+    obj.closed_at = utcnow()
+    session.add(obj)
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="objective.close",
+        entity="objective",
+        entity_id=obj.id,
+        before=before,
+        after=obj,
+    )
+    return obj
+
+
+def can_check_in(
+    session: Session, *, team_id: str, user_id: str, is_admin: bool, kr: KeyResult
+) -> None:
+    if is_admin or kr.owner_id == user_id:
+        return
+    obj = session.get(Objective, kr.objective_id)
+    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
+    try:
+        require_head(
+            session,
+            team_id=team_id,
+            user_id=user_id,
+            is_admin=False,
+            department=dept,
+            action="check in",
+        )
+    except PermissionDenied:
+        raise PermissionDenied(
+            f"the owner of KR-{kr.number} (<@{kr.owner_id}>), a head of {dept.name} or an admin",
+            f"check in on KR-{kr.number}",
+        ) from None
+
+
+def due_for_checkin(kr: KeyResult, now: datetime | None = None, days: int = 7) -> bool:
+    now = now or utcnow()
+    return kr.last_checkin_at is None or (now - kr.last_checkin_at).days >= days

@@ -1,0 +1,92 @@
+"""Workspaces and their settings."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session
+
+from storage import audit
+from storage.errors import FieldErrors
+from storage.models import Team
+
+SETTING_FIELDS = (
+    "leadership_channel",
+    "recognition_channel",
+    "feedback_channel",
+    "recognition_emoji",
+    "digest_weekday",
+    "digest_time",
+    "reminder_weekday",
+    "reminder_time",
+    "review_lead_days",
+    "timezone",
+    "kudos_require_behavior",
+)
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def get_or_create_team(session: Session, *, team_id: str) -> Team:
+    team = session.get(Team, team_id)
+    if team is None:
+        team = Team(team_id=team_id)
+        session.add(team)
+        session.flush()
+    return team
+
+
+def team_timezone(team: Team, default: str = "UTC") -> str:
+    return team.timezone or default
+
+
+def validate_settings(values: dict) -> dict:
+    """Check a settings form; raises FieldErrors keyed by field name."""
+    errors: dict[str, str] = {}
+    for key in ("digest_time", "reminder_time"):
+        if key in values and not _HHMM.match(str(values[key] or "")):
+            errors[key] = f"`{values[key]}` is not a time; use 24-hour HH:MM like 16:00."
+    for key in ("digest_weekday", "reminder_weekday"):
+        if key in values and not (0 <= int(values[key]) <= 6):
+            errors[key] = "Pick a day of the week."
+    if "review_lead_days" in values:
+        try:
+            days = int(values["review_lead_days"])
+            if not 1 <= days <= 60:
+                raise ValueError
+            values["review_lead_days"] = days
+        except (TypeError, ValueError):
+            errors["review_lead_days"] = "Review lead days must be a whole number from 1 to 60."
+    if values.get("timezone"):
+        try:
+            ZoneInfo(values["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = f"`{values['timezone']}` is not a timezone like Europe/Paris."
+    if "recognition_emoji" in values:
+        emoji = str(values["recognition_emoji"] or "").strip().strip(":")
+        if not re.match(r"^[a-z0-9_+\-']{1,100}$", emoji):
+            errors["recognition_emoji"] = "Give an emoji name like `star` (without colons)."
+        values["recognition_emoji"] = emoji
+    if errors:
+        raise FieldErrors(errors)
+    return values
+
+
+def update_settings(session: Session, *, team_id: str, actor_id: str, values: dict) -> Team:
+    values = validate_settings(dict(values))
+    team = get_or_create_team(session, team_id=team_id)
+    before = team.model_dump()
+    for key in SETTING_FIELDS:
+        if key in values:
+            setattr(team, key, values[key])
+    session.add(team)
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="settings.update",
+        entity="team",
+        before=before,
+        after=team,
+    )
+    return team

@@ -1,0 +1,1 @@
+"""Fakes of external APIs, served over real HTTP on localhost."""
