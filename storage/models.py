@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Float, Index, LargeBinary, Table, Text, Unicode, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Column sizes users may hit; refusals name these numbers.
@@ -223,6 +223,9 @@ class KpiSyncRun(SQLModel, table=True):
 
 
 class Recognition(SQLModel, table=True):
+    # Leaderboards and digests read a team's recognitions in a time range.
+    __table_args__ = (Index("ix_recognition_team_created", "team_id", "created_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True, max_length=32)
     giver_id: str = Field(max_length=32)
@@ -269,6 +272,7 @@ class PraiseDraft(SQLModel, table=True):
     decided_at: datetime | None = None
     recognition_id: int | None = Field(default=None, foreign_key="recognition.id")
     created_at: datetime = Field(default_factory=utcnow)
+    notified_at: datetime | None = None  # when the heads were DMed (each draft is sent once)
 
 
 class Review(SQLModel, table=True):
@@ -335,3 +339,16 @@ class ProcessedEvent(SQLModel, table=True):
     event_id: str = Field(primary_key=True, max_length=64)
     team_id: str = Field(max_length=32)
     received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# APScheduler's persistent job store (jobs/scheduler.py). Declared here, with exactly the columns
+# SQLAlchemyJobStore expects, so that our Alembic migration creates it (APScheduler's own
+# create(checkfirst=True) then finds it and does nothing) and the models-vs-migrations check
+# covers it like any other table.
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    SQLModel.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

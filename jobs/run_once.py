@@ -1,0 +1,190 @@
+"""Exactly-once job runs, keyed by (team, job, scope, period) in the `jobrun` table.
+
+Every message a scheduled job sends (one digest post, one head's DM, one reminder, one review
+prompt) has its own key, e.g. ``(T1, "digest", "dept:7:channel", "2026-W48")``. The unique
+constraint on that key is what makes a retried run, a restarted process or a second scheduler
+harmless: whoever inserts the row owns the message, everybody else skips it.
+
+Order of operations: **claim, then post, then record**.
+
+1. ``claim`` inserts the row with status ``started`` and commits, before anything reaches Slack.
+2. The message is posted.
+3. ``finish`` marks it ``done`` (retrying through a database restart), or, when Slack said for
+   certain that nothing was posted (an error answer, a 5xx after retries, a refused channel),
+   ``release`` marks it ``failed`` so that the next tick claims it again.
+
+The window "killed between posting and recording" is therefore resolved as **at-most-once**:
+a row left in ``started`` by a dead process is never claimed again automatically, because we
+cannot know whether Slack received the message, and a duplicate digest, reminder or review
+prompt in a channel is the failure people notice and resent; a digest that may be missing is
+reported (``stale_claims`` → the scheduler logs it and tells the admins once) and can be sent
+again by hand with ``loyalty digest``. The window is the few milliseconds between the claim's
+commit and the HTTP request; every failure Slack reports is retried (at-least-once there), so
+only a crash inside that window can lose a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from storage.models import JobRun, utcnow
+
+log = logging.getLogger(__name__)
+
+STARTED, DONE, FAILED, SNOOZED = "started", "done", "failed", "snoozed"
+# A `started` row older than this belongs to a process that died mid-message.
+STALE_AFTER = timedelta(minutes=10)
+# Database restarts: how long recording a result keeps retrying before giving up.
+RECORD_RETRY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RunKey:
+    team_id: str
+    job: str
+    scope: str
+    period: str
+
+    def where(self):
+        return and_(
+            JobRun.team_id == self.team_id,
+            JobRun.job == self.job,
+            JobRun.scope == self.scope,
+            JobRun.period == self.period,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.job}/{self.scope}/{self.period}@{self.team_id}"
+
+
+def claim(engine: Engine, key: RunKey, *, now: datetime | None = None) -> bool:
+    """Take ownership of one message; False when someone already has (or had) it.
+
+    A `failed` row (Slack refused it for certain) is taken over again; `started`, `done` and
+    `snoozed` rows are not.
+    """
+    now = now or utcnow()
+    with engine.connect() as conn:
+        try:
+            conn.execute(
+                JobRun.__table__.insert().values(
+                    team_id=key.team_id,
+                    job=key.job,
+                    scope=key.scope,
+                    period=key.period,
+                    status=STARTED,
+                    started_at=now,
+                )
+            )
+            conn.commit()
+            return True
+        except IntegrityError:
+            conn.rollback()
+        # Compare-and-set: of two processes retrying a failed message, exactly one wins.
+        result = conn.execute(
+            update(JobRun.__table__)
+            .where(key.where(), JobRun.status == FAILED)
+            .values(status=STARTED, started_at=now, finished_at=None)
+        )
+        conn.commit()
+        return result.rowcount == 1
+
+
+def _with_db_retry(what: str, fn) -> None:
+    """Run a short write, riding out a database restart (the pool reconnects on retry)."""
+    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            fn()
+            return
+        except (OperationalError, DBAPIError) as exc:
+            if isinstance(exc, IntegrityError) or time.monotonic() > deadline:
+                raise
+            log.warning("database unavailable while %s, retrying: %s", what, exc.__class__.__name__)
+            time.sleep(delay)
+            delay = min(delay * 2, 3.0)
+
+
+def _set_status(engine: Engine, key: RunKey, status: str, detail: str | None) -> None:
+    def write():
+        with engine.begin() as conn:
+            conn.execute(
+                update(JobRun.__table__)
+                .where(key.where())
+                .values(status=status, finished_at=utcnow(), detail=detail)
+            )
+
+    _with_db_retry(f"recording {key}", write)
+
+
+def finish(engine: Engine, key: RunKey, *, detail: str | None = None) -> None:
+    """The message went out: never send it again."""
+    _set_status(engine, key, DONE, detail)
+
+
+def release(engine: Engine, key: RunKey, *, error: str) -> None:
+    """Slack said for certain nothing was posted: let the next run try again."""
+    _set_status(engine, key, FAILED, error[:2000])
+
+
+def mark(engine: Engine, key: RunKey, *, status: str = DONE, detail: str | None = None) -> bool:
+    """Record a key without posting anything (a finished run, a snoozed reminder).
+
+    Returns False when the key already existed (its status is left alone).
+    """
+    if claim(engine, key):
+        _set_status(engine, key, status, detail)
+        return True
+    return False
+
+
+def status_of(engine: Engine, key: RunKey) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(select(JobRun.status).where(key.where())).scalar_one_or_none()
+
+
+def statuses(engine: Engine, *, team_id: str, job: str, period: str) -> dict[str, str]:
+    """scope → status for every key of one job and period (one query)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(JobRun.scope, JobRun.status).where(
+                JobRun.team_id == team_id, JobRun.job == job, JobRun.period == period
+            )
+        ).all()
+    return {scope: status for scope, status in rows}
+
+
+def stale_claims(engine: Engine, *, now: datetime | None = None) -> list[JobRun]:
+    """`started` rows whose process died between claiming and recording (possibly lost)."""
+    cutoff = (now or utcnow()) - STALE_AFTER
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(JobRun).where(JobRun.status == STARTED, JobRun.started_at < cutoff)
+        ).all()
+    return [JobRun(**row._mapping) for row in rows]
+
+
+def run_once(engine: Engine, key: RunKey, fn, *, definite_failure=lambda exc: False):
+    """Claim `key`, run `fn()`, record the outcome. Returns (ran, result).
+
+    When `fn` raises and `definite_failure(exc)` says nothing reached Slack, the claim is
+    released for a later retry; otherwise it stays `started` (at-most-once, see above).
+    """
+    if not claim(engine, key):
+        return False, None
+    try:
+        result = fn()
+    except Exception as exc:
+        if definite_failure(exc):
+            release(engine, key, error=f"{exc.__class__.__name__}: {exc}")
+        raise
+    finish(engine, key)
+    return True, result

@@ -1,0 +1,436 @@
+"""Behaviors: the employee actions that drive loyalty, and logs of them (spec §2, §3 `/behavior`)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from storage import audit
+from storage.departments import (
+    find_department,
+    get_department,
+    list_departments,
+    memberships,
+    require_head,
+)
+from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from storage.models import NOTE_MAX, TITLE_MAX, Behavior, BehaviorLog, Department, Team, utcnow
+from storage.objectives import get_objective
+from storage.refs import format_ref, next_number, parse_ref
+from storage.teams import get_or_create_team
+
+USAGE = (
+    "`/behavior add <department> <description> [--target 5] [--objective O-12]` (heads) · "
+    "`/behavior log B-5 [count] [note]` · `/behavior list [department]` · `/behavior` alone opens a form"
+)
+ADD_USAGE = "`/behavior add <department> <description> [--target 5] [--objective O-12]`"
+LOG_USAGE = "`/behavior log B-5 [count] [note]`, e.g. `/behavior log B-5 2 called both detractors`"
+MAX_WEEKLY_TARGET = 10_000
+MAX_LOG_COUNT = 1_000
+_COUNT = re.compile(r"^\d{1,9}$")
+
+
+@dataclass
+class BehaviorProgress:
+    behavior: Behavior
+    logged: int
+    target: int
+
+    @property
+    def ref(self) -> str:
+        return format_ref("behavior", self.behavior.number)
+
+    @property
+    def share(self) -> float:
+        """Logged against target, 0..1 (a behavior without a target counts as met once logged)."""
+        if self.target <= 0:
+            return 1.0 if self.logged else 0.0
+        return min(1.0, self.logged / self.target)
+
+
+@dataclass
+class BehaviorAddText:
+    department: str
+    description: str
+    weekly_target: int
+    objective_ref: str | None
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+def parse_target(text: str | int | None) -> int:
+    if text is None or str(text).strip() == "":
+        return 0
+    raw = str(text).strip()
+    if not _COUNT.match(raw):
+        raise DomainError(
+            f"`{raw}` is not a weekly target; give a whole number like `5`.", usage=ADD_USAGE
+        )
+    value = int(raw)
+    if value > MAX_WEEKLY_TARGET:
+        raise DomainError(f"A weekly target is at most {MAX_WEEKLY_TARGET:,}.", usage=ADD_USAGE)
+    return value
+
+
+def parse_add_text(session: Session, *, team_id: str, text: str) -> BehaviorAddText:
+    """`<department> <description> [--target N] [--objective O-12]`.
+
+    Department names may have spaces, so the longest leading run of words that names an
+    existing department wins; a quoted name ("Customer Care") is taken as written.
+    """
+    try:
+        tokens = shlex.split(text or "")
+    except ValueError:  # an unbalanced quote: fall back to plain words
+        tokens = (text or "").split()
+    target_text: str | None = None
+    objective_ref: str | None = None
+    words: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        flag = tok.lower()
+        if flag in ("--target", "--objective"):
+            if i + 1 >= len(tokens):
+                raise DomainError(f"`{tok}` needs a value.", usage=ADD_USAGE)
+            if flag == "--target":
+                target_text = tokens[i + 1]
+            else:
+                objective_ref = tokens[i + 1]
+            i += 2
+            continue
+        if flag.startswith("--target="):
+            target_text = tok.split("=", 1)[1]
+        elif flag.startswith("--objective="):
+            objective_ref = tok.split("=", 1)[1]
+        else:
+            words.append(tok)
+        i += 1
+    if not words:
+        raise DomainError("Say which department and describe the behavior.", usage=ADD_USAGE)
+    department = None
+    for n in range(len(words), 0, -1):
+        candidate = " ".join(words[:n])
+        if find_department(session, team_id=team_id, name=candidate) is not None:
+            department = candidate
+            words = words[n:]
+            break
+    if department is None:
+        raise NotFound(
+            f"No department matches the start of `{' '.join(words)[:80]}`. "
+            "Try `/okr dept list` for the names.",
+            usage=ADD_USAGE,
+        )
+    description = " ".join(words)
+    if not description:
+        raise DomainError("Describe the behavior after the department name.", usage=ADD_USAGE)
+    return BehaviorAddText(department, description, parse_target(target_text), objective_ref)
+
+
+def parse_log_text(text: str) -> tuple[str, int, str]:
+    """`B-5 [count] [note…]` → (ref, count, note)."""
+    tokens = (text or "").split()
+    if not tokens:
+        raise DomainError("Say which behavior, e.g. `B-5`.", usage=LOG_USAGE)
+    ref, rest = tokens[0], tokens[1:]
+    parse_ref(ref, "behavior")  # fail early with the reference format
+    count = 1
+    if rest and re.match(r"^[+-]?\d+$", rest[0]):
+        count = int(rest.pop(0))
+        if not 1 <= count <= MAX_LOG_COUNT:
+            raise DomainError(
+                f"The count must be a whole number from 1 to {MAX_LOG_COUNT:,}.", usage=LOG_USAGE
+            )
+    note = " ".join(rest)
+    return ref, count, note
+
+
+# --- weeks --------------------------------------------------------------------------------
+
+
+def week_bounds(now: datetime | None = None, tz: str | None = None) -> tuple[datetime, datetime]:
+    """Monday 00:00 to next Monday 00:00 in `tz` (UTC if unknown), as aware datetimes."""
+    try:
+        zone = ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = (now or utcnow()).astimezone(zone)
+    start = (local - timedelta(days=local.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    # Aware arithmetic keeps the wall clock, so a DST change inside the week is handled.
+    return start, start + timedelta(days=7)
+
+
+def team_week(session: Session, *, team_id: str, now: datetime | None = None):
+    team = session.get(Team, team_id)
+    return week_bounds(now, team.timezone if team else None)
+
+
+# --- behaviors ----------------------------------------------------------------------------
+
+
+def _check_description(description: str) -> str:
+    clean = " ".join((description or "").split())
+    if not clean:
+        raise FieldErrors({"description": "Describe the behavior."})
+    if len(clean) > TITLE_MAX:
+        raise FieldErrors(
+            {
+                "description": f"A behavior is described in at most {TITLE_MAX} characters "
+                f"(this one has {len(clean)})."
+            }
+        )
+    return clean
+
+
+def create_behavior(
+    session: Session,
+    *,
+    team_id: str,
+    actor_id: str,
+    is_admin: bool,
+    department: Department,
+    description: str,
+    weekly_target: int = 0,
+    objective_ref: str | None = None,
+) -> Behavior:
+    if department.team_id != team_id:
+        raise NotFound("That department does not exist.")
+    require_head(
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        department=department,
+        action=f"define behaviors for {department.name}",
+    )
+    clean = _check_description(description)
+    if not 0 <= int(weekly_target) <= MAX_WEEKLY_TARGET:
+        raise FieldErrors({"weekly_target": f"A weekly target is 0 to {MAX_WEEKLY_TARGET:,}."})
+    objective_id = None
+    if objective_ref:
+        try:
+            objective = get_objective(session, team_id=team_id, ref=objective_ref)
+        except DomainError as exc:
+            raise FieldErrors({"objective": exc.message}) from exc
+        if objective.department_id != department.id:
+            raise FieldErrors(
+                {
+                    "objective": f"O-{objective.number} belongs to another department; link "
+                    f"an objective of {department.name}."
+                }
+            )
+        objective_id = objective.id
+    get_or_create_team(session, team_id=team_id)
+    behavior = Behavior(
+        team_id=team_id,
+        number=next_number(session, team_id=team_id, kind="behavior"),
+        department_id=department.id,
+        description=clean,
+        objective_id=objective_id,
+        weekly_target=int(weekly_target),
+        created_by=actor_id,
+    )
+    session.add(behavior)
+    session.flush()
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="behavior.create",
+        entity="behavior",
+        entity_id=behavior.id,
+        after=behavior,
+    )
+    return behavior
+
+
+def add_behavior_from_text(
+    session: Session, *, team_id: str, actor_id: str, is_admin: bool, text: str
+) -> Behavior:
+    parsed = parse_add_text(session, team_id=team_id, text=text)
+    department = get_department(session, team_id=team_id, name=parsed.department)
+    try:
+        return create_behavior(
+            session,
+            team_id=team_id,
+            actor_id=actor_id,
+            is_admin=is_admin,
+            department=department,
+            description=parsed.description,
+            weekly_target=parsed.weekly_target,
+            objective_ref=parsed.objective_ref,
+        )
+    except FieldErrors as exc:  # same checks as the modal; a command shows one line
+        raise DomainError(exc.message, usage=ADD_USAGE) from exc
+
+
+def get_behavior(session: Session, *, team_id: str, ref: str) -> Behavior:
+    number = parse_ref(ref, "behavior")
+    behavior = session.exec(
+        select(Behavior).where(Behavior.team_id == team_id, Behavior.number == number)
+    ).first()
+    if behavior is None:
+        raise NotFound(f"There is no behavior `B-{number}` in this workspace. Try `/behavior list`.")
+    return behavior
+
+
+def _name_key(text: str) -> str:
+    return " ".join(re.sub(r"[-_]", " ", text or "").split()).casefold()
+
+
+def find_behavior_by_tag(session: Session, *, team_id: str, tag: str) -> Behavior:
+    """`B-5`, or a behavior's description (case-insensitive; a unique prefix is enough)."""
+    tag = (tag or "").strip().lstrip("#").strip()
+    if re.match(r"^B-?\d+$", tag, re.IGNORECASE):
+        return get_behavior(session, team_id=team_id, ref=tag)
+    key = _name_key(tag)
+    if not key:
+        raise NotFound("An empty `#` tag names no behavior; write `#B-5` or `#` and its name.")
+    active = session.exec(
+        select(Behavior).where(Behavior.team_id == team_id, Behavior.active.is_(True))
+    ).all()
+    exact = [b for b in active if _name_key(b.description) == key]
+    if len(exact) == 1:
+        return exact[0]
+    prefixed = exact or [b for b in active if _name_key(b.description).startswith(key)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if prefixed:
+        refs = ", ".join(format_ref("behavior", b.number) for b in prefixed[:5])
+        raise DomainError(f"`#{tag}` matches several behaviors ({refs}); tag one by its number.")
+    raise NotFound(
+        f"There is no behavior `#{tag}`. Tag one as `#B-5` (see `/behavior list`) "
+        "or leave the tag out."
+    )
+
+
+def log_behavior(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    is_admin: bool,
+    ref: str,
+    count: int = 1,
+    note: str = "",
+) -> tuple[BehaviorLog, Behavior]:
+    behavior = get_behavior(session, team_id=team_id, ref=ref)
+    if not behavior.active:
+        raise DomainError(f"B-{behavior.number} is retired; it can no longer be logged.")
+    if not 1 <= int(count) <= MAX_LOG_COUNT:
+        raise DomainError(f"The count must be 1 to {MAX_LOG_COUNT:,}.", usage=LOG_USAGE)
+    if len(note or "") > NOTE_MAX:
+        raise DomainError(f"Notes are limited to {NOTE_MAX:,} characters.", usage=LOG_USAGE)
+    mine = {m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)}
+    if behavior.department_id not in mine and not is_admin:
+        dept = session.get(Department, behavior.department_id)
+        raise PermissionDenied(f"members of {dept.name}", f"log B-{behavior.number}")
+    row = BehaviorLog(
+        team_id=team_id, behavior_id=behavior.id, user_id=user_id, count=int(count), note=note or ""
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=user_id,
+        action="behavior.log",
+        entity="behavior_log",
+        entity_id=row.id,
+        after=row,
+    )
+    return row, behavior
+
+
+# --- progress -----------------------------------------------------------------------------
+
+
+def weekly_behavior_counts(
+    session: Session,
+    *,
+    team_id: str,
+    department_ids: list[int] | None,
+    start: datetime,
+    end: datetime,
+) -> dict[int, list[BehaviorProgress]]:
+    """Department id -> its active behaviors with the count logged in [start, end).
+
+    Two queries whatever the number of departments. `department_ids=None` means all.
+    Departments without active behaviors are absent.
+    """
+    if department_ids is not None and not department_ids:
+        return {}
+    query = select(Behavior).where(Behavior.team_id == team_id, Behavior.active.is_(True))
+    if department_ids is not None:
+        query = query.where(col(Behavior.department_id).in_(department_ids))
+    behaviors = session.exec(query.order_by(Behavior.department_id, Behavior.number)).all()
+    if not behaviors:
+        return {}
+    totals = dict(
+        session.exec(
+            select(BehaviorLog.behavior_id, func.sum(BehaviorLog.count))
+            .where(
+                BehaviorLog.team_id == team_id,
+                col(BehaviorLog.behavior_id).in_([b.id for b in behaviors]),
+                BehaviorLog.created_at >= start,
+                BehaviorLog.created_at < end,
+            )
+            .group_by(BehaviorLog.behavior_id)
+        ).all()
+    )
+    out: dict[int, list[BehaviorProgress]] = {}
+    for b in behaviors:
+        out.setdefault(b.department_id, []).append(
+            BehaviorProgress(behavior=b, logged=int(totals.get(b.id) or 0), target=b.weekly_target)
+        )
+    return out
+
+
+def list_behaviors(
+    session: Session, *, team_id: str, department_name: str | None = None, now=None
+) -> list[tuple[Department, list[BehaviorProgress]]]:
+    """Departments (one, or all with behaviors) and this week's progress of each behavior."""
+    start, end = team_week(session, team_id=team_id, now=now)
+    if department_name:
+        dept = get_department(session, team_id=team_id, name=department_name)
+        counts = weekly_behavior_counts(
+            session, team_id=team_id, department_ids=[dept.id], start=start, end=end
+        )
+        return [(dept, counts.get(dept.id, []))]
+    counts = weekly_behavior_counts(
+        session, team_id=team_id, department_ids=None, start=start, end=end
+    )
+    return [(d, counts[d.id]) for d, _, _ in list_departments(session, team_id=team_id) if d.id in counts]
+
+
+def behaviors_for_user(
+    session: Session, *, team_id: str, user_id: str, now=None
+) -> list[tuple[Department, list[BehaviorProgress]]]:
+    """This week's behaviors of the user's own departments (App Home)."""
+    dept_ids = [m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)]
+    if not dept_ids:
+        return []
+    start, end = team_week(session, team_id=team_id, now=now)
+    counts = weekly_behavior_counts(
+        session, team_id=team_id, department_ids=dept_ids, start=start, end=end
+    )
+    depts = session.exec(
+        select(Department).where(col(Department.id).in_(list(counts))).order_by(Department.name_key)
+    ).all()
+    return [(d, counts[d.id]) for d in depts]
+
+
+def behavior_options(session: Session, *, team_id: str, department_ids: list[int] | None = None):
+    """Active behaviors for a select menu, numbered order."""
+    query = select(Behavior).where(Behavior.team_id == team_id, Behavior.active.is_(True))
+    if department_ids:
+        query = query.where(col(Behavior.department_id).in_(department_ids))
+    return list(session.exec(query.order_by(Behavior.number)).all())
