@@ -278,7 +278,9 @@ def get_behavior(session: Session, *, team_id: str, ref: str) -> Behavior:
         select(Behavior).where(Behavior.team_id == team_id, Behavior.number == number)
     ).first()
     if behavior is None:
-        raise NotFound(f"There is no behavior `B-{number}` in this workspace. Try `/behavior list`.")
+        raise NotFound(
+            f"There is no behavior `B-{number}` in this workspace. Try `/behavior list`."
+        )
     return behavior
 
 
@@ -408,7 +410,11 @@ def list_behaviors(
     counts = weekly_behavior_counts(
         session, team_id=team_id, department_ids=None, start=start, end=end
     )
-    return [(d, counts[d.id]) for d, _, _ in list_departments(session, team_id=team_id) if d.id in counts]
+    return [
+        (d, counts[d.id])
+        for d, _, _ in list_departments(session, team_id=team_id)
+        if d.id in counts
+    ]
 
 
 def behaviors_for_user(

@@ -15,9 +15,14 @@ import storage.models  # noqa: F401  (all tables on the metadata)
 from storage.errors import DomainError
 
 
-# Tables without a team_id of their own are not team data (e.g. OAuth state).
+# Tables without a team_id of their own are not team data (e.g. OAuth state); stored Slack
+# credentials (info["credentials"], storage/oauth_tables.py) are never exported.
 def team_tables():
-    return [t for t in SQLModel.metadata.sorted_tables if "team_id" in t.c]
+    return [
+        t
+        for t in SQLModel.metadata.sorted_tables
+        if "team_id" in t.c and not t.info.get("credentials")
+    ]
 
 
 def only_team(engine: Engine) -> str:

@@ -352,3 +352,7 @@ apscheduler_jobs = Table(
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
 )
+
+# slack-sdk's installation and OAuth state store tables (tokens encrypted), created by our
+# migrations like every other table.
+from storage import oauth_tables  # noqa: E402, F401

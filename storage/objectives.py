@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage import audit
 from storage.departments import department_by_id, memberships, require_head
@@ -210,17 +210,16 @@ def load_views(session: Session, objectives: list[Objective]) -> list[ObjectiveV
     return [ObjectiveView(o, depts[o.department_id], by_obj.get(o.id, [])) for o in objectives]
 
 
-def list_objectives(
+def _objectives_query(
     session: Session,
     *,
     team_id: str,
     user_id: str,
-    scope: str = "me",
-    department_id: int | None = None,
-    include_closed: bool = False,
-    quarter: str | None = None,
-) -> list[ObjectiveView]:
-    """scope: 'me' (owned by me or with a KR I own, or my departments'), 'all', or 'department'."""
+    scope: str,
+    department_id: int | None,
+    include_closed: bool,
+    quarter: str | None,
+):
     q = select(Objective).where(Objective.team_id == team_id)
     if not include_closed:
         q = q.where(Objective.status == "active")
@@ -238,8 +237,56 @@ def list_objectives(
             | col(Objective.id).in_(owned_kr)
             | col(Objective.department_id).in_(my_depts or [-1])
         )
-    q = q.order_by(Objective.department_id, Objective.number)
+    return q
+
+
+def list_objectives(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    scope: str = "me",
+    department_id: int | None = None,
+    include_closed: bool = False,
+    quarter: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[ObjectiveView]:
+    """scope: 'me' (owned by me or with a KR I own, or my departments'), 'all', or 'department'."""
+    q = _objectives_query(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        scope=scope,
+        department_id=department_id,
+        include_closed=include_closed,
+        quarter=quarter,
+    ).order_by(Objective.department_id, Objective.number)
+    if limit is not None:
+        q = q.offset(offset).limit(limit)
     return load_views(session, list(session.exec(q).all()))
+
+
+def count_objectives(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    scope: str = "me",
+    department_id: int | None = None,
+    include_closed: bool = False,
+    quarter: str | None = None,
+) -> int:
+    q = _objectives_query(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        scope=scope,
+        department_id=department_id,
+        include_closed=include_closed,
+        quarter=quarter,
+    )
+    return session.exec(select(func.count()).select_from(q.subquery())).one()
 
 
 def key_results_owned_by(

@@ -28,7 +28,9 @@ from storage.models import (
 )
 from storage.teams import get_or_create_team
 
-USAGE = "`/kudos @user… what the customer said or what they did [#B-5]` — `/kudos` alone opens a form"
+USAGE = (
+    "`/kudos @user… what the customer said or what they did [#B-5]` — `/kudos` alone opens a form"
+)
 MAX_RECIPIENTS = 20  # keeps the public post readable and within one section
 SOURCES = ("command", "shortcut", "reaction", "sheet")
 # A trailing `#B-5` / `#B5`, or `#` and a behavior name at the very end of the praise.
@@ -143,9 +145,7 @@ def _people(user_ids: list[str]) -> str:
     return ", ".join(f"<@{u}>" for u in user_ids)
 
 
-def recipient_departments(
-    session: Session, *, team_id: str, user_ids: list[str]
-) -> dict[str, int]:
+def recipient_departments(session: Session, *, team_id: str, user_ids: list[str]) -> dict[str, int]:
     """Each user's department for the record: their first one (lowest id) if several."""
     out: dict[str, int] = {}
     for uid, dept_id in session.exec(
@@ -365,9 +365,7 @@ def set_hide_from_leaderboards(
     session: Session, *, team_id: str, user_id: str, hide: bool
 ) -> SlackUser:
     get_or_create_team(session, team_id=team_id)
-    row = session.get(SlackUser, (team_id, user_id)) or SlackUser(
-        team_id=team_id, user_id=user_id
-    )
+    row = session.get(SlackUser, (team_id, user_id)) or SlackUser(team_id=team_id, user_id=user_id)
     before = {"hide_from_leaderboards": row.hide_from_leaderboards}
     row.hide_from_leaderboards = bool(hide)
     session.add(row)
@@ -494,9 +492,7 @@ def decide_draft(
             PraiseDraft.team_id == team_id,
             PraiseDraft.status == "pending",
         )
-        .values(
-            status="confirmed" if confirm else "dismissed", decided_by=actor_id, decided_at=now
-        )
+        .values(status="confirmed" if confirm else "dismissed", decided_by=actor_id, decided_at=now)
     )
     if result.rowcount != 1:
         session.rollback()

@@ -96,7 +96,9 @@ class EncryptedText(TypeDecorator):
 
 # ---- keeping tokens out of logs ---------------------------------------------------------------
 # Slack tokens (xoxb-, xoxp-, xoxe.xoxb-, xoxe-, xapp-) and Fernet ciphertexts of them.
-_SECRET = re.compile(r"\b(?:xox[a-z]\.xox[a-z]-|xox[a-z]-|xapp-)[A-Za-z0-9\-_.]+|gAAAAA[A-Za-z0-9\-_=]{20,}")
+_SECRET = re.compile(
+    r"\b(?:xox[a-z]\.xox[a-z]-|xox[a-z]-|xapp-)[A-Za-z0-9\-_.]+|gAAAAA[A-Za-z0-9\-_=]{20,}"
+)
 
 
 def redact(text: str) -> str:

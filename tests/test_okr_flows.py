@@ -245,3 +245,23 @@ def test_export_every_table_of_one_team(engine, tmp_path):
     for name, count in manifest["tables"].items():
         with (tmp_path / f"{name}.csv").open(encoding="utf-8") as fh:
             assert sum(1 for _ in fh) == count + 1
+
+
+def test_rate_limited_views_open_is_retried_after_retry_after(driver, slack, engine):
+    department(engine, heads=(ALICE,))
+    slack.rate_limit("views.open", retry_after=1, times=1)
+    driver.command("/okr", "new", user=ALICE)
+    opened = slack.wait_for("views.open", timeout=15)
+    statuses = [c.status for c in slack.calls if c.method == "views.open"]
+    assert statuses == [429, 200] and opened[0]["view"]["callback_id"] == "okr_new_objective"
+    gap = [c.at for c in slack.calls if c.method == "views.open"]
+    assert gap[1] - gap[0] >= 0.9  # honoured Retry-After
+
+
+def test_users_info_error_means_no_write_and_a_clear_reply(driver, slack, engine):
+    slack.api_error("users.info", "internal_error", times=5)
+    driver.command("/okr", "dept create Sales", user=ADMIN)
+    reply = driver.last_reply_text()
+    assert "Slack" in reply and "try again" in reply
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(Objective)).one() == 0

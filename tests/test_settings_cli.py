@@ -84,3 +84,17 @@ def test_db_upgrade_creates_sqlite_database(tmp_path):
     result = run_cli("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout and (tmp_path / "x.db").exists()
+
+
+def test_export_cli_writes_csv_and_manifest(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    assert run_cli("db", "upgrade", env=env).returncode == 0
+    result = run_cli("export", "--out", str(tmp_path / "out"), "--team", "T0TEAMA01", env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "manifest.json").exists() and (
+        tmp_path / "out" / "objective.csv"
+    ).exists()
+    missing = run_cli("export", "--out", str(tmp_path / "o2"), env=env)
+    assert (
+        missing.returncode == 1 and "--team" in missing.stderr and "Traceback" not in missing.stderr
+    )

@@ -65,14 +65,15 @@ def objective_summary(view: ObjectiveView, now: datetime | None = None) -> str:
     return cut("\n".join([head, *krs]), 3000)
 
 
+def page_count(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
 def objective_list(
-    views: list[ObjectiveView], *, title: str, page: int = 1, scope_value: str = "me"
+    chunk: list[ObjectiveView], *, total: int, title: str, page: int = 1, scope_value: str = "me"
 ) -> list[Block]:
-    """One page of objectives, within the 50-block message limit, with paging buttons."""
-    total = len(views)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    chunk = views[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    """One page of objectives (already sliced), within the 50-block limit, with paging buttons."""
+    pages = page_count(total)
     blocks: list[Block] = [header(title)]
     if not chunk:
         blocks.append(section("No active objectives here yet. Create one with `/okr new`."))

@@ -15,11 +15,11 @@ from slackapp.blocks.objective_form import (
     new_objective_modal,
     no_department_modal,
 )
-from slackapp.blocks.objectives import objective_detail, objective_list
+from slackapp.blocks.objectives import PAGE_SIZE, objective_detail, objective_list, page_count
 from slackapp.context import Deps, is_admin
 from slackapp.replies import reply
 from storage import checkins as checkin_store
-from storage.departments import find_department, list_departments, memberships
+from storage.departments import department_by_id, find_department, list_departments, memberships
 from storage.errors import DomainError, FieldErrors, PermissionDenied
 from storage.kpis import kpi_names
 from storage.models import Department
@@ -28,6 +28,7 @@ from storage.objectives import (
     MAX_KEY_RESULTS,
     KeyResultInput,
     close_objective,
+    count_objectives,
     create_objective,
     get_objective,
     list_objectives,
@@ -195,22 +196,18 @@ def handle_new_objective_submission(ack, body, view, context, client):
     publish_home(deps, client, team_id=team_id, user_id=user_id)
 
 
-def _scope_views(session, team_id: str, user_id: str, arg: str):
+def _resolve_scope(session, team_id: str, arg: str) -> tuple[str, str, dict]:
+    """(title, scope value for paging buttons, list_objectives filter) for `/okr list <arg>`."""
     arg = arg.strip()
     key = arg.lower()
     if key in ("", "me", "mine"):
-        return (
-            "Your objectives",
-            "me",
-            list_objectives(session, team_id=team_id, user_id=user_id, scope="me"),
-        )
+        return "Your objectives", "me", {"scope": "me"}
     if key == "all":
-        return (
-            "All objectives",
-            "all",
-            list_objectives(session, team_id=team_id, user_id=user_id, scope="all"),
-        )
-    dept = find_department(session, team_id=team_id, name=arg)
+        return "All objectives", "all", {"scope": "all"}
+    if key.startswith("dept:") and key[5:].isdigit():
+        dept = department_by_id(session, team_id=team_id, department_id=int(key[5:]))
+    else:
+        dept = find_department(session, team_id=team_id, name=arg)
     if dept is None:
         raise DomainError(
             f"There is no department named *{arg}*. See `/okr dept list`.", usage=LIST_USAGE
@@ -218,23 +215,25 @@ def _scope_views(session, team_id: str, user_id: str, arg: str):
     return (
         f"{dept.name} objectives",
         f"dept:{dept.id}",
-        list_objectives(
-            session, team_id=team_id, user_id=user_id, scope="department", department_id=dept.id
-        ),
+        {"scope": "department", "department_id": dept.id},
     )
 
 
 def respond_list(context, respond, arg: str, page: int = 1, replace: bool = False) -> None:
     deps, team_id, user_id = _ids(context)
     with deps.session() as session:
-        if arg.startswith("dept:"):
-            from storage.departments import department_by_id
-
-            dept = department_by_id(session, team_id=team_id, department_id=int(arg[5:]))
-            title, scope, views = _scope_views(session, team_id, user_id, dept.name)
-        else:
-            title, scope, views = _scope_views(session, team_id, user_id, arg)
-    blocks = as_dicts(objective_list(views, title=title, page=page, scope_value=scope))
+        title, scope, filters = _resolve_scope(session, team_id, arg)
+        total = count_objectives(session, team_id=team_id, user_id=user_id, **filters)
+        page = min(max(1, page), page_count(total))
+        views = list_objectives(
+            session,
+            team_id=team_id,
+            user_id=user_id,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            **filters,
+        )
+    blocks = as_dicts(objective_list(views, total=total, title=title, page=page, scope_value=scope))
     respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=replace)
 
 

@@ -26,9 +26,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("apscheduler_jobs", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_apscheduler_jobs_next_run_time", ["next_run_time"], unique=False
-        )
+        batch_op.create_index("ix_apscheduler_jobs_next_run_time", ["next_run_time"], unique=False)
 
 
 def downgrade() -> None:

@@ -1,0 +1,297 @@
+"""Foundation budgets (issue 2), on SQLite with 500 departments, 5,000 objectives,
+20,000 key results and 200,000 check-ins:
+
+- a signed `/checkin` through App.dispatch: p95 < 50 ms (and its ratio to a bare Bolt app
+  acking the same request in the same run);
+- `/okr list all` and App Home: within Block Kit limits and p95 < 200 ms.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+from slack_bolt import App, BoltRequest
+from sqlalchemy import insert
+
+from slackapp.app import create_app, make_web_client
+from slackapp.listeners import objectives as objective_listener
+from slackapp.listeners.app_home import build_home
+from slackapp.settings import Settings
+from storage.db import make_engine, upgrade
+from storage.models import (
+    CheckIn,
+    Department,
+    DepartmentMember,
+    KeyResult,
+    Objective,
+    RefCounter,
+    Team,
+)
+from storage.quarters import quarter_bounds, quarter_of
+from tests.fakes.slack_api import FakeSlack
+from tests.slack_driver import SIGNING_SECRET, sign
+
+TEAM = "T0BENCH01"
+DEPTS, OBJ_PER_DEPT, KR_PER_OBJ, CHECKINS_PER_KR, PEOPLE_PER_DEPT = 500, 10, 4, 10, 5
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[18]
+
+
+def user_id(dept: int, person: int) -> str:
+    return f"U{dept:05d}{person:02d}"
+
+
+def seed(engine) -> dict[str, list[int]]:
+    """Bulk-insert the data set; returns KR numbers owned by each user."""
+    quarter = quarter_of(date.today())
+    due = quarter_bounds(quarter)[1]
+    now = datetime.now(UTC)
+    owned: dict[str, list[int]] = {}
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Team.__table__),
+            [
+                {
+                    "team_id": TEAM,
+                    "installed_at": now,
+                    "recognition_emoji": "star",
+                    "digest_weekday": 4,
+                    "digest_time": "16:00",
+                    "reminder_weekday": 0,
+                    "reminder_time": "10:00",
+                    "review_lead_days": 7,
+                    "kudos_require_behavior": False,
+                }
+            ],
+        )
+        conn.execute(
+            insert(Department.__table__),
+            [
+                {
+                    "id": d,
+                    "team_id": TEAM,
+                    "name": f"Department {d:04d}",
+                    "name_key": f"department {d:04d}",
+                    "channel_id": f"C{d:08d}",
+                    "created_by": "U0ADMIN01",
+                    "created_at": now,
+                }
+                for d in range(1, DEPTS + 1)
+            ],
+        )
+        conn.execute(
+            insert(DepartmentMember.__table__),
+            [
+                {
+                    "team_id": TEAM,
+                    "department_id": d,
+                    "user_id": user_id(d, p),
+                    "is_head": p == 0,
+                    "added_at": now,
+                }
+                for d in range(1, DEPTS + 1)
+                for p in range(PEOPLE_PER_DEPT)
+            ],
+        )
+        objectives, krs, checkins = [], [], []
+        oid = kid = 0
+        for d in range(1, DEPTS + 1):
+            for _ in range(OBJ_PER_DEPT):
+                oid += 1
+                objectives.append(
+                    {
+                        "id": oid,
+                        "team_id": TEAM,
+                        "number": oid,
+                        "department_id": d,
+                        "title": f"Objective {oid}: turn detractors into promoters",
+                        "description": "",
+                        "quarter": quarter,
+                        "owner_id": user_id(d, 0),
+                        "due_date": due,
+                        "status": "active",
+                        "created_by": user_id(d, 0),
+                        "created_at": now,
+                    }
+                )
+                for k in range(KR_PER_OBJ):
+                    kid += 1
+                    owner = user_id(d, 1 + (kid % (PEOPLE_PER_DEPT - 1)))
+                    owned.setdefault(owner, []).append(kid)
+                    krs.append(
+                        {
+                            "id": kid,
+                            "team_id": TEAM,
+                            "number": kid,
+                            "objective_id": oid,
+                            "title": f"Key result {kid}",
+                            "unit": "%",
+                            "baseline": 10.0,
+                            "target": 50.0 if k % 2 else 5.0,
+                            "current_value": 20.0,
+                            "owner_id": owner,
+                            "last_confidence": 7,
+                            "last_checkin_at": now - timedelta(days=k),
+                            "created_at": now,
+                        }
+                    )
+                    for c in range(CHECKINS_PER_KR):
+                        checkins.append(
+                            {
+                                "team_id": TEAM,
+                                "key_result_id": kid,
+                                "author_id": owner,
+                                "value": 10.0 + c,
+                                "confidence": 7,
+                                "note": "",
+                                "created_at": now - timedelta(days=CHECKINS_PER_KR - c),
+                            }
+                        )
+        conn.execute(insert(Objective.__table__), objectives)
+        conn.execute(insert(KeyResult.__table__), krs)
+        for i in range(0, len(checkins), 20000):
+            conn.execute(insert(CheckIn.__table__), checkins[i : i + 20000])
+        conn.execute(
+            insert(RefCounter.__table__),
+            [
+                {"team_id": TEAM, "kind": "objective", "last": oid},
+                {"team_id": TEAM, "kind": "key_result", "last": kid},
+            ],
+        )
+    return owned
+
+
+def checkin_body(fake: FakeSlack, user: str, number: int, i: int) -> str:
+    return urlencode(
+        {
+            "token": "x",
+            "team_id": TEAM,
+            "team_domain": "bench",
+            "channel_id": "C0GENERAL",
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/checkin",
+            "text": f"KR-{number} {20 + i % 30}.5 7/10 bench",
+            "api_app_id": "A0BENCH",
+            "response_url": fake.response_url(f"bench{i}"),
+            "trigger_id": f"{i}.{i}.t",
+        }
+    )
+
+
+def signed(body: str) -> BoltRequest:
+    headers = {"content-type": ["application/x-www-form-urlencoded"]}
+    headers.update({k: [v] for k, v in sign(body).items()})
+    return BoltRequest(body=body, headers=headers)
+
+
+def main() -> bool:
+    fake = FakeSlack().start()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        t0 = time.perf_counter()
+        owned = seed(engine)
+        print(
+            f"seeded {DEPTS} departments, {DEPTS * OBJ_PER_DEPT} objectives, "
+            f"{DEPTS * OBJ_PER_DEPT * KR_PER_OBJ} key results, "
+            f"{DEPTS * OBJ_PER_DEPT * KR_PER_OBJ * CHECKINS_PER_KR} check-ins "
+            f"in {time.perf_counter() - t0:.1f}s"
+        )
+        settings = Settings(
+            _env_file=None,
+            database_url=url,
+            slack_bot_token="xoxb-bench",
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=fake.api_url,
+        )
+        app = create_app(settings, engine)
+        bare = App(
+            client=make_web_client(settings),
+            signing_secret=SIGNING_SECRET,
+            token_verification_enabled=False,
+        )
+        bare.command("/checkin")(lambda ack: ack())
+
+        rng = random.Random(7)
+        users = sorted(owned)
+        ack_ms, full_ms, bare_ms = [], [], []
+        runs = 300
+        for i in range(runs + 20):
+            user = rng.choice(users)
+            body = checkin_body(fake, user, rng.choice(owned[user]), i)
+            fake.reset()
+            start = time.perf_counter()
+            resp = app.dispatch(signed(body))
+            acked = time.perf_counter()
+            fake.wait_for("response_url", timeout=10)
+            done = time.perf_counter()
+            assert resp.status == 200
+            start_bare = time.perf_counter()
+            assert bare.dispatch(signed(body)).status == 200
+            bare_done = time.perf_counter()
+            if i >= 20:  # warm-up excluded
+                ack_ms.append((acked - start) * 1000)
+                full_ms.append((done - start) * 1000)
+                bare_ms.append((bare_done - start_bare) * 1000)
+        fake.wait_for("views.publish", count=1)
+        ratio = p95(ack_ms) / p95(bare_ms)
+        print(
+            f"/checkin via App.dispatch: p50 {statistics.median(ack_ms):.1f} ms, "
+            f"p95 {p95(ack_ms):.1f} ms (budget 50 ms)"
+        )
+        print(
+            f"bare Bolt app acking the same request: p95 {p95(bare_ms):.1f} ms; ratio {ratio:.2f}x"
+        )
+        print(
+            f"/checkin until the reply reached Slack (write + respond): p95 {p95(full_ms):.1f} ms"
+        )
+
+        deps = app._loyalty_deps
+        list_ms, pages_ok = [], True
+        for page in range(1, 41):
+            captured = {}
+            ctx = {"deps": deps, "team_id": TEAM, "user_id": users[0]}
+            start = time.perf_counter()
+            objective_listener.respond_list(
+                ctx, lambda **kw: captured.update(kw), "all", page=rng.randint(1, 334)
+            )
+            list_ms.append((time.perf_counter() - start) * 1000)
+            blocks = captured["blocks"]
+            pages_ok &= len(blocks) <= 50 and all(
+                len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section"
+            )
+        print(
+            f"/okr list all (one page of 5,000): p95 {p95(list_ms):.1f} ms (budget 200 ms), "
+            f"within Block Kit limits: {pages_ok}"
+        )
+
+        home_ms, home_ok = [], True
+        for i in range(40):
+            who = user_id(rng.randint(1, DEPTS), i % PEOPLE_PER_DEPT)
+            start = time.perf_counter()
+            view = build_home(deps, team_id=TEAM, user_id=who).to_dict()
+            home_ms.append((time.perf_counter() - start) * 1000)
+            home_ok &= len(view["blocks"]) <= 100
+        print(
+            f"App Home build: p95 {p95(home_ms):.1f} ms (budget 200 ms), "
+            f"within 100 blocks: {home_ok}"
+        )
+        app.listener_runner.listener_executor.shutdown(wait=True)
+        engine.dispose()
+    fake.stop()
+    return p95(ack_ms) < 50 and p95(list_ms) < 200 and p95(home_ms) < 200 and pages_ok and home_ok
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,683 @@
+"""Reading KPI worksheets as a person sees them (spec §4). Pure functions: no I/O, no database.
+
+The sync asks the Sheets API for FORMATTED_VALUE, so a percent-formatted cell arrives as
+the text `12%` and a currency cell as `$1,234.50`; numbers are parsed from that text with
+the spreadsheet's decimal separator. Raw JSON numbers (UNFORMATTED_VALUE) are accepted too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+MAX_ABS = 1e15  # same bound as typed values: beyond this nothing a KPI measures is meaningful
+
+# Sheets' day zero: serial 1 is 1899-12-31 and serial 60 is Lotus' phantom 1900-02-29.
+SHEET_EPOCH = date(1899, 12, 30)
+SERIAL_MIN, SERIAL_MAX = 25569, 109575  # 1970-01-01 … 2199-12-31: plausible KPI dates
+
+MISSING_WORDS = {"", "n/a", "na", "n.a.", "-", "--", "—", "–", "none", "null", "nan", "tbd", "?"}
+CURRENCY = "$€£¥₹₩₽₺₪฿"
+CURRENCY_CODES = {"USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "INR", "BRL", "MXN", "SEK"}
+SPACES = "\u00a0\u202f\u2009 "
+
+# Locales whose numbers use a decimal comma (language code, with a few country exceptions).
+DECIMAL_COMMA_LANGS = {
+    "af", "az", "be", "bg", "bs", "ca", "cs", "da", "de", "el", "es", "et", "eu", "fi", "fo",
+    "fr", "gl", "hr", "hu", "hy", "id", "is", "it", "ka", "kk", "ky", "lt", "lv", "mk", "mn",
+    "nb", "nl", "nn", "no", "pl", "pt", "ro", "ru", "sk", "sl", "sq", "sr", "sv", "tr", "uk",
+    "uz", "vi",
+}  # fmt: skip
+DECIMAL_POINT_LOCALES = {"de_CH", "fr_CH", "it_CH", "es_MX", "es_US", "es_PR", "pt_MZ"}
+MONTH_FIRST_LOCALES = {"en_US", "en_PH", "en_BZ", "es_US", "en_FM", "en_MH", "en_PW"}
+
+KPI_HEADERS = {"kpi", "kpi_name", "metric"}
+VALUE_HEADERS = {"value", "kpi_value"}
+DATE_HEADERS = {"date", "day", "week", "month", "period"}
+DEPARTMENT_HEADERS = {"department", "dept", "team"}
+IGNORED_HEADERS = {"note", "notes", "comment", "comments", "source", "unit"}
+COMPANY_WORDS = {"company", "company_wide", "all", "everyone", "total"}
+HEADER_SCAN_ROWS = 10  # a title or merged banner may sit above the header row
+
+# KPI -> (inputs, formula). Spec §2.
+DERIVED: dict[str, tuple[tuple[str, ...], str]] = {
+    "nps": (("promoters", "passives", "detractors"), "100·(P − D)/(P + Pa + D)"),
+    "churn_rate": (("customers_start", "customers_lost"), "100·lost/start"),
+    "retention_rate": (
+        ("customers_start", "customers_end", "customers_new"),
+        "100·(end − new)/start",
+    ),
+    "clv": (("avg_order_value", "purchase_frequency", "customer_lifespan"), "product"),
+    "repeat_purchase_rate": (("repeat_customers", "customers_total"), "100·repeat/total"),
+    "csat": (("satisfied_responses", "total_responses"), "100·satisfied/total"),
+}
+RAW_INPUTS = {name for inputs, _ in DERIVED.values() for name in inputs}
+EXCLUSIVE_INPUTS = {
+    kpi: {i for i in inputs if sum(i in other for other, _ in DERIVED.values()) == 1}
+    for kpi, (inputs, _) in DERIVED.items()
+}
+
+
+class ValueProblem(ValueError):
+    """A cell that is not a usable number or date; `missing` marks blanks and N/A-like cells."""
+
+    def __init__(self, reason: str, *, missing: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.missing = missing
+
+
+class HeaderError(ValueError):
+    """A worksheet whose header row cannot be used; the message names the sheet and cell."""
+
+
+# ---------------------------------------------------------------- names and cells
+
+
+def header_key(text: object) -> str:
+    """`Churn Rate (%)` → `churn_rate`: case-, space- and punctuation-insensitive."""
+    s = str(text if text is not None else "").strip().lower()
+    s = re.sub(r"\(.*?\)", " ", s)
+    s = re.sub(r"[^\w]+", "_", s, flags=re.UNICODE)
+    return s.strip("_")
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def sheet_ref(sheet: str) -> str:
+    return sheet if re.fullmatch(r"\w+", sheet) else "'" + sheet.replace("'", "''") + "'"
+
+
+def cell_address(sheet: str, row_index: int, col_index: int) -> str:
+    """Zero-based indexes → `KPIs!C14`."""
+    return f"{sheet_ref(sheet)}!{column_letter(col_index)}{row_index + 1}"
+
+
+# ---------------------------------------------------------------- locale
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    decimal_comma: bool = False
+    day_first: bool = True
+
+
+def number_format(locale: str | None, override: str = "auto") -> NumberFormat:
+    """Decimal separator and date order from the spreadsheet locale (`en_US`, `de_DE`…)."""
+    loc = (locale or "en_US").replace("-", "_")
+    lang = loc.split("_")[0].lower()
+    comma = lang in DECIMAL_COMMA_LANGS and loc not in DECIMAL_POINT_LOCALES
+    if override == "comma":
+        comma = True
+    elif override == "dot":
+        comma = False
+    return NumberFormat(decimal_comma=comma, day_first=loc not in MONTH_FIRST_LOCALES)
+
+
+# ---------------------------------------------------------------- values
+
+
+def _number_pattern(decimal_comma: bool) -> re.Pattern[str]:
+    dec, groups = (
+        (",", r"[.\u00a0\u202f\u2009 ']") if decimal_comma else (r"\.", r"[,\u00a0\u202f\u2009 ']")
+    )
+    return re.compile(
+        rf"""^(?:\d{{1,3}}(?:{groups}\d{{3}})+|\d+)(?:{dec}\d+)?$   # 1,234.5 · 1234 · 1234.5
+            |^{dec}\d+$                                              # .5
+            |^\d+(?:{dec}\d+)?[eE][+-]?\d{{1,3}}$                    # 1e3 · 1.5E+03""",
+        re.VERBOSE,
+    )
+
+
+_PATTERNS = {False: _number_pattern(False), True: _number_pattern(True)}
+_LOOKS_OTHER = {
+    False: re.compile(r"^\d{1,3}(?:\.\d{3})+,\d+$|^\d+,\d{1,2}$"),
+    True: re.compile(r"^\d{1,3}(?:,\d{3})+\.\d+$|^\d+\.\d{1,2}$"),
+}
+
+
+def parse_value(raw: object, *, decimal_comma: bool = False) -> float:
+    """The number a person sees in the cell. Raises ValueProblem; never returns 0 for junk."""
+    if raw is None:
+        raise ValueProblem("blank", missing=True)
+    if isinstance(raw, bool):
+        raise ValueProblem(f"`{raw}` is a checkbox, not a number")
+    if isinstance(raw, int | float):
+        value = float(raw)
+        if not math.isfinite(value) or abs(value) > MAX_ABS:
+            raise ValueProblem(f"`{raw}` is out of range")
+        return value
+    text = str(raw).strip().strip(SPACES)
+    if text.lower() in MISSING_WORDS:
+        raise ValueProblem("blank" if not text else f"`{text}` means no value", missing=True)
+    if text.startswith("#"):
+        raise ValueProblem(f"sheet error `{text}`", missing=True)
+    body = text
+    negative = False
+    if body.startswith("(") and body.endswith(")"):  # accounting negatives: (1,234.00)
+        negative, body = True, body[1:-1].strip()
+    if body[:1] in "-−+":
+        negative, body = body[:1] in "-−", body[1:].strip(SPACES)
+    for code in CURRENCY_CODES:
+        if body.upper().startswith(code + " ") or body.upper().endswith(" " + code):
+            body = body[4:] if body.upper().startswith(code) else body[:-4]
+            break
+    body = body.strip(SPACES)
+    if body[:1] in CURRENCY or body[:2] in ("US", "R$", "A$", "C$"):
+        body = body.lstrip("USRAC").lstrip(CURRENCY).strip(SPACES)
+    elif body[-1:] in CURRENCY:
+        body = body[:-1].strip(SPACES)
+    if body[:1] in "-−" and not negative:  # $-5
+        negative, body = True, body[1:].strip(SPACES)
+    if body.endswith("%"):
+        body = body[:-1].rstrip(SPACES)
+    if not _PATTERNS[decimal_comma].match(body):
+        if _LOOKS_OTHER[decimal_comma].match(body):
+            want = "dot" if decimal_comma else "comma"
+            raise ValueProblem(
+                f"`{text}` does not match the sheet's number format "
+                f"({'decimal comma' if decimal_comma else 'decimal point'}); "
+                f"set KPI_NUMBER_LOCALE={want} if the sheet uses the other one"
+            )
+        raise ValueProblem(f"`{text}` is not a number")
+    if decimal_comma:
+        plain = re.sub(r"[.\u00a0\u202f\u2009 ']", "", body).replace(",", ".")
+    else:
+        plain = re.sub(r"[,\u00a0\u202f\u2009 ']", "", body)
+    value = float(plain)
+    if not math.isfinite(value) or abs(value) > MAX_ABS:
+        raise ValueProblem(f"`{text}` is out of range")
+    return -value if negative else value
+
+
+# ---------------------------------------------------------------- dates
+
+_ISO_DAY = re.compile(
+    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?$"
+)
+_ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})(?:-?([1-7]))?$", re.IGNORECASE)
+_YEAR_MONTH = re.compile(r"^(\d{4})[-/.](\d{1,2})$")
+_NUMERIC_DAY = re.compile(
+    r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]M)?)?$",
+    re.IGNORECASE,
+)
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_NAMED_FORMATS = (
+    "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y",
+    "%a, %b %d, %Y", "%A, %B %d, %Y", "%d-%b-%Y", "%d-%b-%y",
+)  # fmt: skip
+_NAMED_MONTH_FORMATS = ("%b %Y", "%B %Y", "%b-%Y", "%B-%Y", "%b-%y")
+
+
+def _serial_day(n: float, text: str) -> date:
+    if not SERIAL_MIN <= n <= SERIAL_MAX:
+        raise ValueProblem(f"`{text}` is not a date")
+    return SHEET_EPOCH + timedelta(days=int(n))
+
+
+def _make(y: int, m: int, d: int, text: str) -> date:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        raise ValueProblem(f"`{text}` is not a real date") from None
+
+
+def parse_day(raw: object, *, day_first: bool = True) -> date:
+    """ISO dates, `2026-W47` (that week's Monday), `2026-11` (the 1st), the sheet's date
+    display format, and sheet serial numbers. Raises ValueProblem."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise ValueProblem("blank date", missing=True)
+    if isinstance(raw, bool):
+        raise ValueProblem(f"`{raw}` is not a date")
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, int | float):
+        return _serial_day(float(raw), str(raw))
+    text = str(raw).strip().strip(SPACES)
+    if m := _ISO_DAY.match(text):
+        return _make(int(m[1]), int(m[2]), int(m[3]), text)
+    if m := _ISO_WEEK.match(text):
+        try:
+            return date.fromisocalendar(int(m[1]), int(m[2]), int(m[3] or 1))
+        except ValueError:
+            raise ValueProblem(f"`{text}` is not a real ISO week") from None
+    if m := _YEAR_MONTH.match(text):
+        return _make(int(m[1]), int(m[2]), 1, text)
+    if m := _NUMERIC_DAY.match(text):
+        a, b, y = int(m[1]), int(m[2]), int(m[3])
+        y = y + 2000 if y < 100 else y
+        d, mo = (a, b) if day_first else (b, a)
+        if not 1 <= mo <= 12 and 1 <= d <= 12 and 1 <= mo <= 31:
+            d, mo = mo, d  # only one reading is a date (23/11 in a US sheet): take it
+        return _make(y, mo, d, text)
+    if _SERIAL.match(text):
+        return _serial_day(float(text), text)
+    for fmt in _NAMED_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    for fmt in _NAMED_MONTH_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date().replace(day=1)
+        except ValueError:
+            pass
+    raise ValueProblem(f"`{text}` is not a date (use 2026-11-23, 2026-W47 or 2026-11)")
+
+
+# ---------------------------------------------------------------- parsed output
+
+
+@dataclass
+class Problem:
+    cell: str  # `KPIs!C14`, or the sheet name for sheet-wide notes
+    reason: str
+    rejected: bool = True  # False for notes such as "stored as a custom KPI"
+
+    def line(self) -> str:
+        return f"{self.cell}: {self.reason}"
+
+
+@dataclass
+class ParsedValue:
+    kpi_name: str
+    scope: int  # 0 company-wide, else department id
+    day: date
+    value: float
+    source_ref: str
+
+
+@dataclass
+class PraiseRow:
+    row_key: str
+    praise_date: date | None
+    customer: str
+    comment: str
+    staff: str
+    cell: str
+
+
+@dataclass
+class SheetResult:
+    rows_read: int = 0
+    values: dict[tuple[str, int, date], ParsedValue] = field(default_factory=dict)
+    custom_kpis: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+
+    def merge(self, other: SheetResult) -> None:
+        """Later worksheets win over earlier ones for the same (kpi, department, date)."""
+        self.rows_read += other.rows_read
+        self.problems.extend(other.problems)
+        self.custom_kpis |= other.custom_kpis
+        for key, val in other.values.items():
+            prev = self.values.get(key)
+            if prev is not None:
+                self.problems.append(
+                    Problem(prev.source_ref, f"duplicate of {val.source_ref}; the later one wins")
+                )
+            self.values[key] = val
+
+
+# ---------------------------------------------------------------- worksheets
+
+
+def _text(cell: object) -> str:
+    return "" if cell is None else str(cell).strip()
+
+
+def _is_blank_row(row: Sequence[object]) -> bool:
+    return all(_text(c) == "" for c in row)
+
+
+@dataclass
+class _Header:
+    row: int
+    columns: dict[str, int]  # header key -> column index
+    labels: dict[int, str]  # column index -> original label
+
+
+def _find_header(
+    sheet: str, rows: Sequence[Sequence[object]], wanted: set[str], example: str
+) -> _Header:
+    first_row = None
+    scanned = 0
+    for r, row in enumerate(rows):
+        if _is_blank_row(row):
+            continue
+        first_row = r if first_row is None else first_row
+        keys = [header_key(c) for c in row]
+        if wanted & set(keys):
+            columns: dict[str, int] = {}
+            labels: dict[int, str] = {}
+            for c, key in enumerate(keys):
+                if not key:
+                    continue  # blank or merged-away header cell: its column is ignored
+                if key in columns:
+                    raise HeaderError(
+                        f"{cell_address(sheet, r, c)}: duplicate header `{_text(row[c])}` "
+                        f"(same as {column_letter(columns[key])}{r + 1}); rename or delete one"
+                    )
+                columns[key] = c
+                labels[c] = _text(row[c])
+            return _Header(r, columns, labels)
+        scanned += 1
+        if scanned >= HEADER_SCAN_ROWS:
+            break
+    if first_row is None:
+        raise HeaderError(
+            f"{cell_address(sheet, 0, 0)}: the worksheet `{sheet}` is empty; {example}"
+        )
+    raise HeaderError(
+        f"{cell_address(sheet, first_row, 0)}: no `{sorted(wanted)[0]}` column in the header row "
+        f"of `{sheet}`; {example}"
+    )
+
+
+def _department_scope(name: str, departments: dict[str, int]) -> int | None:
+    """Blank → 0 (company-wide); a known department → its id; unknown → None."""
+    if not name:
+        return 0
+    key = name.casefold().strip()
+    if key in departments:
+        return departments[key]
+    if header_key(name) in COMPANY_WORDS:
+        return 0
+    return None
+
+
+LONG_EXAMPLE = (
+    "expected `date | department | kpi | value` or `date | department | nps | churn_rate | …`"
+)
+
+
+def parse_kpi_sheet(
+    sheet: str,
+    rows: Sequence[Sequence[object]],
+    *,
+    departments: dict[str, int],
+    fmt: NumberFormat,
+    known_kpis: Iterable[str] = (),
+) -> SheetResult:
+    """One worksheet in the long, wide or raw-input layout → values keyed (kpi, scope, day).
+
+    `departments` maps casefolded department names to ids. Raises HeaderError for an unusable
+    header; everything else (bad cells, unknown departments, duplicates) becomes a Problem.
+    """
+    header = _find_header(sheet, rows, DATE_HEADERS, LONG_EXAMPLE)
+    cols = header.columns
+    date_col = next(cols[k] for k in ("date", "day", "week", "month", "period") if k in cols)
+    dept_col = next((cols[k] for k in ("department", "dept", "team") if k in cols), None)
+    kpi_col = next((cols[k] for k in ("kpi", "kpi_name", "metric") if k in cols), None)
+    value_col = next((cols[k] for k in ("value", "kpi_value") if k in cols), None)
+    last = max(cols.values())
+    header_range = f"{cell_address(sheet, header.row, 0)}:{column_letter(last)}{header.row + 1}"
+    known = set(known_kpis)
+
+    result = SheetResult()
+    if kpi_col is not None and value_col is None:
+        raise HeaderError(
+            f"{header_range}: `{sheet}` has a `kpi` column but no `value` column; {LONG_EXAMPLE}"
+        )
+    wide_cols: dict[int, str] = {}
+    if kpi_col is None:
+        taken = {date_col, dept_col}
+        for key, c in cols.items():
+            if c not in taken and key not in IGNORED_HEADERS:
+                wide_cols[c] = key
+        if not wide_cols:
+            raise HeaderError(f"{header_range}: `{sheet}` has no KPI columns; {LONG_EXAMPLE}")
+        for c, key in wide_cols.items():
+            if key not in known and key not in RAW_INPUTS and key not in result.custom_kpis:
+                result.custom_kpis.add(key)
+                result.problems.append(
+                    Problem(
+                        cell_address(sheet, header.row, c),
+                        f"column `{header.labels[c]}` is not a known KPI; stored as custom KPI `{key}`",
+                        rejected=False,
+                    )
+                )
+
+    raw: dict[tuple[int, date], dict[str, tuple[float, str]]] = {}
+    headerless_reported: set[int] = set()
+    used_cols = {date_col, dept_col, kpi_col, value_col, *wide_cols}
+
+    def put(kpi: str, scope: int, day: date, value: float, ref: str) -> None:
+        key = (kpi, scope, day)
+        prev = result.values.get(key)
+        if prev is not None:
+            result.problems.append(
+                Problem(prev.source_ref, f"duplicate of {ref} ({kpi}, {day}); the later row wins")
+            )
+        result.values[key] = ParsedValue(kpi, scope, day, value, ref)
+
+    def put_raw(name: str, scope: int, day: date, value: float, ref: str) -> None:
+        group = raw.setdefault((scope, day), {})
+        if name in group:
+            result.problems.append(
+                Problem(group[name][1], f"duplicate of {ref} ({name}, {day}); the later row wins")
+            )
+        group[name] = (value, ref)
+
+    for r in range(header.row + 1, len(rows)):
+        row = rows[r]
+        if _is_blank_row(row):
+            continue
+        result.rows_read += 1
+
+        def cell(c: int | None, row=row) -> object:
+            return row[c] if c is not None and c < len(row) else None  # ragged rows
+
+        for c in range(len(row)):
+            if c not in used_cols and c not in headerless_reported and c not in header.labels:
+                if _text(row[c]):
+                    headerless_reported.add(c)
+                    result.problems.append(
+                        Problem(
+                            cell_address(sheet, r, c),
+                            f"column {column_letter(c)} has values but no header; ignored",
+                            rejected=False,
+                        )
+                    )
+        try:
+            day = parse_day(cell(date_col), day_first=fmt.day_first)
+        except ValueProblem as exc:
+            result.problems.append(
+                Problem(cell_address(sheet, r, date_col), f"{exc.reason}; row skipped")
+            )
+            continue
+        dept_name = _text(cell(dept_col))
+        scope = _department_scope(dept_name, departments)
+        if scope is None:
+            result.problems.append(
+                Problem(
+                    cell_address(sheet, r, dept_col),
+                    f"department `{dept_name}` does not exist (create it with `/okr dept create` "
+                    "or fix the name); row skipped",
+                )
+            )
+            continue
+        if kpi_col is not None:
+            kpi_label = _text(cell(kpi_col))
+            kpi = header_key(kpi_label)
+            if not kpi:
+                result.problems.append(
+                    Problem(cell_address(sheet, r, kpi_col), "no KPI name; row skipped")
+                )
+                continue
+            if len(kpi) > 64:
+                result.problems.append(
+                    Problem(cell_address(sheet, r, kpi_col), "KPI name longer than 64 characters")
+                )
+                continue
+            entries = [(kpi, value_col)]
+            if kpi not in known and kpi not in RAW_INPUTS and kpi not in result.custom_kpis:
+                result.custom_kpis.add(kpi)
+                result.problems.append(
+                    Problem(
+                        cell_address(sheet, r, kpi_col),
+                        f"`{kpi_label}` is not a known KPI; stored as custom KPI `{kpi}`",
+                        rejected=False,
+                    )
+                )
+        else:
+            entries = list((name, c) for c, name in wide_cols.items())
+        for name, c in entries:
+            ref = cell_address(sheet, r, c)
+            try:
+                value = parse_value(cell(c), decimal_comma=fmt.decimal_comma)
+            except ValueProblem as exc:
+                result.problems.append(Problem(ref, f"{exc.reason}; not stored"))
+                continue
+            if name in RAW_INPUTS:
+                put_raw(name, scope, day, value, ref)
+            else:
+                put(name, scope, day, value, ref)
+
+    for (scope, day), group in raw.items():
+        for kpi, (inputs, _formula) in DERIVED.items():
+            # customers_start feeds two KPIs: a KPI is attempted when one of its own inputs is there
+            if not any(i in group for i in inputs if i in EXCLUSIVE_INPUTS[kpi]):
+                continue
+            present = [i for i in inputs if i in group]
+            refs = ",".join(group[i][1].split("!")[-1] for i in present)
+            where = f"{sheet_ref(sheet)}!{refs}"
+            if len(present) < len(inputs):
+                missing = [i for i in inputs if i not in group]
+                result.problems.append(
+                    Problem(where, f"cannot derive {kpi} for {day}: missing {', '.join(missing)}")
+                )
+                continue
+            if (kpi, scope, day) in result.values:
+                result.problems.append(
+                    Problem(
+                        where,
+                        f"{kpi} for {day} is given directly in "
+                        f"{result.values[(kpi, scope, day)].source_ref}; inputs ignored",
+                        rejected=False,
+                    )
+                )
+                continue
+            try:
+                value = derive(kpi, {i: group[i][0] for i in inputs})
+            except ValueProblem as exc:
+                result.problems.append(
+                    Problem(where, f"cannot derive {kpi} for {day}: {exc.reason}")
+                )
+                continue
+            result.values[(kpi, scope, day)] = ParsedValue(kpi, scope, day, value, where[:128])
+    return result
+
+
+def derive(kpi: str, v: dict[str, float]) -> float:
+    """Spec §2 formulas. Raises ValueProblem when a denominator is zero or negative."""
+
+    def ratio(num: float, den: float, den_name: str) -> float:
+        if den <= 0:
+            raise ValueProblem(f"{den_name} is {den:g}")
+        return 100.0 * num / den
+
+    if kpi == "nps":
+        total = v["promoters"] + v["passives"] + v["detractors"]
+        return ratio(v["promoters"] - v["detractors"], total, "promoters + passives + detractors")
+    if kpi == "churn_rate":
+        return ratio(v["customers_lost"], v["customers_start"], "customers_start")
+    if kpi == "retention_rate":
+        return ratio(
+            v["customers_end"] - v["customers_new"], v["customers_start"], "customers_start"
+        )
+    if kpi == "clv":
+        return v["avg_order_value"] * v["purchase_frequency"] * v["customer_lifespan"]
+    if kpi == "repeat_purchase_rate":
+        return ratio(v["repeat_customers"], v["customers_total"], "customers_total")
+    if kpi == "csat":
+        return ratio(v["satisfied_responses"], v["total_responses"], "total_responses")
+    raise KeyError(kpi)
+
+
+# ---------------------------------------------------------------- praise worksheet
+
+PRAISE_EXAMPLE = "expected `date | customer | comment | staff`"
+
+
+def praise_row_key(day: date | None, customer: str, comment: str, staff: str) -> str:
+    """Content hash: the same row read every hour becomes a draft once."""
+    norm = "\x1f".join(
+        [
+            day.isoformat() if day else "",
+            customer.strip(),
+            " ".join(comment.split()),
+            staff.strip().lower(),
+        ]
+    )
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
+
+
+def parse_praise_sheet(
+    sheet: str, rows: Sequence[Sequence[object]], *, fmt: NumberFormat
+) -> tuple[list[PraiseRow], list[Problem]]:
+    header = _find_header(sheet, rows, {"comment", "staff"}, PRAISE_EXAMPLE)
+    cols = header.columns
+    comment_col = next((cols[k] for k in ("comment", "praise", "feedback") if k in cols), None)
+    staff_col = next((cols[k] for k in ("staff", "employee", "staff_member") if k in cols), None)
+    last = max(cols.values())
+    header_range = f"{cell_address(sheet, header.row, 0)}:{column_letter(last)}{header.row + 1}"
+    if comment_col is None or staff_col is None:
+        raise HeaderError(
+            f"{header_range}: `{sheet}` needs `comment` and `staff` columns; {PRAISE_EXAMPLE}"
+        )
+    date_col = cols.get("date")
+    customer_col = cols.get("customer")
+    out: list[PraiseRow] = []
+    problems: list[Problem] = []
+    for r in range(header.row + 1, len(rows)):
+        row = rows[r]
+        if _is_blank_row(row):
+            continue
+
+        def cell(c: int | None, row=row) -> str:
+            return _text(row[c]) if c is not None and c < len(row) else ""
+
+        comment, staff = cell(comment_col), cell(staff_col)
+        if not comment or not staff:
+            what = "comment" if not comment else "staff"
+            col = comment_col if not comment else staff_col
+            problems.append(Problem(cell_address(sheet, r, col), f"no {what}; praise row skipped"))
+            continue
+        day = None
+        if date_col is not None and cell(date_col):
+            try:
+                day = parse_day(row[date_col], day_first=fmt.day_first)
+            except ValueProblem as exc:
+                problems.append(
+                    Problem(
+                        cell_address(sheet, r, date_col),
+                        f"{exc.reason}; kept without a date",
+                        rejected=False,
+                    )
+                )
+        customer = cell(customer_col)[:200]
+        out.append(
+            PraiseRow(
+                row_key=praise_row_key(day, customer, comment, staff),
+                praise_date=day,
+                customer=customer,
+                comment=comment,
+                staff=staff[:254],
+                cell=cell_address(sheet, r, staff_col),
+            )
+        )
+    return out, problems

@@ -1,0 +1,230 @@
+"""Multi-workspace install over OAuth (HTTP mode), tokens encrypted at rest.
+
+With SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and LOYALTY_ENCRYPTION_KEY set, `loyalty serve` offers
+`GET /slack/install` (the "Add to Slack" page) and `GET /slack/oauth_redirect` (Slack sends the
+installer back here). slack-sdk's SQLAlchemy installation and state stores keep their rows in
+the app's own database, in tables our migrations create (storage/oauth_tables.py) whose token
+columns are Fernet-encrypted. Expiring tokens (token rotation) are refreshed with
+`oauth.v2.access grant_type=refresh_token` before they run out.
+
+Every Slack endpoint (authorize page, oauth.v2.access) is derived from SLACK_API_URL so a
+GovSlack host, a proxy or the tests' fake gets the whole flow.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation import TokenRotator
+from sqlalchemy.engine import Engine
+
+from slackapp.settings import ConfigError, Settings
+from storage import lifecycle, token_crypto
+from storage.oauth_tables import slack_bots, slack_installations, slack_oauth_states
+
+log = logging.getLogger(__name__)
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+STATE_EXPIRATION_SECONDS = 600
+# Refresh a rotating token this long before it expires (Slack's tokens live 12 hours).
+ROTATE_MINUTES_BEFORE_EXPIRY = 120
+MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+# Used when manifest.yml is not beside the package (an installed wheel).
+FALLBACK_BOT_SCOPES = ["commands", "chat:write", "users:read", "im:write"]
+
+
+def bot_scopes(manifest: Path = MANIFEST) -> list[str]:
+    """The bot scopes manifest.yml declares, so the install asks for exactly those."""
+    try:
+        lines = manifest.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return list(FALLBACK_BOT_SCOPES)
+    # A deliberately small reader for `oauth_config: scopes: bot: - x` (PyYAML is dev-only).
+    path: list[tuple[int, str]] = []
+    scopes: list[str] = []
+    for line in lines:
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        item = re.match(r"^\s*-\s*(\S+)\s*$", line)
+        if item:
+            if [k for _, k in path][-3:] == ["oauth_config", "scopes", "bot"]:
+                scopes.append(item.group(1).strip("'\""))
+            continue
+        key = re.match(r"^\s*([A-Za-z_]+):", line)
+        if key:
+            while path and path[-1][0] >= indent:
+                path.pop()
+            path.append((indent, key.group(1)))
+    return scopes or list(FALLBACK_BOT_SCOPES)
+
+
+def slack_origin(settings: Settings) -> str:
+    """https://slack.com for https://slack.com/api/ (the authorize page lives beside the API)."""
+    parts = urlsplit(settings.slack_api_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def require_oauth_config(settings: Settings) -> None:
+    """OAuth mode stores tokens; without an encryption key it must not start."""
+    if not settings.loyalty_encryption_key:
+        raise ConfigError(
+            "Set LOYALTY_ENCRYPTION_KEY (one or more Fernet keys, comma-separated, newest first) "
+            "to install over OAuth: tokens are stored encrypted. Generate one with: python -c "
+            '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        )
+    if not settings.slack_signing_secret:
+        raise ConfigError("Set SLACK_SIGNING_SECRET (Basic Information page of the Slack app).")
+
+
+class EncryptedInstallationStore(SQLAlchemyInstallationStore):
+    """slack-sdk's store on our tables: tokens pass through EncryptedText columns.
+
+    Saving an installation also (re)activates the team, so a reinstall within the retention
+    period keeps the team's data.
+    """
+
+    def __init__(self, client_id: str, engine: Engine):
+        # Not super().__init__: that would build a private MetaData with VARCHAR(200) tokens.
+        self.metadata = slack_installations.metadata
+        self.installations = slack_installations
+        self.bots = slack_bots
+        self.client_id = client_id
+        self.engine = engine
+        self._logger = logging.getLogger(__name__)
+
+    def create_tables(self):  # Alembic owns the schema
+        raise NotImplementedError("run `loyalty db upgrade` instead")
+
+    def save(self, installation: Installation):
+        super().save(installation)
+        if installation.team_id:
+            lifecycle.mark_installed(
+                self.engine, team_id=installation.team_id, name=installation.team_name
+            )
+
+    def delete_team(self, team_id: str) -> None:
+        """Remove every stored token of a workspace (installations and bots)."""
+        # By team_id alone: whatever enterprise_id an install had, the team's tokens go.
+        with self.engine.begin() as conn:
+            for table in (self.installations, self.bots):
+                conn.execute(table.delete().where(table.c.team_id == team_id))
+
+    def delete_user_tokens(self, team_id: str, user_ids: list[str]) -> None:
+        with self.engine.begin() as conn:
+            t = self.installations
+            conn.execute(
+                t.update()
+                .where(t.c.team_id == team_id, t.c.user_id.in_(user_ids))
+                .values(user_token=None, user_refresh_token=None)
+            )
+
+    def delete_bot_tokens(self, team_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self.bots.delete().where(self.bots.c.team_id == team_id))
+            t = self.installations
+            conn.execute(
+                t.update()
+                .where(t.c.team_id == team_id)
+                .values(bot_token=None, bot_refresh_token=None)
+            )
+
+
+class DatabaseStateStore(SQLAlchemyOAuthStateStore):
+    """slack-sdk's OAuth state store on our migrated table."""
+
+    def __init__(self, engine: Engine, expiration_seconds: int = STATE_EXPIRATION_SECONDS):
+        self.expiration_seconds = expiration_seconds
+        self.engine = engine
+        self.metadata = slack_oauth_states.metadata
+        self.oauth_states = slack_oauth_states
+        self._logger = logging.getLogger(__name__)
+
+    def create_tables(self):  # Alembic owns the schema
+        raise NotImplementedError("run `loyalty db upgrade` instead")
+
+
+def build_oauth_settings(settings: Settings, engine: Engine, client: WebClient) -> OAuthSettings:
+    require_oauth_config(settings)
+    token_crypto.configure(settings.loyalty_encryption_key)
+    store = EncryptedInstallationStore(settings.slack_client_id, engine)
+    oauth = OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=bot_scopes(),
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        authorization_url=slack_origin(settings) + "/oauth/v2/authorize",
+        installation_store=store,
+        installation_store_bot_only=True,
+        token_rotation_expiration_minutes=ROTATE_MINUTES_BEFORE_EXPIRY,
+        state_store=DatabaseStateStore(engine),
+        state_expiration_seconds=STATE_EXPIRATION_SECONDS,
+    )
+    # Bolt builds the token rotator with a default client (slack.com); point it at SLACK_API_URL.
+    if oauth.authorize.token_rotator is not None:
+        oauth.authorize.token_rotator.client = client
+    return oauth
+
+
+def installation_store(app) -> EncryptedInstallationStore | None:
+    flow = getattr(app, "oauth_flow", None)
+    store = flow.settings.installation_store if flow is not None else None
+    return store if isinstance(store, EncryptedInstallationStore) else None
+
+
+def bot_client(app, team_id: str) -> WebClient | None:
+    """A Web API client for one workspace, for jobs that run outside a Slack request.
+
+    Single-workspace mode: the app's client (SLACK_BOT_TOKEN). OAuth mode: the team's stored bot
+    token, refreshed first when it is about to expire; None when the team has no token (it was
+    uninstalled), so the caller skips it.
+    """
+    store = installation_store(app)
+    if store is None:
+        return app.client
+    bot: Bot | None = store.find_bot(enterprise_id=None, team_id=team_id)
+    if bot is None or not bot.bot_token:
+        return None
+    if bot.bot_refresh_token:
+        settings = app._loyalty_deps.settings
+        rotator = TokenRotator(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            client=app.client,
+        )
+        refreshed = rotator.perform_bot_token_rotation(
+            bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE_EXPIRY
+        )
+        if refreshed is not None:
+            store.save_bot(refreshed)
+            bot = refreshed
+    from slackapp.app import make_web_client
+
+    return make_web_client(app._loyalty_deps.settings, token=bot.bot_token)
+
+
+def oauth_routes(app) -> dict:
+    """WSGI handlers for the install paths (served by slackapp/http_server.py)."""
+    if app.oauth_flow is None:
+        return {}
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    handler = SlackRequestHandler(app)
+
+    def install_only(environ, start_response):
+        if environ.get("REQUEST_METHOD", "GET") != "GET":
+            start_response("405 Method Not Allowed", [("Allow", "GET")])
+            return [b"method not allowed"]
+        return handler(environ, start_response)
+
+    return {INSTALL_PATH: install_only, REDIRECT_PATH: install_only}

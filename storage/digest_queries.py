@@ -1,0 +1,354 @@
+"""Everything a weekly digest shows, read with a fixed number of bulk queries.
+
+The number of SQL statements does not depend on how many departments there are (the bench
+prints it for 50 and 500): each kind of row is read once for the whole team and grouped in
+Python. No Slack code here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func
+from sqlmodel import Session, col, select
+
+from storage.kpis import KNOWN_KPIS
+from storage.models import (
+    CheckIn,
+    Department,
+    DepartmentMember,
+    KeyResult,
+    Kpi,
+    KpiValue,
+    Objective,
+    Team,
+)
+from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress, status
+from storage.quarters import quarter_of
+
+log = logging.getLogger(__name__)
+
+STATUS_ORDER = [ON_TRACK, AT_RISK, OFF_TRACK]
+KPI_HISTORY_WEEKS = 12
+
+
+@dataclass
+class KrDigest:
+    key_result: KeyResult
+    progress: float
+    status: str
+    value_week_ago: float | None  # the value as it stood a week ago (None: no value then)
+    checkins_this_week: int
+    missed_weeks: int  # whole weeks without a check-in: 0, 1, or 2 (= two or more)
+
+    @property
+    def moved(self) -> bool:
+        kr = self.key_result
+        return self.checkins_this_week > 0 and kr.current_value != self.value_week_ago
+
+
+@dataclass
+class ObjectiveDigest:
+    objective: Objective
+    key_results: list[KrDigest]
+
+    @property
+    def progress(self) -> float:
+        if not self.key_results:
+            return 0.0
+        return sum(k.progress for k in self.key_results) / len(self.key_results)
+
+    @property
+    def status(self) -> str:
+        """The worst of its key results: one failing KR puts the objective at risk."""
+        if not self.key_results:
+            return AT_RISK
+        return max((k.status for k in self.key_results), key=STATUS_ORDER.index)
+
+
+@dataclass
+class KpiChange:
+    name: str
+    unit: str
+    direction: str
+    latest_day: date
+    latest: float
+    previous_day: date | None
+    previous: float | None  # the newest value at least a week older than `latest`
+
+    @property
+    def change(self) -> float | None:
+        return None if self.previous is None else self.latest - self.previous
+
+    @property
+    def improved(self) -> bool | None:
+        if not self.change:
+            return None
+        return (self.change > 0) == (self.direction == "increase")
+
+
+@dataclass
+class DepartmentDigest:
+    department: Department
+    head_ids: list[str]
+    objectives: list[ObjectiveDigest]
+    kpis: list[KpiChange] = field(default_factory=list)
+    behaviors: list = field(default_factory=list)  # storage.behaviors.BehaviorProgress
+    kudos: list = field(default_factory=list)  # storage.recognition.KudosItem
+
+    @property
+    def key_results(self) -> list[KrDigest]:
+        return [k for o in self.objectives for k in o.key_results]
+
+    @property
+    def moved(self) -> list[KrDigest]:
+        return [k for k in self.key_results if k.moved]
+
+    @property
+    def missed(self) -> list[KrDigest]:
+        return [k for k in self.key_results if k.missed_weeks >= 1]
+
+    @property
+    def escalated(self) -> list[KrDigest]:
+        return [k for k in self.key_results if k.missed_weeks >= 2]
+
+    @property
+    def progress(self) -> float:
+        if not self.objectives:
+            return 0.0
+        return sum(o.progress for o in self.objectives) / len(self.objectives)
+
+    def count(self, wanted: str) -> int:
+        return sum(1 for o in self.objectives if o.status == wanted)
+
+
+@dataclass
+class DigestData:
+    team: Team
+    quarter: str
+    now: datetime
+    week_start: datetime
+    departments: list[DepartmentDigest]
+    company_kpis: list[KpiChange]
+    kpi_series: dict[str, list[tuple[date, float]]]  # company-wide, for the chart
+
+    @property
+    def at_risk(self) -> list[tuple[Department, ObjectiveDigest]]:
+        out = [
+            (d.department, o)
+            for d in self.departments
+            for o in d.objectives
+            if o.status in (AT_RISK, OFF_TRACK)
+        ]
+        return sorted(out, key=lambda p: (-STATUS_ORDER.index(p[1].status), p[1].progress))
+
+
+def missed_weeks(kr: KeyResult, now: datetime) -> int:
+    """Whole weeks since the last check-in (or since the KR was created), capped at 2."""
+    since = kr.last_checkin_at or kr.created_at
+    return min(2, max(0, (now - since).days // 7))
+
+
+def _kpi_changes(
+    values: list[KpiValue], units: dict[str, tuple[str, str]]
+) -> dict[int, list[KpiChange]]:
+    """scope → one KpiChange per KPI: the newest value against the newest a week older."""
+    by_key: dict[tuple[int, str], list[KpiValue]] = defaultdict(list)
+    for v in values:
+        by_key[(v.scope, v.kpi_name)].append(v)
+    out: dict[int, list[KpiChange]] = defaultdict(list)
+    for (scope, name), rows in sorted(by_key.items()):
+        rows.sort(key=lambda r: r.day)
+        latest = rows[-1]
+        older = [r for r in rows if r.day <= latest.day - timedelta(days=7)]
+        prev = older[-1] if older else None
+        unit, direction = units.get(name, KNOWN_KPIS.get(name, ("", "increase")))
+        out[scope].append(
+            KpiChange(
+                name=name,
+                unit=unit,
+                direction=direction,
+                latest_day=latest.day,
+                latest=latest.value,
+                previous_day=prev.day if prev else None,
+                previous=prev.value if prev else None,
+            )
+        )
+    return out
+
+
+def build_digest_data(
+    session: Session,
+    *,
+    team_id: str,
+    now: datetime,
+    department_ids: list[int] | None = None,
+    default_timezone: str = "UTC",
+) -> DigestData:
+    team = session.get(Team, team_id) or Team(team_id=team_id)
+    quarter = quarter_of(now.date())
+    week_start = now - timedelta(days=7)
+
+    dept_q = select(Department).where(Department.team_id == team_id)
+    if department_ids is not None:
+        dept_q = dept_q.where(col(Department.id).in_(department_ids or [-1]))
+    departments = list(session.exec(dept_q.order_by(Department.name_key)).all())
+    wanted = {d.id for d in departments}
+
+    heads: dict[int, list[str]] = defaultdict(list)
+    for m in session.exec(
+        select(DepartmentMember)
+        .where(DepartmentMember.team_id == team_id, DepartmentMember.is_head.is_(True))
+        .order_by(DepartmentMember.id)
+    ).all():
+        heads[m.department_id].append(m.user_id)
+
+    objectives = [
+        o
+        for o in session.exec(
+            select(Objective)
+            .where(
+                Objective.team_id == team_id,
+                Objective.quarter == quarter,
+                Objective.status == "active",
+            )
+            .order_by(Objective.number)
+        ).all()
+        if o.department_id in wanted
+    ]
+    obj_ids = {o.id for o in objectives}
+    krs_by_obj: dict[int, list[KeyResult]] = defaultdict(list)
+    for kr in session.exec(
+        select(KeyResult)
+        .join(Objective, col(Objective.id) == KeyResult.objective_id)
+        .where(
+            KeyResult.team_id == team_id,
+            Objective.quarter == quarter,
+            Objective.status == "active",
+        )
+        .order_by(KeyResult.number)
+    ).all():
+        if kr.objective_id in obj_ids:
+            krs_by_obj[kr.objective_id].append(kr)
+
+    # This week's check-ins, and for each KR the last check-in before the week (its value then).
+    week_counts: dict[int, int] = defaultdict(int)
+    for kr_id, n in session.exec(
+        select(CheckIn.key_result_id, func.count())
+        .where(CheckIn.team_id == team_id, CheckIn.created_at >= week_start)
+        .group_by(CheckIn.key_result_id)
+    ).all():
+        week_counts[kr_id] = n
+    last_before = (
+        select(CheckIn.key_result_id, func.max(CheckIn.created_at).label("at"))
+        .where(CheckIn.team_id == team_id, CheckIn.created_at < week_start)
+        .group_by(CheckIn.key_result_id)
+        .subquery()
+    )
+    value_then: dict[int, float | None] = {}
+    for kr_id, value in session.exec(
+        select(CheckIn.key_result_id, CheckIn.value).join(
+            last_before,
+            and_(
+                last_before.c.key_result_id == CheckIn.key_result_id,
+                last_before.c.at == CheckIn.created_at,
+            ),
+        )
+    ).all():
+        value_then[kr_id] = value
+
+    units = {
+        k.name: (k.unit, k.direction)
+        for k in session.exec(select(Kpi).where(Kpi.team_id == team_id)).all()
+    }
+    kpi_values = list(
+        session.exec(
+            select(KpiValue).where(
+                KpiValue.team_id == team_id,
+                KpiValue.day >= now.date() - timedelta(weeks=KPI_HISTORY_WEEKS),
+                KpiValue.day <= now.date(),
+            )
+        ).all()
+    )
+    changes = _kpi_changes(kpi_values, units)
+    series: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    for v in kpi_values:
+        if v.scope == 0:
+            series[v.kpi_name].append((v.day, v.value))
+
+    behaviors = _behaviors(session, team_id, department_ids, week_start, now)
+    kudos_by_dept = _kudos(session, team_id, department_ids, week_start, now)
+
+    def kr_digest(kr: KeyResult) -> KrDigest:
+        checked = week_counts.get(kr.id, 0)
+        then = value_then.get(kr.id)  # None: no check-in before the week
+        return KrDigest(
+            key_result=kr,
+            progress=progress(kr.baseline, kr.target, kr.current_value),
+            status=status(
+                baseline=kr.baseline,
+                target=kr.target,
+                current=kr.current_value,
+                confidence=kr.last_confidence,
+                quarter=quarter,
+                now=now,
+            ),
+            value_week_ago=then,
+            checkins_this_week=checked,
+            missed_weeks=missed_weeks(kr, now),
+        )
+
+    objectives_by_dept: dict[int, list[ObjectiveDigest]] = defaultdict(list)
+    for o in objectives:
+        objectives_by_dept[o.department_id].append(
+            ObjectiveDigest(objective=o, key_results=[kr_digest(k) for k in krs_by_obj[o.id]])
+        )
+    digests = [
+        DepartmentDigest(
+            department=d,
+            head_ids=heads.get(d.id, []),
+            objectives=objectives_by_dept.get(d.id, []),
+            kpis=changes.get(d.id, []),
+            behaviors=behaviors.get(d.id, []),
+            kudos=kudos_by_dept.get(d.id, []),
+        )
+        for d in departments
+    ]
+    return DigestData(
+        team=team,
+        quarter=quarter,
+        now=now,
+        week_start=week_start,
+        departments=digests,
+        company_kpis=changes.get(0, []),
+        kpi_series=dict(series),
+    )
+
+
+def _behaviors(session, team_id, department_ids, start, end) -> dict[int, list]:
+    try:
+        from storage.behaviors import weekly_behavior_counts
+    except ImportError:  # behaviors feature not installed in this build
+        log.info("storage.behaviors is not available; digests show no behaviors")
+        return {}
+    return weekly_behavior_counts(
+        session, team_id=team_id, department_ids=department_ids, start=start, end=end
+    )
+
+
+def _kudos(session, team_id, department_ids, start, end) -> dict[int, list]:
+    try:
+        from storage.recognition import kudos_between
+    except ImportError:
+        log.info("storage.recognition is not available; digests show no kudos")
+        return {}
+    out: dict[int, list] = defaultdict(list)
+    for item in kudos_between(
+        session, team_id=team_id, start=start, end=end, department_ids=department_ids
+    ):
+        for dept_id in dict.fromkeys(item.department_ids):
+            out[dept_id].append(item)
+    return out
