@@ -209,12 +209,14 @@ class Poster:
                 requeue(channel, time.monotonic() + wait)  # same message, after Retry-After
                 return
             error = _slack_error(exc)
-            self._failed(msg, error, report, lock)
+            refused = error in CHANNEL_PROBLEMS
+            self._failed(msg, error, report, lock, retry=not refused)
             queue.popleft()
-            if error in CHANNEL_PROBLEMS:
-                # The rest would fail the same way; let the next run retry them all.
+            if refused:
+                # The rest would fail the same way. Not retried every minute: the admins are
+                # told once and resend with `loyalty digest` after inviting the app.
                 while queue:
-                    self._failed(queue.popleft(), error, report, lock)
+                    self._failed(queue.popleft(), error, report, lock, retry=False)
                 with lock:
                     first_report = channel not in report.channel_problems
                     report.channel_problems[channel] = error
@@ -233,11 +235,14 @@ class Poster:
         if queue:
             requeue(channel, sent_at + self.interval)
 
-    def _failed(self, msg: Outgoing, error: str, report: PostReport, lock) -> None:
+    def _failed(self, msg: Outgoing, error: str, report: PostReport, lock, retry=True) -> None:
         log.warning("could not post %s to %s: %s", msg.label or "message", msg.channel, error)
         if msg.key is not None and self.engine is not None:
             try:
-                run_once.release(self.engine, msg.key, error=error)
+                if retry:
+                    run_once.release(self.engine, msg.key, error=error)
+                else:
+                    run_once.mark(self.engine, msg.key, status=run_once.REFUSED, detail=error)
             except Exception:  # noqa: BLE001
                 log.exception("could not release %s", msg.key)
         with lock:

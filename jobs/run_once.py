@@ -39,6 +39,7 @@ from storage.models import JobRun, utcnow
 log = logging.getLogger(__name__)
 
 STARTED, DONE, FAILED, SNOOZED = "started", "done", "failed", "snoozed"
+REFUSED = "refused"  # the channel refused the app (not_in_channel…): admins told, not retried
 # A `started` row older than this belongs to a process that died mid-message.
 STALE_AFTER = timedelta(minutes=10)
 # Database restarts: how long recording a result keeps retrying before giving up.
@@ -138,9 +139,13 @@ def release(engine: Engine, key: RunKey, *, error: str) -> None:
 def mark(engine: Engine, key: RunKey, *, status: str = DONE, detail: str | None = None) -> bool:
     """Record a key without posting anything (a finished run, a snoozed reminder).
 
-    Returns False when the key already existed (its status is left alone).
+    A key this process claimed (`started`) is moved to `status`; returns False when the key
+    already belonged to someone else.
     """
     if claim(engine, key):
+        _set_status(engine, key, status, detail)
+        return True
+    if status_of(engine, key) == STARTED:
         _set_status(engine, key, status, detail)
         return True
     return False

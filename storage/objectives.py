@@ -215,10 +215,10 @@ def _objectives_query(
     *,
     team_id: str,
     user_id: str,
-    scope: str,
-    department_id: int | None,
-    include_closed: bool,
-    quarter: str | None,
+    scope: str = "me",
+    department_id: int | None = None,
+    include_closed: bool = False,
+    quarter: str | None = None,
 ):
     q = select(Objective).where(Objective.team_id == team_id)
     if not include_closed:
@@ -245,47 +245,21 @@ def list_objectives(
     *,
     team_id: str,
     user_id: str,
-    scope: str = "me",
-    department_id: int | None = None,
-    include_closed: bool = False,
-    quarter: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    **filters,
 ) -> list[ObjectiveView]:
-    """scope: 'me' (owned by me or with a KR I own, or my departments'), 'all', or 'department'."""
-    q = _objectives_query(
-        session,
-        team_id=team_id,
-        user_id=user_id,
-        scope=scope,
-        department_id=department_id,
-        include_closed=include_closed,
-        quarter=quarter,
-    ).order_by(Objective.department_id, Objective.number)
+    """Objectives in list order. filters: scope ('me' — owned by me, with a KR I own, or in my
+    departments —, 'all' or 'department'), department_id, include_closed, quarter."""
+    q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
+    q = q.order_by(Objective.department_id, Objective.number)
     if limit is not None:
         q = q.offset(offset).limit(limit)
     return load_views(session, list(session.exec(q).all()))
 
 
-def count_objectives(
-    session: Session,
-    *,
-    team_id: str,
-    user_id: str,
-    scope: str = "me",
-    department_id: int | None = None,
-    include_closed: bool = False,
-    quarter: str | None = None,
-) -> int:
-    q = _objectives_query(
-        session,
-        team_id=team_id,
-        user_id=user_id,
-        scope=scope,
-        department_id=department_id,
-        include_closed=include_closed,
-        quarter=quarter,
-    )
+def count_objectives(session: Session, *, team_id: str, user_id: str, **filters) -> int:
+    q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
     return session.exec(select(func.count()).select_from(q.subquery())).one()
 
 

@@ -11,7 +11,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     InputBlock,
-    Option,
     PlainTextInputElement,
     StaticSelectElement,
     UserMultiSelectElement,
@@ -30,7 +29,7 @@ from slackapp.blocks.common import (
     plain,
     section,
 )
-from storage.models import Behavior, Department, PraiseDraft
+from storage.models import Behavior, PraiseDraft
 from storage.recognition import MAX_RECIPIENTS, KudosItem, Leaderboard
 
 KUDOS_CALLBACK_ID = "kudos_submit"
@@ -286,10 +285,3 @@ def leaderboard_blocks(
         )
     return blocks
 
-
-def department_name(dept: Department) -> str:
-    return escape(dept.name)
-
-
-def recognition_option(behavior: Behavior) -> Option:
-    return behavior_option(behavior)

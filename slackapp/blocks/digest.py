@@ -1,0 +1,231 @@
+"""Block Kit for the weekly department and leadership digests.
+
+Long digests are split across several messages (each within 50 blocks, each section within
+3000 characters) and numbered "part 1/3"; list items are never dropped, only very long single
+titles or quotes are cut with an ellipsis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk.models.blocks import Block
+
+from slackapp.blocks.common import (
+    MESSAGE_BLOCKS_MAX,
+    SECTION_TEXT_MAX,
+    as_dicts,
+    context,
+    cut,
+    divider,
+    escape,
+    header,
+    section,
+)
+from storage.digest_queries import DepartmentDigest, DigestData, KpiChange, KrDigest
+from storage.numbers import format_number
+from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress_bar
+
+STATUS_ICON = {ON_TRACK: ":large_green_circle:", AT_RISK: ":large_yellow_circle:", OFF_TRACK: ":red_circle:"}
+TITLE_CUT = 120
+
+
+@dataclass
+class Message:
+    text: str  # notification / fallback text
+    blocks: list[dict]
+
+
+def line_sections(title: str | None, lines: list[str]) -> list[Block]:
+    """Pack lines into as many sections as needed to stay within 3000 characters each."""
+    blocks: list[Block] = []
+    current = f"*{title}*" if title else ""
+    for line in lines:
+        line = cut(line, SECTION_TEXT_MAX - 10)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > SECTION_TEXT_MAX:
+            blocks.append(section(current))
+            current = line
+        else:
+            current = candidate
+    if current:
+        blocks.append(section(current))
+    return blocks
+
+
+def split_messages(blocks: list[Block], text: str) -> list[Message]:
+    """One message per 49 blocks, with a "part i/n" context when there is more than one."""
+    per = MESSAGE_BLOCKS_MAX - 1
+    chunks = [blocks[i : i + per] for i in range(0, len(blocks), per)] or [[]]
+    if len(chunks) == 1:
+        return [Message(text=cut(text, 3000), blocks=as_dicts(chunks[0]))]
+    total = len(chunks)
+    return [
+        Message(
+            text=cut(f"{text} (part {i}/{total})", 3000),
+            blocks=as_dicts([*chunk, context(f"Part {i} of {total}")]),
+        )
+        for i, chunk in enumerate(chunks, 1)
+    ]
+
+
+def _week(data: DigestData) -> str:
+    return f"{data.week_start:%b %d} – {data.now:%b %d, %Y}"
+
+
+def kr_line(k: KrDigest) -> str:
+    kr = k.key_result
+    if kr.kpi_name:
+        where = f"KPI `{escape(kr.kpi_name)}`"
+    else:
+        where = f"{format_number(kr.current_value, kr.unit)} of {format_number(kr.target, kr.unit)}"
+    conf = f" · confidence {kr.last_confidence}/10" if kr.last_confidence else ""
+    return (
+        f"• *KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))}: {where} "
+        f"`{progress_bar(k.progress)}` {k.progress:.0%} {STATUS_ICON[k.status]}{conf} · <@{kr.owner_id}>"
+    )
+
+
+def kpi_line(c: KpiChange) -> str:
+    latest = format_number(c.latest, c.unit)
+    if c.change is None:
+        trend = "no value a week earlier"
+    elif c.change == 0:
+        trend = "unchanged week over week"
+    else:
+        arrow = ":arrow_up_small:" if c.change > 0 else ":arrow_down_small:"
+        mood = " :white_check_mark:" if c.improved else " :warning:"
+        trend = f"{arrow} {c.change:+,.2f}".rstrip("0").rstrip(".") + f" since {c.previous_day:%b %d}{mood}"
+    return f"• *{escape(c.name)}*: {latest} ({c.latest_day:%b %d}) — {trend}"
+
+
+def moved_line(k: KrDigest) -> str:
+    kr = k.key_result
+    before = (
+        format_number(k.value_week_ago, kr.unit)
+        if k.value_week_ago is not None
+        else f"baseline {format_number(kr.baseline, kr.unit)}"
+    )
+    return (
+        f"• *KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))}: {before} → "
+        f"{format_number(kr.current_value, kr.unit)} ({k.checkins_this_week} check-in"
+        f"{'s' if k.checkins_this_week != 1 else ''}) · <@{kr.owner_id}>"
+    )
+
+
+def missed_line(k: KrDigest) -> str:
+    kr = k.key_result
+    weeks = "2+ weeks :rotating_light:" if k.missed_weeks >= 2 else "1 week"
+    return f"• *KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))} · <@{kr.owner_id}> — no check-in for {weeks}"
+
+
+def behavior_line(b) -> str:
+    beh = b.behavior
+    mark = ":white_check_mark:" if b.target and b.logged >= b.target else ""
+    target = f" / {b.target}" if b.target else ""
+    return f"• *B-{beh.number}* {escape(cut(beh.description, TITLE_CUT))}: {b.logged}{target} this week {mark}".rstrip()
+
+
+def kudos_line(item) -> str:
+    rec = item.recognition
+    who = ", ".join(f"<@{u}>" for u in item.recipient_ids) or "someone"
+    return f"• <@{rec.giver_id}> → {who}: “{escape(cut(rec.text, 200))}”"
+
+
+def department_digest(d: DepartmentDigest, data: DigestData, *, for_head: bool) -> list[Message]:
+    name = d.department.name
+    blocks: list[Block] = [
+        header(f"Weekly digest: {name}"),
+        context(
+            f"{data.quarter} · {_week(data)} · {len(d.objectives)} objective"
+            f"{'s' if len(d.objectives) != 1 else ''} · {d.progress:.0%} average progress"
+        ),
+    ]
+    if for_head and d.escalated:
+        blocks += line_sections(
+            ":rotating_light: Two weeks in a row without a check-in",
+            [missed_line(k) for k in d.escalated],
+        )
+    if not d.objectives:
+        blocks.append(
+            section(
+                f"No active objectives for {data.quarter}. "
+                "A head can add one with `/okr new`."
+            )
+        )
+    for o in d.objectives:
+        obj = o.objective
+        lines = [
+            f"*O-{obj.number}* {escape(cut(obj.title, TITLE_CUT))}\n"
+            f"`{progress_bar(o.progress)}` {o.progress:.0%} {STATUS_ICON[o.status]} {o.status}"
+            f" · owner <@{obj.owner_id}>"
+        ]
+        lines += [kr_line(k) for k in o.key_results] or ["• _no key results_"]
+        blocks += line_sections(None, lines)
+    blocks.append(divider())
+    moved = d.moved
+    blocks += line_sections(
+        "What moved this week",
+        [moved_line(k) for k in moved] or ["_No key result moved this week._"],
+    )
+    if d.kpis:
+        blocks += line_sections("KPI changes", [kpi_line(c) for c in d.kpis])
+    missed = d.missed
+    blocks += line_sections(
+        "Missed check-ins",
+        [missed_line(k) for k in missed] or ["_Everyone checked in this week._ :tada:"],
+    )
+    if d.behaviors:
+        blocks += line_sections("Behaviors logged vs target", [behavior_line(b) for b in d.behaviors])
+    blocks += line_sections(
+        "Kudos", [kudos_line(k) for k in d.kudos] or ["_No kudos this week._"]
+    )
+    return split_messages(blocks, f"Weekly digest for {name}")
+
+
+def department_line(d: DepartmentDigest) -> str:
+    name = escape(d.department.name)
+    if not d.objectives:
+        return f"• *{name}* — no active objectives"
+    parts = [
+        f"{len(d.objectives)} objective{'s' if len(d.objectives) != 1 else ''}",
+        f"{d.progress:.0%}",
+        f"{d.count(ON_TRACK)} on track",
+    ]
+    if d.count(AT_RISK):
+        parts.append(f"{d.count(AT_RISK)} at risk")
+    if d.count(OFF_TRACK):
+        parts.append(f"{d.count(OFF_TRACK)} off track")
+    if d.missed:
+        parts.append(f"{len(d.missed)} missed check-in{'s' if len(d.missed) != 1 else ''}")
+    if d.kudos:
+        parts.append(f"{len(d.kudos)} kudos")
+    return f"• *{name}* — " + " · ".join(parts)
+
+
+def leadership_digest(data: DigestData) -> list[Message]:
+    blocks: list[Block] = [
+        header("Leadership digest: customer loyalty"),
+        context(f"{data.quarter} · {_week(data)} · {len(data.departments)} departments"),
+    ]
+    blocks += line_sections(
+        "Departments",
+        [department_line(d) for d in data.departments] or ["_No departments yet._"],
+    )
+    blocks += line_sections(
+        "Company KPIs, week over week",
+        [kpi_line(c) for c in data.company_kpis] or ["_No company-wide KPI values yet._"],
+    )
+    at_risk = [
+        f"• {STATUS_ICON[o.status]} *O-{o.objective.number}* {escape(cut(o.objective.title, TITLE_CUT))}"
+        f" ({escape(dept.name)}) — {o.progress:.0%}, {o.status}"
+        for dept, o in data.at_risk
+    ]
+    blocks += line_sections("At risk", at_risk or ["_Nothing is at risk._ :tada:"])
+    return split_messages(blocks, "Leadership digest")
+
+
+def digest_period_label(now: datetime) -> str:
+    iso = now.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
