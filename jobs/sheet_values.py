@@ -391,7 +391,7 @@ def _department_scope(name: str, departments: dict[str, int]) -> int | None:
     """Blank → 0 (company-wide); a known department → its id; unknown → None."""
     if not name:
         return 0
-    key = name.casefold().strip()
+    key = " ".join(name.split()).casefold()  # same key as storage.departments.name_key
     if key in departments:
         return departments[key]
     if header_key(name) in COMPANY_WORDS:
@@ -425,7 +425,7 @@ def parse_kpi_sheet(
     value_col = next((cols[k] for k in ("value", "kpi_value") if k in cols), None)
     last = max(cols.values())
     header_range = f"{cell_address(sheet, header.row, 0)}:{column_letter(last)}{header.row + 1}"
-    known = set(known_kpis)
+    known = set(known_kpis) | set(DERIVED)  # the six known KPIs are the derivable ones
 
     result = SheetResult()
     if kpi_col is not None and value_col is None:

@@ -16,6 +16,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 import gspread
 import requests
@@ -114,6 +115,21 @@ def _http_client_class(base_url: str, policy: RetryPolicy, sleep):
     return RebasedHTTPClient
 
 
+class ServiceAccountCredentials(Credentials):
+    """google-auth's service account credentials, minus one call for non-Google hosts.
+
+    Recent google-auth versions look up a "regional access boundary" at
+    iamcredentials.googleapis.com after each token refresh. With a private Sheets endpoint or
+    a local fake that call goes to the public internet for nothing, so it is made only when
+    the request itself goes to a googleapis.com host.
+    """
+
+    def _maybe_start_regional_access_boundary_refresh(self, request, url):  # noqa: ANN001
+        host = urlparse(url).hostname or ""
+        if host == "googleapis.com" or host.endswith(".googleapis.com"):
+            super()._maybe_start_regional_access_boundary_refresh(request, url)
+
+
 def _credentials(path: str | None) -> Credentials:
     if not path:
         raise SheetsError(
@@ -125,7 +141,9 @@ def _credentials(path: str | None) -> Credentials:
     except FileNotFoundError:
         raise SheetsError(f"GOOGLE_SERVICE_ACCOUNT_FILE `{path}` does not exist") from None
     except (OSError, ValueError) as exc:
-        raise SheetsError(f"GOOGLE_SERVICE_ACCOUNT_FILE `{path}` is not a JSON key file ({exc})") from None
+        raise SheetsError(
+            f"GOOGLE_SERVICE_ACCOUNT_FILE `{path}` is not a JSON key file ({exc})"
+        ) from None
     if info.get("type") != "service_account":
         raise SheetsError(
             f"GOOGLE_SERVICE_ACCOUNT_FILE `{path}` is not a service account key "
@@ -133,9 +151,11 @@ def _credentials(path: str | None) -> Credentials:
         )
     try:
         # from_service_account_info keeps the file's token_uri (private endpoints, fakes).
-        return Credentials.from_service_account_info(info, scopes=READONLY_SCOPES)
+        return ServiceAccountCredentials.from_service_account_info(info, scopes=READONLY_SCOPES)
     except (ValueError, KeyError) as exc:
-        raise SheetsError(f"GOOGLE_SERVICE_ACCOUNT_FILE `{path}` is not a usable key: {exc}") from None
+        raise SheetsError(
+            f"GOOGLE_SERVICE_ACCOUNT_FILE `{path}` is not a usable key: {exc}"
+        ) from None
 
 
 def _google_message(exc: APIError) -> str:
@@ -163,7 +183,7 @@ def _explain(exc: Exception, *, key: str, email: str, during: str) -> SheetsErro
         if status in RETRY_STATUSES:
             return SheetsError(
                 f"Google Sheets kept answering {status} while {during} "
-                f"({_google_message(exc)}); gave up after about a minute of retries, "
+                f"({_google_message(exc)}); gave up after retrying with backoff, "
                 "the next sync will try again"
             )
         return SheetsError(f"Google Sheets refused {during}: HTTP {status} {_google_message(exc)}")
@@ -215,7 +235,11 @@ def fetch_sheet(
     http = client.http_client
     try:
         meta = http.fetch_sheet_metadata(
-            key, params={"includeGridData": "false", "fields": "properties(title,locale),sheets.properties.title"}
+            key,
+            params={
+                "includeGridData": "false",
+                "fields": "properties(title,locale),sheets.properties.title",
+            },
         )
     except Exception as exc:  # noqa: BLE001 - every failure becomes one readable line
         raise _explain(exc, key=key, email=email, during="opening the spreadsheet") from exc

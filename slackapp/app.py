@@ -27,6 +27,15 @@ LISTENER_MODULES = [
     "slackapp.listeners.workspace_setup",
     "slackapp.listeners.checkin",
     "slackapp.listeners.app_home",
+    "slackapp.listeners.uninstall",
+    "slackapp.listeners.behavior",
+    "slackapp.listeners.kudos",
+    "slackapp.listeners.praise_shortcut",
+    "slackapp.listeners.reaction_kudos",
+    "slackapp.listeners.praise_drafts",
+    "slackapp.listeners.kpi",
+    "slackapp.listeners.reminders",
+    "slackapp.listeners.quarterly_review",
 ]
 
 
@@ -51,12 +60,24 @@ def create_app(
 ) -> App:
     engine = engine or make_engine(settings.database_url)
     deps = Deps(settings=settings, engine=engine)
+    from storage.token_crypto import install_log_redaction
+
+    install_log_redaction()  # no token ever reaches a log line, whoever logs it
+    client = make_web_client(settings)
+    oauth_settings = None
+    if settings.oauth_enabled:
+        from slackapp.oauth import build_oauth_settings
+
+        # Multi-workspace: each request gets its workspace's token from the installation store.
+        client.token = None
+        oauth_settings = build_oauth_settings(settings, engine, client)
     app = App(
-        client=make_web_client(settings),
+        client=client,
         signing_secret=settings.slack_signing_secret,
         process_before_response=process_before_response,
+        oauth_settings=oauth_settings,
         # auth.test at start-up would make a misconfigured token fail here, not on first use.
-        token_verification_enabled=bool(settings.slack_bot_token),
+        token_verification_enabled=bool(client.token),
     )
 
     @app.middleware
@@ -64,9 +85,17 @@ def create_app(
         context["deps"] = deps
         return next()
 
+    from slackapp import event_dedupe, input_guard
+
+    event_dedupe.install(app)  # a retried or repeated event is processed once
+    input_guard.install(app)  # no NUL or lone surrogate reaches the database
+
     import importlib
 
     for name in LISTENER_MODULES:
         importlib.import_module(name).register(app)
     app._loyalty_deps = deps  # for the CLI and tests that need the same engine
+    from slackapp.oauth import oauth_routes
+
+    app._loyalty_routes = oauth_routes(app)  # /slack/install, /slack/oauth_redirect (OAuth only)
     return app

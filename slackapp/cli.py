@@ -93,7 +93,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     if not settings.oauth_enabled:
         require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", hint=SLACK_HINT)
     else:
-        require(settings, "SLACK_SIGNING_SECRET", hint=SLACK_HINT)
+        require(settings, "SLACK_SIGNING_SECRET", "LOYALTY_ENCRYPTION_KEY", hint=SLACK_HINT)
     from slackapp.http_server import serve as serve_http
 
     serve_http(_app(settings), host, port)
@@ -123,6 +123,234 @@ def export(ctx: click.Context, out_dir: str, team_id: str | None) -> None:
     click.echo(
         f"Exported {total} rows of team {team_id} in {len(manifest['tables'])} tables to {out_dir}"
     )
+
+
+@cli.group()
+def kpi() -> None:
+    """KPIs from the Google Sheet."""
+
+
+@kpi.command("sync")
+@click.option("--team", "team_id", default=None, help="Slack team id (default: the bot token's).")
+@click.pass_context
+def kpi_sync(ctx: click.Context, team_id: str | None) -> None:
+    """One KPI sync now, printing the sync report (exit 1 when nothing landed)."""
+    from jobs.kpi_sync import run_kpi_sync
+    from slackapp.app import make_web_client
+    from storage.db import make_engine, upgrade
+
+    settings = _settings(ctx)
+    require(
+        settings,
+        "GOOGLE_SERVICE_ACCOUNT_FILE",
+        "KPI_SPREADSHEET",
+        hint="See README § KPIs from Google Sheets for the service account set-up.",
+    )
+    if team_id is None:
+        require(settings, "SLACK_BOT_TOKEN", hint="Or pass --team T… to sync without Slack.")
+    client = make_web_client(settings) if settings.slack_bot_token else None
+    if team_id is None:
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            team_id = client.auth_test()["team_id"]
+        except SlackApiError as exc:
+            raise ConfigError(
+                f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}); "
+                "copy the Bot User OAuth Token (xoxb-…) again"
+            ) from None
+    upgrade(settings.database_url)
+    report = run_kpi_sync(
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        client=client,
+        team_id=team_id,
+        notify_admins=False,
+    )
+    if not report.ok:
+        click.echo(report.text(), err=True)
+        click.echo(f"loyalty: {report.error}", err=True)
+        sys.exit(1)
+    click.echo(report.text())
+
+
+def _engine(settings: Settings):
+    from storage.db import make_engine, upgrade
+
+    upgrade(settings.database_url)
+    return make_engine(settings.database_url)
+
+
+@cli.group()
+def user() -> None:
+    """One person's data."""
+
+
+@user.command("forget")
+@click.option("--team", "team_id", required=True, help="Slack team id (T…).")
+@click.option("--user", "user_id", required=True, help="Slack user id (U…) to forget.")
+@click.pass_context
+def user_forget(ctx: click.Context, team_id: str, user_id: str) -> None:
+    """Remove or anonymize one person's personal data (aggregates are kept)."""
+    from storage.db import session_scope
+    from storage.lifecycle import forget_user
+
+    with session_scope(_engine(_settings(ctx))) as session:
+        result = forget_user(session, team_id=team_id, user_id=user_id, actor_id="cli")
+    total = sum(result["changed"].values())
+    click.echo(
+        f"Forgot {user_id} in team {team_id}: {total} values removed or replaced by "
+        f"{result['pseudonym']}; totals and history are kept."
+    )
+
+
+@cli.group()
+def team() -> None:
+    """A workspace's data."""
+
+
+@team.command("purge")
+@click.option("--team", "team_id", required=True, help="Slack team id (T…).")
+@click.option("--force", is_flag=True, help="Purge even though the app is still installed there.")
+@click.pass_context
+def team_purge(ctx: click.Context, team_id: str, force: bool) -> None:
+    """Delete an uninstalled team's data now (instead of after the retention period)."""
+    from storage.db import session_scope
+    from storage.errors import DomainError
+    from storage.lifecycle import is_team_active, purge_team
+    from storage.models import Team
+
+    with session_scope(_engine(_settings(ctx))) as session:
+        if session.get(Team, team_id) is None:
+            raise DomainError(f"No team {team_id} here; nothing to purge.")
+        if is_team_active(session, team_id=team_id) and not force:
+            raise DomainError(
+                f"Team {team_id} still has the app installed; uninstall it from Slack first, "
+                "or pass --force to delete its data anyway."
+            )
+        counts = purge_team(session, team_id=team_id)
+    click.echo(f"Purged team {team_id}: {sum(counts.values())} rows in {len(counts)} tables.")
+
+
+@cli.group()
+def tokens() -> None:
+    """Stored Slack tokens (OAuth installs)."""
+
+
+@tokens.command("reencrypt")
+@click.pass_context
+def tokens_reencrypt(ctx: click.Context) -> None:
+    """Re-encrypt stored tokens with the first key of LOYALTY_ENCRYPTION_KEY (key rotation)."""
+    from storage import token_crypto
+    from storage.oauth_tables import reencrypt_tokens
+
+    settings = _settings(ctx)
+    require(settings, "LOYALTY_ENCRYPTION_KEY")
+    token_crypto.configure(settings.loyalty_encryption_key)
+    count = reencrypt_tokens(_engine(settings))
+    click.echo(f"Re-encrypted {count} stored secrets with the newest key; older keys may go now.")
+
+
+@cli.command()
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """The scheduler alone (digests, reminders, reviews, KPI sync); safe to start twice."""
+    settings = _settings(ctx)
+    require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
+    from jobs.scheduler import run_blocking_scheduler
+
+    app = _app(settings)
+    click.echo("Loyalty OKRs scheduler started (one fires at a time). Press Ctrl+C to stop.")
+    run_blocking_scheduler(settings, app._loyalty_deps.engine, app=app)
+
+
+def _team_and_client(settings: Settings, engine, team_id: str | None):
+    from slackapp.app import make_web_client
+    from storage.export import only_team
+
+    return team_id or only_team(engine), make_web_client(settings)
+
+
+@cli.command()
+@click.option("--department", default=None, help="Only this department's digest.")
+@click.option("--dry-run", is_flag=True, help="Print the Block Kit JSON instead of sending.")
+@click.option("--team", "team_id", default=None, help="Slack team id (default: the only team).")
+@click.pass_context
+def digest(ctx: click.Context, department: str | None, dry_run: bool, team_id: str | None) -> None:
+    """Send the weekly digest now (an extra send; the scheduled one still goes out)."""
+    import json
+
+    from jobs.weekly_digest import dry_run_payloads, plan_digest, send_weekly_digest
+    from storage.models import utcnow
+
+    settings = _settings(ctx)
+    engine = _engine(settings)
+    now = utcnow()
+    # Its own period, so it neither replaces nor is replaced by the scheduled digest.
+    period = f"manual-{now:%Y%m%dT%H%M%S}"
+    if dry_run:
+        from storage.export import only_team
+
+        plan = plan_digest(
+            engine,
+            team_id=team_id or only_team(engine),
+            now=now,
+            period=period,
+            department=department,
+            default_timezone=settings.loyalty_timezone,
+        )
+        click.echo(json.dumps(dry_run_payloads(plan), indent=2, ensure_ascii=False))
+        return
+    require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
+    team_id, client = _team_and_client(settings, engine, team_id)
+    from jobs.weekly_digest import admin_ids
+
+    report = send_weekly_digest(
+        engine,
+        client,
+        team_id=team_id,
+        now=now,
+        period=period,
+        department=department,
+        admins=admin_ids(engine, team_id=team_id, configured=list(settings.admin_ids)),
+        default_timezone=settings.loyalty_timezone,
+    )
+    click.echo(f"Sent {len(report.sent)} message(s) in {report.elapsed:.1f}s.")
+    for msg, error in report.failed:
+        click.echo(f"Not sent to {msg.channel} ({msg.label}): {error}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.group()
+def review() -> None:
+    """Quarterly reviews."""
+
+
+@review.command("start")
+@click.option("--quarter", default=None, help="Like 2026-Q4 (default: the current quarter).")
+@click.option("--team", "team_id", default=None, help="Slack team id (default: the only team).")
+@click.pass_context
+def review_start(ctx: click.Context, quarter: str | None, team_id: str | None) -> None:
+    """Start the quarterly review now: leadership prompt and a DM to each head."""
+    from jobs.quarterly_review import start_and_prompt
+    from storage.models import utcnow
+    from storage.quarters import parse_quarter, quarter_of
+
+    settings = _settings(ctx)
+    require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
+    quarter = parse_quarter(quarter) if quarter else quarter_of(utcnow().date())
+    engine = _engine(settings)
+    team_id, client = _team_and_client(settings, engine, team_id)
+    report = start_and_prompt(engine, client, team_id=team_id, quarter=quarter)
+    click.echo(
+        f"{quarter} review: {len(report.sent)} prompt(s) sent, "
+        f"{len(report.skipped)} already sent earlier."
+    )
+    for msg, error in report.failed:
+        click.echo(f"Not sent to {msg.channel}: {error}", err=True)
+    if report.failed:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -33,9 +33,12 @@ def first_delivery(engine: Engine, *, event_id: str, team_id: str) -> bool:
         insert(ProcessedEvent.__table__)
         .values(event_id=event_id[:64], team_id=(team_id or "")[:32], received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(ProcessedEvent.__table__.c.event_id)
     )
+    # RETURNING yields the row only when this statement inserted it (rowcount is unreliable
+    # across drivers for ON CONFLICT DO NOTHING).
     with engine.begin() as conn:
-        return conn.execute(stmt).rowcount == 1
+        return conn.execute(stmt).first() is not None
 
 
 def prune_processed_events(engine: Engine, *, now: datetime) -> int:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
+
+from slackapp.input_guard import malformed_reason
 
 log = logging.getLogger(__name__)
 MAX_BODY = 512 * 1024  # Slack payloads are far smaller; refuse anything bigger before parsing
@@ -41,7 +44,32 @@ def make_wsgi_app(app: App):
             if length < 0 or length > MAX_BODY:
                 start_response("413 Payload Too Large", [("Content-Type", "text/plain")])
                 return [b"payload too large"]
-            return handler(environ, start_response)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(raw)  # Bolt's adapter reads it again
+            reason = malformed_reason(raw, environ.get("CONTENT_TYPE", ""))
+            if reason is not None:
+                log.info("Refused a malformed request on /slack/events: %s", reason)
+                data = f"malformed request: {reason}".encode()
+                start_response(
+                    "400 Bad Request",
+                    [("Content-Type", "text/plain"), ("Content-Length", str(len(data)))],
+                )
+                return [data]
+            try:
+                return handler(environ, start_response)
+            except Exception as exc:  # noqa: BLE001
+                # Bolt parses the body before verifying it: JSON that is not an object, or not
+                # JSON at all, raises here (listener and middleware errors never get this far:
+                # Bolt answers those itself). A clear 400, not a 500 with a stack trace.
+                log.info(
+                    "Refused a malformed request body on /slack/events (%s)", type(exc).__name__
+                )
+                data = b"malformed request body"
+                start_response(
+                    "400 Bad Request",
+                    [("Content-Type", "text/plain"), ("Content-Length", str(len(data)))],
+                )
+                return [data]
         if path in extra_routes:
             return extra_routes[path](environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])

@@ -128,16 +128,6 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                 .values(user_token=None, user_refresh_token=None)
             )
 
-    def delete_bot_tokens(self, team_id: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(self.bots.delete().where(self.bots.c.team_id == team_id))
-            t = self.installations
-            conn.execute(
-                t.update()
-                .where(t.c.team_id == team_id)
-                .values(bot_token=None, bot_refresh_token=None)
-            )
-
 
 class DatabaseStateStore(SQLAlchemyOAuthStateStore):
     """slack-sdk's OAuth state store on our migrated table."""

@@ -120,6 +120,16 @@ class Settings(BaseSettings):
             raise ValueError("bad locale")
         return v.lower()
 
+    @field_validator("loyalty_encryption_key")
+    @classmethod
+    def _fernet_keys(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        from storage.token_crypto import parse_keys
+
+        parse_keys(v)  # ValueError names the bad key's position, never its value
+        return v
+
     @cached_property
     def admin_ids(self) -> frozenset[str]:
         return frozenset(_split(self.loyalty_admins))

@@ -24,6 +24,7 @@ from storage.db import session_scope
 from storage.errors import DomainError, NotFound
 from storage.models import BehaviorLog, CheckIn, DepartmentMember, SlackUser, Team, utcnow
 from storage.teams import get_or_create_team
+from storage.token_crypto import EncryptedText
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,31}$")
@@ -123,6 +124,13 @@ def purge_team(session: Session, *, team_id: str) -> dict[str, int]:
     return counts
 
 
+def _is_plain_text(col) -> bool:
+    """String/Text columns, and SQLModel's AutoString; not encrypted ones (ciphertext)."""
+    if isinstance(col.type, EncryptedText):
+        return False
+    return isinstance(getattr(col.type, "impl", col.type), String) or isinstance(col.type, String)
+
+
 def _pseudonym(user_id: str) -> str:
     # Same length as the id it replaces, so text columns with a size limit never overflow.
     return ("UX" + secrets.token_hex(16).upper())[: len(user_id)]
@@ -174,15 +182,20 @@ def forget_user(
     #    table, including tables added by other features, become the pseudonym.
     for table in team_tables_for_purge():
         for col in table.c:
-            if col.name == "team_id" or not isinstance(col.type, String):
+            if col.name == "team_id" or not _is_plain_text(col):
                 continue
+            limit = getattr(getattr(col.type, "impl", col.type), "length", None) or getattr(
+                col.type, "length", None
+            )
+            if limit is not None and limit < len(user_id):
+                continue  # too short to hold a user id (e.g. a quarter like 2026-Q4)
             exact = session.execute(
                 update(table)
                 .where(table.c.team_id == team_id, col == user_id)
                 .values({col.name: pseudonym})
             ).rowcount
             count(f"{table.name}.{col.name}", exact)
-            for needle in filter(None, (user_id, email)):
+            for needle in [n for n in (user_id, email) if n and (limit is None or limit >= len(n))]:
                 contained = session.execute(
                     update(table)
                     .where(table.c.team_id == team_id, col.contains(needle, autoescape=True))

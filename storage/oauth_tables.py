@@ -100,3 +100,23 @@ ENCRYPTED_COLUMNS = {
     ),
     BOTS: ("bot_token", "bot_refresh_token"),
 }
+
+
+def reencrypt_tokens(engine) -> int:
+    """Rewrite every stored secret with the newest key (after adding one to the front of
+    LOYALTY_ENCRYPTION_KEY); then older keys can be removed. Returns values rewritten."""
+    from sqlalchemy import column, select, table, update
+
+    from storage.token_crypto import cipher
+
+    rewritten = 0
+    with engine.begin() as conn:
+        for name, columns in ENCRYPTED_COLUMNS.items():
+            # A plain-text view of the table: the stored ciphertext, not the decrypted value.
+            raw = table(name, column("id"), *(column(c) for c in columns))
+            for row in conn.execute(select(raw)).mappings().all():
+                values = {c: cipher().rotate(row[c]) for c in columns if row[c] is not None}
+                if values:
+                    conn.execute(update(raw).where(raw.c.id == row["id"]).values(**values))
+                    rewritten += len(values)
+    return rewritten

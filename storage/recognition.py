@@ -320,7 +320,7 @@ def leaderboard(
             .group_by(DepartmentMember.department_id)
         ).all()
     )
-    recognized_users = select(distinct(in_period.c.user_id))
+    recognized_users = select(in_period.c.user_id).distinct()
     recognized_by_dept = dict(
         session.exec(
             select(DepartmentMember.department_id, func.count(distinct(DepartmentMember.user_id)))

@@ -27,7 +27,11 @@ from storage.digest_queries import DepartmentDigest, DigestData, KpiChange, KrDi
 from storage.numbers import format_number
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress_bar
 
-STATUS_ICON = {ON_TRACK: ":large_green_circle:", AT_RISK: ":large_yellow_circle:", OFF_TRACK: ":red_circle:"}
+STATUS_ICON = {
+    ON_TRACK: ":large_green_circle:",
+    AT_RISK: ":large_yellow_circle:",
+    OFF_TRACK: ":red_circle:",
+}
 TITLE_CUT = 120
 
 
@@ -56,15 +60,19 @@ def line_sections(title: str | None, lines: list[str]) -> list[Block]:
 
 def split_messages(blocks: list[Block], text: str) -> list[Message]:
     """One message per 49 blocks, with a "part i/n" context when there is more than one."""
+    return split_dicts(as_dicts(blocks), text)
+
+
+def split_dicts(blocks: list[dict], text: str) -> list[Message]:
     per = MESSAGE_BLOCKS_MAX - 1
     chunks = [blocks[i : i + per] for i in range(0, len(blocks), per)] or [[]]
     if len(chunks) == 1:
-        return [Message(text=cut(text, 3000), blocks=as_dicts(chunks[0]))]
+        return [Message(text=cut(text, 3000), blocks=chunks[0])]
     total = len(chunks)
     return [
         Message(
             text=cut(f"{text} (part {i}/{total})", 3000),
-            blocks=as_dicts([*chunk, context(f"Part {i} of {total}")]),
+            blocks=[*chunk, context(f"Part {i} of {total}").to_dict()],
         )
         for i, chunk in enumerate(chunks, 1)
     ]
@@ -96,7 +104,10 @@ def kpi_line(c: KpiChange) -> str:
     else:
         arrow = ":arrow_up_small:" if c.change > 0 else ":arrow_down_small:"
         mood = " :white_check_mark:" if c.improved else " :warning:"
-        trend = f"{arrow} {c.change:+,.2f}".rstrip("0").rstrip(".") + f" since {c.previous_day:%b %d}{mood}"
+        trend = (
+            f"{arrow} {c.change:+,.2f}".rstrip("0").rstrip(".")
+            + f" since {c.previous_day:%b %d}{mood}"
+        )
     return f"• *{escape(c.name)}*: {latest} ({c.latest_day:%b %d}) — {trend}"
 
 
@@ -134,25 +145,30 @@ def kudos_line(item) -> str:
 
 
 def department_digest(d: DepartmentDigest, data: DigestData, *, for_head: bool) -> list[Message]:
+    """One version of a department's digest (the channel's, or the heads' with escalations)."""
+    channel, heads = department_digests(d, data)
+    return heads if for_head else channel
+
+
+def department_digests(
+    d: DepartmentDigest, data: DigestData
+) -> tuple[list[Message], list[Message]]:
+    """The channel version and the heads' version (which adds the two-missed-weeks
+    escalation at the top). The shared body is built and serialized once for both."""
     name = d.department.name
-    blocks: list[Block] = [
-        header(f"Weekly digest: {name}"),
-        context(
-            f"{data.quarter} · {_week(data)} · {len(d.objectives)} objective"
-            f"{'s' if len(d.objectives) != 1 else ''} · {d.progress:.0%} average progress"
-        ),
-    ]
-    if for_head and d.escalated:
-        blocks += line_sections(
-            ":rotating_light: Two weeks in a row without a check-in",
-            [missed_line(k) for k in d.escalated],
-        )
+    top = as_dicts(
+        [
+            header(f"Weekly digest: {name}"),
+            context(
+                f"{data.quarter} · {_week(data)} · {len(d.objectives)} objective"
+                f"{'s' if len(d.objectives) != 1 else ''} · {d.progress:.0%} average progress"
+            ),
+        ]
+    )
+    body: list[Block] = []
     if not d.objectives:
-        blocks.append(
-            section(
-                f"No active objectives for {data.quarter}. "
-                "A head can add one with `/okr new`."
-            )
+        body.append(
+            section(f"No active objectives for {data.quarter}. A head can add one with `/okr new`.")
         )
     for o in d.objectives:
         obj = o.objective
@@ -162,26 +178,34 @@ def department_digest(d: DepartmentDigest, data: DigestData, *, for_head: bool) 
             f" · owner <@{obj.owner_id}>"
         ]
         lines += [kr_line(k) for k in o.key_results] or ["• _no key results_"]
-        blocks += line_sections(None, lines)
-    blocks.append(divider())
-    moved = d.moved
-    blocks += line_sections(
+        body += line_sections(None, lines)
+    body.append(divider())
+    body += line_sections(
         "What moved this week",
-        [moved_line(k) for k in moved] or ["_No key result moved this week._"],
+        [moved_line(k) for k in d.moved] or ["_No key result moved this week._"],
     )
     if d.kpis:
-        blocks += line_sections("KPI changes", [kpi_line(c) for c in d.kpis])
-    missed = d.missed
-    blocks += line_sections(
+        body += line_sections("KPI changes", [kpi_line(c) for c in d.kpis])
+    body += line_sections(
         "Missed check-ins",
-        [missed_line(k) for k in missed] or ["_Everyone checked in this week._ :tada:"],
+        [missed_line(k) for k in d.missed] or ["_Everyone checked in this week._ :tada:"],
     )
     if d.behaviors:
-        blocks += line_sections("Behaviors logged vs target", [behavior_line(b) for b in d.behaviors])
-    blocks += line_sections(
-        "Kudos", [kudos_line(k) for k in d.kudos] or ["_No kudos this week._"]
+        body += line_sections("Behaviors logged vs target", [behavior_line(b) for b in d.behaviors])
+    body += line_sections("Kudos", [kudos_line(k) for k in d.kudos] or ["_No kudos this week._"])
+    shared = as_dicts(body)
+    escalation = (
+        as_dicts(
+            line_sections(
+                ":rotating_light: Two weeks in a row without a check-in",
+                [missed_line(k) for k in d.escalated],
+            )
+        )
+        if d.escalated
+        else []
     )
-    return split_messages(blocks, f"Weekly digest for {name}")
+    text = f"Weekly digest for {name}"
+    return split_dicts(top + shared, text), split_dicts(top + escalation + shared, text)
 
 
 def department_line(d: DepartmentDigest) -> str:

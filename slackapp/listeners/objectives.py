@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from slack_bolt import App
 from sqlmodel import col, select
 
-from slackapp.blocks.common import as_dicts, section
+from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.objective_form import (
     CALLBACK_ID,
     department_option,
@@ -185,7 +185,7 @@ def handle_new_objective_submission(ack, body, view, context, client):
         blocks=as_dicts(
             [
                 section(
-                    f":dart: Created *O-{obj.number}* {obj.title[:200]} with {refs}. "
+                    f":dart: Created *O-{obj.number}* {escape(obj.title[:200])} with {refs}. "
                     f"See it with `/okr show O-{obj.number}`."
                 )
             ]
@@ -250,7 +250,7 @@ def respond_show(context, respond, arg: str) -> None:
         }
     blocks = as_dicts(objective_detail(view, hist))
     respond(
-        text=f"O-{obj.number} {obj.title[:200]}",
+        text=f"O-{obj.number} {escape(obj.title[:200])}",
         blocks=blocks,
         response_type="ephemeral",
         replace_original=False,

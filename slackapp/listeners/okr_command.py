@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from slackapp.listeners import departments, objectives, workspace_setup
+from slackapp.listeners import departments, kpi, objectives, workspace_setup
 from slackapp.replies import guarded, reply
 from storage.errors import DomainError
 
 USAGE = (
     "`/okr help` · `/okr new` · `/okr list [me|<department>|all]` · `/okr show O-12` · "
     "`/okr close O-12 [score]` · `/okr dept create <name> [#channel] [@head…]` · "
-    "`/okr dept list` · `/okr dept add @user… to <department>` · `/okr setup`"
+    "`/okr dept list` · `/okr dept add @user… to <department>` · `/okr setup` · "
+    "`/okr bind KR-34 nps [department|company]` · `/okr unbind KR-34`"
 )
 
 HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
@@ -23,6 +24,8 @@ HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
 • `/okr dept list` — departments, heads and members
 • `/okr dept add @user… to <department>` — add members (heads); `/okr dept head @user… to <department>` adds heads (admins)
 • `/okr setup` — workspace settings: channels, schedules, recognition (admins)
+• `/okr bind KR-34 nps [department|company|<department>]` — the key result takes that KPI's newest value after each sync (heads); `/okr unbind KR-34` undoes it
+• `/kpi [name]` — latest KPI values from the Google Sheet; with a name, its trend and a chart
 • `/checkin KR-34 45 7/10 note` — record progress on a key result (`/checkin` alone opens a form)
 Open the app's *Home* tab for your key results at a glance."""
 
@@ -49,6 +52,10 @@ def handle_okr(ack, command, context, client, respond):
             departments.handle_dept(context, client, respond, rest)
         elif sub == "setup":
             workspace_setup.open_setup_modal(context, client, command["trigger_id"])
+        elif sub == "bind":
+            kpi.bind_from_text(context, client, respond, rest)
+        elif sub == "unbind":
+            kpi.unbind_from_text(context, client, respond, rest)
         else:
             raise DomainError(f"`{sub}` is not an `/okr` command.", usage=USAGE)
 

@@ -65,12 +65,19 @@ class FakeSlack:
         self.channel_rate: float | None = None  # min seconds between posts per channel
         self._last_post: dict[str, float] = {}
         self.permalinks: dict[tuple[str, str], str] = {}
+        self.messages: dict[tuple[str, str], dict] = {}  # (channel, ts) -> message, for history
         self.unreadable_channels: set[str] = set()
         self.missing_channels: set[str] = set()
         self.not_in_channels: set[str] = set()
         self.socket_url: str | None = None
         self.team_id = TEAM_ID
         self.uploads: dict[str, bytes] = {}
+        # OAuth (oauth.v2.access): codes Slack would hand out, tokens issued, refresh tokens.
+        self.oauth_client: tuple[str, str] = ("1111.2222", "fake-client-secret")
+        self.oauth_codes: dict[str, dict] = {}
+        self.issued_tokens: dict[str, str] = {}  # token -> team_id
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> team_id
+        self.revoked_tokens: set[str] = set()
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -130,6 +137,25 @@ class FakeSlack:
                 "real_name": name or user_id,
                 "email": email or f"{user_id.lower()}@example.com",
             },
+        }
+
+    def add_oauth_code(
+        self,
+        code: str,
+        *,
+        team_id: str,
+        team_name: str = "Example",
+        installer: str = "U0ADMIN01",
+        rotating: bool = False,
+        expires_in: int = 43200,
+    ) -> None:
+        """A code Slack's authorize page would put on the redirect to the app (used once)."""
+        self.oauth_codes[code] = {
+            "team_id": team_id,
+            "team_name": team_name,
+            "installer": installer,
+            "rotating": rotating,
+            "expires_in": expires_in,
         }
 
     def rate_limit(self, method: str, *, retry_after: int = 1, times: int = 1, match=None) -> None:
@@ -227,12 +253,15 @@ class FakeSlack:
 
     # Canned answers, shaped like Slack's.
     def _m_auth_test(self, args):
+        token = args.get("token") or ""
+        if token in self.revoked_tokens:
+            return {"ok": False, "error": "token_revoked"}
         return {
             "ok": True,
             "url": "https://example.slack.com/",
             "team": "Example",
             "user": "loyalty",
-            "team_id": self.team_id,
+            "team_id": self.issued_tokens.get(token, self.team_id),
             "user_id": BOT_USER,
             "bot_id": "B0BOT0001",
         }
@@ -265,6 +294,13 @@ class FakeSlack:
             f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}"
         )
         return {"ok": True, "channel": channel, "permalink": link}
+
+    def _m_conversations_history(self, args):
+        channel, ts = args.get("channel", ""), args.get("latest", "")
+        if channel in self.unreadable_channels or channel in self.not_in_channels:
+            return {"ok": False, "error": "not_in_channel"}
+        found = self.messages.get((channel, ts))
+        return {"ok": True, "messages": [found] if found else [], "has_more": False}
 
     def _m_conversations_open(self, args):
         users = args.get("users", "")
@@ -307,8 +343,53 @@ class FakeSlack:
         return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
 
     def _m_files_completeUploadExternal(self, args):
+        # Sharing into a channel the bot is not in fails like Slack does.
+        if args.get("channel_id") and (err := self._channel_check(args["channel_id"])):
+            return err
         files = args.get("files") or []
         return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
+
+    def _issue_token(self, team_id: str, rotating: bool, expires_in: int) -> dict:
+        n = next(self._ts)
+        prefix = "xoxe.xoxb-1-" if rotating else "xoxb-"
+        token = f"{prefix}{team_id}-{n:06d}-FakeBotTokenSecret{n:04d}"
+        self.issued_tokens[token] = team_id
+        out = {"access_token": token, "token_type": "bot"}
+        if rotating:
+            refresh = f"xoxe-1-{team_id}-{n:06d}-FakeRefreshSecret"
+            self.refresh_tokens[refresh] = team_id
+            out.update(refresh_token=refresh, expires_in=expires_in)
+        return out
+
+    def _m_oauth_v2_access(self, args):
+        if (
+            args.get("_client_auth") != ":".join(self.oauth_client)
+            and (args.get("client_id"), args.get("client_secret")) != self.oauth_client
+        ):
+            return {"ok": False, "error": "invalid_client_id"}
+        if args.get("grant_type") == "refresh_token":
+            old = args.get("refresh_token", "")
+            team_id = self.refresh_tokens.pop(old, None)
+            if team_id is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            for token, team in list(self.issued_tokens.items()):
+                if team == team_id and token.startswith("xoxe.xoxb-"):
+                    self.revoked_tokens.add(token)  # the old access token stops working
+            return {"ok": True, "team": {"id": team_id}, **self._issue_token(team_id, True, 43200)}
+        grant = self.oauth_codes.pop(args.get("code", ""), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        return {
+            "ok": True,
+            "app_id": "A0LOYALTY1",
+            "authed_user": {"id": grant["installer"]},
+            "scope": "commands,chat:write,users:read,im:write",
+            "bot_user_id": BOT_USER,
+            "team": {"id": grant["team_id"], "name": grant["team_name"]},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            **self._issue_token(grant["team_id"], grant["rotating"], grant["expires_in"]),
+        }
 
     def _m_apps_connections_open(self, args):
         if not self.socket_url:
@@ -348,6 +429,10 @@ class FakeSlack:
                 auth = headers.get("authorization", "")
                 if auth.startswith("Bearer ") and "token" not in args:
                     args["token"] = auth[7:]
+                if auth.startswith("Basic "):  # oauth.v2.access client credentials
+                    import base64
+
+                    args["_client_auth"] = base64.b64decode(auth[6:]).decode()
                 if path.startswith("/response/"):
                     fake._record(
                         Call("response_url", {**args, "_name": path.rsplit("/", 1)[-1]}, headers)

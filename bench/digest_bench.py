@@ -1,0 +1,164 @@
+"""Digest budgets (issue 4), on the foundation data set (bench/okr_bench.py: per department
+10 objectives, 40 key results, 400 check-ins):
+
+- building every department's digest and the leadership digest takes a number of SQL
+  statements that does not grow with the number of departments (printed for 50 and 500), and
+  under 5 s for 500 departments;
+- posting to 500 channels against the fake Slack enforcing one message per second per channel
+  (`FakeSlack.channel_rate = 1.0`, 429 + Retry-After otherwise) finishes in a small multiple of
+  the rate-limit minimum, with every message sent exactly once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event, insert, update
+
+from bench import okr_bench
+from jobs.posting import Outgoing, Poster
+from jobs.run_once import RunKey
+from jobs.weekly_digest import plan_digest
+from slackapp.app import make_web_client
+from slackapp.settings import Settings
+from storage.db import make_engine, upgrade
+from storage.models import KpiValue, Team
+from tests.fakes.slack_api import FakeSlack
+from tests.slack_driver import SIGNING_SECRET
+
+BUILD_BUDGET_SECONDS = 5.0
+MESSAGES_PER_CHANNEL = 3  # the pacing minimum is then 2 s per channel
+SMALL_MULTIPLE = 4.0
+
+
+def seeded(tmp: str, departments: int):
+    url = f"sqlite:///{Path(tmp) / f'digest{departments}.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    saved = okr_bench.DEPTS
+    okr_bench.DEPTS = departments  # the foundation seeder, at this size
+    try:
+        okr_bench.seed(engine)
+    finally:
+        okr_bench.DEPTS = saved
+    today = datetime.now(UTC).date()
+    with engine.begin() as conn:
+        conn.execute(
+            update(Team.__table__)
+            .where(Team.team_id == okr_bench.TEAM)
+            .values(leadership_channel="C0LEADERS1")
+        )
+        conn.execute(
+            insert(KpiValue.__table__),
+            [
+                {
+                    "team_id": okr_bench.TEAM,
+                    "kpi_name": name,
+                    "scope": scope,
+                    "department_id": scope or None,
+                    "day": today - timedelta(weeks=w),
+                    "value": 40.0 + w + scope % 7,
+                    "source": "sheet",
+                    "synced_at": datetime.now(UTC),
+                }
+                for name in ("nps", "churn_rate", "csat")
+                for scope in range(0, departments + 1)
+                for w in range(8)
+            ],
+        )
+    return engine
+
+
+def build(engine):
+    statements = []
+
+    def count(*_args, **_kwargs):
+        statements.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    started = time.perf_counter()
+    try:
+        plan = plan_digest(
+            engine, team_id=okr_bench.TEAM, now=datetime.now(UTC), period="bench-W01"
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return plan, len(statements), time.perf_counter() - started
+
+
+def main() -> bool:
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        counts = {}
+        for departments in (50, 500):
+            engine = seeded(tmp, departments)
+            plan, statements, seconds = build(engine)
+            counts[departments] = statements
+            print(
+                f"digests for {departments} departments: {len(plan.messages)} messages built "
+                f"with {statements} SQL statements in {seconds:.2f}s"
+            )
+            if departments == 500:
+                ok &= seconds < BUILD_BUDGET_SECONDS
+                big_plan, big_engine = plan, engine
+            else:
+                engine.dispose()
+        constant = counts[50] == counts[500]
+        print(
+            f"SQL statements, 50 vs 500 departments: {counts[50]} vs {counts[500]} "
+            f"({'constant' if constant else 'GROWS'}); build budget {BUILD_BUDGET_SECONDS:.0f}s"
+        )
+        ok &= constant
+
+        fake = FakeSlack().start()
+        fake.channel_rate = 1.0
+        try:
+            settings = Settings(
+                _env_file=None,
+                database_url=str(big_engine.url),
+                slack_bot_token="xoxb-bench",
+                slack_signing_secret=SIGNING_SECRET,
+                slack_api_url=fake.api_url,
+            )
+            leadership = "C0LEADERS1"
+            channel_digests = [
+                m
+                for m in big_plan.messages
+                if m.send is None and m.channel.startswith("C") and m.channel != leadership
+            ]
+            messages = [
+                Outgoing(
+                    channel=m.channel,
+                    text=m.text,
+                    blocks=m.blocks,
+                    key=RunKey(okr_bench.TEAM, "bench", f"{m.channel}:{i}", "bench-W01"),
+                )
+                for i in range(MESSAGES_PER_CHANNEL)
+                for m in channel_digests
+            ]
+            channels = len({m.channel for m in messages})
+            poster = Poster(make_web_client(settings), engine=big_engine)
+            report = poster.post_all(messages)
+            minimum = (MESSAGES_PER_CHANNEL - 1) * poster.interval
+            posted = fake.calls_to("chat.postMessage")
+            distinct = {(c["channel"], c["text"], len(c.get("blocks") or [])) for c in posted}
+            print(
+                f"posted {len(posted)} messages to {channels} channels "
+                f"({MESSAGES_PER_CHANNEL} each) in {report.elapsed:.1f}s; rate-limit minimum "
+                f"{minimum:.1f}s → {report.elapsed / minimum:.1f}× the minimum; "
+                f"429s {report.rate_limited}, failed {len(report.failed)}"
+            )
+            ok &= len(posted) == len(messages) and not report.failed
+            ok &= len(distinct) == channels  # same digest per channel, each part once per run
+            ok &= report.elapsed <= SMALL_MULTIPLE * minimum
+        finally:
+            fake.stop()
+            big_engine.dispose()
+    return ok
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if main() else 1)

@@ -1,0 +1,214 @@
+"""Weekly check-in reminders, at the configured local time in each owner's own timezone.
+
+One DM per person per ISO week (run key `reminder/<user>/<week>`), listing their key results
+with no check-in in the past 7 days, each with a Check in button (the `checkin_open` action)
+and one "Snooze a week" button. Snoozing records next week's key as `snoozed`, so that week's
+reminder is skipped by the same exactly-once mechanism. KPI-bound key results only ask for a
+confidence reading.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from jobs import run_once
+from jobs.posting import Outgoing, Poster, PostReport
+from jobs.run_once import RunKey
+from jobs.schedule_times import WEEKLY_GRACE, due_weekly, parse_hhmm, zone
+from slackapp.blocks.common import as_dicts, context, cut, escape, md, plain, section
+from storage.db import session_scope
+from storage.models import KeyResult, Objective, SlackUser, Team, utcnow
+from storage.numbers import format_number
+from storage.objectives import due_for_checkin, kr_progress
+
+log = logging.getLogger(__name__)
+
+JOB = "reminder"
+SNOOZE_ACTION = "reminder_snooze"
+TZ_CACHE_TTL = timedelta(days=1)
+KRS_PER_MESSAGE = 40  # one section per KR, plus header and actions: well within 50 blocks
+
+
+def reminder_blocks(krs: list[KeyResult], period: str) -> list[dict]:
+    blocks = [
+        section(
+            ":wave: Time for your weekly check-in. These key results have had no check-in "
+            "in the past 7 days:"
+        )
+    ]
+    for kr in krs[:KRS_PER_MESSAGE]:
+        title = f"*KR-{kr.number}* {escape(cut(kr.title, 150))}"
+        if kr.kpi_name:
+            detail = (
+                f"Its value comes from the KPI `{escape(kr.kpi_name)}` — just tell us how "
+                "confident you are (1–10)."
+            )
+        else:
+            detail = (
+                f"Now {format_number(kr.current_value, kr.unit)} of "
+                f"{format_number(kr.target, kr.unit)} ({kr_progress(kr):.0%})."
+            )
+        blocks.append(
+            SectionBlock(
+                text=md(f"{title}\n{detail}"),
+                accessory=ButtonElement(
+                    text=plain("Check in", 75), action_id="checkin_open", value=str(kr.number)
+                ),
+            )
+        )
+    if len(krs) > KRS_PER_MESSAGE:
+        rest = ", ".join(f"KR-{k.number}" for k in krs[KRS_PER_MESSAGE:])
+        blocks.append(section(f"Also due: {rest} — `/checkin` lists them all."))
+    blocks.append(
+        ActionsBlock(
+            block_id="reminder_actions",
+            elements=[
+                ButtonElement(
+                    text=plain("Snooze a week", 75), action_id=SNOOZE_ACTION, value=period
+                )
+            ],
+        )
+    )
+    blocks.append(context("One reminder a week at most. `/checkin` works any time."))
+    return as_dicts(blocks)
+
+
+def _owner_timezones(
+    engine: Engine, client: WebClient | None, *, team_id: str, owners: list[str], now: datetime
+) -> dict[str, str | None]:
+    """Each owner's tz from the users.info cache, refreshing entries older than a day."""
+    with session_scope(engine) as session:
+        rows = {
+            u.user_id: u
+            for u in session.exec(
+                select(SlackUser).where(
+                    SlackUser.team_id == team_id, col(SlackUser.user_id).in_(owners)
+                )
+            ).all()
+        }
+    out: dict[str, str | None] = {}
+    for owner in owners:
+        row = rows.get(owner)
+        # Cache age is wall-clock time, whatever instant the schedule is evaluated for.
+        fresh = row is not None and row.fetched_at and utcnow() - row.fetched_at < TZ_CACHE_TTL
+        if not fresh and client is not None:
+            try:
+                from slackapp.context import fetch_user
+
+                with session_scope(engine) as session:
+                    row = fetch_user(session, client, team_id=team_id, user_id=owner, force=True)
+            except Exception as exc:  # noqa: BLE001 - keep the old tz (or the team's)
+                log.warning("users.info failed for %s: %s", owner, exc)
+        out[owner] = None if row is None or row.deleted or row.is_bot else (row.tz or "")
+    return out
+
+
+def plan_reminders(
+    engine: Engine,
+    client: WebClient | None,
+    *,
+    team_id: str,
+    now: datetime,
+    default_timezone: str = "UTC",
+    grace: timedelta = WEEKLY_GRACE,
+) -> list[Outgoing]:
+    with session_scope(engine) as session:
+        team = session.get(Team, team_id) or Team(team_id=team_id)
+        rows = session.exec(
+            select(KeyResult)
+            .join(Objective, col(Objective.id) == KeyResult.objective_id)
+            .where(KeyResult.team_id == team_id, Objective.status == "active")
+            .order_by(KeyResult.number)
+        ).all()
+    due: dict[str, list[KeyResult]] = defaultdict(list)
+    for kr in rows:
+        if due_for_checkin(kr, now):
+            due[kr.owner_id].append(kr)
+    if not due:
+        return []
+    team_tz = team.timezone or default_timezone
+    at = parse_hhmm(team.reminder_time, "10:00")
+    tzs = _owner_timezones(engine, client, team_id=team_id, owners=sorted(due), now=now)
+    by_period: dict[str, list[str]] = defaultdict(list)
+    for owner in sorted(due):
+        if tzs.get(owner) is None:  # deactivated account or bot: nobody to remind
+            continue
+        period = due_weekly(now, zone(tzs[owner], team_tz), team.reminder_weekday, at, grace)
+        if period is not None:
+            by_period[period].append(owner)
+    messages = []
+    for period, owners in by_period.items():
+        taken = run_once.statuses(engine, team_id=team_id, job=JOB, period=period)
+        for owner in owners:
+            if owner in taken and taken[owner] != run_once.FAILED:
+                continue  # sent, in flight or snoozed
+            krs = due[owner]
+            messages.append(
+                Outgoing(
+                    channel=owner,
+                    text=f"Weekly check-in: {len(krs)} key result"
+                    f"{'s' if len(krs) != 1 else ''} need an update",
+                    blocks=reminder_blocks(krs, period),
+                    key=RunKey(team_id, JOB, owner, period),
+                    label="check-in reminder",
+                )
+            )
+    return messages
+
+
+def send_due_reminders(
+    engine: Engine,
+    client: WebClient,
+    *,
+    team_id: str,
+    now: datetime | None = None,
+    default_timezone: str = "UTC",
+    poster: Poster | None = None,
+) -> PostReport:
+    now = now or utcnow()
+    messages = plan_reminders(
+        engine, client, team_id=team_id, now=now, default_timezone=default_timezone
+    )
+    if not messages:
+        return PostReport()
+    return (poster or Poster(client, engine=engine)).post_all(messages)
+
+
+def snooze(engine: Engine, *, team_id: str, user_id: str, period: str) -> tuple[str, bool]:
+    """Skip `user_id`'s reminder in the week after `period`; returns (that week, snoozed now).
+
+    The user comes from the verified Slack payload; the period from the button only says which
+    reminder was clicked, and can at most snooze that person's own following week.
+    """
+    from jobs.schedule_times import next_iso_week
+    from storage import audit
+    from storage.models import JobRun
+
+    week = next_iso_week(period)
+    key = RunKey(team_id, JOB, user_id, week)
+    with session_scope(engine) as session:
+        row = session.exec(select(JobRun).where(key.where())).first()
+        if row is not None and row.status != run_once.FAILED:
+            return week, row.status == run_once.SNOOZED
+        row = row or JobRun(team_id=team_id, job=JOB, scope=user_id, period=week)
+        row.status = run_once.SNOOZED
+        row.finished_at = utcnow()
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            team_id=team_id,
+            actor_id=user_id,
+            action="reminder.snooze",
+            entity="jobrun",
+            entity_id=row.id,
+            after={"week": week},
+        )
+    return week, True

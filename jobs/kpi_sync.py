@@ -1,0 +1,464 @@
+"""One KPI sync: read the sheet (one batchGet), parse, store in ONE transaction, report.
+
+`run_kpi_sync` is what the scheduler (hourly, KPI_SYNC_CRON) and `loyalty kpi sync` call.
+All of a sync lands or none of it; running it twice on the same sheet changes nothing; a
+failure keeps every value stored before. The admins get one DM per distinct problem: the
+problem's hash is kept on the run record and a later run with the same problem stays quiet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
+
+from jobs.sheet_values import (
+    HeaderError,
+    PraiseRow,
+    Problem,
+    SheetResult,
+    number_format,
+    parse_kpi_sheet,
+    parse_praise_sheet,
+)
+from jobs.sheets_client import RetryPolicy, SheetData, SheetsError, fetch_sheet
+from slackapp.settings import Settings
+from storage import audit
+from storage.db import session_scope
+from storage.kpi_values import (
+    SYNC_ACTOR,
+    ValueIn,
+    department_keys,
+    ensure_kpis,
+    last_run,
+    record_run,
+    refresh_bound_key_results,
+    upsert_values,
+)
+from storage.kpis import KNOWN_KPIS
+from storage.models import Kpi, KpiSyncRun, SlackUser, utcnow
+from storage.praise import PraiseIn, known_row_keys, store_drafts
+
+log = logging.getLogger(__name__)
+
+DM_PROBLEM_LINES = 15  # the admins' DM lists this many problems; the CLI prints them all
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_USER_ID = re.compile(r"^<?@?([UW][A-Z0-9]{6,})(?:\|[^>]*)?>?$")
+
+
+@dataclass
+class SyncReport:
+    team_id: str
+    ok: bool = False
+    error: str | None = None
+    spreadsheet: str = ""
+    worksheets: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    custom_kpis: list[str] = field(default_factory=list)
+    key_results_updated: int = 0
+    praise_new: int = 0
+    praise_unmatched: list[str] = field(default_factory=list)
+    requests: int = 0
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    run_id: int | None = None
+    admins_notified: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> list[Problem]:
+        return [p for p in self.problems if p.rejected]
+
+    @property
+    def notes(self) -> list[Problem]:
+        return [p for p in self.problems if not p.rejected]
+
+    def problem_key(self) -> str | None:
+        """Identity of what went wrong, so the same problem is DMed once, not every hour."""
+        if self.error:
+            basis = "error\n" + self.error
+        elif self.rejected or self.praise_unmatched:
+            lines = sorted(p.line() for p in self.rejected) + sorted(self.praise_unmatched)
+            basis = "rejected\n" + "\n".join(lines)
+        else:
+            return None
+        return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:64]
+
+    def summary(self) -> str:
+        if not self.ok:
+            return (
+                f"KPI sync failed: {self.error} Nothing was changed; values stored before are kept."
+            )
+        return (
+            f"KPI sync landed: {self.rows_read} rows read · {self.stored} values stored · "
+            f"{self.updated} updated · {self.unchanged} unchanged · "
+            f"{len(self.rejected)} rejected cells"
+        )
+
+    def text(self, max_problems: int | None = None) -> str:
+        source = f"“{self.spreadsheet}”" if self.spreadsheet else "the KPI sheet"
+        if self.worksheets:
+            source += f" ({', '.join(self.worksheets)})"
+        lines = [f"KPI sync of {source}", self.summary()]
+        if self.ok:
+            extra = [f"key results updated from KPIs: {self.key_results_updated}"]
+            if self.praise_new or self.praise_unmatched:
+                extra.append(f"praise drafts: {self.praise_new} new")
+            if self.custom_kpis:
+                extra.append("new custom KPIs: " + ", ".join(self.custom_kpis))
+            lines.append(" · ".join(extra))
+
+        def block(title: str, items: list[str]) -> None:
+            if not items:
+                return
+            lines.append(f"{title} ({len(items)}):")
+            shown = items if max_problems is None else items[:max_problems]
+            lines.extend(f"  {item}" for item in shown)
+            if len(shown) < len(items):
+                lines.append(
+                    f"  … and {len(items) - len(shown)} more (run `loyalty kpi sync` for all)"
+                )
+
+        block("Rejected", [p.line() for p in self.rejected])
+        block("Unmatched staff (no Slack user found)", self.praise_unmatched)
+        block("Notes", [p.line() for p in self.notes])
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- staff matching (Slack)
+
+
+class _StaffMatcher:
+    """Praise `staff` column → Slack user id: email via users.lookupByEmail, handle via users.list."""
+
+    def __init__(self, client: WebClient | None) -> None:
+        self.client = client
+        self._by_handle: dict[str, str] | None = None
+
+    def _handles(self) -> dict[str, str]:
+        if self._by_handle is None:
+            found: dict[str, str] = {}
+            cursor = None
+            while True:
+                resp = self.client.users_list(limit=200, cursor=cursor)
+                for m in resp.get("members", []):
+                    if m.get("deleted") or m.get("is_bot"):
+                        continue
+                    profile = m.get("profile") or {}
+                    for handle in (
+                        m.get("name"),
+                        profile.get("display_name"),
+                        profile.get("real_name"),
+                    ):
+                        if handle:
+                            found.setdefault(handle.casefold(), m["id"])
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+            self._by_handle = found
+        return self._by_handle
+
+    def match(self, staff: str) -> str | None:
+        """User id, or None when no such user. Raises SlackApiError on transport trouble."""
+        text = staff.strip()
+        if m := _USER_ID.match(text):
+            return m.group(1)
+        if self.client is None:
+            raise RuntimeError("no Slack client")
+        if _EMAIL.match(text):
+            try:
+                return self.client.users_lookupByEmail(email=text)["user"]["id"]
+            except SlackApiError as exc:
+                if exc.response.get("error") == "users_not_found":
+                    return None
+                raise
+        return self._handles().get(text.lstrip("@").casefold())
+
+
+# ---------------------------------------------------------------- the sync
+
+
+def _fetch(settings: Settings, retry: RetryPolicy | None) -> SheetData:
+    return fetch_sheet(
+        service_account_file=settings.google_service_account_file,
+        spreadsheet=settings.kpi_spreadsheet,
+        worksheets=settings.worksheet_names,
+        praise_worksheet=settings.kpi_praise_worksheet,
+        api_url=settings.google_sheets_api_url,
+        retry=retry,
+    )
+
+
+def _parse(data: SheetData, *, settings: Settings, departments: dict[str, int], known: set[str]):
+    fmt = number_format(data.locale, settings.kpi_number_locale)
+    result = SheetResult()
+    for title, rows in data.worksheets.items():
+        result.merge(
+            parse_kpi_sheet(title, rows, departments=departments, fmt=fmt, known_kpis=known)
+        )
+    praise: list[PraiseRow] = []
+    if data.praise is not None and data.praise_title:
+        try:
+            praise, problems = parse_praise_sheet(data.praise_title, data.praise, fmt=fmt)
+            result.problems.extend(problems)
+        except HeaderError as exc:  # the praise sheet is optional: KPIs still land
+            result.problems.append(Problem(data.praise_title, f"{exc}; praise rows not read"))
+    return result, praise
+
+
+def _match_praise(
+    rows: list[PraiseRow], matcher: _StaffMatcher, report: SyncReport
+) -> list[PraiseIn]:
+    out = []
+    for row in rows:
+        try:
+            user_id = matcher.match(row.staff)
+        except (SlackApiError, RuntimeError) as exc:
+            # Not knowing is not "unmatched": leave the row for the next sync.
+            report.problems.append(
+                Problem(
+                    row.cell,
+                    f"could not look up `{row.staff}` in Slack ({exc}); will retry next sync",
+                )
+            )
+            continue
+        if user_id is None:
+            report.praise_unmatched.append(f"{row.cell}: `{row.staff}`")
+        out.append(
+            PraiseIn(
+                row_key=row.row_key,
+                praise_date=row.praise_date,
+                customer=row.customer,
+                comment=row.comment,
+                staff=row.staff,
+                staff_user_id=user_id,
+            )
+        )
+    return out
+
+
+def _carried_problem_key(
+    report: SyncReport, previous: KpiSyncRun | None, notify: bool
+) -> tuple[str | None, bool]:
+    """(problem_key to store, whether to DM now)."""
+    key = report.problem_key()
+    if key is None:
+        return None, False
+    already = previous is not None and previous.problem_key == key
+    if notify:
+        return key, not already
+    # A manual run prints its report; it does not count as having told the admins.
+    return (key if already else None), False
+
+
+def _admin_ids(engine: Engine, settings: Settings, team_id: str) -> list[str]:
+    with session_scope(engine) as s:
+        cached = s.exec(
+            select(SlackUser.user_id).where(
+                SlackUser.team_id == team_id,
+                SlackUser.is_admin == True,  # noqa: E712
+                SlackUser.deleted == False,  # noqa: E712
+                SlackUser.is_bot == False,  # noqa: E712
+            )
+        ).all()
+    return sorted(set(settings.admin_ids) | set(cached))
+
+
+def _dm_admins(client: WebClient | None, admins: list[str], report: SyncReport) -> list[str]:
+    from slackapp.blocks.common import cut, escape
+
+    if client is None or not admins:
+        if report.problem_key():
+            log.warning("KPI sync problem but no admin to tell: %s", report.summary())
+        return []
+    body = cut(escape(report.text(max_problems=DM_PROBLEM_LINES)), 3900)
+    head = (
+        ":warning: *The KPI sync failed*"
+        if not report.ok
+        else ":warning: *The KPI sync landed with problems*"
+    )
+    sent = []
+    for user_id in admins:
+        try:
+            client.chat_postMessage(
+                channel=user_id, text=f"{head}\n```{body}```", unfurl_links=False
+            )
+            sent.append(user_id)
+        except SlackApiError as exc:
+            log.warning(
+                "Could not DM admin %s about the KPI sync: %s", user_id, exc.response.get("error")
+            )
+    return sent
+
+
+def _finish_failed(engine: Engine, report: SyncReport, notify: bool) -> bool:
+    """Record a failed run in its own transaction; returns whether to DM the admins."""
+    report.ok = False
+    report.finished_at = utcnow()
+    try:
+        with session_scope(engine) as s:
+            previous = last_run(s, team_id=report.team_id)
+            key, dm = _carried_problem_key(report, previous, notify)
+            run = record_run(
+                s,
+                team_id=report.team_id,
+                run=KpiSyncRun(
+                    started_at=report.started_at,
+                    finished_at=report.finished_at,
+                    ok=False,
+                    rows_read=report.rows_read,
+                    rejected=len(report.rejected),
+                    error=report.error,
+                    report=report.text(),
+                    problem_key=key,
+                ),
+            )
+            report.run_id = run.id
+            return dm
+    except SQLAlchemyError as exc:  # the database itself is down: still tell someone
+        log.error("Could not record the failed KPI sync: %s", exc)
+        return notify
+
+
+def run_kpi_sync(
+    *,
+    settings: Settings,
+    engine: Engine,
+    client: WebClient | None,
+    team_id: str | None = None,
+    notify_admins: bool = True,
+    retry: RetryPolicy | None = None,
+    fetch: Callable[[], SheetData] | None = None,
+) -> SyncReport:
+    """One sync for one team. Never raises for sheet or database trouble: the report says."""
+    if team_id is None:
+        team_id = client.auth_test()["team_id"]
+    report = SyncReport(team_id=team_id)
+    began = time.monotonic()
+    try:
+        data = fetch() if fetch else _fetch(settings, retry)
+    except SheetsError as exc:
+        report.error = str(exc)
+        if _finish_failed(engine, report, notify_admins):
+            report.admins_notified = _dm_admins(
+                client, _admin_ids(engine, settings, team_id), report
+            )
+        return report
+    report.spreadsheet, report.worksheets = data.title, list(data.worksheets)
+    if data.praise_title:
+        report.worksheets.append(data.praise_title)
+    report.requests = data.requests
+
+    try:
+        with session_scope(engine) as s:
+            departments = department_keys(s, team_id=team_id)
+            known = set(KNOWN_KPIS) | set(
+                s.exec(select(Kpi.name).where(Kpi.team_id == team_id)).all()
+            )
+        result, praise_rows = _parse(data, settings=settings, departments=departments, known=known)
+        with session_scope(engine) as s:
+            seen = known_row_keys(s, team_id=team_id, row_keys=[r.row_key for r in praise_rows])
+        new_praise_rows = [r for r in praise_rows if r.row_key not in seen]
+    except HeaderError as exc:
+        report.error = str(exc)
+        if _finish_failed(engine, report, notify_admins):
+            report.admins_notified = _dm_admins(
+                client, _admin_ids(engine, settings, team_id), report
+            )
+        return report
+    except SQLAlchemyError as exc:
+        report.error = f"The database could not be read ({type(exc).__name__})."
+        _finish_failed(engine, report, notify_admins)
+        return report
+    report.rows_read = result.rows_read
+    report.problems = list(result.problems)
+    praise_in = _match_praise(new_praise_rows, _StaffMatcher(client), report)
+
+    values = [
+        ValueIn(v.kpi_name, v.scope, v.day, v.value, v.source_ref) for v in result.values.values()
+    ]
+    dm = False
+    try:
+        with session_scope(engine) as s:
+            previous = last_run(s, team_id=team_id)
+            report.custom_kpis = ensure_kpis(s, team_id=team_id, names={v.kpi_name for v in values})
+            counts = upsert_values(s, team_id=team_id, values=values, synced_at=utcnow())
+            report.stored, report.updated, report.unchanged = (
+                counts.stored,
+                counts.updated,
+                counts.unchanged,
+            )
+            report.key_results_updated = len(refresh_bound_key_results(s, team_id=team_id))
+            report.praise_new = len(store_drafts(s, team_id=team_id, rows=praise_in))
+            report.ok = True
+            report.finished_at = utcnow()
+            key, dm = _carried_problem_key(report, previous, notify_admins)
+            run = record_run(
+                s,
+                team_id=team_id,
+                run=KpiSyncRun(
+                    started_at=report.started_at,
+                    finished_at=report.finished_at,
+                    ok=True,
+                    rows_read=report.rows_read,
+                    stored=report.stored,
+                    updated=report.updated,
+                    unchanged=report.unchanged,
+                    rejected=len(report.rejected),
+                    report=report.text(),
+                    problem_key=key,
+                ),
+            )
+            audit.record(
+                s,
+                team_id=team_id,
+                actor_id=SYNC_ACTOR,
+                action="kpi.sync",
+                entity="kpi_sync_run",
+                entity_id=run.id,
+                after={
+                    "stored": report.stored,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "rejected": len(report.rejected),
+                    "praise_new": report.praise_new,
+                },
+            )
+        report.run_id = run.id
+    except SQLAlchemyError as exc:
+        # The transaction rolled back: nothing of this sync landed, earlier values are intact.
+        report.ok = False
+        report.stored = report.updated = report.unchanged = report.praise_new = 0
+        report.key_results_updated = 0
+        report.error = f"Saving the KPI values failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})."
+        dm = _finish_failed(engine, report, notify_admins)
+    log.info("%s (%.2fs)", report.summary(), time.monotonic() - began)
+    if dm:
+        report.admins_notified = _dm_admins(client, _admin_ids(engine, settings, team_id), report)
+    if report.ok and report.praise_new and client is not None:
+        _notify_praise(engine, client, team_id)
+    return report
+
+
+def _notify_praise(engine: Engine, client: WebClient, team_id: str) -> None:
+    try:
+        from jobs.praise_notify import notify_pending_praise
+    except ImportError:  # built by the recognition feature; drafts wait in the database meanwhile
+        return
+    try:
+        notify_pending_praise(engine=engine, client=client, team_id=team_id)
+    except Exception:  # noqa: BLE001 - the sync has landed; a notification problem must not undo it
+        log.exception("Notifying heads about new praise drafts failed")

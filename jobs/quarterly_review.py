@@ -1,0 +1,171 @@
+"""The quarterly review cycle (spec §5), driven by the scheduler tick.
+
+- `review_lead_days` before the quarter ends (team timezone): the prompt in the leadership
+  channel and a DM with "Start review" to each head of a department with objectives.
+- Every day after that, at the reminder time: a DM to each head whose review is not in.
+- When every review is in, or at quarter end + 14 days: the summary in the leadership channel.
+Every message has a run key (prompt per quarter, reminder per head and day, summary per
+quarter), so ticks, restarts and second schedulers never repeat one.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+
+from jobs import run_once
+from jobs.posting import Outgoing, Poster, PostReport
+from jobs.run_once import RunKey
+from jobs.schedule_times import parse_hhmm, zone
+from slackapp.blocks.review import head_prompt, leadership_prompt, summary_messages
+from storage.db import session_scope
+from storage.models import Team, utcnow
+from storage.quarters import parse_quarter, quarter_bounds, quarter_of
+from storage.reviews import (
+    SUMMARY_AFTER_DAYS,
+    department_reviews,
+    review_summary,
+    start_review,
+)
+
+log = logging.getLogger(__name__)
+
+PROMPT, REMINDER, SUMMARY = "review_prompt", "review_reminder", "review_summary"
+
+
+def start_and_prompt(
+    engine: Engine,
+    client: WebClient,
+    *,
+    team_id: str,
+    quarter: str,
+    now: datetime | None = None,
+    poster: Poster | None = None,
+) -> PostReport:
+    """Open the quarter's reviews and send the prompts (each at most once)."""
+    quarter = parse_quarter(quarter)
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        team = session.get(Team, team_id) or Team(team_id=team_id)
+        reviews = start_review(session, team_id=team_id, quarter=quarter, now=now)
+    messages: list[Outgoing] = []
+    if team.leadership_channel:
+        for i, m in enumerate(leadership_prompt(quarter, reviews)):
+            messages.append(
+                Outgoing(
+                    channel=team.leadership_channel,
+                    text=m.text,
+                    blocks=m.blocks,
+                    key=RunKey(team_id, PROMPT, f"leadership:{i}", quarter),
+                    label="review prompt",
+                )
+            )
+    for d in reviews:
+        m = head_prompt(quarter, d)
+        for head in d.head_ids:
+            messages.append(
+                Outgoing(
+                    channel=head,
+                    text=m.text,
+                    blocks=m.blocks,
+                    key=RunKey(team_id, PROMPT, f"{d.department.id}:{head}", quarter),
+                    label="review prompt to a head",
+                )
+            )
+    return (poster or Poster(client, engine=engine)).post_all(messages)
+
+
+def _remind_and_summarize(
+    engine: Engine,
+    client: WebClient,
+    *,
+    team: Team,
+    quarter: str,
+    now: datetime,
+    tz,
+    poster: Poster,
+) -> PostReport | None:
+    team_id = team.team_id
+    if run_once.status_of(engine, RunKey(team_id, SUMMARY, "", quarter)) == run_once.DONE:
+        return None
+    with session_scope(engine) as session:
+        reviews = department_reviews(session, team_id=team_id, quarter=quarter)
+    if not reviews:
+        return None
+    local = now.astimezone(tz)
+    _, end = quarter_bounds(quarter)
+    all_in = all(d.review.status == "submitted" for d in reviews)
+    messages: list[Outgoing] = []
+    if all_in or local.date() >= end + timedelta(days=SUMMARY_AFTER_DAYS):
+        if not team.leadership_channel:
+            log.info("review summary for %s %s: no leadership channel set", team_id, quarter)
+            return None
+        with session_scope(engine) as session:
+            summary = review_summary(session, team_id=team_id, quarter=quarter)
+        for i, m in enumerate(summary_messages(summary)):
+            messages.append(
+                Outgoing(
+                    channel=team.leadership_channel,
+                    text=m.text,
+                    blocks=m.blocks,
+                    key=RunKey(team_id, SUMMARY, f"leadership:{i}", quarter),
+                    label="review summary",
+                )
+            )
+        report = poster.post_all(messages)
+        if not report.failed:
+            run_once.mark(engine, RunKey(team_id, SUMMARY, "", quarter))
+        return report
+    if local.time() < parse_hhmm(team.reminder_time, "10:00"):
+        return None
+    day = local.date().isoformat()
+    for d in reviews:
+        if d.review.status == "submitted":
+            continue
+        if d.review.started_at.astimezone(tz).date() >= local.date():
+            continue  # prompted today: the first reminder is tomorrow
+        m = head_prompt(quarter, d, reminder=True)
+        for head in d.head_ids:
+            messages.append(
+                Outgoing(
+                    channel=head,
+                    text=m.text,
+                    blocks=m.blocks,
+                    key=RunKey(team_id, REMINDER, f"{d.department.id}:{head}", f"{quarter}:{day}"),
+                    label="review reminder",
+                )
+            )
+    return poster.post_all(messages) if messages else None
+
+
+def run_review_cycle(
+    engine: Engine,
+    client: WebClient,
+    *,
+    team_id: str,
+    now: datetime | None = None,
+    default_timezone: str = "UTC",
+    poster: Poster | None = None,
+) -> None:
+    """What the tick calls: prompt when due, remind daily, summarize when done."""
+    now = now or utcnow()
+    poster = poster or Poster(client, engine=engine)
+    with session_scope(engine) as session:
+        team = session.get(Team, team_id) or Team(team_id=team_id)
+    tz = zone(team.timezone, default_timezone)
+    today = now.astimezone(tz).date()
+    quarter = quarter_of(today)
+    _, end = quarter_bounds(quarter)
+    if today >= end - timedelta(days=team.review_lead_days):
+        if run_once.status_of(engine, RunKey(team_id, PROMPT, "", quarter)) != run_once.DONE:
+            report = start_and_prompt(
+                engine, client, team_id=team_id, quarter=quarter, now=now, poster=poster
+            )
+            if not report.failed:
+                run_once.mark(engine, RunKey(team_id, PROMPT, "", quarter))
+    previous = quarter_of(quarter_bounds(quarter)[0] - timedelta(days=1))
+    for q in (previous, quarter):
+        _remind_and_summarize(engine, client, team=team, quarter=q, now=now, tz=tz, poster=poster)

@@ -1,0 +1,329 @@
+"""The scheduler: APScheduler 3 with its job store in the app's database, one leader at a time.
+
+Jobs (module-level functions, fixed ids, `replace_existing=True`, `coalesce=True`):
+
+- `loyalty.tick` every minute: reads every team's settings (digest day/time, reminder day/time,
+  review lead days, timezone — as changed with `/okr setup`, no restart needed) and runs what is
+  due: the weekly digest, check-in reminders (each owner's own timezone), the quarterly review
+  cycle. A weekly slot stays due for `WEEKLY_GRACE` (a day), so a scheduler that was down at
+  16:00 Friday catches up when it starts; run keys (`jobs.run_once`) make every tick after the
+  first a no-op for that period.
+- `loyalty.kpi_sync` on `KPI_SYNC_CRON` (hourly by default).
+- `loyalty.daily` once a day: data retention purge and the report of possibly-lost messages.
+
+Only the process holding the scheduler lock (`jobs.scheduler_lock`) runs APScheduler at all —
+APScheduler 3 must not share a job store between running schedulers — so two `loyalty
+scheduler` processes are safe: the second waits and takes over if the first dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from jobs import run_once
+from jobs.run_once import RunKey
+from jobs.schedule_times import WEEKLY_GRACE, due_weekly, parse_hhmm, zone
+from jobs.scheduler_lock import SchedulerLock, lock_for
+from storage.db import session_scope
+from storage.models import Team, utcnow
+
+log = logging.getLogger(__name__)
+
+TICK_ID, KPI_SYNC_ID, DAILY_ID = "loyalty.tick", "loyalty.kpi_sync", "loyalty.daily"
+TICK_SECONDS = 60
+LOCK_POLL_SECONDS = 5.0
+JOBSTORE_TABLE = "apscheduler_jobs"  # created by migration 0003_scheduler
+
+
+@dataclass
+class Runtime:
+    """What job functions need; set when this process becomes the leader (not pickled)."""
+
+    settings: object
+    engine: Engine
+    app: object | None = None
+    client: WebClient | None = None
+
+    def client_for(self, team_id: str) -> WebClient | None:
+        if self.app is not None:
+            try:
+                from slackapp.oauth import bot_client
+
+                return bot_client(self.app, team_id)
+            except ImportError:
+                return self.app.client
+        return self.client
+
+
+_runtime: Runtime | None = None
+
+
+def active_team_ids(engine: Engine) -> list[str]:
+    with session_scope(engine) as session:
+        return list(
+            session.exec(
+                select(Team.team_id).where(Team.uninstalled_at.is_(None)).order_by(Team.team_id)
+            ).all()
+        )
+
+
+def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
+    """One tick: for every team, whatever is due at `now`. One team's failure spares the rest."""
+    from jobs.checkin_reminders import send_due_reminders
+    from jobs.quarterly_review import run_review_cycle
+    from jobs.weekly_digest import admin_ids, digest_done, send_weekly_digest
+
+    default_tz = rt.settings.loyalty_timezone
+    for team_id in active_team_ids(rt.engine):
+        client = rt.client_for(team_id)
+        if client is None:
+            continue
+        with session_scope(rt.engine) as session:
+            team = session.get(Team, team_id)
+        tz = zone(team.timezone, default_tz)
+        period = due_weekly(now, tz, team.digest_weekday, parse_hhmm(team.digest_time, "16:00"))
+        if period and not digest_done(rt.engine, team_id=team_id, period=period):
+            admins = admin_ids(rt.engine, team_id=team_id, configured=list(rt.settings.admin_ids))
+            _guarded(
+                "digest",
+                send_weekly_digest,
+                rt.engine,
+                client,
+                team_id=team_id,
+                now=now,
+                period=period,
+                admins=admins,
+                default_timezone=default_tz,
+            )
+        _guarded(
+            "reminders",
+            send_due_reminders,
+            rt.engine,
+            client,
+            team_id=team_id,
+            now=now,
+            default_timezone=default_tz,
+        )
+        _guarded(
+            "review",
+            run_review_cycle,
+            rt.engine,
+            client,
+            team_id=team_id,
+            now=now,
+            default_timezone=default_tz,
+        )
+
+
+def _guarded(step: str, fn, *args, **kwargs) -> None:
+    try:
+        fn(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - retried on the next tick, within the grace period
+        log.exception("%s for team %s failed; the next tick retries", step, kwargs.get("team_id"))
+
+
+def report_stale_claims(rt: Runtime, *, now: datetime) -> int:
+    """Tell the admins, once, about messages whose sender died mid-send (maybe not delivered)."""
+    from jobs.weekly_digest import admin_ids
+
+    stale = run_once.stale_claims(rt.engine, now=now)
+    for row in stale:
+        key = RunKey(row.team_id, row.job, row.scope, row.period)
+        run_once.mark(rt.engine, key, status="uncertain", detail="sender died mid-send")
+        client = rt.client_for(row.team_id)
+        text = (
+            f":warning: The scheduler stopped while sending `{row.job}` ({row.scope}, "
+            f"{row.period}); it may not have been delivered and was not resent, to avoid a "
+            "duplicate. Resend a digest with `loyalty digest` if it is missing."
+        )
+        for admin in admin_ids(
+            rt.engine, team_id=row.team_id, configured=list(rt.settings.admin_ids)
+        ):
+            if client is not None:
+                try:
+                    client.chat_postMessage(channel=admin, text=text)
+                except Exception:  # noqa: BLE001
+                    log.exception("could not tell %s about %s", admin, key)
+        log.warning("possibly undelivered: %s", key)
+    return len(stale)
+
+
+# ---- job functions (module level: the persistent job store refers to them by name) -----------
+
+
+def tick() -> None:
+    if _runtime is None:
+        return
+    run_due_jobs(_runtime, now=utcnow())
+
+
+def kpi_sync() -> None:
+    if _runtime is None:
+        return
+    from jobs.kpi_sync import run_kpi_sync
+
+    for team_id in active_team_ids(_runtime.engine):
+        client = _runtime.client_for(team_id)
+        if client is None:
+            continue
+        try:
+            run_kpi_sync(
+                settings=_runtime.settings, engine=_runtime.engine, client=client, team_id=team_id
+            )
+        except Exception:  # noqa: BLE001
+            log.exception("KPI sync for team %s failed; the next run retries", team_id)
+
+
+def daily() -> None:
+    if _runtime is None:
+        return
+    now = utcnow()
+    try:
+        from jobs.data_retention import purge_expired_teams
+
+        purge_expired_teams(settings=_runtime.settings, engine=_runtime.engine, now=now)
+    except ImportError:
+        pass
+    except Exception:  # noqa: BLE001
+        log.exception("data retention purge failed; retried tomorrow")
+    report_stale_claims(_runtime, now=now)
+
+
+def build_apscheduler(settings, engine: Engine, *, tick_seconds: int = TICK_SECONDS):
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+        timezone=UTC,
+    )
+    scheduler.add_job(
+        tick,
+        IntervalTrigger(seconds=tick_seconds),
+        id=TICK_ID,
+        name="digests, reminders and reviews that are due",
+        replace_existing=True,
+        coalesce=True,
+        misfire_grace_time=300,  # a late tick is still useful; weekly slots have their own grace
+    )
+    tz = zone(getattr(settings, "loyalty_timezone", None))
+    scheduler.add_job(
+        kpi_sync,
+        CronTrigger.from_crontab(settings.kpi_sync_cron, timezone=tz),
+        id=KPI_SYNC_ID,
+        name="KPI sync from Google Sheets",
+        replace_existing=True,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        daily,
+        CronTrigger(hour=3, minute=17, timezone=tz),
+        id=DAILY_ID,
+        name="data retention and undelivered-message report",
+        replace_existing=True,
+        coalesce=True,
+        misfire_grace_time=int(WEEKLY_GRACE.total_seconds()),
+    )
+    return scheduler
+
+
+class LoyaltyScheduler:
+    """Waits for the scheduler lock, then runs APScheduler until the lock is lost or stopped."""
+
+    def __init__(
+        self,
+        settings,
+        engine: Engine,
+        *,
+        app=None,
+        client: WebClient | None = None,
+        lock: SchedulerLock | None = None,
+        tick_seconds: int = TICK_SECONDS,
+        lock_poll_seconds: float = LOCK_POLL_SECONDS,
+    ):
+        self.runtime = Runtime(settings=settings, engine=engine, app=app, client=client)
+        self.lock = lock or lock_for(engine)
+        self.tick_seconds = tick_seconds
+        self.lock_poll_seconds = lock_poll_seconds
+        self._aps = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def is_leader(self) -> bool:
+        return self._aps is not None
+
+    def step(self) -> bool:
+        """Check the lock once; start or stop firing accordingly. Returns leadership."""
+        global _runtime
+        if self._aps is not None and not self.lock.held():
+            log.warning("scheduler lock lost (database restarted?); pausing until it is back")
+            self._stop_aps()
+        if self._aps is None and self.lock.acquire():
+            log.info("this process now runs the scheduled jobs (scheduler lock acquired)")
+            _runtime = self.runtime
+            self._aps = build_apscheduler(
+                self.runtime.settings, self.runtime.engine, tick_seconds=self.tick_seconds
+            )
+            self._aps.start()
+            # Catch up at once on what was due while no scheduler ran.
+            self._aps.modify_job(TICK_ID, next_run_time=datetime.now(UTC))
+        return self._aps is not None
+
+    def _stop_aps(self) -> None:
+        if self._aps is not None:
+            try:
+                self._aps.shutdown(wait=False)
+            except Exception:  # noqa: BLE001
+                pass
+            self._aps = None
+
+    def run_forever(self) -> None:
+        if not self.step():
+            log.info("another scheduler holds the lock; standing by")
+        while not self._stop.wait(self.lock_poll_seconds):
+            try:
+                self.step()
+            except Exception:  # noqa: BLE001 - database away: try again next poll
+                log.exception("scheduler lock check failed")
+
+    def start(self) -> LoyaltyScheduler:
+        self._thread = threading.Thread(
+            target=self.run_forever, name="loyalty-scheduler", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def shutdown(self, wait: bool = False) -> None:
+        self._stop.set()
+        self._stop_aps()
+        self.lock.release()
+        if wait and self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def start_background_scheduler(app) -> LoyaltyScheduler:
+    """`loyalty run`: the scheduler in a thread of the Socket Mode process."""
+    deps = app._loyalty_deps
+    return LoyaltyScheduler(deps.settings, deps.engine, app=app).start()
+
+
+def run_blocking_scheduler(settings, engine: Engine, app=None) -> None:
+    """`loyalty scheduler`: the scheduler alone, until interrupted."""
+    scheduler = LoyaltyScheduler(settings, engine, app=app)
+    try:
+        scheduler.run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown()

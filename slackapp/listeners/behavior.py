@@ -1,0 +1,297 @@
+"""`/behavior add|log|list`, its modals, and this week's behaviors on App Home."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from sqlmodel import col, select
+
+from slackapp.blocks.behaviors import (
+    ADD_CALLBACK_ID,
+    ADD_OPEN_ACTION,
+    LOG_CALLBACK_ID,
+    behavior_add_modal,
+    behavior_list_blocks,
+    behavior_log_modal,
+    department_progress_text,
+    no_behaviors_modal,
+)
+from slackapp.blocks.common import as_dicts, divider, header, section
+from slackapp.context import Deps, is_admin
+from slackapp.replies import guarded, reply
+from storage.behaviors import (
+    ADD_USAGE,
+    LOG_USAGE,
+    USAGE,
+    add_behavior_from_text,
+    behavior_options,
+    behaviors_for_user,
+    create_behavior,
+    list_behaviors,
+    log_behavior,
+    parse_log_text,
+    parse_target,
+    team_week,
+    weekly_behavior_counts,
+)
+from storage.departments import department_by_id, memberships
+from storage.errors import DomainError, FieldErrors
+from storage.models import Department, Objective
+
+HOME_MAX_DEPARTMENTS = 5
+
+
+def _heads_departments(session, *, team_id: str, user_id: str, admin: bool) -> list[Department]:
+    query = select(Department).where(Department.team_id == team_id)
+    if not admin:
+        led = [
+            m.department_id
+            for m in memberships(session, team_id=team_id, user_id=user_id)
+            if m.is_head
+        ]
+        if not led:
+            return []
+        query = query.where(col(Department.id).in_(led))
+    return list(session.exec(query.order_by(Department.name_key)).all())
+
+
+def _objectives_for(session, *, team_id: str, department_ids: list[int]) -> list[tuple[int, str]]:
+    if not department_ids:
+        return []
+    rows = session.exec(
+        select(Objective.number, Objective.title)
+        .where(
+            Objective.team_id == team_id,
+            Objective.status == "active",
+            col(Objective.department_id).in_(department_ids),
+        )
+        .order_by(Objective.number.desc())
+        .limit(100)
+    ).all()
+    return [(n, t) for n, t in rows]
+
+
+def add_modal_for(deps: Deps, client, *, team_id: str, user_id: str):
+    with deps.session() as session:
+        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        depts = _heads_departments(session, team_id=team_id, user_id=user_id, admin=admin)
+        objectives = _objectives_for(session, team_id=team_id, department_ids=[d.id for d in depts])
+    if not depts:
+        return None
+    return behavior_add_modal(depts, objectives)
+
+
+def open_behavior_modal(deps: Deps, client, trigger_id: str, *, team_id: str, user_id: str):
+    """No text: the log form for the user's departments; heads also get "Define a new
+    behavior" (or the add form straight away when nothing is defined yet)."""
+    with deps.session() as session:
+        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        mine = memberships(session, team_id=team_id, user_id=user_id)
+        dept_ids = [m.department_id for m in mine]
+        can_add = admin or any(m.is_head for m in mine)
+        behaviors = behavior_options(session, team_id=team_id, department_ids=dept_ids or None)
+        if not dept_ids and not admin:
+            behaviors = []
+        progress = behaviors_for_user(session, team_id=team_id, user_id=user_id)
+    if not behaviors:
+        if can_add:
+            view = add_modal_for(deps, client, team_id=team_id, user_id=user_id)
+            if view is not None:
+                client.views_open(trigger_id=trigger_id, view=view)
+                return
+        client.views_open(trigger_id=trigger_id, view=no_behaviors_modal(can_add))
+        return
+    summary = "\n".join(department_progress_text(d, p) for d, p in progress[:3])[:2900] or None
+    client.views_open(
+        trigger_id=trigger_id, view=behavior_log_modal(behaviors, summary, can_add=can_add)
+    )
+
+
+def handle_behavior_command(ack, command, context, client, respond):
+    ack()
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    text = (command.get("text") or "").strip()
+    if not text:
+        open_behavior_modal(deps, client, command["trigger_id"], team_id=team_id, user_id=user_id)
+        return
+    verb, _, rest = text.partition(" ")
+    verb, rest = verb.lower(), rest.strip()
+
+    def run():
+        if verb == "add":
+            with deps.session() as session:
+                admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+                behavior = add_behavior_from_text(
+                    session, team_id=team_id, actor_id=user_id, is_admin=admin, text=rest
+                )
+                dept = session.get(Department, behavior.department_id)
+            target = (
+                f", target {behavior.weekly_target} a week" if behavior.weekly_target else ""
+            )
+            reply(
+                respond,
+                f":white_check_mark: Added *B-{behavior.number}* to {dept.name}{target}: "
+                f"{behavior.description}\nMembers log it with `/behavior log B-{behavior.number}`.",
+            )
+        elif verb == "log":
+            ref, count, note = parse_log_text(rest)
+            with deps.session() as session:
+                admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+                _, behavior = log_behavior(
+                    session,
+                    team_id=team_id,
+                    user_id=user_id,
+                    is_admin=admin,
+                    ref=ref,
+                    count=count,
+                    note=note,
+                )
+                confirmation = log_confirmation(session, behavior, team_id=team_id)
+            reply(respond, confirmation)  # after the commit, so a follow-up sees the log
+            from slackapp.listeners.app_home import publish_home
+
+            publish_home(deps, client, team_id=team_id, user_id=user_id)
+        elif verb == "list":
+            with deps.session() as session:
+                rows = list_behaviors(session, team_id=team_id, department_name=rest or None)
+            blocks = behavior_list_blocks(rows)
+            respond(
+                text="Behaviors this week",
+                blocks=as_dicts(blocks),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        elif verb == "help":
+            reply(respond, f"*Usage:* {USAGE}")
+        else:
+            raise DomainError(f"`{verb}` is not a /behavior command.", usage=USAGE)
+
+    usage = {"add": ADD_USAGE, "log": LOG_USAGE}.get(verb, USAGE)
+    guarded(respond, f"/behavior {text}", usage, run)
+
+
+def log_confirmation(session, behavior, *, team_id: str) -> str:
+    start, end = team_week(session, team_id=team_id)
+    progress = weekly_behavior_counts(
+        session, team_id=team_id, department_ids=[behavior.department_id], start=start, end=end
+    ).get(behavior.department_id, [])
+    mine = next((p for p in progress if p.behavior.id == behavior.id), None)
+    tally = ""
+    if mine is not None:
+        tally = (
+            f" — {mine.logged}/{mine.target} this week"
+            if mine.target
+            else f" — {mine.logged} this week"
+        )
+    return f":white_check_mark: Logged *B-{behavior.number}* {behavior.description}{tally}."
+
+
+def _value(values: dict, block: str, key: str = "value"):
+    return values.get(block, {}).get("value", {}).get(key)
+
+
+def handle_add_submission(ack, view, context, client):
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    values = view["state"]["values"]
+    dept_id = (_value(values, "department", "selected_option") or {}).get("value")
+    description = _value(values, "description") or ""
+    objective_ref = (_value(values, "objective", "selected_option") or {}).get("value")
+    try:
+        target = parse_target(_value(values, "weekly_target"))
+    except DomainError as exc:
+        ack(response_action="errors", errors={"weekly_target": exc.message})
+        return
+    if not (dept_id or "").isdigit():
+        ack(response_action="errors", errors={"department": "Pick a department."})
+        return
+    try:
+        with deps.session() as session:
+            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            dept = department_by_id(session, team_id=team_id, department_id=int(dept_id))
+            behavior = create_behavior(
+                session,
+                team_id=team_id,
+                actor_id=user_id,
+                is_admin=admin,
+                department=dept,
+                description=description,
+                weekly_target=target,
+                objective_ref=objective_ref,
+            )
+    except FieldErrors as exc:
+        ack(response_action="errors", errors={k: v[:2000] for k, v in exc.errors.items()})
+        return
+    except DomainError as exc:  # permission, or the department vanished
+        ack(response_action="errors", errors={"department": exc.message[:2000]})
+        return
+    ack()
+    text = (
+        f":white_check_mark: Added *B-{behavior.number}* to {dept.name}: {behavior.description}"
+    )
+    client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
+
+
+def handle_log_submission(ack, view, context, client):
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    values = view["state"]["values"]
+    number = (_value(values, "behavior", "selected_option") or {}).get("value")
+    raw_count = (_value(values, "count") or "").strip()
+    note = _value(values, "note") or ""
+    count = 1
+    if raw_count:
+        if not raw_count.isdigit() or not 1 <= int(raw_count) <= 1000:
+            ack(response_action="errors", errors={"count": "A whole number from 1 to 1,000."})
+            return
+        count = int(raw_count)
+    if not (number or "").isdigit():
+        ack(response_action="errors", errors={"behavior": "Pick a behavior."})
+        return
+    try:
+        with deps.session() as session:
+            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            _, behavior = log_behavior(
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                is_admin=admin,
+                ref=f"B-{number}",
+                count=count,
+                note=note,
+            )
+            text = log_confirmation(session, behavior, team_id=team_id)
+    except DomainError as exc:
+        ack(response_action="errors", errors={"behavior": exc.message[:2000]})
+        return
+    ack()
+    client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
+    from slackapp.listeners.app_home import publish_home
+
+    publish_home(deps, client, team_id=team_id, user_id=user_id)
+
+
+def handle_add_open(ack, body, context, client):
+    ack()
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    view = add_modal_for(deps, client, team_id=team_id, user_id=user_id)
+    if view is not None:
+        client.views_push(trigger_id=body["trigger_id"], view=view)
+
+
+def home_contribution(session, *, team_id: str, user_id: str):
+    rows = behaviors_for_user(session, team_id=team_id, user_id=user_id)
+    if not rows:
+        return [], []
+    blocks = [divider(), header("Behaviors this week")]
+    for dept, progress in rows[:HOME_MAX_DEPARTMENTS]:
+        blocks.append(section(department_progress_text(dept, progress)))
+    return [], blocks
+
+
+def register(app: App) -> None:
+    from slackapp.listeners.app_home import HOME_CONTRIBUTORS
+
+    app.command("/behavior")(handle_behavior_command)
+    app.view(ADD_CALLBACK_ID)(handle_add_submission)
+    app.view(LOG_CALLBACK_ID)(handle_log_submission)
+    app.action(ADD_OPEN_ACTION)(handle_add_open)
+    if home_contribution not in HOME_CONTRIBUTORS:  # create_app may run more than once
+        HOME_CONTRIBUTORS.append(home_contribution)

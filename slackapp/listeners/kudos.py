@@ -1,0 +1,347 @@
+"""`/kudos`, the kudos modal (also used by the praise shortcut, reactions and App Home), posting
+a recognition, "Read all", the leaderboard on App Home and its privacy toggle."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import ButtonElement
+
+from slackapp.blocks.common import as_dicts, divider, section
+from slackapp.blocks.kudos import (
+    KUDOS_CALLBACK_ID,
+    OPEN_KUDOS_ACTION,
+    PRIVACY_ACTION,
+    READ_ALL_ACTION,
+    full_text_modal,
+    kudos_modal,
+    leaderboard_blocks,
+    people,
+    recognition_blocks,
+    recognition_text,
+)
+from slackapp.context import Deps, fetch_user
+from slackapp.mentions import USER, split_mentions
+from slackapp.replies import guarded, reply
+from storage.behaviors import behavior_options
+from storage.errors import DomainError, FieldErrors
+from storage.models import Behavior, Team, utcnow
+from storage.quarters import quarter_bounds, quarter_of
+from storage.recognition import (
+    SOURCES,
+    USAGE,
+    KudosItem,
+    create_recognition,
+    get_recognition,
+    is_hidden,
+    leaderboard,
+    set_hide_from_leaderboards,
+    split_behavior_tag,
+)
+
+log = logging.getLogger(__name__)
+
+# Leading run of person mentions (and separators) before the praise itself.
+_LEADING = re.compile(r"^(?:\s*(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|,|&amp;|and\b|&)\s*)+", re.I)
+ADD_BOT_HINT = (
+    "Invite me there: open the channel and type `/invite @Loyalty OKRs` "
+    "(or channel details → Integrations → Add apps)."
+)
+
+
+# --- parsing and recording ----------------------------------------------------------------
+
+
+def parse_kudos_text(text: str) -> tuple[list[str], str, str | None]:
+    """(recipient ids, praise, behavior tag) from escaped `/kudos` text; DomainError for text
+    without a person in it (user groups, channels, @here are not people)."""
+    mentions = split_mentions(text)
+    if mentions.groups or mentions.specials:
+        raise DomainError(
+            "Kudos go to people, not to user groups or @here/@channel; mention each person, "
+            "e.g. `@maria @sam`.",
+            usage=USAGE,
+        )
+    if not mentions.users:
+        if mentions.channels:
+            raise DomainError(
+                "That's a channel, not a person; mention the people you want to recognize.",
+                usage=USAGE,
+            )
+        raise DomainError("Mention at least one person to recognize, e.g. `@maria`.", usage=USAGE)
+    praise = _LEADING.sub("", text or "", count=1).strip()
+    praise, tag = split_behavior_tag(praise)
+    if not USER.sub("", praise).strip():
+        raise DomainError(
+            "Say what the customer said or what they did after the names.", usage=USAGE
+        )
+    return mentions.users, praise, tag
+
+
+def refresh_recipients(session, client, *, team_id: str, user_ids: list[str]) -> None:
+    """users.info for each recipient (cached), so bots and deleted accounts are refused."""
+    for uid in user_ids:
+        try:
+            fetch_user(session, client, team_id=team_id, user_id=uid)
+        except SlackApiError as exc:
+            raise DomainError(
+                f"I couldn't check <@{uid}> with Slack ({exc.response.get('error')}); "
+                "try again in a moment."
+            ) from exc
+
+
+def team_row(session, team_id: str) -> Team:
+    return session.get(Team, team_id) or Team(team_id=team_id)
+
+
+# --- delivering ---------------------------------------------------------------------------
+
+
+def deliver_recognition(
+    deps: Deps, client, *, team_id: str, item: KudosItem, tell_giver: Callable[[str], None]
+) -> None:
+    """Post publicly and DM each recipient; runs after the recognition is committed, so a Slack
+    failure never loses it. The giver hears what happened (and about a missing channel)."""
+    with deps.session() as session:
+        team = team_row(session, team_id)
+        behavior = (
+            session.get(Behavior, item.recognition.behavior_id)
+            if item.recognition.behavior_id
+            else None
+        )
+        channel = team.recognition_channel
+    public = as_dicts(recognition_blocks(item, behavior=behavior))
+    text = recognition_text(item)
+    outcome = f":star2: Kudos to {people(item.recipient_ids)} recorded"
+    if channel:
+        try:
+            client.chat_postMessage(channel=channel, text=text, blocks=public, unfurl_links=False)
+            outcome += f" and posted in <#{channel}>."
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.warning("recognition post to %s failed: %s", channel, error)
+            hint = ADD_BOT_HINT if error in ("not_in_channel", "channel_not_found") else ""
+            outcome += (
+                f", but I couldn't post it in <#{channel}> ({error}). {hint} "
+                "I've sent it to the recipients directly."
+            )
+    else:
+        outcome += (
+            ". No recognition channel is set yet, so it wasn't posted publicly — a workspace "
+            "admin can pick one in `/okr setup`. I've sent it to the recipients directly."
+        )
+    private = as_dicts(recognition_blocks(item, behavior=behavior, for_recipient=True))
+    for uid in item.recipient_ids:
+        try:
+            client.chat_postMessage(channel=uid, text=text, blocks=private, unfurl_links=False)
+        except SlackApiError as exc:
+            log.warning("kudos DM to %s failed: %s", uid, exc.response.get("error"))
+    tell_giver(outcome)
+
+
+def dm_teller(client, user_id: str) -> Callable[[str], None]:
+    def tell(text: str) -> None:
+        try:
+            client.chat_postMessage(
+                channel=user_id, text=text, blocks=as_dicts([section(text)])
+            )
+        except SlackApiError as exc:
+            log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
+
+    return tell
+
+
+def respond_teller(respond) -> Callable[[str], None]:
+    return lambda text: reply(respond, text)
+
+
+# --- /kudos -------------------------------------------------------------------------------
+
+
+def open_kudos_modal(
+    deps: Deps,
+    client,
+    trigger_id: str,
+    *,
+    team_id: str,
+    praise: str = "",
+    quoted: str | None = None,
+    link: str | None = None,
+    source: str = "command",
+    channel_id: str | None = None,
+    message_ts: str | None = None,
+    title: str = "Give kudos",
+    push: bool = False,
+) -> None:
+    with deps.session() as session:
+        team = team_row(session, team_id)
+        behaviors = behavior_options(session, team_id=team_id)
+        require = team.kudos_require_behavior
+    view = kudos_modal(
+        behaviors=behaviors,
+        require_behavior=require,
+        praise=praise,
+        quoted=quoted,
+        link=link,
+        title=title,
+        metadata={"source": source, "channel": channel_id, "ts": message_ts, "link": link},
+    )
+    if push:
+        client.views_push(trigger_id=trigger_id, view=view)
+    else:
+        client.views_open(trigger_id=trigger_id, view=view)
+
+
+def handle_kudos_command(ack, command, context, client, respond):
+    ack()  # everything else (users.info, storing, posting) happens after the ack
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    text = (command.get("text") or "").strip()
+    if not text:
+        open_kudos_modal(deps, client, command["trigger_id"], team_id=team_id)
+        return
+
+    def run():
+        recipients, praise, tag = parse_kudos_text(text)
+        with deps.session() as session:
+            if user_id not in recipients:  # self-kudos is refused without asking Slack
+                refresh_recipients(session, client, team_id=team_id, user_ids=recipients)
+            item = create_recognition(
+                session,
+                team_id=team_id,
+                giver_id=user_id,
+                recipient_ids=recipients,
+                text=praise,
+                behavior_tag=tag,
+                source="command",
+                channel_id=command.get("channel_id"),
+            )
+        deliver_recognition(
+            deps, client, team_id=team_id, item=item, tell_giver=respond_teller(respond)
+        )
+
+    guarded(respond, f"/kudos {text}", USAGE, run)
+
+
+def _metadata(view) -> dict:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        data = {}
+    return data if isinstance(data, dict) else {}
+
+
+def handle_kudos_submission(ack, view, context, client):
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    values = view["state"]["values"]
+    recipients = values.get("recipients", {}).get("value", {}).get("selected_users") or []
+    praise = values.get("praise", {}).get("value", {}).get("value") or ""
+    picked = (values.get("behavior", {}).get("value", {}).get("selected_option") or {}).get(
+        "value"
+    )
+    meta = _metadata(view)
+    # private_metadata only says where the praise came from; who gives it is the payload's user.
+    source = meta.get("source") if meta.get("source") in SOURCES else "command"
+    link = meta.get("link") if re.match(r"^https://\S+$", str(meta.get("link") or "")) else None
+    try:
+        with deps.session() as session:
+            if user_id not in recipients:
+                refresh_recipients(session, client, team_id=team_id, user_ids=recipients)
+            item = create_recognition(
+                session,
+                team_id=team_id,
+                giver_id=user_id,
+                recipient_ids=recipients,
+                text=praise,
+                behavior_tag=f"B-{picked}" if picked else None,
+                link=link,
+                source=source,
+                channel_id=(meta.get("channel") or None) if source != "command" else None,
+                message_ts=(meta.get("ts") or None) if source != "command" else None,
+            )
+    except FieldErrors as exc:
+        present = {b.get("block_id") for b in view.get("blocks", [])}
+        errors: dict[str, str] = {}
+        for key, message in exc.errors.items():
+            target = key if key in present or not present else "praise"
+            errors[target] = (errors.get(target, "") + " " + message).strip()[:2000]
+        ack(response_action="errors", errors=errors)
+        return
+    except DomainError as exc:
+        ack(response_action="errors", errors={"recipients": exc.message[:2000]})
+        return
+    ack()
+    deliver_recognition(deps, client, team_id=team_id, item=item, tell_giver=dm_teller(client, user_id))
+
+
+def handle_read_all(ack, body, context, client):
+    ack()
+    value = body["actions"][0].get("value") or ""
+    if not value.isdigit():
+        return
+    deps, team_id = context["deps"], context["team_id"]
+    try:
+        with deps.session() as session:
+            item = get_recognition(session, team_id=team_id, recognition_id=int(value))
+    except DomainError:
+        return  # another workspace's id, or deleted by retention: nothing to show
+    client.views_open(trigger_id=body["trigger_id"], view=full_text_modal(item))
+
+
+def handle_open_kudos(ack, body, context, client):
+    ack()
+    open_kudos_modal(context["deps"], client, body["trigger_id"], team_id=context["team_id"])
+
+
+# --- App Home -----------------------------------------------------------------------------
+
+
+def current_quarter_range(session, team_id: str, now: datetime | None = None):
+    team = session.get(Team, team_id)
+    try:
+        zone = ZoneInfo((team.timezone if team else None) or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    today = (now or utcnow()).astimezone(zone).date()
+    quarter = quarter_of(today)
+    first, last = quarter_bounds(quarter)
+    start = datetime.combine(first, time(), tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone)
+    return quarter, start, end
+
+
+def home_contribution(session, *, team_id: str, user_id: str):
+    quarter, start, end = current_quarter_range(session, team_id)
+    board = leaderboard(session, team_id=team_id, start=start, end=end, limit=10)
+    hidden = is_hidden(session, team_id=team_id, user_id=user_id)
+    button = ButtonElement(text="Give kudos", action_id=OPEN_KUDOS_ACTION)
+    return [button], [divider(), *leaderboard_blocks(board, quarter=quarter, hidden=hidden)]
+
+
+def handle_privacy_toggle(ack, body, context, client):
+    ack()
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    hide = (body["actions"][0].get("value") or "") == "hide"
+    with deps.session() as session:
+        set_hide_from_leaderboards(session, team_id=team_id, user_id=user_id, hide=hide)
+    from slackapp.listeners.app_home import publish_home
+
+    publish_home(deps, client, team_id=team_id, user_id=user_id)
+
+
+def register(app: App) -> None:
+    from slackapp.listeners.app_home import HOME_CONTRIBUTORS
+
+    app.command("/kudos")(handle_kudos_command)
+    app.view(KUDOS_CALLBACK_ID)(handle_kudos_submission)
+    app.action(READ_ALL_ACTION)(handle_read_all)
+    app.action(OPEN_KUDOS_ACTION)(handle_open_kudos)
+    app.action(PRIVACY_ACTION)(handle_privacy_toggle)
+    if home_contribution not in HOME_CONTRIBUTORS:  # create_app may run more than once
+        HOME_CONTRIBUTORS.append(home_contribution)

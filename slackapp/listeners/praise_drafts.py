@@ -1,0 +1,62 @@
+"""Confirm / Dismiss buttons on Praise-sheet drafts (sent by jobs/praise_notify.py)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from slackapp.blocks.common import as_dicts, context, section
+from slackapp.blocks.kudos import DRAFT_CONFIRM_ACTION, DRAFT_DISMISS_ACTION, render_praise
+from slackapp.context import is_admin
+from slackapp.listeners.kudos import deliver_recognition, respond_teller
+from slackapp.replies import reply
+from storage.errors import DomainError
+from storage.recognition import decide_draft
+
+
+def _decide(ack, body, context_, client, respond, *, confirm: bool):
+    ack()
+    deps, team_id, user_id = context_["deps"], context_["team_id"], context_["user_id"]
+    value = body["actions"][0].get("value") or ""
+    if not value.isdigit():
+        return
+    try:
+        with deps.session() as session:
+            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            draft, item = decide_draft(
+                session,
+                team_id=team_id,
+                draft_id=int(value),
+                actor_id=user_id,
+                is_admin=admin,
+                confirm=confirm,
+            )
+    except DomainError as exc:
+        reply(respond, f":information_source: {exc.message}")
+        return
+    verdict = (
+        f":white_check_mark: You confirmed this as kudos for <@{draft.staff_user_id}>."
+        if confirm
+        else ":wastebasket: You dismissed this praise; it won't be posted."
+    )
+    respond(
+        text=verdict,
+        blocks=as_dicts([section(render_praise(draft.comment, 1500)), context(verdict)]),
+        replace_original=True,
+    )
+    if item is not None:
+        deliver_recognition(
+            deps, client, team_id=team_id, item=item, tell_giver=respond_teller(respond)
+        )
+
+
+def handle_confirm(ack, body, context, client, respond):
+    _decide(ack, body, context, client, respond, confirm=True)
+
+
+def handle_dismiss(ack, body, context, client, respond):
+    _decide(ack, body, context, client, respond, confirm=False)
+
+
+def register(app: App) -> None:
+    app.action(DRAFT_CONFIRM_ACTION)(handle_confirm)
+    app.action(DRAFT_DISMISS_ACTION)(handle_dismiss)

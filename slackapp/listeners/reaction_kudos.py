@@ -1,0 +1,137 @@
+"""Reactions as kudos: the recognition emoji, added by a head or admin to a message in the
+customer-feedback channel, offers them a one-click way into the kudos form for that message."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement
+
+from slackapp.blocks.common import as_dicts, section
+from slackapp.context import is_admin
+from slackapp.listeners.kudos import open_kudos_modal, team_row
+from slackapp.listeners.praise_shortcut import message_text
+from storage.departments import memberships
+
+log = logging.getLogger(__name__)
+
+OPEN_ACTION = "reaction_kudos_open"
+
+
+def emoji_name(reaction: str) -> str:
+    """`star::skin-tone-3` → `star` (a skin tone is still the same emoji)."""
+    return (reaction or "").split("::", 1)[0].strip(":").lower()
+
+
+def may_recognize(deps, session, client, *, team_id: str, user_id: str) -> bool:
+    if any(m.is_head for m in memberships(session, team_id=team_id, user_id=user_id)):
+        return True
+    return is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+
+
+def prompt_blocks(channel_id: str, ts: str) -> list[dict]:
+    return as_dicts(
+        [
+            section(
+                ":star2: You marked this customer feedback. Recognize the people behind it? "
+                "The kudos form opens with the message quoted and linked."
+            ),
+            ActionsBlock(
+                block_id="reaction_kudos",
+                elements=[
+                    ButtonElement(
+                        text="Recognize the people behind it",
+                        action_id=OPEN_ACTION,
+                        value=json.dumps({"c": channel_id, "ts": ts}),
+                        style="primary",
+                    )
+                ],
+            ),
+        ]
+    )
+
+
+def handle_reaction_added(event, context, client):
+    deps, team_id = context["deps"], context["team_id"]
+    item = event.get("item") or {}
+    user_id = event.get("user") or ""
+    if item.get("type") != "message" or not user_id:
+        return
+    channel_id, ts = item.get("channel") or "", item.get("ts") or ""
+    with deps.session() as session:
+        team = team_row(session, team_id)
+        if not team.feedback_channel or channel_id != team.feedback_channel:
+            return
+        if emoji_name(event.get("reaction")) != emoji_name(team.recognition_emoji or "star"):
+            return
+        if not may_recognize(deps, session, client, team_id=team_id, user_id=user_id):
+            return
+    blocks = prompt_blocks(channel_id, ts)
+    text = "Recognize the people behind this customer feedback?"
+    try:
+        client.chat_postEphemeral(channel=channel_id, user=user_id, text=text, blocks=blocks)
+    except SlackApiError as exc:  # e.g. not_in_channel: a DM reaches them anyway
+        log.info("ephemeral prompt failed (%s); sending a DM", exc.response.get("error"))
+        client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+
+
+def fetch_message_text(client, channel_id: str, ts: str) -> str:
+    """The reacted message's words (conversations.history); empty when they can't be read."""
+    try:
+        resp = client.conversations_history(
+            channel=channel_id, latest=ts, oldest=ts, inclusive=True, limit=1
+        )
+    except SlackApiError as exc:
+        log.info("could not read %s/%s: %s", channel_id, ts, exc.response.get("error"))
+        return ""
+    messages = resp.get("messages") or []
+    return message_text(messages[0]) if messages else ""
+
+
+def handle_open(ack, body, context, client, respond):
+    ack()
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    try:
+        target = json.loads(body["actions"][0].get("value") or "{}")
+        channel_id, ts = str(target["c"]), str(target["ts"])
+    except (ValueError, KeyError, TypeError):
+        return
+    with deps.session() as session:
+        team = team_row(session, team_id)
+        # The button only ever points into the feedback channel; never read anywhere else.
+        allowed = team.feedback_channel == channel_id and may_recognize(
+            deps, session, client, team_id=team_id, user_id=user_id
+        )
+    if not allowed:
+        respond(
+            text="This prompt is no longer valid (the feedback channel changed).",
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    try:
+        link = client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"]
+    except SlackApiError:
+        link = None
+    text = fetch_message_text(client, channel_id, ts)
+    open_kudos_modal(
+        deps,
+        client,
+        body["trigger_id"],
+        team_id=team_id,
+        praise=text,
+        quoted=text or None,
+        link=link,
+        source="reaction",
+        channel_id=channel_id,
+        message_ts=ts,
+        title="Recognize praise",
+    )
+
+
+def register(app: App) -> None:
+    app.event("reaction_added")(handle_reaction_added)
+    app.action(OPEN_ACTION)(handle_open)

@@ -1,0 +1,71 @@
+"""`app_uninstalled` and `tokens_revoked`: tokens go at once, data after the retention period.
+
+Slack sends both events when a workspace removes the app, in no guaranteed order and sometimes
+more than once; each handler is idempotent. The team is marked uninstalled (jobs skip it) and
+jobs/data_retention.py deletes its data LOYALTY_DATA_RETENTION_DAYS later, unless the app is
+reinstalled first.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from slackapp.oauth import installation_store
+from storage.lifecycle import mark_uninstalled, reactivate_if_uninstalled
+
+log = logging.getLogger(__name__)
+
+
+def _team_id(context, body) -> str | None:
+    return context.team_id or body.get("team_id")
+
+
+def register(app: App) -> None:
+    def handle_app_uninstalled(body, context):
+        team_id = _team_id(context, body)
+        if not team_id:
+            return
+        store = installation_store(app)
+        if store is not None:
+            store.delete_team(team_id)
+        with context["deps"].session() as session:
+            mark_uninstalled(session, team_id=team_id)
+        log.info("Team %s uninstalled the app: tokens deleted, data kept until purge", team_id)
+
+    def handle_tokens_revoked(body, event, context):
+        team_id = _team_id(context, body)
+        if not team_id:
+            return
+        tokens = event.get("tokens") or {}
+        user_ids = [u for u in tokens.get("oauth") or [] if isinstance(u, str)]
+        store = installation_store(app)
+        if store is not None and user_ids:
+            store.delete_user_tokens(team_id, user_ids)
+        if tokens.get("bot"):
+            if store is not None:
+                # This app installs bot-only: without the bot token an installation is empty.
+                store.delete_team(team_id)
+            # Without its bot token the app can do nothing for this team: same as uninstalled.
+            with context["deps"].session() as session:
+                mark_uninstalled(session, team_id=team_id)
+        log.info(
+            "Team %s revoked tokens (bot: %s, users: %d)",
+            team_id,
+            bool(tokens.get("bot")),
+            len(user_ids),
+        )
+
+    def reactivate_team(body, context, next):  # noqa: A002 - Bolt's parameter name
+        # A person using a command, button or modal proves the app is installed there (again),
+        # e.g. a single-workspace reinstall that no OAuth redirect reported. Events are not
+        # proof: a late retry may arrive after the uninstall.
+        if isinstance(body, dict) and body.get("type") != "event_callback" and context.team_id:
+            with context["deps"].session() as session:
+                reactivate_if_uninstalled(session, team_id=context.team_id)
+        return next()
+
+    app.event("app_uninstalled")(handle_app_uninstalled)
+    app.event("tokens_revoked")(handle_tokens_revoked)
+    app.middleware(reactivate_team)

@@ -1,0 +1,437 @@
+"""KPI values: idempotent upsert from the sheet, the queries behind `/kpi`, KR bindings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import bindparam, insert, update
+from sqlmodel import Session, col, func, select
+
+from storage import audit
+from storage.departments import department_by_id, find_department, require_head
+from storage.errors import DomainError
+from storage.kpis import KNOWN_KPIS
+from storage.models import Department, KeyResult, Kpi, KpiSyncRun, KpiValue, Objective, utcnow
+from storage.objectives import get_key_result
+
+SYNC_ACTOR = "kpi-sync"  # audit actor for writes made by the sync itself
+
+
+@dataclass(frozen=True)
+class ValueIn:
+    kpi_name: str
+    scope: int  # 0 company-wide, else department id
+    day: date
+    value: float
+    source_ref: str | None = None
+
+
+@dataclass
+class UpsertCounts:
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changed_keys: list[tuple[str, int, date]] = field(default_factory=list)
+
+
+def department_keys(session: Session, *, team_id: str) -> dict[str, int]:
+    """Casefolded department name → id, for matching the sheet's department column."""
+    rows = session.exec(
+        select(Department.name_key, Department.id).where(Department.team_id == team_id)
+    ).all()
+    return {key: dept_id for key, dept_id in rows}
+
+
+def ensure_kpis(session: Session, *, team_id: str, names: Iterable[str]) -> list[str]:
+    """Create Kpi rows for names not yet defined; returns the new custom names."""
+    wanted = set(names)
+    if not wanted:
+        return []
+    have = set(
+        session.exec(
+            select(Kpi.name).where(Kpi.team_id == team_id, col(Kpi.name).in_(wanted))
+        ).all()
+    )
+    created = []
+    for name in sorted(wanted - have):
+        unit, direction = KNOWN_KPIS.get(name, ("", "increase"))
+        session.add(
+            Kpi(
+                team_id=team_id,
+                name=name,
+                unit=unit,
+                direction=direction,
+                custom=name not in KNOWN_KPIS,
+            )
+        )
+        if name not in KNOWN_KPIS:
+            created.append(name)
+    session.flush()
+    return created
+
+
+def upsert_values(
+    session: Session, *, team_id: str, values: Iterable[ValueIn], synced_at: datetime | None = None
+) -> UpsertCounts:
+    """Insert new values, update changed ones, leave equal ones untouched (idempotent).
+
+    Keyed on (team, kpi, scope, day). Uses executemany so 10,000 rows cost a few statements.
+    """
+    synced_at = synced_at or utcnow()
+    incoming = {(v.kpi_name, v.scope, v.day): v for v in values}
+    counts = UpsertCounts()
+    if not incoming:
+        return counts
+    names = {k[0] for k in incoming}
+    days = [k[2] for k in incoming]
+    existing: dict[tuple[str, int, date], tuple[int, float, str | None]] = {}
+    for row in session.execute(
+        select(
+            KpiValue.id,
+            KpiValue.kpi_name,
+            KpiValue.scope,
+            KpiValue.day,
+            KpiValue.value,
+            KpiValue.source_ref,
+        ).where(
+            KpiValue.team_id == team_id,
+            col(KpiValue.kpi_name).in_(names),
+            col(KpiValue.day) >= min(days),
+            col(KpiValue.day) <= max(days),
+        )
+    ):
+        existing[(row.kpi_name, row.scope, row.day)] = (row.id, row.value, row.source_ref)
+    inserts, value_updates, ref_updates = [], [], []
+    for key, v in incoming.items():
+        ref = (v.source_ref or "")[:128] or None
+        old = existing.get(key)
+        if old is None:
+            inserts.append(
+                {
+                    "team_id": team_id,
+                    "kpi_name": v.kpi_name,
+                    "scope": v.scope,
+                    "department_id": v.scope or None,
+                    "day": v.day,
+                    "value": v.value,
+                    "source": "sheet",
+                    "source_ref": ref,
+                    "synced_at": synced_at,
+                }
+            )
+            counts.changed_keys.append(key)
+        elif old[1] != v.value:
+            value_updates.append({"_id": old[0], "_value": v.value, "_ref": ref, "_at": synced_at})
+            counts.changed_keys.append(key)
+        elif old[2] != ref:
+            ref_updates.append({"_id": old[0], "_ref": ref})  # same number, row moved in the sheet
+            counts.unchanged += 1
+        else:
+            counts.unchanged += 1
+    table = KpiValue.__table__
+    if inserts:
+        session.execute(insert(table), inserts)
+    if value_updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(
+                value=bindparam("_value"),
+                source="sheet",
+                source_ref=bindparam("_ref"),
+                synced_at=bindparam("_at"),
+            ),
+            value_updates,
+        )
+    if ref_updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(source_ref=bindparam("_ref")),
+            ref_updates,
+        )
+    counts.stored, counts.updated = len(inserts), len(value_updates)
+    return counts
+
+
+# ---------------------------------------------------------------- key results bound to KPIs
+
+
+def newest_value(session: Session, *, team_id: str, kpi_name: str, scope: int) -> KpiValue | None:
+    return session.exec(
+        select(KpiValue)
+        .where(KpiValue.team_id == team_id, KpiValue.kpi_name == kpi_name, KpiValue.scope == scope)
+        .order_by(col(KpiValue.day).desc())
+        .limit(1)
+    ).first()
+
+
+def refresh_bound_key_results(
+    session: Session, *, team_id: str, actor_id: str = SYNC_ACTOR
+) -> list[KeyResult]:
+    """Every KPI-bound KR of an active objective takes its KPI's newest value; returns changed KRs."""
+    krs = session.exec(
+        select(KeyResult)
+        .join(Objective, col(Objective.id) == col(KeyResult.objective_id))
+        .where(
+            KeyResult.team_id == team_id,
+            col(KeyResult.kpi_name).is_not(None),
+            Objective.status == "active",
+        )
+    ).all()
+    changed = []
+    for kr in krs:
+        latest = newest_value(
+            session, team_id=team_id, kpi_name=kr.kpi_name, scope=kr.kpi_department_id or 0
+        )
+        if latest is None or kr.current_value == latest.value:
+            continue
+        before = kr.model_dump()
+        kr.current_value = latest.value
+        session.add(kr)
+        audit.record(
+            session,
+            team_id=team_id,
+            actor_id=actor_id,
+            action="key_result.kpi_value",
+            entity="key_result",
+            entity_id=kr.id,
+            before=before,
+            after=kr,
+        )
+        changed.append(kr)
+    session.flush()
+    return changed
+
+
+def bind_key_result(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    is_admin: bool,
+    ref: str,
+    kpi_name: str,
+    scope: str = "company",
+    known_names: Iterable[str] = (),
+) -> KeyResult:
+    """`/okr bind KR-34 nps [department|company|<department name>]` (heads of the KR's
+    department or admins). The KR takes the KPI's newest value right away."""
+    kr = get_key_result(session, team_id=team_id, ref=ref)
+    obj = session.get(Objective, kr.objective_id)
+    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
+    require_head(
+        session, team_id=team_id, user_id=user_id, is_admin=is_admin, department=dept,
+        action=f"change the KPI binding of KR-{kr.number}",
+    )  # fmt: skip
+    names = set(known_names) | set(KNOWN_KPIS)
+    if kpi_name not in names:
+        raise DomainError(
+            f"`{kpi_name}` is not a KPI here. Known KPIs: {', '.join(sorted(names))}."
+        )
+    scope_text = (scope or "company").strip()
+    if scope_text.lower() in ("company", "company-wide", "all", ""):
+        scope_id = None
+    elif scope_text.lower() == "department":
+        scope_id = dept.id
+    else:
+        other = find_department(session, team_id=team_id, name=scope_text)
+        if other is None:
+            raise DomainError(
+                f"There is no department `{scope_text}`; use `department`, `company` or a department name."
+            )
+        scope_id = other.id
+    before = kr.model_dump()
+    kr.kpi_name, kr.kpi_department_id = kpi_name, scope_id
+    latest = newest_value(session, team_id=team_id, kpi_name=kpi_name, scope=scope_id or 0)
+    if latest is not None:
+        kr.current_value = latest.value
+    session.add(kr)
+    audit.record(
+        session, team_id=team_id, actor_id=user_id, action="key_result.bind_kpi",
+        entity="key_result", entity_id=kr.id, before=before, after=kr,
+    )  # fmt: skip
+    session.flush()
+    return kr
+
+
+def unbind_key_result(
+    session: Session, *, team_id: str, user_id: str, is_admin: bool, ref: str
+) -> KeyResult:
+    kr = get_key_result(session, team_id=team_id, ref=ref)
+    obj = session.get(Objective, kr.objective_id)
+    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
+    require_head(
+        session, team_id=team_id, user_id=user_id, is_admin=is_admin, department=dept,
+        action=f"change the KPI binding of KR-{kr.number}",
+    )  # fmt: skip
+    if not kr.kpi_name:
+        raise DomainError(f"KR-{kr.number} is not bound to a KPI.")
+    before = kr.model_dump()
+    kr.kpi_name, kr.kpi_department_id = None, None
+    session.add(kr)
+    audit.record(
+        session, team_id=team_id, actor_id=user_id, action="key_result.unbind_kpi",
+        entity="key_result", entity_id=kr.id, before=before, after=kr,
+    )  # fmt: skip
+    session.flush()
+    return kr
+
+
+# ---------------------------------------------------------------- queries for `/kpi`
+
+
+@dataclass
+class LatestValue:
+    kpi_name: str
+    scope: int
+    department: str | None  # None: company-wide
+    day: date
+    value: float
+    unit: str
+    direction: str
+    previous: float | None  # newest value at least a week older than `day`
+    previous_day: date | None
+
+    @property
+    def change(self) -> float | None:
+        return None if self.previous is None else self.value - self.previous
+
+
+def _kpi_defs(session: Session, *, team_id: str) -> dict[str, tuple[str, str]]:
+    defs = dict(KNOWN_KPIS)
+    for k in session.exec(select(Kpi).where(Kpi.team_id == team_id)):
+        defs.setdefault(k.name, (k.unit, k.direction))
+    return defs
+
+
+def latest_values(
+    session: Session, *, team_id: str, kpi_name: str | None = None
+) -> list[LatestValue]:
+    """Newest value per (KPI, scope) with the change since a week before it."""
+    newest = (
+        select(KpiValue.kpi_name, KpiValue.scope, func.max(KpiValue.day).label("day"))
+        .where(KpiValue.team_id == team_id)
+        .group_by(KpiValue.kpi_name, KpiValue.scope)
+    )
+    if kpi_name:
+        newest = newest.where(KpiValue.kpi_name == kpi_name)
+    sub = newest.subquery()
+    rows = session.exec(
+        select(KpiValue)
+        .join(
+            sub,
+            (col(KpiValue.kpi_name) == sub.c.kpi_name)
+            & (col(KpiValue.scope) == sub.c.scope)
+            & (col(KpiValue.day) == sub.c.day),
+        )
+        .where(KpiValue.team_id == team_id)
+    ).all()
+    names = {
+        d.id: d.name for d in session.exec(select(Department).where(Department.team_id == team_id))
+    }
+    defs = _kpi_defs(session, team_id=team_id)
+    out = []
+    for row in rows:
+        prev = session.exec(
+            select(KpiValue)
+            .where(
+                KpiValue.team_id == team_id,
+                KpiValue.kpi_name == row.kpi_name,
+                KpiValue.scope == row.scope,
+                col(KpiValue.day) <= row.day - timedelta(days=7),
+            )
+            .order_by(col(KpiValue.day).desc())
+            .limit(1)
+        ).first()
+        unit, direction = defs.get(row.kpi_name, ("", "increase"))
+        out.append(
+            LatestValue(
+                kpi_name=row.kpi_name,
+                scope=row.scope,
+                department=names.get(row.scope) if row.scope else None,
+                day=row.day,
+                value=row.value,
+                unit=unit,
+                direction=direction,
+                previous=prev.value if prev else None,
+                previous_day=prev.day if prev else None,
+            )
+        )
+    order = {name: i for i, name in enumerate(KNOWN_KPIS)}
+    out.sort(
+        key=lambda v: (
+            order.get(v.kpi_name, len(order)),
+            v.kpi_name,
+            v.scope != 0,
+            v.department or "",
+        )
+    )
+    return out
+
+
+def series(
+    session: Session, *, team_id: str, kpi_name: str, since: date | None = None
+) -> dict[str, list[tuple[date, float]]]:
+    """Values over time per scope label (`company-wide` or the department name), for charts."""
+    query = select(KpiValue.scope, KpiValue.day, KpiValue.value).where(
+        KpiValue.team_id == team_id, KpiValue.kpi_name == kpi_name
+    )
+    if since:
+        query = query.where(col(KpiValue.day) >= since)
+    names = {
+        d.id: d.name for d in session.exec(select(Department).where(Department.team_id == team_id))
+    }
+    out: dict[str, list[tuple[date, float]]] = {}
+    for scope, day, value in session.execute(query.order_by(KpiValue.day)):
+        label = names.get(scope, f"department {scope}") if scope else "company-wide"
+        out.setdefault(label, []).append((day, value))
+    return out
+
+
+def kpi_unit(session: Session, *, team_id: str, kpi_name: str) -> tuple[str, str] | None:
+    """(unit, direction) when the KPI is known or defined for the team, else None."""
+    return _kpi_defs(session, team_id=team_id).get(kpi_name)
+
+
+# ---------------------------------------------------------------- sync runs
+
+
+def last_run(session: Session, *, team_id: str, ok: bool | None = None) -> KpiSyncRun | None:
+    query = select(KpiSyncRun).where(KpiSyncRun.team_id == team_id)
+    if ok is not None:
+        query = query.where(KpiSyncRun.ok == ok)
+    return session.exec(query.order_by(col(KpiSyncRun.id).desc()).limit(1)).first()
+
+
+def record_run(session: Session, *, team_id: str, run: KpiSyncRun) -> KpiSyncRun:
+    run.team_id = team_id
+    run.finished_at = run.finished_at or utcnow()
+    session.add(run)
+    session.flush()
+    return run
+
+
+def sync_period(cron: str, now: datetime | None = None) -> timedelta:
+    """Time between two consecutive scheduled syncs (for the "stale" warning)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    now = now or utcnow()
+    trigger = CronTrigger.from_crontab(cron, timezone="UTC")
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    return (second - first) if first and second else timedelta(hours=1)
+
+
+def is_stale(last_ok_at: datetime | None, *, cron: str, now: datetime | None = None) -> bool:
+    """No successful sync within two sync periods (or never)."""
+    now = now or utcnow()
+    if last_ok_at is None:
+        return True
+    if last_ok_at.tzinfo is None:
+        from datetime import UTC
+
+        last_ok_at = last_ok_at.replace(tzinfo=UTC)
+    return now - last_ok_at > 2 * sync_period(cron, now)
