@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 
 STARTED, DONE, FAILED, SNOOZED = "started", "done", "failed", "snoozed"
 REFUSED = "refused"  # the channel refused the app (not_in_channel…): admins told, not retried
-# A `started` row older than this belongs to a process that died mid-message.
-STALE_AFTER = timedelta(minutes=10)
+# A `started` row older than this belongs to a process that died mid-message (a live one
+# gives up on a rate-limited message after jobs.posting.GIVE_UP_AFTER, 10 minutes).
+STALE_AFTER = timedelta(minutes=30)
 # Database restarts: how long recording a result keeps retrying before giving up.
 RECORD_RETRY_SECONDS = 30.0
 

@@ -189,6 +189,10 @@ def _explain(exc: Exception, *, key: str, email: str, during: str) -> SheetsErro
         return SheetsError(f"Google Sheets refused {during}: HTTP {status} {_google_message(exc)}")
     if isinstance(exc, RefreshError):
         first = str(exc.args[0] if exc.args else exc).splitlines()[0][:200]
+        if getattr(exc, "retryable", False):
+            return SheetsError(
+                f"Google's token endpoint is unavailable ({first}); the next sync will try again"
+            )
         return SheetsError(
             f"Google refused the service account key {email} ({first}); "
             "check GOOGLE_SERVICE_ACCOUNT_FILE or create a new key"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -39,6 +40,9 @@ LISTENER_MODULES = [
 ]
 
 
+BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+
+
 def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
     """Web API client honouring SLACK_API_URL, Retry-After on 429, and transient 5xx."""
     client = WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url)
@@ -71,14 +75,23 @@ def create_app(
         # Multi-workspace: each request gets its workspace's token from the installation store.
         client.token = None
         oauth_settings = build_oauth_settings(settings, engine, client)
-    app = App(
-        client=client,
-        signing_secret=settings.slack_signing_secret,
-        process_before_response=process_before_response,
-        oauth_settings=oauth_settings,
-        # auth.test at start-up would make a misconfigured token fail here, not on first use.
-        token_verification_enabled=bool(client.token),
-    )
+    # Bolt switches itself to file-based OAuth stores whenever SLACK_CLIENT_ID and
+    # SLACK_CLIENT_SECRET exist in the environment, even empty (`--env-file .env`); our Settings
+    # decide the mode, so Bolt must not see them in single-workspace mode.
+    hidden = {}
+    if oauth_settings is None:
+        hidden = {k: os.environ.pop(k) for k in BOLT_OAUTH_ENV if k in os.environ}
+    try:
+        app = App(
+            client=client,
+            signing_secret=settings.slack_signing_secret,
+            process_before_response=process_before_response,
+            oauth_settings=oauth_settings,
+            # auth.test at start-up would make a misconfigured token fail here, not on first use.
+            token_verification_enabled=bool(client.token),
+        )
+    finally:
+        os.environ.update(hidden)
 
     @app.middleware
     def inject_deps(context, next):  # noqa: A002 - Bolt's parameter name

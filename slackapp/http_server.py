@@ -79,10 +79,13 @@ def make_wsgi_app(app: App):
 
 
 def serve(app: App, host: str, port: int, threads: int = 8) -> None:
-    from waitress import serve as waitress_serve
+    """Serve until SIGTERM/SIGINT, then drain: requests in progress finish, and work already
+    acknowledged to Slack (listeners still running after ack) completes before the exit."""
+    import signal
 
-    log.info("Listening on http://%s:%s/slack/events", host, port)
-    waitress_serve(
+    from waitress import create_server
+
+    server = create_server(
         make_wsgi_app(app),
         host=host,
         port=port,
@@ -90,3 +93,15 @@ def serve(app: App, host: str, port: int, threads: int = 8) -> None:
         max_request_body_size=MAX_BODY,
         ident="loyalty-okrs",
     )
+
+    def stop(signum, frame):  # noqa: ARG001
+        raise SystemExit(0)  # leaves waitress's loop, which then waits for its task threads
+
+    signal.signal(signal.SIGTERM, stop)
+    log.info("Listening on http://%s:%s/slack/events", host, server.effective_port)
+    try:
+        server.run()
+    finally:
+        server.close()
+        app.listener_runner.listener_executor.shutdown(wait=True)
+        log.info("Stopped: in-flight requests and acknowledged work finished")

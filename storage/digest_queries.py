@@ -152,11 +152,9 @@ def missed_weeks(kr: KeyResult, now: datetime) -> int:
     return min(2, max(0, (now - since).days // 7))
 
 
-def _kpi_changes(
-    values: list[KpiValue], units: dict[str, tuple[str, str]]
-) -> dict[int, list[KpiChange]]:
+def _kpi_changes(values: list, units: dict[str, tuple[str, str]]) -> dict[int, list[KpiChange]]:
     """scope → one KpiChange per KPI: the newest value against the newest a week older."""
-    by_key: dict[tuple[int, str], list[KpiValue]] = defaultdict(list)
+    by_key: dict[tuple[int, str], list] = defaultdict(list)
     for v in values:
         by_key[(v.scope, v.kpi_name)].append(v)
     out: dict[int, list[KpiChange]] = defaultdict(list)
@@ -199,12 +197,12 @@ def build_digest_data(
     wanted = {d.id for d in departments}
 
     heads: dict[int, list[str]] = defaultdict(list)
-    for m in session.exec(
-        select(DepartmentMember)
+    for dept_id, user_id in session.exec(
+        select(DepartmentMember.department_id, DepartmentMember.user_id)
         .where(DepartmentMember.team_id == team_id, DepartmentMember.is_head.is_(True))
         .order_by(DepartmentMember.id)
     ).all():
-        heads[m.department_id].append(m.user_id)
+        heads[dept_id].append(user_id)
 
     objectives = [
         o
@@ -264,9 +262,10 @@ def build_digest_data(
         k.name: (k.unit, k.direction)
         for k in session.exec(select(Kpi).where(Kpi.team_id == team_id)).all()
     }
+    # Plain rows, not ORM objects: there are weeks × KPIs × departments of them.
     kpi_values = list(
         session.exec(
-            select(KpiValue).where(
+            select(KpiValue.scope, KpiValue.kpi_name, KpiValue.day, KpiValue.value).where(
                 KpiValue.team_id == team_id,
                 KpiValue.day >= now.date() - timedelta(weeks=KPI_HISTORY_WEEKS),
                 KpiValue.day <= now.date(),

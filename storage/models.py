@@ -251,6 +251,20 @@ class RecognitionRecipient(SQLModel, table=True):
     department_id: int | None = Field(default=None, foreign_key="department.id")
 
 
+class RecognitionWeek(SQLModel, table=True):
+    """Kudos received per person per UTC week (Monday), kept with each recognition, so a
+    quarter's leaderboard sums at most 14 weeks of these instead of every recognition."""
+
+    __table_args__ = (UniqueConstraint("team_id", "week", "user_id", "department_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    week: date
+    user_id: str = Field(max_length=32)
+    department_id: int = 0  # the recipient's department then; 0 = none (NULLs defeat the key)
+    received: int = 0
+
+
 class PraiseDraft(SQLModel, table=True):
     """A row of the Praise worksheet waiting for a head to confirm it as kudos."""
 

@@ -6,10 +6,13 @@ Spec §2 (Recognition), §3 (`/kudos`, the shortcut, reactions), §4 (Praise wor
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import distinct, func, update
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage import audit
@@ -22,6 +25,7 @@ from storage.models import (
     PraiseDraft,
     Recognition,
     RecognitionRecipient,
+    RecognitionWeek,
     SlackUser,
     Team,
     utcnow,
@@ -170,8 +174,10 @@ def create_recognition(
     source: str = "command",
     channel_id: str | None = None,
     message_ts: str | None = None,
+    at: datetime | None = None,
 ) -> KudosItem:
-    """Validate and store a recognition with its recipients and their departments."""
+    """Validate and store a recognition with its recipients and their departments (and the
+    recipients' weekly tallies). `at` is for imports and tests; it defaults to now."""
     if source not in SOURCES:
         raise ValueError(f"unknown recognition source {source!r}")
     recipients, clean, behavior = validate_kudos(
@@ -195,6 +201,7 @@ def create_recognition(
         source=source,
         channel_id=channel_id,
         message_ts=message_ts,
+        created_at=at or utcnow(),
     )
     session.add(rec)
     session.flush()
@@ -206,6 +213,12 @@ def create_recognition(
             )
         )
     session.flush()
+    _bump_weekly_tallies(
+        session,
+        team_id=team_id,
+        week=week_of(rec.created_at),
+        recipients={uid: depts.get(uid) or 0 for uid in recipients},
+    )
     audit.record(
         session,
         team_id=team_id,
@@ -258,22 +271,150 @@ def kudos_between(
     department_ids: list[int] | None = None,
 ) -> list[KudosItem]:
     """Recognitions created in [start, end), oldest first; with department_ids, only those
-    with a recipient in one of those departments. Two queries."""
-    query = select(Recognition).where(
+    with a recipient in one of those departments. Two range queries, however many rows."""
+    if department_ids is not None and not department_ids:
+        return []
+    in_range = (
         Recognition.team_id == team_id,
         Recognition.created_at >= start,
         Recognition.created_at < end,
     )
-    if department_ids is not None:
-        if not department_ids:
-            return []
-        in_depts = select(RecognitionRecipient.recognition_id).where(
-            RecognitionRecipient.team_id == team_id,
-            col(RecognitionRecipient.department_id).in_(department_ids),
+    recipients: dict[int, list[str]] = {}
+    depts: dict[int, set[int]] = {}
+    for rec_id, uid, dept in session.exec(
+        select(
+            RecognitionRecipient.recognition_id,
+            RecognitionRecipient.user_id,
+            RecognitionRecipient.department_id,
         )
-        query = query.where(col(Recognition.id).in_(in_depts))
-    recs = session.exec(query.order_by(Recognition.created_at, Recognition.id)).all()
-    return _items(session, list(recs))
+        .join(Recognition, Recognition.id == RecognitionRecipient.recognition_id)
+        .where(*in_range)
+        .order_by(RecognitionRecipient.id)
+    ):
+        recipients.setdefault(rec_id, []).append(uid)
+        if dept is not None:
+            depts.setdefault(rec_id, set()).add(dept)
+    wanted = set(department_ids or [])
+    items = []
+    for rec in session.exec(
+        select(Recognition).where(*in_range).order_by(Recognition.created_at, Recognition.id)
+    ):
+        rec_depts = depts.get(rec.id, set())
+        if department_ids is not None and not rec_depts & wanted:
+            continue
+        items.append(
+            KudosItem(
+                recognition=rec,
+                recipient_ids=recipients.get(rec.id, []),
+                department_ids=sorted(rec_depts),
+            )
+        )
+    return items
+
+
+def week_of(moment: datetime) -> date:
+    """The UTC Monday of the week `moment` falls in (the key of the weekly tallies)."""
+    day = moment.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _upsert(session: Session):
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _bump_weekly_tallies(
+    session: Session, *, team_id: str, week: date, recipients: dict[str, int]
+) -> None:
+    """One statement; concurrent kudos add up (INSERT … ON CONFLICT DO UPDATE)."""
+    if not recipients:
+        return
+    table = RecognitionWeek.__table__
+    stmt = _upsert(session)(table).values(
+        [
+            {"team_id": team_id, "week": week, "user_id": uid, "department_id": dept, "received": 1}
+            for uid, dept in recipients.items()
+        ]
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["team_id", "week", "user_id", "department_id"],
+            set_={"received": table.c.received + stmt.excluded.received},
+        )
+    )
+
+
+def rebuild_weekly_tallies(session: Session, *, team_id: str) -> int:
+    """Recompute a team's weekly tallies from its recognitions (after a bulk import or
+    repair); returns the number of tally rows."""
+    session.execute(delete(RecognitionWeek).where(RecognitionWeek.team_id == team_id))
+    counts: Counter = Counter()
+    for created_at, uid, dept in session.exec(
+        select(
+            Recognition.created_at, RecognitionRecipient.user_id, RecognitionRecipient.department_id
+        )
+        .join(RecognitionRecipient, RecognitionRecipient.recognition_id == Recognition.id)
+        .where(Recognition.team_id == team_id)
+    ):
+        counts[(week_of(created_at), uid, dept or 0)] += 1
+    rows = [
+        {"team_id": team_id, "week": w, "user_id": u, "department_id": d, "received": n}
+        for (w, u, d), n in counts.items()
+    ]
+    for i in range(0, len(rows), 5000):
+        session.execute(RecognitionWeek.__table__.insert(), rows[i : i + 5000])
+    return len(rows)
+
+
+def _received_raw(session: Session, *, team_id: str, start: datetime, end: datetime, into: Counter):
+    if start >= end:
+        return
+    for uid, dept, n in session.exec(
+        select(RecognitionRecipient.user_id, RecognitionRecipient.department_id, func.count())
+        .join(Recognition, Recognition.id == RecognitionRecipient.recognition_id)
+        .where(
+            Recognition.team_id == team_id,
+            Recognition.created_at >= start,
+            Recognition.created_at < end,
+        )
+        .group_by(RecognitionRecipient.user_id, RecognitionRecipient.department_id)
+    ):
+        into[(uid, dept or 0)] += int(n)
+
+
+def received_counts(session: Session, *, team_id: str, start: datetime, end: datetime) -> Counter:
+    """(user id, department id or 0) -> kudos received in [start, end).
+
+    Whole UTC weeks come from the weekly tallies; only the partial weeks at either end are
+    counted from the recognitions themselves, so a quarter costs about the same whatever the
+    volume of kudos."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    counts: Counter = Counter()
+    first_monday = week_of(start)
+    if datetime.combine(first_monday, time(), UTC) < start:
+        first_monday += timedelta(days=7)
+    last_monday = week_of(end)
+    full_from = datetime.combine(first_monday, time(), UTC)
+    full_to = datetime.combine(last_monday, time(), UTC)
+    if full_from >= full_to:
+        _received_raw(session, team_id=team_id, start=start, end=end, into=counts)
+        return counts
+    for uid, dept, n in session.exec(
+        select(
+            RecognitionWeek.user_id,
+            RecognitionWeek.department_id,
+            func.sum(RecognitionWeek.received),
+        )
+        .where(
+            RecognitionWeek.team_id == team_id,
+            RecognitionWeek.week >= first_monday,
+            RecognitionWeek.week < last_monday,
+        )
+        .group_by(RecognitionWeek.user_id, RecognitionWeek.department_id)
+    ):
+        counts[(uid, dept)] += int(n)
+    _received_raw(session, team_id=team_id, start=start, end=full_from, into=counts)
+    _received_raw(session, team_id=team_id, start=full_to, end=end, into=counts)
+    return counts
 
 
 def leaderboard(
@@ -281,83 +422,55 @@ def leaderboard(
 ) -> Leaderboard:
     """Most recognized people in [start, end) (opted-out people left out), and for fairness
     kudos per department per head and the share of department members recognized at least
-    once. Aggregates count everyone: they name no one. A handful of grouped queries."""
-    in_period = (
-        select(RecognitionRecipient.user_id, RecognitionRecipient.department_id)
-        .join(Recognition, Recognition.id == RecognitionRecipient.recognition_id)
-        .where(
-            Recognition.team_id == team_id,
-            Recognition.created_at >= start,
-            Recognition.created_at < end,
-        )
-        .subquery()
-    )
-    hidden = select(SlackUser.user_id).where(
-        SlackUser.team_id == team_id, SlackUser.hide_from_leaderboards.is_(True)
-    )
-    received = func.count().label("received")
-    top = [
-        (uid, int(n))
-        for uid, n in session.exec(
-            select(in_period.c.user_id, received)
-            .where(in_period.c.user_id.not_in(hidden))
-            .group_by(in_period.c.user_id)
-            .order_by(received.desc(), in_period.c.user_id)
-            .limit(limit)
-        ).all()
-    ]
-    kudos_by_dept = dict(
+    once. Aggregates count everyone: they name no one."""
+    counts = received_counts(session, team_id=team_id, start=start, end=end)
+    per_user: Counter = Counter()
+    kudos_by_dept: Counter = Counter()
+    for (uid, dept), n in counts.items():
+        per_user[uid] += n
+        if dept:
+            kudos_by_dept[dept] += n
+    hidden = set(
         session.exec(
-            select(in_period.c.department_id, func.count())
-            .where(in_period.c.department_id.is_not(None))
-            .group_by(in_period.c.department_id)
-        ).all()
-    )
-    headcount = dict(
-        session.exec(
-            select(DepartmentMember.department_id, func.count())
-            .where(DepartmentMember.team_id == team_id)
-            .group_by(DepartmentMember.department_id)
-        ).all()
-    )
-    recognized_users = select(in_period.c.user_id).distinct()
-    recognized_by_dept = dict(
-        session.exec(
-            select(DepartmentMember.department_id, func.count(distinct(DepartmentMember.user_id)))
-            .where(
-                DepartmentMember.team_id == team_id,
-                col(DepartmentMember.user_id).in_(recognized_users),
+            select(SlackUser.user_id).where(
+                SlackUser.team_id == team_id, SlackUser.hide_from_leaderboards.is_(True)
             )
-            .group_by(DepartmentMember.department_id)
         ).all()
     )
-    members_total = session.exec(
-        select(func.count(distinct(DepartmentMember.user_id))).where(
+    ranked = sorted(
+        ((uid, n) for uid, n in per_user.items() if uid not in hidden and n > 0),
+        key=lambda row: (-row[1], row[0]),
+    )
+    members = session.exec(
+        select(DepartmentMember.department_id, DepartmentMember.user_id).where(
             DepartmentMember.team_id == team_id
         )
-    ).one()
-    members_recognized = session.exec(
-        select(func.count(distinct(DepartmentMember.user_id))).where(
-            DepartmentMember.team_id == team_id,
-            col(DepartmentMember.user_id).in_(recognized_users),
-        )
-    ).one()
+    ).all()
+    headcount: Counter = Counter()
+    recognized_by_dept: Counter = Counter()
+    everyone, recognized = set(), set()
+    for dept_id, uid in members:
+        headcount[dept_id] += 1
+        everyone.add(uid)
+        if per_user.get(uid):
+            recognized_by_dept[dept_id] += 1
+            recognized.add(uid)
     depts = session.exec(
         select(Department).where(Department.team_id == team_id).order_by(Department.name_key)
     ).all()
     per_department = []
     for d in depts:
-        heads = int(headcount.get(d.id, 0))
-        kudos = int(kudos_by_dept.get(d.id, 0))
+        heads = headcount.get(d.id, 0)
+        kudos = kudos_by_dept.get(d.id, 0)
         per_department.append((d, kudos, heads, kudos / heads if heads else 0.0))
     per_department.sort(key=lambda row: (-row[3], row[0].name_key))
     return Leaderboard(
-        top=top,
+        top=ranked[:limit],
         per_department=per_department,
-        share_recognized=(members_recognized / members_total) if members_total else 0.0,
-        recognized_per_department={k: int(v) for k, v in recognized_by_dept.items()},
-        members_total=int(members_total),
-        members_recognized=int(members_recognized),
+        share_recognized=len(recognized) / len(everyone) if everyone else 0.0,
+        recognized_per_department=dict(recognized_by_dept),
+        members_total=len(everyone),
+        members_recognized=len(recognized),
     )
 
 

@@ -98,7 +98,14 @@ def serve_in_thread(app):
     from slackapp.http_server import make_wsgi_app
 
     srv = create_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=srv.run, daemon=True).start()
+
+    def run():
+        try:
+            srv.run()
+        except OSError:  # the test closed the server under the loop's select()
+            pass
+
+    threading.Thread(target=run, daemon=True).start()
     return f"http://127.0.0.1:{srv.effective_port}", srv
 
 

@@ -98,9 +98,12 @@ def test_member_logs_behavior_and_sees_progress(driver, slack, engine):
             (BOB, 2, "called both detractors from Monday"),
             (BOB, 1, ""),
         ]
-        assert s.exec(
-            select(func.count()).select_from(AuditLog).where(AuditLog.action == "behavior.log")
-        ).one() == 2
+        assert (
+            s.exec(
+                select(func.count()).select_from(AuditLog).where(AuditLog.action == "behavior.log")
+            ).one()
+            == 2
+        )
     homes = slack.wait_for("views.publish", where=lambda c: "3/5 this week" in json.dumps(c.args))
     assert homes[-1].args["user_id"] == BOB
 
@@ -222,24 +225,80 @@ def test_weekly_counts_are_per_week_per_department_in_bulk(engine):
     assert (start.weekday(), (end - start).days) == (0, 7)
     with session_scope(engine) as s:
         rows = [
-            Behavior(team_id=TEAM, number=1, department_id=support.id, description="Call", weekly_target=5, created_by=ALICE),
-            Behavior(team_id=TEAM, number=2, department_id=support.id, description="Email", weekly_target=2, created_by=ALICE),
-            Behavior(team_id=TEAM, number=3, department_id=sales.id, description="Review", weekly_target=1, created_by=CAROL),
-            Behavior(team_id=TEAM, number=4, department_id=sales.id, description="Old", active=False, created_by=CAROL),
-            Behavior(team_id="T0OTHER01", number=1, department_id=sales.id, description="Other team", created_by=CAROL),
+            Behavior(
+                team_id=TEAM,
+                number=1,
+                department_id=support.id,
+                description="Call",
+                weekly_target=5,
+                created_by=ALICE,
+            ),
+            Behavior(
+                team_id=TEAM,
+                number=2,
+                department_id=support.id,
+                description="Email",
+                weekly_target=2,
+                created_by=ALICE,
+            ),
+            Behavior(
+                team_id=TEAM,
+                number=3,
+                department_id=sales.id,
+                description="Review",
+                weekly_target=1,
+                created_by=CAROL,
+            ),
+            Behavior(
+                team_id=TEAM,
+                number=4,
+                department_id=sales.id,
+                description="Old",
+                active=False,
+                created_by=CAROL,
+            ),
+            Behavior(
+                team_id="T0OTHER01",
+                number=1,
+                department_id=sales.id,
+                description="Other team",
+                created_by=CAROL,
+            ),
         ]
         s.add_all(rows)
         s.flush()
         call, email, review, old, foreign = rows
         s.add_all(
             [
-                BehaviorLog(team_id=TEAM, behavior_id=call.id, user_id=BOB, count=2, created_at=start),
-                BehaviorLog(team_id=TEAM, behavior_id=call.id, user_id=BOB, count=1, created_at=now),
-                BehaviorLog(team_id=TEAM, behavior_id=call.id, user_id=BOB, count=7, created_at=start - timedelta(seconds=1)),
-                BehaviorLog(team_id=TEAM, behavior_id=call.id, user_id=BOB, count=9, created_at=end),
-                BehaviorLog(team_id=TEAM, behavior_id=review.id, user_id=CAROL, count=1, created_at=now),
-                BehaviorLog(team_id=TEAM, behavior_id=old.id, user_id=CAROL, count=4, created_at=now),
-                BehaviorLog(team_id="T0OTHER01", behavior_id=foreign.id, user_id=CAROL, count=4, created_at=now),
+                BehaviorLog(
+                    team_id=TEAM, behavior_id=call.id, user_id=BOB, count=2, created_at=start
+                ),
+                BehaviorLog(
+                    team_id=TEAM, behavior_id=call.id, user_id=BOB, count=1, created_at=now
+                ),
+                BehaviorLog(
+                    team_id=TEAM,
+                    behavior_id=call.id,
+                    user_id=BOB,
+                    count=7,
+                    created_at=start - timedelta(seconds=1),
+                ),
+                BehaviorLog(
+                    team_id=TEAM, behavior_id=call.id, user_id=BOB, count=9, created_at=end
+                ),
+                BehaviorLog(
+                    team_id=TEAM, behavior_id=review.id, user_id=CAROL, count=1, created_at=now
+                ),
+                BehaviorLog(
+                    team_id=TEAM, behavior_id=old.id, user_id=CAROL, count=4, created_at=now
+                ),
+                BehaviorLog(
+                    team_id="T0OTHER01",
+                    behavior_id=foreign.id,
+                    user_id=CAROL,
+                    count=4,
+                    created_at=now,
+                ),
             ]
         )
     statements = []
@@ -266,7 +325,9 @@ def test_weekly_counts_are_per_week_per_department_in_bulk(engine):
             s, team_id=TEAM, department_ids=[sales.id], start=start, end=end
         )
         assert list(only_sales) == [sales.id]
-        assert weekly_behavior_counts(s, team_id=TEAM, department_ids=[], start=start, end=end) == {}
+        assert (
+            weekly_behavior_counts(s, team_id=TEAM, department_ids=[], start=start, end=end) == {}
+        )
 
 
 def test_week_bounds_follow_team_timezone():

@@ -14,11 +14,13 @@ from jobs.posting import Poster
 from jobs.run_once import RunKey
 from jobs.weekly_digest import digest_done, plan_digest, send_weekly_digest
 from slackapp.app import make_web_client
+from storage.behaviors import create_behavior, log_behavior
 from storage.checkins import record_checkin
 from storage.db import session_scope
 from storage.digest_queries import build_digest_data
 from storage.models import JobRun, KpiValue, utcnow
 from storage.objectives import KeyResultInput
+from storage.recognition import create_recognition
 from storage.teams import update_settings
 from tests import factories
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
@@ -88,9 +90,29 @@ def company(engine):
             confidence=8,
             note="",
         )
+    with session_scope(engine) as s:
+        behavior = create_behavior(
+            s,
+            team_id=TEAM,
+            actor_id=ALICE,
+            is_admin=False,
+            department=support,
+            description="Call every detractor within 48 hours",
+            weekly_target=5,
+        )
+        log_behavior(
+            s, team_id=TEAM, user_id=CAROL, is_admin=False, ref=f"B-{behavior.number}", count=3
+        )
+        create_recognition(
+            s,
+            team_id=TEAM,
+            giver_id=ALICE,
+            recipient_ids=[CAROL],
+            text="The customer said Carol turned their day around",
+        )
     set_leadership(engine)
     add_kpis(engine, utcnow())
-    return {"support": support, "objective": obj, "krs": krs}
+    return {"support": support, "objective": obj, "krs": krs, "behavior": behavior}
 
 
 def posts(slack, channel=None):
@@ -113,6 +135,9 @@ def test_digests_reach_channels_heads_and_leadership_once(engine, slack, client,
     body = all_text(support)
     assert "Win back detractors" in body and "Call detractors" in body
     assert "What moved this week" in body and "→ 40%" in body  # baseline → 40 this week
+    behavior = company["behavior"]
+    assert f"*B-{behavior.number}* Call every detractor within 48 hours: 3 / 5 this week" in body
+    assert "Carol turned their day around" in body and f"<@{CAROL}>" in body
     # Sales has no objectives: its digest says so rather than staying silent.
     assert "No active objectives" in all_text(posts(slack, "C0SALES001"))
     assert len(posts(slack, "C0OPS00001")) == 1  # no head: channel only
@@ -197,6 +222,17 @@ def test_429_storm_is_waited_out_and_nothing_is_lost(engine, slack, client, comp
     assert len(keys) == len(set(keys)) == len(report.sent) - 1  # minus the chart upload
 
 
+def test_retry_after_2_is_honoured_before_resending(engine, slack, client):
+    factories.department(engine, "Support", heads=(), channel="C0SUPPORT1")
+    slack.rate_limit("chat.postMessage", retry_after=2, times=1, match={"channel": "C0SUPPORT1"})
+    report = send_weekly_digest(
+        engine, client, team_id=TEAM, now=utcnow(), poster=fast_poster(client, engine)
+    )
+    attempts = [c for c in slack.calls if c.method == "chat.postMessage"]
+    assert [c.status for c in attempts] == [429, 200] and report.rate_limited == 1
+    assert attempts[1].at - attempts[0].at >= 2.0
+
+
 def test_500_on_one_channel_is_retried_next_run_once(engine, slack, client, company):
     # More 500s than the client's own retries: this run gives up on that channel only.
     slack.http_error("chat.postMessage", status=500, times=3, match={"channel": "C0SALES001"})
@@ -224,6 +260,7 @@ KILL_SCRIPT = """
 import os, signal, sys
 from datetime import datetime
 from jobs import run_once
+from jobs.posting import Poster
 from jobs.weekly_digest import send_weekly_digest
 from slackapp.app import make_web_client
 from slackapp.settings import Settings
@@ -241,8 +278,10 @@ run_once.finish = finish
 settings = Settings(_env_file=None, database_url=db_url, slack_bot_token="xoxb-x",
                     slack_signing_secret="s", slack_api_url=api_url)
 engine = make_engine(db_url)
-send_weekly_digest(engine, make_web_client(settings), team_id="T0TEAMA01",
-                   now=datetime.fromisoformat(now))
+client = make_web_client(settings)
+# One worker, so that the kill catches exactly one message in flight.
+send_weekly_digest(engine, client, team_id="T0TEAMA01", now=datetime.fromisoformat(now),
+                   poster=Poster(client, engine=engine, max_workers=1))
 """
 
 
@@ -273,9 +312,8 @@ def test_process_killed_between_posting_and_recording_does_not_post_again(
     assert len(posts(slack, "C0SUPPORT1")) == 1
     assert len(posts(slack, "C0SALES001")) == 1 and len(posts(slack, LEADERSHIP)) == 1
     # …and the uncertain message is reported as possibly lost, not silently forgotten.
-    # (Messages other workers had in flight at the moment of the kill are uncertain too.)
     stale = run_once.stale_claims(engine, now=utcnow() + timedelta(hours=1))
-    assert target in [r.scope for r in stale]
+    assert [r.scope for r in stale] == [target]
     sent = [(c["channel"], c["text"]) for c in posts(slack)]
     assert len(sent) == len(set(sent))
 
@@ -371,3 +409,47 @@ def test_claims_are_exclusive(engine):
     run_once.finish(engine, key)
     assert run_once.claim(engine, key) is False
     assert run_once.status_of(engine, key) == "done"
+
+
+def _cli(db_url, slack, *args):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "LOYALTY_", "DATABASE_", "KPI_", "GOOGLE_"))
+    }
+    env.update(DATABASE_URL=db_url, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_API_URL=slack.api_url)
+    return subprocess.run(
+        [sys.executable, "-m", "slackapp", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_dry_run_prints_the_exact_block_kit_and_sends_nothing(db_url, engine, slack, company):
+    result = _cli(db_url, slack, "digest", "--department", "support", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    payloads = json.loads(result.stdout)
+    assert {p["channel"] for p in payloads} == {"C0SUPPORT1", ALICE}
+    channel = next(p for p in payloads if p["channel"] == "C0SUPPORT1")
+    assert channel["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Weekly digest: Support", "emoji": True},
+    }
+    assert slack.calls_to("chat.postMessage") == []
+    with session_scope(engine) as s:
+        assert s.exec(select(JobRun)).all() == []
+
+
+def test_cli_digest_sends_now_and_unknown_department_is_one_line(db_url, engine, slack, company):
+    result = _cli(db_url, slack, "digest", "--department", "Support")
+    assert result.returncode == 0, result.stderr
+    assert "Sent 2 message(s)" in result.stdout
+    assert len(posts(slack, "C0SUPPORT1")) == 1 and posts(slack, LEADERSHIP) == []
+    bad = _cli(db_url, slack, "digest", "--department", "Nope")
+    assert bad.returncode == 1 and "Nope" in bad.stderr and "Traceback" not in bad.stderr

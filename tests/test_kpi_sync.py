@@ -496,3 +496,75 @@ def test_run_kpi_sync_resolves_team_from_auth_test(kpi_settings, engine, client,
     google.add_spreadsheet(sheets={"KPIs": [["date", "nps"], ["2026-11-23", 40]]})
     report = run_kpi_sync(settings=kpi_settings, engine=engine, client=client, retry=FAST)
     assert report.team_id == TEAM and slack.calls_to("auth.test")
+
+
+def test_fake_answers_unformatted_values_like_google_and_parser_reads_them(google, tmp_path):
+    """UNFORMATTED_VALUE gives raw numbers and serial dates; trailing blanks are dropped."""
+    import requests
+
+    from jobs.sheet_values import NumberFormat, parse_kpi_sheet
+
+    key_file = google.service_account_file(tmp_path)
+    google.add_spreadsheet(
+        sheets={
+            "KPIs": [
+                ["date", "nps", "csat", ""],
+                [date_cell(date(2026, 11, 23)), 40, pct(0.9), None],
+                [None, None, None],
+                [],
+            ]
+        }
+    )
+    from jobs.sheets_client import _credentials
+
+    creds = _credentials(str(key_file))
+    from google.auth.transport.requests import Request
+
+    creds.refresh(Request())
+    answer = requests.get(
+        f"{google.sheets_url}/SHEET123/values:batchGet",
+        params={"ranges": "KPIs", "valueRenderOption": "UNFORMATTED_VALUE"},
+        headers={"Authorization": f"Bearer {creds.token}"},
+        timeout=5,
+    ).json()
+    rows = answer["valueRanges"][0]["values"]
+    assert rows == [["date", "nps", "csat"], [46349, 40, 0.9]]  # ragged, trailing rows gone
+    res = parse_kpi_sheet("KPIs", rows, departments={}, fmt=NumberFormat())
+    assert {k: v.value for k, v in res.values.items()} == {
+        ("nps", 0, date(2026, 11, 23)): 40.0,
+        ("csat", 0, date(2026, 11, 23)): 0.9,  # why the sync asks for FORMATTED_VALUE
+    }
+    unauthorised = requests.get(f"{google.sheets_url}/SHEET123", timeout=5)
+    assert unauthorised.status_code == 401
+    assert unauthorised.json()["error"]["status"] == "UNAUTHENTICATED"
+
+
+def test_token_endpoint_down_is_a_clean_failure(kpi_settings, engine, client, google, slack):
+    google.add_spreadsheet(sheets={"KPIs": [["date", "nps"], ["2026-11-23", 5]]})
+    google.fail("token", 503, times=100)
+    report = sync(kpi_settings, engine, client)
+    assert not report.ok and "\n" not in report.error
+    assert "token endpoint is unavailable" in report.error or "refused" in report.error
+    assert count(engine, KpiValue) == 0
+
+
+def test_several_worksheets_in_one_batchget_later_sheet_wins(
+    kpi_settings, engine, client, google, slack
+):
+    google.add_spreadsheet(
+        sheets={
+            "Weekly": [["date", "nps"], ["2026-11-23", 40]],
+            "Monthly": [["month", "nps", "csat"], ["2026-11", 41, "80%"], ["2026-11-23", 44]],
+        }
+    )
+    settings = kpi_settings.model_copy(update={"kpi_worksheets": "Weekly, Monthly"})
+    settings.__dict__.pop("worksheet_names", None)  # cached_property of the copied settings
+    report = sync(settings, engine, client)
+    assert report.ok and google.count("batchGet") == 1
+    assert "ranges=Weekly&ranges=Monthly" in google.requests[-1][1]
+    assert values(engine) == {
+        ("nps", 0, date(2026, 11, 23)): 44.0,
+        ("nps", 0, date(2026, 11, 1)): 41.0,
+        ("csat", 0, date(2026, 11, 1)): 80.0,
+    }
+    assert "Weekly!B2: duplicate of Monthly!B3; the later one wins" in report.text()

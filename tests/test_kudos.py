@@ -71,9 +71,10 @@ def test_kudos_to_several_people_is_stored_posted_and_dmed(driver, slack, engine
             (BOB, support.id),
             (CAROL, sales.id),
         ]
-        assert s.exec(
-            select(AuditLog).where(AuditLog.action == "recognition.create")
-        ).one().actor_id == ALICE
+        assert (
+            s.exec(select(AuditLog).where(AuditLog.action == "recognition.create")).one().actor_id
+            == ALICE
+        )
 
 
 def test_behavior_tag_by_name(driver, slack, engine):
@@ -81,7 +82,9 @@ def test_behavior_tag_by_name(driver, slack, engine):
     driver.command("/behavior", "add Support Call every detractor --target 5", user=ALICE)
     driver.last_reply_text()
     slack.reset()
-    driver.command("/kudos", "<@U0BOB0001> turned a detractor around #call every detractor", user=ALICE)
+    driver.command(
+        "/kudos", "<@U0BOB0001> turned a detractor around #call every detractor", user=ALICE
+    )
     assert "recorded" in driver.last_reply_text()
     with Session(engine) as s:
         rec = s.exec(select(Recognition)).one()
@@ -135,7 +138,7 @@ def test_workspace_can_require_a_behavior_tag(driver, slack, engine):
 def test_long_praise_is_stored_in_full_and_shown_cut_with_read_all(driver, slack, engine):
     setup_team(engine)
     ending = " Signed, Dana at Acme."
-    filler = ("The customer said: " + "thank you for staying late to fix our export. " * 90)
+    filler = "The customer said: " + "thank you for staying late to fix our export. " * 90
     praise = filler[: 4000 - len(ending)] + ending
     assert len(praise) == 4000
     driver.command("/kudos", f"<@U0BOB0001> {praise}", user=ALICE)
@@ -159,7 +162,9 @@ def test_long_praise_is_stored_in_full_and_shown_cut_with_read_all(driver, slack
 def test_mentions_in_praise_display_but_cannot_ping_everyone(driver, slack, engine):
     setup_team(engine)
     driver.command(
-        "/kudos", "<@U0BOB0001> helped <@U0CAROL01|carol> close the ticket &lt;!channel&gt;", user=ALICE
+        "/kudos",
+        "<@U0BOB0001> helped <@U0CAROL01|carol> close the ticket &lt;!channel&gt;",
+        user=ALICE,
     )
     driver.last_reply_text()
     blocks = json.dumps(posts_to(slack, RECOGNITION_CHANNEL)[-1].args["blocks"])

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, select
 
 from storage.db import session_scope
-from storage.models import Recognition, RecognitionRecipient, SlackUser
+from storage.models import RecognitionRecipient, SlackUser
 from storage.recognition import (
     create_recognition,
     kudos_between,
@@ -27,9 +27,8 @@ END = datetime(2027, 1, 1, tzinfo=UTC)
 def give(engine, giver, recipients, when, text="Customer loved it", team_id=TEAM):
     with session_scope(engine) as s:
         item = create_recognition(
-            s, team_id=team_id, giver_id=giver, recipient_ids=recipients, text=text
+            s, team_id=team_id, giver_id=giver, recipient_ids=recipients, text=text, at=when
         )
-        s.get(Recognition, item.recognition.id).created_at = when
         return item.recognition.id
 
 
@@ -48,7 +47,13 @@ def seed(engine):
 
 def test_leaderboard_top_fairness_and_share(engine):
     support, sales = seed(engine)
-    give(engine, "U0OTHERTM1", ["U0OTHERTM2"], datetime(2026, 11, 11, tzinfo=UTC), team_id="T0OTHER01")
+    give(
+        engine,
+        "U0OTHERTM1",
+        ["U0OTHERTM2"],
+        datetime(2026, 11, 11, tzinfo=UTC),
+        team_id="T0OTHER01",
+    )
     with Session(engine) as s:
         board = leaderboard(s, team_id=TEAM, start=START, end=END)
     assert board.top[0] == (BOB, 3)
@@ -72,9 +77,7 @@ def test_opted_out_people_leave_the_top_list_but_keep_their_kudos(engine):
         assert BOB not in [u for u, _ in board.top]
         rows = {d.name: kudos for d, kudos, _, _ in board.per_department}
         assert rows["Support"] == 4  # aggregates name nobody, so they still count
-        assert s.exec(
-            select(RecognitionRecipient).where(RecognitionRecipient.user_id == BOB)
-        ).all()
+        assert s.exec(select(RecognitionRecipient).where(RecognitionRecipient.user_id == BOB)).all()
 
 
 def test_kudos_between_filters_time_team_and_department(engine):
@@ -96,7 +99,9 @@ def test_kudos_between_filters_time_team_and_department(engine):
 
 def test_app_home_leaderboard_and_privacy_toggle(driver, slack, engine):
     with session_scope(engine) as s:
-        update_settings(s, team_id=TEAM, actor_id=ADMIN, values={"recognition_channel": "C0KUDOS001"})
+        update_settings(
+            s, team_id=TEAM, actor_id=ADMIN, values={"recognition_channel": "C0KUDOS001"}
+        )
     department(engine, "Support", heads=(ALICE,), members=(BOB, CAROL))
     driver.command("/kudos", "<@U0BOB0001> the customer renewed for 3 years", user=ALICE)
     driver.last_reply_text()
@@ -129,3 +134,47 @@ def test_give_kudos_button_on_home_opens_the_modal(driver, slack, engine):
     department(engine, "Support", heads=(ALICE,), members=(BOB,))
     driver.block_action("kudos_open", user=BOB)
     assert slack.wait_for("views.open")[-1].args["view"]["callback_id"] == "kudos_submit"
+
+
+def test_weekly_tallies_match_counting_every_recognition(engine):
+    """Ranges that start and end mid-week mix tallies and raw rows; the result must equal a
+    plain count of the recognitions in the range, and a rebuild must equal the running tally."""
+    import random
+
+    from storage.models import RecognitionWeek
+    from storage.recognition import rebuild_weekly_tallies, received_counts
+
+    support = department(engine, "Support", heads=(ALICE,), members=(BOB, CAROL, DAN))
+    rng = random.Random(3)
+    base = datetime(2026, 10, 1, tzinfo=UTC)
+    people = [BOB, CAROL, DAN, ERIN]
+    for _ in range(120):
+        when = base + timedelta(minutes=rng.randrange(0, 60 * 24 * 45))
+        give(engine, ALICE, rng.sample(people, rng.randint(1, 3)), when)
+
+    def tally_rows():
+        with Session(engine) as s:
+            return sorted(
+                (r.week, r.user_id, r.department_id, r.received)
+                for r in s.exec(select(RecognitionWeek)).all()
+            )
+
+    running = tally_rows()
+    with session_scope(engine) as s:
+        rebuild_weekly_tallies(s, team_id=TEAM)
+    assert tally_rows() == running
+    ranges = [(base, base + timedelta(days=45))] + [
+        (
+            base + timedelta(hours=rng.randrange(0, 24 * 45)),
+            base + timedelta(hours=rng.randrange(0, 24 * 45)),
+        )
+        for _ in range(12)
+    ]
+    for start, end in ranges:
+        expected: dict = {}
+        with Session(engine) as s:
+            for item in kudos_between(s, team_id=TEAM, start=start, end=end):
+                for uid in item.recipient_ids:
+                    dept = support.id if uid != ERIN else 0
+                    expected[(uid, dept)] = expected.get((uid, dept), 0) + 1
+            assert dict(received_counts(s, team_id=TEAM, start=start, end=end)) == expected

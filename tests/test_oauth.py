@@ -5,17 +5,14 @@ no token in logs or URLs."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from urllib.parse import urlencode
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlmodel import Session
-from waitress import create_server
 
 from slackapp.app import create_app
-from slackapp.http_server import make_wsgi_app
 from slackapp.oauth import bot_client, bot_scopes, installation_store
 from slackapp.settings import ConfigError
 from storage import token_crypto
@@ -30,6 +27,7 @@ from tests.oauth_helpers import (
     issued,
     oauth_settings,
     raw_rows,
+    serve_in_thread,
     start_install,
 )
 from tests.slack_driver import SlackDriver
@@ -44,10 +42,8 @@ def oauth_app(db_url, engine, slack):
 
 @pytest.fixture
 def server(oauth_app):
-    srv = create_server(make_wsgi_app(oauth_app), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
+    url, srv = serve_in_thread(oauth_app)
+    yield url
     srv.close()
 
 
@@ -140,10 +136,9 @@ def test_expiring_token_is_rotated_with_refresh_token(server, oauth_app, slack, 
 
 def test_encryption_key_rotation(db_url, engine, slack):
     app = create_app(oauth_settings(db_url, slack, keys=KEY_OLD), engine)
-    srv = create_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=2)
-    threading.Thread(target=srv.run, daemon=True).start()
+    url, srv = serve_in_thread(app)
     try:
-        install(Browser(f"http://127.0.0.1:{srv.effective_port}"), slack)
+        install(Browser(url), slack)
     finally:
         srv.close()
         app.listener_runner.listener_executor.shutdown(wait=True)
@@ -174,10 +169,9 @@ def test_oauth_needs_an_encryption_key(db_url, engine, slack):
 
 
 def test_single_workspace_mode_has_no_install_routes(app, slack):
-    srv = create_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=2)
-    threading.Thread(target=srv.run, daemon=True).start()
+    url, srv = serve_in_thread(app)
     try:
-        status, _, _ = Browser(f"http://127.0.0.1:{srv.effective_port}").get("/slack/install")
+        status, _, _ = Browser(url).get("/slack/install")
         assert status == 404
     finally:
         srv.close()

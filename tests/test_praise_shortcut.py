@@ -32,14 +32,19 @@ def setup_team(engine):
 def test_shortcut_opens_modal_with_quote_and_permalink_then_recognizes(driver, slack, engine):
     setup_team(engine)
     slack.permalinks[(FEEDBACK, MESSAGE["ts"])] = "https://example.slack.com/archives/C0FEEDBACK/p1"
-    resp = driver.message_shortcut("recognize_customer_praise", MESSAGE, channel=FEEDBACK, user=ALICE)
+    resp = driver.message_shortcut(
+        "recognize_customer_praise", MESSAGE, channel=FEEDBACK, user=ALICE
+    )
     assert resp.status == 200
     link_call = slack.wait_for("chat.getPermalink")[-1].args
     assert (link_call["channel"], link_call["message_ts"]) == (FEEDBACK, MESSAGE["ts"])
     view = slack.wait_for("views.open")[-1].args["view"]
     body = json.dumps(view)
     assert view["callback_id"] == "kudos_submit"
-    assert "fixed our export in an hour &amp;lt;3" in body or "fixed our export in an hour &lt;3" in body
+    assert (
+        "fixed our export in an hour &amp;lt;3" in body
+        or "fixed our export in an hour &lt;3" in body
+    )
     assert "https://example.slack.com/archives/C0FEEDBACK/p1" in body
     praise_input = next(b for b in view["blocks"] if b.get("block_id") == "praise")
     assert praise_input["element"]["initial_value"] == MESSAGE["text"]
@@ -86,11 +91,17 @@ def test_shortcut_submission_refuses_self_and_forged_link(driver, slack, engine)
         {"source": "shortcut", "channel": FEEDBACK, "ts": "1.2", "link": "javascript:alert(1)"}
     )
     refused = driver.view_submission(
-        "kudos_submit", state(recipients=("users", [ALICE]), praise="x"), user=ALICE, private_metadata=meta
+        "kudos_submit",
+        state(recipients=("users", [ALICE]), praise="x"),
+        user=ALICE,
+        private_metadata=meta,
     )
     assert "yourself" in json.loads(refused.body)["errors"]["recipients"]
     ok = driver.view_submission(
-        "kudos_submit", state(recipients=("users", [BOB]), praise="thanks"), user=ALICE, private_metadata=meta
+        "kudos_submit",
+        state(recipients=("users", [BOB]), praise="thanks"),
+        user=ALICE,
+        private_metadata=meta,
     )
     assert ok.status == 200
     with Session(engine) as s:

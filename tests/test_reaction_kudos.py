@@ -12,7 +12,12 @@ from tests.factories import TEAM, department
 
 FEEDBACK = "C0FEEDBACK"
 TS = "1763900000.000200"
-CUSTOMER_MESSAGE = {"type": "message", "ts": TS, "user": "U0ZENDESK1", "text": "Ticket #812: Bob was brilliant"}
+CUSTOMER_MESSAGE = {
+    "type": "message",
+    "ts": TS,
+    "user": "U0ZENDESK1",
+    "text": "Ticket #812: Bob was brilliant",
+}
 
 
 def configure(engine, **extra):

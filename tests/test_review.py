@@ -252,3 +252,17 @@ def test_quarter_with_no_objectives(engine, settings, slack):
     assert posts(slack, ALICE) == []
     cycle(engine, settings, datetime(2027, 1, 20, 12, tzinfo=UTC))
     assert len(posts(slack, LEADERSHIP)) == 1  # no empty summary
+
+
+def test_cli_review_start_prompts_once(db_url, engine, slack):
+    from tests.test_digest import _cli
+
+    seed(engine)
+    first = _cli(db_url, slack, "review", "start", "--quarter", "2026-Q4")
+    assert first.returncode == 0, first.stderr
+    assert "3 prompt(s) sent" in first.stdout  # leadership, Alice, Bob
+    again = _cli(db_url, slack, "review", "start", "--quarter", "2026-Q4")
+    assert "0 prompt(s) sent, 3 already sent" in again.stdout
+    assert len(posts(slack, LEADERSHIP)) == 1
+    bad = _cli(db_url, slack, "review", "start", "--quarter", "Q9")
+    assert bad.returncode == 1 and "Q9" in bad.stderr and "Traceback" not in bad.stderr

@@ -254,3 +254,44 @@ def test_two_scheduler_processes_post_each_digest_once(db_url, engine, slack):
     assert len(slack.calls_to("files.completeUploadExternal")) == 1
     leaders = [o for o in outputs if "now runs the scheduled jobs" in o]
     assert len(leaders) == 1, outputs
+
+
+def test_possibly_lost_messages_are_reported_to_admins_once(engine, settings, slack):
+    from jobs import run_once
+    from jobs.run_once import RunKey
+    from jobs.scheduler import report_stale_claims
+    from storage.models import utcnow
+
+    factories.department(engine, "Support", heads=(ALICE,))
+    key = RunKey(TEAM, "digest", "dept:1:channel:0", "2026-W48")
+    assert run_once.claim(engine, key)  # …and the process died before recording
+    settings.loyalty_admins = ADMIN
+    rt = _runtime(settings, engine)
+    assert report_stale_claims(rt, now=utcnow()) == 0  # too recent: may still be in flight
+    later = utcnow() + timedelta(hours=1)
+    assert report_stale_claims(rt, now=later) == 1
+    assert report_stale_claims(rt, now=later) == 0
+    alerts = _posts(slack, ADMIN)
+    assert len(alerts) == 1 and "dept:1:channel:0" in alerts[0]["text"]
+    assert run_once.status_of(engine, key) == "uncertain"
+    assert run_once.claim(engine, key) is False  # still never resent automatically
+
+
+def test_loyalty_run_starts_the_scheduler_in_process(app, engine, slack):
+    """`loyalty run` calls start_background_scheduler(app): it leads, catches up at once."""
+    from jobs.scheduler import start_background_scheduler
+
+    factories.department(engine, "Support", heads=(), channel="C0SUPPORT1")
+    slot = datetime.now(UTC) - timedelta(minutes=2)
+    _setup(
+        engine, timezone="UTC", digest_weekday=slot.weekday(), digest_time=slot.strftime("%H:%M")
+    )
+    scheduler = start_background_scheduler(app)
+    try:
+        slack.wait_for(
+            "chat.postMessage", 1, timeout=30, where=lambda c: c["channel"] == "C0SUPPORT1"
+        )
+        assert scheduler.is_leader
+    finally:
+        scheduler.shutdown(wait=True)
+    assert not scheduler.is_leader

@@ -85,9 +85,7 @@ def recognition_blocks(
     blocks: list[Block] = [section(f"{title}\n{body}")]
     notes = []
     if behavior is not None:
-        notes.append(
-            f":dart: Shows *B-{behavior.number}* {escape(cut(behavior.description, 150))}"
-        )
+        notes.append(f":dart: Shows *B-{behavior.number}* {escape(cut(behavior.description, 150))}")
     link = _safe_link(rec.link)
     if link:
         notes.append(f":link: <{link}|Original message>")
@@ -100,9 +98,7 @@ def recognition_blocks(
             ActionsBlock(
                 block_id="kudos_more",
                 elements=[
-                    ButtonElement(
-                        text="Read all", action_id=READ_ALL_ACTION, value=str(rec.id)
-                    )
+                    ButtonElement(text="Read all", action_id=READ_ALL_ACTION, value=str(rec.id))
                 ],
             )
         )
@@ -215,7 +211,9 @@ def draft_prompt_blocks(draft: PraiseDraft) -> list[Block]:
             f":speech_balloon: *Customer praise for <@{draft.staff_user_id}>*{when}\n"
             f"_{customer}_ wrote:\n{render_praise(draft.comment, 2500)}"
         ),
-        context("From the customer praise sheet. Confirm to post it as kudos; each praise is decided once."),
+        context(
+            "From the customer praise sheet. Confirm to post it as kudos; each praise is decided once."
+        ),
         ActionsBlock(
             block_id=f"praise_draft_{draft.id}",
             elements=[
@@ -256,11 +254,7 @@ def leaderboard_blocks(
         more = len(board.per_department) - max_departments
         if more > 0:
             lines.append(f"…and {more} more departments")
-        blocks.append(
-            section(
-                "*Fairness: per department, per head-count*\n" + "\n".join(lines)
-            )
-        )
+        blocks.append(section("*Fairness: per department, per head-count*\n" + "\n".join(lines)))
     blocks.append(
         context(
             f"{board.members_recognized} of {board.members_total} department members "
@@ -280,8 +274,5 @@ def leaderboard_blocks(
         )
     )
     if hidden:
-        blocks.append(
-            context("You're hidden from leaderboards. Your kudos still reach you.")
-        )
+        blocks.append(context("You're hidden from leaderboards. Your kudos still reach you."))
     return blocks
-

@@ -124,9 +124,7 @@ def handle_behavior_command(ack, command, context, client, respond):
                     session, team_id=team_id, actor_id=user_id, is_admin=admin, text=rest
                 )
                 dept = session.get(Department, behavior.department_id)
-            target = (
-                f", target {behavior.weekly_target} a week" if behavior.weekly_target else ""
-            )
+            target = f", target {behavior.weekly_target} a week" if behavior.weekly_target else ""
             reply(
                 respond,
                 f":white_check_mark: Added *B-{behavior.number}* to {dept.name}{target}: "
@@ -224,9 +222,7 @@ def handle_add_submission(ack, view, context, client):
         ack(response_action="errors", errors={"department": exc.message[:2000]})
         return
     ack()
-    text = (
-        f":white_check_mark: Added *B-{behavior.number}* to {dept.name}: {behavior.description}"
-    )
+    text = f":white_check_mark: Added *B-{behavior.number}* to {dept.name}: {behavior.description}"
     client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
 
 

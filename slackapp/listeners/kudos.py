@@ -149,9 +149,7 @@ def deliver_recognition(
 def dm_teller(client, user_id: str) -> Callable[[str], None]:
     def tell(text: str) -> None:
         try:
-            client.chat_postMessage(
-                channel=user_id, text=text, blocks=as_dicts([section(text)])
-            )
+            client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
         except SlackApiError as exc:
             log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
 
@@ -242,9 +240,7 @@ def handle_kudos_submission(ack, view, context, client):
     values = view["state"]["values"]
     recipients = values.get("recipients", {}).get("value", {}).get("selected_users") or []
     praise = values.get("praise", {}).get("value", {}).get("value") or ""
-    picked = (values.get("behavior", {}).get("value", {}).get("selected_option") or {}).get(
-        "value"
-    )
+    picked = (values.get("behavior", {}).get("value", {}).get("selected_option") or {}).get("value")
     meta = _metadata(view)
     # private_metadata only says where the praise came from; who gives it is the payload's user.
     source = meta.get("source") if meta.get("source") in SOURCES else "command"
@@ -277,7 +273,9 @@ def handle_kudos_submission(ack, view, context, client):
         ack(response_action="errors", errors={"recipients": exc.message[:2000]})
         return
     ack()
-    deliver_recognition(deps, client, team_id=team_id, item=item, tell_giver=dm_teller(client, user_id))
+    deliver_recognition(
+        deps, client, team_id=team_id, item=item, tell_giver=dm_teller(client, user_id)
+    )
 
 
 def handle_read_all(ack, body, context, client):

@@ -20,7 +20,7 @@ from slackapp.context import Deps, is_admin
 from slackapp.replies import reply
 from storage import checkins as checkin_store
 from storage.departments import department_by_id, find_department, list_departments, memberships
-from storage.errors import DomainError, FieldErrors, PermissionDenied
+from storage.errors import DomainError, FieldErrors
 from storage.kpis import kpi_names
 from storage.models import Department
 from storage.numbers import parse_number
@@ -174,7 +174,7 @@ def handle_new_objective_submission(ack, body, view, context, client):
     except FieldErrors as exc:
         ack(response_action="errors", errors=_block_errors(exc.errors))
         return
-    except PermissionDenied as exc:
+    except DomainError as exc:  # refused, or a department that is not this team's
         ack(response_action="errors", errors={"department": exc.message})
         return
     ack()

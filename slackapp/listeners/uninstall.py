@@ -9,6 +9,7 @@ reinstalled first.
 from __future__ import annotations
 
 import logging
+import time
 
 from slack_bolt import App
 
@@ -16,6 +17,7 @@ from slackapp.oauth import installation_store
 from storage.lifecycle import mark_uninstalled, reactivate_if_uninstalled
 
 log = logging.getLogger(__name__)
+REACTIVATE_CHECK_SECONDS = 60.0
 
 
 def _team_id(context, body) -> str | None:
@@ -32,6 +34,7 @@ def register(app: App) -> None:
             store.delete_team(team_id)
         with context["deps"].session() as session:
             mark_uninstalled(session, team_id=team_id)
+        checked.pop(team_id, None)
         log.info("Team %s uninstalled the app: tokens deleted, data kept until purge", team_id)
 
     def handle_tokens_revoked(body, event, context):
@@ -50,6 +53,7 @@ def register(app: App) -> None:
             # Without its bot token the app can do nothing for this team: same as uninstalled.
             with context["deps"].session() as session:
                 mark_uninstalled(session, team_id=team_id)
+            checked.pop(team_id, None)
         log.info(
             "Team %s revoked tokens (bot: %s, users: %d)",
             team_id,
@@ -57,13 +61,24 @@ def register(app: App) -> None:
             len(user_ids),
         )
 
+    checked: dict[str, float] = {}  # team_id -> when this process last found it active
+
     def reactivate_team(body, context, next):  # noqa: A002 - Bolt's parameter name
         # A person using a command, button or modal proves the app is installed there (again),
         # e.g. a single-workspace reinstall that no OAuth redirect reported. Events are not
-        # proof: a late retry may arrive after the uninstall.
-        if isinstance(body, dict) and body.get("type") != "event_callback" and context.team_id:
+        # proof: a late retry may arrive after the uninstall. Checked at most once a minute per
+        # team and process, so the hot path does not pay a query per request.
+        team_id = context.team_id
+        if (
+            team_id
+            and isinstance(body, dict)
+            and body.get("type") != "event_callback"
+            and time.monotonic() - checked.get(team_id, -REACTIVATE_CHECK_SECONDS)
+            >= REACTIVATE_CHECK_SECONDS
+        ):
             with context["deps"].session() as session:
-                reactivate_if_uninstalled(session, team_id=context.team_id)
+                reactivate_if_uninstalled(session, team_id=team_id)
+            checked[team_id] = time.monotonic()
         return next()
 
     app.event("app_uninstalled")(handle_app_uninstalled)
