@@ -37,6 +37,8 @@ from jobs.run_once import RunKey
 log = logging.getLogger(__name__)
 
 CHANNEL_PROBLEMS = {"not_in_channel", "channel_not_found", "is_archived", "channel_is_archived"}
+# A person who cannot receive a DM (deactivated, a bot…): retrying would not help.
+UNDELIVERABLE = {"user_not_found", "user_disabled", "cannot_dm_bot", "account_inactive"}
 PER_CHANNEL_INTERVAL = 1.05  # a hair over one second: Slack counts whole seconds
 MAX_WORKERS = 8
 GIVE_UP_AFTER = 600.0  # seconds one message keeps retrying 429s before it is reported failed
@@ -210,7 +212,7 @@ class Poster:
                 return
             error = _slack_error(exc)
             refused = error in CHANNEL_PROBLEMS
-            self._failed(msg, error, report, lock, retry=not refused)
+            self._failed(msg, error, report, lock, retry=not refused and error not in UNDELIVERABLE)
             queue.popleft()
             if refused:
                 # The rest would fail the same way. Not retried every minute: the admins are

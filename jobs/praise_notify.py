@@ -6,6 +6,7 @@ job tells the heads about each one exactly once.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -40,15 +41,17 @@ def notify_pending_praise(*, engine: Engine, client, team_id: str) -> int:
                 continue
             blocks = as_dicts(draft_prompt_blocks(draft))
             text = f"Customer praise for <@{draft.staff_user_id}> — confirm it as kudos?"
-            delivered = 0
+            delivered: list[list[str]] = []
             for head in deciders:
                 try:
-                    client.chat_postMessage(channel=head, text=text, blocks=blocks)
-                    delivered += 1
+                    resp = client.chat_postMessage(channel=head, text=text, blocks=blocks)
+                    delivered.append([resp["channel"], resp["ts"]])
                 except SlackApiError as exc:
                     log.warning("praise draft DM to %s failed: %s", head, exc.response.get("error"))
             if not delivered:
                 session.rollback()  # nobody heard of it: try again next run
                 continue
+            draft.notified_messages = json.dumps(delivered)
+            session.add(draft)
         sent += 1
     return sent

@@ -20,6 +20,7 @@ from jobs import run_once
 from jobs.posting import Outgoing, Poster, PostReport
 from jobs.run_once import RunKey
 from jobs.schedule_times import parse_hhmm, zone
+from jobs.weekly_digest import admin_ids
 from slackapp.blocks.review import head_prompt, leadership_prompt, summary_messages
 from storage.db import session_scope
 from storage.models import Team, utcnow
@@ -43,9 +44,11 @@ def start_and_prompt(
     team_id: str,
     quarter: str,
     now: datetime | None = None,
+    admins: list[str] | None = None,
     poster: Poster | None = None,
 ) -> PostReport:
-    """Open the quarter's reviews and send the prompts (each at most once)."""
+    """Open the quarter's reviews and send the prompts (each at most once). A department
+    without a head is offered to the admins instead, so that someone can run it."""
     quarter = parse_quarter(quarter)
     now = now or utcnow()
     with session_scope(engine) as session:
@@ -63,9 +66,11 @@ def start_and_prompt(
                     label="review prompt",
                 )
             )
+    if admins is None:
+        admins = admin_ids(engine, team_id=team_id, configured=[])
     for d in reviews:
         m = head_prompt(quarter, d)
-        for head in d.head_ids:
+        for head in d.head_ids or admins:
             messages.append(
                 Outgoing(
                     channel=head,
@@ -87,6 +92,7 @@ def _remind_and_summarize(
     now: datetime,
     tz,
     poster: Poster,
+    admins: list[str],
 ) -> PostReport | None:
     team_id = team.team_id
     if run_once.status_of(engine, RunKey(team_id, SUMMARY, "", quarter)) == run_once.DONE:
@@ -128,7 +134,7 @@ def _remind_and_summarize(
         if d.review.started_at.astimezone(tz).date() >= local.date():
             continue  # prompted today: the first reminder is tomorrow
         m = head_prompt(quarter, d, reminder=True)
-        for head in d.head_ids:
+        for head in d.head_ids or admins:
             messages.append(
                 Outgoing(
                     channel=head,
@@ -148,6 +154,7 @@ def run_review_cycle(
     team_id: str,
     now: datetime | None = None,
     default_timezone: str = "UTC",
+    admins: list[str] | None = None,
     poster: Poster | None = None,
 ) -> None:
     """What the tick calls: prompt when due, remind daily, summarize when done."""
@@ -156,16 +163,26 @@ def run_review_cycle(
     with session_scope(engine) as session:
         team = session.get(Team, team_id) or Team(team_id=team_id)
     tz = zone(team.timezone, default_timezone)
+    if admins is None:
+        admins = admin_ids(engine, team_id=team_id, configured=[])
     today = now.astimezone(tz).date()
     quarter = quarter_of(today)
     _, end = quarter_bounds(quarter)
     if today >= end - timedelta(days=team.review_lead_days):
         if run_once.status_of(engine, RunKey(team_id, PROMPT, "", quarter)) != run_once.DONE:
             report = start_and_prompt(
-                engine, client, team_id=team_id, quarter=quarter, now=now, poster=poster
+                engine,
+                client,
+                team_id=team_id,
+                quarter=quarter,
+                now=now,
+                admins=admins,
+                poster=poster,
             )
             if not report.failed:
                 run_once.mark(engine, RunKey(team_id, PROMPT, "", quarter))
     previous = quarter_of(quarter_bounds(quarter)[0] - timedelta(days=1))
     for q in (previous, quarter):
-        _remind_and_summarize(engine, client, team=team, quarter=q, now=now, tz=tz, poster=poster)
+        _remind_and_summarize(
+            engine, client, team=team, quarter=q, now=now, tz=tz, poster=poster, admins=admins
+        )

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -44,6 +44,7 @@ TICK_ID, KPI_SYNC_ID, DAILY_ID = "loyalty.tick", "loyalty.kpi_sync", "loyalty.da
 TICK_SECONDS = 60
 LOCK_POLL_SECONDS = 5.0
 JOBSTORE_TABLE = "apscheduler_jobs"  # created by migration 0003_scheduler
+RETRY_EVERY = timedelta(minutes=10)  # an unfinished weekly digest is retried this often
 
 
 @dataclass
@@ -54,6 +55,17 @@ class Runtime:
     engine: Engine
     app: object | None = None
     client: WebClient | None = None
+
+    last_attempts: dict = field(default_factory=dict)
+
+    def may_attempt(self, what: tuple, now: datetime) -> bool:
+        """Rebuilding a big digest every minute after a failed message would be wasteful:
+        an unfinished run is retried every RETRY_EVERY (in-memory; a restart retries at once)."""
+        last = self.last_attempts.get(what)
+        if last is not None and timedelta(0) <= now - last < RETRY_EVERY:
+            return False
+        self.last_attempts[what] = now
+        return True
 
     def client_for(self, team_id: str) -> WebClient | None:
         if self.app is not None:
@@ -93,8 +105,12 @@ def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
             team = session.get(Team, team_id)
         tz = zone(team.timezone, default_tz)
         period = due_weekly(now, tz, team.digest_weekday, parse_hhmm(team.digest_time, "16:00"))
-        if period and not digest_done(rt.engine, team_id=team_id, period=period):
-            admins = admin_ids(rt.engine, team_id=team_id, configured=list(rt.settings.admin_ids))
+        admins = admin_ids(rt.engine, team_id=team_id, configured=list(rt.settings.admin_ids))
+        if (
+            period
+            and rt.may_attempt(("digest", team_id, period), now)
+            and not digest_done(rt.engine, team_id=team_id, period=period)
+        ):
             _guarded(
                 "digest",
                 send_weekly_digest,
@@ -123,6 +139,7 @@ def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
             team_id=team_id,
             now=now,
             default_timezone=default_tz,
+            admins=admins,
         )
 
 

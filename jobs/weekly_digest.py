@@ -17,8 +17,9 @@ from sqlmodel import select
 from jobs import run_once
 from jobs.posting import Outgoing, Poster, PostReport
 from jobs.run_once import RunKey
+from jobs.schedule_times import iso_week
 from slackapp.blocks.common import as_dicts, section
-from slackapp.blocks.digest import department_digests, digest_period_label, leadership_digest
+from slackapp.blocks.digest import department_digests, leadership_digest
 from storage.db import session_scope
 from storage.departments import get_department
 from storage.digest_queries import DigestData, build_digest_data
@@ -180,7 +181,7 @@ def send_weekly_digest(
     poster: Poster | None = None,
 ) -> PostReport:
     """Send one team's digests for `period` (ISO week by default); safe to call again."""
-    period = period or digest_period_label(now)
+    period = period or iso_week(now.date())
     plan = plan_digest(
         engine,
         team_id=team_id,
@@ -195,7 +196,13 @@ def send_weekly_digest(
         engine, client, team_id=team_id, period=period, admins=admins
     )
     report = poster.post_all(plan.messages)
-    retryable = [f for f in report.failed if f[1] not in report.channel_problems.values()]
+    from jobs.posting import UNDELIVERABLE
+
+    retryable = [
+        f
+        for f in report.failed
+        if f[1] not in report.channel_problems.values() and f[1] not in UNDELIVERABLE
+    ]
     if not retryable and department is None:
         run_once.mark(engine, RunKey(team_id, RUN_DONE, "", period))
     log.info(

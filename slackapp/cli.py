@@ -137,7 +137,6 @@ def kpi_sync(ctx: click.Context, team_id: str | None) -> None:
     """One KPI sync now, printing the sync report (exit 1 when nothing landed)."""
     from jobs.kpi_sync import run_kpi_sync
     from slackapp.app import make_web_client
-    from storage.db import make_engine, upgrade
 
     settings = _settings(ctx)
     require(
@@ -146,32 +145,31 @@ def kpi_sync(ctx: click.Context, team_id: str | None) -> None:
         "KPI_SPREADSHEET",
         hint="See README § KPIs from Google Sheets for the service account set-up.",
     )
-    if team_id is None:
-        require(settings, "SLACK_BOT_TOKEN", hint="Or pass --team T… to sync without Slack.")
-    client = make_web_client(settings) if settings.slack_bot_token else None
-    if team_id is None:
-        from slack_sdk.errors import SlackApiError
+    if settings.oauth_enabled:  # multi-workspace: the team's own stored token
+        engine = _engine(settings)
+        team_id, client = _team_and_client(settings, engine, team_id)
+    else:
+        if team_id is None:
+            require(settings, "SLACK_BOT_TOKEN", hint="Or pass --team T… to sync without Slack.")
+        client = make_web_client(settings) if settings.slack_bot_token else None
+        if team_id is None:
+            from slack_sdk.errors import SlackApiError
 
-        try:
-            team_id = client.auth_test()["team_id"]
-        except SlackApiError as exc:
-            raise ConfigError(
-                f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}); "
-                "copy the Bot User OAuth Token (xoxb-…) again"
-            ) from None
-    upgrade(settings.database_url)
+            try:  # single workspace: the sync belongs to the bot token's team
+                team_id = client.auth_test()["team_id"]
+            except SlackApiError as exc:
+                raise ConfigError(
+                    f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}); "
+                    "copy the Bot User OAuth Token (xoxb-…) again"
+                ) from None
+        engine = _engine(settings)
     report = run_kpi_sync(
-        settings=settings,
-        engine=make_engine(settings.database_url),
-        client=client,
-        team_id=team_id,
-        notify_admins=False,
+        settings=settings, engine=engine, client=client, team_id=team_id, notify_admins=False
     )
-    if not report.ok:
-        click.echo(report.text(), err=True)
-        click.echo(f"loyalty: {report.error}", err=True)
-        sys.exit(1)
     click.echo(report.text())
+    if not report.ok:
+        click.echo(f"loyalty: {report.error}", err=True)  # one line: what to fix
+        sys.exit(1)
 
 
 def _engine(settings: Settings):
@@ -256,7 +254,8 @@ def tokens_reencrypt(ctx: click.Context) -> None:
 def scheduler(ctx: click.Context) -> None:
     """The scheduler alone (digests, reminders, reviews, KPI sync); safe to start twice."""
     settings = _settings(ctx)
-    require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
+    if not settings.oauth_enabled:  # OAuth mode: each team's stored token
+        require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
     from jobs.scheduler import run_blocking_scheduler
 
     app = _app(settings)
@@ -268,7 +267,16 @@ def _team_and_client(settings: Settings, engine, team_id: str | None):
     from slackapp.app import make_web_client
     from storage.export import only_team
 
-    return team_id or only_team(engine), make_web_client(settings)
+    team_id = team_id or only_team(engine)
+    if settings.oauth_enabled:  # the team's own stored (encrypted) token
+        from slackapp.oauth import team_client
+        from storage.errors import DomainError
+
+        client = team_client(settings, engine, team_id)
+        if client is None:
+            raise DomainError(f"Team {team_id} has no installation (uninstalled?).")
+        return team_id, client
+    return team_id, make_web_client(settings)
 
 
 @cli.command()
@@ -342,7 +350,10 @@ def review_start(ctx: click.Context, quarter: str | None, team_id: str | None) -
     quarter = parse_quarter(quarter) if quarter else quarter_of(utcnow().date())
     engine = _engine(settings)
     team_id, client = _team_and_client(settings, engine, team_id)
-    report = start_and_prompt(engine, client, team_id=team_id, quarter=quarter)
+    from jobs.weekly_digest import admin_ids
+
+    admins = admin_ids(engine, team_id=team_id, configured=list(settings.admin_ids))
+    report = start_and_prompt(engine, client, team_id=team_id, quarter=quarter, admins=admins)
     click.echo(
         f"{quarter} review: {len(report.sent)} prompt(s) sent, "
         f"{len(report.skipped)} already sent earlier."

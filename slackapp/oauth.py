@@ -182,15 +182,34 @@ def bot_client(app, team_id: str) -> WebClient | None:
     store = installation_store(app)
     if store is None:
         return app.client
+    return _stored_bot_client(app._loyalty_deps.settings, store, team_id)
+
+
+def team_client(settings: Settings, engine: Engine, team_id: str) -> WebClient | None:
+    """Same as `bot_client`, without a Bolt app (CLI commands such as `loyalty digest`)."""
+    from slackapp.app import make_web_client
+
+    if not settings.oauth_enabled:
+        return make_web_client(settings)
+    require_oauth_config(settings)
+    token_crypto.configure(settings.loyalty_encryption_key)
+    store = EncryptedInstallationStore(settings.slack_client_id, engine)
+    return _stored_bot_client(settings, store, team_id)
+
+
+def _stored_bot_client(settings: Settings, store, team_id: str) -> WebClient | None:
+    from slackapp.app import make_web_client
+
     bot: Bot | None = store.find_bot(enterprise_id=None, team_id=team_id)
     if bot is None or not bot.bot_token:
         return None
     if bot.bot_refresh_token:
-        settings = app._loyalty_deps.settings
+        api = make_web_client(settings)
+        api.token = None  # oauth.v2.access authenticates with the client id and secret
         rotator = TokenRotator(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
-            client=app.client,
+            client=api,
         )
         refreshed = rotator.perform_bot_token_rotation(
             bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE_EXPIRY
@@ -198,9 +217,7 @@ def bot_client(app, team_id: str) -> WebClient | None:
         if refreshed is not None:
             store.save_bot(refreshed)
             bot = refreshed
-    from slackapp.app import make_web_client
-
-    return make_web_client(app._loyalty_deps.settings, token=bot.bot_token)
+    return make_web_client(settings, token=bot.bot_token)
 
 
 def oauth_routes(app) -> dict:

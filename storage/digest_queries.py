@@ -204,10 +204,12 @@ def build_digest_data(
     ).all():
         heads[dept_id].append(user_id)
 
+    # Objectives and key results come back as read-only rows with the models' attribute names:
+    # a big workspace has tens of thousands, and ORM objects would cost most of the build time.
     objectives = [
         o
         for o in session.exec(
-            select(Objective)
+            select(*Objective.__table__.columns)
             .where(
                 Objective.team_id == team_id,
                 Objective.quarter == quarter,
@@ -220,7 +222,7 @@ def build_digest_data(
     obj_ids = {o.id for o in objectives}
     krs_by_obj: dict[int, list[KeyResult]] = defaultdict(list)
     for kr in session.exec(
-        select(KeyResult)
+        select(*KeyResult.__table__.columns)
         .join(Objective, col(Objective.id) == KeyResult.objective_id)
         .where(
             KeyResult.team_id == team_id,

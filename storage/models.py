@@ -287,6 +287,8 @@ class PraiseDraft(SQLModel, table=True):
     recognition_id: int | None = Field(default=None, foreign_key="recognition.id")
     created_at: datetime = Field(default_factory=utcnow)
     notified_at: datetime | None = None  # when the heads were DMed (each draft is sent once)
+    # JSON [[channel, ts], …] of those DMs, so every copy shows the decision once it is made.
+    notified_messages: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Review(SQLModel, table=True):

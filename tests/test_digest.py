@@ -453,3 +453,30 @@ def test_cli_digest_sends_now_and_unknown_department_is_one_line(db_url, engine,
     assert len(posts(slack, "C0SUPPORT1")) == 1 and posts(slack, LEADERSHIP) == []
     bad = _cli(db_url, slack, "digest", "--department", "Nope")
     assert bad.returncode == 1 and "Nope" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_recording_rides_out_a_database_outage(engine, slack, client, company, caplog):
+    """The database refuses the 'done' write twice (as while restarting): the write is retried,
+    the message stays sent once and recorded done."""
+    from sqlalchemy.exc import OperationalError
+
+    failures = []
+
+    def flaky(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE JOBRUN") and len(failures) < 2:
+            failures.append(statement)
+            raise OperationalError(statement, params, Exception("server closed the connection"))
+
+    event.listen(engine, "before_cursor_execute", flaky)
+    try:
+        report = send_weekly_digest(
+            engine, client, team_id=TEAM, now=utcnow(), poster=fast_poster(client, engine)
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", flaky)
+    assert len(failures) == 2 and not report.failed
+    assert "database unavailable while recording" in caplog.text
+    sent = [(c["channel"], c["text"]) for c in posts(slack)]
+    assert len(sent) == len(set(sent))
+    with session_scope(engine) as s:
+        assert set(s.exec(select(JobRun.status).where(JobRun.job == "digest")).all()) == {"done"}

@@ -49,8 +49,9 @@ def test_kpi_sync_cli_prints_report_and_exit_codes(db_url, engine, slack, tmp_pa
 
         missing = run_cli("kpi", "sync", env={**env, "KPI_WORKSHEETS": "Numbers"})
         assert missing.returncode == 1
-        last = missing.stderr.strip().splitlines()[-1]
+        last = missing.stderr.strip().splitlines()[-1]  # earlier stderr lines are INFO logs
         assert last.startswith("loyalty: Worksheet `Numbers` not found in spreadsheet")
+        assert "Nothing was changed" in missing.stdout
 
         unset = run_cli("kpi", "sync", env={**env, "GOOGLE_SERVICE_ACCOUNT_FILE": ""})
         assert unset.returncode == 2

@@ -269,3 +269,32 @@ def test_impossible_dates_are_rejected_never_shifted(d, m, y):
             parse_day(text, day_first=True)
     else:
         assert parse_day(text, day_first=True) == real
+
+
+def test_default_backoff_is_exponential_and_bounded_to_about_a_minute():
+    from jobs.sheets_client import RetryPolicy
+
+    delays = RetryPolicy().delays()
+    assert delays[:5] == [1, 2, 4, 8, 16] and max(delays) == 16
+    assert 30 <= sum(delays) <= 60
+
+
+cell_text = st.one_of(
+    st.none(),
+    st.sampled_from(["", "N/A", "-", "#REF!", "12%", "1,234.5", "2026-W47", "Support", "nps"]),
+    st.text(max_size=8),
+    st.integers(-(10**6), 10**6),
+)
+
+
+@given(st.lists(st.lists(cell_text, max_size=6), max_size=12))
+def test_any_grid_under_a_good_header_parses_without_crashing(grid):
+    rows = [["date", "department", "nps", "csat"], *grid]
+    res = parse_kpi_sheet("KPIs", rows, departments={"support": 3}, fmt=US)
+    for value in res.values.values():
+        assert value.scope in (0, 3) and value.source_ref.startswith("KPIs!")
+    # Every data row that is not blank was counted, and nothing was stored from thin air.
+    assert res.rows_read == sum(
+        1 for r in grid if any(str(c if c is not None else "").strip() for c in r)
+    )
+    assert len(res.values) <= 2 * res.rows_read

@@ -217,3 +217,13 @@ def test_kudos_modal_from_command_and_its_submission(driver, slack, engine):
     posts_to(slack, ALICE)  # the giver hears where it went
     with Session(engine) as s:
         assert sorted(s.exec(select(RecognitionRecipient.user_id)).all()) == [BOB, CAROL]
+
+
+def test_rate_limited_post_is_retried_and_lands_once(driver, slack, engine):
+    setup_team(engine)
+    slack.rate_limit("chat.postMessage", retry_after=1, match={"channel": RECOGNITION_CHANNEL})
+    driver.command("/kudos", "<@U0BOB0001> amazing save", user=ALICE)
+    assert "posted in" in driver.last_reply_text()
+    assert len(posts_to(slack, RECOGNITION_CHANNEL)) == 1
+    assert len(posts_to(slack, BOB)) == 1
+    assert count(engine, Recognition) == 1

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from sqlmodel import Session
 
 from slackapp.app import create_app
-from slackapp.oauth import bot_client, bot_scopes, installation_store
+from slackapp.oauth import bot_client, bot_scopes, installation_store, team_client
 from slackapp.settings import ConfigError
 from storage import token_crypto
 from storage.models import Team
@@ -132,6 +132,10 @@ def test_expiring_token_is_rotated_with_refresh_token(server, oauth_app, slack, 
     # Jobs get a client for the team with the current token.
     assert bot_client(oauth_app, TEAM_B).token == newest
     assert bot_client(oauth_app, "T0NOTHERE1") is None
+    # CLI commands (no Bolt app) get the same stored token.
+    settings = oauth_app._loyalty_deps.settings
+    assert team_client(settings, engine, TEAM_B).token == newest
+    assert team_client(settings, engine, "T0NOTHERE1") is None
 
 
 def test_encryption_key_rotation(db_url, engine, slack):

@@ -73,9 +73,22 @@ def test_failed_dms_leave_the_draft_for_the_next_run(team, engine, slack, settin
     assert notify_pending_praise(engine=engine, client=client, team_id=TEAM) == 1
 
 
-def test_confirm_posts_the_recognition_and_second_click_is_refused(team, driver, slack, engine):
+def test_confirm_posts_the_recognition_and_second_click_is_refused(
+    team, driver, slack, engine, settings
+):
     draft_id = add_draft(engine, dept_id=team.id)
-    driver.block_action("praise_draft_confirm", str(draft_id), user=ALICE)
+    notify_pending_praise(engine=engine, client=make_web_client(settings), team_id=TEAM)
+    with Session(engine) as s:
+        copies = dict(json.loads(s.get(PraiseDraft, draft_id).notified_messages))
+    assert set(copies) == {"D" + ALICE[1:], "D" + DAVE[1:]}
+    alice_ts = copies["D" + ALICE[1:]]
+    slack.reset()
+    driver.block_action(
+        "praise_draft_confirm",
+        str(draft_id),
+        user=ALICE,
+        container={"type": "message", "message_ts": alice_ts, "channel_id": "D0ALICE01"},
+    )
     public = slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == KUDOS)
     assert "migration on a Sunday" in json.dumps(public[-1].args["blocks"])
     slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == BOB)
@@ -83,6 +96,11 @@ def test_confirm_posts_the_recognition_and_second_click_is_refused(team, driver,
     updated = next(r for r in replies if r.get("replace_original") is True)
     assert "You confirmed" in updated["text"]
     assert any("posted in <#C0KUDOS001>" in r["text"] for r in replies)
+    # Dave's copy of the prompt loses its buttons and says who decided.
+    (update,) = slack.wait_for("chat.update")
+    assert update.args["channel"] == "D" + DAVE[1:]
+    assert "<@U0ALICE01> confirmed it as kudos" in json.dumps(update.args["blocks"])
+    assert "praise_draft_confirm" not in json.dumps(update.args["blocks"])
     with Session(engine) as s:
         draft = s.get(PraiseDraft, draft_id)
         assert (draft.status, draft.decided_by) == ("confirmed", ALICE)

@@ -266,3 +266,42 @@ def test_cli_review_start_prompts_once(db_url, engine, slack):
     assert len(posts(slack, LEADERSHIP)) == 1
     bad = _cli(db_url, slack, "review", "start", "--quarter", "Q9")
     assert bad.returncode == 1 and "Q9" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_many_objectives_are_reviewed_over_several_modals(engine, settings, slack, driver):
+    dept = factories.department(engine, "Support", heads=(ALICE,))
+    objectives = [
+        factories.objective(engine, dept, title=f"Objective {i}", quarter="2026-Q4")[0]
+        for i in range(21)
+    ]
+    value = f"2026-Q4|{dept.id}"
+    driver.block_action("review_start", value, user=ALICE, channel="D0ALICE01")
+    view = slack.wait_for("views.open")[0]["view"]
+    assert len(view["blocks"]) <= 100
+    shown = [b["block_id"] for b in view["blocks"] if b.get("block_id", "").startswith("score_")]
+    assert len(shown) == 19 and "19 of 21" in json.dumps(view["blocks"])
+    first = [o for o in objectives if f"score_{o.id}" in shown]
+    meta = json.dumps({"quarter": "2026-Q4", "department_id": dept.id})
+    resp = driver.view_submission(
+        "review_submit", submission([(o, "0.5") for o in first]), user=ALICE, private_metadata=meta
+    )
+    assert resp.status == 200 and not resp.body
+    slack.wait_for("chat.postMessage", where=lambda c: "2 objective(s) left" in c["text"])
+    slack.reset()
+    driver.block_action("review_start", value, user=ALICE, channel="D0ALICE01")
+    view = slack.wait_for("views.open")[0]["view"]
+    rest = [b["block_id"] for b in view["blocks"] if b.get("block_id", "").startswith("score_")]
+    assert sorted(rest) == sorted(f"score_{o.id}" for o in objectives if o not in first)
+    with session_scope(engine) as s:
+        assert s.exec(select(Review)).one().status == "pending"
+
+
+def test_department_without_head_is_offered_to_the_admins(engine, settings, slack):
+    ops = factories.department(engine, "Ops", heads=(), channel="C0OPS00001")
+    factories.objective(engine, ops, title="Fewer escalations", quarter="2026-Q4")
+    client = make_web_client(settings)
+    report = start_and_prompt(engine, client, team_id=TEAM, quarter="2026-Q4", admins=[ADMIN])
+    assert [m.channel for m in report.sent] == [ADMIN]
+    prompt = posts(slack, ADMIN)[0]
+    button = next(e for b in prompt["blocks"] if b["type"] == "actions" for e in b["elements"])
+    assert button["value"] == f"2026-Q4|{ops.id}"

@@ -295,3 +295,33 @@ def test_loyalty_run_starts_the_scheduler_in_process(app, engine, slack):
     finally:
         scheduler.shutdown(wait=True)
     assert not scheduler.is_leader
+
+
+def test_unfinished_digest_is_retried_every_ten_minutes_not_every_tick(engine, settings, slack):
+    factories.department(engine, "Support", heads=(), channel="C0SUPPORT1")
+    _setup(engine, timezone="UTC", digest_weekday=4, digest_time="16:00")
+    slack.http_error("chat.postMessage", status=500, times=3, match={"channel": "C0SUPPORT1"})
+    rt = _runtime(settings, engine)
+    friday = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    run_due_jobs(rt, now=friday)
+    attempts = len([c for c in slack.calls if c.method == "chat.postMessage"])
+    assert attempts == 3 and _posts(slack, "C0SUPPORT1") == []  # 1 try + 2 client retries
+    run_due_jobs(rt, now=friday + timedelta(minutes=1))
+    assert len([c for c in slack.calls if c.method == "chat.postMessage"]) == attempts
+    run_due_jobs(rt, now=friday + timedelta(minutes=10))
+    assert len(_posts(slack, "C0SUPPORT1")) == 1
+    run_due_jobs(rt, now=friday + timedelta(minutes=30))
+    assert len(_posts(slack, "C0SUPPORT1")) == 1
+
+
+def test_deactivated_head_is_not_retried(engine, settings, slack):
+    from jobs.weekly_digest import digest_done
+
+    factories.department(engine, "Support", heads=("U0GONE0001",), channel="C0SUPPORT1")
+    _setup(engine, timezone="UTC", digest_weekday=4, digest_time="16:00")
+    slack.api_error("chat.postMessage", "user_disabled", match={"channel": "U0GONE0001"})
+    rt = _runtime(settings, engine)
+    friday = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    run_due_jobs(rt, now=friday)
+    assert len(_posts(slack, "C0SUPPORT1")) == 1
+    assert digest_done(engine, team_id=TEAM, period="2026-W48")

@@ -16,7 +16,7 @@ from slackapp.app import make_web_client
 from storage.db import session_scope
 from storage.export import export_team
 from storage.lifecycle import team_tables_for_purge
-from storage.models import KpiValue, Recognition, RecognitionRecipient, utcnow
+from storage.models import KpiValue, PraiseDraft, Recognition, RecognitionRecipient, utcnow
 from storage.teams import update_settings
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
 from tests.factories import department, objective
@@ -71,7 +71,14 @@ def seed_team_b(engine) -> dict:
         s.add(rec)
         s.flush()
         s.add(RecognitionRecipient(team_id=TEAM_B, recognition_id=rec.id, user_id=ALICE))
-    return {"dept": dept, **refs}
+        draft = PraiseDraft(
+            team_id=TEAM_B, row_key="beta-row-1", comment=f"{SECRET} customer loved it",
+            staff="alice@example.com", staff_user_id=ALICE, department_id=dept.id,
+        )  # fmt: skip
+        s.add(draft)
+        s.flush()
+        ids = {"recognition_id": rec.id, "draft_id": draft.id}
+    return {"dept": dept, **refs, **ids}
 
 
 def seed_team_a(engine):
@@ -233,6 +240,13 @@ def test_actions_with_forged_values_stay_in_team_a(driver, slack, engine, two_te
         ("okr_list_next", f"{SECRET} Ops|1"),
         ("okr_list_prev", json.dumps({"team_id": TEAM_B})),
         ("home_new_objective", TEAM_B),
+        # Features added alongside: ids of team B's rows in button values.
+        ("praise_draft_confirm", str(b["draft_id"])),
+        ("praise_draft_dismiss", str(b["draft_id"])),
+        ("kudos_read_all", str(b["recognition_id"])),
+        ("review_start", f"{b['O-1'].quarter}|{b['dept'].id}"),
+        ("reminder_snooze", "2026-W01"),
+        ("leaderboard_privacy_toggle", TEAM_B),
     ]
     for action_id, value in forged_values:
         slack.reset()

@@ -8,7 +8,6 @@ titles or quotes are cut with an ellipsis.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
@@ -144,12 +143,6 @@ def kudos_line(item) -> str:
     return f"• <@{rec.giver_id}> → {who}: “{escape(cut(rec.text, 200))}”"
 
 
-def department_digest(d: DepartmentDigest, data: DigestData, *, for_head: bool) -> list[Message]:
-    """One version of a department's digest (the channel's, or the heads' with escalations)."""
-    channel, heads = department_digests(d, data)
-    return heads if for_head else channel
-
-
 def department_digests(
     d: DepartmentDigest, data: DigestData
 ) -> tuple[list[Message], list[Message]]:
@@ -248,8 +241,3 @@ def leadership_digest(data: DigestData) -> list[Message]:
     ]
     blocks += line_sections("At risk", at_risk or ["_Nothing is at risk._ :tada:"])
     return split_messages(blocks, "Leadership digest")
-
-
-def digest_period_label(now: datetime) -> str:
-    iso = now.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"

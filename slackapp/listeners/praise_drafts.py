@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import as_dicts, context, section
 from slackapp.blocks.kudos import DRAFT_CONFIRM_ACTION, DRAFT_DISMISS_ACTION, render_praise
@@ -11,6 +15,8 @@ from slackapp.listeners.kudos import deliver_recognition, respond_teller
 from slackapp.replies import reply
 from storage.errors import DomainError
 from storage.recognition import decide_draft
+
+log = logging.getLogger(__name__)
 
 
 def _decide(ack, body, context_, client, respond, *, confirm: bool):
@@ -38,15 +44,34 @@ def _decide(ack, body, context_, client, respond, *, confirm: bool):
         if confirm
         else ":wastebasket: You dismissed this praise; it won't be posted."
     )
-    respond(
-        text=verdict,
-        blocks=as_dicts([section(render_praise(draft.comment, 1500)), context(verdict)]),
-        replace_original=True,
-    )
+    quoted = section(render_praise(draft.comment, 1500))
+    respond(text=verdict, blocks=as_dicts([quoted, context(verdict)]), replace_original=True)
+    update_other_copies(client, draft, body, confirm=confirm)
     if item is not None:
         deliver_recognition(
             deps, client, team_id=team_id, item=item, tell_giver=respond_teller(respond)
         )
+
+
+def update_other_copies(client, draft, body, *, confirm: bool) -> None:
+    """The other heads' copies lose their buttons and say who decided."""
+    try:
+        copies = json.loads(draft.notified_messages or "[]")
+    except ValueError:
+        copies = []
+    clicked = (body.get("container") or {}).get("message_ts")
+    outcome = "confirmed it as kudos" if confirm else "dismissed it"
+    note = f"<@{draft.decided_by}> {outcome}."
+    blocks = as_dicts([section(render_praise(draft.comment, 1500)), context(note)])
+    for channel, ts in copies:
+        if ts == clicked:
+            continue
+        try:
+            client.chat_update(channel=channel, ts=ts, text=note, blocks=blocks)
+        except SlackApiError as exc:  # a stale copy still refuses a second decision
+            log.info(
+                "could not update praise copy %s/%s: %s", channel, ts, exc.response.get("error")
+            )
 
 
 def handle_confirm(ack, body, context, client, respond):

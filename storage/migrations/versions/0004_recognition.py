@@ -34,6 +34,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("notified_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
+        batch_op.add_column(sa.Column("notified_messages", sa.Text(), nullable=True))
     with op.batch_alter_table("recognition", schema=None) as batch_op:
         batch_op.create_index(
             "ix_recognition_team_created", ["team_id", "created_at"], unique=False
@@ -90,5 +91,6 @@ def downgrade() -> None:
     with op.batch_alter_table("recognition", schema=None) as batch_op:
         batch_op.drop_index("ix_recognition_team_created")
     with op.batch_alter_table("praisedraft", schema=None) as batch_op:
+        batch_op.drop_column("notified_messages")
         batch_op.drop_column("notified_at")
     op.drop_table("recognitionweek")
