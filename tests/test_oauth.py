@@ -189,3 +189,15 @@ def test_redaction_of_tokens_in_log_lines(caplog):
         "got %s and %s", "xoxb-123-456-abcDEF", "xoxe.xoxb-1-MIIabc and xoxe-1-refresh"
     )
     assert "xox" not in caplog.text and caplog.text.count("[redacted]") == 3
+
+
+def test_empty_client_env_vars_do_not_switch_bolt_to_oauth(settings, engine, monkeypatch):
+    # `docker run --env-file .env` exports the empty SLACK_CLIENT_ID/SECRET lines of
+    # .env.example; Bolt alone would then turn on its file-based OAuth stores.
+    monkeypatch.setenv("SLACK_CLIENT_ID", "")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "")
+    app = create_app(settings, engine)
+    assert app.oauth_flow is None and app.client.token == "xoxb-test-token"
+    import os
+
+    assert os.environ["SLACK_CLIENT_ID"] == "" and os.environ["SLACK_CLIENT_SECRET"] == ""

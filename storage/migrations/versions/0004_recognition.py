@@ -1,7 +1,7 @@
 """Recognition: weekly kudos tallies, praise-draft notification time, team/time index
 
 Revision ID: 0004_recognition
-Revises: 0001_initial
+Revises: 0003_scheduler
 Create Date: 2026-11-23 14:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0004_recognition"
-down_revision: str | Sequence[str] | None = "0001_initial"
+down_revision: str | Sequence[str] | None = "0003_scheduler"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """slack-sdk installation and OAuth state store tables, token columns encrypted (TEXT)
 
 Revision ID: 0005_oauth
-Revises: 0001_initial
+Revises: 0004_recognition
 Create Date: 2026-11-23 14:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_oauth"
-down_revision: str | Sequence[str] | None = "0001_initial"
+down_revision: str | Sequence[str] | None = "0004_recognition"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
