@@ -233,8 +233,13 @@ class Balancer:
                 self.ports.remove(port)
 
 
-def send(i: int, owners, balancer: Balancer, results: Results) -> None:
+def send(i: int, owners, balancer: Balancer, results: Results, give_up_at: float) -> None:
     kind, body = build(i, owners)
+    if time.perf_counter() > give_up_at:
+        # Bounded in time: a server far behind the offered rate ends the run, as a failure.
+        with results.lock:
+            results.errors.append(f"#{i} {kind}: not sent, backlog past the time limit")
+        return
     tried: set[int] = set()
     while True:
         port = balancer.pick(tried)
@@ -276,6 +281,7 @@ def run_load(owners, ports: list[int], *, duration: float, on_half=None) -> Resu
     total = int(duration * RATE)
     pool = ThreadPoolExecutor(CLIENT_THREADS)
     start = time.perf_counter()
+    give_up_at = start + duration * 3 + 30
     half_done = False
     late = 0
     for i in range(total):
@@ -288,7 +294,7 @@ def run_load(owners, ports: list[int], *, duration: float, on_half=None) -> Resu
         if on_half and not half_done and i >= total // 2:
             half_done = True
             threading.Thread(target=on_half, daemon=True).start()
-        pool.submit(send, i, owners, balancer, results)
+        pool.submit(send, i, owners, balancer, results, give_up_at)
     pool.shutdown(wait=True)
     results.elapsed = time.perf_counter() - start  # type: ignore[attr-defined]
     results.late = late  # type: ignore[attr-defined]
