@@ -3,7 +3,8 @@
 Two runs against a throwaway PostgreSQL database, with real `loyalty serve` subprocesses and the
 fake Slack Web API (tests/fakes) answering response_url posts and API calls:
 
-1. one worker, 200 req/s for LOYALTY_BENCH_DURATION seconds (default 60);
+1. one `loyalty serve --workers N` (N = cores, LOYALTY_BENCH_SERVE_WORKERS), 200 req/s for
+   LOYALTY_BENCH_DURATION seconds (default 60);
 2. two workers behind the load generator's round-robin, one of them stopped half-way
    (SIGTERM by default — an orchestrator's stop; LOYALTY_BENCH_KILL_SIGNAL=KILL for a crash):
    the other keeps serving, requests the stopped one refused are retried on the survivor, the
@@ -60,6 +61,9 @@ KILL_SIGNAL = {"TERM": signal.SIGTERM, "KILL": signal.SIGKILL}[
     os.environ.get("LOYALTY_BENCH_KILL_SIGNAL", "TERM").upper()
 ]
 CLIENT_THREADS = 64
+# `loyalty serve --workers N` for the steady run: one process per core (Python serves one
+# request at a time per process).
+SERVE_PROCESSES = int(os.environ.get("LOYALTY_BENCH_SERVE_WORKERS", str(os.cpu_count() or 1)))
 P99_BUDGET_S = 1.0  # well inside Slack's 3 s
 # 4 in 10 requests are check-ins (writes); the rest read.
 MIX = ["checkin", "list_all", "checkin", "show", "checkin", "dept_list", "list_me", "checkin",
@@ -123,7 +127,7 @@ def free_port() -> int:
 
 
 class Worker:
-    def __init__(self, url: str, fake: FakeSlack):
+    def __init__(self, url: str, fake: FakeSlack, processes: int = 1):
         self.port = free_port()
         env = {
             **os.environ,
@@ -140,7 +144,7 @@ class Worker:
         )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "slackapp", "serve", "--host", "127.0.0.1", "--port",
-             str(self.port)],
+             str(self.port), "--workers", str(processes)],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -360,14 +364,14 @@ def main() -> bool:
     try:
         with ThrowawayDatabase() as url:
             owners = seed(url)
-            # 1. One worker, steady load.
-            worker = Worker(url, fake)
+            # 1. One `loyalty serve`, steady load, with a worker process per core.
+            worker = Worker(url, fake, processes=SERVE_PROCESSES)
             try:
                 results = run_load(owners, [worker.port], duration=DURATION)
             finally:
                 worker.stop()
             stored = stored_checkins(url, results.checkins_acked)
-            ok &= report("one worker", results, stored, 0)
+            ok &= report(f"one loyalty serve ({SERVE_PROCESSES} processes)", results, stored, 0)
             fake.reset()
             # 2. Two workers, one stopped half-way.
             workers = [Worker(url, fake), Worker(url, fake)]

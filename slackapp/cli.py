@@ -49,11 +49,27 @@ def db_upgrade(ctx: click.Context) -> None:
 
 
 def _app(settings: Settings):
-    from slackapp.app import create_app
     from storage.db import make_engine, upgrade
 
     upgrade(settings.database_url)
-    return create_app(settings, make_engine(settings.database_url))
+    return _build_app(settings, make_engine(settings.database_url))
+
+
+def _build_app(settings: Settings, engine):
+    """create_app, with Slack being unreachable or refusing the token said in one line."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    from slackapp.app import create_app
+
+    try:
+        return create_app(settings, engine)
+    except (BoltError, SlackApiError, OSError) as exc:
+        reason = str(exc).splitlines()[0][:200]
+        raise ConfigError(
+            f"Slack did not accept SLACK_BOT_TOKEN at SLACK_API_URL ({settings.slack_api_url}): "
+            f"{reason}"
+        ) from None
 
 
 @cli.command()
@@ -86,8 +102,15 @@ def _start_scheduler(app):
 @cli.command()
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=3000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes sharing the port (one per CPU core uses the whole machine).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """HTTP mode (POST /slack/events, GET /healthz); no scheduler."""
     settings = _settings(ctx)
     if not settings.oauth_enabled:
@@ -95,8 +118,17 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     else:
         require(settings, "SLACK_SIGNING_SECRET", "LOYALTY_ENCRYPTION_KEY", hint=SLACK_HINT)
     from slackapp.http_server import serve as serve_http
+    from slackapp.http_server import serve_workers
 
-    serve_http(_app(settings), host, port)
+    if workers == 1:
+        serve_http(_app(settings), host, port)
+        return
+    from storage.db import make_engine, upgrade
+
+    upgrade(settings.database_url)  # once, before the workers start
+    serve_workers(
+        lambda: _build_app(settings, make_engine(settings.database_url)), host, port, workers
+    )
 
 
 @cli.command()

@@ -139,6 +139,9 @@ def app(settings, engine):
     yield bolt
     # Let listeners still running after ack() finish before the fakes and database go away.
     bolt.listener_runner.listener_executor.shutdown(wait=True)
+    refresher = bolt._loyalty_deps.extras.get("home_refresher")
+    if refresher is not None:
+        refresher.cancel_all()
 
 
 @pytest.fixture

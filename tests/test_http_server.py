@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -103,3 +109,73 @@ def test_unknown_path_404(server):
         raise AssertionError("expected 404")
     except urllib.error.HTTPError as err:
         assert err.code == 404
+
+
+def _children(pid: int) -> set[int]:
+    kids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.add(int(entry.name))
+    return kids
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def test_serve_with_workers_replaces_a_dead_worker_and_stops_cleanly(tmp_path, slack):
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    number = port.getsockname()[1]
+    port.close()
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "LOYALTY_", "DATABASE_"))
+        },
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": slack.api_url,
+    }
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "slackapp", "serve", "--host", "127.0.0.1", "--port", str(number),
+         "--workers", "2"],
+        env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (_healthy(number) and len(_children(proc.pid)) == 2):
+            assert time.monotonic() < deadline and proc.poll() is None, "workers did not start"
+            time.sleep(0.2)
+        victim = sorted(_children(proc.pid))[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            kids = _children(proc.pid)
+            if len(kids) == 2 and victim not in kids and _healthy(number):
+                break
+            assert time.monotonic() < deadline, "the dead worker was not replaced"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert not _healthy(number) and not _children(proc.pid)
+        assert "starting a new one" in (tmp_path / "serve.log").read_text()
+    finally:
+        for pid in _children(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -35,6 +37,61 @@ def publish_home(deps: Deps, client, *, team_id: str, user_id: str) -> None:
         )
     except SlackApiError as exc:  # a stale Home is not worth failing the user's write over
         log.warning("views.publish failed for %s: %s", user_id, exc.response.get("error"))
+
+
+# After a write the Home tab is refreshed a moment later, once per burst: a user checking in on
+# five key results, or a busy workspace under load, rebuilds each Home once, not per request.
+# One user's Home is rebuilt at most every HOME_MIN_INTERVAL seconds (trailing edge, so the
+# last write always shows).
+HOME_REFRESH_DELAY = 1.0
+HOME_MIN_INTERVAL = 10.0
+
+
+class HomeRefresher:
+    def __init__(self, delay: float = HOME_REFRESH_DELAY, min_interval: float = HOME_MIN_INTERVAL):
+        self.delay = delay
+        self.min_interval = min_interval
+        self._timers: dict[tuple[str, str], threading.Timer] = {}
+        self._last: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def request(self, deps: Deps, client, *, team_id: str, user_id: str) -> None:
+        key = (team_id, user_id)
+        with self._lock:
+            if key in self._timers:
+                return  # already due: that publish will read the newest data
+            last = self._last.get(key)
+            wait = self.delay
+            if last is not None:
+                wait = max(wait, last + self.min_interval - time.monotonic())
+            timer = threading.Timer(wait, self._run, args=(key, deps, client))
+            timer.daemon = True
+            self._timers[key] = timer
+        timer.start()
+
+    def _run(self, key, deps: Deps, client) -> None:
+        with self._lock:
+            self._timers.pop(key, None)
+            self._last[key] = time.monotonic()
+            if len(self._last) > 10_000:  # forget the oldest users; bounded memory
+                for old in sorted(self._last, key=self._last.get)[:5_000]:
+                    self._last.pop(old, None)
+        try:
+            publish_home(deps, client, team_id=key[0], user_id=key[1])
+        except Exception:  # noqa: BLE001 - a background refresh must never take the app down
+            log.exception("App Home refresh failed for %s", key[1])
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            timers, self._timers = list(self._timers.values()), {}
+        for timer in timers:
+            timer.cancel()
+
+
+def refresh_home(deps: Deps, client, *, team_id: str, user_id: str) -> None:
+    """Refresh a user's Home after their own write (coalesced, off the request path)."""
+    refresher = deps.extras.setdefault("home_refresher", HomeRefresher())
+    refresher.request(deps, client, team_id=team_id, user_id=user_id)
 
 
 def handle_home_opened(event, context, client):

@@ -145,9 +145,9 @@ def handle_behavior_command(ack, command, context, client, respond):
                 )
                 confirmation = log_confirmation(session, behavior, team_id=team_id)
             reply(respond, confirmation)  # after the commit, so a follow-up sees the log
-            from slackapp.listeners.app_home import publish_home
+            from slackapp.listeners.app_home import refresh_home
 
-            publish_home(deps, client, team_id=team_id, user_id=user_id)
+            refresh_home(deps, client, team_id=team_id, user_id=user_id)
         elif verb == "list":
             with deps.session() as session:
                 rows = list_behaviors(session, team_id=team_id, department_name=rest or None)
@@ -259,9 +259,9 @@ def handle_log_submission(ack, view, context, client):
         return
     ack()
     client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
-    from slackapp.listeners.app_home import publish_home
+    from slackapp.listeners.app_home import refresh_home
 
-    publish_home(deps, client, team_id=team_id, user_id=user_id)
+    refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
 def handle_add_open(ack, body, context, client):

@@ -135,9 +135,9 @@ def handle_checkin_command(ack, command, context, client, respond):
                 session, team_id=team_id, user_id=user_id, is_admin=admin, text=text
             )
         reply(respond, confirmation(kr))
-        from slackapp.listeners.app_home import publish_home
+        from slackapp.listeners.app_home import refresh_home
 
-        publish_home(deps, client, team_id=team_id, user_id=user_id)
+        refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
     guarded(respond, f"/checkin {text}", USAGE, run)
 
@@ -182,9 +182,9 @@ def handle_checkin_submission(ack, view, context, client):
     client.chat_postMessage(
         channel=user_id, text=confirmation(kr)[:3000], blocks=as_dicts([section(confirmation(kr))])
     )
-    from slackapp.listeners.app_home import publish_home
+    from slackapp.listeners.app_home import refresh_home
 
-    publish_home(deps, client, team_id=team_id, user_id=user_id)
+    refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
 def handle_checkin_button(ack, body, context, client):

@@ -328,9 +328,9 @@ def handle_privacy_toggle(ack, body, context, client):
     hide = (body["actions"][0].get("value") or "") == "hide"
     with deps.session() as session:
         set_hide_from_leaderboards(session, team_id=team_id, user_id=user_id, hide=hide)
-    from slackapp.listeners.app_home import publish_home
+    from slackapp.listeners.app_home import refresh_home
 
-    publish_home(deps, client, team_id=team_id, user_id=user_id)
+    refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
 def register(app: App) -> None:

@@ -191,9 +191,9 @@ def handle_new_objective_submission(ack, body, view, context, client):
             ]
         ),
     )
-    from slackapp.listeners.app_home import publish_home
+    from slackapp.listeners.app_home import refresh_home
 
-    publish_home(deps, client, team_id=team_id, user_id=user_id)
+    refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
 def _resolve_scope(session, team_id: str, arg: str) -> tuple[str, str, dict]:
