@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 LISTENER_MODULES = [
     "slackapp.listeners.okr_command",
     "slackapp.listeners.objectives",
+    "slackapp.listeners.objective_edit",
     "slackapp.listeners.departments",
     "slackapp.listeners.workspace_setup",
     "slackapp.listeners.checkin",

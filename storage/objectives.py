@@ -349,3 +349,100 @@ def can_check_in(
 def due_for_checkin(kr: KeyResult, now: datetime | None = None, days: int = 7) -> bool:
     now = now or utcnow()
     return kr.last_checkin_at is None or (now - kr.last_checkin_at).days >= days
+
+
+@dataclass
+class KeyResultEdit:
+    number: int
+    title: str
+    target: float | None
+    unit: str = ""
+    owner_id: str | None = None
+
+
+def update_objective(
+    session: Session,
+    *,
+    team_id: str,
+    actor_id: str,
+    is_admin: bool,
+    ref: str,
+    title: str,
+    description: str = "",
+    owner_id: str | None,
+    due_date: date | None,
+    key_results: list[KeyResultEdit],
+) -> Objective:
+    """Edit an active objective and its key results (heads of its department, admins).
+
+    Baselines and history stay as they are; the same SMART rules as on create apply.
+    Field error keys: title, description, owner, due_date, kr{i}_title/_unit/_target (i = the
+    key result's position in `key_results`).
+    """
+    obj = get_objective(session, team_id=team_id, ref=ref)
+    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
+    require_head(
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        department=dept,
+        action=f"edit {dept.name}'s objectives",
+    )
+    if obj.status != "active":
+        raise DomainError(f"O-{obj.number} is {obj.status.replace('_', ' ')} and can't be edited.")
+    existing = {
+        kr.number: kr
+        for kr in session.exec(select(KeyResult).where(KeyResult.objective_id == obj.id)).all()
+    }
+    errors: dict[str, str] = {}
+    title = _check_text(errors, "title", title, "The title", TITLE_MAX)
+    description = (description or "").strip()
+    if len(description) > 3000:
+        errors["description"] = "The description is limited to 3,000 characters."
+    if not owner_id:
+        errors["owner"] = "Pick an owner."
+    q_start, q_end = quarter_bounds(obj.quarter)
+    due_date = due_date or q_end
+    if not (q_start <= due_date <= q_end):
+        errors["due_date"] = (
+            f"The due date must fall inside {obj.quarter} "
+            f"({q_start.isoformat()} to {q_end.isoformat()})."
+        )
+    for i, edit in enumerate(key_results):
+        kr = existing.get(edit.number)
+        if kr is None:  # only this objective's key results can be edited through it
+            raise NotFound(f"KR-{edit.number} is not part of O-{obj.number}.")
+        _check_text(errors, f"kr{i}_title", edit.title, "The key result title", TITLE_MAX)
+        if len((edit.unit or "").strip()) > UNIT_MAX:
+            errors[f"kr{i}_unit"] = f"Units are at most {UNIT_MAX} characters, like `%` or `pts`."
+        if edit.target is None:
+            errors[f"kr{i}_target"] = "A target number is required."
+        elif edit.target == kr.baseline:
+            errors[f"kr{i}_target"] = (
+                f"The target must differ from the baseline ({kr.baseline:g}) to be measurable."
+            )
+    if errors:
+        raise FieldErrors(errors)
+    before = {**obj.model_dump(), "key_results": [k.model_dump() for k in existing.values()]}
+    obj.title, obj.description, obj.owner_id, obj.due_date = title, description, owner_id, due_date
+    session.add(obj)
+    for edit in key_results:
+        kr = existing[edit.number]
+        kr.title = edit.title.strip()
+        kr.unit = (edit.unit or "").strip()
+        kr.target = edit.target
+        kr.owner_id = edit.owner_id or kr.owner_id
+        session.add(kr)
+    session.flush()
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="objective.update",
+        entity="objective",
+        entity_id=obj.id,
+        before=before,
+        after={**obj.model_dump(), "key_results": [k.model_dump() for k in existing.values()]},
+    )
+    return obj

@@ -174,3 +174,58 @@ def no_department_modal(message: str) -> View:
         close=plain("Close", 24),
         blocks=[section(message)],
     )
+
+
+EDIT_CALLBACK_ID = "okr_edit_objective"
+
+
+def edit_objective_modal(obj, key_results) -> View:
+    """Prefilled edit form. private_metadata names the objective and its key results; the
+    submission re-checks both against the verified team and user."""
+    blocks = [
+        _text_input("title", "Objective", max_length=TITLE_MAX, initial=obj.title),
+        _text_input(
+            "description",
+            "Why it matters for loyalty",
+            optional=True,
+            multiline=True,
+            max_length=3000,
+            initial=obj.description or None,
+        ),
+        InputBlock(
+            block_id="owner",
+            label=plain("Owner"),
+            element=UserSelectElement(action_id="value", initial_user=obj.owner_id),
+        ),
+        InputBlock(
+            block_id="due_date",
+            label=plain("Due date"),
+            hint=plain(f"Inside {obj.quarter}.", 2000),
+            element=DatePickerElement(action_id="value", initial_date=obj.due_date.isoformat()),
+        ),
+    ]
+    for i, kr in enumerate(key_results):
+        blocks += [
+            divider(),
+            header(f"KR-{kr.number} (baseline {kr.baseline:g})"),
+            _text_input(f"kr{i}_title", "What is measured", max_length=TITLE_MAX, initial=kr.title),
+            _text_input(
+                f"kr{i}_unit", "Unit", optional=True, max_length=UNIT_MAX, initial=kr.unit or None
+            ),
+            _text_input(f"kr{i}_target", "Target", initial=f"{kr.target:g}"),
+            InputBlock(
+                block_id=f"kr{i}_owner",
+                label=plain("Owner"),
+                element=UserSelectElement(action_id="value", initial_user=kr.owner_id),
+            ),
+        ]
+    meta = f"O-{obj.number}|" + ",".join(str(kr.number) for kr in key_results)
+    return View(
+        type="modal",
+        callback_id=EDIT_CALLBACK_ID,
+        private_metadata=meta,
+        title=plain(f"Edit O-{obj.number}", 24),
+        submit=plain("Save", 24),
+        close=plain("Cancel", 24),
+        blocks=blocks,
+    )

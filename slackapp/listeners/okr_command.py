@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from slackapp.listeners import departments, kpi, objectives, workspace_setup
+from slackapp.listeners import departments, kpi, objective_edit, objectives, workspace_setup
 from slackapp.replies import guarded, reply
 from storage.errors import DomainError
 
 USAGE = (
     "`/okr help` · `/okr new` · `/okr list [me|<department>|all]` · `/okr show O-12` · "
-    "`/okr close O-12 [score]` · `/okr dept create <name> [#channel] [@head…]` · "
+    "`/okr edit O-12` · `/okr close O-12 [score]` · `/okr dept create <name> [#channel] [@head…]` · "
     "`/okr dept list` · `/okr dept add @user… to <department>` · `/okr setup` · "
     "`/okr bind KR-34 nps [department|company]` · `/okr unbind KR-34`"
 )
@@ -19,6 +19,7 @@ HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
 • `/okr new` — create an objective with up to 5 key results (opens a form)
 • `/okr list [me|<department>|all]` — objectives and their progress
 • `/okr show O-12` — one objective with its key results and latest check-ins
+• `/okr edit O-12` — change an objective and its key results (department heads)
 • `/okr close O-12 [score]` — close an objective (department heads), score 0.0–1.0
 • `/okr dept create <name> [#channel] [@head…]` — create a department (admins)
 • `/okr dept list` — departments, heads and members
@@ -46,6 +47,8 @@ def handle_okr(ack, command, context, client, respond):
             objectives.respond_list(context, respond, rest)
         elif sub == "show":
             objectives.respond_show(context, respond, rest)
+        elif sub == "edit":
+            objective_edit.open_edit_modal(context, client, command["trigger_id"], rest)
         elif sub == "close":
             objectives.close_from_text(context, client, respond, rest)
         elif sub == "dept":
