@@ -53,6 +53,20 @@ def _new_objective(driver, ctx, user):
     return resp.body or ""
 
 
+def _edit_objective(driver, ctx, user):
+    values = state(
+        title="Delight every customer",
+        owner=("user", ALICE),
+        due_date=("date", ctx["due"]),
+        kr0_title="NPS",
+        kr0_target="60",
+        kr0_owner=("user", BOB),
+    )
+    meta = f"O-{ctx['obj']}|{ctx['kr']}"
+    resp = driver.view_submission("okr_edit_objective", values, user=user, private_metadata=meta)
+    return resp.body or ""
+
+
 def _setup(driver, ctx, user):
     values = state(
         leadership_channel=("conversation", "C0LEADERS1"),
@@ -91,6 +105,9 @@ WRITES = [
     ),
     Write(
         "objective create", "objective.create", {"head", "admin"}, "head of Support", _new_objective
+    ),
+    Write(
+        "objective edit", "objective.update", {"head", "admin"}, "head of Support", _edit_objective
     ),
     Write(
         "objective close",
