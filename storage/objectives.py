@@ -65,6 +65,61 @@ def _check_text(errors: dict, key: str, value: str, label: str, limit: int, requ
     return clean
 
 
+def _check_due_date(errors: dict, quarter: str, due_date: date | None) -> date:
+    q_start, q_end = quarter_bounds(quarter)
+    if due_date is None:
+        return q_end
+    if not (q_start <= due_date <= q_end):
+        errors["due_date"] = (
+            f"The due date must fall inside {quarter} "
+            f"({q_start.isoformat()} to {q_end.isoformat()})."
+        )
+    return due_date
+
+
+def _check_objective_text(errors: dict, title: str, description: str, owner_id: str | None):
+    title = _check_text(errors, "title", title, "The title", TITLE_MAX)
+    description = (description or "").strip()
+    if len(description) > 3000:
+        errors["description"] = "The description is limited to 3,000 characters."
+    if not owner_id:
+        errors["owner"] = "Pick an owner."
+    return title, description
+
+
+def _check_key_result(errors: dict, i: int, *, title, unit, baseline, target) -> None:
+    _check_text(errors, f"kr{i}_title", title, "The key result title", TITLE_MAX)
+    if len((unit or "").strip()) > UNIT_MAX:
+        errors[f"kr{i}_unit"] = f"Units are at most {UNIT_MAX} characters, like `%` or `pts`."
+    if baseline is None:
+        errors[f"kr{i}_baseline"] = "A baseline number is required."
+    if target is None:
+        errors[f"kr{i}_target"] = "A target number is required."
+    elif baseline is not None and target == baseline:
+        errors[f"kr{i}_target"] = (
+            f"The target must differ from the baseline ({baseline:g}) to be measurable."
+        )
+
+
+def _objective_for_head(
+    session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref: str, verb: str
+) -> Objective:
+    """The active objective `ref`, if the actor heads its department or is an admin."""
+    obj = get_objective(session, team_id=team_id, ref=ref)
+    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
+    require_head(
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        department=dept,
+        action=f"{verb} {dept.name}'s objectives",
+    )
+    if obj.status != "active":
+        raise DomainError(f"O-{obj.number} is already {obj.status.replace('_', ' ')}.")
+    return obj
+
+
 def create_objective(
     session: Session,
     *,
@@ -94,39 +149,21 @@ def create_objective(
         action=f"create objectives for {dept.name}",
     )
     errors: dict[str, str] = {}
-    title = _check_text(errors, "title", title, "The title", TITLE_MAX)
-    description = (description or "").strip()
-    if len(description) > 3000:
-        errors["description"] = "The description is limited to 3,000 characters."
+    title, description = _check_objective_text(errors, title, description, owner_id)
     try:
         quarter = parse_quarter(quarter)
-        q_start, q_end = quarter_bounds(quarter)
-        if due_date is None:
-            due_date = q_end
-        elif not (q_start <= due_date <= q_end):
-            errors["due_date"] = (
-                f"The due date must fall inside {quarter} "
-                f"({q_start.isoformat()} to {q_end.isoformat()})."
-            )
+        due_date = _check_due_date(errors, quarter, due_date)
     except DomainError as exc:
         errors["quarter"] = exc.message
-    if not owner_id:
-        errors["owner"] = "Pick an owner."
     krs = [k for k in key_results if (k.title or "").strip() or k.target is not None]
     if not krs:
         errors["kr0_title"] = "Add at least one key result with a numeric target."
     if len(krs) > MAX_KEY_RESULTS:
         errors["key_results"] = f"At most {MAX_KEY_RESULTS} key results per objective."
     for i, kr in enumerate(krs):
-        _check_text(errors, f"kr{i}_title", kr.title, "The key result title", TITLE_MAX)
-        if len((kr.unit or "").strip()) > UNIT_MAX:
-            errors[f"kr{i}_unit"] = f"Units are at most {UNIT_MAX} characters, like `%` or `pts`."
-        if kr.baseline is None:
-            errors[f"kr{i}_baseline"] = "A baseline number is required."
-        if kr.target is None:
-            errors[f"kr{i}_target"] = "A target number is required."
-        elif kr.baseline is not None and kr.target == kr.baseline:
-            errors[f"kr{i}_target"] = "The target must differ from the baseline to be measurable."
+        _check_key_result(
+            errors, i, title=kr.title, unit=kr.unit, baseline=kr.baseline, target=kr.target
+        )
     if errors:
         raise FieldErrors(errors)
 
@@ -288,18 +325,9 @@ def close_objective(
     ref: str,
     score: float | None = None,
 ) -> Objective:
-    obj = get_objective(session, team_id=team_id, ref=ref)
-    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
-    require_head(
-        session,
-        team_id=team_id,
-        user_id=actor_id,
-        is_admin=is_admin,
-        department=dept,
-        action=f"close {dept.name}'s objectives",
+    obj = _objective_for_head(
+        session, team_id=team_id, actor_id=actor_id, is_admin=is_admin, ref=ref, verb="close"
     )
-    if obj.status != "active":
-        raise DomainError(f"O-{obj.number} is already {obj.status.replace('_', ' ')}.")
     if score is not None and not (0.0 <= score <= 1.0):
         raise DomainError(f"The score must be between 0.0 and 1.0 (got {score:g}).")
     if score is None:
@@ -379,49 +407,23 @@ def update_objective(
     Field error keys: title, description, owner, due_date, kr{i}_title/_unit/_target (i = the
     key result's position in `key_results`).
     """
-    obj = get_objective(session, team_id=team_id, ref=ref)
-    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
-    require_head(
-        session,
-        team_id=team_id,
-        user_id=actor_id,
-        is_admin=is_admin,
-        department=dept,
-        action=f"edit {dept.name}'s objectives",
+    obj = _objective_for_head(
+        session, team_id=team_id, actor_id=actor_id, is_admin=is_admin, ref=ref, verb="edit"
     )
-    if obj.status != "active":
-        raise DomainError(f"O-{obj.number} is {obj.status.replace('_', ' ')} and can't be edited.")
     existing = {
         kr.number: kr
         for kr in session.exec(select(KeyResult).where(KeyResult.objective_id == obj.id)).all()
     }
     errors: dict[str, str] = {}
-    title = _check_text(errors, "title", title, "The title", TITLE_MAX)
-    description = (description or "").strip()
-    if len(description) > 3000:
-        errors["description"] = "The description is limited to 3,000 characters."
-    if not owner_id:
-        errors["owner"] = "Pick an owner."
-    q_start, q_end = quarter_bounds(obj.quarter)
-    due_date = due_date or q_end
-    if not (q_start <= due_date <= q_end):
-        errors["due_date"] = (
-            f"The due date must fall inside {obj.quarter} "
-            f"({q_start.isoformat()} to {q_end.isoformat()})."
-        )
+    title, description = _check_objective_text(errors, title, description, owner_id)
+    due_date = _check_due_date(errors, obj.quarter, due_date)
     for i, edit in enumerate(key_results):
         kr = existing.get(edit.number)
         if kr is None:  # only this objective's key results can be edited through it
             raise NotFound(f"KR-{edit.number} is not part of O-{obj.number}.")
-        _check_text(errors, f"kr{i}_title", edit.title, "The key result title", TITLE_MAX)
-        if len((edit.unit or "").strip()) > UNIT_MAX:
-            errors[f"kr{i}_unit"] = f"Units are at most {UNIT_MAX} characters, like `%` or `pts`."
-        if edit.target is None:
-            errors[f"kr{i}_target"] = "A target number is required."
-        elif edit.target == kr.baseline:
-            errors[f"kr{i}_target"] = (
-                f"The target must differ from the baseline ({kr.baseline:g}) to be measurable."
-            )
+        _check_key_result(
+            errors, i, title=edit.title, unit=edit.unit, baseline=kr.baseline, target=edit.target
+        )
     if errors:
         raise FieldErrors(errors)
     before = {**obj.model_dump(), "key_results": [k.model_dump() for k in existing.values()]}
