@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from slack_bolt import BoltRequest
 from sqlalchemy import insert
 from sqlmodel import Session
 
@@ -35,7 +34,7 @@ from storage.models import (
 )
 from storage.recognition import kudos_between, leaderboard, rebuild_weekly_tallies
 from tests.fakes.slack_api import FakeSlack
-from tests.slack_driver import SIGNING_SECRET, sign
+from tests.slack_driver import SIGNING_SECRET, signed_request
 
 TEAM = "T0BENCH05"
 DEPTS, PEOPLE_PER_DEPT, RECOGNITIONS = 200, 10, 100_000
@@ -179,12 +178,6 @@ def kudos_body(fake: FakeSlack, giver: str, recipients: list[str], i: int) -> st
     )
 
 
-def signed(body: str) -> BoltRequest:
-    headers = {"content-type": ["application/x-www-form-urlencoded"]}
-    headers.update({k: [v] for k, v in sign(body).items()})
-    return BoltRequest(body=body, headers=headers)
-
-
 def main() -> bool:
     fake = FakeSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,7 +203,7 @@ def main() -> bool:
             body = kudos_body(fake, giver, others, i)
             fake.reset()
             start = time.perf_counter()
-            resp = app.dispatch(signed(body))
+            resp = app.dispatch(signed_request(body))
             acked = time.perf_counter()
             # Done when the giver hears back: stored, posted publicly and five DMs sent.
             fake.wait_for("response_url", timeout=10)

@@ -10,11 +10,12 @@ from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, func, select
 
 from storage import audit
-from storage.departments import department_by_id, find_department, require_head
+from storage.departments import find_department
 from storage.errors import DomainError
 from storage.kpis import KNOWN_KPIS
 from storage.models import Department, KeyResult, Kpi, KpiSyncRun, KpiValue, Objective, utcnow
-from storage.objectives import get_key_result
+from storage.objectives import key_result_for_head
+from storage.refs import parse_ref
 
 SYNC_ACTOR = "kpi-sync"  # audit actor for writes made by the sync itself
 
@@ -219,12 +220,9 @@ def bind_key_result(
 ) -> KeyResult:
     """`/okr bind KR-34 nps [department|company|<department name>]` (heads of the KR's
     department or admins). The KR takes the KPI's newest value right away."""
-    kr = get_key_result(session, team_id=team_id, ref=ref)
-    obj = session.get(Objective, kr.objective_id)
-    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
-    require_head(
-        session, team_id=team_id, user_id=user_id, is_admin=is_admin, department=dept,
-        action=f"change the KPI binding of KR-{kr.number}",
+    kr, dept = key_result_for_head(
+        session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref,
+        action=f"change the KPI binding of KR-{parse_ref(ref, 'key_result')}",
     )  # fmt: skip
     names = set(known_names) | set(KNOWN_KPIS)
     if kpi_name not in names:
@@ -260,12 +258,9 @@ def bind_key_result(
 def unbind_key_result(
     session: Session, *, team_id: str, user_id: str, is_admin: bool, ref: str
 ) -> KeyResult:
-    kr = get_key_result(session, team_id=team_id, ref=ref)
-    obj = session.get(Objective, kr.objective_id)
-    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
-    require_head(
-        session, team_id=team_id, user_id=user_id, is_admin=is_admin, department=dept,
-        action=f"change the KPI binding of KR-{kr.number}",
+    kr, dept = key_result_for_head(
+        session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref,
+        action=f"change the KPI binding of KR-{parse_ref(ref, 'key_result')}",
     )  # fmt: skip
     if not kr.kpi_name:
         raise DomainError(f"KR-{kr.number} is not bound to a KPI.")

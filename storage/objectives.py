@@ -351,13 +351,30 @@ def close_objective(
     return obj
 
 
+def key_result_department(session: Session, *, team_id: str, kr: KeyResult) -> Department:
+    obj = session.get(Objective, kr.objective_id)
+    return department_by_id(session, team_id=team_id, department_id=obj.department_id)
+
+
+def key_result_for_head(
+    session: Session, *, team_id: str, user_id: str, is_admin: bool, ref: str, action: str
+) -> tuple[KeyResult, Department]:
+    """The key result `ref` and its department, if the user heads it or is an admin."""
+    kr = get_key_result(session, team_id=team_id, ref=ref)
+    dept = key_result_department(session, team_id=team_id, kr=kr)
+    require_head(
+        session, team_id=team_id, user_id=user_id, is_admin=is_admin, department=dept,
+        action=action,
+    )  # fmt: skip
+    return kr, dept
+
+
 def can_check_in(
     session: Session, *, team_id: str, user_id: str, is_admin: bool, kr: KeyResult
 ) -> None:
     if is_admin or kr.owner_id == user_id:
         return
-    obj = session.get(Objective, kr.objective_id)
-    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
+    dept = key_result_department(session, team_id=team_id, kr=kr)
     try:
         require_head(
             session,

@@ -22,15 +22,11 @@ from slackapp.blocks.common import (
     header,
     section,
 )
+from slackapp.blocks.objectives import STATUS_EMOJI
 from storage.digest_queries import DepartmentDigest, DigestData, KpiChange, KrDigest
 from storage.numbers import format_number
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress_bar
 
-STATUS_ICON = {
-    ON_TRACK: ":large_green_circle:",
-    AT_RISK: ":large_yellow_circle:",
-    OFF_TRACK: ":red_circle:",
-}
 TITLE_CUT = 120
 
 
@@ -90,7 +86,7 @@ def kr_line(k: KrDigest) -> str:
     conf = f" · confidence {kr.last_confidence}/10" if kr.last_confidence else ""
     return (
         f"• *KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))}: {where} "
-        f"`{progress_bar(k.progress)}` {k.progress:.0%} {STATUS_ICON[k.status]}{conf} · <@{kr.owner_id}>"
+        f"`{progress_bar(k.progress)}` {k.progress:.0%} {STATUS_EMOJI[k.status]}{conf} · <@{kr.owner_id}>"
     )
 
 
@@ -167,7 +163,7 @@ def department_digests(
         obj = o.objective
         lines = [
             f"*O-{obj.number}* {escape(cut(obj.title, TITLE_CUT))}\n"
-            f"`{progress_bar(o.progress)}` {o.progress:.0%} {STATUS_ICON[o.status]} {o.status}"
+            f"`{progress_bar(o.progress)}` {o.progress:.0%} {STATUS_EMOJI[o.status]} {o.status}"
             f" · owner <@{obj.owner_id}>"
         ]
         lines += [kr_line(k) for k in o.key_results] or ["• _no key results_"]
@@ -235,7 +231,7 @@ def leadership_digest(data: DigestData) -> list[Message]:
         [kpi_line(c) for c in data.company_kpis] or ["_No company-wide KPI values yet._"],
     )
     at_risk = [
-        f"• {STATUS_ICON[o.status]} *O-{o.objective.number}* {escape(cut(o.objective.title, TITLE_CUT))}"
+        f"• {STATUS_EMOJI[o.status]} *O-{o.objective.number}* {escape(cut(o.objective.title, TITLE_CUT))}"
         f" ({escape(dept.name)}) — {o.progress:.0%}, {o.status}"
         for dept, o in data.at_risk
     ]

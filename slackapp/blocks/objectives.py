@@ -18,12 +18,12 @@ from slackapp.blocks.common import (
 from storage.models import CheckIn, KeyResult
 from storage.numbers import format_number
 from storage.objectives import ObjectiveView, kr_progress
-from storage.progress import progress_bar, status
+from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress_bar, status
 
 STATUS_EMOJI = {
-    "on track": ":large_green_circle:",
-    "at risk": ":large_yellow_circle:",
-    "off track": ":red_circle:",
+    ON_TRACK: ":large_green_circle:",
+    AT_RISK: ":large_yellow_circle:",
+    OFF_TRACK: ":red_circle:",
 }
 PAGE_SIZE = 15
 

@@ -48,44 +48,58 @@ HOME_MIN_INTERVAL = 10.0
 
 
 class HomeRefresher:
+    """One background thread publishes due Home tabs one at a time, so a burst of writes by
+    many people never turns into many concurrent rebuilds competing with requests."""
+
     def __init__(self, delay: float = HOME_REFRESH_DELAY, min_interval: float = HOME_MIN_INTERVAL):
         self.delay = delay
         self.min_interval = min_interval
-        self._timers: dict[tuple[str, str], threading.Timer] = {}
+        self._due: dict[tuple[str, str], tuple[float, Deps, object]] = {}
         self._last: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
 
     def request(self, deps: Deps, client, *, team_id: str, user_id: str) -> None:
         key = (team_id, user_id)
-        with self._lock:
-            if key in self._timers:
+        with self._cond:
+            if key in self._due:
                 return  # already due: that publish will read the newest data
+            now = time.monotonic()
+            when = now + self.delay
             last = self._last.get(key)
-            wait = self.delay
             if last is not None:
-                wait = max(wait, last + self.min_interval - time.monotonic())
-            timer = threading.Timer(wait, self._run, args=(key, deps, client))
-            timer.daemon = True
-            self._timers[key] = timer
-        timer.start()
+                when = max(when, last + self.min_interval)
+            self._due[key] = (when, deps, client)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="home-refresh", daemon=True)
+                self._thread.start()
+            self._cond.notify()
 
-    def _run(self, key, deps: Deps, client) -> None:
-        with self._lock:
-            self._timers.pop(key, None)
-            self._last[key] = time.monotonic()
-            if len(self._last) > 10_000:  # forget the oldest users; bounded memory
-                for old in sorted(self._last, key=self._last.get)[:5_000]:
-                    self._last.pop(old, None)
-        try:
-            publish_home(deps, client, team_id=key[0], user_id=key[1])
-        except Exception:  # noqa: BLE001 - a background refresh must never take the app down
-            log.exception("App Home refresh failed for %s", key[1])
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                if not self._due:
+                    self._thread = None
+                    return
+                key, (when, deps, client) = min(self._due.items(), key=lambda kv: kv[1][0])
+                wait = when - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                del self._due[key]
+                self._last[key] = time.monotonic()
+                if len(self._last) > 10_000:  # forget the oldest users; bounded memory
+                    for old in sorted(self._last, key=self._last.get)[:5_000]:
+                        self._last.pop(old, None)
+            try:
+                publish_home(deps, client, team_id=key[0], user_id=key[1])
+            except Exception:  # noqa: BLE001 - a background refresh must never take the app down
+                log.exception("App Home refresh failed for %s", key[1])
 
     def cancel_all(self) -> None:
-        with self._lock:
-            timers, self._timers = list(self._timers.values()), {}
-        for timer in timers:
-            timer.cancel()
+        with self._cond:
+            self._due.clear()
+            self._cond.notify()
 
 
 def refresh_home(deps: Deps, client, *, team_id: str, user_id: str) -> None:
