@@ -8,6 +8,7 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from slackapp.settings import Settings
@@ -34,32 +35,39 @@ def fetch_user(
     row = session.get(SlackUser, (team_id, user_id))
     if row and row.fetched_at and not force and utcnow() - row.fetched_at < USER_CACHE_TTL:
         return row
-    row = row or SlackUser(team_id=team_id, user_id=user_id)
     try:
         info = client.users_info(user=user_id)["user"]
     except SlackApiError as exc:
-        if exc.response.get("error") == "user_not_found":
-            row.deleted = True
-            row.fetched_at = utcnow()
-            session.add(row)
+        if exc.response.get("error") != "user_not_found":
+            if row is not None and row.fetched_at:  # stale facts beat failing the request
+                return row
+            raise
+        facts = {"deleted": True}
+    else:
+        profile = info.get("profile") or {}
+        name = profile.get("display_name") or info.get("real_name") or info.get("name")
+        facts = {
+            "is_admin": bool(
+                info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner")
+            ),
+            "is_bot": bool(info.get("is_bot")),
+            "deleted": bool(info.get("deleted")),
+            "tz": info.get("tz"),
+            "display_name": name[:200] if name else None,
+            "email": profile.get("email"),
+        }
+    facts["fetched_at"] = utcnow()
+    if row is None:
+        try:
+            # Two first requests by one person may race to cache them: the loser re-reads.
+            with session.begin_nested():
+                row = SlackUser(team_id=team_id, user_id=user_id, **facts)
+                session.add(row)
             return row
-        if row.fetched_at:  # stale facts beat failing the request
-            return row
-        raise
-    row.is_admin = bool(
-        info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner")
-    )
-    row.is_bot = bool(info.get("is_bot"))
-    row.deleted = bool(info.get("deleted"))
-    row.tz = info.get("tz")
-    profile = info.get("profile") or {}
-    row.display_name = (
-        (profile.get("display_name") or info.get("real_name") or info.get("name"))[:200]
-        if (profile.get("display_name") or info.get("real_name") or info.get("name"))
-        else None
-    )
-    row.email = profile.get("email")
-    row.fetched_at = utcnow()
+        except IntegrityError:
+            row = session.get(SlackUser, (team_id, user_id), populate_existing=True)
+    for key, value in facts.items():
+        setattr(row, key, value)
     session.add(row)
     session.flush()
     return row
