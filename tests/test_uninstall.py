@@ -188,13 +188,16 @@ def test_team_purge_cli_deletes_at_once_and_refuses_installed_team(db_url, engin
     assert missing.exit_code != 0 and "No team" in str(missing.exception)
 
 
-def test_single_workspace_uninstall_marks_team_and_use_reactivates(driver, slack, engine):
+def test_single_workspace_uninstall_marks_team_and_use_reactivates(driver, slack, engine, caplog):
     department(engine, "Support")
     driver.event(APP_UNINSTALLED)
     wait_until(lambda: uninstalled_at(engine, TEAM_A) is not None)
     with Session(engine) as s:
         assert not is_team_active(s, team_id=TEAM_A)
+    caplog.set_level("INFO", logger="slackapp.listeners.uninstall")
     driver.event(TOKENS_REVOKED)  # the second event of the pair changes nothing
+    # Events are handled after their ack: let this one finish before the "reinstall" below.
+    wait_until(lambda: "revoked tokens" in caplog.text)
     # A reinstall through Slack's UI sends no OAuth redirect; the next command proves it.
     driver.command("/okr", "dept list", user=ALICE)
     driver.last_reply_text()
