@@ -27,7 +27,7 @@ from slackapp.settings import Settings
 from storage.db import make_engine, upgrade
 from storage.models import KpiValue, Team
 from tests.fakes.slack_api import FakeSlack
-from tests.slack_driver import SIGNING_SECRET
+from tests.support.slack_driver import SIGNING_SECRET
 
 BUILD_BUDGET_SECONDS = 5.0
 MESSAGES_PER_CHANNEL = 3  # the pacing minimum is then 2 s per channel

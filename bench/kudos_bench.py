@@ -34,7 +34,7 @@ from storage.models import (
 )
 from storage.recognition import kudos_between, leaderboard, rebuild_weekly_tallies
 from tests.fakes.slack_api import FakeSlack
-from tests.slack_driver import SIGNING_SECRET, signed_request
+from tests.support.slack_driver import SIGNING_SECRET, signed_request
 
 TEAM = "T0BENCH05"
 DEPTS, PEOPLE_PER_DEPT, RECOGNITIONS = 200, 10, 100_000

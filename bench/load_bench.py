@@ -50,7 +50,7 @@ from storage.models import CheckIn  # noqa: E402
 from storage.objectives import KeyResultInput, create_objective  # noqa: E402
 from storage.quarters import quarter_bounds, quarter_of  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
-from tests.slack_driver import SIGNING_SECRET, sign  # noqa: E402
+from tests.support.slack_driver import SIGNING_SECRET, sign  # noqa: E402
 
 TEAM = "T0TEAMA01"
 ADMIN = "U0ADMIN01"
@@ -143,7 +143,7 @@ class Worker:
             Path(os.environ.get("TMPDIR", "/tmp")) / f"loyalty_bench_worker_{self.port}.log", "w"
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "slackapp", "serve", "--host", "127.0.0.1", "--port",
+            [sys.executable, "-m", "loyalty", "serve", "--host", "127.0.0.1", "--port",
              str(self.port), "--workers", str(processes)],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -35,7 +35,7 @@ from storage.models import (
 )
 from storage.quarters import quarter_bounds, quarter_of
 from tests.fakes.slack_api import FakeSlack
-from tests.slack_driver import SIGNING_SECRET, signed_request
+from tests.support.slack_driver import SIGNING_SECRET, signed_request
 
 TEAM = "T0BENCH01"
 DEPTS, OBJ_PER_DEPT, KR_PER_OBJ, CHECKINS_PER_KR, PEOPLE_PER_DEPT = 500, 10, 4, 10, 5

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from slackapp.settings import Settings
 from storage.db import make_engine, upgrade
 from tests.fakes.slack_api import FakeSlack
-from tests.slack_driver import SIGNING_SECRET, SlackDriver
+from tests.support.slack_driver import SIGNING_SECRET, SlackDriver
 
 POSTGRES_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("LOYALTY_REQUIRE_POSTGRES") == "1"

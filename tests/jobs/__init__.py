@@ -1,0 +1,1 @@
+"""Tests of `jobs/`: scheduler, KPI sync, digests, reminders, reviews."""

@@ -1,0 +1,1 @@
+"""Tests of `storage/`: models, migrations, queries and domain rules, on SQLite and PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Test helpers: signed-request driver, data factories, OAuth helpers."""
