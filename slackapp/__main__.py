@@ -1,3 +1,0 @@
-from slackapp.cli import main
-
-main()
