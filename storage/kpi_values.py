@@ -233,7 +233,7 @@ def bind_key_result(
     if scope_text.lower() in ("company", "company-wide", "all", ""):
         scope_id = None
     elif scope_text.lower() == "department":
-        scope_id = dept.id
+        scope_id = dept.id if dept else None  # a company objective's KR: company-wide
     else:
         other = find_department(session, team_id=team_id, name=scope_text)
         if other is None:

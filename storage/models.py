@@ -97,7 +97,8 @@ class Objective(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
     number: int
-    department_id: int = Field(foreign_key="department.id", index=True)
+    # None: a company objective ("Company-wide", spec §8), created and edited by admins.
+    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
     title: str = Field(max_length=TITLE_MAX)
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     quarter: str = Field(max_length=7)
@@ -109,6 +110,24 @@ class Objective(SQLModel, table=True):
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+
+
+class ObjectiveLink(SQLModel, table=True):
+    """Alignment (spec §8): `child` contributes to `parent` (same team and quarter), weighted."""
+
+    __table_args__ = (
+        UniqueConstraint("child_id", "parent_id"),
+        Index("ix_objectivelink_team_quarter", "team_id", "quarter"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    quarter: str = Field(max_length=7)  # both ends' quarter: a quarter's links load in one query
+    child_id: int = Field(foreign_key="objective.id", index=True)
+    parent_id: int = Field(foreign_key="objective.id", index=True)
+    weight: float = 1.0
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class KeyResult(SQLModel, table=True):
@@ -144,6 +163,34 @@ class CheckIn(SQLModel, table=True):
     value: float | None = None
     confidence: int
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Commitment(SQLModel, table=True):
+    """`C-7`: something one department (`department_id`) owes another's member (spec §8)."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "number"),
+        Index("ix_commitment_team_status_due", "team_id", "status", "due_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    number: int
+    department_id: int = Field(foreign_key="department.id", index=True)  # owed by
+    asker_id: str = Field(max_length=32)
+    asker_department_id: int | None = Field(default=None, foreign_key="department.id")
+    what: str = Field(sa_column=Column(Text, nullable=False))
+    due_date: date
+    key_result_id: int | None = Field(default=None, foreign_key="keyresult.id")
+    status: str = Field(default="open", max_length=16)  # open | accepted | declined | done
+    owner_id: str | None = Field(default=None, max_length=32)
+    decided_by: str | None = Field(default=None, max_length=32)
+    decided_at: datetime | None = None
+    decline_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    done_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    done_by: str | None = Field(default=None, max_length=32)
+    done_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 

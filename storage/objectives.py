@@ -21,6 +21,7 @@ from storage.models import (
 from storage.progress import progress
 from storage.quarters import parse_quarter, quarter_bounds
 from storage.refs import next_number, parse_ref
+from storage.rollup import Node, QuarterTree, trees_for
 
 MAX_KEY_RESULTS = 5
 
@@ -39,14 +40,29 @@ class KeyResultInput:
 @dataclass
 class ObjectiveView:
     objective: Objective
-    department: Department
+    department: Department | None  # None: a company objective
     key_results: list[KeyResult] = field(default_factory=list)
+    tree: QuarterTree | None = None  # its quarter's alignment graph, for rolled-up progress
 
     @property
-    def progress(self) -> float:
+    def own_progress(self) -> float:
         if not self.key_results:
             return 0.0
         return sum(kr_progress(kr) for kr in self.key_results) / len(self.key_results)
+
+    @property
+    def progress(self) -> float:
+        """Rolled-up progress: own key results and contributing objectives (spec §8)."""
+        if self.tree is None or self.objective.id not in self.tree.nodes:
+            return self.own_progress
+        return self.tree.progress(self.objective.id)
+
+    def linked(self, direction: str) -> list[tuple[Node, float]]:
+        """('parents' | 'children') as (node, weight)."""
+        if self.tree is None or self.objective.id not in self.tree.nodes:
+            return []
+        node = self.tree.nodes[self.objective.id]
+        return [(self.tree.nodes[i], w) for i, w in getattr(node, direction)]
 
 
 def kr_progress(kr: KeyResult) -> float:
@@ -106,15 +122,19 @@ def _objective_for_head(
 ) -> Objective:
     """The active objective `ref`, if the actor heads its department or is an admin."""
     obj = get_objective(session, team_id=team_id, ref=ref)
-    dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
-    require_head(
-        session,
-        team_id=team_id,
-        user_id=actor_id,
-        is_admin=is_admin,
-        department=dept,
-        action=f"{verb} {dept.name}'s objectives",
-    )
+    if obj.department_id is None:
+        if not is_admin:
+            raise PermissionDenied("a workspace admin", f"{verb} company objectives")
+    else:
+        dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
+        require_head(
+            session,
+            team_id=team_id,
+            user_id=actor_id,
+            is_admin=is_admin,
+            department=dept,
+            action=f"{verb} {dept.name}'s objectives",
+        )
     if obj.status != "active":
         raise DomainError(f"O-{obj.number} is already {obj.status.replace('_', ' ')}.")
     return obj
@@ -126,7 +146,7 @@ def create_objective(
     team_id: str,
     actor_id: str,
     is_admin: bool,
-    department_id: int,
+    department_id: int | None,
     title: str,
     description: str = "",
     quarter: str,
@@ -137,17 +157,22 @@ def create_objective(
     """Create an objective with its key results after the SMART check; FieldErrors otherwise.
 
     Field error keys: title, description, quarter, due_date, kr{i}_title, kr{i}_baseline,
-    kr{i}_target, kr{i}_unit, key_results.
+    kr{i}_target, kr{i}_unit, key_results. `department_id` None: a company objective (admins).
     """
-    dept = department_by_id(session, team_id=team_id, department_id=department_id)
-    require_head(
-        session,
-        team_id=team_id,
-        user_id=actor_id,
-        is_admin=is_admin,
-        department=dept,
-        action=f"create objectives for {dept.name}",
-    )
+    if department_id is None:
+        dept = None
+        if not is_admin:
+            raise PermissionDenied("a workspace admin", "create company-wide objectives")
+    else:
+        dept = department_by_id(session, team_id=team_id, department_id=department_id)
+        require_head(
+            session,
+            team_id=team_id,
+            user_id=actor_id,
+            is_admin=is_admin,
+            department=dept,
+            action=f"create objectives for {dept.name}",
+        )
     errors: dict[str, str] = {}
     title, description = _check_objective_text(errors, title, description, owner_id)
     try:
@@ -171,7 +196,7 @@ def create_objective(
     obj = Objective(
         team_id=team_id,
         number=number,
-        department_id=dept.id,
+        department_id=dept.id if dept else None,
         title=title,
         description=description,
         quarter=quarter,
@@ -231,11 +256,12 @@ def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
 
 
 def load_views(session: Session, objectives: list[Objective]) -> list[ObjectiveView]:
-    """Objectives with department and key results, in two extra queries whatever the count."""
+    """Objectives with department, key results and rolled-up progress: a fixed number of
+    queries whatever the count (two, plus three per distinct quarter; storage.rollup)."""
     if not objectives:
         return []
     ids = [o.id for o in objectives]
-    dept_ids = {o.department_id for o in objectives}
+    dept_ids = {o.department_id for o in objectives if o.department_id is not None}
     depts = {
         d.id: d for d in session.exec(select(Department).where(col(Department.id).in_(dept_ids)))
     }
@@ -244,7 +270,11 @@ def load_views(session: Session, objectives: list[Objective]) -> list[ObjectiveV
         select(KeyResult).where(col(KeyResult.objective_id).in_(ids)).order_by(KeyResult.number)
     ):
         by_obj.setdefault(kr.objective_id, []).append(kr)
-    return [ObjectiveView(o, depts[o.department_id], by_obj.get(o.id, [])) for o in objectives]
+    trees = trees_for(session, objectives)
+    return [
+        ObjectiveView(o, depts.get(o.department_id), by_obj.get(o.id, []), trees[o.quarter])
+        for o in objectives
+    ]
 
 
 def _objectives_query(
@@ -289,7 +319,9 @@ def list_objectives(
     """Objectives in list order. filters: scope ('me' — owned by me, with a KR I own, or in my
     departments —, 'all' or 'department'), department_id, include_closed, quarter."""
     q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
-    q = q.order_by(Objective.department_id, Objective.number)
+    q = q.order_by(
+        col(Objective.department_id).is_not(None), Objective.department_id, Objective.number
+    )
     if limit is not None:
         q = q.offset(offset).limit(limit)
     return load_views(session, list(session.exec(q).all()))
@@ -351,8 +383,11 @@ def close_objective(
     return obj
 
 
-def key_result_department(session: Session, *, team_id: str, kr: KeyResult) -> Department:
+def key_result_department(session: Session, *, team_id: str, kr: KeyResult) -> Department | None:
+    """The key result's department; None for a company objective's key result."""
     obj = session.get(Objective, kr.objective_id)
+    if obj.department_id is None:
+        return None
     return department_by_id(session, team_id=team_id, department_id=obj.department_id)
 
 
@@ -362,6 +397,10 @@ def key_result_for_head(
     """The key result `ref` and its department, if the user heads it or is an admin."""
     kr = get_key_result(session, team_id=team_id, ref=ref)
     dept = key_result_department(session, team_id=team_id, kr=kr)
+    if dept is None:
+        if not is_admin:
+            raise PermissionDenied("a workspace admin", action)
+        return kr, dept
     require_head(
         session, team_id=team_id, user_id=user_id, is_admin=is_admin, department=dept,
         action=action,
@@ -375,6 +414,10 @@ def can_check_in(
     if is_admin or kr.owner_id == user_id:
         return
     dept = key_result_department(session, team_id=team_id, kr=kr)
+    if dept is None:
+        raise PermissionDenied(
+            f"the owner of KR-{kr.number} or an admin", f"check in on KR-{kr.number}"
+        )
     try:
         require_head(
             session,

@@ -29,6 +29,16 @@ def confidence_status(confidence: int) -> str:
     return ON_TRACK
 
 
+def status_for_progress(done: float, quarter: str, now: datetime | date) -> str:
+    """Progress at least 70% of where the calendar says it should be is on track, 40–70% at
+    risk, below that off track (also the status of an objective's rolled-up progress)."""
+    expected = elapsed_share(quarter, now)
+    if done >= 1.0 or expected <= 0.0:
+        return ON_TRACK
+    ratio = done / expected
+    return ON_TRACK if ratio >= 0.7 else AT_RISK if ratio >= 0.4 else OFF_TRACK
+
+
 def status(
     *,
     baseline: float,
@@ -40,17 +50,10 @@ def status(
 ) -> str:
     """Progress against the elapsed share of the quarter, tempered by the latest confidence.
 
-    Progress at least 70% of where the calendar says it should be is on track, 40–70% at risk,
-    below that off track. A confidence reading can only make the status worse, never better:
-    owners who feel it slipping see that before the numbers do.
+    Progress sets the status as in `status_for_progress`. A confidence reading can only make
+    the status worse, never better: owners who feel it slipping see that before the numbers do.
     """
-    done = progress(baseline, target, current)
-    expected = elapsed_share(quarter, now)
-    if done >= 1.0 or expected <= 0.0:
-        by_progress = ON_TRACK
-    else:
-        ratio = done / expected
-        by_progress = ON_TRACK if ratio >= 0.7 else AT_RISK if ratio >= 0.4 else OFF_TRACK
+    by_progress = status_for_progress(progress(baseline, target, current), quarter, now)
     if confidence is None:
         return by_progress
     order = [ON_TRACK, AT_RISK, OFF_TRACK]

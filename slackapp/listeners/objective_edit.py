@@ -12,7 +12,7 @@ from slackapp.blocks.objective_form import EDIT_CALLBACK_ID, edit_objective_moda
 from slackapp.context import is_admin
 from slackapp.listeners.app_home import refresh_home
 from slackapp.listeners.objectives import _value
-from storage.departments import department_by_id, require_head
+from storage.alignment import require_objective_head
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.numbers import parse_number
 from storage.objectives import KeyResultEdit, get_objective, load_views, update_objective
@@ -28,10 +28,9 @@ def open_edit_modal(context, client, trigger_id: str, arg: str) -> None:
         raise DomainError("Say which objective to edit.", usage=USAGE)
     with deps.session() as session:
         obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
-        dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
         admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
-        require_head(session, team_id=team_id, user_id=user_id, is_admin=admin, department=dept,
-                     action=f"edit {dept.name}'s objectives")  # fmt: skip
+        require_objective_head(session, team_id=team_id, actor_id=user_id, is_admin=admin,
+                               obj=obj, action=f"edit O-{obj.number}")  # fmt: skip
         if obj.status != "active":
             raise DomainError(
                 f"O-{obj.number} is {obj.status.replace('_', ' ')}; it can't be edited."

@@ -1,0 +1,188 @@
+"""Rolled-up progress (spec §8): an objective's progress is the weighted mean of its own key
+results (weight 1 each) and its children's rolled-up progress (each link's weight).
+
+Links never cross quarters, so one quarter's whole alignment graph answers every question about
+any objective in it. `quarter_tree` loads it in three statements whatever its size: the quarter's
+objectives, their key results' progress summed per objective in SQL, and the quarter's links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import case, func
+from sqlmodel import Session, select
+
+from storage.models import KeyResult, Objective, ObjectiveLink
+from storage.progress import status_for_progress
+
+
+@dataclass
+class Node:
+    id: int
+    number: int
+    title: str
+    department_id: int | None
+    owner_id: str
+    status: str
+    own_sum: float = 0.0
+    own_count: int = 0
+    parents: list[tuple[int, float]] = field(default_factory=list)  # (parent id, weight)
+    children: list[tuple[int, float]] = field(default_factory=list)  # (child id, weight)
+
+    @property
+    def is_company(self) -> bool:
+        return self.department_id is None
+
+
+def kr_share_sql():
+    """(current − baseline) / (target − baseline) clamped to 0..1, as SQL (storage.progress)."""
+    share = (KeyResult.current_value - KeyResult.baseline) / (KeyResult.target - KeyResult.baseline)
+    return case(
+        (KeyResult.current_value.is_(None), 0.0),
+        (KeyResult.target == KeyResult.baseline, 0.0),
+        (share <= 0.0, 0.0),
+        (share >= 1.0, 1.0),
+        else_=share,
+    )
+
+
+@dataclass
+class QuarterTree:
+    team_id: str
+    quarter: str
+    nodes: dict[int, Node] = field(default_factory=dict)
+    _progress: dict[int, float] = field(default_factory=dict)
+
+    def progress(self, objective_id: int) -> float:
+        """Rolled-up progress 0..1 (iterative, memoised; links are acyclic by construction)."""
+        if objective_id in self._progress:
+            return self._progress[objective_id]
+        stack = [(objective_id, False)]
+        on_path: set[int] = set()
+        while stack:
+            oid, expanded = stack.pop()
+            if oid in self._progress:
+                continue
+            node = self.nodes.get(oid)
+            if node is None:
+                self._progress[oid] = 0.0
+                continue
+            if not expanded:
+                on_path.add(oid)
+                stack.append((oid, True))
+                for child, _ in node.children:
+                    if child not in self._progress and child not in on_path:
+                        stack.append((child, False))
+                continue
+            on_path.discard(oid)
+            total, weight = node.own_sum, float(node.own_count)
+            for child, w in node.children:
+                total += w * self._progress.get(child, 0.0)
+                weight += w
+            self._progress[oid] = min(1.0, max(0.0, total / weight)) if weight > 0 else 0.0
+        return self._progress[objective_id]
+
+    def status(self, objective_id: int, now: datetime | date) -> str:
+        return status_for_progress(self.progress(objective_id), self.quarter, now)
+
+    def company_ids(self) -> list[int]:
+        return sorted(
+            (n.id for n in self.nodes.values() if n.is_company), key=lambda i: self.nodes[i].number
+        )
+
+    def unaligned_ids(self) -> list[int]:
+        """Department objectives with no parent, by department then number."""
+        return sorted(
+            (n.id for n in self.nodes.values() if not n.is_company and not n.parents),
+            key=lambda i: (self.nodes[i].department_id, self.nodes[i].number),
+        )
+
+    def ancestors(self, objective_id: int) -> set[int]:
+        seen: set[int] = set()
+        todo = (
+            [p for p, _ in self.nodes[objective_id].parents] if objective_id in self.nodes else []
+        )
+        while todo:
+            oid = todo.pop()
+            if oid in seen:
+                continue
+            seen.add(oid)
+            node = self.nodes.get(oid)
+            if node:
+                todo.extend(p for p, _ in node.parents)
+        return seen
+
+    def path_up(self, start: int, goal: int) -> list[int] | None:
+        """Objective ids from `start` up through parents to `goal`, or None."""
+        prev: dict[int, int | None] = {start: None}
+        todo = [start]
+        while todo:
+            oid = todo.pop(0)
+            if oid == goal:
+                path = [oid]
+                while prev[path[-1]] is not None:
+                    path.append(prev[path[-1]])
+                return list(reversed(path))
+            for p, _ in self.nodes[oid].parents if oid in self.nodes else []:
+                if p not in prev:
+                    prev[p] = oid
+                    todo.append(p)
+        return None
+
+
+def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree:
+    """The quarter's objectives, own key-result progress and links: three statements."""
+    tree = QuarterTree(team_id=team_id, quarter=quarter)
+    rows = session.exec(
+        select(
+            Objective.id,
+            Objective.number,
+            Objective.title,
+            Objective.department_id,
+            Objective.owner_id,
+            Objective.status,
+        ).where(Objective.team_id == team_id, Objective.quarter == quarter)
+    ).all()
+    for oid, number, title, dept_id, owner_id, status in rows:
+        tree.nodes[oid] = Node(oid, number, title, dept_id, owner_id, status)
+    if not tree.nodes:
+        return tree
+    sums = session.exec(
+        select(KeyResult.objective_id, func.sum(kr_share_sql()), func.count(KeyResult.id))
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .where(Objective.team_id == team_id, Objective.quarter == quarter)
+        .group_by(KeyResult.objective_id)
+    ).all()
+    for oid, total, count in sums:
+        node = tree.nodes.get(oid)
+        if node:
+            node.own_sum, node.own_count = float(total or 0.0), int(count)
+    links = session.exec(
+        select(ObjectiveLink.child_id, ObjectiveLink.parent_id, ObjectiveLink.weight)
+        .where(ObjectiveLink.team_id == team_id, ObjectiveLink.quarter == quarter)
+        .order_by(ObjectiveLink.id)
+    ).all()
+    for child, parent, weight in links:
+        if child in tree.nodes and parent in tree.nodes:
+            tree.nodes[child].parents.append((parent, weight))
+            tree.nodes[parent].children.append((child, weight))
+    return tree
+
+
+def trees_for(session: Session, objectives: Iterable[Objective]) -> dict[str, QuarterTree]:
+    """The quarter trees the given objectives belong to (three statements per distinct quarter)."""
+    out: dict[str, QuarterTree] = {}
+    for o in objectives:
+        if o.quarter not in out:
+            out[o.quarter] = quarter_tree(session, team_id=o.team_id, quarter=o.quarter)
+    return out
+
+
+def rolled_up_progress(session: Session, objectives: Iterable[Objective]) -> dict[int, float]:
+    """Rolled-up progress per objective id."""
+    objectives = list(objectives)
+    trees = trees_for(session, objectives)
+    return {o.id: trees[o.quarter].progress(o.id) for o in objectives}
