@@ -38,6 +38,8 @@ LISTENER_MODULES = [
     "slackapp.listeners.kpi",
     "slackapp.listeners.reminders",
     "slackapp.listeners.quarterly_review",
+    "slackapp.listeners.alignment",
+    "slackapp.listeners.commitments",
 ]
 
 

@@ -55,7 +55,7 @@ def objective_summary(view: ObjectiveView, now: datetime | None = None) -> str:
     o = view.objective
     head = (
         f"*O-{o.number}* {escape(cut(o.title, 150))}\n"
-        f"{escape(view.department.name)} · {o.quarter} · <@{o.owner_id}> · "
+        f"{escape(department_name(view))} · {o.quarter} · <@{o.owner_id}> · "
         f"`{progress_bar(view.progress)}` {view.progress:.0%}"
     )
     if o.status != "active":
@@ -63,6 +63,35 @@ def objective_summary(view: ObjectiveView, now: datetime | None = None) -> str:
         head += f" · _{o.status.replace('_', ' ')}{score}_"
     krs = [f"• {kr_line(kr, o.quarter, now)}" for kr in view.key_results]
     return cut("\n".join([head, *krs]), 3000)
+
+
+def department_name(view: ObjectiveView) -> str:
+    return view.department.name if view.department else "Company-wide"
+
+
+def alignment_lines(view: ObjectiveView, limit: int = 20) -> str:
+    """What the objective contributes to (a closed parent says so) and what contributes to it."""
+    lines = []
+    for direction, label in (("parents", "Contributes to"), ("children", "Contributions")):
+        linked = view.linked(direction)
+        if not linked:
+            continue
+        items = []
+        for node, weight in linked[:limit]:
+            state = f", {node.status.replace('_', ' ')}" if node.status != "active" else ""
+            share = view.tree.progress(node.id)
+            items.append(
+                f"*O-{node.number}* {escape(cut(node.title, 60))} ({share:.0%}, weight "
+                f"{format_number(weight)}{state})"
+            )
+        more = f" and {len(linked) - limit} more" if len(linked) > limit else ""
+        lines.append(f"*{label}:* " + " · ".join(items) + more)
+    if view.tree is not None and view.linked("children"):
+        lines.append(
+            f"_Rolled up from its own key results ({view.own_progress:.0%}) and the "
+            "contributing objectives, by weight._"
+        )
+    return "\n".join(lines)
 
 
 def page_count(total: int) -> int:
@@ -105,7 +134,7 @@ def objective_detail(view: ObjectiveView, history: dict[int, list[CheckIn]]) -> 
     blocks: list[Block] = [
         header(f"O-{o.number} {o.title}"),
         section(
-            f"*Department:* {escape(view.department.name)}   *Quarter:* {o.quarter}   "
+            f"*Department:* {escape(department_name(view))}   *Quarter:* {o.quarter}   "
             f"*Owner:* <@{o.owner_id}>   *Due:* {o.due_date.isoformat()}\n"
             f"*Status:* {o.status.replace('_', ' ')}   *Progress:* "
             f"`{progress_bar(view.progress)}` {view.progress:.0%}"
@@ -114,6 +143,9 @@ def objective_detail(view: ObjectiveView, history: dict[int, list[CheckIn]]) -> 
     ]
     if o.description:
         blocks.append(section(escape(cut(o.description, 2900))))
+    alignment = alignment_lines(view)
+    if alignment:
+        blocks.append(section(cut(alignment, 3000)))
     for kr in view.key_results:
         blocks.append(divider())
         blocks.append(section(kr_line(kr, o.quarter)))

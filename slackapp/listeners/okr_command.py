@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from slackapp.listeners import departments, kpi, objective_edit, objectives, workspace_setup
+from slackapp.listeners import (
+    alignment,
+    commitments,
+    departments,
+    kpi,
+    objective_edit,
+    objectives,
+    workspace_setup,
+)
 from slackapp.replies import guarded, reply
 from storage.errors import DomainError
 
@@ -12,7 +20,10 @@ USAGE = (
     "`/okr help` · `/okr new` · `/okr list [me|<department>|all]` · `/okr show O-12` · "
     "`/okr edit O-12` · `/okr close O-12 [score]` · `/okr dept create <name> [#channel] [@head…]` · "
     "`/okr dept list` · `/okr dept add @user… to <department>` · `/okr setup` · "
-    "`/okr bind KR-34 nps [department|company]` · `/okr unbind KR-34`"
+    "`/okr bind KR-34 nps [department|company]` · `/okr unbind KR-34` · "
+    "`/okr align O-12 to O-3 [weight 2]` · `/okr unalign O-12 from O-3` · "
+    "`/okr tree [O-3|2026-Q4]` · `/okr ask <department> <what…> by <YYYY-MM-DD> [for KR-34]` · "
+    "`/okr commit C-7 owner @user` · `/okr done C-7 [note]` · `/okr asks [mine|<department>|all]`"
 )
 
 HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
@@ -26,6 +37,10 @@ HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
 • `/okr dept add @user… to <department>` — add members (heads); `/okr dept head @user… to <department>` adds heads (admins)
 • `/okr setup` — workspace settings: channels, schedules, recognition (admins)
 • `/okr bind KR-34 nps [department|company|<department>]` — the key result takes that KPI's newest value after each sync (heads); `/okr unbind KR-34` undoes it
+• `/okr align O-12 to O-3 [weight 2]` — O-12 contributes to O-3 (heads of O-12's department, admins); `/okr unalign O-12 from O-3` removes the link
+• `/okr tree [O-3|2026-Q4]` — company objectives and everything that contributes to them, with rolled-up progress
+• `/okr ask <department> <what…> by <YYYY-MM-DD> [for KR-34]` — ask another department for something; its heads accept or decline
+• `/okr commit C-7 owner @user` · `/okr done C-7 [note]` · `/okr asks [mine|<department>|all]` — commitments between departments
 • `/kpi [name]` — latest KPI values from the Google Sheet; with a name, its trend and a chart
 • `/checkin KR-34 45 7/10 note` — record progress on a key result (`/checkin` alone opens a form)
 Open the app's *Home* tab for your key results at a glance."""
@@ -59,6 +74,14 @@ def handle_okr(ack, command, context, client, respond):
             kpi.bind_from_text(context, client, respond, rest)
         elif sub == "unbind":
             kpi.unbind_from_text(context, client, respond, rest)
+        elif sub == "align":
+            alignment.align_from_text(context, client, respond, rest)
+        elif sub == "unalign":
+            alignment.unalign_from_text(context, client, respond, rest)
+        elif sub == "tree":
+            alignment.respond_tree(context, respond, rest)
+        elif sub in commitments.SUBCOMMANDS:
+            commitments.handle(sub, context, client, respond, rest)
         else:
             raise DomainError(f"`{sub}` is not an `/okr` command.", usage=USAGE)
 

@@ -55,7 +55,7 @@ def objective(
             team_id=team_id,
             actor_id="U0ADMIN01",
             is_admin=True,
-            department_id=dept.id,
+            department_id=dept.id if dept is not None else None,  # None: company objective
             title=title,
             quarter=quarter,
             owner_id=owner,

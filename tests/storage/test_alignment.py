@@ -1,0 +1,234 @@
+"""Alignment links and rolled-up progress (spec §8) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session, func, select
+
+from storage import alignment
+from storage.checkins import record_checkin
+from storage.db import session_scope
+from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from storage.models import AuditLog, ObjectiveLink
+from storage.objectives import KeyResultInput, close_objective, get_objective, load_views
+from storage.quarters import next_quarter, quarter_of
+from storage.rollup import quarter_tree
+from tests.conftest import ADMIN, ALICE, BOB
+from tests.support.factories import TEAM, department, objective
+
+TEAM_B = "T0TEAMB02"
+
+
+def kr(title, baseline, target, current=None):
+    return KeyResultInput(title=title, baseline=baseline, target=target), current
+
+
+def make(engine, dept, title, *krs, quarter=None):
+    """An objective whose key results then get `current` values by check-in."""
+    obj, rows = objective(engine, dept, title=title, krs=[k for k, _ in krs], quarter=quarter)
+    with session_scope(engine) as s:
+        for row, (_, current) in zip(rows, krs, strict=True):
+            if current is not None:
+                record_checkin(
+                    s, team_id=TEAM, user_id=ADMIN, is_admin=True, ref=f"KR-{row.number}",
+                    value=current, confidence=7,
+                )  # fmt: skip
+    return obj, rows
+
+
+def link(engine, child, parent, weight=1.0, actor=ADMIN, admin=True):
+    with session_scope(engine) as s:
+        return alignment.align(
+            s, team_id=TEAM, actor_id=actor, is_admin=admin, child=s.get(type(child), child.id),
+            parent=s.get(type(parent), parent.id), weight=weight,
+        )  # fmt: skip
+
+
+def links(engine) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(ObjectiveLink)).one()
+
+
+@pytest.fixture
+def world(engine):
+    support = department(engine, "Support", heads=(ALICE,))
+    product = department(engine, "Product", heads=(BOB,), channel="C0PRODUCT1")
+    ops = department(engine, "Ops", heads=(BOB,), channel="C0OPS00001")
+    company, _ = make(engine, None, "Loyal customers", kr("NPS", 0, 100, 50))  # own 0.5
+    s_obj, s_krs = make(engine, support, "Callbacks", kr("a", 30, 50, 45), kr("b", 10, 0))
+    p_obj, _ = make(engine, product, "Fixes", kr("bugs", 0, 10, 10))  # own 1.0
+    g_obj, g_krs = make(engine, ops, "Runbooks", kr("docs", 0, 100))  # own 0.0
+    return dict(
+        support=support, product=product, ops=ops, company=company, s=s_obj, p=p_obj, g=g_obj,
+        s_krs=s_krs, g_krs=g_krs,
+    )  # fmt: skip
+
+
+def progress_of(engine, obj) -> float:
+    with Session(engine) as s:
+        return quarter_tree(s, team_id=TEAM, quarter=obj.quarter).progress(obj.id)
+
+
+def test_rolled_up_progress_hand_computed(engine, world):
+    w = world
+    link(engine, w["s"], w["company"], 2)
+    link(engine, w["p"], w["company"], 1)
+    # Support: (0.75 + 0.0) / 2 = 0.375; Product 1.0;
+    # company: (0.5 + 2·0.375 + 1·1.0) / (1 + 2 + 1) = 2.25 / 4 = 0.5625
+    assert progress_of(engine, w["s"]) == pytest.approx(0.375)
+    assert progress_of(engine, w["company"]) == pytest.approx(0.5625)
+    link(engine, w["g"], w["s"], 1)
+    # Support: (0.75 + 0 + 1·0.0) / 3 = 0.25; company: (0.5 + 0.5 + 1.0) / 4 = 0.5
+    assert progress_of(engine, w["s"]) == pytest.approx(0.25)
+    assert progress_of(engine, w["company"]) == pytest.approx(0.5)
+    with session_scope(engine) as s:  # a check-in three levels down moves every ancestor
+        record_checkin(
+            s, team_id=TEAM, user_id=BOB, is_admin=False, ref=f"KR-{w['g_krs'][0].number}",
+            value=100, confidence=8,
+        )  # fmt: skip
+    # Ops 1.0; Support (0.75 + 1.0) / 3 = 0.58333; company (0.5 + 1.16667 + 1.0) / 4 = 0.66667
+    assert progress_of(engine, w["g"]) == pytest.approx(1.0)
+    assert progress_of(engine, w["s"]) == pytest.approx(1.75 / 3)
+    assert progress_of(engine, w["company"]) == pytest.approx((0.5 + 3.5 / 3 + 1.0) / 4)
+    with Session(engine) as s:  # the views every surface uses show the same numbers
+        view = load_views(s, [get_objective(s, team_id=TEAM, ref=f"O-{w['company'].number}")])[0]
+        assert view.progress == pytest.approx((0.5 + 3.5 / 3 + 1.0) / 4)
+        assert view.own_progress == pytest.approx(0.5)
+
+
+def test_changing_weight_updates_link_and_rollup(engine, world):
+    w = world
+    link(engine, w["s"], w["company"], 2)
+    _, created = link(engine, w["s"], w["company"], 3)
+    assert not created and links(engine) == 1
+    # (0.5 + 3·0.375) / 4
+    assert progress_of(engine, w["company"]) == pytest.approx((0.5 + 1.125) / 4)
+
+
+def test_self_cycle_and_cross_quarter_refused(engine, world):
+    w = world
+    with pytest.raises(DomainError, match="itself"):
+        link(engine, w["s"], w["s"])
+    link(engine, w["s"], w["p"])
+    link(engine, w["p"], w["g"])
+    with pytest.raises(DomainError, match="cycle") as exc:  # g → s closes s → p → g → s
+        link(engine, w["g"], w["s"])
+    assert f"O-{w['g'].number} → O-{w['s'].number} → O-{w['p'].number} → O-{w['g'].number}" in str(
+        exc.value
+    )
+    later, _ = make(
+        engine, w["support"], "Next quarter", kr("x", 0, 1),
+        quarter=next_quarter(quarter_of(w["s"].due_date)),
+    )  # fmt: skip
+    with pytest.raises(DomainError, match="own quarter"):
+        link(engine, later, w["company"])
+    assert links(engine) == 2
+
+
+def test_weights_parsed_and_bounded():
+    assert alignment.parse_weight("2") == 2.0
+    assert alignment.parse_weight("0.5") == 0.5
+    for bad, msg in [("0", "greater than 0"), ("-1", "greater than 0"), ("abc", "not a number"),
+                     ("1e9", "not a number"), ("1000000000", "too large")]:  # fmt: skip
+        with pytest.raises(DomainError, match=msg):
+            alignment.parse_weight(bad)
+
+
+def test_roles_member_other_head_company(engine, world):
+    w = world
+    with pytest.raises(PermissionDenied, match="Support"):  # Bob heads Product, not Support
+        link(engine, w["s"], w["company"], actor=BOB, admin=False)
+    with pytest.raises(PermissionDenied, match="admin"):  # a company objective: admins only
+        link(engine, w["company"], w["s"], actor=ALICE, admin=False)
+    assert links(engine) == 0
+    link(engine, w["s"], w["company"], actor=ALICE, admin=False)  # Alice heads Support
+    with Session(engine) as s:
+        log = s.exec(select(AuditLog).where(AuditLog.action == "objective.align")).one()
+        assert log.actor_id == ALICE and '"weight": 1.0' in log.after
+
+
+def test_foreign_team_parent_refused(engine, world):
+    other = department(engine, "Support", team_id=TEAM_B, channel="C0BSUPP001")
+    foreign, _ = objective(engine, other, team_id=TEAM_B)
+    with session_scope(engine) as s, pytest.raises(NotFound):
+        alignment.objectives_by_ids(s, team_id=TEAM, ids=[world["company"].id, foreign.id])
+    with session_scope(engine) as s, pytest.raises(FieldErrors) as exc:
+        child = get_objective(s, team_id=TEAM, ref=f"O-{world['s'].number}")
+        alignment.set_parents(s, team_id=TEAM, actor_id=ADMIN, child=child, parent_ids=[foreign.id])
+    assert "contributes_to" in exc.value.errors
+    assert links(engine) == 0
+
+
+def test_set_parents_replaces_links_keeping_weights(engine, world):
+    w = world
+    link(engine, w["s"], w["company"], 2)
+    with session_scope(engine) as s:
+        child = get_objective(s, team_id=TEAM, ref=f"O-{w['s'].number}")
+        alignment.set_parents(
+            s, team_id=TEAM, actor_id=ADMIN, child=child, parent_ids=[w["company"].id, w["p"].id]
+        )
+    with Session(engine) as s:
+        rows = {r.parent_id: r.weight for r in s.exec(select(ObjectiveLink)).all()}
+    assert rows == {w["company"].id: 2.0, w["p"].id: 1.0}
+    with session_scope(engine) as s:
+        child = get_objective(s, team_id=TEAM, ref=f"O-{w['s'].number}")
+        alignment.set_parents(s, team_id=TEAM, actor_id=ADMIN, child=child, parent_ids=[])
+    assert links(engine) == 0
+
+
+def test_unalign_and_closing_a_parent(engine, world):
+    w = world
+    link(engine, w["s"], w["company"])
+    with session_scope(engine) as s:
+        close_objective(s, team_id=TEAM, actor_id=ADMIN, is_admin=True,
+                        ref=f"O-{w['company'].number}")  # fmt: skip
+    with Session(engine) as s:  # the child still says what it contributes to, now closed
+        view = load_views(s, [get_objective(s, team_id=TEAM, ref=f"O-{w['s'].number}")])[0]
+        ((parent, weight),) = view.linked("parents")
+        assert parent.status == "closed" and weight == 1.0
+    with session_scope(engine) as s:
+        alignment.unalign(
+            s, team_id=TEAM, actor_id=ADMIN, is_admin=True,
+            child=get_objective(s, team_id=TEAM, ref=f"O-{w['s'].number}"),
+            parent=get_objective(s, team_id=TEAM, ref=f"O-{w['company'].number}"),
+        )  # fmt: skip
+    assert links(engine) == 0
+    with session_scope(engine) as s, pytest.raises(NotFound, match="does not contribute"):
+        alignment.unalign(
+            s, team_id=TEAM, actor_id=ADMIN, is_admin=True,
+            child=get_objective(s, team_id=TEAM, ref=f"O-{w['s'].number}"),
+            parent=get_objective(s, team_id=TEAM, ref=f"O-{w['company'].number}"),
+        )  # fmt: skip
+
+
+def test_company_objective_admins_only(engine):
+    from storage.objectives import create_objective
+
+    with session_scope(engine) as s, pytest.raises(PermissionDenied, match="admin"):
+        create_objective(
+            s, team_id=TEAM, actor_id=ALICE, is_admin=False, department_id=None, title="x",
+            quarter=quarter_of(__import__("datetime").date.today()), owner_id=ALICE,
+            due_date=None, key_results=[KeyResultInput(title="k", baseline=0, target=1)],
+        )  # fmt: skip
+
+
+def test_quarter_tree_statement_count_constant(engine, world):
+    w = world
+    link(engine, w["s"], w["company"])
+    statements = []
+
+    def count(*_):
+        statements.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with Session(engine) as s:
+            tree = quarter_tree(s, team_id=TEAM, quarter=w["s"].quarter)
+            tree.progress(w["company"].id)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 3
+    assert tree.unaligned_ids() == sorted(
+        [w["p"].id, w["g"].id], key=lambda i: (tree.nodes[i].department_id, tree.nodes[i].number)
+    )
