@@ -6,17 +6,19 @@ from datetime import date
 
 from slack_sdk.models.blocks import (
     DatePickerElement,
+    ExternalDataMultiSelectElement,
     ExternalDataSelectElement,
     InputBlock,
     Option,
     PlainTextInputElement,
+    StaticMultiSelectElement,
     StaticSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
 from slackapp.blocks.common import OPTIONS_MAX, context, cut, divider, header, plain
-from storage.models import TITLE_MAX, UNIT_MAX, Department
+from storage.models import TITLE_MAX, UNIT_MAX, Department, Objective
 from storage.objectives import MAX_KEY_RESULTS
 from storage.quarters import next_quarter, quarter_bounds, quarter_of
 
@@ -47,23 +49,81 @@ def _text_input(
     )
 
 
+COMPANY_VALUE = "company"  # the department choice of a company objective (admins only)
+
+
 def department_option(d: Department) -> Option:
     return Option(value=str(d.id), text=cut(d.name, 75))
 
 
+def company_option() -> Option:
+    return Option(value=COMPANY_VALUE, text="Company-wide")
+
+
+def parent_option(o: Objective, department_names: dict[int, str]) -> Option:
+    where = department_names.get(o.department_id, "Company-wide")
+    return Option(value=str(o.id), text=cut(f"O-{o.number} {o.title} · {where}", 75))
+
+
+def contributes_to_block(
+    choices: list[Objective], department_names: dict[int, str], initial: list[Objective] = ()
+) -> list[InputBlock]:
+    """ "Contributes to": the quarter's objectives (search as you type beyond 100); no block
+    when there is nothing to choose."""
+    ids = {o.id for o in choices}
+    choices = list(choices) + [o for o in initial if o.id not in ids]
+    if not choices:
+        return []
+    initial_options = [parent_option(o, department_names) for o in initial] or None
+    if len(choices) <= OPTIONS_MAX:
+        element = StaticMultiSelectElement(
+            action_id="value",
+            placeholder=plain("Objectives this one moves", 150),
+            options=[parent_option(o, department_names) for o in choices],
+            initial_options=initial_options,
+        )
+    else:
+        element = ExternalDataMultiSelectElement(
+            action_id="contributes_search",
+            placeholder=plain("Type to search the quarter's objectives", 150),
+            min_query_length=0,
+            initial_options=initial_options,
+        )
+    return [
+        InputBlock(
+            block_id="contributes_to",
+            label=plain("Contributes to"),
+            optional=True,
+            hint=plain("Company or other departments' objectives of the same quarter.", 2000),
+            element=element,
+        )
+    ]
+
+
 def new_objective_modal(
-    *, departments: list[Department], user_id: str, kpi_names: list[str], today: date
+    *,
+    departments: list[Department],
+    user_id: str,
+    kpi_names: list[str],
+    today: date,
+    company: bool = False,
+    parents: list[Objective] = (),
+    department_names: dict[int, str] | None = None,
 ) -> View:
+    """`company`: offer "Company-wide" first (admins); `parents`: the "Contributes to" choices."""
     quarter = quarter_of(today)
     quarters = [quarter]
     for _ in range(3):
         quarters.append(next_quarter(quarters[-1]))
-    if len(departments) <= OPTIONS_MAX:
+    dept_options = ([company_option()] if company else []) + [
+        department_option(d) for d in departments
+    ]
+    if len(dept_options) <= OPTIONS_MAX:
         dept_el = StaticSelectElement(
             action_id="value",
             placeholder=plain("Choose a department", 150),
-            options=[department_option(d) for d in departments],
-            initial_option=department_option(departments[0]) if len(departments) == 1 else None,
+            options=dept_options,
+            initial_option=dept_options[0] if len(dept_options) == 1 else None,
         )
     else:  # more than a static select may hold: search as you type
         dept_el = ExternalDataSelectElement(
@@ -105,6 +165,7 @@ def new_objective_modal(
             label=plain("Owner"),
             element=UserSelectElement(action_id="value", initial_user=user_id),
         ),
+        *contributes_to_block(list(parents), department_names or {}),
         InputBlock(
             block_id="due_date",
             label=plain("Due date"),
@@ -179,7 +240,14 @@ def no_department_modal(message: str) -> View:
 EDIT_CALLBACK_ID = "okr_edit_objective"
 
 
-def edit_objective_modal(obj, key_results) -> View:
+def edit_objective_modal(
+    obj,
+    key_results,
+    *,
+    parents: list[Objective] = (),
+    current_parents: list[Objective] = (),
+    department_names: dict[int, str] | None = None,
+) -> View:
     """Prefilled edit form. private_metadata names the objective and its key results; the
     submission re-checks both against the verified team and user."""
     blocks = [
@@ -202,6 +270,9 @@ def edit_objective_modal(obj, key_results) -> View:
             label=plain("Due date"),
             hint=plain(f"Inside {obj.quarter}.", 2000),
             element=DatePickerElement(action_id="value", initial_date=obj.due_date.isoformat()),
+        ),
+        *contributes_to_block(
+            [p for p in parents if p.id != obj.id], department_names or {}, list(current_parents)
         ),
     ]
     for i, kr in enumerate(key_results):

@@ -10,10 +10,11 @@ from sqlmodel import select
 
 from slackapp.blocks.alignment_tree import TREE_NEXT, TREE_PREV, tree_lines, tree_page
 from slackapp.blocks.common import as_dicts
+from slackapp.blocks.objective_form import parent_option
 from slackapp.context import is_admin
 from slackapp.replies import reply
 from storage import alignment
-from storage.errors import DomainError
+from storage.errors import DomainError, FieldErrors
 from storage.models import Department
 from storage.numbers import format_number
 from storage.objectives import get_objective
@@ -124,11 +125,7 @@ def respond_tree(context, respond, arg: str, page: int = 1, replace: bool = Fals
                 raise DomainError(exc.message, usage=TREE_USAGE) from None
             title, scope = f"Alignment · {quarter}", quarter
         tree = quarter_tree(session, team_id=team_id, quarter=quarter)
-        names = dict(
-            session.exec(
-                select(Department.id, Department.name).where(Department.team_id == team_id)
-            ).all()
-        )
+        names = department_names(session, team_id)
     lines = tree_lines(tree, root=root)
     blocks = tree_page(
         lines,
@@ -153,6 +150,70 @@ def handle_tree_page(ack, body, context, respond):
         reply(respond, "That tree is out of date; run `/okr tree` again.")
 
 
+# ---- "Contributes to" in the /okr new and /okr edit modals ---------------------------------------
+
+
+def department_names(session, team_id: str) -> dict[int, str]:
+    return dict(
+        session.exec(
+            select(Department.id, Department.name).where(Department.team_id == team_id)
+        ).all()
+    )
+
+
+def parent_choices(session, team_id: str, quarter: str) -> tuple[list, dict[int, str]]:
+    """The quarter's active objectives (company ones first) and the department names."""
+    return (
+        alignment.quarter_choices(session, team_id=team_id, quarter=quarter),
+        department_names(session, team_id),
+    )
+
+
+def selected_parent_ids(values: dict) -> list[int] | None:
+    """Objective ids chosen in "Contributes to"; None when the form has no such field.
+    The ids are only a claim: storage.alignment checks each is this team's and quarter's."""
+    block = values.get("contributes_to")
+    if block is None:
+        return None
+    element = block.get("value") or block.get("contributes_search") or {}
+    out = []
+    for opt in element.get("selected_options") or []:
+        try:
+            out.append(int(opt.get("value")))
+        except (TypeError, ValueError):
+            raise DomainError("One of the chosen objectives is not in this workspace.") from None
+    return out
+
+
+def save_parents(session, *, team_id: str, actor_id: str, child, values: dict) -> None:
+    """Apply the modal's "Contributes to" (FieldErrors keyed contributes_to; nothing written)."""
+    try:
+        ids = selected_parent_ids(values)
+    except DomainError as exc:
+        raise FieldErrors({"contributes_to": exc.message}) from None
+    if ids is not None:
+        alignment.set_parents(session, team_id=team_id, actor_id=actor_id, child=child,
+                              parent_ids=ids)  # fmt: skip
+
+
+def handle_contributes_search(ack, body, context):
+    """Options for "Contributes to" beyond 100 objectives: the quarter's, matching the query."""
+    deps, team_id, _ = _ids(context)
+    query = (body.get("value") or "").casefold()
+    meta = ((body.get("view") or {}).get("private_metadata") or "").partition("|")[0]
+    with deps.session() as session:
+        quarter = quarter_of(datetime.now(UTC).date())
+        if meta:
+            try:
+                quarter = get_objective(session, team_id=team_id, ref=meta).quarter
+            except DomainError:
+                pass
+        choices, names = parent_choices(session, team_id, quarter)
+    matches = [o for o in choices if query in f"o-{o.number} {o.title}".casefold()][:100]
+    ack(options=[parent_option(o, names).to_dict() for o in matches])
+
+
 def register(app: App) -> None:
     app.action(TREE_PREV)(handle_tree_page)
     app.action(TREE_NEXT)(handle_tree_page)
+    app.options("contributes_search")(handle_contributes_search)

@@ -10,9 +10,10 @@ from slack_bolt import App
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.objective_form import EDIT_CALLBACK_ID, edit_objective_modal
 from slackapp.context import is_admin
+from slackapp.listeners.alignment import parent_choices, save_parents
 from slackapp.listeners.app_home import refresh_home
 from slackapp.listeners.objectives import _value
-from storage.alignment import require_objective_head
+from storage.alignment import objectives_by_ids, parent_ids_of, require_objective_head
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.numbers import parse_number
 from storage.objectives import KeyResultEdit, get_objective, load_views, update_objective
@@ -36,7 +37,14 @@ def open_edit_modal(context, client, trigger_id: str, arg: str) -> None:
                 f"O-{obj.number} is {obj.status.replace('_', ' ')}; it can't be edited."
             )
         view = load_views(session, [obj])[0]
-    client.views_open(trigger_id=trigger_id, view=edit_objective_modal(obj, view.key_results))
+        parents, names = parent_choices(session, team_id, obj.quarter)
+        current = objectives_by_ids(
+            session, team_id=team_id, ids=parent_ids_of(session, child_id=obj.id)
+        )
+    modal = edit_objective_modal(
+        obj, view.key_results, parents=parents, current_parents=current, department_names=names
+    )
+    client.views_open(trigger_id=trigger_id, view=modal)
 
 
 def handle_edit_submission(ack, view, context, client):
@@ -76,6 +84,7 @@ def handle_edit_submission(ack, view, context, client):
                 description=_value(values, "description") or "", owner_id=_value(values, "owner"),
                 due_date=date.fromisoformat(due) if due else None, key_results=edits,
             )  # fmt: skip
+            save_parents(session, team_id=team_id, actor_id=user_id, child=obj, values=values)
     except FieldErrors as exc:
         ack(response_action="errors", errors={k: v[:2000] for k, v in exc.errors.items()})
         return

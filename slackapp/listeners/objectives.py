@@ -11,12 +11,15 @@ from sqlmodel import col, select
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.objective_form import (
     CALLBACK_ID,
+    COMPANY_VALUE,
+    company_option,
     department_option,
     new_objective_modal,
     no_department_modal,
 )
 from slackapp.blocks.objectives import PAGE_SIZE, objective_detail, objective_list, page_count
 from slackapp.context import Deps, is_admin
+from slackapp.listeners.alignment import parent_choices, save_parents
 from slackapp.replies import reply
 from storage import checkins as checkin_store
 from storage.departments import department_by_id, find_department, list_departments, memberships
@@ -34,6 +37,7 @@ from storage.objectives import (
     list_objectives,
     load_views,
 )
+from storage.quarters import quarter_of
 
 log = logging.getLogger(__name__)
 LIST_USAGE = "`/okr list me` · `/okr list all` · `/okr list <department>`"
@@ -62,18 +66,22 @@ def creatable_departments(
 
 def open_new_objective_modal(context, client, trigger_id: str) -> None:
     deps, team_id, user_id = _ids(context)
+    today = datetime.now(UTC).date()
     with deps.session() as session:
+        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
         depts = creatable_departments(deps, session, client, team_id, user_id)
         names = kpi_names(session, team_id=team_id)
-    if not depts:
+        parents, dept_names = parent_choices(session, team_id, quarter_of(today))
+    if not depts and not admin:
         view = no_department_modal(
             "Only department heads and workspace admins create objectives. "
             "Ask an admin to create your department with `/okr dept create`, or a head to add you."
         )
     else:
         view = new_objective_modal(
-            departments=depts, user_id=user_id, kpi_names=names, today=datetime.now(UTC).date()
-        )
+            departments=depts, user_id=user_id, kpi_names=names, today=today, company=admin,
+            parents=parents, department_names=dept_names,
+        )  # fmt: skip
     client.views_open(trigger_id=trigger_id, view=view)
 
 
@@ -104,7 +112,10 @@ def parse_new_objective(values: dict) -> tuple[dict, list[KeyResultInput], dict[
         "due_date": _value(values, "due_date"),
     }
     try:
-        fields["department_id"] = int(fields["department_id"])
+        if fields["department_id"] == COMPANY_VALUE:  # admins only: create_objective checks
+            fields["department_id"] = None
+        else:
+            fields["department_id"] = int(fields["department_id"])
     except (TypeError, ValueError):
         errors["department"] = "Choose a department."
     if fields["due_date"]:
@@ -135,7 +146,9 @@ def parse_new_objective(values: dict) -> tuple[dict, list[KeyResultInput], dict[
                 kpi_name=kpi_name or None,
                 kpi_department_id=(
                     fields["department_id"]
-                    if kpi_scope == "department" and not errors.get("department")
+                    if kpi_scope == "department"
+                    and not errors.get("department")
+                    and fields["department_id"] is not None
                     else None
                 ),
             )
@@ -144,7 +157,7 @@ def parse_new_objective(values: dict) -> tuple[dict, list[KeyResultInput], dict[
 
 
 def _block_errors(errors: dict[str, str]) -> dict[str, str]:
-    known = {"department", "title", "description", "quarter", "owner", "due_date"}
+    known = {"department", "title", "description", "quarter", "owner", "due_date", "contributes_to"}
     out = {}
     for key, msg in errors.items():
         if key in known or key.startswith("kr") and key[2:3].isdigit():
@@ -171,6 +184,8 @@ def handle_new_objective_submission(ack, body, view, context, client):
                 key_results=krs,
                 **fields,
             )
+            save_parents(session, team_id=team_id, actor_id=user_id, child=obj,
+                         values=view["state"]["values"])  # fmt: skip
     except FieldErrors as exc:
         ack(response_action="errors", errors=_block_errors(exc.errors))
         return
@@ -293,9 +308,11 @@ def handle_department_search(ack, body, context, client):
     deps, team_id, user_id = _ids(context)
     query = (body.get("value") or "").casefold()
     with deps.session() as session:
+        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
         depts = creatable_departments(deps, session, client, team_id, user_id)
-    matches = [d for d in depts if query in d.name_key][:100]
-    ack(options=[department_option(d).to_dict() for d in matches])
+    options = [company_option()] if admin and query in "company-wide" else []
+    options += [department_option(d) for d in depts if query in d.name_key]
+    ack(options=[o.to_dict() for o in options[:100]])
 
 
 def register(app: App) -> None:

@@ -8,11 +8,12 @@ import json
 import pytest
 from sqlmodel import Session, func, select
 
-from storage.models import AuditLog, ObjectiveLink
+from storage.models import AuditLog, Objective, ObjectiveLink
 from storage.objectives import KeyResultInput
 from storage.quarters import next_quarter, quarter_of
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
 from tests.support.factories import department, objective
+from tests.support.slack_driver import state
 
 TEAM_B = "T0TEAMB02"
 
@@ -191,3 +192,132 @@ def test_tree_pages_stay_within_block_kit_limits(driver, slack, engine, world):
     second = driver.replies()[-1]
     assert "Page 2 of 2" in json.dumps(second["blocks"]) and second.get("replace_original")
     assert "Not aligned yet" in json.dumps(second["blocks"])  # Product's objective, last
+
+
+# ---- "Company-wide" and "Contributes to" in the /okr new and /okr edit modals -------------------
+
+
+def contributes(*ids) -> dict:
+    return {
+        "contributes_to": {
+            "value": {
+                "type": "multi_static_select",
+                "selected_options": [{"value": str(i)} for i in ids],
+            }
+        }
+    }
+
+
+def new_values(department_value, quarter, *parent_ids, title="Win back detractors"):
+    values = state(
+        department=("option", department_value), title=title, quarter=("option", quarter),
+        owner=("user", ADMIN), kr0_title="NPS", kr0_baseline="30", kr0_target="40",
+    )  # fmt: skip
+    values.update(contributes(*parent_ids))
+    return values
+
+
+def objective_count(engine) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(Objective)).one()
+
+
+def test_new_modal_offers_company_first_to_admins_only(driver, slack, engine, world):
+    driver.command("/okr", "new", user=ADMIN)
+    blocks = {b.get("block_id"): b for b in slack.wait_for("views.open")[0]["view"]["blocks"]}
+    options = blocks["department"]["element"]["options"]
+    assert (options[0]["value"], options[0]["text"]["text"]) == ("company", "Company-wide")
+    parents = [o["value"] for o in blocks["contributes_to"]["element"]["options"]]
+    assert parents[0] == str(world["company"].id)  # company objectives first
+    assert set(parents) == {str(world[k].id) for k in ("company", "s", "p")}
+    slack.reset()
+    driver.command("/okr", "new", user=ALICE)  # a head, not an admin
+    blocks = {b.get("block_id"): b for b in slack.wait_for("views.open")[0]["view"]["blocks"]}
+    assert [o["value"] for o in blocks["department"]["element"]["options"]] == [
+        str(world["support"].id)
+    ]
+
+
+def test_new_company_objective_and_contributing_objective_by_modal(driver, slack, engine, world):
+    quarter = world["s"].quarter
+    resp = driver.view_submission("okr_new_objective", new_values("company", quarter), user=ADMIN)
+    assert resp.status == 200 and not resp.body
+    with Session(engine) as s:
+        company = s.exec(select(Objective).order_by(Objective.id.desc())).first()
+        assert company.department_id is None and company.title == "Win back detractors"
+    values = new_values(str(world["support"].id), quarter, company.id, world["company"].id,
+                        title="Call detractors")  # fmt: skip
+    resp = driver.view_submission("okr_new_objective", values, user=ALICE)
+    assert resp.status == 200 and not resp.body
+    with Session(engine) as s:
+        child = s.exec(select(Objective).order_by(Objective.id.desc())).first()
+        assert {r.parent_id for r in s.exec(select(ObjectiveLink))} == {
+            company.id,
+            world["company"].id,
+        }
+        assert all(r.child_id == child.id for r in s.exec(select(ObjectiveLink)))
+
+
+def test_company_choice_forged_by_a_head_is_refused(driver, engine, world):
+    before = objective_count(engine)
+    body = driver.view_submission(
+        "okr_new_objective", new_values("company", world["s"].quarter), user=ALICE
+    ).body
+    assert "admin" in json.loads(body)["errors"]["department"]
+    assert objective_count(engine) == before
+
+
+def test_forged_foreign_parent_in_new_modal_writes_nothing(driver, engine, world):
+    other = department(engine, "Support", team_id=TEAM_B, channel="C0BSUPP001")
+    foreign, _ = objective(engine, other, team_id=TEAM_B)
+    before = objective_count(engine)
+    values = new_values(str(world["support"].id), world["s"].quarter, foreign.id)
+    body = json.loads(driver.view_submission("okr_new_objective", values, user=ALICE).body)
+    assert "not in this workspace" in body["errors"]["contributes_to"]
+    values = new_values(str(world["support"].id), world["s"].quarter, "x'; drop")
+    body = json.loads(driver.view_submission("okr_new_objective", values, user=ALICE).body)
+    assert "not in this workspace" in body["errors"]["contributes_to"]
+    assert objective_count(engine) == before and links(engine) == 0
+
+
+def test_new_modal_parent_in_another_quarter_is_a_field_error(driver, engine, world):
+    later = next_quarter(world["s"].quarter)
+    values = new_values(str(world["support"].id), later, world["company"].id)
+    body = json.loads(driver.view_submission("okr_new_objective", values, user=ALICE).body)
+    assert "own quarter" in body["errors"]["contributes_to"]
+    assert links(engine) == 0
+
+
+def edit_values(obj, kr_number, *parent_ids) -> dict:
+    values = state(
+        title=obj.title, description="", owner=("user", ALICE),
+        due_date=("date", obj.due_date.isoformat()), kr0_title="NPS", kr0_unit="pts",
+        kr0_target="50", kr0_owner=("user", ALICE),
+    )  # fmt: skip
+    values.update(contributes(*parent_ids))
+    return values
+
+
+def test_edit_modal_shows_and_replaces_parents(driver, slack, engine, world):
+    c, s_, p = world["company"], world["s"], world["p"]
+    reply_of(driver, slack, "/okr", f"align O-{s_.number} to O-{c.number} weight 2", ALICE)
+    slack.reset()
+    driver.command("/okr", f"edit O-{s_.number}", user=ALICE)
+    view = slack.wait_for("views.open")[0]["view"]
+    block = next(b for b in view["blocks"] if b.get("block_id") == "contributes_to")
+    assert [o["value"] for o in block["element"]["initial_options"]] == [str(c.id)]
+    assert str(s_.id) not in [o["value"] for o in block["element"]["options"]]  # not itself
+    meta = view["private_metadata"]
+    resp = driver.view_submission("okr_edit_objective", edit_values(s_, world["s_kr"].number,
+                                  c.id, p.id), user=ALICE, private_metadata=meta)  # fmt: skip
+    assert resp.status == 200 and not resp.body
+    with Session(engine) as s:
+        assert {(r.parent_id, r.weight) for r in s.exec(select(ObjectiveLink))} == {
+            (c.id, 2.0),  # kept with its weight
+            (p.id, 1.0),
+        }
+    # A forged submission naming itself as parent: refused, links unchanged.
+    body = driver.view_submission("okr_edit_objective", edit_values(s_, 1, s_.id), user=ALICE,
+                                  private_metadata=meta).body  # fmt: skip
+    assert "itself" in json.loads(body)["errors"]["contributes_to"]
+    assert links(engine) == 2
