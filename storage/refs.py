@@ -1,4 +1,4 @@
-"""Short references shown to users (O-12, KR-34, B-5), numbered per team."""
+"""Short references shown to users (O-12, KR-34, B-5, C-7), numbered per team."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from storage.errors import DomainError
 from storage.models import RefCounter
 
-PREFIX = {"objective": "O", "key_result": "KR", "behavior": "B"}
-_REF = re.compile(r"^(O|KR|B)-?(\d{1,9})$", re.IGNORECASE)
+PREFIX = {"objective": "O", "key_result": "KR", "behavior": "B", "commitment": "C"}
+_REF = re.compile(r"^(O|KR|B|C)-?(\d{1,9})$", re.IGNORECASE)
 
 
 def format_ref(kind: str, number: int) -> str:

@@ -1,15 +1,258 @@
-"""Commitments between departments (spec §8)."""
+"""Commitments between departments (spec §8): `/okr ask`, `/okr commit`, `/okr done`,
+`/okr asks`, the heads' Accept / Decline buttons and the decline modal. The asker gets a DM at
+every change."""
 
 from __future__ import annotations
 
+import logging
+import re
+from datetime import UTC, datetime
+
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+from sqlmodel import select
 
-SUBCOMMANDS: tuple[str, ...] = ()
+from slackapp.blocks.commitments import (
+    ACCEPT,
+    DECLINE,
+    DECLINE_CALLBACK,
+    ask_dm,
+    asker_notice,
+    asks_list,
+    decided_dm,
+    decline_modal,
+)
+from slackapp.blocks.common import as_dicts, escape, section
+from slackapp.context import is_admin
+from slackapp.mentions import split_mentions
+from slackapp.replies import reply
+from storage import commitments as store
+from storage.departments import department_by_id, find_department, head_ids
+from storage.errors import DomainError, FieldErrors
+from storage.models import Department, KeyResult
+
+log = logging.getLogger(__name__)
+
+SUBCOMMANDS = ("ask", "commit", "done", "asks")
+ASK_USAGE = "`/okr ask <department> <what…> by <YYYY-MM-DD> [for KR-34]`"
+COMMIT_USAGE = "`/okr commit C-7 owner @user`"
+DONE_USAGE = "`/okr done C-7 [note]`"
+ASKS_USAGE = "`/okr asks [mine|<department>|all]`"
+
+_ASK = re.compile(r"^(?P<head>.+)\s+by\s+(?P<due>\S+)(?:\s+for\s+(?P<kr>\S+))?\s*$", re.I | re.S)
+_COMMIT = re.compile(r"^(?P<ref>\S+)\s+owner\s+(?P<who>.+)$", re.I)
 
 
-def handle(sub, context, client, respond, rest) -> None:
-    raise NotImplementedError(sub)
+def _ids(context):
+    return context["deps"], context["team_id"], context["user_id"]
+
+
+def _today():
+    return datetime.now(UTC).date()
+
+
+def _names(session, team_id: str) -> dict[int, str]:
+    return dict(
+        session.exec(
+            select(Department.id, Department.name).where(Department.team_id == team_id)
+        ).all()
+    )
+
+
+def _dm(client, user_id: str, text: str) -> None:
+    """A notice to one person; a failed DM is logged, the change it reports stands."""
+    try:
+        client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
+    except SlackApiError as exc:
+        log.warning("DM to %s failed: %s", user_id, exc.response.get("error"))
+
+
+def _with_usage(usage: str, fn):
+    try:
+        return fn()
+    except DomainError as exc:
+        if exc.usage or isinstance(exc, FieldErrors):
+            raise
+        raise DomainError(exc.message, usage=usage) from None
+
+
+def ask_from_text(context, client, respond, arg: str) -> None:
+    deps, team_id, user_id = _ids(context)
+    m = _ASK.match(arg.strip())
+    if not m:
+        raise DomainError("Say which department, what you need and by when.", usage=ASK_USAGE)
+    today = _today()
+    with deps.session() as session:
+
+        def run():
+            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            dept, what = store.split_department(session, team_id=team_id, text=m.group("head"))
+            due = store.parse_due_date(m.group("due"), today=today)
+            row = store.ask(session, team_id=team_id, asker_id=user_id, is_admin=admin,
+                            department=dept, what=what, due_date=due,
+                            key_result_ref=m.group("kr"), today=today)  # fmt: skip
+            return row, dept, head_ids(session, department_id=dept.id)
+
+        row, dept, heads = _with_usage(ASK_USAGE, run)
+        kr_ref = (
+            f"KR-{session.get(KeyResult, row.key_result_id).number}" if row.key_result_id else None
+        )
+    blocks = as_dicts(ask_dm(row, dept.name, kr_ref))
+    for head in heads:
+        try:
+            client.chat_postMessage(channel=head, text=f"{dept.name} is asked for C-{row.number}",
+                                    blocks=blocks)  # fmt: skip
+        except SlackApiError as exc:
+            log.warning("ask DM to %s failed: %s", head, exc.response.get("error"))
+    who = " and ".join(f"<@{h}>" for h in heads[:5]) or "nobody yet (it has no head)"
+    reply(
+        respond,
+        f":handshake: Asked *{escape(dept.name)}* for *C-{row.number}* "
+        f"{escape(row.what[:300])}, due {row.due_date.isoformat()}. Sent to {who}; you'll get a "
+        "DM when it changes.",
+    )
+
+
+def commit_from_text(context, client, respond, arg: str) -> None:
+    deps, team_id, user_id = _ids(context)
+    m = _COMMIT.match(arg.strip())
+    users = split_mentions(m.group("who")).users if m else []
+    if not m or len(users) != 1:
+        raise DomainError("Say which commitment and its new owner.", usage=COMMIT_USAGE)
+    with deps.session() as session:
+        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        row = _with_usage(COMMIT_USAGE, lambda: store.reassign(
+            session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=m.group("ref"),
+            owner_id=users[0]))  # fmt: skip
+        dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
+    _dm(client, row.asker_id, asker_notice(row, dept.name, "reassigned"))
+    if row.owner_id != user_id:
+        _dm(client, row.owner_id, f"You now own *C-{row.number}* {escape(row.what[:500])}, due "
+                                  f"{row.due_date.isoformat()} (asked by <@{row.asker_id}>).")  # fmt: skip
+    reply(respond, f"*C-{row.number}* is now owned by <@{row.owner_id}>.")
+
+
+def done_from_text(context, client, respond, arg: str) -> None:
+    deps, team_id, user_id = _ids(context)
+    ref, _, note = arg.strip().partition(" ")
+    if not ref:
+        raise DomainError("Say which commitment is done.", usage=DONE_USAGE)
+    with deps.session() as session:
+        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        row = _with_usage(DONE_USAGE, lambda: store.complete(
+            session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=ref, note=note))  # fmt: skip
+        dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
+    _dm(client, row.asker_id, asker_notice(row, dept.name, "done"))
+    reply(respond, f":tada: Closed *C-{row.number}*; <@{row.asker_id}> has been told.")
+
+
+def respond_asks(context, respond, arg: str) -> None:
+    deps, team_id, user_id = _ids(context)
+    key = arg.strip().lower()
+    with deps.session() as session:
+        if key in ("", "mine", "me"):
+            title, rows = (
+                "Your commitments",
+                store.pending(session, team_id=team_id, user_id=user_id),
+            )
+        elif key == "all":
+            title, rows = "All open commitments", store.pending(session, team_id=team_id)
+        else:
+            dept = find_department(session, team_id=team_id, name=arg.strip())
+            if dept is None:
+                raise DomainError(f"There is no department named `{arg.strip()}`.",
+                                  usage=ASKS_USAGE)  # fmt: skip
+            title = f"{dept.name}: commitments"
+            rows = store.pending(session, team_id=team_id, department_id=dept.id)
+        names = _names(session, team_id)
+    blocks = as_dicts(asks_list(rows, names, title=title, today=_today()))
+    respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def handle(sub: str, context, client, respond, rest: str) -> None:
+    if sub == "ask":
+        ask_from_text(context, client, respond, rest)
+    elif sub == "commit":
+        commit_from_text(context, client, respond, rest)
+    elif sub == "done":
+        done_from_text(context, client, respond, rest)
+    else:
+        respond_asks(context, respond, rest)
+
+
+# ---- Accept / Decline --------------------------------------------------------------------------
+
+
+def handle_accept(ack, body, context, client, respond):
+    ack()
+    deps, team_id, user_id = _ids(context)
+    ref = (body["actions"][0].get("value") or "")[:20]
+    try:
+        with deps.session() as session:
+            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            decision = store.accept(session, team_id=team_id, actor_id=user_id, is_admin=admin,
+                                    ref=ref)  # fmt: skip
+            row = decision.commitment
+            dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
+    except DomainError as exc:
+        reply(respond, f":warning: {exc.message}")
+        return
+    if not decision.won:
+        who = "You" if row.decided_by == user_id else f"<@{row.decided_by}>"
+        reply(respond, f"*C-{row.number}* was already {row.status} — {who} answered first.")
+        return
+    respond(text=f"You accepted C-{row.number}.", blocks=as_dicts(decided_dm(row, dept.name, True)),
+            replace_original=True)  # fmt: skip
+    _dm(client, row.asker_id, asker_notice(row, dept.name, "accepted"))
+
+
+def handle_decline_button(ack, body, context, client, respond):
+    ack()
+    deps, team_id, user_id = _ids(context)
+    ref = (body["actions"][0].get("value") or "")[:20]
+    try:
+        with deps.session() as session:
+            row = store.get_commitment(session, team_id=team_id, ref=ref)
+            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            store.require_owing_head(session, row=row, user_id=user_id, is_admin=admin,
+                                      action=f"decline C-{row.number}")  # fmt: skip
+    except DomainError as exc:
+        reply(respond, f":warning: {exc.message}")
+        return
+    if row.status != store.OPEN:
+        reply(respond, f"*C-{row.number}* was already {row.status}.")
+        return
+    client.views_open(
+        trigger_id=body["trigger_id"], view=decline_modal(f"C-{row.number}", row.what)
+    )
+
+
+def handle_decline_submission(ack, view, context, client):
+    deps, team_id, user_id = _ids(context)
+    ref = (view.get("private_metadata") or "")[:20]
+    reason = ((view["state"]["values"].get("reason") or {}).get("value") or {}).get("value") or ""
+    try:
+        with deps.session() as session:
+            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            decision = store.decline(session, team_id=team_id, actor_id=user_id, is_admin=admin,
+                                     ref=ref, reason=reason)  # fmt: skip
+            row = decision.commitment
+            dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
+    except FieldErrors as exc:
+        ack(response_action="errors", errors={"reason": "; ".join(exc.errors.values())[:2000]})
+        return
+    except DomainError as exc:
+        ack(response_action="errors", errors={"reason": exc.message[:2000]})
+        return
+    if not decision.won:
+        ack(response_action="errors",
+            errors={"reason": f"C-{row.number} was already {row.status} by someone else."})  # fmt: skip
+        return
+    ack()
+    _dm(client, row.asker_id, asker_notice(row, dept.name, "declined"))
 
 
 def register(app: App) -> None:
-    pass
+    app.action(ACCEPT)(handle_accept)
+    app.action(DECLINE)(handle_decline_button)
+    app.view(DECLINE_CALLBACK)(handle_decline_submission)

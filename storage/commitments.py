@@ -1,0 +1,312 @@
+"""Commitments `C-7` (spec §8): one department asks another for something by a date.
+
+Lifecycle: open (asked) → accepted (whoever accepted owns it) or declined (with a reason) →
+done. Accept and decline are one conditional UPDATE each, so two heads clicking at once, or one
+clicking twice, leave exactly one decision. Overdue: open or accepted the day after its due date.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from storage import audit
+from storage.departments import (
+    department_by_id,
+    find_department,
+    is_head,
+    memberships,
+    require_member,
+)
+from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from storage.models import NOTE_MAX, Commitment, Department, utcnow
+from storage.objectives import get_key_result
+from storage.refs import next_number, parse_ref
+
+OPEN, ACCEPTED, DECLINED, DONE = "open", "accepted", "declined", "done"
+PENDING = (OPEN, ACCEPTED)  # still owed
+WHAT_MAX = 1000
+
+
+def parse_due_date(text: str, *, today: date) -> date:
+    """YYYY-MM-DD, today or later."""
+    raw = (text or "").strip()
+    try:
+        due = date.fromisoformat(raw)
+        if len(raw) != 10:
+            raise ValueError(raw)
+    except ValueError:
+        raise DomainError(
+            f"`{raw}` is not a date; write it as YYYY-MM-DD, e.g. `{today.isoformat()}`."
+        ) from None
+    if due < today:
+        raise DomainError(f"The due date {due.isoformat()} is in the past.")
+    return due
+
+
+def split_department(session: Session, *, team_id: str, text: str) -> tuple[Department, str]:
+    """The department whose name starts `text` (longest match, any case) and the rest."""
+    words = (text or "").split()
+    for n in range(len(words), 0, -1):
+        dept = find_department(session, team_id=team_id, name=" ".join(words[:n]))
+        if dept is not None:
+            if n == len(words):
+                raise DomainError(f"Say what you need from {dept.name}.")
+            return dept, " ".join(words[n:])
+    first = words[0] if words else ""
+    raise NotFound(f"There is no department named `{first}`.")
+
+
+def get_commitment(session: Session, *, team_id: str, ref: str) -> Commitment:
+    number = parse_ref(ref, "commitment")
+    row = session.exec(
+        select(Commitment).where(Commitment.team_id == team_id, Commitment.number == number)
+    ).first()
+    if row is None:
+        raise NotFound(f"There is no commitment `C-{number}` in this workspace.")
+    return row
+
+
+def ask(
+    session: Session,
+    *,
+    team_id: str,
+    asker_id: str,
+    is_admin: bool,
+    department: Department,
+    what: str,
+    due_date: date,
+    key_result_ref: str | None = None,
+    today: date,
+) -> Commitment:
+    """Ask `department` for `what` by `due_date`; the asker is a member of another department."""
+    mine = require_member(session, team_id=team_id, user_id=asker_id, is_admin=is_admin,
+                          action="ask another department for a commitment")  # fmt: skip
+    if department.team_id != team_id:
+        raise NotFound("There is no such department in this workspace.")
+    if any(m.department_id == department.id for m in mine):
+        raise DomainError(
+            f"You are in {department.name}: ask another department, or agree it within yours."
+        )
+    what = (what or "").strip()
+    if not what:
+        raise DomainError(f"Say what you need from {department.name}.")
+    if len(what) > WHAT_MAX:
+        raise DomainError(f"The request is {len(what):,} characters; the limit is {WHAT_MAX:,}.")
+    if due_date < today:
+        raise DomainError(f"The due date {due_date.isoformat()} is in the past.")
+    kr_id = None
+    if key_result_ref:
+        kr_id = get_key_result(session, team_id=team_id, ref=key_result_ref).id
+    row = Commitment(
+        team_id=team_id,
+        number=next_number(session, team_id=team_id, kind="commitment"),
+        department_id=department.id,
+        asker_id=asker_id,
+        asker_department_id=mine[0].department_id if mine else None,
+        what=what,
+        due_date=due_date,
+        key_result_id=kr_id,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, team_id=team_id, actor_id=asker_id, action="commitment.ask",
+                 entity="commitment", entity_id=row.id, after=row)  # fmt: skip
+    return row
+
+
+def require_owing_head(
+    session: Session, *, row: Commitment, user_id: str, is_admin: bool, action: str
+) -> Department:
+    dept = department_by_id(session, team_id=row.team_id, department_id=row.department_id)
+    if not is_admin and not is_head(
+        session, team_id=row.team_id, user_id=user_id, department_id=dept.id
+    ):
+        raise PermissionDenied(f"a head of {dept.name} or a workspace admin", action)
+    return dept
+
+
+@dataclass
+class Decision:
+    commitment: Commitment
+    won: bool  # False: someone had already decided (nothing changed, nobody to notify)
+
+
+def _decide(session: Session, *, row: Commitment, actor_id: str, values: dict, action: str):
+    before = row.model_dump()
+    result = session.execute(
+        update(Commitment)
+        .where(Commitment.id == row.id, Commitment.status == OPEN)
+        .values(decided_by=actor_id, decided_at=utcnow(), **values)
+    )
+    session.refresh(row)
+    if result.rowcount != 1:
+        return Decision(row, False)
+    audit.record(session, team_id=row.team_id, actor_id=actor_id, action=action,
+                 entity="commitment", entity_id=row.id, before=before, after=row)  # fmt: skip
+    return Decision(row, True)
+
+
+def accept(session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref: str) -> Decision:
+    row = get_commitment(session, team_id=team_id, ref=ref)
+    require_owing_head(session, row=row, user_id=actor_id, is_admin=is_admin,
+                        action=f"accept C-{row.number}")  # fmt: skip
+    return _decide(session, row=row, actor_id=actor_id,
+                   values={"status": ACCEPTED, "owner_id": actor_id}, action="commitment.accept")  # fmt: skip
+
+
+def decline(
+    session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref: str, reason: str
+) -> Decision:
+    """Field error key: reason."""
+    row = get_commitment(session, team_id=team_id, ref=ref)
+    require_owing_head(session, row=row, user_id=actor_id, is_admin=is_admin,
+                        action=f"decline C-{row.number}")  # fmt: skip
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldErrors({"reason": "Say why, so the asker can plan around it."})
+    if len(reason) > NOTE_MAX:
+        raise FieldErrors({"reason": f"At most {NOTE_MAX:,} characters."})
+    return _decide(session, row=row, actor_id=actor_id,
+                   values={"status": DECLINED, "decline_reason": reason},
+                   action="commitment.decline")  # fmt: skip
+
+
+def reassign(
+    session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref: str, owner_id: str
+) -> Commitment:
+    """A head of the owing department (or an admin) names its owner; an open one is accepted."""
+    row = get_commitment(session, team_id=team_id, ref=ref)
+    dept = require_owing_head(session, row=row, user_id=actor_id, is_admin=is_admin,
+                               action=f"reassign C-{row.number}")  # fmt: skip
+    if row.status not in PENDING:
+        raise DomainError(f"C-{row.number} is already {row.status}.")
+    if not any(
+        m.department_id == dept.id for m in memberships(session, team_id=team_id, user_id=owner_id)
+    ):
+        raise DomainError(f"The new owner must be in {dept.name} (add them with /okr dept add).")
+    before = row.model_dump()
+    row.owner_id = owner_id
+    if row.status == OPEN:
+        row.status, row.decided_by, row.decided_at = ACCEPTED, actor_id, utcnow()
+    session.add(row)
+    session.flush()
+    audit.record(session, team_id=team_id, actor_id=actor_id, action="commitment.reassign",
+                 entity="commitment", entity_id=row.id, before=before, after=row)  # fmt: skip
+    return row
+
+
+def complete(
+    session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref: str, note: str = ""
+) -> Commitment:
+    """`/okr done C-7 [note]`: its owner or the owing department's heads (admins too)."""
+    row = get_commitment(session, team_id=team_id, ref=ref)
+    if row.owner_id != actor_id:
+        dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
+        if not is_admin and not is_head(
+            session, team_id=team_id, user_id=actor_id, department_id=dept.id
+        ):
+            raise PermissionDenied(
+                f"the owner of C-{row.number} or a head of {dept.name}",
+                f"close C-{row.number}",
+            )
+    if row.status not in PENDING:
+        raise DomainError(f"C-{row.number} is already {row.status}.")
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise DomainError(f"The note is {len(note):,} characters; the limit is {NOTE_MAX:,}.")
+    before = row.model_dump()
+    row.status, row.done_by, row.done_at, row.done_note = DONE, actor_id, utcnow(), note or None
+    row.owner_id = row.owner_id or actor_id
+    session.add(row)
+    session.flush()
+    audit.record(session, team_id=team_id, actor_id=actor_id, action="commitment.done",
+                 entity="commitment", entity_id=row.id, before=before, after=row)  # fmt: skip
+    return row
+
+
+def pending(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str | None = None,
+    department_id: int | None = None,
+    limit: int | None = None,
+) -> list[Commitment]:
+    """Open and accepted commitments, oldest due first: asked by or owned by `user_id`, or
+    owed by or asked from `department_id`, or all."""
+    q = select(Commitment).where(Commitment.team_id == team_id, col(Commitment.status).in_(PENDING))
+    if user_id is not None:
+        q = q.where((Commitment.asker_id == user_id) | (Commitment.owner_id == user_id))
+    if department_id is not None:
+        q = q.where(
+            (Commitment.department_id == department_id)
+            | (Commitment.asker_department_id == department_id)
+        )
+    q = q.order_by(Commitment.due_date, Commitment.number)
+    if limit is not None:
+        q = q.limit(limit)
+    return list(session.exec(q).all())
+
+
+def overdue(session: Session, *, team_id: str, today: date) -> list[Commitment]:
+    """Still owed the day after the due date."""
+    return list(
+        session.exec(
+            select(Commitment)
+            .where(
+                Commitment.team_id == team_id,
+                col(Commitment.status).in_(PENDING),
+                Commitment.due_date < today,
+            )
+            .order_by(Commitment.due_date, Commitment.number)
+        ).all()
+    )
+
+
+@dataclass
+class DepartmentCommitments:
+    owes: list[Commitment]  # owed by the department ("you owe")
+    owed: list[Commitment]  # asked by its members ("owed to you")
+
+
+def overdue_by_department(
+    session: Session, *, team_id: str, today: date
+) -> dict[int, DepartmentCommitments]:
+    out: dict[int, DepartmentCommitments] = defaultdict(lambda: DepartmentCommitments([], []))
+    for row in overdue(session, team_id=team_id, today=today):
+        out[row.department_id].owes.append(row)
+        if row.asker_department_id is not None:
+            out[row.asker_department_id].owed.append(row)
+    return dict(out)
+
+
+@dataclass
+class KeptMissed:
+    kept: int = 0
+    missed: int = 0
+
+
+def kept_and_missed(
+    session: Session, *, team_id: str, start: date, end: date, today: date
+) -> dict[int, KeptMissed]:
+    """Per owing department, commitments due in [start, end]: kept (done by the due date) and
+    missed (done late, or still owed after it)."""
+    out: dict[int, KeptMissed] = defaultdict(KeptMissed)
+    for row in session.exec(
+        select(Commitment).where(
+            Commitment.team_id == team_id,
+            Commitment.due_date >= start,
+            Commitment.due_date <= end,
+            col(Commitment.status).in_((*PENDING, DONE)),
+        )
+    ).all():
+        if row.status == DONE and row.done_at is not None and row.done_at.date() <= row.due_date:
+            out[row.department_id].kept += 1
+        elif row.status == DONE or row.due_date < today:
+            out[row.department_id].missed += 1
+    return dict(out)
