@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
+from storage.commitments import overdue as overdue_commitments
 from storage.kpis import KNOWN_KPIS
 from storage.models import (
     CheckIn,
@@ -28,6 +29,13 @@ from storage.models import (
 )
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress, status
 from storage.quarters import quarter_of
+from storage.rollup import (
+    CompanyObjective,
+    QuarterTree,
+    company_overview,
+    quarter_tree,
+    with_own_values,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +62,12 @@ class KrDigest:
 class ObjectiveDigest:
     objective: Objective
     key_results: list[KrDigest]
+    rolled_up: float | None = None  # with what contributes to it (spec §8)
 
     @property
     def progress(self) -> float:
+        if self.rolled_up is not None:
+            return self.rolled_up
         if not self.key_results:
             return 0.0
         return sum(k.progress for k in self.key_results) / len(self.key_results)
@@ -98,6 +109,8 @@ class DepartmentDigest:
     kpis: list[KpiChange] = field(default_factory=list)
     behaviors: list = field(default_factory=list)  # storage.behaviors.BehaviorProgress
     kudos: list = field(default_factory=list)  # storage.recognition.KudosItem
+    owes: list = field(default_factory=list)  # overdue commitments it owes ("you owe")
+    owed: list = field(default_factory=list)  # overdue ones owed to its members ("owed to you")
 
     @property
     def key_results(self) -> list[KrDigest]:
@@ -126,6 +139,16 @@ class DepartmentDigest:
 
 
 @dataclass
+class CompanyDigest:
+    overview: CompanyObjective
+    week_ago: float  # rolled-up progress as it stood a week ago
+
+    @property
+    def change(self) -> float:
+        return self.overview.progress - self.week_ago
+
+
+@dataclass
 class DigestData:
     team: Team
     quarter: str
@@ -134,6 +157,11 @@ class DigestData:
     departments: list[DepartmentDigest]
     company_kpis: list[KpiChange]
     kpi_series: dict[str, list[tuple[date, float]]]  # company-wide, for the chart
+    # Company objectives: now, a week ago, and what contributes (spec §8).
+    company: list[CompanyDigest] = field(default_factory=list)
+    tree: QuarterTree | None = None
+    department_names: dict[int, str] = field(default_factory=dict)
+    overdue: list = field(default_factory=list)  # every overdue commitment, oldest due first
 
     @property
     def at_risk(self) -> list[tuple[Department, ObjectiveDigest]]:
@@ -221,6 +249,7 @@ def build_digest_data(
     ]
     obj_ids = {o.id for o in objectives}
     krs_by_obj: dict[int, list[KeyResult]] = defaultdict(list)
+    quarter_krs = []  # every active key result of the quarter, company ones too (roll-ups)
     for kr in session.exec(
         select(*KeyResult.__table__.columns)
         .join(Objective, col(Objective.id) == KeyResult.objective_id)
@@ -231,6 +260,7 @@ def build_digest_data(
         )
         .order_by(KeyResult.number)
     ).all():
+        quarter_krs.append(kr)
         if kr.objective_id in obj_ids:
             krs_by_obj[kr.objective_id].append(kr)
 
@@ -302,11 +332,38 @@ def build_digest_data(
             missed_weeks=missed_weeks(kr, now),
         )
 
+    tree = quarter_tree(session, team_id=team_id, quarter=quarter)
     objectives_by_dept: dict[int, list[ObjectiveDigest]] = defaultdict(list)
     for o in objectives:
         objectives_by_dept[o.department_id].append(
-            ObjectiveDigest(objective=o, key_results=[kr_digest(k) for k in krs_by_obj[o.id]])
+            ObjectiveDigest(
+                objective=o,
+                key_results=[kr_digest(k) for k in krs_by_obj[o.id]],
+                rolled_up=tree.progress(o.id) if o.id in tree.nodes else None,
+            )
         )
+
+    def value_at_week_start(kr) -> float | None:
+        if kr.last_checkin_at is None or kr.last_checkin_at < week_start or kr.kpi_name:
+            return kr.current_value
+        return value_then.get(kr.id)
+
+    week_ago = with_own_values(
+        tree, ((k.objective_id, k.baseline, k.target, value_at_week_start(k)) for k in quarter_krs)
+    )
+    company = [CompanyDigest(c, week_ago.progress(c.id)) for c in company_overview(tree)]
+    names = {
+        d_id: name
+        for d_id, name in session.exec(
+            select(Department.id, Department.name).where(Department.team_id == team_id)
+        ).all()
+    }
+    overdue = overdue_commitments(session, team_id=team_id, today=now.date())
+    owes, owed = defaultdict(list), defaultdict(list)
+    for c in overdue:
+        owes[c.department_id].append(c)
+        if c.asker_department_id is not None:
+            owed[c.asker_department_id].append(c)
     digests = [
         DepartmentDigest(
             department=d,
@@ -315,6 +372,8 @@ def build_digest_data(
             kpis=changes.get(d.id, []),
             behaviors=behaviors.get(d.id, []),
             kudos=kudos_by_dept.get(d.id, []),
+            owes=owes.get(d.id, []),
+            owed=owed.get(d.id, []),
         )
         for d in departments
     ]
@@ -326,6 +385,10 @@ def build_digest_data(
         departments=digests,
         company_kpis=changes.get(0, []),
         kpi_series=dict(series),
+        company=company,
+        tree=tree,
+        department_names=names,
+        overdue=overdue,
     )
 
 

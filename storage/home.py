@@ -8,8 +8,17 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.departments import memberships
-from storage.models import KpiValue, Objective, Recognition, RecognitionRecipient
+from storage.models import (
+    Department,
+    KpiValue,
+    Objective,
+    Recognition,
+    RecognitionRecipient,
+    utcnow,
+)
 from storage.objectives import ObjectiveView, key_results_owned_by, load_views
+from storage.quarters import quarter_of
+from storage.rollup import CompanyObjective, QuarterTree, company_overview, quarter_tree
 
 
 @dataclass
@@ -19,6 +28,10 @@ class HomeData:
     more_objectives: int = 0
     kpis: list[tuple[KpiValue, KpiValue | None]] = field(default_factory=list)  # latest, previous
     kudos: list[tuple[Recognition, list[str]]] = field(default_factory=list)
+    # This quarter's company objectives with each contributing department's progress (§8).
+    company: list[CompanyObjective] = field(default_factory=list)
+    tree: QuarterTree | None = None
+    department_names: dict[int, str] = field(default_factory=dict)
 
 
 def latest_company_kpis(
@@ -79,6 +92,15 @@ def home_data(
     session: Session, *, team_id: str, user_id: str, max_krs: int = 15, max_objectives: int = 8
 ) -> HomeData:
     data = HomeData()
+    quarter = quarter_of(utcnow().date())
+    data.tree = quarter_tree(session, team_id=team_id, quarter=quarter)
+    data.company = company_overview(data.tree)
+    if data.company:
+        data.department_names = dict(
+            session.exec(
+                select(Department.id, Department.name).where(Department.team_id == team_id)
+            ).all()
+        )
     data.key_results = key_results_owned_by(session, team_id=team_id, user_id=user_id)
     dept_ids = [m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)]
     if dept_ids:
@@ -89,7 +111,7 @@ def home_data(
         )
         total = session.exec(select(func.count()).select_from(base.subquery())).one()
         objs = session.exec(base.order_by(Objective.number.desc()).limit(max_objectives)).all()
-        data.department_objectives = load_views(session, list(objs))
+        data.department_objectives = load_views(session, list(objs), {quarter: data.tree})
         data.more_objectives = max(0, total - len(objs))
     data.kpis = latest_company_kpis(session, team_id=team_id)
     data.kudos = recent_kudos(session, team_id=team_id)

@@ -255,7 +255,9 @@ def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
     return kr
 
 
-def load_views(session: Session, objectives: list[Objective]) -> list[ObjectiveView]:
+def load_views(
+    session: Session, objectives: list[Objective], trees: dict[str, QuarterTree] | None = None
+) -> list[ObjectiveView]:
     """Objectives with department, key results and rolled-up progress: a fixed number of
     queries whatever the count (two, plus three per distinct quarter; storage.rollup)."""
     if not objectives:
@@ -270,7 +272,8 @@ def load_views(session: Session, objectives: list[Objective]) -> list[ObjectiveV
         select(KeyResult).where(col(KeyResult.objective_id).in_(ids)).order_by(KeyResult.number)
     ):
         by_obj.setdefault(kr.objective_id, []).append(kr)
-    trees = trees_for(session, objectives)
+    missing = [o for o in objectives if o.quarter not in (trees or {})]
+    trees = {**(trees or {}), **trees_for(session, missing)}
     return [
         ObjectiveView(o, depts.get(o.department_id), by_obj.get(o.id, []), trees[o.quarter])
         for o in objectives

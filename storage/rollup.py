@@ -186,3 +186,55 @@ def rolled_up_progress(session: Session, objectives: Iterable[Objective]) -> dic
     objectives = list(objectives)
     trees = trees_for(session, objectives)
     return {o.id: trees[o.quarter].progress(o.id) for o in objectives}
+
+
+def with_own_values(
+    tree: QuarterTree, key_results: Iterable[tuple[int, float, float, float | None]]
+) -> QuarterTree:
+    """The same graph with own progress from other key-result values, e.g. as they stood a
+    week ago: (objective id, baseline, target, value) per key result."""
+    from storage.progress import progress
+
+    copy = QuarterTree(team_id=tree.team_id, quarter=tree.quarter)
+    for oid, node in tree.nodes.items():
+        copy.nodes[oid] = Node(node.id, node.number, node.title, node.department_id,
+                               node.owner_id, node.status, 0.0, 0, node.parents, node.children)  # fmt: skip
+    for oid, baseline, target, value in key_results:
+        node = copy.nodes.get(oid)
+        if node is not None:
+            node.own_sum += progress(baseline, target, value)
+            node.own_count += 1
+    return copy
+
+
+@dataclass
+class CompanyObjective:
+    """A company objective with what contributes to it, per department (App Home, digest)."""
+
+    id: int
+    progress: float
+    departments: list[tuple[int, float]]  # (department id, mean progress of its contributions)
+    laggard: int | None  # the contributing objective furthest behind
+
+
+def company_overview(tree: QuarterTree, *, active_only: bool = True) -> list[CompanyObjective]:
+    out = []
+    for oid in tree.company_ids():
+        node = tree.nodes[oid]
+        if active_only and node.status != "active":
+            continue
+        per_dept: dict[int | None, list[float]] = {}
+        for child, _ in node.children:
+            per_dept.setdefault(tree.nodes[child].department_id, []).append(tree.progress(child))
+        departments = [
+            (dept, sum(values) / len(values))
+            for dept, values in per_dept.items()
+            if dept is not None
+        ]
+        laggard = min(
+            (child for child, _ in node.children),
+            key=lambda c: (tree.progress(c), tree.nodes[c].number),
+            default=None,
+        )
+        out.append(CompanyObjective(oid, tree.progress(oid), departments, laggard))
+    return out

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from slack_sdk.models.blocks import Block
 
+from slackapp.blocks.commitments import commitment_line
 from slackapp.blocks.common import (
     MESSAGE_BLOCKS_MAX,
     SECTION_TEXT_MAX,
@@ -23,7 +24,7 @@ from slackapp.blocks.common import (
     section,
 )
 from slackapp.blocks.objectives import STATUS_EMOJI
-from storage.digest_queries import DepartmentDigest, DigestData, KpiChange, KrDigest
+from storage.digest_queries import CompanyDigest, DepartmentDigest, DigestData, KpiChange, KrDigest
 from storage.numbers import format_number
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress_bar
 
@@ -182,6 +183,7 @@ def department_digests(
     if d.behaviors:
         body += line_sections("Behaviors logged vs target", [behavior_line(b) for b in d.behaviors])
     body += line_sections("Kudos", [kudos_line(k) for k in d.kudos] or ["_No kudos this week._"])
+    body += commitment_sections(d, data)
     shared = as_dicts(body)
     escalation = (
         as_dicts(
@@ -222,6 +224,7 @@ def leadership_digest(data: DigestData) -> list[Message]:
         header("Leadership digest: customer loyalty"),
         context(f"{data.quarter} · {_week(data)} · {len(data.departments)} departments"),
     ]
+    blocks += company_sections(data)
     blocks += line_sections(
         "Departments",
         [department_line(d) for d in data.departments] or ["_No departments yet._"],
@@ -236,4 +239,67 @@ def leadership_digest(data: DigestData) -> list[Message]:
         for dept, o in data.at_risk
     ]
     blocks += line_sections("At risk", at_risk or ["_Nothing is at risk._ :tada:"])
+    blocks += overdue_by_department_sections(data)
     return split_messages(blocks, "Leadership digest")
+
+
+# ---- Alignment and commitments (spec §8) --------------------------------------------------------
+
+
+def company_line(c: CompanyDigest, data: DigestData) -> str:
+    tree, names = data.tree, data.department_names
+    node = tree.nodes[c.overview.id]
+    st = tree.status(node.id, data.now)
+    change = round(c.change * 100)
+    moved = f"{change:+d} pts this week" if change else "unchanged this week"
+    line = (
+        f"• *O-{node.number}* {escape(cut(node.title, TITLE_CUT))} "
+        f"`{progress_bar(c.overview.progress)}` {c.overview.progress:.0%} "
+        f"{STATUS_EMOJI[st]} {st} · {moved}"
+    )
+    lag = c.overview.laggard
+    if lag is not None:
+        lagging = tree.nodes[lag]
+        where = escape(names.get(lagging.department_id, "Company-wide"))
+        line += (
+            f"\n      lags most: *O-{lagging.number}* {escape(cut(lagging.title, 80))} ({where}) "
+            f"{tree.progress(lag):.0%}"
+        )
+    else:
+        line += "\n      _nothing contributes to it yet (`/okr align`)_"
+    return line
+
+
+def company_sections(data: DigestData) -> list[Block]:
+    """The leadership digest opens with the company objectives."""
+    if not data.company:
+        return []
+    return line_sections("Company objectives", [company_line(c, data) for c in data.company])
+
+
+def commitment_sections(d: DepartmentDigest, data: DigestData) -> list[Block]:
+    """Overdue commitments in a department's digest: what it owes, what is owed to it."""
+    names, today = data.department_names, data.now.date()
+    out: list[Block] = []
+    if d.owes:
+        out += line_sections(":rotating_light: You owe (overdue)",
+                             [f"• {commitment_line(c, names, today)}" for c in d.owes])  # fmt: skip
+    if d.owed:
+        out += line_sections("Owed to you (overdue)",
+                             [f"• {commitment_line(c, names, today)}" for c in d.owed])  # fmt: skip
+    return out
+
+
+def overdue_by_department_sections(data: DigestData) -> list[Block]:
+    """Per owing department, its overdue commitments (leadership digest)."""
+    if not data.overdue:
+        return []
+    by_dept: dict[int, list] = {}
+    for c in data.overdue:
+        by_dept.setdefault(c.department_id, []).append(c)
+    names, today = data.department_names, data.now.date()
+    lines = []
+    for dept_id, rows in sorted(by_dept.items(), key=lambda p: names.get(p[0], "").casefold()):
+        lines.append(f"*{escape(names.get(dept_id, '?'))}* — {len(rows)} overdue")
+        lines += [f"• {commitment_line(c, names, today)}" for c in rows]
+    return line_sections("Overdue commitments by department", lines)

@@ -8,13 +8,51 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
 from slackapp.blocks.common import VIEW_BLOCKS_MAX, context, cut, divider, escape, header, section
-from slackapp.blocks.objectives import kr_line, objective_summary
+from slackapp.blocks.objectives import STATUS_EMOJI, kr_line, objective_summary
 from storage.home import HomeData
 from storage.numbers import format_number
 from storage.objectives import due_for_checkin
+from storage.progress import progress_bar
 
 MAX_KRS = 15
 MAX_KPIS = 12
+MAX_COMPANY = 5
+MAX_DEPARTMENTS_SHOWN = 12
+
+
+def company_section(data: HomeData, now: datetime) -> list[Block]:
+    """This quarter's company objectives, each with its contributing departments' progress."""
+    if not data.company:
+        return []
+    blocks: list[Block] = [divider(), header("Company objectives")]
+    tree, names = data.tree, data.department_names
+    for c in data.company[:MAX_COMPANY]:
+        node = tree.nodes[c.id]
+        st = tree.status(c.id, now)
+        depts = sorted(c.departments, key=lambda d: d[1])
+        shown = [
+            f"{escape(names.get(d, '?'))} `{progress_bar(p, 5)}` {p:.0%}"
+            for d, p in depts[:MAX_DEPARTMENTS_SHOWN]
+        ]
+        more = (
+            f" · +{len(depts) - MAX_DEPARTMENTS_SHOWN} more"
+            if len(depts) > MAX_DEPARTMENTS_SHOWN
+            else ""
+        )
+        contributing = " · ".join(shown) + more if shown else "_Nothing contributes yet._"
+        blocks.append(
+            section(
+                cut(
+                    f"*O-{node.number}* {escape(cut(node.title, 150))} · "
+                    f"`{progress_bar(c.progress)}` {c.progress:.0%} {STATUS_EMOJI[st]} {st}\n"
+                    f"{contributing}",
+                    3000,
+                )
+            )
+        )
+    if len(data.company) > MAX_COMPANY:
+        blocks.append(context(f"…and {len(data.company) - MAX_COMPANY} more: `/okr tree`."))
+    return blocks
 
 
 def home_view(
@@ -57,6 +95,7 @@ def home_view(
     if len(data.key_results) > MAX_KRS:
         blocks.append(context(f"…and {len(data.key_results) - MAX_KRS} more: `/okr list me`."))
 
+    blocks += company_section(data, now)
     blocks += [divider(), header("Your department's objectives")]
     if not data.department_objectives:
         blocks.append(section("No active objectives in your departments."))
