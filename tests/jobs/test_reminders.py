@@ -13,7 +13,7 @@ from storage.checkins import record_checkin
 from storage.db import session_scope
 from storage.models import AuditLog, JobRun
 from storage.objectives import KeyResultInput
-from tests import factories
+from tests.support import factories
 from tests.conftest import ALICE, BOB, CAROL
 
 TEAM = factories.TEAM

@@ -15,7 +15,7 @@ from storage.models import AuditLog, KeyResult, KpiValue, Objective, Review, Rev
 from storage.objectives import KeyResultInput
 from storage.recognition import create_recognition
 from storage.teams import update_settings
-from tests import factories
+from tests.support import factories
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
 
 TEAM = factories.TEAM
