@@ -93,6 +93,7 @@ def active_team_ids(engine: Engine) -> list[str]:
 def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
     """One tick: for every team, whatever is due at `now`. One team's failure spares the rest."""
     from jobs.checkin_reminders import send_due_reminders
+    from jobs.commitment_overdue import send_overdue_notices
     from jobs.quarterly_review import run_review_cycle
     from jobs.weekly_digest import admin_ids, digest_done, send_weekly_digest
 
@@ -131,6 +132,7 @@ def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
             now=now,
             default_timezone=default_tz,
         )
+        _guarded("commitments", send_overdue_notices, rt.engine, client, team_id=team_id, now=now)
         _guarded(
             "review",
             run_review_cycle,
