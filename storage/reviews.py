@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlmodel import Session, col, select
 
 from storage import audit
+from storage.commitments import KeptMissed, kept_and_missed
 from storage.departments import department_by_id, require_head
 from storage.errors import DomainError, FieldErrors, NotFound
 from storage.models import (
@@ -71,6 +72,9 @@ class ReviewSummary:
     departments: list[DepartmentReview]
     kpis: list[KpiQuarter]
     most_recognized: list[tuple[str, int]]
+    # Commitments due in the quarter per owing department: kept and missed (spec §8).
+    commitments: dict[int, KeptMissed] = field(default_factory=dict)
+    department_names: dict[int, str] = field(default_factory=dict)
 
     @property
     def all_submitted(self) -> bool:
@@ -380,9 +384,18 @@ def review_summary(session: Session, *, team_id: str, quarter: str) -> ReviewSum
         top = leaderboard(session, team_id=team_id, start=start, end=end, limit=5).top
     except ImportError:  # recognition feature not installed in this build
         top = []
+    q_start, q_end = quarter_bounds(quarter)
     return ReviewSummary(
         quarter=quarter,
         departments=department_reviews(session, team_id=team_id, quarter=quarter),
         kpis=_kpi_quarter_over_quarter(session, team_id=team_id, quarter=quarter),
         most_recognized=top,
+        commitments=kept_and_missed(
+            session, team_id=team_id, start=q_start, end=q_end, today=utcnow().date()
+        ),
+        department_names=dict(
+            session.exec(
+                select(Department.id, Department.name).where(Department.team_id == team_id)
+            ).all()
+        ),
     )

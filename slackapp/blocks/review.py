@@ -186,6 +186,17 @@ def summary_messages(summary: ReviewSummary) -> list[Message]:
     blocks += line_sections(
         "KPIs quarter over quarter", kpi_lines or ["_No company-wide KPI values._"]
     )
+    if summary.commitments:
+        names = summary.department_names
+        blocks += line_sections(
+            "Commitments kept and missed",
+            [
+                f"• *{escape(names.get(dept_id, '?'))}* — {km.kept} kept · {km.missed} missed"
+                for dept_id, km in sorted(
+                    summary.commitments.items(), key=lambda p: names.get(p[0], "").casefold()
+                )
+            ],
+        )
     people = [f"• <@{uid}> — {n} kudos" for uid, n in summary.most_recognized]
     blocks += line_sections("Most recognized", people or ["_No kudos this quarter._"])
     return split_messages(blocks, f"{summary.quarter} quarterly review summary")

@@ -161,3 +161,26 @@ def test_leadership_digest_opens_with_company_objectives(engine, world):
     # The department digest shows rolled-up progress for Product (100%).
     product = [p for p in dry_run_payloads(plan) if p.get("channel") == "C0PRODUCT1"][0]
     assert "100%" in json.dumps(product["blocks"])
+
+
+def test_review_summary_counts_kept_and_missed_per_department(engine, world):
+    from slackapp.blocks.review import summary_messages
+    from storage.models import Commitment
+    from storage.reviews import review_summary
+
+    kept = make_commitment(engine, world, date(2026, 9, 10), accept_by=BOB, what="Kept")
+    late = make_commitment(engine, world, date(2026, 9, 12), accept_by=BOB, what="Late")
+    make_commitment(engine, world, date(2026, 9, 20), accept_by=BOB, what="Never")  # missed
+    make_commitment(engine, world, date(2026, 10, 2), what="Next quarter")  # not counted
+    with session_scope(engine) as s:
+        for ref in (kept, late):
+            commitments.complete(s, team_id=TEAM, actor_id=BOB, is_admin=False, ref=ref)
+        row = s.exec(select(Commitment).where(Commitment.what == "Kept")).one()
+        row.done_at = datetime(2026, 9, 9, 15, tzinfo=UTC)  # done a day early
+        s.add(row)
+    with session_scope(engine) as s:
+        summary = review_summary(s, team_id=TEAM, quarter="2026-Q3")
+        counts = {k: (v.kept, v.missed) for k, v in summary.commitments.items()}
+    assert counts == {world["product"].id: (1, 2)}
+    text = json.dumps([m.blocks for m in summary_messages(summary)], ensure_ascii=False)
+    assert "Commitments kept and missed" in text and "*Product* — 1 kept · 2 missed" in text
