@@ -22,7 +22,15 @@ from sqlmodel import Session, SQLModel
 from storage import audit
 from storage.db import session_scope
 from storage.errors import DomainError, NotFound
-from storage.models import BehaviorLog, CheckIn, DepartmentMember, SlackUser, Team, utcnow
+from storage.models import (
+    BehaviorLog,
+    CheckIn,
+    Commitment,
+    DepartmentMember,
+    SlackUser,
+    Team,
+    utcnow,
+)
 from storage.teams import get_or_create_team
 from storage.token_crypto import EncryptedText
 
@@ -34,6 +42,8 @@ SYSTEM_ACTOR = "system"
 AUTHORED_NOTES = [
     (CheckIn, CheckIn.author_id, CheckIn.note),
     (BehaviorLog, BehaviorLog.user_id, BehaviorLog.note),
+    (Commitment, Commitment.done_by, Commitment.done_note),
+    (Commitment, Commitment.decided_by, Commitment.decline_reason),
 ]
 
 
