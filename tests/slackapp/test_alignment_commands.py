@@ -321,3 +321,20 @@ def test_edit_modal_shows_and_replaces_parents(driver, slack, engine, world):
                                   private_metadata=meta).body  # fmt: skip
     assert "itself" in json.loads(body)["errors"]["contributes_to"]
     assert links(engine) == 2
+
+
+def test_app_home_shows_company_objectives_with_department_progress(driver, slack, engine, world):
+    c, s_, p = world["company"], world["s"], world["p"]
+    reply_of(driver, slack, "/okr", f"align O-{s_.number} to O-{c.number}", ADMIN)
+    reply_of(driver, slack, "/okr", f"align O-{p.number} to O-{c.number}", ADMIN)
+    reply_of(driver, slack, "/checkin", f"KR-{world['p_kr'].number} 5 7/10", BOB)  # Product 50%
+    slack.reset()
+    driver.home_opened(CAROL)
+    view = slack.wait_for("views.publish", where=lambda c: c["user_id"] == CAROL)[-1]["view"]
+    assert len(view["blocks"]) <= 100
+    texts = [b["text"]["text"] for b in view["blocks"] if b["type"] in ("section", "header")]
+    at = texts.index("Company objectives")
+    line = texts[at + 1]
+    # company: (own 0 + Support 0 + Product 0.5) / 3 = 17%
+    assert f"*O-{c.number}* Loyal customers" in line and "17%" in line
+    assert "Support `░░░░░` 0%" in line and "Product `██░░░` 50%" in line
