@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, func
-from sqlmodel import Session, select
+from sqlalchemy import case, func, select
+from sqlmodel import Session
 
 from storage.models import KeyResult, Objective, ObjectiveLink
 from storage.progress import status_for_progress
@@ -136,7 +136,9 @@ class QuarterTree:
 def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree:
     """The quarter's objectives, own key-result progress and links: three statements."""
     tree = QuarterTree(team_id=team_id, quarter=quarter)
-    rows = session.exec(
+    # Core rows, not ORM entities: a quarter holds thousands of objectives and links.
+    conn = session.connection()
+    rows = conn.execute(
         select(
             Objective.id,
             Objective.number,
@@ -150,7 +152,7 @@ def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree
         tree.nodes[oid] = Node(oid, number, title, dept_id, owner_id, status)
     if not tree.nodes:
         return tree
-    sums = session.exec(
+    sums = conn.execute(
         select(KeyResult.objective_id, func.sum(kr_share_sql()), func.count(KeyResult.id))
         .join(Objective, Objective.id == KeyResult.objective_id)
         .where(Objective.team_id == team_id, Objective.quarter == quarter)
@@ -160,7 +162,7 @@ def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree
         node = tree.nodes.get(oid)
         if node:
             node.own_sum, node.own_count = float(total or 0.0), int(count)
-    links = session.exec(
+    links = conn.execute(
         select(ObjectiveLink.child_id, ObjectiveLink.parent_id, ObjectiveLink.weight)
         .where(ObjectiveLink.team_id == team_id, ObjectiveLink.quarter == quarter)
         .order_by(ObjectiveLink.id)
