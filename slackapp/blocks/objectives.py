@@ -56,13 +56,22 @@ def objective_summary(view: ObjectiveView, now: datetime | None = None) -> str:
     head = (
         f"*O-{o.number}* {escape(cut(o.title, 150))}\n"
         f"{escape(department_name(view))} · {o.quarter} · <@{o.owner_id}> · "
-        f"`{progress_bar(view.progress)}` {view.progress:.0%}"
+        f"{progress_text(view, now)}"
     )
     if o.status != "active":
         score = f" · score {o.final_score:.2f}" if o.final_score is not None else ""
         head += f" · _{o.status.replace('_', ' ')}{score}_"
     krs = [f"• {kr_line(kr, o.quarter, now)}" for kr in view.key_results]
     return cut("\n".join([head, *krs]), 3000)
+
+
+def progress_text(view: ObjectiveView, now: datetime | None = None) -> str:
+    """Bar, rolled-up percentage and, while active, the status that progress gives."""
+    text = f"`{progress_bar(view.progress)}` {view.progress:.0%}"
+    if view.objective.status == "active" and view.tree is not None:
+        st = view.tree.status(view.objective.id, now or datetime.now(UTC))
+        text += f" {STATUS_EMOJI[st]} {st}"
+    return text
 
 
 def department_name(view: ObjectiveView) -> str:
@@ -136,8 +145,7 @@ def objective_detail(view: ObjectiveView, history: dict[int, list[CheckIn]]) -> 
         section(
             f"*Department:* {escape(department_name(view))}   *Quarter:* {o.quarter}   "
             f"*Owner:* <@{o.owner_id}>   *Due:* {o.due_date.isoformat()}\n"
-            f"*Status:* {o.status.replace('_', ' ')}   *Progress:* "
-            f"`{progress_bar(view.progress)}` {view.progress:.0%}"
+            f"*Status:* {o.status.replace('_', ' ')}   *Progress:* {progress_text(view)}"
             + (f"   *Score:* {o.final_score:.2f}" if o.final_score is not None else "")
         ),
     ]
