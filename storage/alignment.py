@@ -7,12 +7,13 @@ teams, one that would close a cycle, a weight that is not a number in (0, MAX_WE
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage import audit
 from storage.departments import department_by_id, require_head
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
-from storage.models import Objective, ObjectiveLink
+from storage.models import Objective, ObjectiveLink, RefCounter
 from storage.numbers import parse_number
 from storage.rollup import QuarterTree, quarter_tree
 
@@ -53,6 +54,16 @@ def objectives_by_ids(session: Session, *, team_id: str, ids: list[int]) -> list
     if len({r.id for r in rows}) != len(set(ids)):
         raise NotFound("One of the chosen objectives is not in this workspace.")
     return list(rows)
+
+
+def lock_alignment(session: Session, *, team_id: str) -> None:
+    """Serialize link changes within a team: a no-op UPDATE row-locks the team's objective
+    counter, so two concurrent links cannot together close a cycle the checks each missed."""
+    session.execute(
+        update(RefCounter)
+        .where(RefCounter.team_id == team_id, RefCounter.kind == "objective")
+        .values(last=RefCounter.last)
+    )
 
 
 def _ref(obj_number: int) -> str:
@@ -109,6 +120,7 @@ def align(
     )
     if not (0 < weight <= MAX_WEIGHT):
         raise DomainError(f"The weight must be greater than 0 and at most {MAX_WEIGHT:g}.")
+    lock_alignment(session, team_id=team_id)
     tree = quarter_tree(session, team_id=team_id, quarter=child.quarter)
     check_link(tree, child, parent)
     link = _existing(session, child.id, parent.id)
@@ -182,6 +194,7 @@ def set_parents(
     """
     try:
         parents = objectives_by_ids(session, team_id=team_id, ids=parent_ids)
+        lock_alignment(session, team_id=team_id)
         tree = quarter_tree(session, team_id=team_id, quarter=child.quarter)
         current = {
             link.parent_id: link

@@ -338,3 +338,20 @@ def test_app_home_shows_company_objectives_with_department_progress(driver, slac
     # company: (own 0 + Support 0 + Product 0.5) / 3 = 17%
     assert f"*O-{c.number}* Loyal customers" in line and "17%" in line
     assert "Support `░░░░░` 0%" in line and "Product `██░░░` 50%" in line
+
+
+def test_forged_tree_page_action_with_foreign_objective(driver, slack, engine, world):
+    other = department(engine, "Support", team_id=TEAM_B, channel="C0BSUPP001")
+    for _ in range(5):
+        foreign, _ = objective(engine, other, team_id=TEAM_B, title="B secret")
+    slack.reset()
+    driver.block_action("okr_tree_next", f"O-{foreign.number}|2", user=CAROL)
+    reply = driver.last_reply_text()
+    assert "out of date" in reply and "B secret" not in reply
+
+
+def test_contributes_to_search_offers_this_teams_quarter_only(driver, engine, world):
+    other = department(engine, "Support", team_id=TEAM_B, channel="C0BSUPP001")
+    objective(engine, other, team_id=TEAM_B, title="Callbacks of team B")
+    body = json.loads(driver.block_suggestion("contributes_search", "callbacks", user=ALICE).body)
+    assert [o["value"] for o in body["options"]] == [str(world["s"].id)]

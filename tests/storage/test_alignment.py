@@ -232,3 +232,28 @@ def test_quarter_tree_statement_count_constant(engine, world):
     assert tree.unaligned_ids() == sorted(
         [w["p"].id, w["g"].id], key=lambda i: (tree.nodes[i].department_id, tree.nodes[i].number)
     )
+
+
+def test_concurrent_opposite_links_cannot_make_a_cycle(engine, world):
+    import threading
+
+    w = world
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def run(child, parent):
+        barrier.wait()
+        try:
+            link(engine, child, parent)
+            outcomes.append("linked")
+        except Exception as exc:  # noqa: BLE001 - the refused one may be a cycle or a busy DB
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in
+               ((w["s"], w["p"]), (w["p"], w["s"]))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("linked") == 1, outcomes
+    assert links(engine) == 1
