@@ -112,6 +112,7 @@ def build(tmp: str, depts: int, fake: FakeSlack):
 
 
 def statement_counts(engine, deps, quarter: str, who: str) -> tuple[int, int]:
+    """For a member of the last department (its objectives are not company-wide)."""
     tree_reply(deps, quarter, 1, who)  # warm caches (users.info) outside the count
     build_home(deps, team_id=TEAM, user_id=who)
     with StatementCounter(engine) as tree_sql:
@@ -130,7 +131,7 @@ def main() -> bool:
         # Small workspace: 50 departments, 500 objectives — only the statement counts.
         engine, owned, shape, settings = build(tmp, 50, fake)
         app = create_app(settings, engine)
-        counts[500] = statement_counts(engine, app._loyalty_deps, quarter, user_id(1, 1))
+        counts[500] = statement_counts(engine, app._loyalty_deps, quarter, user_id(50, 1))
         app.listener_runner.listener_executor.shutdown(wait=True)
         engine.dispose()
 
@@ -143,7 +144,7 @@ def main() -> bool:
         )
         app = create_app(settings, engine)
         deps = app._loyalty_deps
-        counts[5000] = statement_counts(engine, deps, quarter, user_id(1, 1))
+        counts[5000] = statement_counts(engine, deps, quarter, user_id(500, 1))
         print(
             f"SQL statements, 500 vs 5,000 objectives: /okr tree {counts[500][0]} vs "
             f"{counts[5000][0]}, App Home {counts[500][1]} vs {counts[5000][1]}"

@@ -259,7 +259,7 @@ def load_views(
     session: Session, objectives: list[Objective], trees: dict[str, QuarterTree] | None = None
 ) -> list[ObjectiveView]:
     """Objectives with department, key results and rolled-up progress: a fixed number of
-    queries whatever the count (two, plus three per distinct quarter; storage.rollup)."""
+    queries whatever the count (two, plus two per distinct quarter; storage.rollup)."""
     if not objectives:
         return []
     ids = [o.id for o in objectives]

@@ -2,8 +2,8 @@
 results (weight 1 each) and its children's rolled-up progress (each link's weight).
 
 Links never cross quarters, so one quarter's whole alignment graph answers every question about
-any objective in it. `quarter_tree` loads it in three statements whatever its size: the quarter's
-objectives, their key results' progress summed per objective in SQL, and the quarter's links.
+any objective in it. `quarter_tree` loads it in two statements whatever its size: the quarter's
+objectives with their key results' progress summed in SQL, and the quarter's links.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from storage.models import KeyResult, Objective, ObjectiveLink
 from storage.progress import status_for_progress
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     id: int
     number: int
@@ -134,7 +134,8 @@ class QuarterTree:
 
 
 def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree:
-    """The quarter's objectives, own key-result progress and links: three statements."""
+    """The quarter's objectives with their own key-result progress, and its links: two
+    statements."""
     tree = QuarterTree(team_id=team_id, quarter=quarter)
     # Core rows, not ORM entities: a quarter holds thousands of objectives and links.
     conn = session.connection()
@@ -146,22 +147,20 @@ def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree
             Objective.department_id,
             Objective.owner_id,
             Objective.status,
-        ).where(Objective.team_id == team_id, Objective.quarter == quarter)
-    ).all()
-    for oid, number, title, dept_id, owner_id, status in rows:
-        tree.nodes[oid] = Node(oid, number, title, dept_id, owner_id, status)
-    if not tree.nodes:
-        return tree
-    sums = conn.execute(
-        select(KeyResult.objective_id, func.sum(kr_share_sql()), func.count(KeyResult.id))
-        .join(Objective, Objective.id == KeyResult.objective_id)
+            func.sum(kr_share_sql()),
+            func.count(KeyResult.id),
+        )
+        .select_from(Objective)
+        .outerjoin(KeyResult, KeyResult.objective_id == Objective.id)
         .where(Objective.team_id == team_id, Objective.quarter == quarter)
-        .group_by(KeyResult.objective_id)
+        .group_by(Objective.id)
     ).all()
-    for oid, total, count in sums:
-        node = tree.nodes.get(oid)
-        if node:
-            node.own_sum, node.own_count = float(total or 0.0), int(count)
+    nodes = tree.nodes
+    for oid, number, title, dept_id, owner_id, status, total, count in rows:
+        nodes[oid] = Node(oid, number, title, dept_id, owner_id, status, float(total or 0.0),
+                          int(count))  # fmt: skip
+    if not nodes:
+        return tree
     links = conn.execute(
         select(ObjectiveLink.child_id, ObjectiveLink.parent_id, ObjectiveLink.weight)
         .where(ObjectiveLink.team_id == team_id, ObjectiveLink.quarter == quarter)
@@ -175,7 +174,7 @@ def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree
 
 
 def trees_for(session: Session, objectives: Iterable[Objective]) -> dict[str, QuarterTree]:
-    """The quarter trees the given objectives belong to (three statements per distinct quarter)."""
+    """The quarter trees the given objectives belong to (two statements per distinct quarter)."""
     out: dict[str, QuarterTree] = {}
     for o in objectives:
         if o.quarter not in out:

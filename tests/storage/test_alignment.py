@@ -228,7 +228,7 @@ def test_quarter_tree_statement_count_constant(engine, world):
             tree.progress(w["company"].id)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) == 3
+    assert len(statements) == 2
     assert tree.unaligned_ids() == sorted(
         [w["p"].id, w["g"].id], key=lambda i: (tree.nodes[i].department_id, tree.nodes[i].number)
     )
