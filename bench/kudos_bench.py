@@ -24,6 +24,8 @@ from slackapp.app import create_app
 from slackapp.listeners.kudos import current_quarter_range, home_contribution
 from slackapp.settings import Settings
 from storage.db import make_engine, session_scope, upgrade
+from storage.kudos import kudos_between
+from storage.leaderboards import leaderboard, rebuild_weekly_tallies
 from storage.models import (
     Department,
     DepartmentMember,
@@ -32,7 +34,6 @@ from storage.models import (
     SlackUser,
     Team,
 )
-from storage.recognition import kudos_between, leaderboard, rebuild_weekly_tallies
 from tests.fakes.slack_api import FakeSlack
 from tests.support.slack_driver import SIGNING_SECRET, signed_request
 

@@ -66,7 +66,7 @@ def find_department(session: Session, *, team_id: str, name: str) -> Department 
 def get_department(session: Session, *, team_id: str, name: str) -> Department:
     dept = find_department(session, team_id=team_id, name=name)
     if dept is None:
-        raise NotFound(f"There is no department named *{name}*. Try `/okr dept list`.")
+        raise NotFound(f"There is no department named *{name}*.", field="department")
     return dept
 
 
@@ -204,6 +204,6 @@ def require_member(
     mine = memberships(session, team_id=team_id, user_id=user_id)
     if not mine and not is_admin:
         raise PermissionDenied(
-            "a member of a department (ask a head to `/okr dept add` you)", action
+            "a member of a department (ask a department head to add you)", action
         )
     return mine

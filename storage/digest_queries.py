@@ -97,7 +97,7 @@ class DepartmentDigest:
     objectives: list[ObjectiveDigest]
     kpis: list[KpiChange] = field(default_factory=list)
     behaviors: list = field(default_factory=list)  # storage.behaviors.BehaviorProgress
-    kudos: list = field(default_factory=list)  # storage.recognition.KudosItem
+    kudos: list = field(default_factory=list)  # storage.kudos.KudosItem
 
     @property
     def key_results(self) -> list[KrDigest]:
@@ -342,9 +342,9 @@ def _behaviors(session, team_id, department_ids, start, end) -> dict[int, list]:
 
 def _kudos(session, team_id, department_ids, start, end) -> dict[int, list]:
     try:
-        from storage.recognition import kudos_between
+        from storage.kudos import kudos_between
     except ImportError:
-        log.info("storage.recognition is not available; digests show no kudos")
+        log.info("storage.kudos is not available; digests show no kudos")
         return {}
     out: dict[int, list] = defaultdict(list)
     for item in kudos_between(

@@ -218,8 +218,9 @@ def bind_key_result(
     scope: str = "company",
     known_names: Iterable[str] = (),
 ) -> KeyResult:
-    """`/okr bind KR-34 nps [department|company|<department name>]` (heads of the KR's
-    department or admins). The KR takes the KPI's newest value right away."""
+    """Bind a key result to a KPI in a scope (`department`: the KR's own department, `company`,
+    or a department's name); heads of the KR's department or admins. The KR takes the KPI's
+    newest value right away."""
     kr, dept = key_result_for_head(
         session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref,
         action=f"change the KPI binding of KR-{parse_ref(ref, 'key_result')}",

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from storage import audit
 from storage.departments import department_by_id, require_head
-from storage.errors import DomainError, FieldErrors, NotFound
+from storage.errors import DomainError, FieldErrors, NotFound, item_field
 from storage.models import (
     NOTE_MAX,
     Department,
@@ -233,14 +233,18 @@ def submit_review(
     errors: dict[str, str] = {}
     for item in items:
         if item.objective_id not in allowed:
-            errors[f"score_{item.objective_id}"] = (
+            errors[item_field("objective", item.objective_id, "score")] = (
                 "This objective is not open for review in this department and quarter."
             )
         if not 0.0 <= item.score <= 1.0:
-            errors[f"score_{item.objective_id}"] = "Give a score from 0.0 to 1.0."
-        for key, text in (("worked", item.what_worked), ("didnt", item.what_did_not)):
+            errors[item_field("objective", item.objective_id, "score")] = (
+                "Give a score from 0.0 to 1.0."
+            )
+        for key, text in (("what_worked", item.what_worked), ("what_did_not", item.what_did_not)):
             if len(text or "") > NOTE_MAX:
-                errors[f"{key}_{item.objective_id}"] = f"At most {NOTE_MAX:,} characters."
+                errors[item_field("objective", item.objective_id, key)] = (
+                    f"At most {NOTE_MAX:,} characters."
+                )
     if not items:
         errors["review"] = "There is nothing to score."
     if errors:
@@ -375,7 +379,7 @@ def review_summary(session: Session, *, team_id: str, quarter: str) -> ReviewSum
     quarter = parse_quarter(quarter)
     start, end = quarter_window(quarter)
     try:
-        from storage.recognition import leaderboard
+        from storage.leaderboards import leaderboard
 
         top = leaderboard(session, team_id=team_id, start=start, end=end, limit=5).top
     except ImportError:  # recognition feature not installed in this build

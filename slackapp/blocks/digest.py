@@ -20,12 +20,13 @@ from slackapp.blocks.common import (
     divider,
     escape,
     header,
+    progress_bar,
     section,
 )
 from slackapp.blocks.objectives import STATUS_EMOJI
 from storage.digest_queries import DepartmentDigest, DigestData, KpiChange, KrDigest
 from storage.numbers import format_number
-from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress_bar
+from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK
 
 TITLE_CUT = 120
 
