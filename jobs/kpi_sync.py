@@ -46,8 +46,9 @@ from storage.kpi_values import (
     upsert_values,
 )
 from storage.kpis import KNOWN_KPIS
-from storage.models import Kpi, KpiSyncRun, SlackUser, utcnow
+from storage.models import Kpi, KpiSyncRun, utcnow
 from storage.praise import PraiseIn, known_row_keys, store_drafts
+from storage.teams import admin_ids
 
 log = logging.getLogger(__name__)
 
@@ -265,16 +266,8 @@ def _carried_problem_key(
 
 
 def _admin_ids(engine: Engine, settings: Settings, team_id: str) -> list[str]:
-    with session_scope(engine) as s:
-        cached = s.exec(
-            select(SlackUser.user_id).where(
-                SlackUser.team_id == team_id,
-                SlackUser.is_admin == True,  # noqa: E712
-                SlackUser.deleted == False,  # noqa: E712
-                SlackUser.is_bot == False,  # noqa: E712
-            )
-        ).all()
-    return sorted(set(settings.admin_ids) | set(cached))
+    with session_scope(engine) as session:
+        return sorted(admin_ids(session, team_id=team_id, configured=settings.admin_ids))
 
 
 def _dm_admins(client: WebClient | None, admins: list[str], report: SyncReport) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -21,7 +20,7 @@ from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.models import NOTE_MAX, TITLE_MAX, Behavior, BehaviorLog, Department, Team, utcnow
 from storage.objectives import get_objective
 from storage.refs import format_ref, next_number, parse_ref
-from storage.teams import get_or_create_team
+from storage.teams import get_or_create_team, team_timezone, zone_info
 
 MAX_WEEKLY_TARGET = 10_000
 MAX_LOG_COUNT = 1_000
@@ -50,11 +49,7 @@ class BehaviorProgress:
 
 def week_bounds(now: datetime | None = None, tz: str | None = None) -> tuple[datetime, datetime]:
     """Monday 00:00 to next Monday 00:00 in `tz` (UTC if unknown), as aware datetimes."""
-    try:
-        zone = ZoneInfo(tz or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = (now or utcnow()).astimezone(zone)
+    local = (now or utcnow()).astimezone(zone_info(tz))
     start = (local - timedelta(days=local.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
@@ -64,7 +59,7 @@ def week_bounds(now: datetime | None = None, tz: str | None = None) -> tuple[dat
 
 def team_week(session: Session, *, team_id: str, now: datetime | None = None):
     team = session.get(Team, team_id)
-    return week_bounds(now, team.timezone if team else None)
+    return week_bounds(now, team_timezone(team))
 
 
 # --- behaviors ----------------------------------------------------------------------------

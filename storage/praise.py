@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.errors import DomainError, NotFound, PermissionDenied
 from storage.kudos import KudosItem, create_recognition
-from storage.models import DepartmentMember, PraiseDraft, SlackUser, utcnow
+from storage.models import DepartmentMember, PraiseDraft, utcnow
+from storage.teams import admin_ids
 
 SYNC_ACTOR = "kpi-sync"
 
@@ -162,14 +163,7 @@ def draft_deciders(session: Session, *, draft: PraiseDraft) -> list[str]:
     heads = [h for h in dict.fromkeys(heads) if h != draft.staff_user_id]
     if heads:
         return heads
-    admins = session.exec(
-        select(SlackUser.user_id).where(
-            SlackUser.team_id == draft.team_id,
-            SlackUser.is_admin.is_(True),
-            SlackUser.user_id != draft.staff_user_id,
-        )
-    ).all()
-    return list(admins)
+    return [a for a in admin_ids(session, team_id=draft.team_id) if a != draft.staff_user_id]
 
 
 def mark_draft_notified(session: Session, *, team_id: str, draft_id: int) -> bool:

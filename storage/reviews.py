@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -28,7 +28,7 @@ from storage.models import (
     ReviewItem,
     utcnow,
 )
-from storage.quarters import next_quarter, parse_quarter, quarter_bounds
+from storage.quarters import next_quarter, parse_quarter, quarter_bounds, quarter_window
 from storage.refs import next_number
 
 REVIEWABLE = ("active", "closed")
@@ -88,14 +88,6 @@ def parse_score(text: str | float | None) -> float:
     if not 0.0 <= score <= 1.0:
         raise DomainError(f"The score must be between 0.0 and 1.0 (got {raw}).")
     return round(score, 2)
-
-
-def quarter_window(quarter: str) -> tuple[datetime, datetime]:
-    start, end = quarter_bounds(quarter)
-    return (
-        datetime.combine(start, time.min, tzinfo=UTC),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
-    )
 
 
 def _objectives(session: Session, *, team_id: str, quarter: str) -> dict[int, list[Objective]]:

@@ -7,8 +7,6 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -37,8 +35,8 @@ from storage.behaviors import behavior_options
 from storage.errors import DomainError, FieldErrors
 from storage.kudos import SOURCES, KudosItem, create_recognition, get_recognition
 from storage.leaderboards import is_hidden, leaderboard, set_hide_from_leaderboards
-from storage.models import Behavior, Team, utcnow
-from storage.quarters import quarter_bounds, quarter_of
+from storage.models import Behavior, Team
+from storage.quarters import current_quarter_range
 
 log = logging.getLogger(__name__)
 
@@ -302,22 +300,8 @@ def handle_open_kudos(ack, body, context, client):
 # --- App Home -----------------------------------------------------------------------------
 
 
-def current_quarter_range(session, team_id: str, now: datetime | None = None):
-    team = session.get(Team, team_id)
-    try:
-        zone = ZoneInfo((team.timezone if team else None) or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    today = (now or utcnow()).astimezone(zone).date()
-    quarter = quarter_of(today)
-    first, last = quarter_bounds(quarter)
-    start = datetime.combine(first, time(), tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone)
-    return quarter, start, end
-
-
 def home_contribution(session, *, team_id: str, user_id: str):
-    quarter, start, end = current_quarter_range(session, team_id)
+    quarter, start, end = current_quarter_range(session, team_id=team_id)
     board = leaderboard(session, team_id=team_id, start=start, end=end, limit=10)
     hidden = is_hidden(session, team_id=team_id, user_id=user_id)
     button = ButtonElement(text="Give kudos", action_id=OPEN_KUDOS_ACTION)
