@@ -68,6 +68,13 @@ class Runtime:
         self.last_attempts[what] = now
         return True
 
+    def active_teams(self) -> list[tuple[str, WebClient]]:
+        """(team id, its Slack client) of each installed team that has a client."""
+        with session_scope(self.engine) as session:
+            team_ids = active_team_ids(session)
+        clients = [(team_id, self.client_for(team_id)) for team_id in team_ids]
+        return [(team_id, client) for team_id, client in clients if client is not None]
+
     def client_for(self, team_id: str) -> WebClient | None:
         if self.app is not None:
             try:
@@ -89,12 +96,7 @@ def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
     from jobs.weekly_digest import digest_done, send_weekly_digest
 
     default_tz = rt.settings.loyalty_timezone
-    with session_scope(rt.engine) as session:
-        team_ids = active_team_ids(session)
-    for team_id in team_ids:
-        client = rt.client_for(team_id)
-        if client is None:
-            continue
+    for team_id, client in rt.active_teams():
         with session_scope(rt.engine) as session:
             team = session.get(Team, team_id)
             admins = admin_ids(session, team_id=team_id, configured=rt.settings.admin_ids)
@@ -182,12 +184,7 @@ def kpi_sync() -> None:
         return
     from jobs.kpi_sync import run_kpi_sync
 
-    with session_scope(_runtime.engine) as session:
-        team_ids = active_team_ids(session)
-    for team_id in team_ids:
-        client = _runtime.client_for(team_id)
-        if client is None:
-            continue
+    for team_id, client in _runtime.active_teams():
         try:
             run_kpi_sync(
                 settings=_runtime.settings, engine=_runtime.engine, client=client, team_id=team_id
