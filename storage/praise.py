@@ -15,11 +15,10 @@ from sqlmodel import Session, col, select
 
 from storage import audit
 from storage.errors import DomainError, NotFound, PermissionDenied
+from storage.kpi_values import SYNC_ACTOR
 from storage.kudos import KudosItem, create_recognition
 from storage.models import DepartmentMember, PraiseDraft, utcnow
 from storage.teams import admin_ids
-
-SYNC_ACTOR = "kpi-sync"
 
 
 class AlreadyDecided(DomainError):
