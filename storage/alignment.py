@@ -24,9 +24,13 @@ def parse_weight(text: str) -> float:
     """A link weight: a number greater than 0 and at most MAX_WEIGHT."""
     value = parse_number(text)
     if value <= 0:
-        raise DomainError(f"The weight `{text}` must be greater than 0 (the default is 1).")
+        raise DomainError(
+            f"The weight `{text}` must be greater than 0 (the default is 1).", field="weight"
+        )
     if value > MAX_WEIGHT:
-        raise DomainError(f"The weight `{text}` is too large; use at most {MAX_WEIGHT:g}.")
+        raise DomainError(
+            f"The weight `{text}` is too large; use at most {MAX_WEIGHT:g}.", field="weight"
+        )
     return value
 
 
@@ -52,7 +56,7 @@ def objectives_by_ids(session: Session, *, team_id: str, ids: list[int]) -> list
         select(Objective).where(Objective.team_id == team_id, col(Objective.id).in_(ids))
     ).all()
     if len({r.id for r in rows}) != len(set(ids)):
-        raise NotFound("One of the chosen objectives is not in this workspace.")
+        raise NotFound("One of the chosen objectives is not in this workspace.", field="parent")
     return list(rows)
 
 
@@ -73,13 +77,14 @@ def _ref(obj_number: int) -> str:
 def check_link(tree: QuarterTree, child: Objective, parent: Objective) -> None:
     """Refuse a self link, a cross-quarter or cross-team link, or one that closes a cycle."""
     if child.team_id != parent.team_id:
-        raise NotFound(f"{_ref(parent.number)} is not in this workspace.")
+        raise NotFound(f"{_ref(parent.number)} is not in this workspace.", field="parent")
     if child.id == parent.id:
-        raise DomainError(f"{_ref(child.number)} cannot contribute to itself.")
+        raise DomainError(f"{_ref(child.number)} cannot contribute to itself.", field="parent")
     if child.quarter != parent.quarter:
         raise DomainError(
             f"{_ref(child.number)} is in {child.quarter} and {_ref(parent.number)} in "
-            f"{parent.quarter}: an objective only contributes to objectives of its own quarter."
+            f"{parent.quarter}: an objective only contributes to objectives of its own quarter.",
+            field="parent",
         )
     # child -> parent closes a cycle when child is already an ancestor of parent.
     path = tree.path_up(parent.id, child.id)
@@ -87,7 +92,8 @@ def check_link(tree: QuarterTree, child: Objective, parent: Objective) -> None:
         chain = " → ".join(_ref(tree.nodes[i].number) for i in [child.id, *path])
         raise DomainError(
             f"{_ref(child.number)} cannot contribute to {_ref(parent.number)}: that would "
-            f"make a cycle ({chain})."
+            f"make a cycle ({chain}).",
+            field="parent",
         )
 
 
@@ -119,7 +125,9 @@ def align(
         action=f"align {_ref(child.number)}",
     )
     if not (0 < weight <= MAX_WEIGHT):
-        raise DomainError(f"The weight must be greater than 0 and at most {MAX_WEIGHT:g}.")
+        raise DomainError(
+            f"The weight must be greater than 0 and at most {MAX_WEIGHT:g}.", field="weight"
+        )
     lock_alignment(session, team_id=team_id)
     tree = quarter_tree(session, team_id=team_id, quarter=child.quarter)
     check_link(tree, child, parent)

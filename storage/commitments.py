@@ -41,10 +41,11 @@ def parse_due_date(text: str, *, today: date) -> date:
             raise ValueError(raw)
     except ValueError:
         raise DomainError(
-            f"`{raw}` is not a date; write it as YYYY-MM-DD, e.g. `{today.isoformat()}`."
+            f"`{raw}` is not a date; write it as YYYY-MM-DD, e.g. `{today.isoformat()}`.",
+            field="due_date",
         ) from None
     if due < today:
-        raise DomainError(f"The due date {due.isoformat()} is in the past.")
+        raise DomainError(f"The due date {due.isoformat()} is in the past.", field="due_date")
     return due
 
 
@@ -55,10 +56,10 @@ def split_department(session: Session, *, team_id: str, text: str) -> tuple[Depa
         dept = find_department(session, team_id=team_id, name=" ".join(words[:n]))
         if dept is not None:
             if n == len(words):
-                raise DomainError(f"Say what you need from {dept.name}.")
+                raise DomainError(f"Say what you need from {dept.name}.", field="what")
             return dept, " ".join(words[n:])
     first = words[0] if words else ""
-    raise NotFound(f"There is no department named `{first}`.")
+    raise NotFound(f"There is no department named `{first}`.", field="department")
 
 
 def get_commitment(session: Session, *, team_id: str, ref: str) -> Commitment:
@@ -87,18 +88,21 @@ def ask(
     mine = require_member(session, team_id=team_id, user_id=asker_id, is_admin=is_admin,
                           action="ask another department for a commitment")  # fmt: skip
     if department.team_id != team_id:
-        raise NotFound("There is no such department in this workspace.")
+        raise NotFound("There is no such department in this workspace.", field="department")
     if any(m.department_id == department.id for m in mine):
         raise DomainError(
-            f"You are in {department.name}: ask another department, or agree it within yours."
+            f"You are in {department.name}: ask another department, or agree it within yours.",
+            field="department",
         )
     what = (what or "").strip()
     if not what:
-        raise DomainError(f"Say what you need from {department.name}.")
+        raise DomainError(f"Say what you need from {department.name}.", field="what")
     if len(what) > WHAT_MAX:
-        raise DomainError(f"The request is {len(what):,} characters; the limit is {WHAT_MAX:,}.")
+        raise DomainError(
+            f"The request is {len(what):,} characters; the limit is {WHAT_MAX:,}.", field="what"
+        )
     if due_date < today:
-        raise DomainError(f"The due date {due_date.isoformat()} is in the past.")
+        raise DomainError(f"The due date {due_date.isoformat()} is in the past.", field="due_date")
     kr_id = None
     if key_result_ref:
         kr_id = get_key_result(session, team_id=team_id, ref=key_result_ref).id
@@ -188,7 +192,7 @@ def reassign(
     if not any(
         m.department_id == dept.id for m in memberships(session, team_id=team_id, user_id=owner_id)
     ):
-        raise DomainError(f"The new owner must be in {dept.name} (add them with /okr dept add).")
+        raise DomainError(f"The new owner must be a member of {dept.name}.", field="owner")
     before = row.model_dump()
     row.owner_id = owner_id
     if row.status == OPEN:
@@ -203,7 +207,7 @@ def reassign(
 def complete(
     session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref: str, note: str = ""
 ) -> Commitment:
-    """`/okr done C-7 [note]`: its owner or the owing department's heads (admins too)."""
+    """Close a commitment: its owner or the owing department's heads (admins too)."""
     row = get_commitment(session, team_id=team_id, ref=ref)
     if row.owner_id != actor_id:
         dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
@@ -218,7 +222,9 @@ def complete(
         raise DomainError(f"C-{row.number} is already {row.status}.")
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
-        raise DomainError(f"The note is {len(note):,} characters; the limit is {NOTE_MAX:,}.")
+        raise DomainError(
+            f"The note is {len(note):,} characters; the limit is {NOTE_MAX:,}.", field="note"
+        )
     before = row.model_dump()
     row.status, row.done_by, row.done_at, row.done_note = DONE, actor_id, utcnow(), note or None
     row.owner_id = row.owner_id or actor_id

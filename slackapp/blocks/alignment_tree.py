@@ -18,11 +18,11 @@ from slackapp.blocks.common import (
     cut,
     escape,
     header,
+    progress_bar,
     section,
 )
 from slackapp.blocks.objectives import STATUS_EMOJI
 from storage.numbers import format_number
-from storage.progress import progress_bar
 from storage.rollup import QuarterTree
 
 LINES_PER_PAGE = 40

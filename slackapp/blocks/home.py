@@ -7,12 +7,20 @@ from datetime import UTC, datetime
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
-from slackapp.blocks.common import VIEW_BLOCKS_MAX, context, cut, divider, escape, header, section
+from slackapp.blocks.common import (
+    VIEW_BLOCKS_MAX,
+    context,
+    cut,
+    divider,
+    escape,
+    header,
+    progress_bar,
+    section,
+)
 from slackapp.blocks.objectives import STATUS_EMOJI, kr_line, objective_summary
 from storage.home import HomeData
 from storage.numbers import format_number
 from storage.objectives import due_for_checkin
-from storage.progress import progress_bar
 
 MAX_KRS = 15
 MAX_KPIS = 12
@@ -109,12 +117,13 @@ def home_view(
         blocks.append(section("No KPI values yet. They arrive from the KPI sheet (`/kpi`)."))
     else:
         lines = []
-        for latest, prev in data.kpis[:MAX_KPIS]:
+        for latest in data.kpis[:MAX_KPIS]:
             change = ""
-            if prev is not None:
-                delta = latest.value - prev.value
+            if latest.change is not None:
+                delta = latest.change
                 change = (
-                    f" ({'+' if delta >= 0 else ''}{format_number(delta)} since {prev.day:%b %d})"
+                    f" ({'+' if delta >= 0 else ''}{format_number(delta)} "
+                    f"since {latest.previous_day:%b %d})"
                 )
             lines.append(
                 f"*{escape(latest.kpi_name)}* {format_number(latest.value)}{change} · {latest.day:%b %d}"

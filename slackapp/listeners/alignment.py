@@ -12,7 +12,7 @@ from slackapp.blocks.alignment_tree import TREE_NEXT, TREE_PREV, tree_lines, tre
 from slackapp.blocks.common import as_dicts
 from slackapp.blocks.objective_form import parent_option
 from slackapp.context import is_admin
-from slackapp.replies import reply
+from slackapp.replies import UsageError, reply
 from storage import alignment
 from storage.errors import DomainError, FieldErrors
 from storage.models import Department
@@ -40,14 +40,14 @@ def _objectives(session, team_id: str, child_ref: str, parent_ref: str, usage: s
             get_objective(session, team_id=team_id, ref=parent_ref),
         )
     except DomainError as exc:
-        raise DomainError(exc.message, usage=usage) from None
+        raise UsageError(exc.message, usage=usage) from None
 
 
 def align_from_text(context, client, respond, arg: str) -> None:
     deps, team_id, user_id = _ids(context)
     m = _ALIGN.match(arg.strip())
     if not m:
-        raise DomainError(
+        raise UsageError(
             "Say which objective contributes to which, e.g. `/okr align O-12 to O-3`.",
             usage=ALIGN_USAGE,
         )
@@ -56,7 +56,7 @@ def align_from_text(context, client, respond, arg: str) -> None:
         try:
             weight = alignment.parse_weight(m.group(3))
         except DomainError as exc:
-            raise DomainError(exc.message, usage=ALIGN_USAGE) from None
+            raise UsageError(exc.message, usage=ALIGN_USAGE) from None
     with deps.session() as session:
         admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
         child, parent = _objectives(session, team_id, m.group(1), m.group(2), ALIGN_USAGE)
@@ -71,7 +71,9 @@ def align_from_text(context, client, respond, arg: str) -> None:
                 weight=weight,
             )
         except DomainError as exc:
-            raise DomainError(exc.message, usage=exc.usage or ALIGN_USAGE) from None
+            raise UsageError(
+                exc.message, usage=getattr(exc, "usage", None) or ALIGN_USAGE
+            ) from None
     verb = "now contributes to" if created else "contributes to"
     reply(
         respond,
@@ -84,7 +86,7 @@ def unalign_from_text(context, client, respond, arg: str) -> None:
     deps, team_id, user_id = _ids(context)
     m = _UNALIGN.match(arg.strip())
     if not m:
-        raise DomainError("Say which link to remove.", usage=UNALIGN_USAGE)
+        raise UsageError("Say which link to remove.", usage=UNALIGN_USAGE)
     with deps.session() as session:
         admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
         child, parent = _objectives(session, team_id, m.group(1), m.group(2), UNALIGN_USAGE)
@@ -98,7 +100,9 @@ def unalign_from_text(context, client, respond, arg: str) -> None:
                 parent=parent,
             )
         except DomainError as exc:
-            raise DomainError(exc.message, usage=exc.usage or UNALIGN_USAGE) from None
+            raise UsageError(
+                exc.message, usage=getattr(exc, "usage", None) or UNALIGN_USAGE
+            ) from None
     reply(respond, f"*O-{child.number}* no longer contributes to *O-{parent.number}*.")
 
 
@@ -107,14 +111,14 @@ def respond_tree(context, respond, arg: str, page: int = 1, replace: bool = Fals
     deps, team_id, _ = _ids(context)
     arg = arg.strip()
     if len(arg.split()) > 1:
-        raise DomainError(f"`{arg}` is not an objective or a quarter.", usage=TREE_USAGE)
+        raise UsageError(f"`{arg}` is not an objective or a quarter.", usage=TREE_USAGE)
     with deps.session() as session:
         root = None
         if arg.upper().startswith("O"):
             try:
                 obj = get_objective(session, team_id=team_id, ref=arg)
             except DomainError as exc:
-                raise DomainError(exc.message, usage=TREE_USAGE) from None
+                raise UsageError(exc.message, usage=TREE_USAGE) from None
             quarter, root = obj.quarter, obj.id
             title = f"O-{obj.number} and what contributes to it"
             scope = f"O-{obj.number}"
@@ -122,7 +126,7 @@ def respond_tree(context, respond, arg: str, page: int = 1, replace: bool = Fals
             try:
                 quarter = parse_quarter(arg) if arg else quarter_of(datetime.now(UTC).date())
             except DomainError as exc:
-                raise DomainError(exc.message, usage=TREE_USAGE) from None
+                raise UsageError(exc.message, usage=TREE_USAGE) from None
             title, scope = f"Alignment · {quarter}", quarter
         tree = quarter_tree(session, team_id=team_id, quarter=quarter)
         names = department_names(session, team_id)
@@ -181,7 +185,7 @@ def selected_parent_ids(values: dict) -> list[int] | None:
         try:
             out.append(int(opt.get("value")))
         except (TypeError, ValueError):
-            raise DomainError("One of the chosen objectives is not in this workspace.") from None
+            raise UsageError("One of the chosen objectives is not in this workspace.") from None
     return out
 
 

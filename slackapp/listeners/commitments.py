@@ -25,7 +25,7 @@ from slackapp.blocks.commitments import (
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.context import is_admin
 from slackapp.mentions import split_mentions
-from slackapp.replies import reply
+from slackapp.replies import UsageError, reply
 from storage import commitments as store
 from storage.departments import department_by_id, find_department, head_ids
 from storage.errors import DomainError, FieldErrors
@@ -71,16 +71,16 @@ def _with_usage(usage: str, fn):
     try:
         return fn()
     except DomainError as exc:
-        if exc.usage or isinstance(exc, FieldErrors):
+        if getattr(exc, "usage", None) or isinstance(exc, FieldErrors):
             raise
-        raise DomainError(exc.message, usage=usage) from None
+        raise UsageError(exc.message, usage=usage) from None
 
 
 def ask_from_text(context, client, respond, arg: str) -> None:
     deps, team_id, user_id = _ids(context)
     m = _ASK.match(arg.strip())
     if not m:
-        raise DomainError("Say which department, what you need and by when.", usage=ASK_USAGE)
+        raise UsageError("Say which department, what you need and by when.", usage=ASK_USAGE)
     today = _today()
     with deps.session() as session:
 
@@ -118,7 +118,7 @@ def commit_from_text(context, client, respond, arg: str) -> None:
     m = _COMMIT.match(arg.strip())
     users = split_mentions(m.group("who")).users if m else []
     if not m or len(users) != 1:
-        raise DomainError("Say which commitment and its new owner.", usage=COMMIT_USAGE)
+        raise UsageError("Say which commitment and its new owner.", usage=COMMIT_USAGE)
     with deps.session() as session:
         admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
         row = _with_usage(COMMIT_USAGE, lambda: store.reassign(
@@ -136,7 +136,7 @@ def done_from_text(context, client, respond, arg: str) -> None:
     deps, team_id, user_id = _ids(context)
     ref, _, note = arg.strip().partition(" ")
     if not ref:
-        raise DomainError("Say which commitment is done.", usage=DONE_USAGE)
+        raise UsageError("Say which commitment is done.", usage=DONE_USAGE)
     with deps.session() as session:
         admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
         row = _with_usage(DONE_USAGE, lambda: store.complete(
@@ -160,7 +160,7 @@ def respond_asks(context, respond, arg: str) -> None:
         else:
             dept = find_department(session, team_id=team_id, name=arg.strip())
             if dept is None:
-                raise DomainError(f"There is no department named `{arg.strip()}`.",
+                raise UsageError(f"There is no department named `{arg.strip()}`.",
                                   usage=ASKS_USAGE)  # fmt: skip
             title = f"{dept.name}: commitments"
             rows = store.pending(session, team_id=team_id, department_id=dept.id)

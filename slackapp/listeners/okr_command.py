@@ -13,8 +13,7 @@ from slackapp.listeners import (
     objectives,
     workspace_setup,
 )
-from slackapp.replies import guarded, reply
-from storage.errors import DomainError
+from slackapp.replies import UsageError, guarded, reply
 
 USAGE = (
     "`/okr help` · `/okr new` · `/okr list [me|<department>|all]` · `/okr show O-12` · "
@@ -83,7 +82,7 @@ def handle_okr(ack, command, context, client, respond):
         elif sub in commitments.SUBCOMMANDS:
             commitments.handle(sub, context, client, respond, rest)
         else:
-            raise DomainError(f"`{sub}` is not an `/okr` command.", usage=USAGE)
+            raise UsageError(f"`{sub}` is not an `/okr` command.", usage=USAGE)
 
     guarded(respond, f"/okr {text}".strip(), USAGE, run)
 

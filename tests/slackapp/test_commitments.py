@@ -210,7 +210,7 @@ def test_commit_owner_done_and_asks(driver, slack, engine, world):
                                             where=lambda c: c["channel"] == CAROL)[0]["text"]  # fmt: skip
     slack.reset()
     driver.command("/okr", "commit C-1 owner <@U0ALICE01|alice>", user=BOB)  # not in Product
-    assert "must be in Product Team" in driver.last_reply_text()
+    assert "must be a member of Product Team" in driver.last_reply_text()
     # Done: not by someone else's (Alice heads Support, owns nothing here).
     slack.reset()
     driver.command("/okr", "done C-1 shipped", user=ALICE)
