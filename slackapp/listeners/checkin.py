@@ -8,6 +8,7 @@ from slack_sdk.models.views import View
 
 from slackapp.blocks.common import OPTIONS_MAX, as_dicts, cut, escape, plain, section
 from slackapp.context import is_admin
+from slackapp.listeners import away
 from slackapp.replies import guarded, reply
 from storage.checkins import USAGE, checkin_from_text, record_checkin
 from storage.errors import DomainError, NotFound, PermissionDenied
@@ -127,6 +128,9 @@ def handle_checkin_command(ack, command, context, client, respond):
         open_checkin_modal(context, client, command["trigger_id"])
         return
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    if text.split()[0].lower() in away.VERBS:
+        away.handle_away_text(context, client, respond, text)
+        return
 
     def run():
         with deps.session() as session:
