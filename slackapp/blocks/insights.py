@@ -105,7 +105,7 @@ def guardrail_message(
             f"within the guardrail of {threshold} (it should {guardrail_rule(t)})."
         )
     blocks: list[Block] = [
-        header(cut(title.replace(":rotating_light: ", "").replace(":white_check_mark: ", ""), 150)),
+        header(title),
         section(body),
     ]
     if bound:
