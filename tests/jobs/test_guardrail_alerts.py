@@ -13,9 +13,16 @@ from storage.models import AuditLog, KpiGuardrail
 from storage.objectives import KeyResultInput
 from storage.teams import update_settings
 from tests.conftest import ADMIN, ALICE, BOB
-from tests.jobs.test_kpi_sync import client, google, kpi_settings, sync  # noqa: F401
+from tests.jobs import test_kpi_sync as kpi_sync_tests
 from tests.support.factories import TEAM, department, objective
 
+# The KPI sync tests' fixtures: the fake Google Sheets and settings pointing at it.
+google, kpi_settings, client = (
+    kpi_sync_tests.google,
+    kpi_sync_tests.kpi_settings,
+    kpi_sync_tests.client,
+)
+sync = kpi_sync_tests.sync
 LEADERSHIP = "C0LEADERS1"
 HEADER = ["Date", "Department", "KPI", "Value"]
 
