@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlmodel import Session, col, select
 
 from storage import audit
-from storage.errors import FieldErrors
+from storage.kpis import check_kpi
 from storage.models import Behavior, BehaviorKpiLink, BehaviorLog, KeyResult, KpiValue
 
 MIN_WEEKS = 8
@@ -262,11 +262,7 @@ def link_behavior(
     known_names: Iterable[str],
 ) -> BehaviorKpiLink:
     """Link a behavior to a KPI (replaces an earlier link); the caller checked the role."""
-    names = sorted(set(known_names))
-    if kpi_name not in names:
-        raise FieldErrors(
-            {"kpi": f"`{kpi_name}` is not a KPI here. Known KPIs: {', '.join(names)}."}
-        )
+    check_kpi(kpi_name, known_names)
     row = session.exec(
         select(BehaviorKpiLink).where(
             BehaviorKpiLink.team_id == team_id, BehaviorKpiLink.behavior_id == behavior.id

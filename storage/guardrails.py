@@ -13,7 +13,6 @@ state at most once per sync, and a message is sent only for an actual change of 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +23,7 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.departments import require_head
 from storage.errors import FieldErrors, PermissionDenied
+from storage.kpis import check_kpi
 from storage.models import Department, KeyResult, KpiGuardrail, KpiValue, Objective, utcnow
 
 ABOVE, BELOW = "above", "below"
@@ -34,20 +34,6 @@ ALERT, RECOVERY = "alert", "recovery"
 
 def is_healthy(op: str, threshold: float, value: float) -> bool:
     return value >= threshold if op == ABOVE else value <= threshold
-
-
-def closest_kpis(name: str, known: Iterable[str], n: int = 3) -> list[str]:
-    return difflib.get_close_matches(name, list(known), n=n, cutoff=0.4)
-
-
-def check_kpi(name: str, known: Iterable[str]) -> None:
-    """FieldErrors on `kpi` naming the closest known KPIs when `name` is not one."""
-    known = list(known)
-    if name in known:
-        return
-    close = closest_kpis(name, known)
-    hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
-    raise FieldErrors({"kpi": f"`{name}` is not a KPI here.{hint} Known KPIs: {', '.join(known)}."})
 
 
 def _newest(session: Session, *, team_id: str, kpi_name: str, scope: int):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from slackapp.blocks.common import section
 from slackapp.blocks.insights import away_text
 from slackapp.context import fetch_user
 from slackapp.replies import guarded, reply
-from storage.away import MAX_AWAY_DAYS, end_away, parse_until, set_away
+from storage.away import MAX_AWAY_DAYS, away_until, end_away, parse_until, set_away
 from storage.errors import DomainError
 
 USAGE = "`/checkin away until 2026-12-24` · `/checkin back`"
@@ -61,3 +62,24 @@ def handle_away_text(context, client, respond, text: str) -> None:
         refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
     guarded(respond, f"/checkin {text}", USAGE, run)
+
+
+def home_contribution(session, *, team_id: str, user_id: str):
+    """App Home: "away until …" while the user is away."""
+    today = datetime.now(UTC).date()
+    until = away_until(session, team_id=team_id, today=today, user_ids=[user_id]).get(user_id)
+    if until is None:
+        return [], []
+    return [], [
+        section(
+            f"{away_text(until)} — no check-in reminders until then. `/checkin back` ends it early."
+        )
+    ]
+
+
+def register(app) -> None:
+    """`/checkin away|back` arrive through the /checkin command; this adds the Home section."""
+    from slackapp.listeners.app_home import HOME_CONTRIBUTORS
+
+    if home_contribution not in HOME_CONTRIBUTORS:  # create_app may run more than once
+        HOME_CONTRIBUTORS.append(home_contribution)

@@ -17,6 +17,7 @@ from slackapp.blocks.behaviors import (
 )
 from slackapp.blocks.common import as_dicts, divider, header, section
 from slackapp.context import Deps, is_admin
+from slackapp.listeners import behavior_insights
 from slackapp.replies import guarded, reply
 from storage.behaviors import (
     ADD_USAGE,
@@ -158,12 +159,21 @@ def handle_behavior_command(ack, command, context, client, respond):
                 response_type="ephemeral",
                 replace_original=False,
             )
+        elif verb == "link":
+            behavior_insights.link_from_text(context, client, respond, rest)
+        elif verb == "show":
+            behavior_insights.show_from_text(context, client, respond, command, rest)
         elif verb == "help":
             reply(respond, f"*Usage:* {USAGE}")
         else:
             raise DomainError(f"`{verb}` is not a /behavior command.", usage=USAGE)
 
-    usage = {"add": ADD_USAGE, "log": LOG_USAGE}.get(verb, USAGE)
+    usage = {
+        "add": ADD_USAGE,
+        "log": LOG_USAGE,
+        "link": behavior_insights.LINK_USAGE,
+        "show": behavior_insights.SHOW_USAGE,
+    }.get(verb, USAGE)
     guarded(respond, f"/behavior {text}", usage, run)
 
 

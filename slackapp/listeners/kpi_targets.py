@@ -22,7 +22,7 @@ USAGE = (
 OFF = "off"
 
 
-def _split(words: list[str], known: list[str]) -> tuple[str, list[str]]:
+def split_kpi_name(words: list[str], known: list[str]) -> tuple[str, list[str]]:
     """KPI name (may be several words, e.g. `churn rate`) and the words after it."""
     for n in range(len(words), 0, -1):
         if header_key(" ".join(words[:n])) in known:
@@ -40,7 +40,7 @@ def target_from_text(context, client, respond, rest: str) -> None:
         raise DomainError("Say which KPI and its guardrail.", usage=USAGE)
     with deps.session() as s:
         known = kpi_names(s, team_id=team_id)
-        name, after = _split(words, known)
+        name, after = split_kpi_name(words, known)
         if not name:
             raise DomainError("Say which KPI first.", usage=USAGE)
         if not after:
