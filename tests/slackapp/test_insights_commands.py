@@ -18,12 +18,14 @@ from storage.models import (
     CheckIn,
     KeyResult,
     KpiValue,
+    Team,
     UserAway,
 )
 from storage.objectives import KeyResultInput
 from storage.quarters import quarter_bounds, quarter_of
 from tests.conftest import ADMIN, ALICE, BOB
 from tests.support.factories import TEAM, department, objective
+from tests.support.slack_driver import state
 
 
 def count(engine, model) -> int:
@@ -185,3 +187,30 @@ def test_behavior_show_claims_nothing_for_flat_or_short_kpi(driver, engine, slac
     driver.command("/behavior", f"show B-{flat.number}", user=BOB)
     text = driver.last_reply_text()
     assert "only 1 week(s) of paired data; at least 8 are needed" in text, text
+
+
+def test_setup_modal_sets_stale_days_and_refuses_bad_values(driver, engine, slack):
+    driver.command("/okr", "setup", user=ADMIN)
+    view = slack.wait_for("views.open")[0]["view"]
+    block = next(b for b in view["blocks"] if b.get("block_id") == "stale_days")
+    assert block["element"]["initial_value"] == "14"
+    values = state(
+        digest_weekday=("option", "4"), digest_time=("time", "16:00"),
+        reminder_weekday=("option", "0"), reminder_time=("time", "10:00"),
+        review_lead_days="7", timezone="UTC", recognition_emoji="star", stale_days="abc",
+    )  # fmt: skip
+    for bad, reason in [
+        ("abc", "not a whole number"),
+        ("0", "out of range"),
+        ("91", "out of range"),
+    ]:
+        values.update(state(stale_days=bad))
+        errors = json.loads(driver.view_submission("okr_setup", values, user=ADMIN).body)["errors"]
+        assert reason in errors["stale_days"], bad
+    with Session(engine) as s:
+        assert s.get(Team, TEAM) is None or s.get(Team, TEAM).stale_days == 14
+    values.update(state(stale_days="21"))
+    resp = driver.view_submission("okr_setup", values, user=ADMIN)
+    assert resp.status == 200 and not resp.body
+    with Session(engine) as s:
+        assert s.get(Team, TEAM).stale_days == 21
