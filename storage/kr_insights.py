@@ -15,7 +15,7 @@ from sqlmodel import Session
 from storage.confidence import mismatch
 from storage.forecast import Forecast, forecasts
 from storage.models import Team
-from storage.progress import status
+from storage.progress import status, worsen
 from storage.staleness import DEFAULT_STALE_DAYS, days_since_checkin
 
 
@@ -43,7 +43,7 @@ def insight(kr, *, quarter: str, now: datetime, stale_days: int, forecast: Forec
     return KrInsight(
         forecast=forecast,
         data_status=data_status,
-        status=status(**common, confidence=kr.last_confidence),
+        status=worsen(data_status, kr.last_confidence),
         mismatch=mismatch(kr.last_confidence, data_status),
         stale=days >= stale_days,
         days_since_checkin=days,

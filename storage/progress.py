@@ -51,18 +51,24 @@ def status(
     ≥ 70% on track, 40–70% at risk, < 40% off track. A confidence reading can only make the
     status worse, never better: owners who feel it slipping see that before the numbers do.
     """
-    done = progress(baseline, target, current)
-    expected = elapsed_share(quarter, now)
     if forecast_progress is not None:
         by_progress = band(forecast_progress)
-    elif done >= 1.0 or expected <= 0.0:
-        by_progress = ON_TRACK
     else:
-        by_progress = band(done / expected)
+        done = progress(baseline, target, current)
+        expected = elapsed_share(quarter, now)
+        by_progress = ON_TRACK if done >= 1.0 or expected <= 0.0 else band(done / expected)
+    return worsen(by_progress, confidence)
+
+
+_ORDER = {ON_TRACK: 0, AT_RISK: 1, OFF_TRACK: 2}
+
+
+def worsen(by_data: str, confidence: int | None) -> str:
+    """The data's status, made worse (never better) by a low confidence."""
     if confidence is None:
-        return by_progress
-    order = [ON_TRACK, AT_RISK, OFF_TRACK]
-    return order[max(order.index(by_progress), order.index(confidence_status(confidence)))]
+        return by_data
+    by_confidence = confidence_status(confidence)
+    return by_confidence if _ORDER[by_confidence] > _ORDER[by_data] else by_data
 
 
 def progress_bar(share: float, width: int = 10) -> str:
