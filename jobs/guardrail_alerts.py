@@ -57,7 +57,9 @@ def plan_guardrail_messages(engine: Engine, *, team_id: str) -> list[Outgoing]:
         ).all()
         for g in rails:
             dept = s.get(Department, g.scope) if g.scope else None
-            channel = dept.channel_id if dept else (team.leadership_channel if team else None)
+            leadership = team.leadership_channel if team else None
+            # A department without a channel: its guardrail alerts go to the leadership channel.
+            channel = (dept.channel_id if dept else None) or leadership
             if not channel:
                 log.info("guardrail %s changed but has no channel to post in", g.id)
                 continue

@@ -51,15 +51,17 @@ def test_show_prints_forecast_mismatch_and_stale_and_list_marks_them(driver, eng
     quarter = quarter_of(now.date())
     start, end = quarter_bounds(quarter)
     dept = department(engine, "Support", heads=(ALICE,))
-    obj, (rising, falling, silent) = objective(
+    obj, (rising, falling, silent, same) = objective(
         engine, dept, quarter=quarter,
         krs=[KeyResultInput(title="Rising", baseline=30, target=50, unit="pts"),
              KeyResultInput(title="Falling", baseline=30, target=50, unit="pts"),
-             KeyResultInput(title="Silent", baseline=0, target=10)],
+             KeyResultInput(title="Silent", baseline=0, target=10),
+             KeyResultInput(title="Same moment", baseline=0, target=10)],
     )  # fmt: skip
     day = lambda n: datetime.combine(start + timedelta(days=n), time(0), tzinfo=UTC)  # noqa: E731
     checkins(engine, rising.id, [(day(0), 30), (day(10), 30), (day(20), 33)], confidence=9)
     checkins(engine, falling.id, [(day(0), 30), (day(10), 30), (day(20), 29)], confidence=9)
+    checkins(engine, same.id, [(day(5), 2), (day(5), 6)], confidence=5)  # one timestamp
     with session_scope(engine) as s:
         s.execute(update(KeyResult).where(KeyResult.id == silent.id)
                   .values(created_at=now - timedelta(days=20)))  # fmt: skip
@@ -74,6 +76,8 @@ def test_show_prints_forecast_mismatch_and_stale_and_list_marks_them(driver, eng
     assert "overconfident: confidence 9/10 but the data says off track" in text
     assert "stale: no check-in for 20 days" in text
     assert text.count("overconfident") == 1 and text.count("stale:") == 1
+    # Falling and Rising have forecasts; Silent has no values, Same moment only one timestamp.
+    assert text.count("forecast ") == 2
     driver.fake.reset()
     driver.command("/okr", "list all", user=BOB)
     listing = driver.last_reply_text()
