@@ -30,6 +30,7 @@ from storage.kr_insights import kr_insights
 from storage.models import KeyResult, Objective, SlackUser, Team, utcnow
 from storage.numbers import format_number
 from storage.objectives import due_for_checkin, kr_progress
+from storage.teams import team_timezone
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,7 @@ def plan_reminders(
         insight = found.get(kr.id)
         if insight is not None and insight.mismatch:
             mismatches[kr.owner_id][kr.id] = (kr, insight.mismatch)
-    team_tz = team.timezone or default_timezone
+    team_tz = team_timezone(team, default_timezone)
     tzs = _owner_timezones(engine, client, team_id=team_id, owners=sorted(due), now=now)
     by_period: dict[str, list[str]] = defaultdict(list)
     for owner in sorted(due):

@@ -60,7 +60,7 @@ def end_away(session: Session, *, team_id: str, user_id: str, today: date) -> da
     """`back`: ends the away period; returns the date it would have ended."""
     row = session.get(UserAway, (team_id, user_id))
     if row is None or row.until < today:
-        raise DomainError("You are not marked away.")
+        raise DomainError("You are not marked away.", field="away")
     until = row.until
     audit.record(
         session, team_id=team_id, actor_id=user_id, action="away.end", entity="user_away",

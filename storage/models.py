@@ -19,7 +19,7 @@ def utcnow() -> datetime:
 
 
 class Team(SQLModel, table=True):
-    """A workspace and its settings (set with `/okr setup`)."""
+    """A workspace and its settings (set by an admin in the setup form)."""
 
     team_id: str = Field(primary_key=True, max_length=32)
     name: str | None = Field(default=None, max_length=200)
@@ -359,7 +359,7 @@ class ProcessedEvent(SQLModel, table=True):
 
 
 class UserAway(SQLModel, table=True):
-    """`/checkin away until <date>`: reminders and escalations skip this person until `until`."""
+    """An away period: reminders and escalations skip this person until `until` (inclusive)."""
 
     team_id: str = Field(primary_key=True, max_length=32)
     user_id: str = Field(primary_key=True, max_length=32)
@@ -393,7 +393,7 @@ class KpiGuardrail(SQLModel, table=True):
 
 
 class BehaviorKpiLink(SQLModel, table=True):
-    """`/behavior link B-5 <kpi>`: the KPI a behavior is compared with (one per behavior)."""
+    """The KPI a behavior is explicitly compared with (one per behavior)."""
 
     __table_args__ = (UniqueConstraint("team_id", "behavior_id"),)
 

@@ -69,8 +69,3 @@ def worsen(by_data: str, confidence: int | None) -> str:
         return by_data
     by_confidence = confidence_status(confidence)
     return by_confidence if _ORDER[by_confidence] > _ORDER[by_data] else by_data
-
-
-def progress_bar(share: float, width: int = 10) -> str:
-    filled = round(max(0.0, min(1.0, share)) * width)
-    return "█" * filled + "░" * (width - filled)

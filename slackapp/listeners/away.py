@@ -8,9 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slackapp.blocks.common import section
 from slackapp.blocks.insights import away_text
 from slackapp.context import fetch_user
-from slackapp.replies import guarded, reply
+from slackapp.replies import UsageError, guarded, reply
 from storage.away import MAX_AWAY_DAYS, away_until, end_away, parse_until, set_away
-from storage.errors import DomainError
 
 USAGE = "`/checkin away until 2026-12-24` · `/checkin back`"
 VERBS = ("away", "back")
@@ -33,7 +32,7 @@ def handle_away_text(context, client, respond, text: str) -> None:
     def run():
         if verb == "back":
             if words:
-                raise DomainError("`back` takes nothing after it.")
+                raise UsageError("`back` takes nothing after it.")
             with deps.session() as s:
                 today = user_today(s, client, team_id=team_id, user_id=user_id)
                 until = end_away(s, team_id=team_id, user_id=user_id, today=today)
@@ -44,7 +43,7 @@ def handle_away_text(context, client, respond, text: str) -> None:
             )
         else:
             if len(words) != 2 or words[0].lower() != "until":
-                raise DomainError(
+                raise UsageError(
                     f"Say until when, as a date up to {MAX_AWAY_DAYS} days ahead.", usage=USAGE
                 )
             with deps.session() as s:

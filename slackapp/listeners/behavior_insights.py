@@ -12,11 +12,10 @@ from slackapp.blocks.common import as_dicts, context, escape, header, section
 from slackapp.blocks.insights import CAUTION, correlation_text
 from slackapp.context import is_admin
 from slackapp.listeners.kpi_targets import split_kpi_name
-from slackapp.replies import reply
+from slackapp.replies import UsageError, reply
 from storage.behavior_correlation import correlate, link_behavior
 from storage.behaviors import get_behavior
 from storage.departments import department_by_id, find_department, require_head
-from storage.errors import DomainError
 from storage.kpis import kpi_names
 
 log = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ def link_from_text(context_, client, respond, rest: str) -> None:
     deps, team_id, user_id = context_["deps"], context_["team_id"], context_["user_id"]
     words = rest.split()
     if len(words) < 2:
-        raise DomainError("Say which behavior and which KPI.", usage=LINK_USAGE)
+        raise UsageError("Say which behavior and which KPI.", usage=LINK_USAGE)
     with deps.session() as s:
         behavior = get_behavior(s, team_id=team_id, ref=words[0])
         known = kpi_names(s, team_id=team_id)
@@ -39,7 +38,7 @@ def link_from_text(context_, client, respond, rest: str) -> None:
         if after:
             dept = find_department(s, team_id=team_id, name=" ".join(after))
             if dept is None:
-                raise DomainError(
+                raise UsageError(
                     f"There is no department named *{escape(' '.join(after))}*.",
                     usage=LINK_USAGE,
                 )
@@ -65,7 +64,7 @@ def show_from_text(context_, client, respond, command: dict, rest: str) -> None:
     deps, team_id = context_["deps"], context_["team_id"]
     ref = rest.strip()
     if not ref or " " in ref:
-        raise DomainError("Say which behavior, e.g. `B-5`.", usage=SHOW_USAGE)
+        raise UsageError("Say which behavior, e.g. `B-5`.", usage=SHOW_USAGE)
     today = datetime.now(UTC).date()
     with deps.session() as s:
         behavior = get_behavior(s, team_id=team_id, ref=ref)

@@ -7,7 +7,7 @@ from jobs.sheet_values import header_key
 from slackapp.blocks.common import escape
 from slackapp.blocks.insights import guardrail_state_text
 from slackapp.context import is_admin
-from slackapp.replies import reply
+from slackapp.replies import UsageError, reply
 from storage.departments import find_department
 from storage.errors import DomainError
 from storage.guardrails import ABOVE, BELOW, remove_guardrail, set_guardrail
@@ -37,31 +37,31 @@ def target_from_text(context, client, respond, rest: str) -> None:
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     words = rest.split()
     if not words:
-        raise DomainError("Say which KPI and its guardrail.", usage=USAGE)
+        raise UsageError("Say which KPI and its guardrail.", usage=USAGE)
     with deps.session() as s:
         known = kpi_names(s, team_id=team_id)
         name, after = split_kpi_name(words, known)
         if not name:
-            raise DomainError("Say which KPI first.", usage=USAGE)
+            raise UsageError("Say which KPI first.", usage=USAGE)
         if not after:
-            raise DomainError(
+            raise UsageError(
                 f"Say `above <number>`, `below <number>` or `off` after `{escape(name)}`.",
                 usage=USAGE,
             )
         op = after[0].lower()
         if op not in (ABOVE, BELOW, OFF):
-            raise DomainError(
+            raise UsageError(
                 f"`{escape(after[0])}` is not a direction: use `above`, `below` or `off`.",
                 usage=USAGE,
             )
         threshold = None
         if op != OFF:
             if len(after) < 2:
-                raise DomainError(f"Say the threshold after `{op}`, e.g. `{op} 40`.", usage=USAGE)
+                raise UsageError(f"Say the threshold after `{op}`, e.g. `{op} 40`.", usage=USAGE)
             try:
                 threshold = parse_number(after[1])
             except DomainError as exc:
-                raise DomainError(exc.message, usage=USAGE) from None
+                raise UsageError(exc.message, usage=USAGE, field="threshold") from None
             dept_words = after[2:]
         else:
             dept_words = after[1:]
@@ -70,7 +70,7 @@ def target_from_text(context, client, respond, rest: str) -> None:
             dept_name = " ".join(dept_words)
             department = find_department(s, team_id=team_id, name=dept_name)
             if department is None:
-                raise DomainError(
+                raise UsageError(
                     f"There is no department named *{escape(dept_name)}*. See `/okr dept list`.",
                     usage=USAGE,
                 )
