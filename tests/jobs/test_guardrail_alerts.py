@@ -33,7 +33,12 @@ def guardrails(engine) -> int:
 
 
 def posts(slack, channel):
-    return [c.args for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == channel]
+    """Messages Slack accepted in `channel`."""
+    return [
+        c.args
+        for c in slack.calls_to("chat.postMessage")
+        if c.args.get("channel") == channel and c.ok
+    ]
 
 
 def uploads(slack, channel):
@@ -177,3 +182,28 @@ def test_flapping_sheet_posts_one_message_per_actual_change(
     assert kinds == ["alert", "recovery", "alert", "recovery", "alert", "recovery"]
     assert len(uploads(slack, "C0SUPPORT1")) == 6
     assert posts(slack, LEADERSHIP) == []  # a department's guardrail posts in its channel
+
+
+def test_alert_slack_refused_is_posted_by_the_next_sync_once(
+    kpi_settings, engine, client, google, slack
+):
+    setup_team(engine)
+    book = google.add_spreadsheet(sheets={"KPIs": [HEADER, ["2026-11-02", "", "nps", "45"]]})
+    assert sync(kpi_settings, engine, client).ok
+    with session_scope(engine) as s:
+        from storage.guardrails import set_guardrail
+        from storage.kpis import KNOWN_KPIS
+
+        set_guardrail(
+            s, team_id=TEAM, actor_id=ADMIN, is_admin=True, kpi_name="nps", op="above",
+            threshold=40, department=None, known_kpis=KNOWN_KPIS,
+        )  # fmt: skip
+    slack.api_error("chat.postMessage", "internal_error", times=1)
+    book.sheets["KPIs"].append(["2026-11-09", "", "nps", "38"])
+    assert sync(kpi_settings, engine, client).guardrail_changes == 1
+    assert posts(slack, LEADERSHIP) == []  # Slack said no: nothing was posted
+    assert sync(kpi_settings, engine, client).guardrail_changes == 0  # same data, retried post
+    assert len(posts(slack, LEADERSHIP)) == 1
+    assert len(uploads(slack, LEADERSHIP)) == 1  # the chart went out once, the first time
+    sync(kpi_settings, engine, client)
+    assert len(posts(slack, LEADERSHIP)) == 1
