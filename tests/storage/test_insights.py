@@ -288,3 +288,27 @@ def test_guardrail_transitions_once_per_change(engine):
                 op="below", threshold=5, department=d, known_kpis=KNOWN_KPIS,
             )  # fmt: skip
         assert "Did you mean `nps`" in exc.value.errors["kpi"]
+
+
+def test_behavior_compared_through_its_objectives_kpi_bound_key_result(engine):
+    from storage.behavior_correlation import link_behavior, links
+    from storage.behaviors import create_behavior
+
+    d = department(engine)
+    obj, _ = objective(
+        engine, d, quarter=Q4,
+        krs=[KeyResultInput(title="Plain", baseline=0, target=10),
+             KeyResultInput(title="Bound", baseline=40, target=60, kpi_name="csat",
+                            kpi_department_id=d.id)],
+    )  # fmt: skip
+    with session_scope(engine) as s:
+        b = create_behavior(
+            s, team_id=TEAM, actor_id="U0ADMIN01", is_admin=True, department=d,
+            description="Call every detractor", objective_ref=f"O-{obj.number}",
+        )  # fmt: skip
+        found = links(s, team_id=TEAM, behaviors=[b])[b.id]
+        assert (found.kpi_name, found.scope, found.explicit) == ("csat", d.id, False)
+        link_behavior(s, team_id=TEAM, actor_id="U0ADMIN01", behavior=b, kpi_name="nps",
+                      scope=0, known_names=KNOWN_KPIS)  # fmt: skip
+        found = links(s, team_id=TEAM, behaviors=[b])[b.id]
+        assert (found.kpi_name, found.scope, found.explicit) == ("nps", 0, True)
