@@ -40,6 +40,7 @@ LISTENER_MODULES = [
     "slackapp.listeners.quarterly_review",
     "slackapp.listeners.alignment",
     "slackapp.listeners.commitments",
+    "slackapp.listeners.away",
 ]
 
 

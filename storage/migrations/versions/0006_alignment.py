@@ -1,7 +1,7 @@
 """Alignment and commitments (spec §8): company objectives, objective links, commitments
 
 Revision ID: 0006_alignment
-Revises: 0005_oauth
+Revises: 0007_insights
 Create Date: 2026-11-29 08:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006_alignment"
-down_revision: str | Sequence[str] | None = "0005_oauth"
+down_revision: str | Sequence[str] | None = "0007_insights"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
