@@ -14,8 +14,6 @@ GovSlack host, a proxy or the tests' fake gets the whole flow.
 from __future__ import annotations
 
 import logging
-import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -37,35 +35,13 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_EXPIRATION_SECONDS = 600
 # Refresh a rotating token this long before it expires (Slack's tokens live 12 hours).
 ROTATE_MINUTES_BEFORE_EXPIRY = 120
-MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
-# Used when manifest.yml is not beside the package (an installed wheel).
-FALLBACK_BOT_SCOPES = ["commands", "chat:write", "users:read", "im:write"]
 
 
-def bot_scopes(manifest: Path = MANIFEST) -> list[str]:
-    """The bot scopes manifest.yml declares, so the install asks for exactly those."""
-    try:
-        lines = manifest.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return list(FALLBACK_BOT_SCOPES)
-    # A deliberately small reader for `oauth_config: scopes: bot: - x` (PyYAML is dev-only).
-    path: list[tuple[int, str]] = []
-    scopes: list[str] = []
-    for line in lines:
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        indent = len(line) - len(line.lstrip())
-        item = re.match(r"^\s*-\s*(\S+)\s*$", line)
-        if item:
-            if [k for _, k in path][-3:] == ["oauth_config", "scopes", "bot"]:
-                scopes.append(item.group(1).strip("'\""))
-            continue
-        key = re.match(r"^\s*([A-Za-z_]+):", line)
-        if key:
-            while path and path[-1][0] >= indent:
-                path.pop()
-            path.append((indent, key.group(1)))
-    return scopes or list(FALLBACK_BOT_SCOPES)
+def bot_scopes() -> list[str]:
+    """The bot scopes the app manifest declares, so the install asks for exactly those."""
+    from slackapp.manifest import BOT_SCOPES
+
+    return list(BOT_SCOPES)
 
 
 def slack_origin(settings: Settings) -> str:
