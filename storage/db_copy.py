@@ -54,7 +54,7 @@ def normalize_url(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise CopyError(f"--to {url!r} is not a valid database URL") from None
     return url
 
