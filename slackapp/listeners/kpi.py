@@ -66,7 +66,13 @@ def respond_kpi(context, client, respond, command) -> None:
         last, last_ok, stale = _sync_state(s, deps.settings, team_id)
         if not text:
             values = kpi_values.latest_values(s, team_id=team_id)
-            blocks = kpi_overview(values, last=last, last_ok=last_ok, stale=stale)
+            blocks = kpi_overview(
+                values,
+                last=last,
+                last_ok=last_ok,
+                stale=stale,
+                sheet_connected=bool(deps.settings.kpi_spreadsheet),
+            )
             respond(text="Loyalty KPIs", blocks=as_dicts(blocks), response_type="ephemeral")
             return
         name = header_key(text)
