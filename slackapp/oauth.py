@@ -50,15 +50,16 @@ def slack_origin(settings: Settings) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def require_oauth_config(settings: Settings) -> None:
-    """OAuth mode stores tokens; without an encryption key it must not start."""
+def require_oauth_config(settings: Settings, *, answers_requests: bool = True) -> None:
+    """OAuth mode stores tokens; without an encryption key it must not start. Verifying
+    Slack's requests needs the signing secret; CLI commands that only post do not."""
     if not settings.loyalty_encryption_key:
         raise ConfigError(
             "Set LOYALTY_ENCRYPTION_KEY (one or more Fernet keys, comma-separated, newest first) "
             "to install over OAuth: tokens are stored encrypted. Generate one with: python -c "
             '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
         )
-    if not settings.slack_signing_secret:
+    if answers_requests and not settings.slack_signing_secret:
         raise ConfigError("Set SLACK_SIGNING_SECRET (Basic Information page of the Slack app).")
 
 
@@ -167,7 +168,7 @@ def team_client(settings: Settings, engine: Engine, team_id: str) -> WebClient |
 
     if not settings.oauth_enabled:
         return make_web_client(settings)
-    require_oauth_config(settings)
+    require_oauth_config(settings, answers_requests=False)
     token_crypto.configure(settings.loyalty_encryption_key)
     store = EncryptedInstallationStore(settings.slack_client_id, engine)
     return _stored_bot_client(settings, store, team_id)
