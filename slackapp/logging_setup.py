@@ -2,7 +2,7 @@
 and libraries' routine chatter only at DEBUG.
 
 Each line logged while a Slack request is handled names its team, user and command / action /
-view / event: a Bolt middleware puts them in context variables, and the listener executor runs
+view / event: the app's dispatch puts them in a context variable, and the listener executor runs
 each listener in a copy of the dispatching thread's context, so lines logged from the listener's
 worker thread carry them too."""
 
@@ -106,15 +106,21 @@ def describe(body: dict) -> dict:
 
 
 def install(app) -> None:
-    """A middleware naming the request in every log line logged while it is handled."""
+    """Name the request in every log line logged while the app handles it.
 
-    @app.middleware
-    def slack_request_log_context(body, next):  # noqa: A002 - Bolt's parameter name
-        token = _request.set(describe(body or {}))
+    Bolt runs middleware one after the other (its `next()` only marks the request to go on), so
+    a middleware cannot wrap the handling; wrapping the app's dispatch does, for every transport
+    (HTTP, Socket Mode) and for the listener threads it starts."""
+    dispatch = app.dispatch
+
+    def dispatch_with_log_context(req):
+        token = _request.set(describe(req.body if isinstance(req.body, dict) else {}))
         try:
-            return next()
+            return dispatch(req)
         finally:
             _request.reset(token)
+
+    app.dispatch = dispatch_with_log_context
 
 
 class ContextThreadPoolExecutor(ThreadPoolExecutor):
