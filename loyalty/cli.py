@@ -152,8 +152,8 @@ def run(ctx: click.Context) -> None:
     require(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", hint=SLACK_HINT)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    log_start(settings)
     app = _app(settings)
+    log_start(settings)
     scheduler = _start_scheduler(app)
     handler = SocketModeHandler(app, settings.slack_app_token)
     click.echo("Loyalty OKRs is running in Socket Mode. Press Ctrl+C to stop.")
@@ -360,8 +360,8 @@ def scheduler(ctx: click.Context) -> None:
         require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
     from jobs.scheduler import run_blocking_scheduler
 
-    log_start(settings)
     app = _app(settings)
+    log_start(settings)
     click.echo("Loyalty OKRs scheduler started (one fires at a time). Press Ctrl+C to stop.")
     run_blocking_scheduler(settings, app._loyalty_deps.engine, app=app)
 

@@ -24,6 +24,7 @@ from storage.db import (
     current_revisions,
     head_revisions,
     make_engine,
+    safe_url,
     upgrade,
 )
 from storage.db_copy import CopyError, backup_sqlite, copy_database
@@ -148,6 +149,11 @@ def test_copy_refuses_a_source_whose_schema_is_old(tmp_path, target_url):
     with pytest.raises(SchemaNotCurrent, match="loyalty db upgrade"):
         copy_database(source, target_url)
     assert "department" not in _counts(target_url)  # the target was not touched
+
+
+def test_urls_in_messages_hide_the_password():
+    shown = safe_url("postgresql+psycopg://loyalty:hunter2@db.example.com:5432/okrs")
+    assert "hunter2" not in shown and shown.endswith("@db.example.com:5432/okrs")
 
 
 def test_schema_check_missing_behind_and_current(tmp_path, db_url):
