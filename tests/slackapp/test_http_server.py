@@ -23,6 +23,7 @@ from storage.db import make_engine
 from storage.models import Department
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, _truncate_postgres
 from tests.fakes.slack_api import FakeSlack
+from tests.support.oauth_helpers import KEY_OLD, TEAM_B, Browser, install, raw_rows
 from tests.support.slack_driver import SIGNING_SECRET, sign
 
 FORM = "application/x-www-form-urlencoded"
@@ -68,7 +69,9 @@ def wait_until(predicate, timeout: float, what: str):
 class Serve:
     """One `loyalty serve` process (the gunicorn master) on a free loopback port."""
 
-    def __init__(self, db_url: str, slack: FakeSlack, log_path: Path, *args: str):
+    def __init__(
+        self, db_url: str, slack: FakeSlack, log_path: Path, *args: str, env: dict | None = None
+    ):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -81,6 +84,7 @@ class Serve:
             "SLACK_BOT_TOKEN": "xoxb-test-token",
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.api_url,
+            **(env or {}),
         }
         self.log_path = log_path
         self.log = log_path.open("w")
@@ -364,4 +368,28 @@ def test_deprecated_waitress_server_still_serves(tmp_path, sqlite_template, fake
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(timeout=30) == 0
     finally:
+        server.close()
+
+
+def test_oauth_install_routes_served_when_oauth_is_configured(
+    tmp_path, sqlite_template, fake_slack
+):
+    shutil.copy(sqlite_template, tmp_path / "oauth.db")
+    url = f"sqlite:///{tmp_path / 'oauth.db'}"
+    client_id, client_secret = fake_slack.oauth_client
+    oauth_env = {
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_CLIENT_ID": client_id,
+        "SLACK_CLIENT_SECRET": client_secret,
+        "LOYALTY_ENCRYPTION_KEY": KEY_OLD,
+    }
+    server = Serve(url, fake_slack, tmp_path / "serve.log", "--workers", "2", env=oauth_env)
+    engine = make_engine(url)
+    try:
+        # The install page, the redirect and the state check, across two worker processes.
+        page = install(Browser(server.base), fake_slack, team_id=TEAM_B)
+        assert f"slack://app?team={TEAM_B}" in page
+        assert len(raw_rows(engine, "slack_installations")) == 1
+    finally:
+        engine.dispose()
         server.close()
