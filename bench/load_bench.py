@@ -25,7 +25,6 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -50,6 +49,7 @@ from storage.models import CheckIn  # noqa: E402
 from storage.objectives import KeyResultInput, create_objective  # noqa: E402
 from storage.quarters import quarter_bounds, quarter_of  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.support.processes import child_pids, free_port, healthy  # noqa: E402
 from tests.support.slack_driver import SIGNING_SECRET, sign  # noqa: E402
 
 TEAM = "T0TEAMA01"
@@ -120,26 +120,6 @@ def seed(url: str) -> dict[int, str]:
     return owners
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def workers_of(pid: int) -> set[int]:
-    """The worker processes of a `loyalty serve` master: its children."""
-    kids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                kids.add(int(entry.name))
-    return kids
-
-
 class Server:
     """One `loyalty serve --server NAME --workers N` subprocess on a free loopback port."""
 
@@ -174,7 +154,7 @@ class Server:
         raise RuntimeError("loyalty serve did not become healthy within 60 s")
 
     def workers(self) -> set[int]:
-        return workers_of(self.proc.pid)
+        return child_pids(self.proc.pid)
 
     def stop(self, wait: float = 60) -> None:
         if self.proc.poll() is None:
@@ -189,15 +169,6 @@ class Server:
         self.log.close()
 
 
-def healthy(port: int) -> bool:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/healthz")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-
-
 @dataclass
 class Results:
     latencies: list[float] = field(default_factory=list)
@@ -205,6 +176,7 @@ class Results:
     errors: list[str] = field(default_factory=list)  # answered wrongly: always a failure
     dropped: list[str] = field(default_factory=list)  # connection cut before an answer
     checkins_acked: int = 0
+    acked_ids: set[int] = field(default_factory=set)
     checkins_dropped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     elapsed: float = 0.0
@@ -277,6 +249,7 @@ def send(i: int, owners, port: int, results: Results, give_up_at: float) -> None
             results.errors.append(f"#{i} {kind}: answered {answer[:120]!r}")
         elif kind == "checkin":
             results.checkins_acked += 1
+            results.acked_ids.add(i)
 
 
 def run_load(owners, port: int, *, duration: float, on_half=None) -> Results:
@@ -326,19 +299,34 @@ class Killer:
             time.sleep(0.05)
 
 
-def stored_checkins(url: str, expected: int, timeout: float = 60) -> int:
-    """Check-ins are written right after the ack; wait for stragglers, then count."""
+def stored_checkins(url: str, expected: int, timeout: float = 60, settled: float = 5) -> int:
+    """Check-ins are written right after the ack; wait for stragglers (until `expected` rows,
+    or no new row for `settled` seconds), then count."""
     engine = make_engine(url)
     deadline = time.monotonic() + timeout
+    last, last_change = -1, time.monotonic()
     try:
         while True:
             with engine.connect() as conn:
                 n = conn.execute(select(func.count()).select_from(CheckIn.__table__)).scalar_one()
-            if n >= expected or time.monotonic() > deadline:
+            now = time.monotonic()
+            if n != last:
+                last, last_change = n, now
+            if n >= expected or now > deadline or now - last_change > settled:
                 return n
             time.sleep(0.5)
     finally:
         engine.dispose()
+
+
+def confirmed_checkins(fake: FakeSlack, acked_ids: set[int]) -> int:
+    """Acknowledged check-ins whose author got the "Checked in" reply (sent after the write)."""
+    names = {f"bench{i}" for i in acked_ids}
+    return sum(
+        1
+        for call in fake.calls_to("response_url")
+        if call.args.get("_name") in names and "Checked in" in call.args.get("text", "")
+    )
 
 
 def pct(values: list[float], q: float) -> float:
@@ -346,7 +334,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def report(name: str, results: Results, stored: int, baseline: int) -> tuple[bool, dict]:
+def report(
+    name: str, results: Results, stored: int, baseline: int, confirmed: int
+) -> tuple[bool, dict]:
     new_rows = stored - baseline
     lat = results.latencies
     print(
@@ -361,7 +351,8 @@ def report(name: str, results: Results, stored: int, baseline: int) -> tuple[boo
         f"p99 {pct(lat, 0.99) * 1000:.1f} ms · max {max(lat, default=0) * 1000:.1f} ms"
     )
     print(
-        f"  check-ins acknowledged {results.checkins_acked}, rows stored {new_rows}"
+        f"  check-ins acknowledged {results.checkins_acked}, confirmed to their author "
+        f"{confirmed}, rows stored {new_rows}"
         + (f" (dropped check-ins {results.checkins_dropped})" if results.checkins_dropped else "")
     )
     for err in (results.errors + results.dropped)[:5]:
@@ -374,7 +365,10 @@ def report(name: str, results: Results, stored: int, baseline: int) -> tuple[boo
         and pct(lat, 0.99) <= P99_BUDGET_S
     )
     if new_rows < results.checkins_acked:
-        print(f"  LOST {results.checkins_acked - new_rows} acknowledged check-ins")
+        print(
+            f"  LOST {results.checkins_acked - new_rows} acknowledged check-ins "
+            f"({results.checkins_acked - confirmed} acknowledged but never confirmed)"
+        )
     row = {
         "answered": len(lat),
         "errors": len(results.errors) + len(results.dropped),
@@ -383,6 +377,7 @@ def report(name: str, results: Results, stored: int, baseline: int) -> tuple[boo
         "p99": pct(lat, 0.99) * 1000,
         "acked": results.checkins_acked,
         "stored": new_rows,
+        "confirmed": confirmed,
     }
     return ok, row
 
@@ -417,7 +412,8 @@ def steady_run(url: str, fake: FakeSlack, owners, server: str) -> tuple[bool, di
     finally:
         srv.stop()
     stored = stored_checkins(url, before + results.checkins_acked)
-    ok, row = report(f"{server}, {SERVE_PROCESSES} workers", results, stored, before)
+    confirmed = confirmed_checkins(fake, results.acked_ids)
+    ok, row = report(f"{server}, {SERVE_PROCESSES} workers", results, stored, before, confirmed)
     return ok and not results.dropped, row
 
 
@@ -433,7 +429,10 @@ def crash_run(url: str, fake: FakeSlack, owners, server: str) -> tuple[bool, dic
     finally:
         srv.stop()
     stored = stored_checkins(url, before + results.checkins_acked)
-    ok, row = report(f"{server}, {SERVE_PROCESSES} workers, one killed", results, stored, before)
+    confirmed = confirmed_checkins(fake, results.acked_ids)
+    ok, row = report(
+        f"{server}, {SERVE_PROCESSES} workers, one killed", results, stored, before, confirmed
+    )
     if killer.replaced_after is not None:
         print(
             f"  worker {killer.victim} killed with SIGKILL half-way; its replacement, worker "
@@ -468,11 +467,11 @@ def main() -> bool:
     finally:
         fake.stop()
     print("\nserver    run                  answered  errors  p50 ms  p95 ms  p99 ms  "
-          "check-ins acked/stored")  # fmt: skip
+          "check-ins acked/confirmed/stored")  # fmt: skip
     for server, run, row in table:
         print(
             f"{server:<9} {run:<20} {row['answered']:>8}  {row['errors']:>6}  {row['p50']:>6.1f}  "
-            f"{row['p95']:>6.1f}  {row['p99']:>6.1f}  {row['acked']}/{row['stored']}"
+            f"{row['p95']:>6.1f}  {row['p99']:>6.1f}  {row['acked']}/{row['confirmed']}/{row['stored']}"
         )
     return bool(ok)
 

@@ -24,36 +24,10 @@ from storage.models import Department
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, _truncate_postgres
 from tests.fakes.slack_api import FakeSlack
 from tests.support.oauth_helpers import KEY_OLD, TEAM_B, Browser, install, raw_rows
+from tests.support.processes import child_pids, free_port, healthy
 from tests.support.slack_driver import SIGNING_SECRET, sign
 
 FORM = "application/x-www-form-urlencoded"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def children(pid: int) -> set[int]:
-    kids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                kids.add(int(entry.name))
-    return kids
-
-
-def healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
-            return resp.status == 200 and json.loads(resp.read()) == {"ok": True}
-    except OSError:
-        return False
 
 
 def wait_until(predicate, timeout: float, what: str):
@@ -98,7 +72,7 @@ class Serve:
             lambda: (
                 self.proc.poll() is None
                 and len(self.workers()) == workers
-                and healthy(self.base)
+                and healthy(self.port)
                 or self._died()
             ),
             60,
@@ -110,7 +84,7 @@ class Serve:
         return False
 
     def workers(self) -> set[int]:
-        return children(self.proc.pid)
+        return child_pids(self.proc.pid)
 
     def output(self) -> str:
         return self.log_path.read_text()
@@ -292,7 +266,7 @@ def test_killed_worker_replaced_and_hup_restarts_workers(tmp_path, sqlite_templa
         # With the survivor paused, only the new worker can accept: it answers.
         os.kill(survivor, signal.SIGSTOP)
         try:
-            assert wait_until(lambda: healthy(server.base), 20, "the new worker does not answer")
+            assert wait_until(lambda: healthy(server.port), 20, "the new worker does not answer")
         finally:
             os.kill(survivor, signal.SIGCONT)
         assert f"Booting worker with pid: {newcomer}" in server.output()
@@ -300,13 +274,13 @@ def test_killed_worker_replaced_and_hup_restarts_workers(tmp_path, sqlite_templa
         server.proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 30
         while not ((kids := server.workers()) and len(kids) == 2 and not kids & replaced):
-            assert healthy(server.base), "a request was refused during the graceful restart"
+            assert healthy(server.port), "a request was refused during the graceful restart"
             assert time.monotonic() < deadline, "SIGHUP did not replace the workers"
             time.sleep(0.1)
-        assert healthy(server.base)
+        assert healthy(server.port)
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(timeout=30) == 0
-        assert not healthy(server.base) and not server.workers()
+        assert not healthy(server.port) and not server.workers()
     finally:
         server.close()
 
@@ -363,7 +337,7 @@ def test_deprecated_waitress_server_still_serves(tmp_path, sqlite_template, fake
     server = Serve(f"sqlite:///{tmp_path / 'o.db'}", fake_slack, tmp_path / "serve.log",
                    "--server", "waitress", "--workers", "2")  # fmt: skip
     try:
-        assert healthy(server.base)
+        assert healthy(server.port)
         assert "deprecated" in server.output()
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(timeout=30) == 0
