@@ -55,17 +55,12 @@ def serve_workers(make_app, host: str, port: int, workers: int, threads: int = 8
     """Pre-fork: `workers` processes share one listening socket, so one `loyalty serve` uses
     every core (Python runs one request at a time per process). A worker that dies is replaced;
     SIGTERM/SIGINT stop them all, each draining its requests first. The app (and its database
-    engine) is built in each worker after the fork, never shared across processes."""
+    engine) is built in each worker after the fork, never shared across processes; the caller
+    builds one first, so a refused token stops the start instead of every worker."""
     import os
     import signal
     import socket
     import time
-
-    # Build the app once here so a bad token or database fails fast, with its message, instead
-    # of in a loop of dying workers; the workers build their own after the fork.
-    probe = make_app()
-    probe._loyalty_deps.engine.dispose()
-    del probe
 
     sock = socket.create_server((host, port), backlog=2048, reuse_port=False)
     sock.setblocking(False)
