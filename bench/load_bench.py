@@ -11,8 +11,10 @@ comparison in the same run, the deprecated `--server waitress`:
    as errors, not retried (a load balancer does not resend a POST that may have been handled).
 
 Each run checks that every check-in acknowledged with a 200 is in the database afterwards
-(rows are counted) and prints p50/p95/p99 latency per request as measured on loopback (the
-server's answer time; Slack's limit is 3 s).
+(rows are counted; how many authors got the "Checked in" reply is printed too) and prints
+p50/p95/p99 latency per request as measured on loopback (the server's answer time; Slack's
+limit is 3 s). The steady runs also print the servers' CPU time per request, which, unlike
+latency, barely moves when other programs load the machine.
 
 Environment: LOYALTY_BENCH_POSTGRES_URL (else LOYALTY_TEST_POSTGRES_URL, else
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres) names a server where a database can be
@@ -155,6 +157,17 @@ class Server:
 
     def workers(self) -> set[int]:
         return child_pids(self.proc.pid)
+
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU time (user + system) used so far by the master and each worker."""
+        used = {}
+        for pid in [self.proc.pid, *self.workers()]:
+            try:
+                fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return used
 
     def stop(self, wait: float = 60) -> None:
         if self.proc.poll() is None:
@@ -408,12 +421,17 @@ def steady_run(url: str, fake: FakeSlack, owners, server: str) -> tuple[bool, di
     try:
         warm_up(owners, srv.port)
         before = count_checkins(url)
+        cpu_before = srv.cpu_seconds()
         results = run_load(owners, srv.port, duration=DURATION)
+        cpu = sum(t - cpu_before.get(pid, 0.0) for pid, t in srv.cpu_seconds().items())
     finally:
         srv.stop()
     stored = stored_checkins(url, before + results.checkins_acked)
     confirmed = confirmed_checkins(fake, results.acked_ids)
     ok, row = report(f"{server}, {SERVE_PROCESSES} workers", results, stored, before, confirmed)
+    # CPU per request barely depends on what else runs on the machine; latency does.
+    row["cpu_ms"] = cpu * 1000 / max(1, len(results.latencies))
+    print(f"  server CPU time {cpu:.1f}s, {row['cpu_ms']:.2f} ms per request")
     return ok and not results.dropped, row
 
 
@@ -467,11 +485,12 @@ def main() -> bool:
     finally:
         fake.stop()
     print("\nserver    run                  answered  errors  p50 ms  p95 ms  p99 ms  "
-          "check-ins acked/confirmed/stored")  # fmt: skip
+          "CPU ms/req  check-ins acked/confirmed/stored")  # fmt: skip
     for server, run, row in table:
+        cpu = f"{row['cpu_ms']:.2f}" if "cpu_ms" in row else "-"
         print(
             f"{server:<9} {run:<20} {row['answered']:>8}  {row['errors']:>6}  {row['p50']:>6.1f}  "
-            f"{row['p95']:>6.1f}  {row['p99']:>6.1f}  {row['acked']}/{row['confirmed']}/{row['stored']}"
+            f"{row['p95']:>6.1f}  {row['p99']:>6.1f}  {cpu:>10}  {row['acked']}/{row['confirmed']}/{row['stored']}"
         )
     return bool(ok)
 

@@ -161,6 +161,10 @@ def make_server(make_app: Callable[[], App], host: str, port: int, workers: int)
                 "workers": workers,
                 "worker_class": "gthread",
                 "threads": THREADS,
+                # A worker takes only the connections it can serve soon (its threads plus as
+                # many kept alive); the rest wait in the shared backlog for any worker. A worker
+                # that dies then takes few requests with it, and a busy one does not hoard.
+                "worker_connections": 2 * THREADS,
                 "backlog": 2048,
                 "timeout": 30,  # a worker silent this long is killed and replaced
                 "graceful_timeout": 30,  # drain time on SIGTERM / SIGHUP
