@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import time
 from collections.abc import Callable
 
 from slack_bolt import App
@@ -140,6 +142,10 @@ def _drain_acknowledged_work(arbiter, worker) -> None:  # noqa: ARG001 - gunicor
     bolt._loyalty_deps.engine.dispose()
 
 
+def _remember_worker(arbiter, worker) -> None:  # noqa: ARG001 - gunicorn's post_fork hook
+    worker.app.worker = worker  # for load(): its heartbeat and whether it is being stopped
+
+
 def _listening(arbiter) -> None:
     log.info(
         "Listening on http://%s/slack/events with %s workers",
@@ -154,6 +160,7 @@ def make_server(make_app: Callable[[], App], host: str, port: int, workers: int)
 
     class LoyaltyServer(BaseApplication):
         bolt_app: App | None = None
+        worker = None  # this process's gunicorn worker, after the fork
 
         def load_config(self):
             options = {
@@ -172,6 +179,7 @@ def make_server(make_app: Callable[[], App], host: str, port: int, workers: int)
                 "preload_app": False,  # one app and database engine per worker
                 "proc_name": "loyalty-okrs",
                 "logger_class": _Logger.make(),
+                "post_fork": _remember_worker,
                 "worker_exit": _drain_acknowledged_work,
                 "when_ready": _listening,
                 "control_socket_disable": True,  # no shared control socket in $HOME
@@ -181,8 +189,33 @@ def make_server(make_app: Callable[[], App], host: str, port: int, workers: int)
                     self.cfg.set(key, value)
 
         def load(self):
-            self.bolt_app = make_app()
-            return make_wsgi_app(self.bolt_app)
+            """Build this worker's app. `loyalty serve` checked the settings and Slack before
+            starting, so a failure here is passing (Slack or the network briefly down while a
+            worker is replaced): try again with backoff, as gunicorn would otherwise stop the
+            whole server for one worker that failed to start."""
+            delay = 1.0
+            while True:
+                try:
+                    self.bolt_app = make_app()
+                    return make_wsgi_app(self.bolt_app)
+                except Exception as exc:  # noqa: BLE001 - logged, retried
+                    worker = self.worker
+                    if worker is None:
+                        raise
+                    reason = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+                    log.warning(
+                        "Worker %s could not start (%s); trying again in %.0fs",
+                        os.getpid(),
+                        reason,
+                        delay,
+                    )
+                    retry_at = time.monotonic() + delay
+                    while worker.alive and time.monotonic() < retry_at:
+                        worker.notify()  # starting, not stuck: the master must not kill it
+                        time.sleep(0.2)
+                    if not worker.alive:  # stopped (SIGTERM) while waiting
+                        raise SystemExit(0) from None
+                    delay = min(30.0, delay * 2)
 
     return LoyaltyServer()
 

@@ -248,13 +248,18 @@ def test_unknown_path_404(served):
     assert err.value.code == 404
 
 
-def test_killed_worker_replaced_and_hup_restarts_workers(tmp_path, sqlite_template, fake_slack):
+def test_killed_worker_replaced_even_if_slack_fails_then_hup_restarts_workers(
+    tmp_path, sqlite_template, fake_slack
+):
     shutil.copy(sqlite_template, tmp_path / "w.db")
     server = Serve(f"sqlite:///{tmp_path / 'w.db'}", fake_slack, tmp_path / "serve.log",
                    "--workers", "2")  # fmt: skip
     try:
         first = server.workers()
         victim, survivor = sorted(first)
+        # Slack failing (503, three times: one start with its retries) just as the replacement
+        # starts: it tries again instead of taking the whole server down.
+        fake_slack.http_error("auth.test", status=503, times=3)
         os.kill(victim, signal.SIGKILL)
 
         def replacement() -> set[int] | None:
@@ -270,6 +275,7 @@ def test_killed_worker_replaced_and_hup_restarts_workers(tmp_path, sqlite_templa
         finally:
             os.kill(survivor, signal.SIGCONT)
         assert f"Booting worker with pid: {newcomer}" in server.output()
+        assert f"Worker {newcomer} could not start" in server.output()
         # Graceful restart: every worker replaced by a new one, the port answering throughout.
         server.proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 30
