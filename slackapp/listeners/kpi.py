@@ -14,7 +14,7 @@ from jobs.slack_upload import upload_png
 from slackapp.blocks.common import as_dicts, escape
 from slackapp.blocks.kpi import kpi_detail, kpi_overview
 from slackapp.context import is_admin
-from slackapp.replies import guarded, reply
+from slackapp.replies import UsageError, guarded, reply
 from storage import kpi_values
 from storage.departments import department_by_id
 from storage.errors import DomainError
@@ -118,7 +118,7 @@ def bind_from_text(context, client, respond, rest: str) -> None:
     """`/okr bind KR-34 nps [department|company|<department>]` (default: company-wide)."""
     words = rest.split()
     if len(words) < 2:
-        raise DomainError("Say which key result and which KPI.", usage=BIND_USAGE)
+        raise UsageError("Say which key result and which KPI.", usage=BIND_USAGE)
     ref = words[0]
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     with deps.session() as s:
@@ -154,7 +154,7 @@ def bind_from_text(context, client, respond, rest: str) -> None:
 def unbind_from_text(context, client, respond, rest: str) -> None:
     ref = rest.strip()
     if not ref or " " in ref:
-        raise DomainError("Say which key result, e.g. `KR-34`.", usage=BIND_USAGE)
+        raise UsageError("Say which key result, e.g. `KR-34`.", usage=BIND_USAGE)
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     with deps.session() as s:
         admin = is_admin(deps, s, client, team_id=team_id, user_id=user_id)
