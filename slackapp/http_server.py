@@ -197,7 +197,9 @@ def make_server(make_app: Callable[[], App], host: str, port: int, workers: int)
             while True:
                 try:
                     self.bolt_app = make_app()
-                    return make_wsgi_app(self.bolt_app)
+                    wsgi = make_wsgi_app(self.bolt_app)
+                    log.info("Worker %s ready", os.getpid())
+                    return wsgi
                 except Exception as exc:  # noqa: BLE001 - logged, retried
                     worker = self.worker
                     if worker is None:

@@ -67,17 +67,24 @@ class Serve:
              "--port", str(self.port), *args],
             env=env, cwd=log_path.parent, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
+        self.gunicorn = "--server" not in args
         workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
         wait_until(
             lambda: (
                 self.proc.poll() is None
                 and len(self.workers()) == workers
+                and self.booted(self.workers())
                 and healthy(self.port)
                 or self._died()
             ),
             60,
             "loyalty serve did not become healthy",
         )
+
+    def booted(self, workers: set[int]) -> bool:
+        """Every worker has built its app (not only forked), so none is still starting."""
+        output = self.output()
+        return not self.gunicorn or all(f"Worker {pid} ready" in output for pid in workers)
 
     def _died(self) -> bool:
         assert self.proc.poll() is None, f"loyalty serve exited: {self.log_path.read_text()}"
