@@ -23,7 +23,10 @@ from jobs.posting import Outgoing, Poster, PostReport
 from jobs.run_once import RunKey
 from jobs.schedule_times import WEEKLY_GRACE, due_weekly, parse_hhmm, zone
 from slackapp.blocks.common import as_dicts, context, cut, escape, md, plain, section
+from slackapp.blocks.insights import mismatch_text
+from storage.away import away_until
 from storage.db import session_scope
+from storage.kr_insights import kr_insights
 from storage.models import KeyResult, Objective, SlackUser, Team, utcnow
 from storage.numbers import format_number
 from storage.objectives import due_for_checkin, kr_progress
@@ -37,7 +40,12 @@ TZ_CACHE_TTL = timedelta(days=1)
 KRS_PER_MESSAGE = 40  # one section per KR, plus header and actions: well within 50 blocks
 
 
-def reminder_blocks(krs: list[KeyResult], period: str) -> list[dict]:
+def reminder_blocks(
+    krs: list[KeyResult], period: str, mismatches: dict[int, tuple[KeyResult, str]] | None = None
+) -> list[dict]:
+    """`mismatches`: key result id → (key result, overconfident|underconfident) for the owner's
+    key results whose confidence disagrees with the data (spec §9)."""
+    mismatches = mismatches or {}
     blocks = [
         section(
             ":wave: Time for your weekly check-in. These key results have had no check-in "
@@ -56,6 +64,8 @@ def reminder_blocks(krs: list[KeyResult], period: str) -> list[dict]:
                 f"Now {format_number(kr.current_value, kr.unit)} of "
                 f"{format_number(kr.target, kr.unit)} ({kr_progress(kr):.0%})."
             )
+        if kr.id in mismatches:
+            detail += "\n" + mismatch_text(mismatches[kr.id][1], kr.last_confidence)
         blocks.append(
             SectionBlock(
                 text=md(f"{title}\n{detail}"),
@@ -67,6 +77,17 @@ def reminder_blocks(krs: list[KeyResult], period: str) -> list[dict]:
     if len(krs) > KRS_PER_MESSAGE:
         rest = ", ".join(f"KR-{k.number}" for k in krs[KRS_PER_MESSAGE:])
         blocks.append(section(f"Also due: {rest} — `/checkin` lists them all."))
+    due_ids = {k.id for k in krs}
+    others = [(kr, kind) for kr_id, (kr, kind) in mismatches.items() if kr_id not in due_ids]
+    if others:
+        lines = [
+            f"• *KR-{kr.number}* {escape(cut(kr.title, 120))}: "
+            f"{mismatch_text(kind, kr.last_confidence)}"
+            for kr, kind in others[:10]
+        ]
+        blocks.append(
+            section(cut("*Confidence that disagrees with the data*\n" + "\n".join(lines), 3000))
+        )
     blocks.append(
         ActionsBlock(
             block_id="reminder_actions",
@@ -135,18 +156,33 @@ def plan_reminders(
     if not _slot_open_somewhere(now, team.reminder_weekday, at, grace):
         return []  # most minutes of the week: no timezone on Earth is in its reminder window
     with session_scope(engine) as session:
-        rows = session.exec(
-            select(KeyResult)
+        pairs = session.exec(
+            select(KeyResult, Objective.quarter)
             .join(Objective, col(Objective.id) == KeyResult.objective_id)
             .where(KeyResult.team_id == team_id, Objective.status == "active")
             .order_by(KeyResult.number)
         ).all()
-    due: dict[str, list[KeyResult]] = defaultdict(list)
+        rows = [kr for kr, _ in pairs]
+        # Away people get no reminder until their away date has passed (spec §9).
+        away = away_until(session, team_id=team_id, today=now.date())
+        due: dict[str, list[KeyResult]] = defaultdict(list)
+        for kr in rows:
+            if due_for_checkin(kr, now) and kr.owner_id not in away:
+                due[kr.owner_id].append(kr)
+        if not due:
+            return []
+        found = kr_insights(
+            session,
+            team_id=team_id,
+            items=[(kr, q) for kr, q in pairs if kr.owner_id in due],
+            now=now,
+        )
+        session.expunge_all()
+    mismatches: dict[str, dict[int, tuple[KeyResult, str]]] = defaultdict(dict)
     for kr in rows:
-        if due_for_checkin(kr, now):
-            due[kr.owner_id].append(kr)
-    if not due:
-        return []
+        insight = found.get(kr.id)
+        if insight is not None and insight.mismatch:
+            mismatches[kr.owner_id][kr.id] = (kr, insight.mismatch)
     team_tz = team_timezone(team, default_timezone)
     tzs = _owner_timezones(engine, client, team_id=team_id, owners=sorted(due), now=now)
     by_period: dict[str, list[str]] = defaultdict(list)
@@ -168,7 +204,7 @@ def plan_reminders(
                     channel=owner,
                     text=f"Weekly check-in: {len(krs)} key result"
                     f"{'s' if len(krs) != 1 else ''} need an update",
-                    blocks=reminder_blocks(krs, period),
+                    blocks=reminder_blocks(krs, period, mismatches.get(owner)),
                     key=RunKey(team_id, JOB, owner, period),
                     label="check-in reminder",
                 )

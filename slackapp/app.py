@@ -38,6 +38,7 @@ LISTENER_MODULES = [
     "slackapp.listeners.kpi",
     "slackapp.listeners.reminders",
     "slackapp.listeners.quarterly_review",
+    "slackapp.listeners.away",
 ]
 
 

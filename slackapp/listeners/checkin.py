@@ -9,6 +9,7 @@ from slack_sdk.models.views import View
 from slackapp.blocks.common import OPTIONS_MAX, as_dicts, cut, escape, plain, section
 from slackapp.command_parsing import CHECKIN_USAGE, checkin_value_example, parse_checkin_text
 from slackapp.context import is_admin
+from slackapp.listeners import away
 from slackapp.replies import UsageError, explain, guarded, reply
 from storage.checkins import record_checkin
 from storage.errors import DomainError, NotFound, PermissionDenied
@@ -126,6 +127,9 @@ def handle_checkin_command(ack, command, context, client, respond):
         open_checkin_modal(context, client, command["trigger_id"])
         return
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    if text.split()[0].lower() in away.VERBS:
+        away.handle_away_text(context, client, respond, text)
+        return
 
     def run():
         parsed = parse_checkin_text(text)
