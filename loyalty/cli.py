@@ -182,26 +182,52 @@ def _start_scheduler(app):
     type=click.IntRange(1, 64),
     help="Worker processes sharing the port (one per CPU core uses the whole machine).",
 )
+@click.option(
+    "--server",
+    type=click.Choice(["gunicorn", "waitress"]),
+    default="gunicorn",
+    show_default=True,
+    help="waitress: the previous built-in server, deprecated, removed in the next release.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
-    """HTTP mode (POST /slack/events, GET /healthz); no scheduler."""
+def serve(ctx: click.Context, host: str, port: int, workers: int, server: str) -> None:
+    """HTTP mode (POST /slack/events, GET /healthz) under gunicorn; no scheduler.
+
+    A worker that dies is replaced; `kill -HUP` restarts the workers gracefully; SIGTERM stops
+    accepting and lets requests in progress and acknowledged work finish first."""
     settings = _settings(ctx)
     if not settings.oauth_enabled:
         require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", hint=SLACK_HINT)
     else:
         require(settings, "SLACK_SIGNING_SECRET", "LOYALTY_ENCRYPTION_KEY", hint=SLACK_HINT)
-    from slackapp.http_server import serve as serve_http
-    from slackapp.http_server import serve_workers
-
-    if workers == 1:
-        serve_http(_app(settings), host, port)
-        return
     from storage.db import make_engine
 
-    check_schema(settings)  # once, before the workers start
-    serve_workers(
-        lambda: _build_app(settings, make_engine(settings.database_url)), host, port, workers
-    )
+    check_schema(settings)  # once, before any worker starts
+    log_start(settings)
+
+    def make_app():
+        return _build_app(settings, make_engine(settings.database_url))
+
+    # Build the app once here so a refused token says so in one line and stops the start,
+    # instead of failing in every worker; the workers build their own after the fork.
+    probe = make_app()
+    probe._loyalty_deps.engine.dispose()
+    del probe
+    if server == "waitress":
+        logging.getLogger(__name__).warning(
+            "--server waitress is deprecated and will be removed in the next release"
+        )
+        from slackapp.waitress_server import serve as serve_waitress
+        from slackapp.waitress_server import serve_workers
+
+        if workers == 1:
+            serve_waitress(make_app(), host, port)
+        else:
+            serve_workers(make_app, host, port, workers)
+        return
+    from slackapp.http_server import serve as serve_gunicorn
+
+    serve_gunicorn(make_app, host, port, workers)
 
 
 @cli.command()
