@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy.engine import Engine
 
 from slackapp.context import Deps
+from slackapp.logging_setup import ContextThreadPoolExecutor
 from slackapp.settings import Settings
 from storage.db import make_engine
 
@@ -93,6 +94,8 @@ def create_app(
             oauth_settings=oauth_settings,
             # auth.test at start-up would make a misconfigured token fail here, not on first use.
             token_verification_enabled=bool(client.token),
+            # Bolt's default pool size; listeners see the request's log context (logging_setup).
+            listener_executor=ContextThreadPoolExecutor(max_workers=5),
         )
     finally:
         os.environ.update(hidden)
@@ -102,8 +105,9 @@ def create_app(
         context["deps"] = deps
         return next()
 
-    from slackapp import event_dedupe, input_guard
+    from slackapp import event_dedupe, input_guard, logging_setup
 
+    logging_setup.install(app)  # each log line names the request's team, user and command
     event_dedupe.install(app)  # a retried or repeated event is processed once
     input_guard.install(app)  # no NUL or lone surrogate reaches the database
 
