@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from storage.kpis import header_key
+
 MAX_ABS = 1e15  # same bound as typed values: beyond this nothing a KPI measures is meaningful
 
 # Sheets' day zero: serial 1 is 1899-12-31 and serial 60 is Lotus' phantom 1900-02-29.
@@ -76,14 +78,6 @@ class HeaderError(ValueError):
 
 
 # ---------------------------------------------------------------- names and cells
-
-
-def header_key(text: object) -> str:
-    """`Churn Rate (%)` → `churn_rate`: case-, space- and punctuation-insensitive."""
-    s = str(text if text is not None else "").strip().lower()
-    s = re.sub(r"\(.*?\)", " ", s)
-    s = re.sub(r"[^\w]+", "_", s, flags=re.UNICODE)
-    return s.strip("_")
 
 
 def column_letter(index: int) -> str:

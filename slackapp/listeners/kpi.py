@@ -8,17 +8,16 @@ from datetime import timedelta
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from jobs.charts import kpi_trend_png
-from jobs.sheet_values import header_key
-from jobs.slack_upload import upload_png
 from slackapp.blocks.common import as_dicts, escape
 from slackapp.blocks.kpi import kpi_detail, kpi_overview
+from slackapp.charts import kpi_trend_png
 from slackapp.context import is_admin
 from slackapp.replies import guarded, reply
+from slackapp.slack_upload import upload_png
 from storage import kpi_values
 from storage.departments import department_by_id
 from storage.errors import DomainError
-from storage.kpis import kpi_names
+from storage.kpis import header_key, kpi_names
 from storage.numbers import format_number
 
 log = logging.getLogger(__name__)
