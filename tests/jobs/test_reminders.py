@@ -14,8 +14,8 @@ from storage.checkins import record_checkin
 from storage.db import session_scope
 from storage.models import AuditLog, JobRun
 from storage.objectives import KeyResultInput
-from tests import factories
 from tests.conftest import ALICE, BOB, CAROL
+from tests.support import factories
 
 TEAM = factories.TEAM
 # Monday 30 November 2026; the default reminder slot is Monday 10:00 local.

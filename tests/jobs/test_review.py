@@ -15,8 +15,8 @@ from storage.models import AuditLog, KeyResult, KpiValue, Objective, Review, Rev
 from storage.objectives import KeyResultInput
 from storage.recognition import create_recognition
 from storage.teams import update_settings
-from tests import factories
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
+from tests.support import factories
 
 TEAM = factories.TEAM
 LEADERSHIP = "C0LEADERS1"

@@ -22,8 +22,8 @@ from jobs.scheduler_lock import FileLock, PostgresAdvisoryLock, lock_for
 from slackapp.app import make_web_client
 from storage.db import make_engine, session_scope
 from storage.teams import update_settings
-from tests import factories
 from tests.conftest import ADMIN, ALICE
+from tests.support import factories
 
 TEAM = factories.TEAM
 NY = ZoneInfo("America/New_York")
