@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from slackapp.settings import ConfigError, Settings, load_settings, require
+from slackapp.settings import ConfigError, Settings, drop_blank_oauth_env, load_settings, require
 
 SLACK_HINT = (
     "Create the Slack app from manifest.yml (api.slack.com/apps → Create New App → "
@@ -30,6 +30,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     ctx.ensure_object(dict)
+    drop_blank_oauth_env()  # this process owns its environment; Bolt reads it
     ctx.obj["settings"] = load_settings()
 
 
@@ -82,7 +83,7 @@ def run(ctx: click.Context) -> None:
 
     app = _app(settings)
     scheduler = _start_scheduler(app)
-    handler = SocketModeHandler(app, settings.slack_app_token)
+    handler = SocketModeHandler(app.bolt, settings.slack_app_token)
     click.echo("Loyalty OKRs is running in Socket Mode. Press Ctrl+C to stop.")
     try:
         handler.start()
@@ -168,7 +169,7 @@ def kpi() -> None:
 def kpi_sync(ctx: click.Context, team_id: str | None) -> None:
     """One KPI sync now, printing the sync report (exit 1 when nothing landed)."""
     from jobs.kpi_sync import run_kpi_sync
-    from slackapp.app import make_web_client
+    from slackapp.web_client import make_web_client
 
     settings = _settings(ctx)
     require(
@@ -292,11 +293,11 @@ def scheduler(ctx: click.Context) -> None:
 
     app = _app(settings)
     click.echo("Loyalty OKRs scheduler started (one fires at a time). Press Ctrl+C to stop.")
-    run_blocking_scheduler(settings, app._loyalty_deps.engine, app=app)
+    run_blocking_scheduler(settings, app.deps.engine, app=app)
 
 
 def _team_and_client(settings: Settings, engine, team_id: str | None):
-    from slackapp.app import make_web_client
+    from slackapp.web_client import make_web_client
     from storage.export import only_team
 
     team_id = team_id or only_team(engine)

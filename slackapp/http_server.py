@@ -6,20 +6,20 @@ import io
 import json
 import logging
 
-from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
+from slackapp.app import SlackApp
 from slackapp.input_guard import malformed_reason
 
 log = logging.getLogger(__name__)
 MAX_BODY = 512 * 1024  # Slack payloads are far smaller; refuse anything bigger before parsing
 
 
-def make_wsgi_app(app: App):
-    handler = SlackRequestHandler(app)
-    engine = app._loyalty_deps.engine
-    extra_routes = getattr(app, "_loyalty_routes", {})
+def make_wsgi_app(app: SlackApp):
+    handler = SlackRequestHandler(app.bolt)
+    engine = app.deps.engine
+    extra_routes = app.routes
 
     def wsgi(environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -78,7 +78,9 @@ def make_wsgi_app(app: App):
     return wsgi
 
 
-def serve(app: App, host: str, port: int, threads: int = 8, sockets: list | None = None) -> None:
+def serve(
+    app: SlackApp, host: str, port: int, threads: int = 8, sockets: list | None = None
+) -> None:
     """Serve until SIGTERM/SIGINT, then drain: requests in progress finish, and work already
     acknowledged to Slack (listeners still running after ack) completes before the exit."""
     import signal
@@ -109,7 +111,7 @@ def serve(app: App, host: str, port: int, threads: int = 8, sockets: list | None
         server.run()
     finally:
         server.close()
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
         log.info("Stopped: in-flight requests and acknowledged work finished")
 
 
@@ -126,7 +128,7 @@ def serve_workers(make_app, host: str, port: int, workers: int, threads: int = 8
     # Build the app once here so a bad token or database fails fast, with its message, instead
     # of in a loop of dying workers; the workers build their own after the fork.
     probe = make_app()
-    probe._loyalty_deps.engine.dispose()
+    probe.deps.engine.dispose()
     del probe
 
     sock = socket.create_server((host, port), backlog=2048, reuse_port=False)

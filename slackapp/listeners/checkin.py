@@ -7,7 +7,6 @@ from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, S
 from slack_sdk.models.views import View
 
 from slackapp.blocks.common import OPTIONS_MAX, as_dicts, cut, escape, plain, section
-from slackapp.context import is_admin
 from slackapp.replies import guarded, reply
 from storage.checkins import USAGE, checkin_from_text, record_checkin
 from storage.errors import DomainError, NotFound, PermissionDenied
@@ -130,7 +129,7 @@ def handle_checkin_command(ack, command, context, client, respond):
 
     def run():
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             _, kr = checkin_from_text(
                 session, team_id=team_id, user_id=user_id, is_admin=admin, text=text
             )
@@ -160,7 +159,7 @@ def handle_checkin_submission(ack, view, context, client):
             return
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             _, kr = record_checkin(
                 session,
                 team_id=team_id,

@@ -18,7 +18,6 @@ from slackapp.blocks.common import (
 from slackapp.blocks.common import (
     context as ctx_block,
 )
-from slackapp.context import is_admin
 from slackapp.mentions import split_mentions
 from slackapp.replies import reply
 from storage.departments import add_members, create_department, list_departments
@@ -54,7 +53,7 @@ def handle_dept(context, client, respond, text: str) -> None:
         if not m.rest:
             raise DomainError("Give the department a name.", usage=USAGE)
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             dept = create_department(
                 session,
                 team_id=team_id,
@@ -79,7 +78,7 @@ def handle_dept(context, client, respond, text: str) -> None:
         if m.groups or m.specials or m.rest:
             raise DomainError("Only individual people can be added (`@maria @li`).", usage=USAGE)
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             dept, added = add_members(
                 session,
                 team_id=team_id,

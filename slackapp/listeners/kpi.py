@@ -11,7 +11,6 @@ from slack_sdk.errors import SlackApiError
 from slackapp.blocks.common import as_dicts, escape
 from slackapp.blocks.kpi import kpi_detail, kpi_overview
 from slackapp.charts import kpi_trend_png
-from slackapp.context import is_admin
 from slackapp.replies import guarded, reply
 from slackapp.slack_upload import upload_png
 from storage import kpi_values
@@ -128,7 +127,7 @@ def bind_from_text(context, client, respond, rest: str) -> None:
             if header_key(" ".join(words[1 : 1 + n])) in known:
                 name, scope_words = header_key(" ".join(words[1 : 1 + n])), words[1 + n :]
                 break
-        admin = is_admin(deps, s, client, team_id=team_id, user_id=user_id)
+        admin = context["caller"].is_admin(s)
         kr = kpi_values.bind_key_result(
             s,
             team_id=team_id,
@@ -156,7 +155,7 @@ def unbind_from_text(context, client, respond, rest: str) -> None:
         raise DomainError("Say which key result, e.g. `KR-34`.", usage=BIND_USAGE)
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     with deps.session() as s:
-        admin = is_admin(deps, s, client, team_id=team_id, user_id=user_id)
+        admin = context["caller"].is_admin(s)
         kr = kpi_values.unbind_key_result(
             s, team_id=team_id, user_id=user_id, is_admin=admin, ref=ref
         )

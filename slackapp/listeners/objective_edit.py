@@ -9,7 +9,6 @@ from slack_bolt import App
 
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.objective_form import EDIT_CALLBACK_ID, edit_objective_modal
-from slackapp.context import is_admin
 from slackapp.listeners.app_home import refresh_home
 from slackapp.listeners.objectives import _value
 from storage.departments import department_by_id, require_head
@@ -29,7 +28,7 @@ def open_edit_modal(context, client, trigger_id: str, arg: str) -> None:
     with deps.session() as session:
         obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
         dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        admin = context["caller"].is_admin(session)
         require_head(session, team_id=team_id, user_id=user_id, is_admin=admin, department=dept,
                      action=f"edit {dept.name}'s objectives")  # fmt: skip
         if obj.status != "active":
@@ -70,7 +69,7 @@ def handle_edit_submission(ack, view, context, client):
     due = _value(values, "due_date")
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             obj = update_objective(
                 session, team_id=team_id, actor_id=user_id, is_admin=admin,
                 ref=f"O-{meta.group(1)}", title=_value(values, "title") or "",

@@ -6,7 +6,6 @@ import logging
 from datetime import UTC, date, datetime
 
 from slack_bolt import App
-from sqlmodel import col, select
 
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.objective_form import (
@@ -16,10 +15,11 @@ from slackapp.blocks.objective_form import (
     no_department_modal,
 )
 from slackapp.blocks.objectives import PAGE_SIZE, objective_detail, objective_list, page_count
-from slackapp.context import Deps, is_admin
+from slackapp.context import Deps
 from slackapp.replies import reply
+from slackapp.roles import Caller
 from storage import checkins as checkin_store
-from storage.departments import department_by_id, find_department, list_departments, memberships
+from storage.departments import department_by_id, find_department
 from storage.errors import DomainError, FieldErrors
 from storage.kpis import kpi_names
 from storage.models import Department
@@ -43,27 +43,14 @@ def _ids(context) -> tuple[Deps, str, str]:
     return context["deps"], context["team_id"], context["user_id"]
 
 
-def creatable_departments(
-    deps: Deps, session, client, team_id: str, user_id: str
-) -> list[Department]:
-    if is_admin(deps, session, client, team_id=team_id, user_id=user_id):
-        return [d for d, _, _ in list_departments(session, team_id=team_id)]
-    head_of = [
-        m.department_id for m in memberships(session, team_id=team_id, user_id=user_id) if m.is_head
-    ]
-    if not head_of:
-        return []
-    return list(
-        session.exec(
-            select(Department).where(col(Department.id).in_(head_of)).order_by(Department.name_key)
-        ).all()
-    )
+def creatable_departments(caller: Caller, session) -> list[Department]:
+    return caller.managed_departments(session)
 
 
 def open_new_objective_modal(context, client, trigger_id: str) -> None:
     deps, team_id, user_id = _ids(context)
     with deps.session() as session:
-        depts = creatable_departments(deps, session, client, team_id, user_id)
+        depts = creatable_departments(context["caller"], session)
         names = kpi_names(session, team_id=team_id)
     if not depts:
         view = no_department_modal(
@@ -162,7 +149,7 @@ def handle_new_objective_submission(ack, body, view, context, client):
         return
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             obj, rows = create_objective(
                 session,
                 team_id=team_id,
@@ -270,7 +257,7 @@ def close_from_text(context, client, respond, arg: str) -> None:
         except DomainError as exc:
             raise DomainError(exc.message, usage=usage) from None
     with deps.session() as session:
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        admin = context["caller"].is_admin(session)
         obj = close_objective(
             session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=parts[0], score=score
         )
@@ -293,12 +280,19 @@ def handle_department_search(ack, body, context, client):
     deps, team_id, user_id = _ids(context)
     query = (body.get("value") or "").casefold()
     with deps.session() as session:
-        depts = creatable_departments(deps, session, client, team_id, user_id)
+        depts = creatable_departments(context["caller"], session)
     matches = [d for d in depts if query in d.name_key][:100]
     ack(options=[department_option(d).to_dict() for d in matches])
 
 
+def handle_new_objective_button(ack, body, context, client):
+    """The App Home's "New objective" button."""
+    ack()
+    open_new_objective_modal(context, client, body["trigger_id"])
+
+
 def register(app: App) -> None:
+    app.action("home_new_objective")(handle_new_objective_button)
     app.view(CALLBACK_ID)(handle_new_objective_submission)
     app.action("okr_list_next")(handle_list_page)
     app.action("okr_list_prev")(handle_list_page)

@@ -10,7 +10,6 @@ from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import as_dicts, context, section
 from slackapp.blocks.kudos import DRAFT_CONFIRM_ACTION, DRAFT_DISMISS_ACTION, render_praise
-from slackapp.context import is_admin
 from slackapp.listeners.kudos import deliver_recognition, respond_teller
 from slackapp.replies import reply
 from storage.errors import DomainError
@@ -27,7 +26,7 @@ def _decide(ack, body, context_, client, respond, *, confirm: bool):
         return
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context_["caller"].is_admin(session)
             draft, item = decide_draft(
                 session,
                 team_id=team_id,

@@ -19,7 +19,6 @@ from slackapp.blocks.review import (
     nothing_to_review_modal,
     review_modal,
 )
-from slackapp.context import is_admin
 from storage.departments import department_by_id, require_head
 from storage.errors import DomainError, FieldErrors, PermissionDenied
 from storage.quarters import parse_quarter
@@ -52,7 +51,7 @@ def handle_start(ack, body, context, client):
     try:
         quarter, dept_id = _parse_target(*value.split("|", 1))
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             dept = department_by_id(session, team_id=team_id, department_id=dept_id)
             require_head(
                 session,
@@ -117,7 +116,7 @@ def handle_submission(ack, view, context, client):
         return
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             d = submit_review(
                 session,
                 team_id=team_id,

@@ -15,7 +15,6 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from slackapp.blocks.common import as_dicts, plain, section
-from slackapp.context import is_admin
 from storage.errors import FieldErrors
 from storage.teams import get_or_create_team, update_settings
 
@@ -124,9 +123,9 @@ def setup_modal(team, default_tz: str) -> View:
 
 
 def open_setup_modal(context, client, trigger_id: str) -> None:
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, team_id = context["deps"], context["team_id"]
     with deps.session() as session:
-        if not is_admin(deps, session, client, team_id=team_id, user_id=user_id):
+        if not context["caller"].is_admin(session):
             view = View(
                 type="modal",
                 title=plain("Loyalty OKRs setup", 24),
@@ -170,7 +169,7 @@ def handle_setup_submission(ack, view, context, client):
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     values = read_setup(view["state"]["values"])
     with deps.session() as session:
-        if not is_admin(deps, session, client, team_id=team_id, user_id=user_id):
+        if not context["caller"].is_admin(session):
             ack(
                 response_action="errors",
                 errors={"leadership_channel": "Only a workspace admin can change settings."},

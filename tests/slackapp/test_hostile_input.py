@@ -32,7 +32,7 @@ def server(app):
 
 @pytest.fixture
 def http(app, slack, server):
-    return SlackDriver(app, slack, http_url=server)
+    return SlackDriver(app.bolt, slack, http_url=server)
 
 
 def post(url: str, body: bytes | str, headers: dict) -> tuple[int, str]:
@@ -327,9 +327,9 @@ def test_dispatch_refuses_unsigned_requests_without_side_effects(app, slack, eng
     from slack_bolt import BoltRequest
 
     body = command_body("dept create Sneaky")
-    resp = app.dispatch(BoltRequest(body=body, headers={"content-type": [FORM]}))
+    resp = app.bolt.dispatch(BoltRequest(body=body, headers={"content-type": [FORM]}))
     assert resp.status == 401
-    resp = app.dispatch(
+    resp = app.bolt.dispatch(
         BoltRequest(
             body=body,
             headers={k: [v] for k, v in {"content-type": FORM, **sign(body, secret="x")}.items()},

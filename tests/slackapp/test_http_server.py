@@ -55,7 +55,7 @@ def test_healthz(server):
 
 
 def test_signed_command_over_http_creates_department(server, app, slack, engine):
-    http = SlackDriver(app, slack, http_url=server)
+    http = SlackDriver(app.bolt, slack, http_url=server)
     resp = http.command("/okr", "dept create Retention", user=ADMIN)
     assert resp.status == 200
     assert "Created" in http.last_reply_text()

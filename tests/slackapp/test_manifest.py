@@ -15,7 +15,7 @@ def manifest() -> dict:
 
 def _constraints(app):
     found = {"command": set(), "event": set(), "shortcut": set()}
-    for listener in app._listeners:
+    for listener in app.bolt._listeners:
         for matcher in listener.matchers:
             func = getattr(matcher, "func", None)
             for cell in getattr(func, "__closure__", None) or ():

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from jobs.posting import Poster
-from slackapp.app import make_web_client
+from slackapp.web_client import make_web_client
 from storage.db import session_scope
 from storage.export import export_team
 from storage.lifecycle import team_tables_for_purge
@@ -310,7 +310,7 @@ def test_export_of_team_a_holds_nothing_of_team_b(engine, tmp_path, two_teams):
 
 def test_other_team_driver_sees_only_its_own(app, slack, engine, two_teams):
     # The mirror image: team B's users see B's objectives and none of A's.
-    b_driver = SlackDriver(app, slack, team_id=TEAM_B)
+    b_driver = SlackDriver(app.bolt, slack, team_id=TEAM_B)
     b_driver.command("/okr", "list all", user=ALICE)
     text = b_driver.last_reply_text()
     assert SECRET in text and "Alpha objective" not in text
