@@ -6,7 +6,16 @@ from slack_bolt import App
 from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, StaticSelectElement
 from slack_sdk.models.views import View
 
-from slackapp.blocks.common import OPTIONS_MAX, as_dicts, cut, escape, plain, section
+from slackapp.blocks.common import (
+    OPTIONS_MAX,
+    as_dicts,
+    cut,
+    escape,
+    modal,
+    notice_modal,
+    plain,
+    section,
+)
 from slackapp.replies import guarded, reply
 from storage.checkins import USAGE, checkin_from_text, record_checkin
 from storage.errors import DomainError, NotFound, PermissionDenied
@@ -36,12 +45,10 @@ def checkin_modal(krs: list[KeyResult], selected: KeyResult | None = None) -> Vi
         if selected is not None and selected.kpi_name
         else "Numbers like 45, -3, 1,234.5 or 12%. Leave blank for a KPI-bound key result."
     )
-    return View(
-        type="modal",
+    return modal(
+        "Check in",
         callback_id=CALLBACK_ID,
-        title=plain("Check in", 24),
-        submit=plain("Save", 24),
-        close=plain("Cancel", 24),
+        submit="Save",
         blocks=[
             InputBlock(
                 block_id="kr",
@@ -78,16 +85,9 @@ def checkin_modal(krs: list[KeyResult], selected: KeyResult | None = None) -> Vi
 
 
 def no_key_results_modal() -> View:
-    return View(
-        type="modal",
-        title=plain("Check in", 24),
-        close=plain("Close", 24),
-        blocks=[
-            section(
-                "You don't own any active key results yet. "
-                "A department head assigns them in `/okr new`."
-            )
-        ],
+    return notice_modal(
+        "Check in",
+        "You don't own any active key results yet. A department head assigns them in `/okr new`.",
     )
 
 

@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from slackapp.blocks.common import as_dicts, plain, section
+from slackapp.blocks.common import as_dicts, modal, notice_modal, plain, section
 from storage.errors import FieldErrors
 from storage.teams import get_or_create_team, update_settings
 
@@ -49,12 +49,10 @@ def _channel(block_id: str, label: str, initial: str | None, hint: str) -> Input
 
 def setup_modal(team, default_tz: str) -> View:
     yes = Option(value="yes", text="Kudos must name a behavior (#B-5)")
-    return View(
-        type="modal",
+    return modal(
+        "Loyalty OKRs setup",
         callback_id=CALLBACK_ID,
-        title=plain("Loyalty OKRs setup", 24),
-        submit=plain("Save", 24),
-        close=plain("Cancel", 24),
+        submit="Save",
         blocks=[
             _channel(
                 "leadership_channel",
@@ -126,16 +124,10 @@ def open_setup_modal(context, client, trigger_id: str) -> None:
     deps, team_id = context["deps"], context["team_id"]
     with deps.session() as session:
         if not context["caller"].is_admin(session):
-            view = View(
-                type="modal",
-                title=plain("Loyalty OKRs setup", 24),
-                close=plain("Close", 24),
-                blocks=[
-                    section(
-                        "Only a workspace admin can change these settings. "
-                        "Ask an admin, or have them add you to `LOYALTY_ADMINS`."
-                    )
-                ],
+            view = notice_modal(
+                "Loyalty OKRs setup",
+                "Only a workspace admin can change these settings. "
+                "Ask an admin, or have them add you to `LOYALTY_ADMINS`.",
             )
         else:
             view = setup_modal(
