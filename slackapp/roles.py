@@ -36,6 +36,22 @@ class Caller:
             )
         return self._admin
 
+    def as_actor(self, session: Session) -> dict:
+        """The keyword arguments of a storage write made by this person in their role."""
+        return {
+            "team_id": self.team_id,
+            "actor_id": self.user_id,
+            "is_admin": self.is_admin(session),
+        }
+
+    def as_user(self, session: Session) -> dict:
+        """The same, for storage functions that name the person `user_id`."""
+        return {
+            "team_id": self.team_id,
+            "user_id": self.user_id,
+            "is_admin": self.is_admin(session),
+        }
+
     def headed_department_ids(self, session: Session) -> list[int]:
         if self._headed is None:
             self._headed = [

@@ -108,9 +108,8 @@ def handle_behavior_command(ack, command, context, client, respond):
     def run():
         if verb == "add":
             with deps.session() as session:
-                admin = context["caller"].is_admin(session)
                 behavior = add_behavior_from_text(
-                    session, team_id=team_id, actor_id=user_id, is_admin=admin, text=rest
+                    session, **context["caller"].as_actor(session), text=rest
                 )
                 dept = session.get(Department, behavior.department_id)
             target = f", target {behavior.weekly_target} a week" if behavior.weekly_target else ""
@@ -122,12 +121,9 @@ def handle_behavior_command(ack, command, context, client, respond):
         elif verb == "log":
             ref, count, note = parse_log_text(rest)
             with deps.session() as session:
-                admin = context["caller"].is_admin(session)
                 _, behavior = log_behavior(
                     session,
-                    team_id=team_id,
-                    user_id=user_id,
-                    is_admin=admin,
+                    **context["caller"].as_user(session),
                     ref=ref,
                     count=count,
                     note=note,
@@ -192,13 +188,10 @@ def handle_add_submission(ack, view, context, client):
         return
     try:
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
             dept = department_by_id(session, team_id=team_id, department_id=int(dept_id))
             behavior = create_behavior(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_actor(session),
                 department=dept,
                 description=description,
                 weekly_target=target,
@@ -232,12 +225,9 @@ def handle_log_submission(ack, view, context, client):
         return
     try:
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
             _, behavior = log_behavior(
                 session,
-                team_id=team_id,
-                user_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_user(session),
                 ref=f"B-{number}",
                 count=count,
                 note=note,

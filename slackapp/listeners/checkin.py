@@ -129,10 +129,7 @@ def handle_checkin_command(ack, command, context, client, respond):
 
     def run():
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
-            _, kr = checkin_from_text(
-                session, team_id=team_id, user_id=user_id, is_admin=admin, text=text
-            )
+            _, kr = checkin_from_text(session, **context["caller"].as_user(session), text=text)
         reply(respond, confirmation(kr))
         from slackapp.listeners.app_home import refresh_home
 
@@ -159,12 +156,9 @@ def handle_checkin_submission(ack, view, context, client):
             return
     try:
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
             _, kr = record_checkin(
                 session,
-                team_id=team_id,
-                user_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_user(session),
                 ref=f"KR-{number}",
                 value=value,
                 confidence=int(conf) if conf else None,

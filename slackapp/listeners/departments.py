@@ -31,7 +31,7 @@ _TO = re.compile(r"^(?P<mentions>.*?)\s+to\s+(?P<dept>.+)$", re.IGNORECASE | re.
 
 
 def handle_dept(context, client, respond, text: str) -> None:
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, team_id = context["deps"], context["team_id"]
     action, _, rest = text.partition(" ")
     action = action.lower()
     if action == "list":
@@ -53,12 +53,9 @@ def handle_dept(context, client, respond, text: str) -> None:
         if not m.rest:
             raise DomainError("Give the department a name.", usage=USAGE)
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
             dept = create_department(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_actor(session),
                 name=m.rest,
                 channel_id=(m.channels or [None])[0],
                 head_ids=m.users,
@@ -78,12 +75,9 @@ def handle_dept(context, client, respond, text: str) -> None:
         if m.groups or m.specials or m.rest:
             raise DomainError("Only individual people can be added (`@maria @li`).", usage=USAGE)
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
             dept, added = add_members(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_actor(session),
                 department_name=parsed.group("dept").strip(),
                 user_ids=m.users,
                 as_heads=action == "head",

@@ -118,7 +118,7 @@ def bind_from_text(context, client, respond, rest: str) -> None:
     if len(words) < 2:
         raise DomainError("Say which key result and which KPI.", usage=BIND_USAGE)
     ref = words[0]
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, team_id = context["deps"], context["team_id"]
     with deps.session() as s:
         known = kpi_names(s, team_id=team_id)
         # KPI names may be typed with spaces ("churn rate"): take the longest known prefix.
@@ -127,12 +127,9 @@ def bind_from_text(context, client, respond, rest: str) -> None:
             if header_key(" ".join(words[1 : 1 + n])) in known:
                 name, scope_words = header_key(" ".join(words[1 : 1 + n])), words[1 + n :]
                 break
-        admin = context["caller"].is_admin(s)
         kr = kpi_values.bind_key_result(
             s,
-            team_id=team_id,
-            user_id=user_id,
-            is_admin=admin,
+            **context["caller"].as_user(s),
             ref=ref,
             kpi_name=name,
             scope=" ".join(scope_words) or "company",
@@ -153,10 +150,7 @@ def unbind_from_text(context, client, respond, rest: str) -> None:
     ref = rest.strip()
     if not ref or " " in ref:
         raise DomainError("Say which key result, e.g. `KR-34`.", usage=BIND_USAGE)
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps = context["deps"]
     with deps.session() as s:
-        admin = context["caller"].is_admin(s)
-        kr = kpi_values.unbind_key_result(
-            s, team_id=team_id, user_id=user_id, is_admin=admin, ref=ref
-        )
+        kr = kpi_values.unbind_key_result(s, **context["caller"].as_user(s), ref=ref)
     reply(respond, f"KR-{kr.number} is no longer bound to a KPI; check in with a value again.")

@@ -22,14 +22,13 @@ _META = re.compile(r"^O-(\d{1,9})\|((?:\d{1,9},?)*)$")
 
 def open_edit_modal(context, client, trigger_id: str, arg: str) -> None:
     """Checks the role before showing the form; DomainError goes back to the user."""
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, team_id = context["deps"], context["team_id"]
     if not arg:
         raise DomainError("Say which objective to edit.", usage=USAGE)
     with deps.session() as session:
         obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
         dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
-        admin = context["caller"].is_admin(session)
-        require_head(session, team_id=team_id, user_id=user_id, is_admin=admin, department=dept,
+        require_head(session, **context["caller"].as_user(session), department=dept,
                      action=f"edit {dept.name}'s objectives")  # fmt: skip
         if obj.status != "active":
             raise DomainError(
@@ -69,9 +68,8 @@ def handle_edit_submission(ack, view, context, client):
     due = _value(values, "due_date")
     try:
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
             obj = update_objective(
-                session, team_id=team_id, actor_id=user_id, is_admin=admin,
+                session, **context["caller"].as_actor(session),
                 ref=f"O-{meta.group(1)}", title=_value(values, "title") or "",
                 description=_value(values, "description") or "", owner_id=_value(values, "owner"),
                 due_date=date.fromisoformat(due) if due else None, key_results=edits,

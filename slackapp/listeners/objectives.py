@@ -149,12 +149,9 @@ def handle_new_objective_submission(ack, body, view, context, client):
         return
     try:
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
             obj, rows = create_objective(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_actor(session),
                 key_results=krs,
                 **fields,
             )
@@ -257,9 +254,8 @@ def close_from_text(context, client, respond, arg: str) -> None:
         except DomainError as exc:
             raise DomainError(exc.message, usage=usage) from None
     with deps.session() as session:
-        admin = context["caller"].is_admin(session)
         obj = close_objective(
-            session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=parts[0], score=score
+            session, **context["caller"].as_actor(session), ref=parts[0], score=score
         )
     reply(
         respond,

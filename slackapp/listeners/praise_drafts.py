@@ -20,19 +20,16 @@ log = logging.getLogger(__name__)
 
 def _decide(ack, body, context_, client, respond, *, confirm: bool):
     ack()
-    deps, team_id, user_id = context_["deps"], context_["team_id"], context_["user_id"]
+    deps, team_id = context_["deps"], context_["team_id"]
     value = body["actions"][0].get("value") or ""
     if not value.isdigit():
         return
     try:
         with deps.session() as session:
-            admin = context_["caller"].is_admin(session)
             draft, item = decide_draft(
                 session,
-                team_id=team_id,
+                **context_["caller"].as_actor(session),
                 draft_id=int(value),
-                actor_id=user_id,
-                is_admin=admin,
                 confirm=confirm,
             )
     except DomainError as exc:

@@ -51,13 +51,10 @@ def handle_start(ack, body, context, client):
     try:
         quarter, dept_id = _parse_target(*value.split("|", 1))
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
             dept = department_by_id(session, team_id=team_id, department_id=dept_id)
             require_head(
                 session,
-                team_id=team_id,
-                user_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_user(session),
                 department=dept,
                 action=f"run {dept.name}'s quarterly review",
             )
@@ -100,7 +97,7 @@ def _items_from(values: dict, objective_ids: list[int]) -> tuple[list[ReviewItem
 
 
 def handle_submission(ack, view, context, client):
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, user_id = context["deps"], context["user_id"]
     values = view["state"]["values"]
     first_block = next(iter(values), "score")
     try:
@@ -116,12 +113,9 @@ def handle_submission(ack, view, context, client):
         return
     try:
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
             d = submit_review(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_actor(session),
                 quarter=quarter,
                 department_id=dept_id,
                 items=items,
