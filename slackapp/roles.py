@@ -82,7 +82,3 @@ def install_caller(app: App) -> None:
                 user_id=context["user_id"],
             )
         return next()
-
-
-def caller(context) -> Caller:
-    return context["caller"]
