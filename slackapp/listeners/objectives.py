@@ -17,12 +17,10 @@ from slackapp.blocks.objective_form import (
 from slackapp.blocks.objectives import PAGE_SIZE, objective_detail, objective_list, page_count
 from slackapp.context import Deps
 from slackapp.replies import reply
-from slackapp.roles import Caller
 from storage import checkins as checkin_store
 from storage.departments import department_by_id, find_department
 from storage.errors import DomainError, FieldErrors
 from storage.kpis import kpi_names
-from storage.models import Department
 from storage.numbers import parse_number
 from storage.objectives import (
     MAX_KEY_RESULTS,
@@ -43,14 +41,10 @@ def _ids(context) -> tuple[Deps, str, str]:
     return context["deps"], context["team_id"], context["user_id"]
 
 
-def creatable_departments(caller: Caller, session) -> list[Department]:
-    return caller.managed_departments(session)
-
-
 def open_new_objective_modal(context, client, trigger_id: str) -> None:
     deps, team_id, user_id = _ids(context)
     with deps.session() as session:
-        depts = creatable_departments(context["caller"], session)
+        depts = context["caller"].managed_departments(session)
         names = kpi_names(session, team_id=team_id)
     if not depts:
         view = no_department_modal(
@@ -276,7 +270,7 @@ def handle_department_search(ack, body, context, client):
     deps, team_id, user_id = _ids(context)
     query = (body.get("value") or "").casefold()
     with deps.session() as session:
-        depts = creatable_departments(context["caller"], session)
+        depts = context["caller"].managed_departments(session)
     matches = [d for d in depts if query in d.name_key][:100]
     ack(options=[department_option(d).to_dict() for d in matches])
 
