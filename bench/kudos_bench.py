@@ -21,9 +21,11 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from slackapp.app import create_app
-from slackapp.listeners.kudos import current_quarter_range, home_contribution
+from slackapp.listeners.kudos import home_contribution
 from slackapp.settings import Settings
 from storage.db import make_engine, session_scope, upgrade
+from storage.kudos import kudos_between
+from storage.leaderboards import leaderboard, rebuild_weekly_tallies
 from storage.models import (
     Department,
     DepartmentMember,
@@ -32,7 +34,7 @@ from storage.models import (
     SlackUser,
     Team,
 )
-from storage.recognition import kudos_between, leaderboard, rebuild_weekly_tallies
+from storage.quarters import current_quarter_range
 from tests.fakes.slack_api import FakeSlack
 from tests.support.slack_driver import SIGNING_SECRET, signed_request
 
@@ -52,7 +54,7 @@ def user_id(dept: int, person: int) -> str:
 def seed(engine) -> list[str]:
     now = datetime.now(UTC)
     with Session(engine) as s:
-        _, q_start, q_end = current_quarter_range(s, TEAM, now)
+        _, q_start, q_end = current_quarter_range(s, team_id=TEAM, now=now)
     span = max(1.0, (min(now, q_end) - q_start).total_seconds() - 60)
     people = [user_id(d, p) for d in range(1, DEPTS + 1) for p in range(PEOPLE_PER_DEPT)]
     rng = random.Random(5)
@@ -224,7 +226,7 @@ def main() -> bool:
 
         board_ms, render_ms, blocks_ok = [], [], True
         with Session(engine) as s:
-            quarter, start_q, end_q = current_quarter_range(s, TEAM)
+            quarter, start_q, end_q = current_quarter_range(s, team_id=TEAM)
             for _ in range(40):
                 who = rng.choice(people)
                 started = time.perf_counter()

@@ -26,6 +26,7 @@ from storage.db import session_scope
 from storage.models import KeyResult, Objective, SlackUser, Team, utcnow
 from storage.objectives import due_for_checkin
 from storage.reminder_snoozes import REMINDER_JOB
+from storage.teams import team_timezone
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def plan_reminders(
             due[kr.owner_id].append(kr)
     if not due:
         return []
-    team_tz = team.timezone or default_timezone
+    team_tz = team_timezone(team, default_timezone)
     tzs = _owner_timezones(engine, client, team_id=team_id, owners=sorted(due), now=now)
     by_period: dict[str, list[str]] = defaultdict(list)
     for owner in sorted(due):

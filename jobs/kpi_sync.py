@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from jobs.kpi_sync_notify import dm_admins
 from jobs.sheet_values import (
     HeaderError,
     PraiseRow,
@@ -32,6 +31,7 @@ from jobs.sheet_values import (
     parse_praise_sheet,
 )
 from jobs.sheets_client import RetryPolicy, SheetData, SheetsError, fetch_sheet
+from jobs.staff_matching import StaffMatcher, match_praise
 from slackapp.settings import Settings
 from storage import audit
 from storage.db import session_scope
@@ -46,14 +46,11 @@ from storage.kpi_values import (
     upsert_values,
 )
 from storage.kpis import KNOWN_KPIS
-from storage.models import Kpi, KpiSyncRun, SlackUser, utcnow
-from storage.praise import PraiseIn, known_row_keys, store_drafts
+from storage.models import Kpi, KpiSyncRun, utcnow
+from storage.praise import known_row_keys, store_drafts
+from storage.teams import admin_ids
 
 log = logging.getLogger(__name__)
-
-DM_PROBLEM_LINES = 15  # the admins' DM lists this many problems; the CLI prints them all
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_USER_ID = re.compile(r"^<?@?([UW][A-Z0-9]{6,})(?:\|[^>]*)?>?$")
 
 
 @dataclass
@@ -138,56 +135,6 @@ class SyncReport:
         return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- staff matching (Slack)
-
-
-class _StaffMatcher:
-    """Praise `staff` column → Slack user id: email via users.lookupByEmail, handle via users.list."""
-
-    def __init__(self, client: WebClient | None) -> None:
-        self.client = client
-        self._by_handle: dict[str, str] | None = None
-
-    def _handles(self) -> dict[str, str]:
-        if self._by_handle is None:
-            found: dict[str, str] = {}
-            cursor = None
-            while True:
-                resp = self.client.users_list(limit=200, cursor=cursor)
-                for m in resp.get("members", []):
-                    if m.get("deleted") or m.get("is_bot"):
-                        continue
-                    profile = m.get("profile") or {}
-                    for handle in (
-                        m.get("name"),
-                        profile.get("display_name"),
-                        profile.get("real_name"),
-                    ):
-                        if handle:
-                            found.setdefault(handle.casefold(), m["id"])
-                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
-            self._by_handle = found
-        return self._by_handle
-
-    def match(self, staff: str) -> str | None:
-        """User id, or None when no such user. Raises SlackApiError on transport trouble."""
-        text = staff.strip()
-        if m := _USER_ID.match(text):
-            return m.group(1)
-        if self.client is None:
-            raise RuntimeError("no Slack client")
-        if _EMAIL.match(text):
-            try:
-                return self.client.users_lookupByEmail(email=text)["user"]["id"]
-            except SlackApiError as exc:
-                if exc.response.get("error") == "users_not_found":
-                    return None
-                raise
-        return self._handles().get(text.lstrip("@").casefold())
-
-
 # ---------------------------------------------------------------- the sync
 
 
@@ -219,37 +166,6 @@ def _parse(data: SheetData, *, settings: Settings, departments: dict[str, int], 
     return result, praise
 
 
-def _match_praise(
-    rows: list[PraiseRow], matcher: _StaffMatcher, report: SyncReport
-) -> list[PraiseIn]:
-    out = []
-    for row in rows:
-        try:
-            user_id = matcher.match(row.staff)
-        except (SlackApiError, RuntimeError) as exc:
-            # Not knowing is not "unmatched": leave the row for the next sync.
-            report.problems.append(
-                Problem(
-                    row.cell,
-                    f"could not look up `{row.staff}` in Slack ({exc}); will retry next sync",
-                )
-            )
-            continue
-        if user_id is None:
-            report.praise_unmatched.append(f"{row.cell}: `{row.staff}`")
-        out.append(
-            PraiseIn(
-                row_key=row.row_key,
-                praise_date=row.praise_date,
-                customer=row.customer,
-                comment=row.comment,
-                staff=row.staff,
-                staff_user_id=user_id,
-            )
-        )
-    return out
-
-
 def _carried_problem_key(
     report: SyncReport, previous: KpiSyncRun | None, notify: bool
 ) -> tuple[str | None, bool]:
@@ -265,43 +181,8 @@ def _carried_problem_key(
 
 
 def _admin_ids(engine: Engine, settings: Settings, team_id: str) -> list[str]:
-    with session_scope(engine) as s:
-        cached = s.exec(
-            select(SlackUser.user_id).where(
-                SlackUser.team_id == team_id,
-                SlackUser.is_admin == True,  # noqa: E712
-                SlackUser.deleted == False,  # noqa: E712
-                SlackUser.is_bot == False,  # noqa: E712
-            )
-        ).all()
-    return sorted(set(settings.admin_ids) | set(cached))
-
-
-def _dm_admins(client: WebClient | None, admins: list[str], report: SyncReport) -> list[str]:
-    from slackapp.blocks.common import cut, escape
-
-    if client is None or not admins:
-        if report.problem_key():
-            log.warning("KPI sync problem but no admin to tell: %s", report.summary())
-        return []
-    body = cut(escape(report.text(max_problems=DM_PROBLEM_LINES)), 3900)
-    head = (
-        ":warning: *The KPI sync failed*"
-        if not report.ok
-        else ":warning: *The KPI sync landed with problems*"
-    )
-    sent = []
-    for user_id in admins:
-        try:
-            client.chat_postMessage(
-                channel=user_id, text=f"{head}\n```{body}```", unfurl_links=False
-            )
-            sent.append(user_id)
-        except SlackApiError as exc:
-            log.warning(
-                "Could not DM admin %s about the KPI sync: %s", user_id, exc.response.get("error")
-            )
-    return sent
+    with session_scope(engine) as session:
+        return sorted(admin_ids(session, team_id=team_id, configured=settings.admin_ids))
 
 
 def _finish_failed(engine: Engine, report: SyncReport, notify: bool) -> bool:
@@ -353,7 +234,7 @@ def run_kpi_sync(
     except SheetsError as exc:
         report.error = str(exc)
         if _finish_failed(engine, report, notify_admins):
-            report.admins_notified = _dm_admins(
+            report.admins_notified = dm_admins(
                 client, _admin_ids(engine, settings, team_id), report
             )
         return report
@@ -375,7 +256,7 @@ def run_kpi_sync(
     except HeaderError as exc:
         report.error = str(exc)
         if _finish_failed(engine, report, notify_admins):
-            report.admins_notified = _dm_admins(
+            report.admins_notified = dm_admins(
                 client, _admin_ids(engine, settings, team_id), report
             )
         return report
@@ -385,7 +266,9 @@ def run_kpi_sync(
         return report
     report.rows_read = result.rows_read
     report.problems = list(result.problems)
-    praise_in = _match_praise(new_praise_rows, _StaffMatcher(client), report)
+    praise_in, problems, unmatched = match_praise(new_praise_rows, StaffMatcher(client))
+    report.problems.extend(problems)
+    report.praise_unmatched.extend(unmatched)
 
     values = [
         ValueIn(v.kpi_name, v.scope, v.day, v.value, v.source_ref) for v in result.values.values()
@@ -447,7 +330,7 @@ def run_kpi_sync(
         dm = _finish_failed(engine, report, notify_admins)
     log.info("%s (%.2fs)", report.summary(), time.monotonic() - began)
     if dm:
-        report.admins_notified = _dm_admins(client, _admin_ids(engine, settings, team_id), report)
+        report.admins_notified = dm_admins(client, _admin_ids(engine, settings, team_id), report)
     if report.ok and report.praise_new and client is not None:
         _notify_praise(engine, client, team_id)
     return report

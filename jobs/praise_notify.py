@@ -16,7 +16,7 @@ from slackapp.blocks.common import as_dicts
 from slackapp.blocks.kudos import draft_prompt_blocks
 from storage.db import session_scope
 from storage.models import PraiseDraft
-from storage.recognition import draft_deciders, drafts_to_notify, mark_draft_notified
+from storage.praise import draft_deciders, drafts_to_notify, mark_draft_notified
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,7 @@ from sqlalchemy.engine import Engine
 from jobs import run_once
 from jobs.posting import Outgoing, Poster, PostReport
 from jobs.run_once import RunKey
-from jobs.schedule_times import parse_hhmm, zone
-from jobs.weekly_digest import admin_ids
+from jobs.schedule_times import parse_hhmm
 from slackapp.blocks.review import head_prompt, leadership_prompt, summary_messages
 from storage.db import session_scope
 from storage.models import Team, utcnow
@@ -31,6 +30,7 @@ from storage.reviews import (
     review_summary,
     start_review,
 )
+from storage.teams import admin_ids, team_zone
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ def start_and_prompt(
                 )
             )
     if admins is None:
-        admins = admin_ids(engine, team_id=team_id, configured=[])
+        with session_scope(engine) as session:
+            admins = admin_ids(session, team_id=team_id)
     for d in reviews:
         m = head_prompt(quarter, d)
         for head in d.head_ids or admins:
@@ -162,9 +163,10 @@ def run_review_cycle(
     poster = poster or Poster(client, engine=engine)
     with session_scope(engine) as session:
         team = session.get(Team, team_id) or Team(team_id=team_id)
-    tz = zone(team.timezone, default_timezone)
+    tz = team_zone(team, default_timezone)
     if admins is None:
-        admins = admin_ids(engine, team_id=team_id, configured=[])
+        with session_scope(engine) as session:
+            admins = admin_ids(session, team_id=team_id)
     today = now.astimezone(tz).date()
     quarter = quarter_of(today)
     _, end = quarter_bounds(quarter)

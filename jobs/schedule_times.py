@@ -8,21 +8,16 @@ each slot has exactly one period however often the tick asks.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from storage.teams import zone_info
 from storage.weeks import iso_week
 
 WEEKLY_GRACE = timedelta(days=1)  # a scheduler down at the slot catches up within a day
 
 
-def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
-    for candidate in (name, default, "UTC"):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
+# A timezone name as a zone, with fallbacks (one definition, in storage.teams).
+zone = zone_info
 
 
 def parse_hhmm(text: str | None, default: str = "09:00") -> time:

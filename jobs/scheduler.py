@@ -30,14 +30,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from jobs import run_once
 from jobs.run_once import RunKey
 from jobs.schedule_times import WEEKLY_GRACE, due_weekly, parse_hhmm, zone
 from jobs.scheduler_lock import SchedulerLock, lock_for
 from storage.db import session_scope
+from storage.lifecycle import active_team_ids
 from storage.models import Team, utcnow
+from storage.teams import admin_ids, team_zone
 
 if TYPE_CHECKING:
     from slackapp.app import SlackApp
@@ -71,6 +72,13 @@ class Runtime:
         self.last_attempts[what] = now
         return True
 
+    def active_teams(self) -> list[tuple[str, WebClient]]:
+        """(team id, its Slack client) of each installed team that has a client."""
+        with session_scope(self.engine) as session:
+            team_ids = active_team_ids(session)
+        clients = [(team_id, self.client_for(team_id)) for team_id in team_ids]
+        return [(team_id, client) for team_id, client in clients if client is not None]
+
     def client_for(self, team_id: str) -> WebClient | None:
         if self.app is not None:
             return self.app.bot_client(team_id)
@@ -80,31 +88,19 @@ class Runtime:
 _runtime: Runtime | None = None
 
 
-def active_team_ids(engine: Engine) -> list[str]:
-    with session_scope(engine) as session:
-        return list(
-            session.exec(
-                select(Team.team_id).where(Team.uninstalled_at.is_(None)).order_by(Team.team_id)
-            ).all()
-        )
-
-
 def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
     """One tick: for every team, whatever is due at `now`. One team's failure spares the rest."""
     from jobs.checkin_reminders import send_due_reminders
     from jobs.quarterly_review import run_review_cycle
-    from jobs.weekly_digest import admin_ids, digest_done, send_weekly_digest
+    from jobs.weekly_digest import digest_done, send_weekly_digest
 
     default_tz = rt.settings.loyalty_timezone
-    for team_id in active_team_ids(rt.engine):
-        client = rt.client_for(team_id)
-        if client is None:
-            continue
+    for team_id, client in rt.active_teams():
         with session_scope(rt.engine) as session:
             team = session.get(Team, team_id)
-        tz = zone(team.timezone, default_tz)
+            admins = admin_ids(session, team_id=team_id, configured=rt.settings.admin_ids)
+        tz = team_zone(team, default_tz)
         period = due_weekly(now, tz, team.digest_weekday, parse_hhmm(team.digest_time, "16:00"))
-        admins = admin_ids(rt.engine, team_id=team_id, configured=list(rt.settings.admin_ids))
         if (
             period
             and rt.may_attempt(("digest", team_id, period), now)
@@ -151,8 +147,6 @@ def _guarded(step: str, fn, *args, **kwargs) -> None:
 
 def report_stale_claims(rt: Runtime, *, now: datetime) -> int:
     """Tell the admins, once, about messages whose sender died mid-send (maybe not delivered)."""
-    from jobs.weekly_digest import admin_ids
-
     stale = run_once.stale_claims(rt.engine, now=now)
     for row in stale:
         key = RunKey(row.team_id, row.job, row.scope, row.period)
@@ -163,9 +157,9 @@ def report_stale_claims(rt: Runtime, *, now: datetime) -> int:
             f"{row.period}); it may not have been delivered and was not resent, to avoid a "
             "duplicate. Resend a digest with `loyalty digest` if it is missing."
         )
-        for admin in admin_ids(
-            rt.engine, team_id=row.team_id, configured=list(rt.settings.admin_ids)
-        ):
+        with session_scope(rt.engine) as session:
+            admins = admin_ids(session, team_id=row.team_id, configured=rt.settings.admin_ids)
+        for admin in admins:
             if client is not None:
                 try:
                     client.chat_postMessage(channel=admin, text=text)
@@ -189,10 +183,7 @@ def kpi_sync() -> None:
         return
     from jobs.kpi_sync import run_kpi_sync
 
-    for team_id in active_team_ids(_runtime.engine):
-        client = _runtime.client_for(team_id)
-        if client is None:
-            continue
+    for team_id, client in _runtime.active_teams():
         try:
             run_kpi_sync(
                 settings=_runtime.settings, engine=_runtime.engine, client=client, team_id=team_id

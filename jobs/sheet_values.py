@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from storage.kpis import header_key
+from storage.kpis import DERIVED, EXCLUSIVE_INPUTS, RAW_INPUTS, DerivationError, derive, header_key
 
 MAX_ABS = 1e15  # same bound as typed values: beyond this nothing a KPI measures is meaningful
 
@@ -44,24 +44,6 @@ DEPARTMENT_HEADERS = {"department", "dept", "team"}
 IGNORED_HEADERS = {"note", "notes", "comment", "comments", "source", "unit"}
 COMPANY_WORDS = {"company", "company_wide", "all", "everyone", "total"}
 HEADER_SCAN_ROWS = 10  # a title or merged banner may sit above the header row
-
-# KPI -> (inputs, formula). Spec §2.
-DERIVED: dict[str, tuple[tuple[str, ...], str]] = {
-    "nps": (("promoters", "passives", "detractors"), "100·(P − D)/(P + Pa + D)"),
-    "churn_rate": (("customers_start", "customers_lost"), "100·lost/start"),
-    "retention_rate": (
-        ("customers_start", "customers_end", "customers_new"),
-        "100·(end − new)/start",
-    ),
-    "clv": (("avg_order_value", "purchase_frequency", "customer_lifespan"), "product"),
-    "repeat_purchase_rate": (("repeat_customers", "customers_total"), "100·repeat/total"),
-    "csat": (("satisfied_responses", "total_responses"), "100·satisfied/total"),
-}
-RAW_INPUTS = {name for inputs, _ in DERIVED.values() for name in inputs}
-EXCLUSIVE_INPUTS = {
-    kpi: {i for i in inputs if sum(i in other for other, _ in DERIVED.values()) == 1}
-    for kpi, (inputs, _) in DERIVED.items()
-}
 
 
 class ValueProblem(ValueError):
@@ -567,39 +549,13 @@ def parse_kpi_sheet(
                 continue
             try:
                 value = derive(kpi, {i: group[i][0] for i in inputs})
-            except ValueProblem as exc:
+            except DerivationError as exc:
                 result.problems.append(
                     Problem(where, f"cannot derive {kpi} for {day}: {exc.reason}")
                 )
                 continue
             result.values[(kpi, scope, day)] = ParsedValue(kpi, scope, day, value, where[:128])
     return result
-
-
-def derive(kpi: str, v: dict[str, float]) -> float:
-    """Spec §2 formulas. Raises ValueProblem when a denominator is zero or negative."""
-
-    def ratio(num: float, den: float, den_name: str) -> float:
-        if den <= 0:
-            raise ValueProblem(f"{den_name} is {den:g}")
-        return 100.0 * num / den
-
-    if kpi == "nps":
-        total = v["promoters"] + v["passives"] + v["detractors"]
-        return ratio(v["promoters"] - v["detractors"], total, "promoters + passives + detractors")
-    if kpi == "churn_rate":
-        return ratio(v["customers_lost"], v["customers_start"], "customers_start")
-    if kpi == "retention_rate":
-        return ratio(
-            v["customers_end"] - v["customers_new"], v["customers_start"], "customers_start"
-        )
-    if kpi == "clv":
-        return v["avg_order_value"] * v["purchase_frequency"] * v["customer_lifespan"]
-    if kpi == "repeat_purchase_rate":
-        return ratio(v["repeat_customers"], v["customers_total"], "customers_total")
-    if kpi == "csat":
-        return ratio(v["satisfied_responses"], v["total_responses"], "total_responses")
-    raise KeyError(kpi)
 
 
 # ---------------------------------------------------------------- praise worksheet

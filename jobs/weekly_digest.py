@@ -12,7 +12,6 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from jobs import run_once
 from jobs.posting import Outgoing, Poster, PostReport
@@ -22,7 +21,7 @@ from slackapp.blocks.digest import department_digests, leadership_digest
 from storage.db import session_scope
 from storage.departments import get_department
 from storage.digest_queries import DigestData, build_digest_data
-from storage.models import SlackUser
+from storage.teams import admin_ids
 from storage.weeks import iso_week
 
 log = logging.getLogger(__name__)
@@ -127,20 +126,6 @@ def _chart_sender(data: DigestData, channel: str):
     return send
 
 
-def admin_ids(engine: Engine, *, team_id: str, configured: list[str]) -> list[str]:
-    """LOYALTY_ADMINS plus workspace admins we have seen in users.info."""
-    with session_scope(engine) as session:
-        cached = session.exec(
-            select(SlackUser.user_id).where(
-                SlackUser.team_id == team_id,
-                SlackUser.is_admin.is_(True),
-                SlackUser.deleted.is_(False),
-                SlackUser.is_bot.is_(False),
-            )
-        ).all()
-    return list(dict.fromkeys([*configured, *cached]))
-
-
 def channel_problem_reporter(
     engine: Engine, client: WebClient, *, team_id: str, period: str, admins: list[str]
 ):
@@ -190,7 +175,9 @@ def send_weekly_digest(
         department=department,
         default_timezone=default_timezone,
     )
-    admins = admins if admins is not None else admin_ids(engine, team_id=team_id, configured=[])
+    if admins is None:
+        with session_scope(engine) as session:
+            admins = admin_ids(session, team_id=team_id)
     poster = poster or Poster(client, engine=engine)
     poster.on_problem = channel_problem_reporter(
         engine, client, team_id=team_id, period=period, admins=admins

@@ -344,8 +344,11 @@ def digest(ctx: click.Context, department: str | None, dry_run: bool, team_id: s
         return
     require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
     team_id, client = _team_and_client(settings, engine, team_id)
-    from jobs.weekly_digest import admin_ids
+    from storage.db import session_scope
+    from storage.teams import admin_ids
 
+    with session_scope(engine) as session:
+        admins = admin_ids(session, team_id=team_id, configured=settings.admin_ids)
     report = send_weekly_digest(
         engine,
         client,
@@ -353,7 +356,7 @@ def digest(ctx: click.Context, department: str | None, dry_run: bool, team_id: s
         now=now,
         period=period,
         department=department,
-        admins=admin_ids(engine, team_id=team_id, configured=list(settings.admin_ids)),
+        admins=admins,
         default_timezone=settings.loyalty_timezone,
     )
     click.echo(f"Sent {len(report.sent)} message(s) in {report.elapsed:.1f}s.")
@@ -383,9 +386,11 @@ def review_start(ctx: click.Context, quarter: str | None, team_id: str | None) -
     quarter = parse_quarter(quarter) if quarter else quarter_of(utcnow().date())
     engine = _engine(settings)
     team_id, client = _team_and_client(settings, engine, team_id)
-    from jobs.weekly_digest import admin_ids
+    from storage.db import session_scope
+    from storage.teams import admin_ids
 
-    admins = admin_ids(engine, team_id=team_id, configured=list(settings.admin_ids))
+    with session_scope(engine) as session:
+        admins = admin_ids(session, team_id=team_id, configured=settings.admin_ids)
     report = start_and_prompt(engine, client, team_id=team_id, quarter=quarter, admins=admins)
     click.echo(
         f"{quarter} review: {len(report.sent)} prompt(s) sent, "

@@ -8,9 +8,33 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import as_dicts, error_reply, section
-from storage.errors import DomainError, FieldErrors
+from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
+
+
+class UsageError(DomainError):
+    """Bad command text, answered with the usage of the command it was meant for."""
+
+    def __init__(self, message: str, *, usage: str | None = None, field: str | None = None):
+        super().__init__(message, field=field)
+        self.usage = usage
+
+
+# Where to look when a named thing is not found, by the domain field that named it.
+NOT_FOUND_HINTS = {
+    "department": "Try `/okr dept list` for the names.",
+    "behavior": "Try `/behavior list`.",
+}
+
+
+def explain(exc: DomainError) -> str:
+    """The error's message, plus where to look when something named was not found, or whom
+    to ask when a permission is missing."""
+    hint = NOT_FOUND_HINTS.get(exc.field or "") if isinstance(exc, NotFound) else None
+    if isinstance(exc, PermissionDenied) and exc.owner_id:
+        hint = f"The owner is <@{exc.owner_id}>."
+    return f"{exc.message} {hint}" if hint else exc.message
 
 
 def reply(respond, text: str, blocks: list | None = None) -> None:
@@ -45,9 +69,10 @@ def guarded(respond, input_text: str, usage: str, body: Callable[[], None]) -> N
             replace_original=False,
         )
     except DomainError as exc:
+        message = explain(exc)
         respond(
-            text=exc.message,
-            blocks=error_reply(input_text, exc.message, exc.usage or usage),
+            text=message,
+            blocks=error_reply(input_text, message, getattr(exc, "usage", None) or usage),
             response_type="ephemeral",
             replace_original=False,
         )

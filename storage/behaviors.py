@@ -1,19 +1,16 @@
-"""Behaviors: the employee actions that drive loyalty, and logs of them (spec §2, §3 `/behavior`)."""
+"""Behaviors: the employee actions that drive loyalty, and logs of them (spec §2)."""
 
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage import audit
 from storage.departments import (
-    find_department,
     get_department,
     list_departments,
     memberships,
@@ -23,17 +20,10 @@ from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.models import NOTE_MAX, TITLE_MAX, Behavior, BehaviorLog, Department, Team, utcnow
 from storage.objectives import get_objective
 from storage.refs import format_ref, next_number, parse_ref
-from storage.teams import get_or_create_team
+from storage.teams import get_or_create_team, team_timezone, zone_info
 
-USAGE = (
-    "`/behavior add <department> <description> [--target 5] [--objective O-12]` (heads) · "
-    "`/behavior log B-5 [count] [note]` · `/behavior list [department]` · `/behavior` alone opens a form"
-)
-ADD_USAGE = "`/behavior add <department> <description> [--target 5] [--objective O-12]`"
-LOG_USAGE = "`/behavior log B-5 [count] [note]`, e.g. `/behavior log B-5 2 called both detractors`"
 MAX_WEEKLY_TARGET = 10_000
 MAX_LOG_COUNT = 1_000
-_COUNT = re.compile(r"^\d{1,9}$")
 
 
 @dataclass
@@ -54,113 +44,12 @@ class BehaviorProgress:
         return min(1.0, self.logged / self.target)
 
 
-@dataclass
-class BehaviorAddText:
-    department: str
-    description: str
-    weekly_target: int
-    objective_ref: str | None
-
-
-# --- parsing ------------------------------------------------------------------------------
-
-
-def parse_target(text: str | int | None) -> int:
-    if text is None or str(text).strip() == "":
-        return 0
-    raw = str(text).strip()
-    if not _COUNT.match(raw):
-        raise DomainError(
-            f"`{raw}` is not a weekly target; give a whole number like `5`.", usage=ADD_USAGE
-        )
-    value = int(raw)
-    if value > MAX_WEEKLY_TARGET:
-        raise DomainError(f"A weekly target is at most {MAX_WEEKLY_TARGET:,}.", usage=ADD_USAGE)
-    return value
-
-
-def parse_add_text(session: Session, *, team_id: str, text: str) -> BehaviorAddText:
-    """`<department> <description> [--target N] [--objective O-12]`.
-
-    Department names may have spaces, so the longest leading run of words that names an
-    existing department wins; a quoted name ("Customer Care") is taken as written.
-    """
-    try:
-        tokens = shlex.split(text or "")
-    except ValueError:  # an unbalanced quote: fall back to plain words
-        tokens = (text or "").split()
-    target_text: str | None = None
-    objective_ref: str | None = None
-    words: list[str] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        flag = tok.lower()
-        if flag in ("--target", "--objective"):
-            if i + 1 >= len(tokens):
-                raise DomainError(f"`{tok}` needs a value.", usage=ADD_USAGE)
-            if flag == "--target":
-                target_text = tokens[i + 1]
-            else:
-                objective_ref = tokens[i + 1]
-            i += 2
-            continue
-        if flag.startswith("--target="):
-            target_text = tok.split("=", 1)[1]
-        elif flag.startswith("--objective="):
-            objective_ref = tok.split("=", 1)[1]
-        else:
-            words.append(tok)
-        i += 1
-    if not words:
-        raise DomainError("Say which department and describe the behavior.", usage=ADD_USAGE)
-    department = None
-    for n in range(len(words), 0, -1):
-        candidate = " ".join(words[:n])
-        if find_department(session, team_id=team_id, name=candidate) is not None:
-            department = candidate
-            words = words[n:]
-            break
-    if department is None:
-        raise NotFound(
-            f"No department matches the start of `{' '.join(words)[:80]}`. "
-            "Try `/okr dept list` for the names.",
-            usage=ADD_USAGE,
-        )
-    description = " ".join(words)
-    if not description:
-        raise DomainError("Describe the behavior after the department name.", usage=ADD_USAGE)
-    return BehaviorAddText(department, description, parse_target(target_text), objective_ref)
-
-
-def parse_log_text(text: str) -> tuple[str, int, str]:
-    """`B-5 [count] [note…]` → (ref, count, note)."""
-    tokens = (text or "").split()
-    if not tokens:
-        raise DomainError("Say which behavior, e.g. `B-5`.", usage=LOG_USAGE)
-    ref, rest = tokens[0], tokens[1:]
-    parse_ref(ref, "behavior")  # fail early with the reference format
-    count = 1
-    if rest and re.match(r"^[+-]?\d+$", rest[0]):
-        count = int(rest.pop(0))
-        if not 1 <= count <= MAX_LOG_COUNT:
-            raise DomainError(
-                f"The count must be a whole number from 1 to {MAX_LOG_COUNT:,}.", usage=LOG_USAGE
-            )
-    note = " ".join(rest)
-    return ref, count, note
-
-
 # --- weeks --------------------------------------------------------------------------------
 
 
 def week_bounds(now: datetime | None = None, tz: str | None = None) -> tuple[datetime, datetime]:
     """Monday 00:00 to next Monday 00:00 in `tz` (UTC if unknown), as aware datetimes."""
-    try:
-        zone = ZoneInfo(tz or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = (now or utcnow()).astimezone(zone)
+    local = (now or utcnow()).astimezone(zone_info(tz))
     start = (local - timedelta(days=local.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
@@ -170,7 +59,7 @@ def week_bounds(now: datetime | None = None, tz: str | None = None) -> tuple[dat
 
 def team_week(session: Session, *, team_id: str, now: datetime | None = None):
     team = session.get(Team, team_id)
-    return week_bounds(now, team.timezone if team else None)
+    return week_bounds(now, team_timezone(team))
 
 
 # --- behaviors ----------------------------------------------------------------------------
@@ -213,7 +102,9 @@ def create_behavior(
     )
     clean = _check_description(description)
     if not 0 <= int(weekly_target) <= MAX_WEEKLY_TARGET:
-        raise FieldErrors({"weekly_target": f"A weekly target is 0 to {MAX_WEEKLY_TARGET:,}."})
+        raise FieldErrors(
+            {"weekly_target": f"A weekly target is a whole number from 0 to {MAX_WEEKLY_TARGET:,}."}
+        )
     objective_id = None
     if objective_ref:
         try:
@@ -252,35 +143,13 @@ def create_behavior(
     return behavior
 
 
-def add_behavior_from_text(
-    session: Session, *, team_id: str, actor_id: str, is_admin: bool, text: str
-) -> Behavior:
-    parsed = parse_add_text(session, team_id=team_id, text=text)
-    department = get_department(session, team_id=team_id, name=parsed.department)
-    try:
-        return create_behavior(
-            session,
-            team_id=team_id,
-            actor_id=actor_id,
-            is_admin=is_admin,
-            department=department,
-            description=parsed.description,
-            weekly_target=parsed.weekly_target,
-            objective_ref=parsed.objective_ref,
-        )
-    except FieldErrors as exc:  # same checks as the modal; a command shows one line
-        raise DomainError(exc.message, usage=ADD_USAGE) from exc
-
-
 def get_behavior(session: Session, *, team_id: str, ref: str) -> Behavior:
     number = parse_ref(ref, "behavior")
     behavior = session.exec(
         select(Behavior).where(Behavior.team_id == team_id, Behavior.number == number)
     ).first()
     if behavior is None:
-        raise NotFound(
-            f"There is no behavior `B-{number}` in this workspace. Try `/behavior list`."
-        )
+        raise NotFound(f"There is no behavior `B-{number}` in this workspace.", field="behavior")
     return behavior
 
 
@@ -295,7 +164,7 @@ def find_behavior_by_tag(session: Session, *, team_id: str, tag: str) -> Behavio
         return get_behavior(session, team_id=team_id, ref=tag)
     key = _name_key(tag)
     if not key:
-        raise NotFound("An empty `#` tag names no behavior; write `#B-5` or `#` and its name.")
+        raise NotFound("An empty tag names no behavior.", field="behavior")
     active = session.exec(
         select(Behavior).where(Behavior.team_id == team_id, Behavior.active.is_(True))
     ).all()
@@ -307,11 +176,11 @@ def find_behavior_by_tag(session: Session, *, team_id: str, tag: str) -> Behavio
         return prefixed[0]
     if prefixed:
         refs = ", ".join(format_ref("behavior", b.number) for b in prefixed[:5])
-        raise DomainError(f"`#{tag}` matches several behaviors ({refs}); tag one by its number.")
-    raise NotFound(
-        f"There is no behavior `#{tag}`. Tag one as `#B-5` (see `/behavior list`) "
-        "or leave the tag out."
-    )
+        raise DomainError(
+            f"`#{tag}` matches several behaviors ({refs}); name one by its number.",
+            field="behavior",
+        )
+    raise NotFound(f"There is no behavior `#{tag}`.", field="behavior")
 
 
 def log_behavior(
@@ -328,9 +197,11 @@ def log_behavior(
     if not behavior.active:
         raise DomainError(f"B-{behavior.number} is retired; it can no longer be logged.")
     if not 1 <= int(count) <= MAX_LOG_COUNT:
-        raise DomainError(f"The count must be 1 to {MAX_LOG_COUNT:,}.", usage=LOG_USAGE)
+        raise DomainError(
+            f"The count must be a whole number from 1 to {MAX_LOG_COUNT:,}.", field="count"
+        )
     if len(note or "") > NOTE_MAX:
-        raise DomainError(f"Notes are limited to {NOTE_MAX:,} characters.", usage=LOG_USAGE)
+        raise DomainError(f"Notes are limited to {NOTE_MAX:,} characters.", field="note")
     mine = {m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)}
     if behavior.department_id not in mine and not is_admin:
         dept = session.get(Department, behavior.department_id)

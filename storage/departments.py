@@ -33,7 +33,7 @@ def create_department(
         raise DomainError(f"Department names are limited to {NAME_MAX} characters.")
     existing = find_department(session, team_id=team_id, name=clean)
     if existing is not None:
-        raise DomainError(f"A department named *{existing.name}* already exists.")
+        raise DomainError(f"A department named `{existing.name}` already exists.")
     get_or_create_team(session, team_id=team_id)
     dept = Department(team_id=team_id, name=clean, name_key=name_key(clean), channel_id=channel_id)
     dept.created_by = actor_id
@@ -66,7 +66,7 @@ def find_department(session: Session, *, team_id: str, name: str) -> Department 
 def get_department(session: Session, *, team_id: str, name: str) -> Department:
     dept = find_department(session, team_id=team_id, name=name)
     if dept is None:
-        raise NotFound(f"There is no department named *{name}*. Try `/okr dept list`.")
+        raise NotFound(f"There is no department named `{name}`.", field="department")
     return dept
 
 
@@ -204,7 +204,7 @@ def require_member(
     mine = memberships(session, team_id=team_id, user_id=user_id)
     if not mine and not is_admin:
         raise PermissionDenied(
-            "a member of a department (ask a head to `/okr dept add` you)", action
+            "a member of a department (ask a department head to add you)", action
         )
     return mine
 

@@ -15,13 +15,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
-from storage.kpis import KNOWN_KPIS
+from storage.kpi_values import LatestValue, latest_values
 from storage.models import (
     CheckIn,
     Department,
     DepartmentMember,
     KeyResult,
-    Kpi,
     KpiValue,
     Objective,
     Team,
@@ -70,34 +69,13 @@ class ObjectiveDigest:
 
 
 @dataclass
-class KpiChange:
-    name: str
-    unit: str
-    direction: str
-    latest_day: date
-    latest: float
-    previous_day: date | None
-    previous: float | None  # the newest value at least a week older than `latest`
-
-    @property
-    def change(self) -> float | None:
-        return None if self.previous is None else self.latest - self.previous
-
-    @property
-    def improved(self) -> bool | None:
-        if not self.change:
-            return None
-        return (self.change > 0) == (self.direction == "increase")
-
-
-@dataclass
 class DepartmentDigest:
     department: Department
     head_ids: list[str]
     objectives: list[ObjectiveDigest]
-    kpis: list[KpiChange] = field(default_factory=list)
+    kpis: list[LatestValue] = field(default_factory=list)
     behaviors: list = field(default_factory=list)  # storage.behaviors.BehaviorProgress
-    kudos: list = field(default_factory=list)  # storage.recognition.KudosItem
+    kudos: list = field(default_factory=list)  # storage.kudos.KudosItem
 
     @property
     def key_results(self) -> list[KrDigest]:
@@ -132,7 +110,7 @@ class DigestData:
     now: datetime
     week_start: datetime
     departments: list[DepartmentDigest]
-    company_kpis: list[KpiChange]
+    company_kpis: list[LatestValue]
     kpi_series: dict[str, list[tuple[date, float]]]  # company-wide, for the chart
 
     @property
@@ -150,32 +128,6 @@ def missed_weeks(kr: KeyResult, now: datetime) -> int:
     """Whole weeks since the last check-in (or since the KR was created), capped at 2."""
     since = kr.last_checkin_at or kr.created_at
     return min(2, max(0, (now - since).days // 7))
-
-
-def _kpi_changes(values: list, units: dict[str, tuple[str, str]]) -> dict[int, list[KpiChange]]:
-    """scope → one KpiChange per KPI: the newest value against the newest a week older."""
-    by_key: dict[tuple[int, str], list] = defaultdict(list)
-    for v in values:
-        by_key[(v.scope, v.kpi_name)].append(v)
-    out: dict[int, list[KpiChange]] = defaultdict(list)
-    for (scope, name), rows in sorted(by_key.items()):
-        rows.sort(key=lambda r: r.day)
-        latest = rows[-1]
-        older = [r for r in rows if r.day <= latest.day - timedelta(days=7)]
-        prev = older[-1] if older else None
-        unit, direction = units.get(name, KNOWN_KPIS.get(name, ("", "increase")))
-        out[scope].append(
-            KpiChange(
-                name=name,
-                unit=unit,
-                direction=direction,
-                latest_day=latest.day,
-                latest=latest.value,
-                previous_day=prev.day if prev else None,
-                previous=prev.value if prev else None,
-            )
-        )
-    return out
 
 
 def build_digest_data(
@@ -260,25 +212,27 @@ def build_digest_data(
     ).all():
         value_then[kr_id] = value
 
-    units = {
-        k.name: (k.unit, k.direction)
-        for k in session.exec(select(Kpi).where(Kpi.team_id == team_id)).all()
-    }
-    # Plain rows, not ORM objects: there are weeks × KPIs × departments of them.
-    kpi_values = list(
-        session.exec(
-            select(KpiValue.scope, KpiValue.kpi_name, KpiValue.day, KpiValue.value).where(
-                KpiValue.team_id == team_id,
-                KpiValue.day >= now.date() - timedelta(weeks=KPI_HISTORY_WEEKS),
-                KpiValue.day <= now.date(),
-            )
-        ).all()
-    )
-    changes = _kpi_changes(kpi_values, units)
+    changes: dict[int, list[LatestValue]] = defaultdict(list)
+    for v in latest_values(
+        session,
+        team_id=team_id,
+        as_of=now.date(),
+        since=now.date() - timedelta(weeks=KPI_HISTORY_WEEKS),
+    ):
+        changes[v.scope].append(v)
+    # The company-wide chart: plain rows, not ORM objects (weeks × KPIs of them).
     series: dict[str, list[tuple[date, float]]] = defaultdict(list)
-    for v in kpi_values:
-        if v.scope == 0:
-            series[v.kpi_name].append((v.day, v.value))
+    for name, day, value in session.exec(
+        select(KpiValue.kpi_name, KpiValue.day, KpiValue.value)
+        .where(
+            KpiValue.team_id == team_id,
+            KpiValue.scope == 0,
+            KpiValue.day >= now.date() - timedelta(weeks=KPI_HISTORY_WEEKS),
+            KpiValue.day <= now.date(),
+        )
+        .order_by(KpiValue.kpi_name, KpiValue.day)
+    ).all():
+        series[name].append((day, value))
 
     behaviors = _behaviors(session, team_id, department_ids, week_start, now)
     kudos_by_dept = _kudos(session, team_id, department_ids, week_start, now)
@@ -342,9 +296,9 @@ def _behaviors(session, team_id, department_ids, start, end) -> dict[int, list]:
 
 def _kudos(session, team_id, department_ids, start, end) -> dict[int, list]:
     try:
-        from storage.recognition import kudos_between
+        from storage.kudos import kudos_between
     except ImportError:
-        log.info("storage.recognition is not available; digests show no kudos")
+        log.info("storage.kudos is not available; digests show no kudos")
         return {}
     out: dict[int, list] = defaultdict(list)
     for item in kudos_between(

@@ -8,7 +8,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.departments import memberships
-from storage.models import KpiValue, Objective, Recognition, RecognitionRecipient
+from storage.kpi_values import LatestValue, latest_values
+from storage.models import Objective, Recognition, RecognitionRecipient
 from storage.objectives import ObjectiveView, key_results_owned_by, load_views
 
 
@@ -17,41 +18,8 @@ class HomeData:
     key_results: list = field(default_factory=list)  # (KeyResult, Objective)
     department_objectives: list[ObjectiveView] = field(default_factory=list)
     more_objectives: int = 0
-    kpis: list[tuple[KpiValue, KpiValue | None]] = field(default_factory=list)  # latest, previous
+    kpis: list[LatestValue] = field(default_factory=list)  # company-wide
     kudos: list[tuple[Recognition, list[str]]] = field(default_factory=list)
-
-
-def latest_company_kpis(
-    session: Session, *, team_id: str
-) -> list[tuple[KpiValue, KpiValue | None]]:
-    """Newest and previous company-wide value of each KPI (two queries)."""
-    newest = (
-        select(KpiValue.kpi_name, func.max(KpiValue.day).label("day"))
-        .where(KpiValue.team_id == team_id, KpiValue.scope == 0)
-        .group_by(KpiValue.kpi_name)
-        .subquery()
-    )
-    latest = session.exec(
-        select(KpiValue)
-        .join(newest, (KpiValue.kpi_name == newest.c.kpi_name) & (KpiValue.day == newest.c.day))
-        .where(KpiValue.team_id == team_id, KpiValue.scope == 0)
-        .order_by(KpiValue.kpi_name)
-    ).all()
-    out = []
-    for row in latest:
-        prev = session.exec(
-            select(KpiValue)
-            .where(
-                KpiValue.team_id == team_id,
-                KpiValue.scope == 0,
-                KpiValue.kpi_name == row.kpi_name,
-                KpiValue.day < row.day,
-            )
-            .order_by(KpiValue.day.desc())
-            .limit(1)
-        ).first()
-        out.append((row, prev))
-    return out
 
 
 def recent_kudos(
@@ -91,6 +59,6 @@ def home_data(
         objs = session.exec(base.order_by(Objective.number.desc()).limit(max_objectives)).all()
         data.department_objectives = load_views(session, list(objs))
         data.more_objectives = max(0, total - len(objs))
-    data.kpis = latest_company_kpis(session, team_id=team_id)
+    data.kpis = latest_values(session, team_id=team_id, scope=0)
     data.kudos = recent_kudos(session, team_id=team_id)
     return data

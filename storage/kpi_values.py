@@ -1,4 +1,4 @@
-"""KPI values: idempotent upsert from the sheet, the queries behind `/kpi`, KR bindings."""
+"""KPI values: idempotent upsert from the sheet, latest values and their change, KR bindings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Date, bindparam, insert, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, func, select
 
 from storage import audit
@@ -218,8 +220,9 @@ def bind_key_result(
     scope: str = "company",
     known_names: Iterable[str] = (),
 ) -> KeyResult:
-    """`/okr bind KR-34 nps [department|company|<department name>]` (heads of the KR's
-    department or admins). The KR takes the KPI's newest value right away."""
+    """Bind a key result to a KPI in a scope (`department`: the KR's own department, `company`,
+    or a department's name); heads of the KR's department or admins. The KR takes the KPI's
+    newest value right away."""
     kr, dept = key_result_for_head(
         session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref,
         action=f"change the KPI binding of KR-{parse_ref(ref, 'key_result')}",
@@ -278,21 +281,53 @@ def unbind_key_result(
 # ---------------------------------------------------------------- queries for `/kpi`
 
 
+# How far back "before" looks (spec §3 `/kpi`: change since last week).
+CHANGE_SPAN = timedelta(days=7)
+
+
+class _days_before(FunctionElement):
+    """`day - n days` as a date, in SQL (SQLite keeps dates as ISO text)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(_days_before)
+def _days_before_default(element, compiler, **kw):
+    day, days = list(element.clauses)
+    return f"({compiler.process(day, **kw)} - {compiler.process(days, **kw)})"
+
+
+@compiles(_days_before, "sqlite")
+def _days_before_sqlite(element, compiler, **kw):
+    day, days = list(element.clauses)
+    return f"date({compiler.process(day, **kw)}, '-' || {compiler.process(days, **kw)} || ' days')"
+
+
 @dataclass
 class LatestValue:
+    """A KPI's newest value in one scope, and the value it is compared with."""
+
     kpi_name: str
-    scope: int
+    scope: int  # 0: company-wide, else the department id
     department: str | None  # None: company-wide
     day: date
     value: float
     unit: str
     direction: str
-    previous: float | None  # newest value at least a week older than `day`
+    previous: float | None  # the newest value at least CHANGE_SPAN older than `day`
     previous_day: date | None
 
     @property
     def change(self) -> float | None:
         return None if self.previous is None else self.value - self.previous
+
+    @property
+    def improved(self) -> bool | None:
+        """Whether the change went the KPI's good way; None when there is no change."""
+        if not self.change:
+            return None
+        return (self.change > 0) == (self.direction == "increase")
 
 
 def _kpi_defs(session: Session, *, team_id: str) -> dict[str, tuple[str, str]]:
@@ -303,44 +338,70 @@ def _kpi_defs(session: Session, *, team_id: str) -> dict[str, tuple[str, str]]:
 
 
 def latest_values(
-    session: Session, *, team_id: str, kpi_name: str | None = None
+    session: Session,
+    *,
+    team_id: str,
+    kpi_name: str | None = None,
+    scope: int | None = None,
+    as_of: date | None = None,
+    since: date | None = None,
 ) -> list[LatestValue]:
-    """Newest value per (KPI, scope) with the change since a week before it."""
+    """The newest value per (KPI, scope) and its change since the week before.
+
+    "Before" has one meaning everywhere (App Home, `/kpi`, digests): the newest value dated at
+    least CHANGE_SPAN (7 days) before the newest one — the change since last week (spec §3).
+    Filters: one KPI, one scope (0 = company-wide), values dated on or before `as_of`, newest
+    values dated on or after `since`. Known KPIs first, then custom ones; company-wide first.
+    Four statements whatever the number of KPIs, departments and values.
+    """
+    where = [KpiValue.team_id == team_id]
+    if kpi_name:
+        where.append(KpiValue.kpi_name == kpi_name)
+    if scope is not None:
+        where.append(KpiValue.scope == scope)
+    if as_of is not None:
+        where.append(col(KpiValue.day) <= as_of)
     newest = (
         select(KpiValue.kpi_name, KpiValue.scope, func.max(KpiValue.day).label("day"))
-        .where(KpiValue.team_id == team_id)
+        .where(*where)
         .group_by(KpiValue.kpi_name, KpiValue.scope)
     )
-    if kpi_name:
-        newest = newest.where(KpiValue.kpi_name == kpi_name)
-    sub = newest.subquery()
+    if since is not None:
+        newest = newest.having(func.max(KpiValue.day) >= since)
+    newest = newest.subquery()
+    on_newest = (col(KpiValue.kpi_name) == newest.c.kpi_name) & (
+        col(KpiValue.scope) == newest.c.scope
+    )
     rows = session.exec(
-        select(KpiValue)
-        .join(
-            sub,
-            (col(KpiValue.kpi_name) == sub.c.kpi_name)
-            & (col(KpiValue.scope) == sub.c.scope)
-            & (col(KpiValue.day) == sub.c.day),
-        )
-        .where(KpiValue.team_id == team_id)
+        select(KpiValue).join(newest, on_newest & (col(KpiValue.day) == newest.c.day)).where(*where)
     ).all()
+    before = (
+        select(KpiValue.kpi_name, KpiValue.scope, func.max(KpiValue.day).label("day"))
+        .join(newest, on_newest)
+        .where(*where, col(KpiValue.day) <= _days_before(newest.c.day, CHANGE_SPAN.days))
+        .group_by(KpiValue.kpi_name, KpiValue.scope)
+        .subquery()
+    )
+    previous = {
+        (r.kpi_name, r.scope): r
+        for r in session.exec(
+            select(KpiValue)
+            .join(
+                before,
+                (col(KpiValue.kpi_name) == before.c.kpi_name)
+                & (col(KpiValue.scope) == before.c.scope)
+                & (col(KpiValue.day) == before.c.day),
+            )
+            .where(KpiValue.team_id == team_id)
+        ).all()
+    }
     names = {
         d.id: d.name for d in session.exec(select(Department).where(Department.team_id == team_id))
     }
     defs = _kpi_defs(session, team_id=team_id)
     out = []
     for row in rows:
-        prev = session.exec(
-            select(KpiValue)
-            .where(
-                KpiValue.team_id == team_id,
-                KpiValue.kpi_name == row.kpi_name,
-                KpiValue.scope == row.scope,
-                col(KpiValue.day) <= row.day - timedelta(days=7),
-            )
-            .order_by(col(KpiValue.day).desc())
-            .limit(1)
-        ).first()
+        prev = previous.get((row.kpi_name, row.scope))
         unit, direction = defs.get(row.kpi_name, ("", "increase"))
         out.append(
             LatestValue(

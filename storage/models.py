@@ -19,7 +19,7 @@ def utcnow() -> datetime:
 
 
 class Team(SQLModel, table=True):
-    """A workspace and its settings (set with `/okr setup`)."""
+    """A workspace and its settings (set by an admin in the setup form)."""
 
     team_id: str = Field(primary_key=True, max_length=32)
     name: str | None = Field(default=None, max_length=200)

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from storage import audit
 from storage.departments import department_by_id, memberships, require_head
-from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied, item_field
 from storage.models import (
     TITLE_MAX,
     UNIT_MAX,
@@ -88,15 +88,17 @@ def _check_objective_text(errors: dict, title: str, description: str, owner_id: 
 
 
 def _check_key_result(errors: dict, i: int, *, title, unit, baseline, target) -> None:
-    _check_text(errors, f"kr{i}_title", title, "The key result title", TITLE_MAX)
+    _check_text(errors, item_field("kr", i, "title"), title, "The key result title", TITLE_MAX)
     if len((unit or "").strip()) > UNIT_MAX:
-        errors[f"kr{i}_unit"] = f"Units are at most {UNIT_MAX} characters, like `%` or `pts`."
+        errors[item_field("kr", i, "unit")] = (
+            f"Units are at most {UNIT_MAX} characters, like `%` or `pts`."
+        )
     if baseline is None:
-        errors[f"kr{i}_baseline"] = "A baseline number is required."
+        errors[item_field("kr", i, "baseline")] = "A baseline number is required."
     if target is None:
-        errors[f"kr{i}_target"] = "A target number is required."
+        errors[item_field("kr", i, "target")] = "A target number is required."
     elif baseline is not None and target == baseline:
-        errors[f"kr{i}_target"] = (
+        errors[item_field("kr", i, "target")] = (
             f"The target must differ from the baseline ({baseline:g}) to be measurable."
         )
 
@@ -136,8 +138,8 @@ def create_objective(
 ) -> tuple[Objective, list[KeyResult]]:
     """Create an objective with its key results after the SMART check; FieldErrors otherwise.
 
-    Field error keys: title, description, quarter, due_date, kr{i}_title, kr{i}_baseline,
-    kr{i}_target, kr{i}_unit, key_results.
+    Field error keys: title, description, quarter, due_date, kr.{i}.title, kr.{i}.baseline,
+    kr.{i}.target, kr.{i}.unit, key_results.
     """
     dept = department_by_id(session, team_id=team_id, department_id=department_id)
     require_head(
@@ -157,7 +159,7 @@ def create_objective(
         errors["quarter"] = exc.message
     krs = [k for k in key_results if (k.title or "").strip() or k.target is not None]
     if not krs:
-        errors["kr0_title"] = "Add at least one key result with a numeric target."
+        errors[item_field("kr", 0, "title")] = "Add at least one key result with a numeric target."
     if len(krs) > MAX_KEY_RESULTS:
         errors["key_results"] = f"At most {MAX_KEY_RESULTS} key results per objective."
     for i, kr in enumerate(krs):
@@ -386,8 +388,9 @@ def can_check_in(
         )
     except PermissionDenied:
         raise PermissionDenied(
-            f"the owner of KR-{kr.number} (<@{kr.owner_id}>), a head of {dept.name} or an admin",
+            f"the owner of KR-{kr.number}, a head of {dept.name} or an admin",
             f"check in on KR-{kr.number}",
+            owner_id=kr.owner_id,
         ) from None
 
 
@@ -421,7 +424,7 @@ def update_objective(
     """Edit an active objective and its key results (heads of its department, admins).
 
     Baselines and history stay as they are; the same SMART rules as on create apply.
-    Field error keys: title, description, owner, due_date, kr{i}_title/_unit/_target (i = the
+    Field error keys: title, description, owner, due_date, kr.{i}.title/unit/target (i = the
     key result's position in `key_results`).
     """
     obj = _objective_for_head(

@@ -1,4 +1,4 @@
-"""Praise worksheet rows stored as kudos drafts, once per row (spec §4).
+"""Praise worksheet rows stored as kudos drafts, once per row, and deciding them (spec §4).
 
 Matching staff to Slack users happens in jobs/ (it needs the Slack API); this module gets
 plain data: the row, the matched user id (or None) and stores it.
@@ -6,16 +6,28 @@ plain data: the row, the matched user id (or None) and stores it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage import audit
-from storage.models import DepartmentMember, PraiseDraft
+from storage.errors import DomainError, NotFound, PermissionDenied
+from storage.kpi_values import SYNC_ACTOR
+from storage.kudos import KudosItem, create_recognition
+from storage.models import DepartmentMember, PraiseDraft, utcnow
+from storage.teams import admin_ids
 
-SYNC_ACTOR = "kpi-sync"
+
+class AlreadyDecided(DomainError):
+    """Someone decided the draft first; `decided_by` is who (None if unknown)."""
+
+    def __init__(self, draft: PraiseDraft):
+        super().__init__(f"This praise was already {draft.status}.")
+        self.status = draft.status
+        self.decided_by = draft.decided_by
 
 
 @dataclass(frozen=True)
@@ -98,3 +110,138 @@ def pending_drafts(session: Session, *, team_id: str) -> list[PraiseDraft]:
             .order_by(col(PraiseDraft.id))
         ).all()
     )
+
+
+# --- deciding drafts ----------------------------------------------------------------------
+
+
+def drafts_to_notify(session: Session, *, team_id: str) -> list[PraiseDraft]:
+    """Pending, matched drafts whose heads have not been told yet."""
+    return list(
+        session.exec(
+            select(PraiseDraft)
+            .where(
+                PraiseDraft.team_id == team_id,
+                PraiseDraft.status == "pending",
+                col(PraiseDraft.staff_user_id).is_not(None),
+                col(PraiseDraft.notified_at).is_(None),
+            )
+            .order_by(PraiseDraft.id)
+        ).all()
+    )
+
+
+def draft_deciders(session: Session, *, draft: PraiseDraft) -> list[str]:
+    """Who is asked to confirm: the heads of the staff member's department(s), never the
+    staff member themself; workspace admins known to the app when no other head exists."""
+    dept_ids = (
+        [draft.department_id]
+        if draft.department_id
+        else list(
+            session.exec(
+                select(DepartmentMember.department_id).where(
+                    DepartmentMember.team_id == draft.team_id,
+                    DepartmentMember.user_id == draft.staff_user_id,
+                )
+            ).all()
+        )
+    )
+    heads = []
+    if dept_ids:
+        heads = list(
+            session.exec(
+                select(DepartmentMember.user_id)
+                .where(
+                    DepartmentMember.team_id == draft.team_id,
+                    col(DepartmentMember.department_id).in_(dept_ids),
+                    DepartmentMember.is_head.is_(True),
+                )
+                .order_by(DepartmentMember.id)
+            ).all()
+        )
+    heads = [h for h in dict.fromkeys(heads) if h != draft.staff_user_id]
+    if heads:
+        return heads
+    return [a for a in admin_ids(session, team_id=draft.team_id) if a != draft.staff_user_id]
+
+
+def mark_draft_notified(session: Session, *, team_id: str, draft_id: int) -> bool:
+    """Claim the right to notify; False if another run already did (each draft DMs once)."""
+    result = session.execute(
+        update(PraiseDraft)
+        .where(
+            PraiseDraft.id == draft_id,
+            PraiseDraft.team_id == team_id,
+            col(PraiseDraft.notified_at).is_(None),
+        )
+        .values(notified_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def draft_praise_text(draft: PraiseDraft) -> str:
+    who = draft.customer.strip() or "A customer"
+    return f"{who} said: {draft.comment.strip()}"
+
+
+def decide_draft(
+    session: Session,
+    *,
+    team_id: str,
+    draft_id: int,
+    actor_id: str,
+    is_admin: bool,
+    confirm: bool,
+    name_people: Callable[[list[str]], str] = ", ".join,
+) -> tuple[PraiseDraft, KudosItem | None]:
+    """Confirm (posts a recognition) or dismiss a draft, exactly once.
+
+    The conditional UPDATE … WHERE status='pending' is the arbiter: of two heads clicking at the
+    same moment, one updates a row and the other sees rowcount 0 (PostgreSQL re-checks the
+    condition after the first commits; SQLite serializes writers)."""
+    draft = session.get(PraiseDraft, draft_id)
+    if draft is None or draft.team_id != team_id:
+        raise NotFound("That praise draft does not exist.")
+    if not is_admin and actor_id not in draft_deciders(session, draft=draft):
+        raise PermissionDenied("the staff member's department head or an admin", "decide it")
+    now = utcnow()
+    result = session.execute(
+        update(PraiseDraft)
+        .where(
+            PraiseDraft.id == draft_id,
+            PraiseDraft.team_id == team_id,
+            PraiseDraft.status == "pending",
+        )
+        .values(status="confirmed" if confirm else "dismissed", decided_by=actor_id, decided_at=now)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        session.refresh(draft)
+        raise AlreadyDecided(draft)
+    item = None
+    if confirm:
+        item = create_recognition(
+            session,
+            team_id=team_id,
+            giver_id=actor_id,
+            recipient_ids=[draft.staff_user_id] if draft.staff_user_id else [],
+            text=draft_praise_text(draft),
+            source="sheet",
+            name_people=name_people,
+        )
+        session.execute(
+            update(PraiseDraft)
+            .where(PraiseDraft.id == draft_id)
+            .values(recognition_id=item.recognition.id)
+        )
+    session.refresh(draft)
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="praise_draft.confirm" if confirm else "praise_draft.dismiss",
+        entity="praise_draft",
+        entity_id=draft.id,
+        after=draft,
+    )
+    return draft, item

@@ -55,8 +55,3 @@ def status(
         return by_progress
     order = [ON_TRACK, AT_RISK, OFF_TRACK]
     return order[max(order.index(by_progress), order.index(confidence_status(confidence)))]
-
-
-def progress_bar(share: float, width: int = 10) -> str:
-    filled = round(max(0.0, min(1.0, share)) * width)
-    return "█" * filled + "░" * (width - filled)

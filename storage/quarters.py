@@ -1,11 +1,15 @@
-"""Quarters like `2026-Q4`: parsing, bounds and elapsed share."""
+"""Quarters like `2026-Q4`: parsing, bounds, time windows and elapsed share."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from sqlmodel import Session
 
 from storage.errors import DomainError
+from storage.models import Team, utcnow
+from storage.teams import team_zone
 
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 
@@ -42,3 +46,23 @@ def elapsed_share(quarter: str, now: datetime | date) -> float:
     total = (end - start).days + 1
     done = (today - start).days + 1
     return min(1.0, max(0.0, done / total))
+
+
+def quarter_window(quarter: str, tz: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """[start, end) of the quarter as instants: midnight of its first day to midnight after its
+    last day, in `tz`."""
+    first, last = quarter_bounds(quarter)
+    return (
+        datetime.combine(first, time.min, tzinfo=tz),
+        datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz),
+    )
+
+
+def current_quarter_range(
+    session: Session, *, team_id: str, now: datetime | None = None, default_timezone: str = "UTC"
+) -> tuple[str, datetime, datetime]:
+    """The quarter `now` falls in, in the workspace's timezone, and its [start, end) window."""
+    zone = team_zone(session.get(Team, team_id), default_timezone)
+    quarter = quarter_of((now or utcnow()).astimezone(zone).date())
+    start, end = quarter_window(quarter, zone)
+    return quarter, start, end

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from storage import audit
 from storage.departments import department_by_id, require_head
-from storage.errors import DomainError, FieldErrors, NotFound
+from storage.errors import DomainError, FieldErrors, NotFound, item_field
 from storage.models import (
     NOTE_MAX,
     Department,
@@ -28,7 +28,7 @@ from storage.models import (
     ReviewItem,
     utcnow,
 )
-from storage.quarters import next_quarter, parse_quarter, quarter_bounds
+from storage.quarters import next_quarter, parse_quarter, quarter_bounds, quarter_window
 from storage.refs import next_number
 
 REVIEWABLE = ("active", "closed")
@@ -88,14 +88,6 @@ def parse_score(text: str | float | None) -> float:
     if not 0.0 <= score <= 1.0:
         raise DomainError(f"The score must be between 0.0 and 1.0 (got {raw}).")
     return round(score, 2)
-
-
-def quarter_window(quarter: str) -> tuple[datetime, datetime]:
-    start, end = quarter_bounds(quarter)
-    return (
-        datetime.combine(start, time.min, tzinfo=UTC),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
-    )
 
 
 def _objectives(session: Session, *, team_id: str, quarter: str) -> dict[int, list[Objective]]:
@@ -233,14 +225,18 @@ def submit_review(
     errors: dict[str, str] = {}
     for item in items:
         if item.objective_id not in allowed:
-            errors[f"score_{item.objective_id}"] = (
+            errors[item_field("objective", item.objective_id, "score")] = (
                 "This objective is not open for review in this department and quarter."
             )
         if not 0.0 <= item.score <= 1.0:
-            errors[f"score_{item.objective_id}"] = "Give a score from 0.0 to 1.0."
-        for key, text in (("worked", item.what_worked), ("didnt", item.what_did_not)):
+            errors[item_field("objective", item.objective_id, "score")] = (
+                "Give a score from 0.0 to 1.0."
+            )
+        for key, text in (("what_worked", item.what_worked), ("what_did_not", item.what_did_not)):
             if len(text or "") > NOTE_MAX:
-                errors[f"{key}_{item.objective_id}"] = f"At most {NOTE_MAX:,} characters."
+                errors[item_field("objective", item.objective_id, key)] = (
+                    f"At most {NOTE_MAX:,} characters."
+                )
     if not items:
         errors["review"] = "There is nothing to score."
     if errors:
@@ -375,7 +371,7 @@ def review_summary(session: Session, *, team_id: str, quarter: str) -> ReviewSum
     quarter = parse_quarter(quarter)
     start, end = quarter_window(quarter)
     try:
-        from storage.recognition import leaderboard
+        from storage.leaderboards import leaderboard
 
         top = leaderboard(session, team_id=team_id, start=start, end=end, limit=5).top
     except ImportError:  # recognition feature not installed in this build

@@ -1,15 +1,16 @@
-"""Workspaces and their settings."""
+"""Workspaces: their settings, timezone and admins."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage import audit
 from storage.errors import FieldErrors
-from storage.models import Team
+from storage.models import SlackUser, Team
 
 SETTING_FIELDS = (
     "leadership_channel",
@@ -36,8 +37,41 @@ def get_or_create_team(session: Session, *, team_id: str) -> Team:
     return team
 
 
-def team_timezone(team: Team, default: str = "UTC") -> str:
-    return team.timezone or default
+def team_timezone(team: Team | None, default: str = "UTC") -> str:
+    """The workspace's timezone, or `default` (the configured LOYALTY_TIMEZONE) when unset."""
+    return (team.timezone if team is not None else None) or default
+
+
+def zone_info(name: str | None, default: str = "UTC") -> ZoneInfo:
+    """`name` as a zone; `default`, then UTC, when it is unset or not a timezone."""
+    for candidate in (name, default, "UTC"):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def team_zone(team: Team | None, default: str = "UTC") -> ZoneInfo:
+    """The workspace's timezone as a zone (see team_timezone and zone_info)."""
+    return zone_info(team_timezone(team, default), default)
+
+
+def admin_ids(session: Session, *, team_id: str, configured: Iterable[str] = ()) -> list[str]:
+    """The workspace's admins (spec §1): the configured LOYALTY_ADMINS first, then the Slack
+    admins and owners seen in `users.info` (not deactivated, not bots), each once."""
+    cached = session.exec(
+        select(SlackUser.user_id)
+        .where(
+            SlackUser.team_id == team_id,
+            SlackUser.is_admin.is_(True),
+            SlackUser.deleted.is_(False),
+            SlackUser.is_bot.is_(False),
+        )
+        .order_by(SlackUser.user_id)
+    ).all()
+    return list(dict.fromkeys([*configured, *cached]))
 
 
 def validate_settings(values: dict) -> dict:

@@ -26,13 +26,32 @@ def first_party_modules() -> dict[str, Path]:
     return found
 
 
+def is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def runtime_nodes(tree: ast.AST):
+    """Every node that can run: all of them but the body of `if TYPE_CHECKING:` (its else runs)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if is_type_checking(node):
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+
+
 def imported_names(path: Path, module: str, modules: frozenset[str] = frozenset()) -> set[str]:
     """Every module name an import statement in the file names, at any depth of the code.
 
     `from package import submodule` depends on the submodule, not on the package's __init__."""
     is_package = path.name == "__init__.py"
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -113,6 +132,8 @@ def test_the_graph_sees_the_code():
     assert "storage.models" in graph["jobs.run_once"]
     # A function-level import counts too: jobs.scheduler imports jobs.weekly_digest in a function.
     assert "jobs.weekly_digest" in graph["jobs.scheduler"]
+    # A type-checking-only import never runs, so it is no dependency at run time.
+    assert "slackapp.app" not in graph["jobs.scheduler"]
 
 
 def test_cycle_finder_finds_a_cycle():

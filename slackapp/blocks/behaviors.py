@@ -25,11 +25,11 @@ from slackapp.blocks.common import (
     modal,
     notice_modal,
     plain,
+    progress_bar,
     section,
 )
 from storage.behaviors import BehaviorProgress
 from storage.models import NOTE_MAX, TITLE_MAX, Behavior, Department
-from storage.progress import progress_bar
 
 ADD_CALLBACK_ID = "behavior_add_submit"
 LOG_CALLBACK_ID = "behavior_log_submit"

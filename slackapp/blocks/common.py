@@ -66,6 +66,12 @@ def divider() -> DividerBlock:
     return DividerBlock()
 
 
+def progress_bar(share: float, width: int = 10) -> str:
+    """A bar of `width` cells for a 0..1 share, e.g. ██████░░░░ for 0.6."""
+    filled = round(max(0.0, min(1.0, share)) * width)
+    return "█" * filled + "░" * (width - filled)
+
+
 def as_dicts(blocks: list[Block]) -> list[dict]:
     return [b.to_dict() for b in blocks]
 

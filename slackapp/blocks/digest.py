@@ -20,12 +20,14 @@ from slackapp.blocks.common import (
     divider,
     escape,
     header,
+    progress_bar,
     section,
 )
 from slackapp.blocks.objectives import STATUS_EMOJI
-from storage.digest_queries import DepartmentDigest, DigestData, KpiChange, KrDigest
+from storage.digest_queries import DepartmentDigest, DigestData, KrDigest
+from storage.kpi_values import LatestValue
 from storage.numbers import format_number
-from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress_bar
+from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK
 
 TITLE_CUT = 120
 
@@ -90,8 +92,8 @@ def kr_line(k: KrDigest) -> str:
     )
 
 
-def kpi_line(c: KpiChange) -> str:
-    latest = format_number(c.latest, c.unit)
+def kpi_line(c: LatestValue) -> str:
+    latest = format_number(c.value, c.unit)
     if c.change is None:
         trend = "no value a week earlier"
     elif c.change == 0:
@@ -103,7 +105,7 @@ def kpi_line(c: KpiChange) -> str:
             f"{arrow} {c.change:+,.2f}".rstrip("0").rstrip(".")
             + f" since {c.previous_day:%b %d}{mood}"
         )
-    return f"• *{escape(c.name)}*: {latest} ({c.latest_day:%b %d}) — {trend}"
+    return f"• *{escape(c.kpi_name)}*: {latest} ({c.day:%b %d}) — {trend}"
 
 
 def moved_line(k: KrDigest) -> str:

@@ -70,12 +70,13 @@ def home_view(
         blocks.append(section("No KPI values yet. They arrive from the KPI sheet (`/kpi`)."))
     else:
         lines = []
-        for latest, prev in data.kpis[:MAX_KPIS]:
+        for latest in data.kpis[:MAX_KPIS]:
             change = ""
-            if prev is not None:
-                delta = latest.value - prev.value
+            if latest.change is not None:
+                delta = latest.change
                 change = (
-                    f" ({'+' if delta >= 0 else ''}{format_number(delta)} since {prev.day:%b %d})"
+                    f" ({'+' if delta >= 0 else ''}{format_number(delta)} "
+                    f"since {latest.previous_day:%b %d})"
                 )
             lines.append(
                 f"*{escape(latest.kpi_name)}* {format_number(latest.value)}{change} · {latest.day:%b %d}"

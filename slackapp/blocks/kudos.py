@@ -30,8 +30,9 @@ from slackapp.blocks.common import (
     plain,
     section,
 )
+from storage.kudos import MAX_RECIPIENTS, KudosItem
+from storage.leaderboards import Leaderboard
 from storage.models import Behavior, PraiseDraft
-from storage.recognition import MAX_RECIPIENTS, KudosItem, Leaderboard
 
 KUDOS_CALLBACK_ID = "kudos_submit"
 READ_ALL_ACTION = "kudos_read_all"

@@ -13,12 +13,13 @@ from slackapp.blocks.common import (
     divider,
     escape,
     header,
+    progress_bar,
     section,
 )
 from storage.models import CheckIn, KeyResult
 from storage.numbers import format_number
 from storage.objectives import ObjectiveView, kr_progress
-from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress_bar, status
+from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, status
 
 STATUS_EMOJI = {
     ON_TRACK: ":large_green_circle:",

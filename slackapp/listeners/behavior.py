@@ -16,25 +16,28 @@ from slackapp.blocks.behaviors import (
     no_behaviors_modal,
 )
 from slackapp.blocks.common import as_dicts, divider, header, section
+from slackapp.command_parsing import (
+    BEHAVIOR_ADD_USAGE,
+    BEHAVIOR_LOG_USAGE,
+    BEHAVIOR_USAGE,
+    parse_behavior_add,
+    parse_behavior_log,
+    parse_target,
+)
 from slackapp.context import Deps
-from slackapp.replies import guarded, reply
+from slackapp.form_errors import block_errors
+from slackapp.replies import UsageError, guarded, reply
 from slackapp.roles import Caller
 from storage.behaviors import (
-    ADD_USAGE,
-    LOG_USAGE,
-    USAGE,
-    add_behavior_from_text,
     behavior_options,
     behaviors_for_user,
     create_behavior,
     list_behaviors,
     log_behavior,
-    parse_log_text,
-    parse_target,
     team_week,
     weekly_behavior_counts,
 )
-from storage.departments import department_by_id, memberships
+from storage.departments import department_by_id, get_department, memberships
 from storage.errors import DomainError, FieldErrors
 from storage.models import Department, Objective
 
@@ -108,8 +111,14 @@ def handle_behavior_command(ack, command, context, client, respond):
     def run():
         if verb == "add":
             with deps.session() as session:
-                behavior = add_behavior_from_text(
-                    session, **context["caller"].as_actor(session), text=rest
+                parsed = parse_behavior_add(session, team_id=team_id, text=rest)
+                behavior = create_behavior(
+                    session,
+                    **context["caller"].as_actor(session),
+                    department=get_department(session, team_id=team_id, name=parsed.department),
+                    description=parsed.description,
+                    weekly_target=parsed.weekly_target,
+                    objective_ref=parsed.objective_ref,
                 )
                 dept = session.get(Department, behavior.department_id)
             target = f", target {behavior.weekly_target} a week" if behavior.weekly_target else ""
@@ -119,7 +128,7 @@ def handle_behavior_command(ack, command, context, client, respond):
                 f"{behavior.description}\nMembers log it with `/behavior log B-{behavior.number}`.",
             )
         elif verb == "log":
-            ref, count, note = parse_log_text(rest)
+            ref, count, note = parse_behavior_log(rest)
             with deps.session() as session:
                 _, behavior = log_behavior(
                     session,
@@ -144,11 +153,11 @@ def handle_behavior_command(ack, command, context, client, respond):
                 replace_original=False,
             )
         elif verb == "help":
-            reply(respond, f"*Usage:* {USAGE}")
+            reply(respond, f"*Usage:* {BEHAVIOR_USAGE}")
         else:
-            raise DomainError(f"`{verb}` is not a /behavior command.", usage=USAGE)
+            raise UsageError(f"`{verb}` is not a /behavior command.", usage=BEHAVIOR_USAGE)
 
-    usage = {"add": ADD_USAGE, "log": LOG_USAGE}.get(verb, USAGE)
+    usage = {"add": BEHAVIOR_ADD_USAGE, "log": BEHAVIOR_LOG_USAGE}.get(verb, BEHAVIOR_USAGE)
     guarded(respond, f"/behavior {text}", usage, run)
 
 
@@ -198,7 +207,7 @@ def handle_add_submission(ack, view, context, client):
                 objective_ref=objective_ref,
             )
     except FieldErrors as exc:
-        ack(response_action="errors", errors={k: v[:2000] for k, v in exc.errors.items()})
+        ack(response_action="errors", errors=block_errors(exc.errors))
         return
     except DomainError as exc:  # permission, or the department vanished
         ack(response_action="errors", errors={"department": exc.message[:2000]})
@@ -216,8 +225,8 @@ def handle_log_submission(ack, view, context, client):
     note = _value(values, "note") or ""
     count = 1
     if raw_count:
-        if not raw_count.isdigit() or not 1 <= int(raw_count) <= 1000:
-            ack(response_action="errors", errors={"count": "A whole number from 1 to 1,000."})
+        if not raw_count.isdigit():  # its range is checked by log_behavior
+            ack(response_action="errors", errors={"count": "Give a whole number, like 2."})
             return
         count = int(raw_count)
     if not (number or "").isdigit():
@@ -234,7 +243,8 @@ def handle_log_submission(ack, view, context, client):
             )
             text = log_confirmation(session, behavior, team_id=team_id)
     except DomainError as exc:
-        ack(response_action="errors", errors={"behavior": exc.message[:2000]})
+        field = exc.field if exc.field in ("count", "note") else "behavior"
+        ack(response_action="errors", errors={field: exc.message[:2000]})
         return
     ack()
     client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))

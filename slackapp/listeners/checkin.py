@@ -16,12 +16,13 @@ from slackapp.blocks.common import (
     plain,
     section,
 )
-from slackapp.replies import guarded, reply
-from storage.checkins import USAGE, checkin_from_text, record_checkin
+from slackapp.command_parsing import CHECKIN_USAGE, checkin_value_example, parse_checkin_text
+from slackapp.replies import UsageError, explain, guarded, reply
+from storage.checkins import record_checkin
 from storage.errors import DomainError, NotFound, PermissionDenied
 from storage.models import KeyResult
 from storage.numbers import format_number, parse_number
-from storage.objectives import key_results_owned_by, kr_progress
+from storage.objectives import get_key_result, key_results_owned_by, kr_progress
 
 CALLBACK_ID = "checkin_submit"
 
@@ -100,8 +101,6 @@ def open_checkin_modal(
         selected = next((k for k in krs if k.number == selected_number), None)
         if selected_number is not None and selected is None:
             # A head or admin may check in on a KR they do not own (e.g. from a digest).
-            from storage.objectives import get_key_result
-
             try:
                 selected = get_key_result(session, team_id=team_id, ref=f"KR-{selected_number}")
             except NotFound:
@@ -128,14 +127,30 @@ def handle_checkin_command(ack, command, context, client, respond):
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
 
     def run():
+        parsed = parse_checkin_text(text)
+        value = parse_number(parsed.value_text) if parsed.value_text is not None else None
         with deps.session() as session:
-            _, kr = checkin_from_text(session, **context["caller"].as_user(session), text=text)
+            try:
+                _, kr = record_checkin(
+                    session,
+                    **context["caller"].as_user(session),
+                    ref=parsed.ref,
+                    value=value,
+                    confidence=parsed.confidence,
+                    note=parsed.note,
+                )
+            except DomainError as exc:
+                if exc.field != "value":
+                    raise
+                kr = get_key_result(session, team_id=team_id, ref=parsed.ref)
+                example = checkin_value_example(kr.number, kpi_bound=bool(kr.kpi_name))
+                raise UsageError(f"{exc.message[:-1]}, {example}.", field="value") from None
         reply(respond, confirmation(kr))
         from slackapp.listeners.app_home import refresh_home
 
         refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
-    guarded(respond, f"/checkin {text}", USAGE, run)
+    guarded(respond, f"/checkin {text}", CHECKIN_USAGE, run)
 
 
 def handle_checkin_submission(ack, view, context, client):
@@ -165,10 +180,10 @@ def handle_checkin_submission(ack, view, context, client):
                 note=note,
             )
     except PermissionDenied as exc:
-        ack(response_action="errors", errors={"kr": exc.message})
+        ack(response_action="errors", errors={"kr": explain(exc)[:2000]})
         return
     except DomainError as exc:
-        field = "value" if "value" in exc.message.lower() else "kr"
+        field = exc.field if exc.field in ("value", "confidence", "note") else "kr"
         ack(response_action="errors", errors={field: exc.message[:2000]})
         return
     ack()

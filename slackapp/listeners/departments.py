@@ -19,9 +19,8 @@ from slackapp.blocks.common import (
     context as ctx_block,
 )
 from slackapp.mentions import split_mentions
-from slackapp.replies import reply
+from slackapp.replies import UsageError, reply
 from storage.departments import add_members, create_department, list_departments
-from storage.errors import DomainError
 
 USAGE = (
     "`/okr dept create <name> [#channel] [@head…]` · `/okr dept list` · "
@@ -47,11 +46,11 @@ def handle_dept(context, client, respond, text: str) -> None:
     if action == "create":
         m = split_mentions(rest)
         if m.groups or m.specials:
-            raise DomainError("Heads must be people (`@maria`), not groups or @here.", usage=USAGE)
+            raise UsageError("Heads must be people (`@maria`), not groups or @here.", usage=USAGE)
         if len(m.channels) > 1:
-            raise DomainError("Give at most one channel for the department's digest.", usage=USAGE)
+            raise UsageError("Give at most one channel for the department's digest.", usage=USAGE)
         if not m.rest:
-            raise DomainError("Give the department a name.", usage=USAGE)
+            raise UsageError("Give the department a name.", usage=USAGE)
         with deps.session() as session:
             dept = create_department(
                 session,
@@ -71,9 +70,9 @@ def handle_dept(context, client, respond, text: str) -> None:
         parsed = _TO.match(rest.strip())
         m = split_mentions(parsed.group("mentions")) if parsed else None
         if not parsed or not m.users:
-            raise DomainError("Mention the people, then `to` and the department.", usage=USAGE)
+            raise UsageError("Mention the people, then `to` and the department.", usage=USAGE)
         if m.groups or m.specials or m.rest:
-            raise DomainError("Only individual people can be added (`@maria @li`).", usage=USAGE)
+            raise UsageError("Only individual people can be added (`@maria @li`).", usage=USAGE)
         with deps.session() as session:
             dept, added = add_members(
                 session,
@@ -86,7 +85,7 @@ def handle_dept(context, client, respond, text: str) -> None:
         who = " ".join(f"<@{u}>" for u in added) or "nobody new (already there)"
         reply(respond, f":busts_in_silhouette: Added {who} as {role} of *{escape(dept.name)}*.")
         return
-    raise DomainError(f"`dept {action}` is not a command.", usage=USAGE)
+    raise UsageError(f"`dept {action}` is not a command.", usage=USAGE)
 
 
 def department_list_blocks(rows) -> list[Block]:

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slackapp.blocks.common import as_dicts, escape
 from slackapp.blocks.kpi import kpi_detail, kpi_overview
 from slackapp.charts import kpi_trend_png
-from slackapp.replies import guarded, reply
+from slackapp.replies import UsageError, guarded, reply
 from slackapp.slack_upload import upload_png
 from storage import kpi_values
 from storage.departments import department_by_id
@@ -116,7 +116,7 @@ def bind_from_text(context, client, respond, rest: str) -> None:
     """`/okr bind KR-34 nps [department|company|<department>]` (default: company-wide)."""
     words = rest.split()
     if len(words) < 2:
-        raise DomainError("Say which key result and which KPI.", usage=BIND_USAGE)
+        raise UsageError("Say which key result and which KPI.", usage=BIND_USAGE)
     ref = words[0]
     deps, team_id = context["deps"], context["team_id"]
     with deps.session() as s:
@@ -149,7 +149,7 @@ def bind_from_text(context, client, respond, rest: str) -> None:
 def unbind_from_text(context, client, respond, rest: str) -> None:
     ref = rest.strip()
     if not ref or " " in ref:
-        raise DomainError("Say which key result, e.g. `KR-34`.", usage=BIND_USAGE)
+        raise UsageError("Say which key result, e.g. `KR-34`.", usage=BIND_USAGE)
     deps = context["deps"]
     with deps.session() as s:
         kr = kpi_values.unbind_key_result(s, **context["caller"].as_user(s), ref=ref)

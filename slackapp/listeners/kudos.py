@@ -7,8 +7,6 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -27,29 +25,26 @@ from slackapp.blocks.kudos import (
     recognition_blocks,
     recognition_text,
 )
+from slackapp.command_parsing import KUDOS_USAGE as USAGE
+from slackapp.command_parsing import split_behavior_tag
 from slackapp.context import Deps, fetch_user
+from slackapp.form_errors import block_errors
 from slackapp.mentions import USER, split_mentions
-from slackapp.replies import guarded, reply
+from slackapp.replies import UsageError, guarded, reply
 from storage.behaviors import behavior_options
 from storage.errors import DomainError, FieldErrors
-from storage.models import Behavior, Team, utcnow
-from storage.quarters import quarter_bounds, quarter_of
-from storage.recognition import (
-    SOURCES,
-    USAGE,
-    KudosItem,
-    create_recognition,
-    get_recognition,
-    is_hidden,
-    leaderboard,
-    set_hide_from_leaderboards,
-    split_behavior_tag,
-)
+from storage.kudos import SOURCES, KudosItem, create_recognition, get_recognition
+from storage.leaderboards import is_hidden, leaderboard, set_hide_from_leaderboards
+from storage.models import Behavior, Team
+from storage.quarters import current_quarter_range
 
 log = logging.getLogger(__name__)
 
 # Leading run of person mentions (and separators) before the praise itself.
 _LEADING = re.compile(r"^(?:\s*(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|,|&amp;|and\b|&)\s*)+", re.I)
+BEHAVIOR_TAG_HINT = (
+    "Tag a behavior as `#B-5` (or `#` and the behavior's name) — see `/behavior list`."
+)
 ADD_BOT_HINT = (
     "Invite me there: open the channel and type `/invite @Loyalty OKRs` "
     "(or channel details → Integrations → Add apps)."
@@ -64,22 +59,22 @@ def parse_kudos_text(text: str) -> tuple[list[str], str, str | None]:
     without a person in it (user groups, channels, @here are not people)."""
     mentions = split_mentions(text)
     if mentions.groups or mentions.specials:
-        raise DomainError(
+        raise UsageError(
             "Kudos go to people, not to user groups or @here/@channel; mention each person, "
             "e.g. `@maria @sam`.",
             usage=USAGE,
         )
     if not mentions.users:
         if mentions.channels:
-            raise DomainError(
+            raise UsageError(
                 "That's a channel, not a person; mention the people you want to recognize.",
                 usage=USAGE,
             )
-        raise DomainError("Mention at least one person to recognize, e.g. `@maria`.", usage=USAGE)
+        raise UsageError("Mention at least one person to recognize, e.g. `@maria`.", usage=USAGE)
     praise = _LEADING.sub("", text or "", count=1).strip()
     praise, tag = split_behavior_tag(praise)
     if not USER.sub("", praise).strip():
-        raise DomainError(
+        raise UsageError(
             "Say what the customer said or what they did after the names.", usage=USAGE
         )
     return mentions.users, praise, tag
@@ -210,16 +205,23 @@ def handle_kudos_command(ack, command, context, client, respond):
         with deps.session() as session:
             if user_id not in recipients:  # self-kudos is refused without asking Slack
                 refresh_recipients(session, client, team_id=team_id, user_ids=recipients)
-            item = create_recognition(
-                session,
-                team_id=team_id,
-                giver_id=user_id,
-                recipient_ids=recipients,
-                text=praise,
-                behavior_tag=tag,
-                source="command",
-                channel_id=command.get("channel_id"),
-            )
+            try:
+                item = create_recognition(
+                    session,
+                    team_id=team_id,
+                    giver_id=user_id,
+                    recipient_ids=recipients,
+                    text=praise,
+                    behavior_tag=tag,
+                    source="command",
+                    channel_id=command.get("channel_id"),
+                    name_people=people,
+                )
+            except FieldErrors as exc:
+                if "behavior" not in exc.errors:
+                    raise
+                hinted = f"{exc.errors['behavior']} {BEHAVIOR_TAG_HINT}"
+                raise FieldErrors({**exc.errors, "behavior": hinted}) from None
         deliver_recognition(
             deps, client, team_id=team_id, item=item, tell_giver=respond_teller(respond)
         )
@@ -260,13 +262,11 @@ def handle_kudos_submission(ack, view, context, client):
                 source=source,
                 channel_id=(meta.get("channel") or None) if source != "command" else None,
                 message_ts=(meta.get("ts") or None) if source != "command" else None,
+                name_people=people,
             )
     except FieldErrors as exc:
         present = {b.get("block_id") for b in view.get("blocks", [])}
-        errors: dict[str, str] = {}
-        for key, message in exc.errors.items():
-            target = key if key in present or not present else "praise"
-            errors[target] = (errors.get(target, "") + " " + message).strip()[:2000]
+        errors = block_errors(exc.errors, present=present or None, fallback="praise")
         ack(response_action="errors", errors=errors)
         return
     except DomainError as exc:
@@ -300,22 +300,8 @@ def handle_open_kudos(ack, body, context, client):
 # --- App Home -----------------------------------------------------------------------------
 
 
-def current_quarter_range(session, team_id: str, now: datetime | None = None):
-    team = session.get(Team, team_id)
-    try:
-        zone = ZoneInfo((team.timezone if team else None) or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    today = (now or utcnow()).astimezone(zone).date()
-    quarter = quarter_of(today)
-    first, last = quarter_bounds(quarter)
-    start = datetime.combine(first, time(), tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone)
-    return quarter, start, end
-
-
 def home_contribution(session, *, team_id: str, user_id: str):
-    quarter, start, end = current_quarter_range(session, team_id)
+    quarter, start, end = current_quarter_range(session, team_id=team_id)
     board = leaderboard(session, team_id=team_id, start=start, end=end, limit=10)
     hidden = is_hidden(session, team_id=team_id, user_id=user_id)
     button = ButtonElement(text="Give kudos", action_id=OPEN_KUDOS_ACTION)

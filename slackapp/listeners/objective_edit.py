@@ -9,8 +9,10 @@ from slack_bolt import App
 
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.objective_form import EDIT_CALLBACK_ID, edit_objective_modal
+from slackapp.form_errors import block_errors
 from slackapp.listeners.app_home import refresh_home
 from slackapp.listeners.objectives import _value
+from slackapp.replies import UsageError
 from storage.departments import department_by_id, require_head
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.numbers import parse_number
@@ -24,7 +26,7 @@ def open_edit_modal(context, client, trigger_id: str, arg: str) -> None:
     """Checks the role before showing the form; DomainError goes back to the user."""
     deps, team_id = context["deps"], context["team_id"]
     if not arg:
-        raise DomainError("Say which objective to edit.", usage=USAGE)
+        raise UsageError("Say which objective to edit.", usage=USAGE)
     with deps.session() as session:
         obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
         dept = department_by_id(session, team_id=team_id, department_id=obj.department_id)
@@ -75,7 +77,7 @@ def handle_edit_submission(ack, view, context, client):
                 due_date=date.fromisoformat(due) if due else None, key_results=edits,
             )  # fmt: skip
     except FieldErrors as exc:
-        ack(response_action="errors", errors={k: v[:2000] for k, v in exc.errors.items()})
+        ack(response_action="errors", errors=block_errors(exc.errors))
         return
     except (PermissionDenied, NotFound, DomainError) as exc:
         ack(response_action="errors", errors={"title": exc.message[:2000]})

@@ -16,7 +16,8 @@ from slackapp.blocks.objective_form import (
 )
 from slackapp.blocks.objectives import PAGE_SIZE, objective_detail, objective_list, page_count
 from slackapp.context import Deps
-from slackapp.replies import reply
+from slackapp.form_errors import block_errors
+from slackapp.replies import UsageError, reply
 from storage import checkins as checkin_store
 from storage.departments import department_by_id, find_department
 from storage.errors import DomainError, FieldErrors
@@ -127,7 +128,7 @@ def parse_new_objective(values: dict) -> tuple[dict, list[KeyResultInput], dict[
 def _block_errors(errors: dict[str, str]) -> dict[str, str]:
     known = {"department", "title", "description", "quarter", "owner", "due_date"}
     out = {}
-    for key, msg in errors.items():
+    for key, msg in block_errors(errors).items():
         if key in known or key.startswith("kr") and key[2:3].isdigit():
             out[key] = msg[:2000]
         else:
@@ -187,7 +188,7 @@ def _resolve_scope(session, team_id: str, arg: str) -> tuple[str, str, dict]:
     else:
         dept = find_department(session, team_id=team_id, name=arg)
     if dept is None:
-        raise DomainError(
+        raise UsageError(
             f"There is no department named *{arg}*. See `/okr dept list`.", usage=LIST_USAGE
         )
     return (
@@ -218,7 +219,7 @@ def respond_list(context, respond, arg: str, page: int = 1, replace: bool = Fals
 def respond_show(context, respond, arg: str) -> None:
     deps, team_id, _ = _ids(context)
     if not arg:
-        raise DomainError("Say which objective, e.g. `/okr show O-12`.", usage="`/okr show O-12`")
+        raise UsageError("Say which objective, e.g. `/okr show O-12`.", usage="`/okr show O-12`")
     with deps.session() as session:
         obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
         view = load_views(session, [obj])[0]
@@ -240,13 +241,13 @@ def close_from_text(context, client, respond, arg: str) -> None:
     usage = "`/okr close O-12 [score 0.0–1.0]`"
     parts = arg.split()
     if not parts or len(parts) > 2:
-        raise DomainError("Say which objective to close, and optionally its score.", usage=usage)
+        raise UsageError("Say which objective to close, and optionally its score.", usage=usage)
     score = None
     if len(parts) == 2:
         try:
             score = parse_number(parts[1])
         except DomainError as exc:
-            raise DomainError(exc.message, usage=usage) from None
+            raise UsageError(exc.message, usage=usage) from None
     with deps.session() as session:
         obj = close_objective(
             session, **context["caller"].as_actor(session), ref=parts[0], score=score

@@ -5,8 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from slackapp.listeners import departments, kpi, objective_edit, objectives, workspace_setup
-from slackapp.replies import guarded, reply
-from storage.errors import DomainError
+from slackapp.replies import UsageError, guarded, reply
 
 USAGE = (
     "`/okr help` · `/okr new` · `/okr list [me|<department>|all]` · `/okr show O-12` · "
@@ -60,7 +59,7 @@ def handle_okr(ack, command, context, client, respond):
         elif sub == "unbind":
             kpi.unbind_from_text(context, client, respond, rest)
         else:
-            raise DomainError(f"`{sub}` is not an `/okr` command.", usage=USAGE)
+            raise UsageError(f"`{sub}` is not an `/okr` command.", usage=USAGE)
 
     guarded(respond, f"/okr {text}".strip(), USAGE, run)
 

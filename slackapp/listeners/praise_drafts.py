@@ -9,11 +9,11 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import as_dicts, context, section
-from slackapp.blocks.kudos import DRAFT_CONFIRM_ACTION, DRAFT_DISMISS_ACTION, render_praise
+from slackapp.blocks.kudos import DRAFT_CONFIRM_ACTION, DRAFT_DISMISS_ACTION, people, render_praise
 from slackapp.listeners.kudos import deliver_recognition, respond_teller
 from slackapp.replies import reply
 from storage.errors import DomainError
-from storage.recognition import decide_draft
+from storage.praise import AlreadyDecided, decide_draft
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,12 @@ def _decide(ack, body, context_, client, respond, *, confirm: bool):
                 **context_["caller"].as_actor(session),
                 draft_id=int(value),
                 confirm=confirm,
+                name_people=people,
             )
+    except AlreadyDecided as exc:
+        who = f" by <@{exc.decided_by}>" if exc.decided_by else ""
+        reply(respond, f":information_source: This praise was already {exc.status}{who}.")
+        return
     except DomainError as exc:
         reply(respond, f":information_source: {exc.message}")
         return

@@ -19,6 +19,7 @@ from slackapp.blocks.review import (
     nothing_to_review_modal,
     review_modal,
 )
+from slackapp.form_errors import block_errors
 from storage.departments import department_by_id, require_head
 from storage.errors import DomainError, FieldErrors, PermissionDenied
 from storage.quarters import parse_quarter
@@ -122,7 +123,7 @@ def handle_submission(ack, view, context, client):
             )
             name, remaining = d.department.name, len(open_objectives(d))
     except FieldErrors as exc:
-        fixed = {k if k in values else first_block: v for k, v in exc.errors.items()}
+        fixed = block_errors(exc.errors, present=set(values), fallback=first_block)
         ack(response_action="errors", errors=fixed)
         return
     except PermissionDenied as exc:

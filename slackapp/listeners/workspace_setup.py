@@ -16,7 +16,7 @@ from slack_sdk.models.views import View
 
 from slackapp.blocks.common import as_dicts, modal, notice_modal, plain, section
 from storage.errors import FieldErrors
-from storage.teams import get_or_create_team, update_settings
+from storage.teams import get_or_create_team, team_timezone, update_settings
 
 CALLBACK_ID = "okr_setup"
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -103,7 +103,7 @@ def setup_modal(team, default_tz: str) -> View:
                 label=plain("Workspace timezone"),
                 hint=plain("IANA name such as Europe/Paris or America/New_York.", 2000),
                 element=PlainTextInputElement(
-                    action_id="value", max_length=64, initial_value=team.timezone or default_tz
+                    action_id="value", max_length=64, initial_value=team_timezone(team, default_tz)
                 ),
             ),
             InputBlock(

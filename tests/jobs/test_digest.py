@@ -18,9 +18,9 @@ from storage.behaviors import create_behavior, log_behavior
 from storage.checkins import record_checkin
 from storage.db import session_scope
 from storage.digest_queries import build_digest_data
+from storage.kudos import create_recognition
 from storage.models import JobRun, KpiValue, utcnow
 from storage.objectives import KeyResultInput
-from storage.recognition import create_recognition
 from storage.teams import update_settings
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
 from tests.support import factories

@@ -14,7 +14,7 @@ from slackapp.web_client import make_web_client
 from storage.db import session_scope
 from storage.errors import DomainError
 from storage.models import PraiseDraft, Recognition, RecognitionRecipient
-from storage.recognition import decide_draft
+from storage.praise import decide_draft
 from storage.teams import update_settings
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
 from tests.support.factories import TEAM, department

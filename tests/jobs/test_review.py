@@ -11,9 +11,9 @@ from jobs.posting import Poster
 from jobs.quarterly_review import run_review_cycle, start_and_prompt
 from slackapp.web_client import make_web_client
 from storage.db import session_scope
+from storage.kudos import create_recognition
 from storage.models import AuditLog, KeyResult, KpiValue, Objective, Review, ReviewItem
 from storage.objectives import KeyResultInput
-from storage.recognition import create_recognition
 from storage.teams import update_settings
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
 from tests.support import factories

@@ -8,13 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, select
 
 from storage.db import session_scope
+from storage.kudos import create_recognition, kudos_between
+from storage.leaderboards import leaderboard, set_hide_from_leaderboards
 from storage.models import RecognitionRecipient, SlackUser
-from storage.recognition import (
-    create_recognition,
-    kudos_between,
-    leaderboard,
-    set_hide_from_leaderboards,
-)
 from storage.teams import update_settings
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
 from tests.support.factories import TEAM, department
@@ -141,8 +137,8 @@ def test_weekly_tallies_match_counting_every_recognition(engine):
     plain count of the recognitions in the range, and a rebuild must equal the running tally."""
     import random
 
+    from storage.leaderboards import rebuild_weekly_tallies, received_counts
     from storage.models import RecognitionWeek
-    from storage.recognition import rebuild_weekly_tallies, received_counts
 
     support = department(engine, "Support", heads=(ALICE,), members=(BOB, CAROL, DAN))
     rng = random.Random(3)

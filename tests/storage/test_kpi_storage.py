@@ -50,6 +50,41 @@ def test_latest_values_change_since_last_week_and_team_isolation(engine):
         }
 
 
+def test_latest_values_one_meaning_of_before_and_its_filters(engine):
+    """ "Before" is the newest value at least 7 days older (exactly 7 counts), across a month end;
+    scope, as_of and since narrow what is newest."""
+    support = department(engine, "Support")
+    with session_scope(engine) as s:
+        upsert_values(
+            s,
+            team_id=TEAM,
+            values=[
+                ValueIn("csat", 0, date(2026, 11, 25), 80),
+                ValueIn("csat", 0, date(2026, 11, 26), 82),
+                ValueIn("csat", 0, date(2026, 11, 30), 85),
+                ValueIn("csat", 0, date(2026, 12, 3), 90),
+                ValueIn("csat", support.id, date(2026, 12, 3), 70),
+                ValueIn("nps", 0, date(2026, 8, 1), 10),
+            ],
+        )
+    with session_scope(engine) as s:
+        company = latest_values(s, team_id=TEAM, scope=0)
+        assert [(v.kpi_name, v.day, v.value, v.previous_day, v.change) for v in company] == [
+            ("nps", date(2026, 8, 1), 10, None, None),
+            ("csat", date(2026, 12, 3), 90, date(2026, 11, 26), 8),  # Dec 3 − 7 days = Nov 26
+        ]
+        earlier = latest_values(s, team_id=TEAM, kpi_name="csat", as_of=date(2026, 12, 2))
+        assert [(v.scope, v.day, v.previous_day) for v in earlier] == [
+            (0, date(2026, 11, 30), None)  # nothing at or before Nov 23
+        ]
+        recent = latest_values(s, team_id=TEAM, since=date(2026, 11, 1))
+        assert [(v.kpi_name, v.department, v.value) for v in recent] == [
+            ("csat", None, 90),
+            ("csat", "Support", 70),
+        ]
+        assert recent[0].improved is True
+
+
 def test_stale_after_two_sync_periods():
     now = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
     assert sync_period("0 * * * *", now) == timedelta(hours=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from storage.checkins import checkin_from_text
+from storage.checkins import record_checkin
 from storage.db import session_scope
 from storage.errors import NotFound
 from storage.home import home_data
@@ -42,8 +42,14 @@ def test_checkin_cannot_touch_other_teams_kr(engine):
     objective(engine, da)
     _, (krb,) = objective(engine, db_, team_id=TEAM_B, title="B")
     with session_scope(engine) as s:
-        _, kr = checkin_from_text(
-            s, team_id="T0TEAMA01", user_id="U0ALICE01", is_admin=False, text="KR-1 40 7/10"
+        _, kr = record_checkin(
+            s,
+            team_id="T0TEAMA01",
+            user_id="U0ALICE01",
+            is_admin=False,
+            ref="KR-1",
+            value=40,
+            confidence=7,
         )
     assert kr.team_id == "T0TEAMA01"
     with Session(engine) as s:

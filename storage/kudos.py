@@ -1,0 +1,275 @@
+"""Kudos: storing a recognition of customer praise with its recipients, and reading them back.
+
+Spec §2 (Recognition), §3 (`/kudos`, the shortcut, reactions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage import audit
+from storage.behaviors import find_behavior_by_tag
+from storage.errors import DomainError, FieldErrors, NotFound
+from storage.leaderboards import bump_weekly_tallies, week_of
+from storage.models import (
+    Behavior,
+    DepartmentMember,
+    Recognition,
+    RecognitionRecipient,
+    SlackUser,
+    Team,
+    utcnow,
+)
+from storage.teams import get_or_create_team
+
+MAX_RECIPIENTS = 20  # keeps the public post readable and within one section
+SOURCES = ("command", "shortcut", "reaction", "sheet")
+
+
+@dataclass
+class KudosItem:
+    recognition: Recognition
+    recipient_ids: list[str]
+    department_ids: list[int]
+
+
+def validate_kudos(
+    session: Session,
+    *,
+    team_id: str,
+    giver_id: str,
+    recipient_ids: list[str],
+    text: str,
+    behavior_tag: str | None = None,
+    behavior_id: int | None = None,
+    enforce_required_behavior: bool = True,
+    name_people: Callable[[list[str]], str] = ", ".join,
+) -> tuple[list[str], str, Behavior | None]:
+    """Check a recognition before anything is written; FieldErrors keyed
+    `recipients` / `praise` / `behavior`. Bots and deleted users are judged from the cached
+    `SlackUser` rows, which the caller refreshes from `users.info` first. Refused people are
+    named in messages by `name_people` (the caller's way of showing user ids)."""
+    errors: dict[str, str] = {}
+    recipients = list(dict.fromkeys(r for r in recipient_ids if r))
+    if not recipients:
+        errors["recipients"] = "Name at least one person to recognize."
+    elif giver_id in recipients:
+        errors["recipients"] = (
+            "You can't give kudos to yourself — recognize the colleagues who helped instead."
+            if len(recipients) > 1
+            else "You can't give kudos to yourself; mention the colleague you want to recognize."
+        )
+    elif len(recipients) > MAX_RECIPIENTS:
+        errors["recipients"] = f"Recognize at most {MAX_RECIPIENTS} people at once."
+    else:
+        known = {
+            u.user_id: u
+            for u in session.exec(
+                select(SlackUser).where(
+                    SlackUser.team_id == team_id, col(SlackUser.user_id).in_(recipients)
+                )
+            ).all()
+        }
+        bots = [r for r in recipients if known.get(r) and known[r].is_bot]
+        gone = [r for r in recipients if known.get(r) and known[r].deleted]
+        if bots:
+            errors["recipients"] = (
+                f"{name_people(bots)} {'is a bot' if len(bots) == 1 else 'are bots'}; "
+                "kudos are for people."
+            )
+        elif gone:
+            errors["recipients"] = (
+                f"{name_people(gone)} {'is no longer' if len(gone) == 1 else 'are no longer'} in this "
+                "workspace (deactivated or not found); recognize someone who is."
+            )
+    clean = (text or "").strip()
+    if not clean:
+        errors["praise"] = "Say what the customer said or what they did."
+    behavior = None
+    if behavior_id is not None:
+        behavior = session.get(Behavior, behavior_id)
+        if behavior is None or behavior.team_id != team_id:
+            errors["behavior"] = "That behavior does not exist any more; pick another."
+            behavior = None
+    elif behavior_tag:
+        try:
+            behavior = find_behavior_by_tag(session, team_id=team_id, tag=behavior_tag)
+        except DomainError as exc:
+            errors["behavior"] = exc.message
+    if behavior is None and "behavior" not in errors and enforce_required_behavior:
+        team = session.get(Team, team_id)
+        if team is not None and team.kudos_require_behavior:
+            errors["behavior"] = "This workspace asks every kudos to name the behavior it shows."
+    if errors:
+        raise FieldErrors(errors)
+    return recipients, clean, behavior
+
+
+def recipient_departments(session: Session, *, team_id: str, user_ids: list[str]) -> dict[str, int]:
+    """Each user's department for the record: their first one (lowest id) if several."""
+    out: dict[str, int] = {}
+    for uid, dept_id in session.exec(
+        select(DepartmentMember.user_id, DepartmentMember.department_id)
+        .where(DepartmentMember.team_id == team_id, col(DepartmentMember.user_id).in_(user_ids))
+        .order_by(DepartmentMember.department_id)
+    ).all():
+        out.setdefault(uid, dept_id)
+    return out
+
+
+def create_recognition(
+    session: Session,
+    *,
+    team_id: str,
+    giver_id: str,
+    recipient_ids: list[str],
+    text: str,
+    behavior_tag: str | None = None,
+    behavior_id: int | None = None,
+    link: str | None = None,
+    source: str = "command",
+    channel_id: str | None = None,
+    message_ts: str | None = None,
+    at: datetime | None = None,
+    name_people: Callable[[list[str]], str] = ", ".join,
+) -> KudosItem:
+    """Validate and store a recognition with its recipients and their departments (and the
+    recipients' weekly tallies). `at` is for imports and tests; it defaults to now.
+    `name_people` shows refused recipients in messages (see validate_kudos)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown recognition source {source!r}")
+    recipients, clean, behavior = validate_kudos(
+        session,
+        team_id=team_id,
+        giver_id=giver_id,
+        recipient_ids=recipient_ids,
+        text=text,
+        behavior_tag=behavior_tag,
+        behavior_id=behavior_id,
+        # A one-click Praise-sheet confirmation has nowhere to pick a behavior.
+        enforce_required_behavior=source != "sheet",
+        name_people=name_people,
+    )
+    get_or_create_team(session, team_id=team_id)
+    rec = Recognition(
+        team_id=team_id,
+        giver_id=giver_id,
+        text=clean,  # stored in full, however long; only the display is cut
+        link=link or None,
+        behavior_id=behavior.id if behavior else None,
+        source=source,
+        channel_id=channel_id,
+        message_ts=message_ts,
+        created_at=at or utcnow(),
+    )
+    session.add(rec)
+    session.flush()
+    depts = recipient_departments(session, team_id=team_id, user_ids=recipients)
+    for uid in recipients:
+        session.add(
+            RecognitionRecipient(
+                team_id=team_id, recognition_id=rec.id, user_id=uid, department_id=depts.get(uid)
+            )
+        )
+    session.flush()
+    bump_weekly_tallies(
+        session,
+        team_id=team_id,
+        week=week_of(rec.created_at),
+        recipients={uid: depts.get(uid) or 0 for uid in recipients},
+    )
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=giver_id,
+        action="recognition.create",
+        entity="recognition",
+        entity_id=rec.id,
+        after={**rec.model_dump(), "recipients": recipients},
+    )
+    dept_ids = sorted({d for d in depts.values()})
+    return KudosItem(recognition=rec, recipient_ids=recipients, department_ids=dept_ids)
+
+
+def get_recognition(session: Session, *, team_id: str, recognition_id: int) -> KudosItem:
+    rec = session.get(Recognition, recognition_id)
+    if rec is None or rec.team_id != team_id:
+        raise NotFound("That recognition does not exist.")
+    return _items(session, [rec])[0]
+
+
+def _items(session: Session, recs: list[Recognition]) -> list[KudosItem]:
+    if not recs:
+        return []
+    recipients: dict[int, list[str]] = {}
+    depts: dict[int, set[int]] = {}
+    for rr in session.exec(
+        select(RecognitionRecipient)
+        .where(col(RecognitionRecipient.recognition_id).in_([r.id for r in recs]))
+        .order_by(RecognitionRecipient.id)
+    ).all():
+        recipients.setdefault(rr.recognition_id, []).append(rr.user_id)
+        if rr.department_id is not None:
+            depts.setdefault(rr.recognition_id, set()).add(rr.department_id)
+    return [
+        KudosItem(
+            recognition=r,
+            recipient_ids=recipients.get(r.id, []),
+            department_ids=sorted(depts.get(r.id, set())),
+        )
+        for r in recs
+    ]
+
+
+def kudos_between(
+    session: Session,
+    *,
+    team_id: str,
+    start: datetime,
+    end: datetime,
+    department_ids: list[int] | None = None,
+) -> list[KudosItem]:
+    """Recognitions created in [start, end), oldest first; with department_ids, only those
+    with a recipient in one of those departments. Two range queries, however many rows."""
+    if department_ids is not None and not department_ids:
+        return []
+    in_range = (
+        Recognition.team_id == team_id,
+        Recognition.created_at >= start,
+        Recognition.created_at < end,
+    )
+    recipients: dict[int, list[str]] = {}
+    depts: dict[int, set[int]] = {}
+    for rec_id, uid, dept in session.exec(
+        select(
+            RecognitionRecipient.recognition_id,
+            RecognitionRecipient.user_id,
+            RecognitionRecipient.department_id,
+        )
+        .join(Recognition, Recognition.id == RecognitionRecipient.recognition_id)
+        .where(*in_range)
+        .order_by(RecognitionRecipient.id)
+    ):
+        recipients.setdefault(rec_id, []).append(uid)
+        if dept is not None:
+            depts.setdefault(rec_id, set()).add(dept)
+    wanted = set(department_ids or [])
+    items = []
+    for rec in session.exec(
+        select(Recognition).where(*in_range).order_by(Recognition.created_at, Recognition.id)
+    ):
+        rec_depts = depts.get(rec.id, set())
+        if department_ids is not None and not rec_depts & wanted:
+            continue
+        items.append(
+            KudosItem(
+                recognition=rec,
+                recipient_ids=recipients.get(rec.id, []),
+                department_ids=sorted(rec_depts),
+            )
+        )
+    return items
