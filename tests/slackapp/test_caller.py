@@ -13,14 +13,15 @@ from tests.conftest import ADMIN, ALICE, BOB
 from tests.support.factories import TEAM, department
 
 
+def caller_for(settings, engine, user_id: str) -> Caller:
+    """What the middleware builds for one request."""
+    deps = Deps(settings=settings, engine=engine)
+    return Caller(deps=deps, client=make_web_client(settings), team_id=TEAM, user_id=user_id)
+
+
 def test_admin_flag_and_headed_departments_resolved_once(engine, settings, slack):
     sales = department(engine, "Sales", heads=[ALICE])
-    caller = Caller(
-        deps=Deps(settings=settings, engine=engine),
-        client=make_web_client(settings),
-        team_id=TEAM,
-        user_id=ADMIN,
-    )
+    caller = caller_for(settings, engine, ADMIN)
     with session_scope(engine) as session:
         assert caller.is_admin(session) is True
         session.exec(delete(SlackUser))  # a second lookup would have to ask Slack again
@@ -29,20 +30,10 @@ def test_admin_flag_and_headed_departments_resolved_once(engine, settings, slack
         assert [d.id for d in caller.managed_departments(session)] == [sales.id]  # admin: all
     assert len(slack.calls_to("users.info")) == 1
 
-    head = Caller(
-        deps=Deps(settings=settings, engine=engine),
-        client=make_web_client(settings),
-        team_id=TEAM,
-        user_id=ALICE,
-    )
+    head = caller_for(settings, engine, ALICE)
     with session_scope(engine) as session:
         assert head.is_admin(session) is False and head.is_head(session)
         assert [d.name for d in head.managed_departments(session)] == ["Sales"]
-    member = Caller(
-        deps=Deps(settings=settings, engine=engine),
-        client=make_web_client(settings),
-        team_id=TEAM,
-        user_id=BOB,
-    )
+    member = caller_for(settings, engine, BOB)
     with session_scope(engine) as session:
         assert member.managed_departments(session) == [] and not member.is_head(session)
