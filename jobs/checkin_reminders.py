@@ -22,7 +22,9 @@ from jobs.posting import Outgoing, Poster, PostReport
 from jobs.run_once import RunKey
 from jobs.schedule_times import WEEKLY_GRACE, due_weekly, parse_hhmm, zone
 from slackapp.blocks.reminders import reminder_blocks
+from storage.away import away_until
 from storage.db import session_scope
+from storage.kr_insights import kr_insights
 from storage.models import KeyResult, Objective, SlackUser, Team, utcnow
 from storage.objectives import due_for_checkin
 from storage.reminder_snoozes import REMINDER_JOB
@@ -88,18 +90,33 @@ def plan_reminders(
     if not _slot_open_somewhere(now, team.reminder_weekday, at, grace):
         return []  # most minutes of the week: no timezone on Earth is in its reminder window
     with session_scope(engine) as session:
-        rows = session.exec(
-            select(KeyResult)
+        pairs = session.exec(
+            select(KeyResult, Objective.quarter)
             .join(Objective, col(Objective.id) == KeyResult.objective_id)
             .where(KeyResult.team_id == team_id, Objective.status == "active")
             .order_by(KeyResult.number)
         ).all()
-    due: dict[str, list[KeyResult]] = defaultdict(list)
+        rows = [kr for kr, _ in pairs]
+        # Away people get no reminder until their away date has passed (spec §9).
+        away = away_until(session, team_id=team_id, today=now.date())
+        due: dict[str, list[KeyResult]] = defaultdict(list)
+        for kr in rows:
+            if due_for_checkin(kr, now) and kr.owner_id not in away:
+                due[kr.owner_id].append(kr)
+        if not due:
+            return []
+        found = kr_insights(
+            session,
+            team_id=team_id,
+            items=[(kr, q) for kr, q in pairs if kr.owner_id in due],
+            now=now,
+        )
+        session.expunge_all()
+    mismatches: dict[str, dict[int, tuple[KeyResult, str]]] = defaultdict(dict)
     for kr in rows:
-        if due_for_checkin(kr, now):
-            due[kr.owner_id].append(kr)
-    if not due:
-        return []
+        insight = found.get(kr.id)
+        if insight is not None and insight.mismatch:
+            mismatches[kr.owner_id][kr.id] = (kr, insight.mismatch)
     team_tz = team_timezone(team, default_timezone)
     tzs = _owner_timezones(engine, client, team_id=team_id, owners=sorted(due), now=now)
     by_period: dict[str, list[str]] = defaultdict(list)
@@ -121,7 +138,7 @@ def plan_reminders(
                     channel=owner,
                     text=f"Weekly check-in: {len(krs)} key result"
                     f"{'s' if len(krs) != 1 else ''} need an update",
-                    blocks=reminder_blocks(krs, period),
+                    blocks=reminder_blocks(krs, period, mismatches.get(owner)),
                     key=RunKey(team_id, JOB, owner, period),
                     label="check-in reminder",
                 )

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from jobs.guardrail_alerts import post_guardrail_changes
 from jobs.kpi_sync_notify import dm_admins
 from jobs.sheet_values import (
     HeaderError,
@@ -35,6 +36,7 @@ from jobs.staff_matching import StaffMatcher, match_praise
 from slackapp.settings import Settings
 from storage import audit
 from storage.db import session_scope
+from storage.guardrails import evaluate as evaluate_guardrails
 from storage.kpi_values import (
     SYNC_ACTOR,
     ValueIn,
@@ -68,6 +70,7 @@ class SyncReport:
     custom_kpis: list[str] = field(default_factory=list)
     key_results_updated: int = 0
     praise_new: int = 0
+    guardrail_changes: int = 0  # guardrails that turned unhealthy or healthy again
     praise_unmatched: list[str] = field(default_factory=list)
     requests: int = 0
     started_at: datetime = field(default_factory=utcnow)
@@ -285,6 +288,7 @@ def run_kpi_sync(
                 counts.unchanged,
             )
             report.key_results_updated = len(refresh_bound_key_results(s, team_id=team_id))
+            report.guardrail_changes = len(evaluate_guardrails(s, team_id=team_id))
             report.praise_new = len(store_drafts(s, team_id=team_id, rows=praise_in))
             report.ok = True
             report.finished_at = utcnow()
@@ -326,6 +330,7 @@ def run_kpi_sync(
         report.ok = False
         report.stored = report.updated = report.unchanged = report.praise_new = 0
         report.key_results_updated = 0
+        report.guardrail_changes = 0
         report.error = f"Saving the KPI values failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})."
         dm = _finish_failed(engine, report, notify_admins)
     log.info("%s (%.2fs)", report.summary(), time.monotonic() - began)
@@ -333,7 +338,16 @@ def run_kpi_sync(
         report.admins_notified = dm_admins(client, _admin_ids(engine, settings, team_id), report)
     if report.ok and report.praise_new and client is not None:
         _notify_praise(engine, client, team_id)
+    if report.ok and client is not None:
+        _post_guardrails(engine, client, team_id)
     return report
+
+
+def _post_guardrails(engine: Engine, client: WebClient, team_id: str) -> None:
+    try:
+        post_guardrail_changes(engine, client, team_id=team_id)
+    except Exception:  # noqa: BLE001 - the sync has landed; an alert problem must not undo it
+        log.exception("Posting KPI guardrail alerts failed")
 
 
 def _notify_praise(engine: Engine, client: WebClient, team_id: str) -> None:

@@ -15,7 +15,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 
+from storage.away import away_until
+from storage.confidence import NetConfidence, net_confidence_change
 from storage.kpi_values import LatestValue, latest_values
+from storage.kr_insights import KrInsight, kr_insights
 from storage.models import (
     CheckIn,
     Department,
@@ -25,8 +28,8 @@ from storage.models import (
     Objective,
     Team,
 )
-from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress, status
-from storage.quarters import quarter_of
+from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress
+from storage.quarters import quarter_bounds, quarter_of
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,9 @@ class KrDigest:
     value_week_ago: float | None  # the value as it stood a week ago (None: no value then)
     checkins_this_week: int
     missed_weeks: int  # whole weeks without a check-in: 0, 1, or 2 (= two or more)
+    insight: KrInsight | None = None  # forecast, mismatch, stale (spec §9)
+    confidence_week_ago: int | None = None
+    owner_away_until: date | None = None  # away owners are kept out of missed check-ins
 
     @property
     def moved(self) -> bool:
@@ -87,11 +93,35 @@ class DepartmentDigest:
 
     @property
     def missed(self) -> list[KrDigest]:
-        return [k for k in self.key_results if k.missed_weeks >= 1]
+        return [k for k in self.key_results if k.missed_weeks >= 1 and not k.owner_away_until]
 
     @property
     def escalated(self) -> list[KrDigest]:
-        return [k for k in self.key_results if k.missed_weeks >= 2]
+        return [k for k in self.key_results if k.missed_weeks >= 2 and not k.owner_away_until]
+
+    @property
+    def mismatched(self) -> list[KrDigest]:
+        return [k for k in self.key_results if k.insight and k.insight.mismatch]
+
+    @property
+    def stale(self) -> list[KrDigest]:
+        return [k for k in self.key_results if k.insight and k.insight.stale]
+
+    @property
+    def away(self) -> dict[str, date]:
+        """Owners of this department's key results who are away: user id → last away day."""
+        return {
+            k.key_result.owner_id: k.owner_away_until
+            for k in self.key_results
+            if k.owner_away_until
+        }
+
+    @property
+    def net_confidence(self) -> NetConfidence:
+        krs = self.key_results
+        return net_confidence_change(
+            [k.key_result.last_confidence for k in krs], [k.confidence_week_ago for k in krs]
+        )
 
     @property
     def progress(self) -> float:
@@ -112,6 +142,8 @@ class DigestData:
     departments: list[DepartmentDigest]
     company_kpis: list[LatestValue]
     kpi_series: dict[str, list[tuple[date, float]]]  # company-wide, for the chart
+    # Behaviors against KPIs, in the first digest of each quarter only (spec §9).
+    correlations: list = field(default_factory=list)
 
     @property
     def at_risk(self) -> list[tuple[Department, ObjectiveDigest]]:
@@ -201,8 +233,9 @@ def build_digest_data(
         .subquery()
     )
     value_then: dict[int, float | None] = {}
-    for kr_id, value in session.exec(
-        select(CheckIn.key_result_id, CheckIn.value).join(
+    confidence_then: dict[int, int] = {}
+    for kr_id, value, confidence in session.exec(
+        select(CheckIn.key_result_id, CheckIn.value, CheckIn.confidence).join(
             last_before,
             and_(
                 last_before.c.key_result_id == CheckIn.key_result_id,
@@ -211,6 +244,7 @@ def build_digest_data(
         )
     ).all():
         value_then[kr_id] = value
+        confidence_then[kr_id] = confidence
 
     changes: dict[int, list[LatestValue]] = defaultdict(list)
     for v in latest_values(
@@ -237,23 +271,31 @@ def build_digest_data(
     behaviors = _behaviors(session, team_id, department_ids, week_start, now)
     kudos_by_dept = _kudos(session, team_id, department_ids, week_start, now)
 
+    # Insights (spec §9): forecasts for every key result in two statements, who is away in one.
+    all_krs = [kr for krs in krs_by_obj.values() for kr in krs]
+    insights = kr_insights(
+        session,
+        team_id=team_id,
+        items=[(kr, quarter) for kr in all_krs],
+        now=now,
+        stale_days=team.stale_days,
+    )
+    away = away_until(session, team_id=team_id, today=now.date())
+
     def kr_digest(kr: KeyResult) -> KrDigest:
         checked = week_counts.get(kr.id, 0)
         then = value_then.get(kr.id)  # None: no check-in before the week
+        found = insights[kr.id]
         return KrDigest(
             key_result=kr,
             progress=progress(kr.baseline, kr.target, kr.current_value),
-            status=status(
-                baseline=kr.baseline,
-                target=kr.target,
-                current=kr.current_value,
-                confidence=kr.last_confidence,
-                quarter=quarter,
-                now=now,
-            ),
+            status=found.status,
             value_week_ago=then,
             checkins_this_week=checked,
             missed_weeks=missed_weeks(kr, now),
+            insight=found,
+            confidence_week_ago=confidence_then.get(kr.id),
+            owner_away_until=away.get(kr.owner_id),
         )
 
     objectives_by_dept: dict[int, list[ObjectiveDigest]] = defaultdict(list)
@@ -280,7 +322,28 @@ def build_digest_data(
         departments=digests,
         company_kpis=changes.get(0, []),
         kpi_series=dict(series),
+        correlations=_quarterly_correlations(session, team_id, department_ids, now),
     )
+
+
+def first_week_of_quarter(now: datetime) -> bool:
+    start, _ = quarter_bounds(quarter_of(now.date()))
+    return (now.date() - start).days < 7
+
+
+def _quarterly_correlations(session, team_id, department_ids, now) -> list:
+    """Behaviors against KPIs over the past year, for the first leadership digest of a quarter."""
+    if department_ids is not None or not first_week_of_quarter(now):
+        return []
+    from storage.behavior_correlation import correlate
+    from storage.models import Behavior
+
+    behaviors = list(
+        session.exec(
+            select(Behavior).where(Behavior.team_id == team_id, Behavior.active.is_(True))
+        ).all()
+    )
+    return correlate(session, team_id=team_id, behaviors=behaviors, today=now.date())
 
 
 def _behaviors(session, team_id, department_ids, start, end) -> dict[int, list]:

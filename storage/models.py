@@ -34,6 +34,7 @@ class Team(SQLModel, table=True):
     review_lead_days: int = 7
     timezone: str | None = Field(default=None, max_length=64)
     kudos_require_behavior: bool = False
+    stale_days: int = 14  # a key result with no check-in for this long is "stale" (spec §9)
     installed_at: datetime = Field(default_factory=utcnow)
     uninstalled_at: datetime | None = None
 
@@ -360,6 +361,54 @@ class ProcessedEvent(SQLModel, table=True):
     event_id: str = Field(primary_key=True, max_length=64)
     team_id: str = Field(max_length=32)
     received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class UserAway(SQLModel, table=True):
+    """An away period: reminders and escalations skip this person until `until` (inclusive)."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    until: date
+    set_at: datetime = Field(default_factory=utcnow)
+
+
+class KpiGuardrail(SQLModel, table=True):
+    """A KPI that must stay above/below a threshold, with its last evaluated state (spec §9).
+
+    `changes` counts healthy↔unhealthy transitions; each transition's alert or recovery note is
+    posted once under the run key (guardrail id, changes).
+    """
+
+    __table_args__ = (UniqueConstraint("team_id", "kpi_name", "scope"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    kpi_name: str = Field(max_length=64)
+    scope: int = 0  # department id, 0 = company-wide
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    op: str = Field(max_length=8)  # above | below
+    threshold: float
+    state: str = Field(default="unknown", max_length=16)  # unknown | healthy | unhealthy
+    evaluated_day: date | None = None
+    evaluated_value: float | None = None
+    changes: int = 0
+    changed_at: datetime | None = None
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BehaviorKpiLink(SQLModel, table=True):
+    """The KPI a behavior is explicitly compared with (one per behavior)."""
+
+    __table_args__ = (UniqueConstraint("team_id", "behavior_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    behavior_id: int = Field(foreign_key="behavior.id")
+    kpi_name: str = Field(max_length=64)
+    scope: int = 0  # department id, 0 = company-wide
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 # APScheduler's persistent job store (jobs/scheduler.py). Declared here, with exactly the columns

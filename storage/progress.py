@@ -29,6 +29,11 @@ def confidence_status(confidence: int) -> str:
     return ON_TRACK
 
 
+def band(share: float) -> str:
+    """≥ 0.7 on track, 0.4–0.7 at risk, below off track."""
+    return ON_TRACK if share >= 0.7 else AT_RISK if share >= 0.4 else OFF_TRACK
+
+
 def status(
     *,
     baseline: float,
@@ -37,21 +42,30 @@ def status(
     confidence: int | None,
     quarter: str,
     now: datetime | date,
+    forecast_progress: float | None = None,
 ) -> str:
     """Progress against the elapsed share of the quarter, tempered by the latest confidence.
 
     Progress at least 70% of where the calendar says it should be is on track, 40–70% at risk,
-    below that off track. A confidence reading can only make the status worse, never better:
-    owners who feel it slipping see that before the numbers do.
+    below that off track. With a forecast (spec §9) its progress at quarter end decides instead:
+    ≥ 70% on track, 40–70% at risk, < 40% off track. A confidence reading can only make the
+    status worse, never better: owners who feel it slipping see that before the numbers do.
     """
-    done = progress(baseline, target, current)
-    expected = elapsed_share(quarter, now)
-    if done >= 1.0 or expected <= 0.0:
-        by_progress = ON_TRACK
+    if forecast_progress is not None:
+        by_progress = band(forecast_progress)
     else:
-        ratio = done / expected
-        by_progress = ON_TRACK if ratio >= 0.7 else AT_RISK if ratio >= 0.4 else OFF_TRACK
+        done = progress(baseline, target, current)
+        expected = elapsed_share(quarter, now)
+        by_progress = ON_TRACK if done >= 1.0 or expected <= 0.0 else band(done / expected)
+    return worsen(by_progress, confidence)
+
+
+_ORDER = {ON_TRACK: 0, AT_RISK: 1, OFF_TRACK: 2}
+
+
+def worsen(by_data: str, confidence: int | None) -> str:
+    """The data's status, made worse (never better) by a low confidence."""
     if confidence is None:
-        return by_progress
-    order = [ON_TRACK, AT_RISK, OFF_TRACK]
-    return order[max(order.index(by_progress), order.index(confidence_status(confidence)))]
+        return by_data
+    by_confidence = confidence_status(confidence)
+    return by_confidence if _ORDER[by_confidence] > _ORDER[by_data] else by_data

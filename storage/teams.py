@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from storage import audit
 from storage.errors import FieldErrors
 from storage.models import SlackUser, Team
+from storage.staleness import parse_stale_days
 
 SETTING_FIELDS = (
     "leadership_channel",
@@ -24,6 +25,7 @@ SETTING_FIELDS = (
     "review_lead_days",
     "timezone",
     "kudos_require_behavior",
+    "stale_days",
 )
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -91,6 +93,11 @@ def validate_settings(values: dict) -> dict:
             values["review_lead_days"] = days
         except (TypeError, ValueError):
             errors["review_lead_days"] = "Review lead days must be a whole number from 1 to 60."
+    if "stale_days" in values:
+        try:
+            values["stale_days"] = parse_stale_days(values["stale_days"])
+        except FieldErrors as exc:
+            errors.update(exc.errors)
     if values.get("timezone"):
         try:
             ZoneInfo(values["timezone"])

@@ -23,6 +23,14 @@ from slackapp.blocks.common import (
     progress_bar,
     section,
 )
+from slackapp.blocks.insights import (
+    CAUTION,
+    away_text,
+    behavior_correlation_line,
+    mismatch_text,
+    net_confidence_text,
+    stale_text,
+)
 from slackapp.blocks.objectives import STATUS_EMOJI
 from storage.digest_queries import DepartmentDigest, DigestData, KrDigest
 from storage.kpi_values import LatestValue
@@ -152,7 +160,8 @@ def department_digests(
             header(f"Weekly digest: {name}"),
             context(
                 f"{data.quarter} · {_week(data)} · {len(d.objectives)} objective"
-                f"{'s' if len(d.objectives) != 1 else ''} · {d.progress:.0%} average progress"
+                f"{'s' if len(d.objectives) != 1 else ''} · {d.progress:.0%} average progress · "
+                f"{net_confidence_text(d.net_confidence)}"
             ),
         ]
     )
@@ -181,6 +190,11 @@ def department_digests(
         "Missed check-ins",
         [missed_line(k) for k in d.missed] or ["_Everyone checked in this week._ :tada:"],
     )
+    if d.stale:
+        body += line_sections(
+            f"Stale key results (no check-in for {data.team.stale_days}+ days)",
+            [flag_line(k, stale_text(k.insight)) for k in d.stale],
+        )
     if d.behaviors:
         body += line_sections("Behaviors logged vs target", [behavior_line(b) for b in d.behaviors])
     body += line_sections("Kudos", [kudos_line(k) for k in d.kudos] or ["_No kudos this week._"])
@@ -195,8 +209,29 @@ def department_digests(
         if d.escalated
         else []
     )
+    for_heads = []
+    if d.mismatched:
+        for_heads += line_sections(
+            ":thinking_face: Confidence that disagrees with the data",
+            [
+                flag_line(k, mismatch_text(k.insight.mismatch, k.key_result.last_confidence))
+                for k in d.mismatched
+            ],
+        )
+    if d.away:
+        for_heads += line_sections(
+            "Away",
+            [f"• <@{user}> {away_text(until)}" for user, until in sorted(d.away.items())],
+        )
     text = f"Weekly digest for {name}"
-    return split_dicts(top + shared, text), split_dicts(top + escalation + shared, text)
+    return split_dicts(top + shared, text), split_dicts(
+        top + escalation + as_dicts(for_heads) + shared, text
+    )
+
+
+def flag_line(k: KrDigest, flag: str) -> str:
+    kr = k.key_result
+    return f"• *KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))} · <@{kr.owner_id}> — {flag}"
 
 
 def department_line(d: DepartmentDigest) -> str:
@@ -216,6 +251,13 @@ def department_line(d: DepartmentDigest) -> str:
         parts.append(f"{len(d.missed)} missed check-in{'s' if len(d.missed) != 1 else ''}")
     if d.kudos:
         parts.append(f"{len(d.kudos)} kudos")
+    parts.append(net_confidence_text(d.net_confidence))
+    if d.mismatched:
+        parts.append(
+            f"{len(d.mismatched)} confidence mismatch{'es' if len(d.mismatched) != 1 else ''}"
+        )
+    if d.stale:
+        parts.append(f"{len(d.stale)} stale")
     return f"• *{name}* — " + " · ".join(parts)
 
 
@@ -238,4 +280,10 @@ def leadership_digest(data: DigestData) -> list[Message]:
         for dept, o in data.at_risk
     ]
     blocks += line_sections("At risk", at_risk or ["_Nothing is at risk._ :tada:"])
+    if data.correlations:
+        blocks += line_sections(
+            "Behaviors against KPIs this quarter (past year, weekly)",
+            [behavior_correlation_line(c) for c in data.correlations],
+        )
+        blocks.append(context(CAUTION))
     return split_messages(blocks, "Leadership digest")

@@ -16,8 +16,9 @@ from slackapp.blocks.common import (
     header,
     section,
 )
+from slackapp.blocks.insights import guardrail_state_text
 from storage.kpi_values import LatestValue
-from storage.models import KpiSyncRun
+from storage.models import KpiGuardrail, KpiSyncRun
 from storage.numbers import format_number
 
 WARNING_CELLS_SHOWN = 5
@@ -46,9 +47,12 @@ def change_text(v: LatestValue) -> str:
     )
 
 
-def value_line(v: LatestValue) -> str:
+def value_line(v: LatestValue, guard: KpiGuardrail | None = None) -> str:
     where = escape(v.department) if v.department else "company-wide"
-    return f"• {where}: *{format_number(v.value, v.unit)}* ({v.day:%b %d}) · {change_text(v)}"
+    line = f"• {where}: *{format_number(v.value, v.unit)}* ({v.day:%b %d}) · {change_text(v)}"
+    if guard is not None:
+        line += f" · {guardrail_state_text(guard)}"
+    return line
 
 
 def rejected_lines(report: str) -> list[str]:
@@ -93,8 +97,15 @@ def _sync_context(
 
 
 def kpi_overview(
-    values: list[LatestValue], *, last: KpiSyncRun | None, last_ok: KpiSyncRun | None, stale: bool
+    values: list[LatestValue],
+    *,
+    last: KpiSyncRun | None,
+    last_ok: KpiSyncRun | None,
+    stale: bool,
+    guards: dict | None = None,
 ) -> list[Block]:
+    """`guards`: (kpi name, scope) → KpiGuardrail, shown as healthy/unhealthy."""
+    guards = guards or {}
     blocks: list[Block] = [header("Loyalty KPIs")]
     if not values:
         blocks.append(
@@ -109,7 +120,9 @@ def kpi_overview(
     room = MESSAGE_BLOCKS_MAX - 1 - 5  # header, and sync context + warnings at the end
     names = list(by_kpi)
     for name in names[:room]:
-        lines = [f"*{escape(name)}*"] + [value_line(v) for v in by_kpi[name]]
+        lines = [f"*{escape(name)}*"] + [
+            value_line(v, guards.get((v.kpi_name, v.scope))) for v in by_kpi[name]
+        ]
         blocks.append(section(cut("\n".join(lines), SECTION_TEXT_MAX)))
     if len(names) > room:
         blocks.append(context(f"…and {len(names) - room} more KPIs: `/kpi <name>` shows any one."))

@@ -16,6 +16,8 @@ from slackapp.blocks.common import (
     progress_bar,
     section,
 )
+from slackapp.blocks.insights import kr_flags
+from storage.kr_insights import KrInsight
 from storage.models import CheckIn, KeyResult
 from storage.numbers import format_number
 from storage.objectives import ObjectiveView, kr_progress
@@ -40,19 +42,29 @@ def kr_status(kr: KeyResult, quarter: str, now: datetime | None = None) -> str:
     )
 
 
-def kr_line(kr: KeyResult, quarter: str, now: datetime | None = None) -> str:
+def kr_line(
+    kr: KeyResult,
+    quarter: str,
+    now: datetime | None = None,
+    insight: KrInsight | None = None,
+    *,
+    with_forecast: bool = True,
+) -> str:
     share = kr_progress(kr)
-    st = kr_status(kr, quarter, now)
+    st = insight.status if insight else kr_status(kr, quarter, now)
     kpi = f" · KPI `{escape(kr.kpi_name)}`" if kr.kpi_name else ""
+    flags = kr_flags(kr, insight, with_forecast=with_forecast)
     return (
         f"*KR-{kr.number}* {escape(cut(kr.title, 120))}{kpi}\n"
         f"`{progress_bar(share)}` {share:.0%} · {format_number(kr.current_value, kr.unit)} "
         f"of {format_number(kr.target, kr.unit)} (from {format_number(kr.baseline, kr.unit)}) · "
-        f"{STATUS_EMOJI[st]} {st} · <@{kr.owner_id}>"
+        f"{STATUS_EMOJI[st]} {st} · <@{kr.owner_id}>" + (f"\n{flags}" if flags else "")
     )
 
 
-def objective_summary(view: ObjectiveView, now: datetime | None = None) -> str:
+def objective_summary(
+    view: ObjectiveView, now: datetime | None = None, insights: dict | None = None
+) -> str:
     o = view.objective
     head = (
         f"*O-{o.number}* {escape(cut(o.title, 150))}\n"
@@ -62,7 +74,11 @@ def objective_summary(view: ObjectiveView, now: datetime | None = None) -> str:
     if o.status != "active":
         score = f" · score {o.final_score:.2f}" if o.final_score is not None else ""
         head += f" · _{o.status.replace('_', ' ')}{score}_"
-    krs = [f"• {kr_line(kr, o.quarter, now)}" for kr in view.key_results]
+    insights = insights or {}
+    krs = [
+        f"• {kr_line(kr, o.quarter, now, insights.get(kr.id), with_forecast=False)}"
+        for kr in view.key_results
+    ]
     return cut("\n".join([head, *krs]), 3000)
 
 
@@ -71,7 +87,13 @@ def page_count(total: int) -> int:
 
 
 def objective_list(
-    chunk: list[ObjectiveView], *, total: int, title: str, page: int = 1, scope_value: str = "me"
+    chunk: list[ObjectiveView],
+    *,
+    total: int,
+    title: str,
+    page: int = 1,
+    scope_value: str = "me",
+    insights: dict | None = None,
 ) -> list[Block]:
     """One page of objectives (already sliced), within the 50-block limit, with paging buttons."""
     pages = page_count(total)
@@ -80,7 +102,7 @@ def objective_list(
         blocks.append(section("No active objectives here yet. Create one with `/okr new`."))
         return blocks
     for v in chunk:
-        blocks.append(section(objective_summary(v)))
+        blocks.append(section(objective_summary(v, insights=insights)))
     blocks.append(context(f"Page {page} of {pages} · {total} objective{'s' if total != 1 else ''}"))
     buttons = []
     if page > 1:
@@ -101,7 +123,9 @@ def objective_list(
     return blocks
 
 
-def objective_detail(view: ObjectiveView, history: dict[int, list[CheckIn]]) -> list[Block]:
+def objective_detail(
+    view: ObjectiveView, history: dict[int, list[CheckIn]], insights: dict | None = None
+) -> list[Block]:
     o = view.objective
     blocks: list[Block] = [
         header(f"O-{o.number} {o.title}"),
@@ -117,7 +141,7 @@ def objective_detail(view: ObjectiveView, history: dict[int, list[CheckIn]]) -> 
         blocks.append(section(escape(cut(o.description, 2900))))
     for kr in view.key_results:
         blocks.append(divider())
-        blocks.append(section(kr_line(kr, o.quarter)))
+        blocks.append(section(kr_line(kr, o.quarter, insight=(insights or {}).get(kr.id))))
         recent = history.get(kr.id, [])[:3]
         if recent:
             lines = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
 from slackapp.blocks.common import as_dicts, context, cut, escape, md, plain, section
+from slackapp.blocks.insights import mismatch_text
 from storage.models import KeyResult
 from storage.numbers import format_number
 from storage.objectives import kr_progress
@@ -13,7 +14,12 @@ SNOOZE_ACTION = "reminder_snooze"
 KRS_PER_MESSAGE = 40  # one section per KR, plus header and actions: well within 50 blocks
 
 
-def reminder_blocks(krs: list[KeyResult], period: str) -> list[dict]:
+def reminder_blocks(
+    krs: list[KeyResult], period: str, mismatches: dict[int, tuple[KeyResult, str]] | None = None
+) -> list[dict]:
+    """`mismatches`: key result id → (key result, overconfident|underconfident) for the owner's
+    key results whose confidence disagrees with the data (spec §9)."""
+    mismatches = mismatches or {}
     blocks = [
         section(
             ":wave: Time for your weekly check-in. These key results have had no check-in "
@@ -32,6 +38,8 @@ def reminder_blocks(krs: list[KeyResult], period: str) -> list[dict]:
                 f"Now {format_number(kr.current_value, kr.unit)} of "
                 f"{format_number(kr.target, kr.unit)} ({kr_progress(kr):.0%})."
             )
+        if kr.id in mismatches:
+            detail += "\n" + mismatch_text(mismatches[kr.id][1], kr.last_confidence)
         blocks.append(
             SectionBlock(
                 text=md(f"{title}\n{detail}"),
@@ -43,6 +51,17 @@ def reminder_blocks(krs: list[KeyResult], period: str) -> list[dict]:
     if len(krs) > KRS_PER_MESSAGE:
         rest = ", ".join(f"KR-{k.number}" for k in krs[KRS_PER_MESSAGE:])
         blocks.append(section(f"Also due: {rest} — `/checkin` lists them all."))
+    due_ids = {k.id for k in krs}
+    others = [(kr, kind) for kr_id, (kr, kind) in mismatches.items() if kr_id not in due_ids]
+    if others:
+        lines = [
+            f"• *KR-{kr.number}* {escape(cut(kr.title, 120))}: "
+            f"{mismatch_text(kind, kr.last_confidence)}"
+            for kr, kind in others[:10]
+        ]
+        blocks.append(
+            section(cut("*Confidence that disagrees with the data*\n" + "\n".join(lines), 3000))
+        )
     blocks.append(
         ActionsBlock(
             block_id="reminder_actions",

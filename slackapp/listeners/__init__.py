@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from slackapp.listeners import (
     app_home,
+    away,
     behavior,
     checkin,
     departments,
@@ -40,11 +41,12 @@ FEATURES = (
     kpi,
     reminders,
     quarterly_review,
+    away,
 )
 
 # The App Home's sections beyond the objectives, in this order:
 # fn(session, team_id=, user_id=) -> (buttons, blocks).
-HOME_SECTIONS = (behavior.home_contribution, kudos.home_contribution)
+HOME_SECTIONS = (behavior.home_contribution, kudos.home_contribution, away.home_contribution)
 
 
 def register_listeners(app: App) -> None:

@@ -26,6 +26,7 @@ from slackapp.command_parsing import (
 )
 from slackapp.context import Deps
 from slackapp.form_errors import block_errors
+from slackapp.listeners import behavior_insights
 from slackapp.replies import UsageError, guarded, reply
 from slackapp.roles import Caller
 from storage.behaviors import (
@@ -152,12 +153,21 @@ def handle_behavior_command(ack, command, context, client, respond):
                 response_type="ephemeral",
                 replace_original=False,
             )
+        elif verb == "link":
+            behavior_insights.link_from_text(context, client, respond, rest)
+        elif verb == "show":
+            behavior_insights.show_from_text(context, client, respond, command, rest)
         elif verb == "help":
             reply(respond, f"*Usage:* {BEHAVIOR_USAGE}")
         else:
             raise UsageError(f"`{verb}` is not a /behavior command.", usage=BEHAVIOR_USAGE)
 
-    usage = {"add": BEHAVIOR_ADD_USAGE, "log": BEHAVIOR_LOG_USAGE}.get(verb, BEHAVIOR_USAGE)
+    usage = {
+        "add": BEHAVIOR_ADD_USAGE,
+        "log": BEHAVIOR_LOG_USAGE,
+        "link": behavior_insights.LINK_USAGE,
+        "show": behavior_insights.SHOW_USAGE,
+    }.get(verb, BEHAVIOR_USAGE)
     guarded(respond, f"/behavior {text}", usage, run)
 
 

@@ -17,6 +17,7 @@ from slackapp.blocks.common import (
     section,
 )
 from slackapp.command_parsing import CHECKIN_USAGE, checkin_value_example, parse_checkin_text
+from slackapp.listeners import away
 from slackapp.replies import UsageError, explain, guarded, reply
 from storage.checkins import record_checkin
 from storage.errors import DomainError, NotFound, PermissionDenied
@@ -125,6 +126,9 @@ def handle_checkin_command(ack, command, context, client, respond):
         open_checkin_modal(context, client, command["trigger_id"])
         return
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    if text.split()[0].lower() in away.VERBS:
+        away.handle_away_text(context, client, respond, text)
+        return
 
     def run():
         parsed = parse_checkin_text(text)

@@ -11,17 +11,22 @@ from slack_sdk.errors import SlackApiError
 from slackapp.blocks.common import as_dicts, escape
 from slackapp.blocks.kpi import kpi_detail, kpi_overview
 from slackapp.charts import kpi_trend_png
+from slackapp.listeners import kpi_targets
 from slackapp.replies import UsageError, guarded, reply
 from slackapp.slack_upload import upload_png
 from storage import kpi_values
 from storage.departments import department_by_id
 from storage.errors import DomainError
+from storage.guardrails import guardrails
 from storage.kpis import header_key, kpi_names
 from storage.numbers import format_number
 
 log = logging.getLogger(__name__)
 
-USAGE = "`/kpi` — every KPI's latest value · `/kpi nps` — one KPI's trend with a chart"
+USAGE = (
+    "`/kpi` — every KPI's latest value · `/kpi nps` — one KPI's trend with a chart · "
+    "`/kpi target nps above 40 [department]` — a guardrail (`off` removes it)"
+)
 CHART_DAYS = 180
 # Errors meaning "the bot may not post in this channel": the chart goes to the user's DM.
 CANNOT_POST = {
@@ -60,11 +65,15 @@ def respond_kpi(context, client, respond, command) -> None:
     deps = context["deps"]
     team_id = context["team_id"]
     text = (command.get("text") or "").strip()
+    if text and text.split()[0].lower() == "target":
+        kpi_targets.target_from_text(context, client, respond, text.partition(" ")[2])
+        return
     with deps.session() as s:
         last, last_ok, stale = _sync_state(s, deps.settings, team_id)
         if not text:
             values = kpi_values.latest_values(s, team_id=team_id)
-            blocks = kpi_overview(values, last=last, last_ok=last_ok, stale=stale)
+            guards = {(g.kpi_name, g.scope): g for g in guardrails(s, team_id=team_id)}
+            blocks = kpi_overview(values, last=last, last_ok=last_ok, stale=stale, guards=guards)
             respond(text="Loyalty KPIs", blocks=as_dicts(blocks), response_type="ephemeral")
             return
         name = header_key(text)
@@ -97,10 +106,11 @@ def respond_kpi(context, client, respond, command) -> None:
 def handle_kpi(ack, command, context, client, respond):
     ack()
     text = (command.get("text") or "").strip()
+    usage = kpi_targets.USAGE if text.lower().startswith("target") else USAGE
     guarded(
         respond,
         f"/kpi {text}".strip(),
-        USAGE,
+        usage,
         lambda: respond_kpi(context, client, respond, command),
     )
 

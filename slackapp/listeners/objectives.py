@@ -22,6 +22,7 @@ from storage import checkins as checkin_store
 from storage.departments import department_by_id, find_department
 from storage.errors import DomainError, FieldErrors
 from storage.kpis import kpi_names
+from storage.kr_insights import view_insights
 from storage.numbers import parse_number
 from storage.objectives import (
     MAX_KEY_RESULTS,
@@ -212,7 +213,12 @@ def respond_list(context, respond, arg: str, page: int = 1, replace: bool = Fals
             offset=(page - 1) * PAGE_SIZE,
             **filters,
         )
-    blocks = as_dicts(objective_list(views, total=total, title=title, page=page, scope_value=scope))
+        insights = view_insights(session, team_id=team_id, views=views, now=datetime.now(UTC))
+    blocks = as_dicts(
+        objective_list(
+            views, total=total, title=title, page=page, scope_value=scope, insights=insights
+        )
+    )
     respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=replace)
 
 
@@ -227,7 +233,8 @@ def respond_show(context, respond, arg: str) -> None:
             kr.id: checkin_store.history(session, team_id=team_id, key_result_id=kr.id, limit=3)
             for kr in view.key_results
         }
-    blocks = as_dicts(objective_detail(view, hist))
+        insights = view_insights(session, team_id=team_id, views=[view], now=datetime.now(UTC))
+    blocks = as_dicts(objective_detail(view, hist, insights))
     respond(
         text=f"O-{obj.number} {escape(obj.title[:200])}",
         blocks=blocks,

@@ -26,7 +26,10 @@ HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
 • `/okr setup` — workspace settings: channels, schedules, recognition (admins)
 • `/okr bind KR-34 nps [department|company|<department>]` — the key result takes that KPI's newest value after each sync (heads); `/okr unbind KR-34` undoes it
 • `/kpi [name]` — latest KPI values from the Google Sheet; with a name, its trend and a chart
+• `/kpi target nps above 40 [department]` — a KPI guardrail: one alert when it turns unhealthy (admins; heads for their department)
 • `/checkin KR-34 45 7/10 note` — record progress on a key result (`/checkin` alone opens a form)
+• `/checkin away until 2026-12-24` · `/checkin back` — pause your reminders while you are away
+• `/behavior link B-5 nps` · `/behavior show B-5` — a behavior against a KPI (correlation, not causation)
 Open the app's *Home* tab for your key results at a glance."""
 
 

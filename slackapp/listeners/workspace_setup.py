@@ -99,6 +99,14 @@ def setup_modal(team, default_tz: str) -> View:
                 ),
             ),
             InputBlock(
+                block_id="stale_days",
+                label=plain("Stale key results: days without a check-in"),
+                hint=plain("Key results with no check-in for this long are marked stale.", 2000),
+                element=PlainTextInputElement(
+                    action_id="value", max_length=2, initial_value=str(team.stale_days)
+                ),
+            ),
+            InputBlock(
                 block_id="timezone",
                 label=plain("Workspace timezone"),
                 hint=plain("IANA name such as Europe/Paris or America/New_York.", 2000),
@@ -140,7 +148,7 @@ def read_setup(values: dict) -> dict:
     def el(block):
         return values.get(block, {}).get("value", {})
 
-    return {
+    out = {
         "leadership_channel": el("leadership_channel").get("selected_conversation"),
         "recognition_channel": el("recognition_channel").get("selected_conversation"),
         "feedback_channel": el("feedback_channel").get("selected_conversation"),
@@ -155,6 +163,9 @@ def read_setup(values: dict) -> dict:
         "timezone": (el("timezone").get("value") or "").strip() or None,
         "kudos_require_behavior": bool(el("kudos_require_behavior").get("selected_options")),
     }
+    if "stale_days" in values:
+        out["stale_days"] = el("stale_days").get("value") or ""
+    return out
 
 
 def handle_setup_submission(ack, view, context, client):

@@ -1,0 +1,195 @@
+"""Forecast: where a key result's own trend lands at quarter end (spec §9).
+
+A least-squares line through the key result's values in the quarter (its check-in values, or
+its KPI's values when it is KPI-bound), evaluated at the quarter's last day. It needs two values
+at different times; otherwise there is no forecast and the pace rule of §2 decides the status.
+
+Bulk form for digests: two SELECTs for any number of key results, sums kept per key result, so
+200,000 check-ins cost one pass and no list per key result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import Float, func
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import Session, col, select
+
+from storage.models import CheckIn, KpiValue
+from storage.progress import progress
+from storage.quarters import quarter_bounds
+
+# Above this many key results the check-ins are read by team and date range, not by id list.
+ID_LIST_MAX = 500
+
+
+class epoch_days(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
+    """Days since 1970-01-01 UTC of a timestamp column, computed by the database: reading
+    200,000 timestamps as numbers skips building 200,000 datetime objects."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch_days, "sqlite")
+def _epoch_days_sqlite(element, compiler, **kw):
+    return f"(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5)"
+
+
+@compiles(epoch_days, "postgresql")
+def _epoch_days_postgresql(element, compiler, **kw):
+    return f"(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) / 86400.0)"
+
+
+@dataclass(frozen=True)
+class Forecast:
+    value: float  # projected value on `on`
+    on: date  # the quarter's last day
+    progress: float  # progress the projected value would mean, 0..1
+    points: int  # how many values the line went through
+
+
+class _Fit:
+    """Running sums for a least-squares line y = a + b·x (x in days since the quarter began)."""
+
+    __slots__ = ("n", "sx", "sy", "sxx", "sxy", "lo", "hi")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.sx = self.sy = self.sxx = self.sxy = 0.0
+        self.lo = self.hi = None
+
+    @classmethod
+    def from_sums(cls, n, sx, sy, sxx, sxy, lo, hi) -> _Fit:
+        fit = cls()
+        fit.n, fit.sx, fit.sy, fit.sxx, fit.sxy = int(n), sx, sy, sxx, sxy
+        fit.lo, fit.hi = lo, hi
+        return fit
+
+    def add(self, x: float, y: float) -> None:
+        self.n += 1
+        self.sx += x
+        self.sy += y
+        self.sxx += x * x
+        self.sxy += x * y
+        if self.lo is None or x < self.lo:
+            self.lo = x
+        if self.hi is None or x > self.hi:
+            self.hi = x
+
+    def at(self, x: float) -> float | None:
+        """The line's value at x; None with fewer than two values or all at one time."""
+        if self.n < 2 or self.lo == self.hi:
+            return None
+        n = self.n
+        denom = n * self.sxx - self.sx * self.sx
+        if denom <= 0:
+            return None
+        slope = (n * self.sxy - self.sx * self.sy) / denom
+        intercept = (self.sy - slope * self.sx) / n
+        return intercept + slope * x
+
+
+def _days(start: date, when: datetime | date) -> float:
+    if isinstance(when, datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        origin = datetime.combine(start, time(0), tzinfo=UTC)
+        return (when - origin).total_seconds() / 86400.0
+    return float((when - start).days)
+
+
+def fit_forecast(
+    points: Iterable[tuple[datetime | date, float]],
+    *,
+    baseline: float,
+    target: float,
+    quarter: str,
+) -> Forecast | None:
+    """Forecast from (time, value) points (those outside the quarter are ignored)."""
+    start, end = quarter_bounds(quarter)
+    fit = _Fit()
+    for when, value in points:
+        day = when.date() if isinstance(when, datetime) else when
+        if value is None or not start <= day <= end:
+            continue
+        fit.add(_days(start, when), float(value))
+    return _finish(fit, start, end, baseline, target)
+
+
+def _finish(fit: _Fit, start: date, end: date, baseline: float, target: float) -> Forecast | None:
+    value = fit.at(_days(start, end))
+    if value is None:
+        return None
+    return Forecast(value=value, on=end, progress=progress(baseline, target, value), points=fit.n)
+
+
+def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list) -> dict:
+    """key result id → Forecast (absent when there is none), for any number of key results.
+
+    `key_results` are KeyResult rows (or rows with the same attributes). Two SELECTs whatever
+    their number: check-in values in the quarter, and KPI values in the quarter.
+    """
+    if not key_results:
+        return {}
+    start, end = quarter_bounds(quarter)
+    begin = datetime.combine(start, time(0), tzinfo=UTC)
+    finish = datetime.combine(end, time(23, 59, 59, 999999), tzinfo=UTC)
+    plain = {kr.id: kr for kr in key_results if not kr.kpi_name}
+    bound: dict[tuple[str, int], list] = {}
+    for kr in key_results:
+        if kr.kpi_name:
+            bound.setdefault((kr.kpi_name, kr.kpi_department_id or 0), []).append(kr)
+    fits: dict[int, _Fit] = {}
+    if plain:
+        # The database sums x, y, x², xy per key result (x in days since the quarter began):
+        # one row per key result comes back, not one per check-in.
+        x = epoch_days(CheckIn.created_at) - begin.timestamp() / 86400.0
+        y = CheckIn.value
+        q = (
+            select(
+                CheckIn.key_result_id, func.count(), func.sum(x), func.sum(y), func.sum(x * x),
+                func.sum(x * y), func.min(x), func.max(x),
+            )
+            .where(
+                CheckIn.team_id == team_id,
+                col(CheckIn.value).is_not(None),
+                CheckIn.created_at >= begin,
+                CheckIn.created_at <= finish,
+            )
+            .group_by(CheckIn.key_result_id)
+        )  # fmt: skip
+        if len(plain) <= ID_LIST_MAX:
+            q = q.where(col(CheckIn.key_result_id).in_(list(plain)))
+        for kr_id, *sums in session.connection().execute(q):
+            if kr_id in plain:
+                fits[kr_id] = _Fit.from_sums(*sums)
+    if bound:
+        names = {name for name, _ in bound}
+        by_key: dict[tuple[str, int], _Fit] = {}
+        for name, scope, day, value in session.connection().execute(
+            select(KpiValue.kpi_name, KpiValue.scope, KpiValue.day, KpiValue.value).where(
+                KpiValue.team_id == team_id,
+                col(KpiValue.kpi_name).in_(names),
+                KpiValue.day >= start,
+                KpiValue.day <= end,
+            )
+        ):
+            if (name, scope) in bound:
+                by_key.setdefault((name, scope), _Fit()).add(float((day - start).days), value)
+        for key, krs in bound.items():
+            if key in by_key:
+                for kr in krs:
+                    fits[kr.id] = by_key[key]
+    by_id = {kr.id: kr for kr in key_results}
+    out = {}
+    for kr_id, fit in fits.items():
+        kr = by_id[kr_id]
+        f = _finish(fit, start, end, kr.baseline, kr.target)
+        if f is not None:
+            out[kr_id] = f
+    return out
