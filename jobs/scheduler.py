@@ -181,6 +181,9 @@ def tick() -> None:
 def kpi_sync() -> None:
     if _runtime is None:
         return
+    if not getattr(_runtime.settings, "kpi_spreadsheet", None):
+        log.debug("KPI sync skipped: no KPI_SPREADSHEET (Google Sheets is optional)")
+        return
     from jobs.kpi_sync import run_kpi_sync
 
     for team_id, client in _runtime.active_teams():

@@ -1,4 +1,4 @@
-"""The `loyalty` command (spec §6)."""
+"""The `loyalty` command (spec §6, §10)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import click
 
 from slackapp.settings import ConfigError, Settings, drop_blank_oauth_env, load_settings, require
 
+log = logging.getLogger("loyalty")
+
 SLACK_HINT = (
     "Create the Slack app from manifest.yml (api.slack.com/apps → Create New App → "
     "From an app manifest), install it, then copy the Bot User OAuth Token (xoxb-…), "
@@ -17,42 +19,112 @@ SLACK_HINT = (
 
 
 def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj["settings"]
+    """Settings are read when a command runs (never for --help), then logging is set up."""
+    obj = ctx.find_root().ensure_object(dict)
+    if "settings" not in obj:
+        drop_blank_oauth_env()  # this process owns its environment; Bolt reads it
+        settings = load_settings()
+        from slackapp.logging_setup import configure
+
+        configure("DEBUG" if obj.get("verbose") else settings.log_level, settings.log_format)
+        obj["settings"] = settings
+    return obj["settings"]
+
+
+def log_start(settings: Settings) -> None:
+    """At the start of a long-running command: which env file and database it uses."""
+    from storage.db import safe_url
+
+    log.info(
+        "settings from %s; database %s",
+        settings.env_file_read or "the environment (no env file)",
+        safe_url(settings.database_url),
+    )
+
+
+def check_schema(settings: Settings) -> None:
+    """Stop with one line unless the database schema is current (`loyalty db upgrade`)."""
+    from storage.db import check_schema_current
+
+    check_schema_current(settings.database_url)
 
 
 @click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.version_option(package_name="loyalty-okrs", prog_name="loyalty")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging (overrides LOG_LEVEL).")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool) -> None:
     """Loyalty OKRs: loyalty objectives every department owns, in Slack."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    ctx.ensure_object(dict)
-    drop_blank_oauth_env()  # this process owns its environment; Bolt reads it
-    ctx.obj["settings"] = load_settings()
+    ctx.ensure_object(dict)["verbose"] = verbose
 
 
 @cli.group()
 def db() -> None:
-    """Database schema."""
+    """Database schema, moving and backing up."""
 
 
 @db.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Apply database migrations (Alembic)."""
-    from storage.db import upgrade
+    """Apply database migrations (the one command that changes the schema)."""
+    from storage.db import safe_url, sqlite_file, upgrade
 
-    upgrade(_settings(ctx).database_url)
-    click.echo("Database is up to date.")
+    settings = _settings(ctx)
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():
+        if not path.parent.is_dir():
+            raise ConfigError(f"DATABASE_URL: the directory {path.parent} does not exist.")
+        click.echo(f"No database at {path} yet: creating a new one.")
+    upgrade(settings.database_url)
+    click.echo(f"Database {safe_url(settings.database_url)} is up to date.")
+
+
+@db.command("copy")
+@click.option("--to", "to_url", required=True, metavar="URL", help="The empty target database.")
+@click.pass_context
+def db_copy(ctx: click.Context, to_url: str) -> None:
+    """Copy every table into an empty database (e.g. from SQLite to PostgreSQL)."""
+    from storage.db_copy import copy_database
+
+    settings = _settings(ctx)
+    report = copy_database(settings.database_url, to_url)
+    width = max((len(name) for name in report.rows), default=0)
+    for name, count in sorted(report.rows.items()):
+        click.echo(f"  {name:<{width}}  {count:>8}")
+    click.echo(
+        f"Copied {report.total} rows in {len(report.rows)} tables from {report.source} to "
+        f"{report.target}; row counts match. Point DATABASE_URL at the new database and restart."
+    )
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_context
+def db_backup(ctx: click.Context, file: str) -> None:
+    """Consistent copy of the SQLite database in FILE, while the app runs."""
+    from storage.db_copy import backup_sqlite
+
+    size = backup_sqlite(_settings(ctx).database_url, file)
+    click.echo(f"Backed up the database to {file} ({size} bytes).")
+
+
+@cli.command()
+@click.option("--url", default=None, metavar="https://HOST", help="HTTP mode at this address.")
+@click.option("--oauth", is_flag=True, help="Multi-workspace install (adds the redirect URL).")
+def manifest(url: str | None, oauth: bool) -> None:
+    """Print the Slack app manifest (Socket Mode without --url)."""
+    from slackapp.manifest import ManifestError, render
+
+    try:
+        click.echo(render(url, oauth=oauth), nl=False)
+    except ManifestError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _app(settings: Settings):
-    from storage.db import make_engine, upgrade
+    from storage.db import make_engine
 
-    upgrade(settings.database_url)
+    check_schema(settings)
     return _build_app(settings, make_engine(settings.database_url))
 
 
@@ -82,6 +154,7 @@ def run(ctx: click.Context) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     app = _app(settings)
+    log_start(settings)
     scheduler = _start_scheduler(app)
     handler = SocketModeHandler(app.bolt, settings.slack_app_token)
     click.echo("Loyalty OKRs is running in Socket Mode. Press Ctrl+C to stop.")
@@ -110,26 +183,52 @@ def _start_scheduler(app):
     type=click.IntRange(1, 64),
     help="Worker processes sharing the port (one per CPU core uses the whole machine).",
 )
+@click.option(
+    "--server",
+    type=click.Choice(["gunicorn", "waitress"]),
+    default="gunicorn",
+    show_default=True,
+    help="waitress: the previous built-in server, deprecated, removed in the next release.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
-    """HTTP mode (POST /slack/events, GET /healthz); no scheduler."""
+def serve(ctx: click.Context, host: str, port: int, workers: int, server: str) -> None:
+    """HTTP mode (POST /slack/events, GET /healthz) under gunicorn; no scheduler.
+
+    A worker that dies is replaced; `kill -HUP` restarts the workers gracefully; SIGTERM stops
+    accepting and lets requests in progress and acknowledged work finish first."""
     settings = _settings(ctx)
     if not settings.oauth_enabled:
         require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", hint=SLACK_HINT)
     else:
         require(settings, "SLACK_SIGNING_SECRET", "LOYALTY_ENCRYPTION_KEY", hint=SLACK_HINT)
-    from slackapp.http_server import serve as serve_http
-    from slackapp.http_server import serve_workers
+    from storage.db import make_engine
 
-    if workers == 1:
-        serve_http(_app(settings), host, port)
+    check_schema(settings)  # once, before any worker starts
+    log_start(settings)
+
+    def make_app():
+        return _build_app(settings, make_engine(settings.database_url))
+
+    # Build the app once here so a refused token says so in one line and stops the start,
+    # instead of failing in every worker; the workers build their own after the fork.
+    probe = make_app()
+    probe.deps.engine.dispose()
+    del probe
+    if server == "waitress":
+        logging.getLogger(__name__).warning(
+            "--server waitress is deprecated and will be removed in the next release"
+        )
+        from slackapp.waitress_server import serve as serve_waitress
+        from slackapp.waitress_server import serve_workers
+
+        if workers == 1:
+            serve_waitress(make_app(), host, port)
+        else:
+            serve_workers(make_app, host, port, workers)
         return
-    from storage.db import make_engine, upgrade
+    from slackapp.http_server import serve as serve_gunicorn
 
-    upgrade(settings.database_url)  # once, before the workers start
-    serve_workers(
-        lambda: _build_app(settings, make_engine(settings.database_url)), host, port, workers
-    )
+    serve_gunicorn(make_app, host, port, workers)
 
 
 @cli.command()
@@ -144,12 +243,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 @click.pass_context
 def export(ctx: click.Context, out_dir: str, team_id: str | None) -> None:
     """Every table of a team as CSV, with a manifest of row counts."""
-    from storage.db import make_engine, upgrade
     from storage.export import export_team, only_team
 
-    settings = _settings(ctx)
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = _engine(_settings(ctx))
     team_id = team_id or only_team(engine)
     manifest = export_team(engine, team_id=team_id, out_dir=out_dir)
     total = sum(manifest["tables"].values())
@@ -206,9 +302,9 @@ def kpi_sync(ctx: click.Context, team_id: str | None) -> None:
 
 
 def _engine(settings: Settings):
-    from storage.db import make_engine, upgrade
+    from storage.db import make_engine
 
-    upgrade(settings.database_url)
+    check_schema(settings)
     return make_engine(settings.database_url)
 
 
@@ -292,6 +388,7 @@ def scheduler(ctx: click.Context) -> None:
     from jobs.scheduler import run_blocking_scheduler
 
     app = _app(settings)
+    log_start(settings)
     click.echo("Loyalty OKRs scheduler started (one fires at a time). Press Ctrl+C to stop.")
     run_blocking_scheduler(settings, app.deps.engine, app=app)
 
@@ -309,6 +406,7 @@ def _team_and_client(settings: Settings, engine, team_id: str | None):
         if client is None:
             raise DomainError(f"Team {team_id} has no installation (uninstalled?).")
         return team_id, client
+    require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
     return team_id, make_web_client(settings)
 
 
@@ -342,7 +440,6 @@ def digest(ctx: click.Context, department: str | None, dry_run: bool, team_id: s
         )
         click.echo(json.dumps(dry_run_payloads(plan), indent=2, ensure_ascii=False))
         return
-    require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
     team_id, client = _team_and_client(settings, engine, team_id)
     from storage.db import session_scope
     from storage.teams import admin_ids
@@ -382,7 +479,8 @@ def review_start(ctx: click.Context, quarter: str | None, team_id: str | None) -
     from storage.quarters import parse_quarter, quarter_of
 
     settings = _settings(ctx)
-    require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
+    if not settings.oauth_enabled:
+        require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
     quarter = parse_quarter(quarter) if quarter else quarter_of(utcnow().date())
     engine = _engine(settings)
     team_id, client = _team_and_client(settings, engine, team_id)
@@ -404,11 +502,12 @@ def review_start(ctx: click.Context, quarter: str | None, team_id: str | None) -
 
 def main() -> None:
     """Entry point: configuration and user errors end in one line, never a traceback."""
+    from storage.db import SchemaNotCurrent
     from storage.errors import DomainError
 
     try:
         cli(standalone_mode=True)
-    except ConfigError as exc:
+    except (ConfigError, SchemaNotCurrent) as exc:
         click.echo(f"loyalty: {exc}", err=True)
         sys.exit(2)
     except DomainError as exc:

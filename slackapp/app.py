@@ -10,9 +10,10 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
-from slackapp import event_dedupe, input_guard
+from slackapp import event_dedupe, input_guard, logging_setup
 from slackapp.context import Deps
 from slackapp.listeners import HOME_SECTIONS, register_listeners
+from slackapp.logging_setup import ContextThreadPoolExecutor
 from slackapp.oauth import bot_client, build_oauth_settings, oauth_routes
 from slackapp.roles import install_caller
 from slackapp.settings import BOLT_OAUTH_ENV, ConfigError, Settings
@@ -70,6 +71,8 @@ def create_app(
         oauth_settings=oauth_settings,
         # auth.test at start-up would make a misconfigured token fail here, not on first use.
         token_verification_enabled=bool(client.token),
+        # Bolt's default pool size; listeners see the request's log context (logging_setup).
+        listener_executor=ContextThreadPoolExecutor(max_workers=5),
     )
 
     @app.middleware
@@ -77,6 +80,7 @@ def create_app(
         context["deps"] = deps
         return next()
 
+    logging_setup.install(app)  # each log line names the request's team, user and command
     event_dedupe.install(app)  # a retried or repeated event is processed once
     input_guard.install(app)  # no NUL or lone surrogate reaches the database
     install_caller(app)  # who is asking, with their role, once per request

@@ -1,19 +1,52 @@
-"""HTTP mode: `POST /slack/events`, `GET /healthz`, served by waitress (a production WSGI server)."""
+"""HTTP mode: `POST /slack/events`, `GET /healthz` (and the OAuth install paths when OAuth is
+configured), served by gunicorn, the ecosystem's pre-fork server.
+
+`serve` runs gunicorn in this process as the master: `workers` processes share the port, each
+building its own Bolt app (and database engine) after the fork. gunicorn replaces a worker that
+dies, restarts every worker gracefully on SIGHUP (new code and settings, no request refused),
+and on SIGTERM stops accepting, lets requests in progress finish and, here, the work already
+acknowledged to Slack (listeners still running after ack) complete before each worker exits.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
-from slackapp.app import SlackApp
 from slackapp.input_guard import malformed_reason
+
+if TYPE_CHECKING:
+    from slackapp.app import SlackApp
 
 log = logging.getLogger(__name__)
 MAX_BODY = 512 * 1024  # Slack payloads are far smaller; refuse anything bigger before parsing
+
+
+def _read_body(environ) -> bytes | None:
+    """The request body, or None when it is larger than MAX_BODY (refused before reading it).
+    A chunked body (no Content-Length) is read up to the limit and refused past it."""
+    declared = environ.get("CONTENT_LENGTH")
+    stream = environ["wsgi.input"]
+    if not declared:
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return b""
+        raw = stream.read(MAX_BODY + 1)
+        return None if len(raw) > MAX_BODY else raw
+    try:
+        length = int(declared)
+    except ValueError:
+        return None
+    if length < 0 or length > MAX_BODY:
+        return None
+    return stream.read(length) if length else b""
 
 
 def make_wsgi_app(app: SlackApp):
@@ -37,15 +70,12 @@ def make_wsgi_app(app: SlackApp):
             )
             return [data]
         if path == "/slack/events" and method == "POST":
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = -1
-            if length < 0 or length > MAX_BODY:
+            raw = _read_body(environ)
+            if raw is None:
                 start_response("413 Payload Too Large", [("Content-Type", "text/plain")])
                 return [b"payload too large"]
-            raw = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(raw)  # Bolt's adapter reads it again
+            environ["CONTENT_LENGTH"] = str(len(raw))  # and trusts this (a chunked body has none)
             reason = malformed_reason(raw, environ.get("CONTENT_TYPE", ""))
             if reason is not None:
                 log.info("Refused a malformed request on /slack/events: %s", reason)
@@ -78,113 +108,124 @@ def make_wsgi_app(app: SlackApp):
     return wsgi
 
 
-def serve(
-    app: SlackApp, host: str, port: int, threads: int = 8, sockets: list | None = None
-) -> None:
-    """Serve until SIGTERM/SIGINT, then drain: requests in progress finish, and work already
-    acknowledged to Slack (listeners still running after ack) completes before the exit."""
-    import signal
-
-    from waitress import create_server
-
-    where = {"sockets": sockets} if sockets else {"host": host, "port": port}
-    server = create_server(
-        make_wsgi_app(app),
-        threads=threads,
-        max_request_body_size=MAX_BODY,
-        ident="loyalty-okrs",
-        **where,
-    )
-
-    stopping = False
-
-    def stop(signum, frame):  # noqa: ARG001
-        nonlocal stopping
-        if stopping:  # a second signal must not interrupt the drain
-            return
-        stopping = True
-        raise SystemExit(0)  # leaves waitress's loop, which then waits for its task threads
-
-    signal.signal(signal.SIGTERM, stop)
-    log.info("Listening on http://%s:%s/slack/events", host, server.effective_port)
-    try:
-        server.run()
-    finally:
-        server.close()
-        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
-        log.info("Stopped: in-flight requests and acknowledged work finished")
+THREADS = 8  # requests served at once per worker (Bolt runs listeners in its own pool)
 
 
-def serve_workers(make_app, host: str, port: int, workers: int, threads: int = 8) -> None:
-    """Pre-fork: `workers` processes share one listening socket, so one `loyalty serve` uses
-    every core (Python runs one request at a time per process). A worker that dies is replaced;
-    SIGTERM/SIGINT stop them all, each draining its requests first. The app (and its database
-    engine) is built in each worker after the fork, never shared across processes."""
-    import os
-    import signal
-    import socket
-    import time
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
-    # Build the app once here so a bad token or database fails fast, with its message, instead
-    # of in a loop of dying workers; the workers build their own after the fork.
-    probe = make_app()
-    probe.deps.engine.dispose()
-    del probe
 
-    sock = socket.create_server((host, port), backlog=2048, reuse_port=False)
-    sock.setblocking(False)
-    children: dict[int, float] = {}  # pid -> start time
-    stopping = False
-    backoff = 0.5
+class _Logger:
+    """gunicorn's lines go through the process's own logging set-up (level, format)
+    instead of gunicorn's separate handlers."""
 
-    def spawn() -> None:
-        pid = os.fork()
-        if pid == 0:  # the worker: drop the parent's handlers before anything else
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent relays the stop
-            code = 0
-            try:
-                serve(make_app(), host, port, threads=threads, sockets=[sock])
-            except BaseException:  # noqa: BLE001 - report and let the parent replace us
-                log.exception("worker %s failed", os.getpid())
-                code = 1
-            os._exit(code)
-        children[pid] = time.monotonic()
+    @staticmethod
+    def make():
+        from gunicorn.glogging import Logger
 
-    def stop(signum, frame):  # noqa: ARG001
-        nonlocal stopping
-        stopping = True
-        for pid in list(children):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        class RootLogger(Logger):
+            def setup(self, cfg):
+                super().setup(cfg)
+                for gunicorn_log in (self.error_log, self.access_log):
+                    for handler in list(gunicorn_log.handlers):
+                        gunicorn_log.removeHandler(handler)
+                self.error_log.propagate = True
+                self.error_log.setLevel(logging.NOTSET)
 
-    for _ in range(workers):
-        spawn()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+        return RootLogger
+
+
+def _drain_acknowledged_work(arbiter, worker) -> None:  # noqa: ARG001 - gunicorn's hook
+    """worker_exit: after the worker's last response, let listeners still running after ack()
+    finish, then close the worker's database connections."""
+    app = getattr(worker.app, "slack_app", None)
+    if app is None:  # called in the master for a worker that was already gone
+        return
+    app.bolt.listener_runner.listener_executor.shutdown(wait=True)
+    app.deps.engine.dispose()
+
+
+def _remember_worker(arbiter, worker) -> None:  # noqa: ARG001 - gunicorn's post_fork hook
+    worker.app.worker = worker  # for load(): its heartbeat and whether it is being stopped
+
+
+def _listening(arbiter) -> None:
     log.info(
-        "Listening on http://%s:%s/slack/events with %s workers",
-        host,
-        sock.getsockname()[1],
-        workers,
+        "Listening on http://%s/slack/events with %s workers",
+        arbiter.cfg.bind[0],
+        arbiter.cfg.workers,
     )
-    while children:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        except InterruptedError:
-            continue
-        started = children.pop(pid, time.monotonic())
-        if not stopping:
-            # A worker dying right after start would die again: back off before replacing it.
-            backoff = min(30.0, backoff * 2) if time.monotonic() - started < 10 else 0.5
-            log.warning(
-                "worker %s exited (status %s); starting a new one in %.1fs", pid, status, backoff
-            )
-            time.sleep(backoff)
-            if not stopping:
-                spawn()
-    sock.close()
+
+
+def make_server(make_app: Callable[[], SlackApp], host: str, port: int, workers: int):
+    """The gunicorn application: `make_app` runs in each worker after the fork."""
+    from gunicorn.app.base import BaseApplication
+
+    class LoyaltyServer(BaseApplication):
+        slack_app: SlackApp | None = None
+        worker = None  # this process's gunicorn worker, after the fork
+
+        def load_config(self):
+            options = {
+                "bind": [_bind(host, port)],
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": THREADS,
+                # A worker takes only the connections it can serve soon (its threads plus as
+                # many kept alive); the rest wait in the shared backlog for any worker. A worker
+                # that dies then takes few requests with it, and a busy one does not hoard.
+                "worker_connections": 2 * THREADS,
+                "backlog": 2048,
+                "timeout": 30,  # a worker silent this long is killed and replaced
+                "graceful_timeout": 30,  # drain time on SIGTERM / SIGHUP
+                "keepalive": 5,  # behind a load balancer that reuses connections
+                "preload_app": False,  # one app and database engine per worker
+                "proc_name": "loyalty-okrs",
+                "logger_class": _Logger.make(),
+                "post_fork": _remember_worker,
+                "worker_exit": _drain_acknowledged_work,
+                "when_ready": _listening,
+                "control_socket_disable": True,  # no shared control socket in $HOME
+            }
+            for key, value in options.items():
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
+
+        def load(self):
+            """Build this worker's app. `loyalty serve` checked the settings and Slack before
+            starting, so a failure here is passing (Slack or the network briefly down while a
+            worker is replaced): try again with backoff, as gunicorn would otherwise stop the
+            whole server for one worker that failed to start."""
+            delay = 1.0
+            while True:
+                try:
+                    self.slack_app = make_app()
+                    wsgi = make_wsgi_app(self.slack_app)
+                    log.info("Worker %s ready", os.getpid())
+                    return wsgi
+                except Exception as exc:  # noqa: BLE001 - logged, retried
+                    worker = self.worker
+                    if worker is None:
+                        raise
+                    reason = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+                    log.warning(
+                        "Worker %s could not start (%s); trying again in %.0fs",
+                        os.getpid(),
+                        reason,
+                        delay,
+                    )
+                    retry_at = time.monotonic() + delay
+                    while worker.alive and time.monotonic() < retry_at:
+                        worker.notify()  # starting, not stuck: the master must not kill it
+                        time.sleep(0.2)
+                    if not worker.alive:  # stopped (SIGTERM) while waiting
+                        raise SystemExit(0) from None
+                    delay = min(30.0, delay * 2)
+
+    return LoyaltyServer()
+
+
+def serve(make_app: Callable[[], SlackApp], host: str, port: int, workers: int = 1) -> None:
+    """Serve until SIGTERM (drain) or SIGINT/SIGQUIT (quick stop); SIGHUP restarts the workers
+    gracefully. Returns only when the master stops."""
+    make_server(make_app, host, port, workers).run()

@@ -14,8 +14,6 @@ GovSlack host, a proxy or the tests' fake gets the whole flow.
 from __future__ import annotations
 
 import logging
-import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -38,35 +36,13 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_EXPIRATION_SECONDS = 600
 # Refresh a rotating token this long before it expires (Slack's tokens live 12 hours).
 ROTATE_MINUTES_BEFORE_EXPIRY = 120
-MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
-# Used when manifest.yml is not beside the package (an installed wheel).
-FALLBACK_BOT_SCOPES = ["commands", "chat:write", "users:read", "im:write"]
 
 
-def bot_scopes(manifest: Path = MANIFEST) -> list[str]:
-    """The bot scopes manifest.yml declares, so the install asks for exactly those."""
-    try:
-        lines = manifest.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return list(FALLBACK_BOT_SCOPES)
-    # A deliberately small reader for `oauth_config: scopes: bot: - x` (PyYAML is dev-only).
-    path: list[tuple[int, str]] = []
-    scopes: list[str] = []
-    for line in lines:
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        indent = len(line) - len(line.lstrip())
-        item = re.match(r"^\s*-\s*(\S+)\s*$", line)
-        if item:
-            if [k for _, k in path][-3:] == ["oauth_config", "scopes", "bot"]:
-                scopes.append(item.group(1).strip("'\""))
-            continue
-        key = re.match(r"^\s*([A-Za-z_]+):", line)
-        if key:
-            while path and path[-1][0] >= indent:
-                path.pop()
-            path.append((indent, key.group(1)))
-    return scopes or list(FALLBACK_BOT_SCOPES)
+def bot_scopes() -> list[str]:
+    """The bot scopes the app manifest declares, so the install asks for exactly those."""
+    from slackapp.manifest import BOT_SCOPES
+
+    return list(BOT_SCOPES)
 
 
 def slack_origin(settings: Settings) -> str:
@@ -75,15 +51,16 @@ def slack_origin(settings: Settings) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def require_oauth_config(settings: Settings) -> None:
-    """OAuth mode stores tokens; without an encryption key it must not start."""
+def require_oauth_config(settings: Settings, *, answers_requests: bool = True) -> None:
+    """OAuth mode stores tokens; without an encryption key it must not start. Verifying
+    Slack's requests needs the signing secret; CLI commands that only post do not."""
     if not settings.loyalty_encryption_key:
         raise ConfigError(
             "Set LOYALTY_ENCRYPTION_KEY (one or more Fernet keys, comma-separated, newest first) "
             "to install over OAuth: tokens are stored encrypted. Generate one with: python -c "
             '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
         )
-    if not settings.slack_signing_secret:
+    if answers_requests and not settings.slack_signing_secret:
         raise ConfigError("Set SLACK_SIGNING_SECRET (Basic Information page of the Slack app).")
 
 
@@ -190,7 +167,7 @@ def team_client(settings: Settings, engine: Engine, team_id: str) -> WebClient |
     """Same as `bot_client`, without a Bolt app (CLI commands such as `loyalty digest`)."""
     if not settings.oauth_enabled:
         return make_web_client(settings)
-    require_oauth_config(settings)
+    require_oauth_config(settings, answers_requests=False)
     token_crypto.configure(settings.loyalty_encryption_key)
     store = EncryptedInstallationStore(settings.slack_client_id, engine)
     return _stored_bot_client(settings, store, team_id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 from functools import cached_property
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What each variable should hold, used to turn a validation failure into one readable line.
@@ -22,7 +23,20 @@ EXPECTED = {
     "KPI_NUMBER_LOCALE": "'auto', 'dot' (1,234.5) or 'comma' (1.234,5)",
     "LOYALTY_DATA_RETENTION_DAYS": "a whole number of days (0 or more)",
     "LOYALTY_ENCRYPTION_KEY": "one or more comma-separated Fernet keys (newest first)",
+    "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
+    "LOG_FORMAT": "text or json",
 }
+# Secrets: a malformed one is named, its value never printed.
+SECRETS = {
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_SECRET",
+    "LOYALTY_ENCRYPTION_KEY",
+    "DATABASE_URL",  # may hold a password
+}
+ENV_FILE_VARIABLE = "LOYALTY_ENV_FILE"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -56,6 +70,29 @@ class Settings(BaseSettings):
     loyalty_admins: str = ""
     loyalty_timezone: str = "UTC"
     loyalty_data_retention_days: int = Field(default=30, ge=0)
+
+    log_level: str = "INFO"
+    log_format: str = "text"
+    # The env file the settings were read from (None: environment only); set by load_settings.
+    _env_file_read: str | None = PrivateAttr(default=None)
+
+    @property
+    def env_file_read(self) -> str | None:
+        return self._env_file_read
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, v: str) -> str:
+        if v.upper() not in LOG_LEVELS:
+            raise ValueError("unknown level")
+        return v.upper()
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, v: str) -> str:
+        if v.lower() not in {"text", "json"}:
+            raise ValueError("unknown format")
+        return v.lower()
 
     @field_validator("database_url")
     @classmethod
@@ -148,17 +185,57 @@ def _split(value: str) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
 
 
+def env_file() -> Path | None:
+    """The env file to read: the one LOYALTY_ENV_FILE names (it must exist), else `.env` in the
+    current directory when there is one, else none (the environment alone)."""
+    named = os.environ.get(ENV_FILE_VARIABLE, "").strip()
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError(
+                f"{ENV_FILE_VARIABLE} names {named}, which is not a file; "
+                "point it at your settings file or unset it."
+            )
+        return path.resolve()
+    default = Path(".env")
+    return default.resolve() if default.is_file() else None
+
+
+def resolve_sqlite_path(url: str, base: Path) -> str:
+    """A relative SQLite path (sqlite:///./loyalty.db) made absolute against `base`."""
+    match = re.match(r"^(sqlite(?:\+\w+)?:///)(.*)$", url)
+    if not match or not match.group(2) or match.group(2).startswith(("/", ":memory:", "file:")):
+        return url
+    path, sep, query = match.group(2).partition("?")
+    return f"{match.group(1)}{(base / path).resolve()}{sep}{query}"
+
+
 def load_settings(**overrides) -> Settings:
-    """Read settings, turning any validation error into a one-line ConfigError."""
+    """Read settings, turning any validation error into a one-line ConfigError.
+
+    The env file is `env_file()`'s; a relative SQLite path is resolved against that file's
+    directory (the current directory when no env file is read), so a command run from another
+    directory still finds the same database."""
+    if "_env_file" not in overrides:
+        path = env_file()
+        overrides["_env_file"] = path
+    path = overrides["_env_file"]
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]).upper() if err.get("loc") else "configuration"
         want = EXPECTED.get(name, "a valid value")
         got = err.get("input")
+        secret = name in SECRETS
         shown = f" (got {got!r})" if isinstance(got, str | int) and got != "" else ""
-        raise ConfigError(f"{name} is malformed{shown}: it should be {want}.") from None
+        raise ConfigError(
+            f"{name} is malformed{'' if secret else shown}: it should be {want}."
+        ) from None
+    base = Path(path).resolve().parent if path else Path.cwd()
+    settings.database_url = resolve_sqlite_path(settings.database_url, base)
+    settings._env_file_read = str(Path(path).resolve()) if path else None
+    return settings
 
 
 def require(settings: Settings, *names: str, hint: str = "") -> None:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -54,8 +54,98 @@ def alembic_config(url: str):
     return cfg
 
 
+# pg_advisory_lock key serializing `loyalty db upgrade` runs ("LOYALMIG" in ASCII).
+MIGRATION_LOCK_KEY = 0x4C4F59414C4D4947
+
+
+class SchemaNotCurrent(Exception):
+    """The database is missing or behind this version's migrations; the message is one line."""
+
+
 def upgrade(url: str, revision: str = "heads") -> None:
-    """Apply every migration (`loyalty db upgrade`)."""
+    """Apply every migration (`loyalty db upgrade`). On PostgreSQL two upgrades at once
+    serialize on an advisory lock: the second waits, then finds nothing left to do."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    cfg = alembic_config(url)
+    if not url.startswith("postgresql"):
+        command.upgrade(cfg, revision)
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            conn.commit()
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def head_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def check_schema_current(url: str) -> None:
+    """Raise SchemaNotCurrent unless the database exists and is at this version's head.
+    Never creates anything (a missing SQLite file stays missing)."""
+    fix = "run `loyalty db upgrade` first"
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise SchemaNotCurrent(f"No database at {path} (DATABASE_URL); {fix} to create it.")
+    engine = make_engine(url)
+    try:
+        current = current_revisions(engine)
+    finally:
+        engine.dispose()
+    heads = head_revisions()
+    if current == heads:
+        return
+    if not current:
+        raise SchemaNotCurrent(f"The database {safe_url(url)} has no tables yet; {fix}.")
+    if current - heads and not current & heads:
+        unknown = ", ".join(sorted(current - heads))
+        known = _known_revisions()
+        if current - known:
+            raise SchemaNotCurrent(
+                f"The database {safe_url(url)} is at migration {unknown}, which this version "
+                "does not know (newer software wrote it); upgrade this installation."
+            )
+    raise SchemaNotCurrent(
+        f"The database schema is behind this version (at {', '.join(sorted(current))}, "
+        f"needs {', '.join(sorted(heads))}); {fix}."
+    )
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, for logs and messages."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -96,6 +96,14 @@ def _sync_context(
     return blocks
 
 
+NO_SHEET = (
+    "No Google Sheet is connected, so there are no KPI values to show. To connect one, an admin "
+    "shares the sheet with a Google service account and sets `KPI_SPREADSHEET` and "
+    "`GOOGLE_SERVICE_ACCOUNT_FILE` where the app runs (README § KPIs from Google Sheets), then "
+    "restarts it; values then sync every hour."
+)
+
+
 def kpi_overview(
     values: list[LatestValue],
     *,
@@ -103,10 +111,13 @@ def kpi_overview(
     last_ok: KpiSyncRun | None,
     stale: bool,
     guards: dict | None = None,
+    sheet_connected: bool = True,
 ) -> list[Block]:
     """`guards`: (kpi name, scope) → KpiGuardrail, shown as healthy/unhealthy."""
     guards = guards or {}
     blocks: list[Block] = [header("Loyalty KPIs")]
+    if not sheet_connected and not values:
+        return blocks + [section(NO_SHEET)]
     if not values:
         blocks.append(
             section(

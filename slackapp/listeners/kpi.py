@@ -73,7 +73,14 @@ def respond_kpi(context, client, respond, command) -> None:
         if not text:
             values = kpi_values.latest_values(s, team_id=team_id)
             guards = {(g.kpi_name, g.scope): g for g in guardrails(s, team_id=team_id)}
-            blocks = kpi_overview(values, last=last, last_ok=last_ok, stale=stale, guards=guards)
+            blocks = kpi_overview(
+                values,
+                last=last,
+                last_ok=last_ok,
+                stale=stale,
+                guards=guards,
+                sheet_connected=bool(deps.settings.kpi_spreadsheet),
+            )
             respond(text="Loyalty KPIs", blocks=as_dicts(blocks), response_type="ephemeral")
             return
         name = header_key(text)

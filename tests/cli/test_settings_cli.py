@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from slackapp.settings import ConfigError, load_settings
+from slackapp.settings import ConfigError, Settings, load_settings
 
 CLEAN_ENV = {
     k: v
@@ -34,7 +34,10 @@ def test_defaults_match_the_spec(monkeypatch, tmp_path):
         if key.startswith(("SLACK_", "LOYALTY_", "DATABASE_", "KPI_", "GOOGLE_")):
             monkeypatch.delenv(key)
     s = load_settings()
-    assert s.database_url == "sqlite:///./loyalty.db"
+    assert Settings.model_fields["database_url"].default == "sqlite:///./loyalty.db"
+    # No env file here: the relative default is resolved against the current directory.
+    assert s.env_file_read is None
+    assert s.database_url == f"sqlite:///{tmp_path.resolve()}/loyalty.db"
     assert s.slack_api_url == "https://slack.com/api/"
     assert s.worksheet_names == ["KPIs"] and s.kpi_praise_worksheet == "Praise"
     assert s.google_sheets_api_url == "https://sheets.googleapis.com/v4/spreadsheets"

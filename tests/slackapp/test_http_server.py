@@ -1,14 +1,16 @@
-"""HTTP mode through the real WSGI server (waitress): signatures, health, and a full command."""
+"""HTTP mode through real `loyalty serve` processes (gunicorn) against the fake Slack:
+signatures, health, the body-size limit, a killed worker replaced, a graceful restart on
+SIGHUP, and the drain on SIGTERM."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -16,26 +18,124 @@ from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import Session, func, select
-from waitress import create_server
 
-from slackapp.http_server import make_wsgi_app
+from storage.db import make_engine
 from storage.models import Department
-from tests.conftest import ADMIN
-from tests.support.slack_driver import SlackDriver, sign
+from tests.conftest import ADMIN, ALICE, BOB, CAROL, _truncate_postgres
+from tests.fakes.slack_api import FakeSlack
+from tests.support.oauth_helpers import KEY_OLD, TEAM_B, Browser, install, raw_rows
+from tests.support.processes import child_pids, free_port, healthy
+from tests.support.slack_driver import SIGNING_SECRET, sign
+
+FORM = "application/x-www-form-urlencoded"
 
 
-@pytest.fixture
-def server(app):
-    srv = create_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
 
 
-def post(url, body: str, headers: dict) -> tuple[int, str]:
+class Serve:
+    """One `loyalty serve` process (the gunicorn master) on a free loopback port."""
+
+    def __init__(
+        self, db_url: str, slack: FakeSlack, log_path: Path, *args: str, env: dict | None = None
+    ):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("SLACK_", "LOYALTY_", "DATABASE_", "GOOGLE_", "KPI_"))
+            },
+            "DATABASE_URL": db_url,
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            **(env or {}),
+        }
+        self.log_path = log_path
+        self.log = log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "loyalty", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port), *args],
+            env=env, cwd=log_path.parent, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.gunicorn = "--server" not in args
+        workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+        wait_until(
+            lambda: (
+                self.proc.poll() is None
+                and len(self.workers()) == workers
+                and self.booted(self.workers())
+                and healthy(self.port)
+                or self._died()
+            ),
+            60,
+            "loyalty serve did not become healthy",
+        )
+
+    def booted(self, workers: set[int]) -> bool:
+        """Every worker has built its app (not only forked), so none is still starting."""
+        output = self.output()
+        return not self.gunicorn or all(f"Worker {pid} ready" in output for pid in workers)
+
+    def _died(self) -> bool:
+        assert self.proc.poll() is None, f"loyalty serve exited: {self.log_path.read_text()}"
+        return False
+
+    def workers(self) -> set[int]:
+        return child_pids(self.proc.pid)
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def close(self) -> None:
+        for pid in self.workers():
+            os.kill(pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def fake_slack():
+    fake = FakeSlack().start()
+    for user, name in [(ALICE, "Alice"), (BOB, "Bob"), (CAROL, "Carol")]:
+        fake.add_user(user, name=name)
+    fake.add_user(ADMIN, name="Ada Admin", admin=True)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(request, tmp_path_factory, sqlite_template, fake_slack):
+    """One `loyalty serve --workers 2` per database, shared by the request-level tests."""
+    where = tmp_path_factory.mktemp("serve")
+    if request.param == "sqlite":
+        shutil.copy(sqlite_template, where / "serve.db")
+        url = f"sqlite:///{where / 'serve.db'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        _truncate_postgres(url)
+    fake_slack.reset()  # replies are told apart by name within one database's run
+    server = Serve(url, fake_slack, where / "serve.log", "--workers", "2")
+    engine = make_engine(url)
+    yield server, engine
+    engine.dispose()
+    server.close()
+
+
+def post(base: str, body: str, headers: dict) -> tuple[int, str]:
     req = urllib.request.Request(
-        url + "/slack/events", data=body.encode(), headers=headers, method="POST"
+        base + "/slack/events", data=body.encode(), headers=headers, method="POST"
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
@@ -44,32 +144,14 @@ def post(url, body: str, headers: dict) -> tuple[int, str]:
         return err.code, err.read().decode()
 
 
-def departments(engine) -> int:
-    with Session(engine) as s:
-        return s.exec(select(func.count()).select_from(Department)).one()
-
-
-def test_healthz(server):
-    with urllib.request.urlopen(server + "/healthz", timeout=5) as resp:
-        assert resp.status == 200 and json.loads(resp.read()) == {"ok": True}
-
-
-def test_signed_command_over_http_creates_department(server, app, slack, engine):
-    http = SlackDriver(app.bolt, slack, http_url=server)
-    resp = http.command("/okr", "dept create Retention", user=ADMIN)
-    assert resp.status == 200
-    assert "Created" in http.last_reply_text()
-    assert departments(engine) == 1
-
-
-def _command_body(slack) -> str:
+def command_body(slack: FakeSlack, text: str, reply_to: str, command: str = "/okr") -> str:
     return urlencode(
         {
             "team_id": slack.team_id,
             "user_id": ADMIN,
-            "command": "/okr",
-            "text": "dept create Forged",
-            "response_url": slack.response_url("forged"),
+            "command": command,
+            "text": text,
+            "response_url": slack.response_url(reply_to),
             "trigger_id": "1.1.x",
             "channel_id": "C1",
             "api_app_id": "A0LOYALTY1",
@@ -77,10 +159,40 @@ def _command_body(slack) -> str:
     )
 
 
-@pytest.mark.parametrize("case", ["forged", "missing", "stale", "wrong_secret"])
-def test_bad_signatures_get_401_and_change_nothing(server, slack, engine, case):
-    body = _command_body(slack)
-    headers = {"content-type": "application/x-www-form-urlencoded"}
+def departments(engine, name: str) -> int:
+    with Session(engine) as s:
+        return s.exec(
+            select(func.count()).select_from(Department).where(Department.name == name)
+        ).one()
+
+
+def replies(slack: FakeSlack, name: str) -> list[str]:
+    return [
+        c.args.get("text", "") for c in slack.calls_to("response_url") if c.args["_name"] == name
+    ]
+
+
+def test_healthz(served):
+    server, _ = served
+    with urllib.request.urlopen(server.base + "/healthz", timeout=5) as resp:
+        assert resp.status == 200 and json.loads(resp.read()) == {"ok": True}
+
+
+def test_signed_command_is_acked_and_handled(served, fake_slack):
+    server, engine = served
+    body = command_body(fake_slack, "dept create Retention", "signed")
+    status, answer = post(server.base, body, {"content-type": FORM, **sign(body)})
+    assert (status, answer) == (200, "")
+    fake_slack.wait_for("response_url", where=lambda c: c.args["_name"] == "signed")
+    assert "Created" in replies(fake_slack, "signed")[0]
+    assert departments(engine, "Retention") == 1
+
+
+@pytest.mark.parametrize("case", ["unsigned", "forged", "stale", "wrong_secret"])
+def test_bad_signatures_get_401_and_change_nothing(served, fake_slack, case):
+    server, engine = served
+    body = command_body(fake_slack, f"dept create Forged {case}", f"bad-{case}")
+    headers = {"content-type": FORM}
     if case == "forged":
         headers |= sign(body)
         headers["x-slack-signature"] = "v0=" + "0" * 64
@@ -88,94 +200,183 @@ def test_bad_signatures_get_401_and_change_nothing(server, slack, engine, case):
         headers |= sign(body, timestamp=int(time.time()) - 6 * 60)
     elif case == "wrong_secret":
         headers |= sign(body, secret="someone-elses-secret")
-    status, _ = post(server, body, headers)
+    status, _ = post(server.base, body, headers)
     assert status == 401
     time.sleep(0.2)
-    assert departments(engine) == 0
-    assert slack.calls_to("response_url") == []
+    assert departments(engine, f"Forged {case}") == 0
+    assert replies(fake_slack, f"bad-{case}") == []
 
 
-def test_oversized_body_refused(server):
+def raw_exchange(port: int, head: bytes, body: bytes) -> bytes:
+    """Send a request byte for byte and return what the server answered before closing."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head)
+        try:
+            sock.sendall(body)
+        except OSError:  # the server may answer and close before reading it all
+            pass
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+def test_oversized_body_refused_before_it_is_read(served):
+    server, _ = served
     body = "x" * (600 * 1024)
-    status, _ = post(
-        server, body, {"content-type": "application/x-www-form-urlencoded", **sign(body)}
-    )
+    headers = sign(body)
+    head = (
+        f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+        f"X-Slack-Request-Timestamp: {headers['x-slack-request-timestamp']}\r\n"
+        f"X-Slack-Signature: {headers['x-slack-signature']}\r\n\r\n"
+    ).encode()
+    # Only the headers and a first part of the body: the answer must not wait for the rest.
+    assert raw_exchange(server.port, head, body[:1024].encode()).startswith(b"HTTP/1.1 413")
+    status, _ = post(server.base, body, {"content-type": FORM, **headers})
     assert status == 413
 
 
-def test_unknown_path_404(server):
+def test_oversized_chunked_body_refused(served):
+    server, _ = served
+    chunk = b"x" * (64 * 1024)
+    head = (
+        f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 10 + b"0\r\n\r\n"
+    assert raw_exchange(server.port, head, body).startswith(b"HTTP/1.1 413")
+
+
+def test_unknown_path_404(served):
+    server, _ = served
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(server.base + "/nope", timeout=5)
+    assert err.value.code == 404
+
+
+def test_killed_worker_replaced_even_if_slack_fails_then_hup_restarts_workers(
+    tmp_path, sqlite_template, fake_slack
+):
+    shutil.copy(sqlite_template, tmp_path / "w.db")
+    server = Serve(f"sqlite:///{tmp_path / 'w.db'}", fake_slack, tmp_path / "serve.log",
+                   "--workers", "2")  # fmt: skip
     try:
-        urllib.request.urlopen(server + "/nope", timeout=5)
-        raise AssertionError("expected 404")
-    except urllib.error.HTTPError as err:
-        assert err.code == 404
-
-
-def _children(pid: int) -> set[int]:
-    kids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                kids.add(int(entry.name))
-    return kids
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
-def test_serve_with_workers_replaces_a_dead_worker_and_stops_cleanly(tmp_path, slack):
-    port = socket.socket()
-    port.bind(("127.0.0.1", 0))
-    number = port.getsockname()[1]
-    port.close()
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("SLACK_", "LOYALTY_", "DATABASE_"))
-        },
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "secret",
-        "SLACK_API_URL": slack.api_url,
-    }
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loyalty", "serve", "--host", "127.0.0.1", "--port", str(number),
-         "--workers", "2"],
-        env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not (_healthy(number) and len(_children(proc.pid)) == 2):
-            assert time.monotonic() < deadline and proc.poll() is None, "workers did not start"
-            time.sleep(0.2)
-        victim = sorted(_children(proc.pid))[0]
+        first = server.workers()
+        victim, survivor = sorted(first)
+        # Slack failing (503, three times: one start with its retries) just as the replacement
+        # starts: it tries again instead of taking the whole server down.
+        fake_slack.http_error("auth.test", status=503, times=3)
         os.kill(victim, signal.SIGKILL)
+
+        def replacement() -> set[int] | None:
+            kids = server.workers()
+            return kids if len(kids) == 2 and victim not in kids else None
+
+        replaced = wait_until(replacement, 30, "the killed worker was not replaced")
+        (newcomer,) = replaced - {survivor}
+        # With the survivor paused, only the new worker can accept: it answers.
+        os.kill(survivor, signal.SIGSTOP)
+        try:
+            assert wait_until(lambda: healthy(server.port), 20, "the new worker does not answer")
+        finally:
+            os.kill(survivor, signal.SIGCONT)
+        assert f"Booting worker with pid: {newcomer}" in server.output()
+        assert f"Worker {newcomer} could not start" in server.output()
+        # Graceful restart: every worker replaced by a new one, the port answering throughout.
+        server.proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 30
-        while True:
-            kids = _children(proc.pid)
-            if len(kids) == 2 and victim not in kids and _healthy(number):
-                break
-            assert time.monotonic() < deadline, "the dead worker was not replaced"
-            time.sleep(0.2)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-        assert not _healthy(number) and not _children(proc.pid)
-        assert "starting a new one" in (tmp_path / "serve.log").read_text()
+        while not ((kids := server.workers()) and len(kids) == 2 and not kids & replaced):
+            assert healthy(server.port), "a request was refused during the graceful restart"
+            assert time.monotonic() < deadline, "SIGHUP did not replace the workers"
+            time.sleep(0.1)
+        assert healthy(server.port)
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=30) == 0
+        assert not healthy(server.port) and not server.workers()
     finally:
-        for pid in _children(proc.pid):
-            os.kill(pid, signal.SIGKILL)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+        server.close()
+
+
+def test_sigterm_drains_in_flight_request_and_acknowledged_work(
+    tmp_path, sqlite_template, fake_slack
+):
+    shutil.copy(sqlite_template, tmp_path / "d.db")
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    server = Serve(url, fake_slack, tmp_path / "serve.log", "--workers", "2")
+    engine = make_engine(url)
+    try:
+        # Acknowledged work still running: the admin check waits 2 s on a rate-limited
+        # users.info after the command was acked.
+        fake_slack.rate_limit("users.info", retry_after=2, match={"user": ADMIN})
+        body = command_body(fake_slack, "dept create Drained", "drained")
+        assert post(server.base, body, {"content-type": FORM, **sign(body)}) == (200, "")
+        # A request in progress: headers and half of the body sent, the rest after SIGTERM.
+        second = command_body(fake_slack, "help", "in-flight")
+        raw = second.encode()
+        headers = sign(second)
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+        sock.sendall(
+            (
+                f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\n"
+                f"Content-Length: {len(raw)}\r\nConnection: close\r\n"
+                f"X-Slack-Request-Timestamp: {headers['x-slack-request-timestamp']}\r\n"
+                f"X-Slack-Signature: {headers['x-slack-signature']}\r\n\r\n"
+            ).encode()
+            + raw[: len(raw) // 2]
+        )
+        time.sleep(0.5)
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert not departments(engine, "Drained"), "the acknowledged work ended too early"
+        sock.sendall(raw[len(raw) // 2 :])
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        sock.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        assert server.proc.wait(timeout=30) == 0
+        # Both finished before the exit: the in-flight request and the acknowledged work.
+        assert departments(engine, "Drained") == 1
+        assert any("Created" in text for text in replies(fake_slack, "drained"))
+        assert replies(fake_slack, "in-flight")
+    finally:
+        engine.dispose()
+        server.close()
+
+
+def test_deprecated_waitress_server_still_serves(tmp_path, sqlite_template, fake_slack):
+    shutil.copy(sqlite_template, tmp_path / "o.db")
+    server = Serve(f"sqlite:///{tmp_path / 'o.db'}", fake_slack, tmp_path / "serve.log",
+                   "--server", "waitress", "--workers", "2")  # fmt: skip
+    try:
+        assert healthy(server.port)
+        assert "deprecated" in server.output()
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=30) == 0
+    finally:
+        server.close()
+
+
+def test_oauth_install_routes_served_when_oauth_is_configured(
+    tmp_path, sqlite_template, fake_slack
+):
+    shutil.copy(sqlite_template, tmp_path / "oauth.db")
+    url = f"sqlite:///{tmp_path / 'oauth.db'}"
+    client_id, client_secret = fake_slack.oauth_client
+    oauth_env = {
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_CLIENT_ID": client_id,
+        "SLACK_CLIENT_SECRET": client_secret,
+        "LOYALTY_ENCRYPTION_KEY": KEY_OLD,
+    }
+    server = Serve(url, fake_slack, tmp_path / "serve.log", "--workers", "2", env=oauth_env)
+    engine = make_engine(url)
+    try:
+        # The install page, the redirect and the state check, across two worker processes.
+        page = install(Browser(server.base), fake_slack, team_id=TEAM_B)
+        assert f"slack://app?team={TEAM_B}" in page
+        assert len(raw_rows(engine, "slack_installations")) == 1
+    finally:
+        engine.dispose()
+        server.close()

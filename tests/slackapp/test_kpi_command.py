@@ -95,7 +95,14 @@ def test_unknown_kpi_name_quotes_input_and_lists_names(driver, slack, engine):
     assert slack.calls_to("files.getUploadURLExternal") == []
 
 
-def test_kpi_with_no_values_yet(driver, slack, engine):
+def test_kpi_with_no_values_yet(driver, slack, engine, settings):
+    # No Google Sheet connected (Sheets is optional): /kpi says how to connect one.
+    driver.command("/kpi", "", user=BOB)
+    text = driver.last_reply_text()
+    assert "No Google Sheet is connected" in text and "KPI_SPREADSHEET" in text
+    assert "stale" not in text and "failed" not in text
+    slack.reset()
+    settings.kpi_spreadsheet = "SHEET123"  # connected, nothing synced yet
     driver.command("/kpi", "", user=BOB)
     assert "No KPI values yet" in driver.last_reply_text()
     slack.reset()

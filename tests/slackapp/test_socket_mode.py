@@ -64,6 +64,10 @@ def test_loyalty_run_acks_and_replies_over_socket_mode(slack, socket_server, tmp
         "SLACK_APP_TOKEN": "xapp-1-test",
         "SLACK_API_URL": slack.api_url,
     }
+    # Only `loyalty db upgrade` migrates; `loyalty run` refuses a database without the schema.
+    subprocess.run(
+        [sys.executable, "-m", "loyalty", "db", "upgrade"], env=env, cwd=tmp_path, check=True
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "loyalty", "run"],
         env=env,

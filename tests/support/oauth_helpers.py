@@ -56,12 +56,13 @@ class Browser:
         for cookie in headers.get_all("Set-Cookie") or []:
             name, _, rest = cookie.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return status, body, dict(headers)
+        # Header names are case-insensitive (gunicorn passes the app's lowercase ones through).
+        return status, body, {k.lower(): v for k, v in headers.items()}
 
 
 def start_install(browser: Browser) -> tuple[str, dict]:
     status, html, headers = browser.get("/slack/install")
-    assert status == 200 and "text/html" in headers["Content-Type"]
+    assert status == 200 and "text/html" in headers["content-type"]
     match = re.search(r'href="([^"]+/oauth/v2/authorize\?[^"]+)"', html)
     assert match, html
     url = match.group(1).replace("&amp;", "&")

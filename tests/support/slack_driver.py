@@ -3,17 +3,21 @@ signatures from slack_sdk's SignatureVerifier, through App.dispatch or over HTTP
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import urllib.request
 from itertools import count
+from pathlib import Path
 from urllib.parse import urlencode
 
+import yaml
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from tests.fakes.slack_api import FakeSlack
 
+ROOT = Path(__file__).resolve().parents[2]
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 _ids = count(1)
 
@@ -33,6 +37,13 @@ def signed_request(
     headers = {"content-type": [content_type]}
     headers.update({k: [v] for k, v in sign(body).items()})
     return BoltRequest(body=body, headers=headers)
+
+
+@functools.cache
+def subscribed_events() -> frozenset[str]:
+    """The bot events manifest.yml subscribes to: the only ones Slack delivers."""
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    return frozenset(manifest["settings"]["event_subscriptions"]["bot_events"])
 
 
 class SlackDriver:
@@ -223,6 +234,11 @@ class SlackDriver:
         headers: dict | None = None,
         authorized_user: str = "U0BOT0001",
     ) -> BoltResponse:
+        if event["type"] not in subscribed_events():
+            raise AssertionError(
+                f"Slack would not deliver a {event['type']!r} event: the app manifest "
+                "(manifest.yml, `loyalty manifest`) does not subscribe to it"
+            )
         body = json.dumps(
             {
                 "token": "legacy-verification-token",
