@@ -131,8 +131,8 @@ def main() -> bool:
         # Small workspace: 50 departments, 500 objectives — only the statement counts.
         engine, owned, shape, settings = build(tmp, 50, fake)
         app = create_app(settings, engine)
-        counts[500] = statement_counts(engine, app._loyalty_deps, quarter, user_id(50, 1))
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        counts[500] = statement_counts(engine, app.deps, quarter, user_id(50, 1))
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
         engine.dispose()
 
         t0 = time.perf_counter()
@@ -143,7 +143,7 @@ def main() -> bool:
             f"20,000 key results, 200,000 check-ins in {time.perf_counter() - t0:.1f}s"
         )
         app = create_app(settings, engine)
-        deps = app._loyalty_deps
+        deps = app.deps
         counts[5000] = statement_counts(engine, deps, quarter, user_id(500, 1))
         print(
             f"SQL statements, 500 vs 5,000 objectives: /okr tree {counts[500][0]} vs "
@@ -186,7 +186,7 @@ def main() -> bool:
             f"{budget:.1f} ms); bare Bolt ack p95 {p95(bare_ms):.1f} ms; until the reply p95 "
             f"{p95(full_ms):.1f} ms"
         )
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
         engine.dispose()
     fake.stop()
     return (

@@ -22,8 +22,8 @@ from bench import okr_bench
 from jobs.posting import Outgoing, Poster
 from jobs.run_once import RunKey
 from jobs.weekly_digest import plan_digest
-from slackapp.app import make_web_client
 from slackapp.settings import Settings
+from slackapp.web_client import make_web_client
 from storage.db import make_engine, upgrade
 from storage.models import KpiValue, Team
 from tests.fakes.slack_api import FakeSlack

@@ -205,7 +205,7 @@ def main() -> bool:
             body = kudos_body(fake, giver, others, i)
             fake.reset()
             start = time.perf_counter()
-            resp = app.dispatch(signed_request(body))
+            resp = app.bolt.dispatch(signed_request(body))
             acked = time.perf_counter()
             # Done when the giver hears back: stored, posted publicly and five DMs sent.
             fake.wait_for("response_url", timeout=10)
@@ -252,7 +252,7 @@ def main() -> bool:
             f"(budget 200 ms), within Block Kit limits: {blocks_ok}"
         )
         print(f"kudos_between for a week ({len(week):,} recognitions): {week_ms:.1f} ms")
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
         engine.dispose()
     fake.stop()
     return p95(ack_ms) < 50 and p95(render_ms) < 200 and blocks_ok

@@ -19,10 +19,11 @@ from urllib.parse import urlencode
 from slack_bolt import App
 from sqlalchemy import insert
 
-from slackapp.app import create_app, make_web_client
+from slackapp.app import SlackApp, create_app
 from slackapp.listeners import objectives as objective_listener
 from slackapp.listeners.app_home import build_home
 from slackapp.settings import Settings
+from slackapp.web_client import make_web_client
 from storage.db import make_engine, upgrade
 from storage.models import (
     CheckIn,
@@ -201,7 +202,7 @@ def bare_app(settings) -> App:
 
 
 def time_checkins(
-    app: App, bare: App, fake: FakeSlack, owned: dict[str, list[int]], rng, runs: int = 300
+    app: SlackApp, bare: App, fake: FakeSlack, owned: dict[str, list[int]], rng, runs: int = 300
 ) -> tuple[list[float], list[float], list[float]]:
     """Signed `/checkin`s through App.dispatch: (ack ms, until the reply ms, bare app ack ms)."""
     users = sorted(owned)
@@ -211,7 +212,7 @@ def time_checkins(
         body = checkin_body(fake, user, rng.choice(owned[user]), i)
         fake.reset()
         start = time.perf_counter()
-        resp = app.dispatch(signed_request(body))
+        resp = app.bolt.dispatch(signed_request(body))
         acked = time.perf_counter()
         fake.wait_for("response_url", timeout=10)
         done = time.perf_counter()
@@ -266,7 +267,7 @@ def main() -> bool:
             f"/checkin until the reply reached Slack (write + respond): p95 {p95(full_ms):.1f} ms"
         )
 
-        deps = app._loyalty_deps
+        deps = app.deps
         list_ms, pages_ok = [], True
         for _ in range(40):
             captured: dict = {}
@@ -294,7 +295,7 @@ def main() -> bool:
             f"App Home build: p95 {p95(home_ms):.1f} ms (budget 200 ms), "
             f"within 100 blocks: {home_ok}"
         )
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
         engine.dispose()
     fake.stop()
     return p95(ack_ms) < 50 and p95(list_ms) < 200 and p95(home_ms) < 200 and pages_ok and home_ok

@@ -14,7 +14,6 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from slack_sdk import WebClient
-from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -22,84 +21,19 @@ from jobs import run_once
 from jobs.posting import Outgoing, Poster, PostReport
 from jobs.run_once import RunKey
 from jobs.schedule_times import WEEKLY_GRACE, due_weekly, parse_hhmm, zone
-from slackapp.blocks.common import as_dicts, context, cut, escape, md, plain, section
-from slackapp.blocks.insights import mismatch_text
+from slackapp.blocks.reminders import reminder_blocks
 from storage.away import away_until
 from storage.db import session_scope
 from storage.kr_insights import kr_insights
 from storage.models import KeyResult, Objective, SlackUser, Team, utcnow
-from storage.numbers import format_number
-from storage.objectives import due_for_checkin, kr_progress
+from storage.objectives import due_for_checkin
+from storage.reminder_snoozes import REMINDER_JOB
 from storage.teams import team_timezone
 
 log = logging.getLogger(__name__)
 
-JOB = "reminder"
-SNOOZE_ACTION = "reminder_snooze"
+JOB = REMINDER_JOB
 TZ_CACHE_TTL = timedelta(days=1)
-KRS_PER_MESSAGE = 40  # one section per KR, plus header and actions: well within 50 blocks
-
-
-def reminder_blocks(
-    krs: list[KeyResult], period: str, mismatches: dict[int, tuple[KeyResult, str]] | None = None
-) -> list[dict]:
-    """`mismatches`: key result id → (key result, overconfident|underconfident) for the owner's
-    key results whose confidence disagrees with the data (spec §9)."""
-    mismatches = mismatches or {}
-    blocks = [
-        section(
-            ":wave: Time for your weekly check-in. These key results have had no check-in "
-            "in the past 7 days:"
-        )
-    ]
-    for kr in krs[:KRS_PER_MESSAGE]:
-        title = f"*KR-{kr.number}* {escape(cut(kr.title, 150))}"
-        if kr.kpi_name:
-            detail = (
-                f"Its value comes from the KPI `{escape(kr.kpi_name)}` — just tell us how "
-                "confident you are (1–10)."
-            )
-        else:
-            detail = (
-                f"Now {format_number(kr.current_value, kr.unit)} of "
-                f"{format_number(kr.target, kr.unit)} ({kr_progress(kr):.0%})."
-            )
-        if kr.id in mismatches:
-            detail += "\n" + mismatch_text(mismatches[kr.id][1], kr.last_confidence)
-        blocks.append(
-            SectionBlock(
-                text=md(f"{title}\n{detail}"),
-                accessory=ButtonElement(
-                    text=plain("Check in", 75), action_id="checkin_open", value=str(kr.number)
-                ),
-            )
-        )
-    if len(krs) > KRS_PER_MESSAGE:
-        rest = ", ".join(f"KR-{k.number}" for k in krs[KRS_PER_MESSAGE:])
-        blocks.append(section(f"Also due: {rest} — `/checkin` lists them all."))
-    due_ids = {k.id for k in krs}
-    others = [(kr, kind) for kr_id, (kr, kind) in mismatches.items() if kr_id not in due_ids]
-    if others:
-        lines = [
-            f"• *KR-{kr.number}* {escape(cut(kr.title, 120))}: "
-            f"{mismatch_text(kind, kr.last_confidence)}"
-            for kr, kind in others[:10]
-        ]
-        blocks.append(
-            section(cut("*Confidence that disagrees with the data*\n" + "\n".join(lines), 3000))
-        )
-    blocks.append(
-        ActionsBlock(
-            block_id="reminder_actions",
-            elements=[
-                ButtonElement(
-                    text=plain("Snooze a week", 75), action_id=SNOOZE_ACTION, value=period
-                )
-            ],
-        )
-    )
-    blocks.append(context("One reminder a week at most. `/checkin` works any time."))
-    return as_dicts(blocks)
 
 
 def _owner_timezones(
@@ -228,36 +162,3 @@ def send_due_reminders(
     if not messages:
         return PostReport()
     return (poster or Poster(client, engine=engine)).post_all(messages)
-
-
-def snooze(engine: Engine, *, team_id: str, user_id: str, period: str) -> tuple[str, bool]:
-    """Skip `user_id`'s reminder in the week after `period`; returns (that week, snoozed now).
-
-    The user comes from the verified Slack payload; the period from the button only says which
-    reminder was clicked, and can at most snooze that person's own following week.
-    """
-    from jobs.schedule_times import next_iso_week
-    from storage import audit
-    from storage.models import JobRun
-
-    week = next_iso_week(period)
-    key = RunKey(team_id, JOB, user_id, week)
-    with session_scope(engine) as session:
-        row = session.exec(select(JobRun).where(key.where())).first()
-        if row is not None and row.status != run_once.FAILED:
-            return week, row.status == run_once.SNOOZED
-        row = row or JobRun(team_id=team_id, job=JOB, scope=user_id, period=week)
-        row.status = run_once.SNOOZED
-        row.finished_at = utcnow()
-        session.add(row)
-        session.flush()
-        audit.record(
-            session,
-            team_id=team_id,
-            actor_id=user_id,
-            action="reminder.snooze",
-            entity="jobrun",
-            entity_id=row.id,
-            after={"week": week},
-        )
-    return week, True

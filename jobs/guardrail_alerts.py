@@ -93,8 +93,8 @@ def plan_guardrail_messages(engine: Engine, *, team_id: str) -> list[Outgoing]:
 
 def _chart_sender(channel: str, name: str, where: str, threshold: float, points):
     def send(client: WebClient):
-        from jobs.charts import kpi_trend_png
-        from jobs.slack_upload import upload_png
+        from slackapp.charts import kpi_trend_png
+        from slackapp.slack_upload import upload_png
 
         png = kpi_trend_png(
             {where: points, "guardrail": [(p[0], threshold) for p in points]},

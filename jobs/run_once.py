@@ -34,12 +34,20 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from storage.models import JobRun, utcnow
+from storage.models import (
+    RUN_DONE,
+    RUN_FAILED,
+    RUN_REFUSED,
+    RUN_SNOOZED,
+    RUN_STARTED,
+    JobRun,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
-STARTED, DONE, FAILED, SNOOZED = "started", "done", "failed", "snoozed"
-REFUSED = "refused"  # the channel refused the app (not_in_channel…): admins told, not retried
+STARTED, DONE, FAILED, SNOOZED = RUN_STARTED, RUN_DONE, RUN_FAILED, RUN_SNOOZED
+REFUSED = RUN_REFUSED
 # A `started` row older than this belongs to a process that died mid-message (a live one
 # gives up on a rate-limited message after jobs.posting.GIVE_UP_AFTER, 10 minutes).
 STALE_AFTER = timedelta(minutes=30)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from storage.teams import zone_info
+from storage.weeks import iso_week
 
 WEEKLY_GRACE = timedelta(days=1)  # a scheduler down at the slot catches up within a day
 
@@ -49,17 +50,6 @@ def last_daily_slot(now: datetime, tz: ZoneInfo, at: time) -> datetime:
     today = now.astimezone(tz).date()
     slot = local_instant(today, at, tz)
     return slot if slot <= now else local_instant(today - timedelta(days=1), at, tz)
-
-
-def iso_week(day: date) -> str:
-    iso = day.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"
-
-
-def next_iso_week(period: str) -> str:
-    year, week = period.split("-W")
-    monday = date.fromisocalendar(int(year), int(week), 1)
-    return iso_week(monday + timedelta(days=7))
 
 
 def due_weekly(

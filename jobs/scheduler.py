@@ -22,6 +22,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -39,6 +40,9 @@ from storage.lifecycle import active_team_ids
 from storage.models import Team, utcnow
 from storage.teams import admin_ids, team_zone
 
+if TYPE_CHECKING:
+    from slackapp.app import SlackApp
+
 log = logging.getLogger(__name__)
 
 TICK_ID, KPI_SYNC_ID, DAILY_ID = "loyalty.tick", "loyalty.kpi_sync", "loyalty.daily"
@@ -54,7 +58,7 @@ class Runtime:
 
     settings: object
     engine: Engine
-    app: object | None = None
+    app: SlackApp | None = None
     client: WebClient | None = None
 
     last_attempts: dict = field(default_factory=dict)
@@ -77,12 +81,7 @@ class Runtime:
 
     def client_for(self, team_id: str) -> WebClient | None:
         if self.app is not None:
-            try:
-                from slackapp.oauth import bot_client
-
-                return bot_client(self.app, team_id)
-            except ImportError:
-                return self.app.client
+            return self.app.bot_client(team_id)
         return self.client
 
 
@@ -327,7 +326,7 @@ class LoyaltyScheduler:
 
 def start_background_scheduler(app) -> LoyaltyScheduler:
     """`loyalty run`: the scheduler in a thread of the Socket Mode process."""
-    deps = app._loyalty_deps
+    deps = app.deps
     return LoyaltyScheduler(deps.settings, deps.engine, app=app).start()
 
 

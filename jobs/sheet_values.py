@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from storage.kpis import DERIVED, EXCLUSIVE_INPUTS, RAW_INPUTS, DerivationError, derive
+from storage.kpis import DERIVED, EXCLUSIVE_INPUTS, RAW_INPUTS, DerivationError, derive, header_key
 
 MAX_ABS = 1e15  # same bound as typed values: beyond this nothing a KPI measures is meaningful
 
@@ -60,14 +60,6 @@ class HeaderError(ValueError):
 
 
 # ---------------------------------------------------------------- names and cells
-
-
-def header_key(text: object) -> str:
-    """`Churn Rate (%)` → `churn_rate`: case-, space- and punctuation-insensitive."""
-    s = str(text if text is not None else "").strip().lower()
-    s = re.sub(r"\(.*?\)", " ", s)
-    s = re.sub(r"[^\w]+", "_", s, flags=re.UNICODE)
-    return s.strip("_")
 
 
 def column_letter(index: int) -> str:

@@ -16,13 +16,13 @@ from sqlalchemy.engine import Engine
 from jobs import run_once
 from jobs.posting import Outgoing, Poster, PostReport
 from jobs.run_once import RunKey
-from jobs.schedule_times import iso_week
 from slackapp.blocks.common import as_dicts, section
 from slackapp.blocks.digest import department_digests, leadership_digest
 from storage.db import session_scope
 from storage.departments import get_department
 from storage.digest_queries import DigestData, build_digest_data
 from storage.teams import admin_ids
+from storage.weeks import iso_week
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,8 @@ def plan_digest(
 
 def _chart_sender(data: DigestData, channel: str):
     def send(client: WebClient):
-        from jobs.charts import kpi_trend_png
-        from jobs.slack_upload import upload_png
+        from slackapp.charts import kpi_trend_png
+        from slackapp.slack_upload import upload_png
 
         png = kpi_trend_png(data.kpi_series, f"Company KPIs, {data.quarter}")
         return upload_png(

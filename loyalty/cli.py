@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from slackapp.settings import ConfigError, Settings, load_settings, require
+from slackapp.settings import ConfigError, Settings, drop_blank_oauth_env, load_settings, require
 
 log = logging.getLogger("loyalty")
 
@@ -22,6 +22,7 @@ def _settings(ctx: click.Context) -> Settings:
     """Settings are read when a command runs (never for --help), then logging is set up."""
     obj = ctx.find_root().ensure_object(dict)
     if "settings" not in obj:
+        drop_blank_oauth_env()  # this process owns its environment; Bolt reads it
         settings = load_settings()
         from slackapp.logging_setup import configure
 
@@ -155,7 +156,7 @@ def run(ctx: click.Context) -> None:
     app = _app(settings)
     log_start(settings)
     scheduler = _start_scheduler(app)
-    handler = SocketModeHandler(app, settings.slack_app_token)
+    handler = SocketModeHandler(app.bolt, settings.slack_app_token)
     click.echo("Loyalty OKRs is running in Socket Mode. Press Ctrl+C to stop.")
     try:
         handler.start()
@@ -211,7 +212,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, server: str) -
     # Build the app once here so a refused token says so in one line and stops the start,
     # instead of failing in every worker; the workers build their own after the fork.
     probe = make_app()
-    probe._loyalty_deps.engine.dispose()
+    probe.deps.engine.dispose()
     del probe
     if server == "waitress":
         logging.getLogger(__name__).warning(
@@ -264,7 +265,7 @@ def kpi() -> None:
 def kpi_sync(ctx: click.Context, team_id: str | None) -> None:
     """One KPI sync now, printing the sync report (exit 1 when nothing landed)."""
     from jobs.kpi_sync import run_kpi_sync
-    from slackapp.app import make_web_client
+    from slackapp.web_client import make_web_client
 
     settings = _settings(ctx)
     require(
@@ -389,11 +390,11 @@ def scheduler(ctx: click.Context) -> None:
     app = _app(settings)
     log_start(settings)
     click.echo("Loyalty OKRs scheduler started (one fires at a time). Press Ctrl+C to stop.")
-    run_blocking_scheduler(settings, app._loyalty_deps.engine, app=app)
+    run_blocking_scheduler(settings, app.deps.engine, app=app)
 
 
 def _team_and_client(settings: Settings, engine, team_id: str | None):
-    from slackapp.app import make_web_client
+    from slackapp.web_client import make_web_client
     from storage.export import only_team
 
     team_id = team_id or only_team(engine)

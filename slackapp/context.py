@@ -22,6 +22,8 @@ USER_CACHE_TTL = timedelta(hours=1)
 class Deps:
     settings: Settings
     engine: Engine
+    # App Home sections features contribute: fn(session, team_id=, user_id=) -> (buttons, blocks)
+    home_sections: tuple = ()
     extras: dict = field(default_factory=dict)
 
     def session(self):
@@ -71,11 +73,3 @@ def fetch_user(
     session.add(row)
     session.flush()
     return row
-
-
-def is_admin(
-    deps: Deps, session: Session, client: WebClient, *, team_id: str, user_id: str
-) -> bool:
-    if user_id in deps.settings.admin_ids:
-        return True
-    return fetch_user(session, client, team_id=team_id, user_id=user_id).is_admin

@@ -16,12 +16,15 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
 from slackapp.input_guard import malformed_reason
+
+if TYPE_CHECKING:
+    from slackapp.app import SlackApp
 
 log = logging.getLogger(__name__)
 MAX_BODY = 512 * 1024  # Slack payloads are far smaller; refuse anything bigger before parsing
@@ -46,10 +49,10 @@ def _read_body(environ) -> bytes | None:
     return stream.read(length) if length else b""
 
 
-def make_wsgi_app(app: App):
-    handler = SlackRequestHandler(app)
-    engine = app._loyalty_deps.engine
-    extra_routes = getattr(app, "_loyalty_routes", {})
+def make_wsgi_app(app: SlackApp):
+    handler = SlackRequestHandler(app.bolt)
+    engine = app.deps.engine
+    extra_routes = app.routes
 
     def wsgi(environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -135,11 +138,11 @@ class _Logger:
 def _drain_acknowledged_work(arbiter, worker) -> None:  # noqa: ARG001 - gunicorn's hook
     """worker_exit: after the worker's last response, let listeners still running after ack()
     finish, then close the worker's database connections."""
-    bolt = getattr(worker.app, "bolt_app", None)
-    if bolt is None:  # called in the master for a worker that was already gone
+    app = getattr(worker.app, "slack_app", None)
+    if app is None:  # called in the master for a worker that was already gone
         return
-    bolt.listener_runner.listener_executor.shutdown(wait=True)
-    bolt._loyalty_deps.engine.dispose()
+    app.bolt.listener_runner.listener_executor.shutdown(wait=True)
+    app.deps.engine.dispose()
 
 
 def _remember_worker(arbiter, worker) -> None:  # noqa: ARG001 - gunicorn's post_fork hook
@@ -154,12 +157,12 @@ def _listening(arbiter) -> None:
     )
 
 
-def make_server(make_app: Callable[[], App], host: str, port: int, workers: int):
+def make_server(make_app: Callable[[], SlackApp], host: str, port: int, workers: int):
     """The gunicorn application: `make_app` runs in each worker after the fork."""
     from gunicorn.app.base import BaseApplication
 
     class LoyaltyServer(BaseApplication):
-        bolt_app: App | None = None
+        slack_app: SlackApp | None = None
         worker = None  # this process's gunicorn worker, after the fork
 
         def load_config(self):
@@ -196,8 +199,8 @@ def make_server(make_app: Callable[[], App], host: str, port: int, workers: int)
             delay = 1.0
             while True:
                 try:
-                    self.bolt_app = make_app()
-                    wsgi = make_wsgi_app(self.bolt_app)
+                    self.slack_app = make_app()
+                    wsgi = make_wsgi_app(self.slack_app)
                     log.info("Worker %s ready", os.getpid())
                     return wsgi
                 except Exception as exc:  # noqa: BLE001 - logged, retried
@@ -222,7 +225,7 @@ def make_server(make_app: Callable[[], App], host: str, port: int, workers: int)
     return LoyaltyServer()
 
 
-def serve(make_app: Callable[[], App], host: str, port: int, workers: int = 1) -> None:
+def serve(make_app: Callable[[], SlackApp], host: str, port: int, workers: int = 1) -> None:
     """Serve until SIGTERM (drain) or SIGINT/SIGQUIT (quick stop); SIGHUP restarts the workers
     gracefully. Returns only when the master stops."""
     make_server(make_app, host, port, workers).run()

@@ -25,6 +25,7 @@ from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy.engine import Engine
 
 from slackapp.settings import ConfigError, Settings
+from slackapp.web_client import make_web_client
 from storage import lifecycle, token_crypto
 from storage.oauth_tables import slack_bots, slack_installations, slack_oauth_states
 
@@ -149,7 +150,7 @@ def installation_store(app) -> EncryptedInstallationStore | None:
     return store if isinstance(store, EncryptedInstallationStore) else None
 
 
-def bot_client(app, team_id: str) -> WebClient | None:
+def bot_client(app, settings: Settings, team_id: str) -> WebClient | None:
     """A Web API client for one workspace, for jobs that run outside a Slack request.
 
     Single-workspace mode: the app's client (SLACK_BOT_TOKEN). OAuth mode: the team's stored bot
@@ -159,13 +160,11 @@ def bot_client(app, team_id: str) -> WebClient | None:
     store = installation_store(app)
     if store is None:
         return app.client
-    return _stored_bot_client(app._loyalty_deps.settings, store, team_id)
+    return _stored_bot_client(settings, store, team_id)
 
 
 def team_client(settings: Settings, engine: Engine, team_id: str) -> WebClient | None:
     """Same as `bot_client`, without a Bolt app (CLI commands such as `loyalty digest`)."""
-    from slackapp.app import make_web_client
-
     if not settings.oauth_enabled:
         return make_web_client(settings)
     require_oauth_config(settings, answers_requests=False)
@@ -175,8 +174,6 @@ def team_client(settings: Settings, engine: Engine, team_id: str) -> WebClient |
 
 
 def _stored_bot_client(settings: Settings, store, team_id: str) -> WebClient | None:
-    from slackapp.app import make_web_client
-
     bot: Bot | None = store.find_bot(enterprise_id=None, team_id=team_id)
     if bot is None or not bot.bot_token:
         return None

@@ -244,3 +244,15 @@ def require(settings: Settings, *names: str, hint: str = "") -> None:
     if missing:
         line = f"Set {', '.join(missing)} in the environment or .env."
         raise ConfigError(line + (f" {hint}" if hint else ""))
+
+
+# Bolt switches itself to file-based OAuth stores whenever both exist in the environment.
+BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+
+
+def drop_blank_oauth_env(environ=os.environ) -> None:
+    """`docker run --env-file .env` exports .env.example's empty SLACK_CLIENT_ID/SECRET lines;
+    the process entry point drops them so Bolt does not take them for an OAuth setup."""
+    for key in BOLT_OAUTH_ENV:
+        if key in environ and not environ[key].strip():
+            del environ[key]

@@ -8,15 +8,19 @@ will be removed in the next release.
 from __future__ import annotations
 
 import logging
-
-from slack_bolt import App
+from typing import TYPE_CHECKING
 
 from slackapp.http_server import MAX_BODY, make_wsgi_app
+
+if TYPE_CHECKING:
+    from slackapp.app import SlackApp
 
 log = logging.getLogger(__name__)
 
 
-def serve(app: App, host: str, port: int, threads: int = 8, sockets: list | None = None) -> None:
+def serve(
+    app: SlackApp, host: str, port: int, threads: int = 8, sockets: list | None = None
+) -> None:
     """Serve until SIGTERM/SIGINT, then drain: requests in progress finish, and work already
     acknowledged to Slack (listeners still running after ack) completes before the exit."""
     import signal
@@ -47,7 +51,7 @@ def serve(app: App, host: str, port: int, threads: int = 8, sockets: list | None
         server.run()
     finally:
         server.close()
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
         log.info("Stopped: in-flight requests and acknowledged work finished")
 
 

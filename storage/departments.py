@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from storage import audit
 from storage.errors import DomainError, NotFound, PermissionDenied
@@ -207,3 +207,13 @@ def require_member(
             "a member of a department (ask a department head to add you)", action
         )
     return mine
+
+
+def departments_in(session: Session, *, team_id: str, ids: list[int] | None) -> list[Department]:
+    """The team's departments by name (only `ids` when given)."""
+    query = select(Department).where(Department.team_id == team_id)
+    if ids is not None:
+        if not ids:
+            return []
+        query = query.where(col(Department.id).in_(ids))
+    return list(session.exec(query.order_by(Department.name_key)).all())

@@ -4,6 +4,7 @@ KPI definitions per team."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 from sqlmodel import Session, select
@@ -88,3 +89,11 @@ def check_kpi(name: str, known: Iterable[str]) -> None:
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
     hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
     raise FieldErrors({"kpi": f"`{name}` is not a KPI here.{hint} Known KPIs: {', '.join(known)}."})
+
+
+def header_key(text: object) -> str:
+    """`Churn Rate (%)` → `churn_rate`: case-, space- and punctuation-insensitive."""
+    s = str(text if text is not None else "").strip().lower()
+    s = re.sub(r"\(.*?\)", " ", s)
+    s = re.sub(r"[^\w]+", "_", s, flags=re.UNICODE)
+    return s.strip("_")

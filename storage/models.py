@@ -381,6 +381,11 @@ class AuditLog(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+# JobRun.status values (jobs/run_once.py explains the life of a run record).
+RUN_STARTED, RUN_DONE, RUN_FAILED, RUN_SNOOZED = "started", "done", "failed", "snoozed"
+RUN_REFUSED = "refused"  # the channel refused the app (not_in_channel…): admins told, not retried
+
+
 class JobRun(SQLModel, table=True):
     """Run record making each job exactly-once per (team, job, scope, period)."""
 

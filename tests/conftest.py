@@ -135,15 +135,15 @@ def settings(db_url, slack):
 def app(settings, engine):
     from slackapp.app import create_app
 
-    bolt = create_app(settings, engine)
-    yield bolt
+    app = create_app(settings, engine)
+    yield app
     # Let listeners still running after ack() finish before the fakes and database go away.
-    bolt.listener_runner.listener_executor.shutdown(wait=True)
-    refresher = bolt._loyalty_deps.extras.get("home_refresher")
+    app.bolt.listener_runner.listener_executor.shutdown(wait=True)
+    refresher = app.deps.extras.get("home_refresher")
     if refresher is not None:
         refresher.cancel_all()
 
 
 @pytest.fixture
 def driver(app, slack):
-    return SlackDriver(app, slack)
+    return SlackDriver(app.bolt, slack)

@@ -22,6 +22,8 @@ from slackapp.blocks.common import (
     cut,
     escape,
     header,
+    modal,
+    notice_modal,
     plain,
     progress_bar,
     section,
@@ -124,14 +126,7 @@ def behavior_add_modal(departments: list[Department], objectives: list) -> View:
                 ),
             )
         )
-    return View(
-        type="modal",
-        callback_id=ADD_CALLBACK_ID,
-        title=plain("New behavior", 24),
-        submit=plain("Add", 24),
-        close=plain("Cancel", 24),
-        blocks=blocks,
-    )
+    return modal("New behavior", blocks, callback_id=ADD_CALLBACK_ID, submit="Add")
 
 
 def behavior_log_modal(
@@ -171,14 +166,7 @@ def behavior_log_modal(
             element=PlainTextInputElement(action_id="value", multiline=True, max_length=NOTE_MAX),
         ),
     ]
-    return View(
-        type="modal",
-        callback_id=LOG_CALLBACK_ID,
-        title=plain("Log a behavior", 24),
-        submit=plain("Log", 24),
-        close=plain("Cancel", 24),
-        blocks=blocks,
-    )
+    return modal("Log a behavior", blocks, callback_id=LOG_CALLBACK_ID, submit="Log")
 
 
 def no_behaviors_modal(is_head: bool) -> View:
@@ -189,6 +177,4 @@ def no_behaviors_modal(is_head: bool) -> View:
         else "Your departments have no behaviors yet, and you're not in a department that has "
         "any. Ask your department head to add one with `/behavior add`."
     )
-    return View(
-        type="modal", title=plain("Behaviors", 24), close=plain("Close", 24), blocks=[section(text)]
-    )
+    return notice_modal("Behaviors", text)

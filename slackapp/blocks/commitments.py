@@ -21,6 +21,7 @@ from slackapp.blocks.common import (
     cut,
     escape,
     header,
+    modal,
     plain,
     section,
 )
@@ -82,14 +83,9 @@ def decided_dm(c: Commitment, department_name: str, by_you: bool) -> list[Block]
 
 
 def decline_modal(ref: str, what: str) -> View:
-    return View(
-        type="modal",
-        callback_id=DECLINE_CALLBACK,
-        private_metadata=ref,
-        title=plain(f"Decline {ref}", 24),
-        submit=plain("Decline", 24),
-        close=plain("Cancel", 24),
-        blocks=[
+    return modal(
+        f"Decline {ref}",
+        [
             section(escape(cut(what, 2900))),
             InputBlock(
                 block_id="reason",
@@ -99,6 +95,9 @@ def decline_modal(ref: str, what: str) -> View:
                 ),  # fmt: skip
             ),
         ],
+        callback_id=DECLINE_CALLBACK,
+        submit="Decline",
+        private_metadata=ref,
     )
 
 

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
 SECTION_TEXT_MAX = 3000
 HEADER_MAX = 150
@@ -21,6 +22,8 @@ OPTION_TEXT_MAX = 75
 OPTIONS_MAX = 100
 PLAIN_INPUT_LABEL_MAX = 2000
 MODAL_TITLE_MAX = 24
+MODAL_BUTTON_MAX = 24
+PRIVATE_METADATA_MAX = 3000
 
 
 def cut(text: str | None, limit: int) -> str:
@@ -87,3 +90,36 @@ def error_reply(input_text: str, message: str, usage: str | None = None) -> list
 def fit_message(blocks: list[Block], limit: int = MESSAGE_BLOCKS_MAX) -> list[list[Block]]:
     """Split a long list of blocks into messages that each respect the block limit."""
     return [blocks[i : i + limit] for i in range(0, len(blocks), limit)] or [[]]
+
+
+def modal(
+    title: str,
+    blocks: list[Block],
+    *,
+    callback_id: str | None = None,
+    submit: str | None = None,
+    close: str | None = None,
+    private_metadata: str | None = None,
+) -> View:
+    """Every modal the app opens. A form (with `submit`) closes with Cancel, a notice with
+    Close. The title is cut to Slack's 24 characters; private_metadata over Slack's 3,000 is a
+    bug here, never silently cut (a cut JSON document would not parse)."""
+    if private_metadata is not None and len(private_metadata) > PRIVATE_METADATA_MAX:
+        raise ValueError(
+            f"private_metadata is {len(private_metadata)} characters; Slack keeps "
+            f"{PRIVATE_METADATA_MAX}"
+        )
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        title=plain(title, MODAL_TITLE_MAX),
+        submit=plain(submit, MODAL_BUTTON_MAX) if submit else None,
+        close=plain(close or ("Cancel" if submit else "Close"), MODAL_BUTTON_MAX),
+        private_metadata=private_metadata,
+        blocks=blocks,
+    )
+
+
+def notice_modal(title: str, text: str) -> View:
+    """A modal that only says something."""
+    return modal(title, [section(text)])

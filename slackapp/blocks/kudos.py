@@ -26,6 +26,7 @@ from slackapp.blocks.common import (
     cut,
     escape,
     header,
+    modal,
     plain,
     section,
 )
@@ -127,7 +128,7 @@ def full_text_modal(item: KudosItem) -> View:
         blocks.append(section(escape(chunk)[:SECTION_TEXT_MAX]))
     if len(chunks) > room:
         blocks.append(context("The rest is too long to show in Slack."))
-    return View(type="modal", title=plain("Kudos", 24), close=plain("Close", 24), blocks=blocks)
+    return modal("Kudos", blocks)
 
 
 def kudos_modal(
@@ -187,20 +188,12 @@ def kudos_modal(
                 "defined yet. A department head adds them with `/behavior add`."
             )
         )
-    return View(
-        type="modal",
+    return modal(
+        title,
+        blocks,
         callback_id=KUDOS_CALLBACK_ID,
-        title=plain(title, 24),
-        submit=plain("Recognize", 24),
-        close=plain("Cancel", 24),
-        private_metadata=json.dumps(metadata or {})[:3000],
-        blocks=blocks,
-    )
-
-
-def notice_modal(title: str, text: str) -> View:
-    return View(
-        type="modal", title=plain(title, 24), close=plain("Close", 24), blocks=[section(text)]
+        submit="Recognize",
+        private_metadata=json.dumps(metadata or {}),
     )
 
 

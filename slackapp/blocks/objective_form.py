@@ -17,7 +17,16 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from slackapp.blocks.common import OPTIONS_MAX, context, cut, divider, header, plain
+from slackapp.blocks.common import (
+    OPTIONS_MAX,
+    context,
+    cut,
+    divider,
+    header,
+    modal,
+    notice_modal,
+    plain,
+)
 from storage.models import TITLE_MAX, UNIT_MAX, Department, Objective
 from storage.objectives import MAX_KEY_RESULTS
 from storage.quarters import next_quarter, quarter_bounds, quarter_of
@@ -216,25 +225,11 @@ def new_objective_modal(
             "from its baseline, and the due date must be inside the quarter."
         )
     )
-    return View(
-        type="modal",
-        callback_id=CALLBACK_ID,
-        title=plain("New objective", 24),
-        submit=plain("Create", 24),
-        close=plain("Cancel", 24),
-        blocks=blocks,
-    )
+    return modal("New objective", blocks, callback_id=CALLBACK_ID, submit="Create")
 
 
 def no_department_modal(message: str) -> View:
-    from slackapp.blocks.common import section
-
-    return View(
-        type="modal",
-        title=plain("New objective", 24),
-        close=plain("Close", 24),
-        blocks=[section(message)],
-    )
+    return notice_modal("New objective", message)
 
 
 EDIT_CALLBACK_ID = "okr_edit_objective"
@@ -291,12 +286,10 @@ def edit_objective_modal(
             ),
         ]
     meta = f"O-{obj.number}|" + ",".join(str(kr.number) for kr in key_results)
-    return View(
-        type="modal",
+    return modal(
+        f"Edit O-{obj.number}",
+        blocks,
         callback_id=EDIT_CALLBACK_ID,
+        submit="Save",
         private_metadata=meta,
-        title=plain(f"Edit O-{obj.number}", 24),
-        submit=plain("Save", 24),
-        close=plain("Cancel", 24),
-        blocks=blocks,
     )

@@ -16,7 +16,17 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from slackapp.blocks.common import VIEW_BLOCKS_MAX, context, cut, escape, header, plain, section
+from slackapp.blocks.common import (
+    VIEW_BLOCKS_MAX,
+    context,
+    cut,
+    escape,
+    header,
+    modal,
+    notice_modal,
+    plain,
+    section,
+)
 from slackapp.blocks.digest import Message, line_sections, split_messages
 from storage.numbers import format_number
 from storage.reviews import DepartmentReview, ReviewSummary, open_objectives
@@ -125,28 +135,20 @@ def review_modal(quarter: str, d: DepartmentReview) -> View:
                 ),
             ),
         ]
-    return View(
-        type="modal",
+    return modal(
+        f"Review {quarter}",
+        blocks,
         callback_id=CALLBACK_ID,
-        title=plain(f"Review {quarter}", 24),
-        submit=plain("Submit", 24),
-        close=plain("Cancel", 24),
+        submit="Submit",
         private_metadata=json.dumps({"quarter": quarter, "department_id": d.department.id}),
-        blocks=blocks,
     )
 
 
 def nothing_to_review_modal(quarter: str, d: DepartmentReview) -> View:
-    return View(
-        type="modal",
-        title=plain(f"Review {quarter}", 24),
-        close=plain("Close", 24),
-        blocks=[
-            section(
-                f"*{escape(d.department.name)}*'s {quarter} review is complete: every objective "
-                "has a score. :white_check_mark:"
-            )
-        ],
+    return notice_modal(
+        f"Review {quarter}",
+        f"*{escape(d.department.name)}*'s {quarter} review is complete: every objective "
+        "has a score. :white_check_mark:",
     )
 
 

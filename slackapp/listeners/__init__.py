@@ -1,1 +1,58 @@
 """Bolt listeners, one module per feature, each with register(app)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from slackapp.listeners import (
+    alignment,
+    app_home,
+    away,
+    behavior,
+    checkin,
+    commitments,
+    departments,
+    kpi,
+    kudos,
+    objective_edit,
+    objectives,
+    okr_command,
+    praise_drafts,
+    praise_shortcut,
+    quarterly_review,
+    reaction_kudos,
+    reminders,
+    uninstall,
+    workspace_setup,
+)
+
+FEATURES = (
+    okr_command,
+    objectives,
+    objective_edit,
+    departments,
+    workspace_setup,
+    checkin,
+    app_home,
+    uninstall,
+    behavior,
+    kudos,
+    praise_shortcut,
+    reaction_kudos,
+    praise_drafts,
+    kpi,
+    reminders,
+    quarterly_review,
+    away,
+    alignment,
+    commitments,
+)
+
+# The App Home's sections beyond the objectives, in this order:
+# fn(session, team_id=, user_id=) -> (buttons, blocks).
+HOME_SECTIONS = (behavior.home_contribution, kudos.home_contribution, away.home_contribution)
+
+
+def register_listeners(app: App) -> None:
+    for feature in FEATURES:
+        feature.register(app)

@@ -11,7 +11,6 @@ from sqlmodel import select
 from slackapp.blocks.alignment_tree import TREE_NEXT, TREE_PREV, tree_lines, tree_page
 from slackapp.blocks.common import as_dicts
 from slackapp.blocks.objective_form import parent_option
-from slackapp.context import is_admin
 from slackapp.replies import UsageError, reply
 from storage import alignment
 from storage.errors import DomainError, FieldErrors
@@ -58,7 +57,7 @@ def align_from_text(context, client, respond, arg: str) -> None:
         except DomainError as exc:
             raise UsageError(exc.message, usage=ALIGN_USAGE) from None
     with deps.session() as session:
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        admin = context["caller"].is_admin(session)
         child, parent = _objectives(session, team_id, m.group(1), m.group(2), ALIGN_USAGE)
         try:
             _, created = alignment.align(
@@ -88,7 +87,7 @@ def unalign_from_text(context, client, respond, arg: str) -> None:
     if not m:
         raise UsageError("Say which link to remove.", usage=UNALIGN_USAGE)
     with deps.session() as session:
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        admin = context["caller"].is_admin(session)
         child, parent = _objectives(session, team_id, m.group(1), m.group(2), UNALIGN_USAGE)
         try:
             alignment.unalign(

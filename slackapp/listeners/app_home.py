@@ -15,15 +15,12 @@ from storage.home import home_data
 
 log = logging.getLogger(__name__)
 
-# Features may contribute sections/buttons: fn(session, team_id, user_id) -> (buttons, blocks)
-HOME_CONTRIBUTORS: list = []
-
 
 def build_home(deps: Deps, *, team_id: str, user_id: str):
     buttons, extra = [], []
     with deps.session() as session:
         data = home_data(session, team_id=team_id, user_id=user_id)
-        for contribute in HOME_CONTRIBUTORS:
+        for contribute in deps.home_sections:
             b, s = contribute(session, team_id=team_id, user_id=user_id)
             buttons += b
             extra += s
@@ -114,13 +111,5 @@ def handle_home_opened(event, context, client):
     publish_home(context["deps"], client, team_id=context["team_id"], user_id=context["user_id"])
 
 
-def handle_new_objective_button(ack, body, context, client):
-    ack()
-    from slackapp.listeners.objectives import open_new_objective_modal
-
-    open_new_objective_modal(context, client, body["trigger_id"])
-
-
 def register(app: App) -> None:
     app.event("app_home_opened")(handle_home_opened)
-    app.action("home_new_objective")(handle_new_objective_button)

@@ -77,8 +77,5 @@ def home_contribution(session, *, team_id: str, user_id: str):
 
 
 def register(app) -> None:
-    """`/checkin away|back` arrive through the /checkin command; this adds the Home section."""
-    from slackapp.listeners.app_home import HOME_CONTRIBUTORS
-
-    if home_contribution not in HOME_CONTRIBUTORS:  # create_app may run more than once
-        HOME_CONTRIBUTORS.append(home_contribution)
+    """`/checkin away|back` arrive through the /checkin command; the Home section is listed in
+    slackapp.listeners.HOME_SECTIONS."""

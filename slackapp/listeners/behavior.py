@@ -24,10 +24,11 @@ from slackapp.command_parsing import (
     parse_behavior_log,
     parse_target,
 )
-from slackapp.context import Deps, is_admin
+from slackapp.context import Deps
 from slackapp.form_errors import block_errors
 from slackapp.listeners import behavior_insights
 from slackapp.replies import UsageError, guarded, reply
+from slackapp.roles import Caller
 from storage.behaviors import (
     behavior_options,
     behaviors_for_user,
@@ -42,20 +43,6 @@ from storage.errors import DomainError, FieldErrors
 from storage.models import Department, Objective
 
 HOME_MAX_DEPARTMENTS = 5
-
-
-def _heads_departments(session, *, team_id: str, user_id: str, admin: bool) -> list[Department]:
-    query = select(Department).where(Department.team_id == team_id)
-    if not admin:
-        led = [
-            m.department_id
-            for m in memberships(session, team_id=team_id, user_id=user_id)
-            if m.is_head
-        ]
-        if not led:
-            return []
-        query = query.where(col(Department.id).in_(led))
-    return list(session.exec(query.order_by(Department.name_key)).all())
 
 
 def _objectives_for(session, *, team_id: str, department_ids: list[int]) -> list[tuple[int, str]]:
@@ -74,31 +61,31 @@ def _objectives_for(session, *, team_id: str, department_ids: list[int]) -> list
     return [(n, t) for n, t in rows]
 
 
-def add_modal_for(deps: Deps, client, *, team_id: str, user_id: str):
+def add_modal_for(deps: Deps, caller: Caller, *, team_id: str):
     with deps.session() as session:
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
-        depts = _heads_departments(session, team_id=team_id, user_id=user_id, admin=admin)
+        depts = caller.managed_departments(session)
         objectives = _objectives_for(session, team_id=team_id, department_ids=[d.id for d in depts])
     if not depts:
         return None
     return behavior_add_modal(depts, objectives)
 
 
-def open_behavior_modal(deps: Deps, client, trigger_id: str, *, team_id: str, user_id: str):
+def open_behavior_modal(
+    deps: Deps, caller: Caller, client, trigger_id: str, *, team_id: str, user_id: str
+):
     """No text: the log form for the user's departments; heads also get "Define a new
     behavior" (or the add form straight away when nothing is defined yet)."""
     with deps.session() as session:
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
-        mine = memberships(session, team_id=team_id, user_id=user_id)
-        dept_ids = [m.department_id for m in mine]
-        can_add = admin or any(m.is_head for m in mine)
+        admin = caller.is_admin(session)
+        dept_ids = [m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)]
+        can_add = admin or caller.is_head(session)
         behaviors = behavior_options(session, team_id=team_id, department_ids=dept_ids or None)
         if not dept_ids and not admin:
             behaviors = []
         progress = behaviors_for_user(session, team_id=team_id, user_id=user_id)
     if not behaviors:
         if can_add:
-            view = add_modal_for(deps, client, team_id=team_id, user_id=user_id)
+            view = add_modal_for(deps, caller, team_id=team_id)
             if view is not None:
                 client.views_open(trigger_id=trigger_id, view=view)
                 return
@@ -115,7 +102,9 @@ def handle_behavior_command(ack, command, context, client, respond):
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     text = (command.get("text") or "").strip()
     if not text:
-        open_behavior_modal(deps, client, command["trigger_id"], team_id=team_id, user_id=user_id)
+        open_behavior_modal(
+            deps, context["caller"], client, command["trigger_id"], team_id=team_id, user_id=user_id
+        )
         return
     verb, _, rest = text.partition(" ")
     verb, rest = verb.lower(), rest.strip()
@@ -123,13 +112,10 @@ def handle_behavior_command(ack, command, context, client, respond):
     def run():
         if verb == "add":
             with deps.session() as session:
-                admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
                 parsed = parse_behavior_add(session, team_id=team_id, text=rest)
                 behavior = create_behavior(
                     session,
-                    team_id=team_id,
-                    actor_id=user_id,
-                    is_admin=admin,
+                    **context["caller"].as_actor(session),
                     department=get_department(session, team_id=team_id, name=parsed.department),
                     description=parsed.description,
                     weekly_target=parsed.weekly_target,
@@ -145,12 +131,9 @@ def handle_behavior_command(ack, command, context, client, respond):
         elif verb == "log":
             ref, count, note = parse_behavior_log(rest)
             with deps.session() as session:
-                admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
                 _, behavior = log_behavior(
                     session,
-                    team_id=team_id,
-                    user_id=user_id,
-                    is_admin=admin,
+                    **context["caller"].as_user(session),
                     ref=ref,
                     count=count,
                     note=note,
@@ -224,13 +207,10 @@ def handle_add_submission(ack, view, context, client):
         return
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             dept = department_by_id(session, team_id=team_id, department_id=int(dept_id))
             behavior = create_behavior(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_actor(session),
                 department=dept,
                 description=description,
                 weekly_target=target,
@@ -264,12 +244,9 @@ def handle_log_submission(ack, view, context, client):
         return
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             _, behavior = log_behavior(
                 session,
-                team_id=team_id,
-                user_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_user(session),
                 ref=f"B-{number}",
                 count=count,
                 note=note,
@@ -288,8 +265,8 @@ def handle_log_submission(ack, view, context, client):
 
 def handle_add_open(ack, body, context, client):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
-    view = add_modal_for(deps, client, team_id=team_id, user_id=user_id)
+    deps, team_id = context["deps"], context["team_id"]
+    view = add_modal_for(deps, context["caller"], team_id=team_id)
     if view is not None:
         client.views_push(trigger_id=body["trigger_id"], view=view)
 
@@ -305,11 +282,7 @@ def home_contribution(session, *, team_id: str, user_id: str):
 
 
 def register(app: App) -> None:
-    from slackapp.listeners.app_home import HOME_CONTRIBUTORS
-
     app.command("/behavior")(handle_behavior_command)
     app.view(ADD_CALLBACK_ID)(handle_add_submission)
     app.view(LOG_CALLBACK_ID)(handle_log_submission)
     app.action(ADD_OPEN_ACTION)(handle_add_open)
-    if home_contribution not in HOME_CONTRIBUTORS:  # create_app may run more than once
-        HOME_CONTRIBUTORS.append(home_contribution)

@@ -10,7 +10,6 @@ from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import as_dicts, context, escape, header, section
 from slackapp.blocks.insights import CAUTION, correlation_text
-from slackapp.context import is_admin
 from slackapp.listeners.kpi_targets import split_kpi_name
 from slackapp.replies import UsageError, reply
 from storage.behavior_correlation import correlate, link_behavior
@@ -45,8 +44,7 @@ def link_from_text(context_, client, respond, rest: str) -> None:
             scope, where = dept.id, dept.name
         own = department_by_id(s, team_id=team_id, department_id=behavior.department_id)
         require_head(
-            s, team_id=team_id, user_id=user_id,
-            is_admin=is_admin(deps, s, client, team_id=team_id, user_id=user_id),
+            s, **context_["caller"].as_user(s),
             department=own, action=f"link B-{behavior.number} to a KPI",
         )  # fmt: skip
         link_behavior(
@@ -108,7 +106,7 @@ def show_from_text(context_, client, respond, command: dict, rest: str) -> None:
 
 
 def _chart(client, command: dict, bc) -> str | None:
-    from jobs.charts import kpi_trend_png
+    from slackapp.charts import kpi_trend_png
     from slackapp.listeners.kpi import _share_chart
 
     lag = bc.result.lag or 0

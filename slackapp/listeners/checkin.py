@@ -6,9 +6,17 @@ from slack_bolt import App
 from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, StaticSelectElement
 from slack_sdk.models.views import View
 
-from slackapp.blocks.common import OPTIONS_MAX, as_dicts, cut, escape, plain, section
+from slackapp.blocks.common import (
+    OPTIONS_MAX,
+    as_dicts,
+    cut,
+    escape,
+    modal,
+    notice_modal,
+    plain,
+    section,
+)
 from slackapp.command_parsing import CHECKIN_USAGE, checkin_value_example, parse_checkin_text
-from slackapp.context import is_admin
 from slackapp.listeners import away
 from slackapp.replies import UsageError, explain, guarded, reply
 from storage.checkins import record_checkin
@@ -39,12 +47,10 @@ def checkin_modal(krs: list[KeyResult], selected: KeyResult | None = None) -> Vi
         if selected is not None and selected.kpi_name
         else "Numbers like 45, -3, 1,234.5 or 12%. Leave blank for a KPI-bound key result."
     )
-    return View(
-        type="modal",
+    return modal(
+        "Check in",
         callback_id=CALLBACK_ID,
-        title=plain("Check in", 24),
-        submit=plain("Save", 24),
-        close=plain("Cancel", 24),
+        submit="Save",
         blocks=[
             InputBlock(
                 block_id="kr",
@@ -81,16 +87,9 @@ def checkin_modal(krs: list[KeyResult], selected: KeyResult | None = None) -> Vi
 
 
 def no_key_results_modal() -> View:
-    return View(
-        type="modal",
-        title=plain("Check in", 24),
-        close=plain("Close", 24),
-        blocks=[
-            section(
-                "You don't own any active key results yet. "
-                "A department head assigns them in `/okr new`."
-            )
-        ],
+    return notice_modal(
+        "Check in",
+        "You don't own any active key results yet. A department head assigns them in `/okr new`.",
     )
 
 
@@ -135,13 +134,10 @@ def handle_checkin_command(ack, command, context, client, respond):
         parsed = parse_checkin_text(text)
         value = parse_number(parsed.value_text) if parsed.value_text is not None else None
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             try:
                 _, kr = record_checkin(
                     session,
-                    team_id=team_id,
-                    user_id=user_id,
-                    is_admin=admin,
+                    **context["caller"].as_user(session),
                     ref=parsed.ref,
                     value=value,
                     confidence=parsed.confidence,
@@ -179,12 +175,9 @@ def handle_checkin_submission(ack, view, context, client):
             return
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             _, kr = record_checkin(
                 session,
-                team_id=team_id,
-                user_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_user(session),
                 ref=f"KR-{number}",
                 value=value,
                 confidence=int(conf) if conf else None,

@@ -23,7 +23,6 @@ from slackapp.blocks.commitments import (
     decline_modal,
 )
 from slackapp.blocks.common import as_dicts, escape, section
-from slackapp.context import is_admin
 from slackapp.mentions import split_mentions
 from slackapp.replies import UsageError, reply
 from storage import commitments as store
@@ -85,7 +84,7 @@ def ask_from_text(context, client, respond, arg: str) -> None:
     with deps.session() as session:
 
         def run():
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             dept, what = store.split_department(session, team_id=team_id, text=m.group("head"))
             due = store.parse_due_date(m.group("due"), today=today)
             row = store.ask(session, team_id=team_id, asker_id=user_id, is_admin=admin,
@@ -120,7 +119,7 @@ def commit_from_text(context, client, respond, arg: str) -> None:
     if not m or len(users) != 1:
         raise UsageError("Say which commitment and its new owner.", usage=COMMIT_USAGE)
     with deps.session() as session:
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        admin = context["caller"].is_admin(session)
         row = _with_usage(COMMIT_USAGE, lambda: store.reassign(
             session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=m.group("ref"),
             owner_id=users[0]))  # fmt: skip
@@ -138,7 +137,7 @@ def done_from_text(context, client, respond, arg: str) -> None:
     if not ref:
         raise UsageError("Say which commitment is done.", usage=DONE_USAGE)
     with deps.session() as session:
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+        admin = context["caller"].is_admin(session)
         row = _with_usage(DONE_USAGE, lambda: store.complete(
             session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=ref, note=note))  # fmt: skip
         dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
@@ -189,7 +188,7 @@ def handle_accept(ack, body, context, client, respond):
     ref = (body["actions"][0].get("value") or "")[:20]
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             decision = store.accept(session, team_id=team_id, actor_id=user_id, is_admin=admin,
                                     ref=ref)  # fmt: skip
             row = decision.commitment
@@ -213,7 +212,7 @@ def handle_decline_button(ack, body, context, client, respond):
     try:
         with deps.session() as session:
             row = store.get_commitment(session, team_id=team_id, ref=ref)
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             store.require_owing_head(session, row=row, user_id=user_id, is_admin=admin,
                                       action=f"decline C-{row.number}")  # fmt: skip
     except DomainError as exc:
@@ -233,7 +232,7 @@ def handle_decline_submission(ack, view, context, client):
     reason = ((view["state"]["values"].get("reason") or {}).get("value") or {}).get("value") or ""
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+            admin = context["caller"].is_admin(session)
             decision = store.decline(session, team_id=team_id, actor_id=user_id, is_admin=admin,
                                      ref=ref, reason=reason)  # fmt: skip
             row = decision.commitment

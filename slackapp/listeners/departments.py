@@ -18,7 +18,6 @@ from slackapp.blocks.common import (
 from slackapp.blocks.common import (
     context as ctx_block,
 )
-from slackapp.context import is_admin
 from slackapp.mentions import split_mentions
 from slackapp.replies import UsageError, reply
 from storage.departments import add_members, create_department, list_departments
@@ -31,7 +30,7 @@ _TO = re.compile(r"^(?P<mentions>.*?)\s+to\s+(?P<dept>.+)$", re.IGNORECASE | re.
 
 
 def handle_dept(context, client, respond, text: str) -> None:
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, team_id = context["deps"], context["team_id"]
     action, _, rest = text.partition(" ")
     action = action.lower()
     if action == "list":
@@ -53,12 +52,9 @@ def handle_dept(context, client, respond, text: str) -> None:
         if not m.rest:
             raise UsageError("Give the department a name.", usage=USAGE)
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             dept = create_department(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_actor(session),
                 name=m.rest,
                 channel_id=(m.channels or [None])[0],
                 head_ids=m.users,
@@ -78,12 +74,9 @@ def handle_dept(context, client, respond, text: str) -> None:
         if m.groups or m.specials or m.rest:
             raise UsageError("Only individual people can be added (`@maria @li`).", usage=USAGE)
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             dept, added = add_members(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_actor(session),
                 department_name=parsed.group("dept").strip(),
                 user_ids=m.users,
                 as_heads=action == "head",

@@ -8,19 +8,17 @@ from datetime import timedelta
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from jobs.charts import kpi_trend_png
-from jobs.sheet_values import header_key
-from jobs.slack_upload import upload_png
 from slackapp.blocks.common import as_dicts, escape
 from slackapp.blocks.kpi import kpi_detail, kpi_overview
-from slackapp.context import is_admin
+from slackapp.charts import kpi_trend_png
 from slackapp.listeners import kpi_targets
 from slackapp.replies import UsageError, guarded, reply
+from slackapp.slack_upload import upload_png
 from storage import kpi_values
 from storage.departments import department_by_id
 from storage.errors import DomainError
 from storage.guardrails import guardrails
-from storage.kpis import kpi_names
+from storage.kpis import header_key, kpi_names
 from storage.numbers import format_number
 
 log = logging.getLogger(__name__)
@@ -137,7 +135,7 @@ def bind_from_text(context, client, respond, rest: str) -> None:
     if len(words) < 2:
         raise UsageError("Say which key result and which KPI.", usage=BIND_USAGE)
     ref = words[0]
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, team_id = context["deps"], context["team_id"]
     with deps.session() as s:
         known = kpi_names(s, team_id=team_id)
         # KPI names may be typed with spaces ("churn rate"): take the longest known prefix.
@@ -146,12 +144,9 @@ def bind_from_text(context, client, respond, rest: str) -> None:
             if header_key(" ".join(words[1 : 1 + n])) in known:
                 name, scope_words = header_key(" ".join(words[1 : 1 + n])), words[1 + n :]
                 break
-        admin = is_admin(deps, s, client, team_id=team_id, user_id=user_id)
         kr = kpi_values.bind_key_result(
             s,
-            team_id=team_id,
-            user_id=user_id,
-            is_admin=admin,
+            **context["caller"].as_user(s),
             ref=ref,
             kpi_name=name,
             scope=" ".join(scope_words) or "company",
@@ -172,10 +167,7 @@ def unbind_from_text(context, client, respond, rest: str) -> None:
     ref = rest.strip()
     if not ref or " " in ref:
         raise UsageError("Say which key result, e.g. `KR-34`.", usage=BIND_USAGE)
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps = context["deps"]
     with deps.session() as s:
-        admin = is_admin(deps, s, client, team_id=team_id, user_id=user_id)
-        kr = kpi_values.unbind_key_result(
-            s, team_id=team_id, user_id=user_id, is_admin=admin, ref=ref
-        )
+        kr = kpi_values.unbind_key_result(s, **context["caller"].as_user(s), ref=ref)
     reply(respond, f"KR-{kr.number} is no longer bound to a KPI; check in with a value again.")

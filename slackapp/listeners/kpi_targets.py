@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from jobs.sheet_values import header_key
 from slackapp.blocks.common import escape
 from slackapp.blocks.insights import guardrail_state_text
-from slackapp.context import is_admin
 from slackapp.replies import UsageError, reply
 from storage.departments import find_department
 from storage.errors import DomainError
 from storage.guardrails import ABOVE, BELOW, remove_guardrail, set_guardrail
 from storage.kpi_values import kpi_unit
-from storage.kpis import kpi_names
+from storage.kpis import header_key, kpi_names
 from storage.numbers import parse_number
 
 USAGE = (
@@ -34,7 +32,7 @@ def split_kpi_name(words: list[str], known: list[str]) -> tuple[str, list[str]]:
 
 
 def target_from_text(context, client, respond, rest: str) -> None:
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, team_id = context["deps"], context["team_id"]
     words = rest.split()
     if not words:
         raise UsageError("Say which KPI and its guardrail.", usage=USAGE)
@@ -74,11 +72,8 @@ def target_from_text(context, client, respond, rest: str) -> None:
                     f"There is no department named *{escape(dept_name)}*. See `/okr dept list`.",
                     usage=USAGE,
                 )
-        admin = is_admin(deps, s, client, team_id=team_id, user_id=user_id)
         common = dict(
-            team_id=team_id,
-            actor_id=user_id,
-            is_admin=admin,
+            **context["caller"].as_actor(s),
             kpi_name=name,
             department=department,
             known_kpis=known,

@@ -320,12 +320,8 @@ def handle_privacy_toggle(ack, body, context, client):
 
 
 def register(app: App) -> None:
-    from slackapp.listeners.app_home import HOME_CONTRIBUTORS
-
     app.command("/kudos")(handle_kudos_command)
     app.view(KUDOS_CALLBACK_ID)(handle_kudos_submission)
     app.action(READ_ALL_ACTION)(handle_read_all)
     app.action(OPEN_KUDOS_ACTION)(handle_open_kudos)
     app.action(PRIVACY_ACTION)(handle_privacy_toggle)
-    if home_contribution not in HOME_CONTRIBUTORS:  # create_app may run more than once
-        HOME_CONTRIBUTORS.append(home_contribution)

@@ -9,7 +9,6 @@ from slack_bolt import App
 
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.objective_form import EDIT_CALLBACK_ID, edit_objective_modal
-from slackapp.context import is_admin
 from slackapp.form_errors import block_errors
 from slackapp.listeners.alignment import parent_choices, save_parents
 from slackapp.listeners.app_home import refresh_home
@@ -26,14 +25,13 @@ _META = re.compile(r"^O-(\d{1,9})\|((?:\d{1,9},?)*)$")
 
 def open_edit_modal(context, client, trigger_id: str, arg: str) -> None:
     """Checks the role before showing the form; DomainError goes back to the user."""
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, team_id = context["deps"], context["team_id"]
     if not arg:
         raise UsageError("Say which objective to edit.", usage=USAGE)
     with deps.session() as session:
         obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
-        require_objective_head(session, team_id=team_id, actor_id=user_id, is_admin=admin,
-                               obj=obj, action=f"edit O-{obj.number}")  # fmt: skip
+        require_objective_head(session, **context["caller"].as_actor(session), obj=obj,
+                               action=f"edit O-{obj.number}")  # fmt: skip
         if obj.status != "active":
             raise DomainError(
                 f"O-{obj.number} is {obj.status.replace('_', ' ')}; it can't be edited."
@@ -79,9 +77,8 @@ def handle_edit_submission(ack, view, context, client):
     due = _value(values, "due_date")
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             obj = update_objective(
-                session, team_id=team_id, actor_id=user_id, is_admin=admin,
+                session, **context["caller"].as_actor(session),
                 ref=f"O-{meta.group(1)}", title=_value(values, "title") or "",
                 description=_value(values, "description") or "", owner_id=_value(values, "owner"),
                 due_date=date.fromisoformat(due) if due else None, key_results=edits,

@@ -6,7 +6,6 @@ import logging
 from datetime import UTC, date, datetime
 
 from slack_bolt import App
-from sqlmodel import col, select
 
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.objective_form import (
@@ -18,16 +17,15 @@ from slackapp.blocks.objective_form import (
     no_department_modal,
 )
 from slackapp.blocks.objectives import PAGE_SIZE, objective_detail, objective_list, page_count
-from slackapp.context import Deps, is_admin
+from slackapp.context import Deps
 from slackapp.form_errors import block_errors
 from slackapp.listeners.alignment import parent_choices, save_parents
 from slackapp.replies import UsageError, reply
 from storage import checkins as checkin_store
-from storage.departments import department_by_id, find_department, list_departments, memberships
+from storage.departments import department_by_id, find_department
 from storage.errors import DomainError, FieldErrors
 from storage.kpis import kpi_names
 from storage.kr_insights import view_insights
-from storage.models import Department
 from storage.numbers import parse_number
 from storage.objectives import (
     MAX_KEY_RESULTS,
@@ -49,29 +47,12 @@ def _ids(context) -> tuple[Deps, str, str]:
     return context["deps"], context["team_id"], context["user_id"]
 
 
-def creatable_departments(
-    deps: Deps, session, client, team_id: str, user_id: str
-) -> list[Department]:
-    if is_admin(deps, session, client, team_id=team_id, user_id=user_id):
-        return [d for d, _, _ in list_departments(session, team_id=team_id)]
-    head_of = [
-        m.department_id for m in memberships(session, team_id=team_id, user_id=user_id) if m.is_head
-    ]
-    if not head_of:
-        return []
-    return list(
-        session.exec(
-            select(Department).where(col(Department.id).in_(head_of)).order_by(Department.name_key)
-        ).all()
-    )
-
-
 def open_new_objective_modal(context, client, trigger_id: str) -> None:
     deps, team_id, user_id = _ids(context)
     today = datetime.now(UTC).date()
     with deps.session() as session:
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
-        depts = creatable_departments(deps, session, client, team_id, user_id)
+        admin = context["caller"].is_admin(session)
+        depts = context["caller"].managed_departments(session)
         names = kpi_names(session, team_id=team_id)
         parents, dept_names = parent_choices(session, team_id, quarter_of(today))
     if not depts and not admin:
@@ -177,12 +158,9 @@ def handle_new_objective_submission(ack, body, view, context, client):
         return
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             obj, rows = create_objective(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_actor(session),
                 key_results=krs,
                 **fields,
             )
@@ -293,9 +271,8 @@ def close_from_text(context, client, respond, arg: str) -> None:
         except DomainError as exc:
             raise UsageError(exc.message, usage=usage) from None
     with deps.session() as session:
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
         obj = close_objective(
-            session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=parts[0], score=score
+            session, **context["caller"].as_actor(session), ref=parts[0], score=score
         )
     reply(
         respond,
@@ -316,14 +293,21 @@ def handle_department_search(ack, body, context, client):
     deps, team_id, user_id = _ids(context)
     query = (body.get("value") or "").casefold()
     with deps.session() as session:
-        admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
-        depts = creatable_departments(deps, session, client, team_id, user_id)
+        admin = context["caller"].is_admin(session)
+        depts = context["caller"].managed_departments(session)
     options = [company_option()] if admin and query in "company-wide" else []
     options += [department_option(d) for d in depts if query in d.name_key]
     ack(options=[o.to_dict() for o in options[:100]])
 
 
+def handle_new_objective_button(ack, body, context, client):
+    """The App Home's "New objective" button."""
+    ack()
+    open_new_objective_modal(context, client, body["trigger_id"])
+
+
 def register(app: App) -> None:
+    app.action("home_new_objective")(handle_new_objective_button)
     app.view(CALLBACK_ID)(handle_new_objective_submission)
     app.action("okr_list_next")(handle_list_page)
     app.action("okr_list_prev")(handle_list_page)

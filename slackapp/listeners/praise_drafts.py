@@ -10,7 +10,6 @@ from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import as_dicts, context, section
 from slackapp.blocks.kudos import DRAFT_CONFIRM_ACTION, DRAFT_DISMISS_ACTION, people, render_praise
-from slackapp.context import is_admin
 from slackapp.listeners.kudos import deliver_recognition, respond_teller
 from slackapp.replies import reply
 from storage.errors import DomainError
@@ -21,19 +20,16 @@ log = logging.getLogger(__name__)
 
 def _decide(ack, body, context_, client, respond, *, confirm: bool):
     ack()
-    deps, team_id, user_id = context_["deps"], context_["team_id"], context_["user_id"]
+    deps, team_id = context_["deps"], context_["team_id"]
     value = body["actions"][0].get("value") or ""
     if not value.isdigit():
         return
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             draft, item = decide_draft(
                 session,
-                team_id=team_id,
+                **context_["caller"].as_actor(session),
                 draft_id=int(value),
-                actor_id=user_id,
-                is_admin=admin,
                 confirm=confirm,
                 name_people=people,
             )

@@ -7,7 +7,7 @@ import logging
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from slackapp.blocks.kudos import notice_modal
+from slackapp.blocks.common import notice_modal
 from slackapp.listeners.kudos import ADD_BOT_HINT, open_kudos_modal
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,6 @@ from slackapp.blocks.review import (
     nothing_to_review_modal,
     review_modal,
 )
-from slackapp.context import is_admin
 from slackapp.form_errors import block_errors
 from storage.departments import department_by_id, require_head
 from storage.errors import DomainError, FieldErrors, PermissionDenied
@@ -53,13 +52,10 @@ def handle_start(ack, body, context, client):
     try:
         quarter, dept_id = _parse_target(*value.split("|", 1))
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             dept = department_by_id(session, team_id=team_id, department_id=dept_id)
             require_head(
                 session,
-                team_id=team_id,
-                user_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_user(session),
                 department=dept,
                 action=f"run {dept.name}'s quarterly review",
             )
@@ -102,7 +98,7 @@ def _items_from(values: dict, objective_ids: list[int]) -> tuple[list[ReviewItem
 
 
 def handle_submission(ack, view, context, client):
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, user_id = context["deps"], context["user_id"]
     values = view["state"]["values"]
     first_block = next(iter(values), "score")
     try:
@@ -118,12 +114,9 @@ def handle_submission(ack, view, context, client):
         return
     try:
         with deps.session() as session:
-            admin = is_admin(deps, session, client, team_id=team_id, user_id=user_id)
             d = submit_review(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **context["caller"].as_actor(session),
                 quarter=quarter,
                 department_id=dept_id,
                 items=items,

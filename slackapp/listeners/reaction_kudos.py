@@ -11,10 +11,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from slackapp.blocks.common import as_dicts, section
-from slackapp.context import is_admin
 from slackapp.listeners.kudos import open_kudos_modal, team_row
 from slackapp.listeners.praise_shortcut import message_text
-from storage.departments import memberships
+from slackapp.roles import Caller
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +25,8 @@ def emoji_name(reaction: str) -> str:
     return (reaction or "").split("::", 1)[0].strip(":").lower()
 
 
-def may_recognize(deps, session, client, *, team_id: str, user_id: str) -> bool:
-    if any(m.is_head for m in memberships(session, team_id=team_id, user_id=user_id)):
-        return True
-    return is_admin(deps, session, client, team_id=team_id, user_id=user_id)
+def may_recognize(caller: Caller, session) -> bool:
+    return caller.is_head(session) or caller.is_admin(session)
 
 
 def prompt_blocks(channel_id: str, ts: str) -> list[dict]:
@@ -67,7 +64,8 @@ def handle_reaction_added(event, context, client):
             return
         if emoji_name(event.get("reaction")) != emoji_name(team.recognition_emoji or "star"):
             return
-        if not may_recognize(deps, session, client, team_id=team_id, user_id=user_id):
+        caller = context["caller"]  # the person who reacted
+        if caller.user_id != user_id or not may_recognize(caller, session):
             return
     blocks = prompt_blocks(channel_id, ts)
     text = "Recognize the people behind this customer feedback?"
@@ -93,7 +91,7 @@ def fetch_message_text(client, channel_id: str, ts: str) -> str:
 
 def handle_open(ack, body, context, client, respond):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, team_id = context["deps"], context["team_id"]
     try:
         target = json.loads(body["actions"][0].get("value") or "{}")
         channel_id, ts = str(target["c"]), str(target["ts"])
@@ -102,9 +100,7 @@ def handle_open(ack, body, context, client, respond):
     with deps.session() as session:
         team = team_row(session, team_id)
         # The button only ever points into the feedback channel; never read anywhere else.
-        allowed = team.feedback_channel == channel_id and may_recognize(
-            deps, session, client, team_id=team_id, user_id=user_id
-        )
+        allowed = team.feedback_channel == channel_id and may_recognize(context["caller"], session)
     if not allowed:
         respond(
             text="This prompt is no longer valid (the feedback channel changed).",

@@ -6,8 +6,9 @@ import re
 
 from slack_bolt import App
 
-from jobs.checkin_reminders import SNOOZE_ACTION, snooze
 from slackapp.blocks.common import as_dicts, section
+from slackapp.blocks.reminders import SNOOZE_ACTION
+from storage.reminder_snoozes import snooze
 
 _PERIOD = re.compile(r"^\d{4}-W\d{2}$")
 

@@ -14,8 +14,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from slackapp.blocks.common import as_dicts, plain, section
-from slackapp.context import is_admin
+from slackapp.blocks.common import as_dicts, modal, notice_modal, plain, section
 from storage.errors import FieldErrors
 from storage.teams import get_or_create_team, team_timezone, update_settings
 
@@ -50,12 +49,10 @@ def _channel(block_id: str, label: str, initial: str | None, hint: str) -> Input
 
 def setup_modal(team, default_tz: str) -> View:
     yes = Option(value="yes", text="Kudos must name a behavior (#B-5)")
-    return View(
-        type="modal",
+    return modal(
+        "Loyalty OKRs setup",
         callback_id=CALLBACK_ID,
-        title=plain("Loyalty OKRs setup", 24),
-        submit=plain("Save", 24),
-        close=plain("Cancel", 24),
+        submit="Save",
         blocks=[
             _channel(
                 "leadership_channel",
@@ -132,19 +129,13 @@ def setup_modal(team, default_tz: str) -> View:
 
 
 def open_setup_modal(context, client, trigger_id: str) -> None:
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    deps, team_id = context["deps"], context["team_id"]
     with deps.session() as session:
-        if not is_admin(deps, session, client, team_id=team_id, user_id=user_id):
-            view = View(
-                type="modal",
-                title=plain("Loyalty OKRs setup", 24),
-                close=plain("Close", 24),
-                blocks=[
-                    section(
-                        "Only a workspace admin can change these settings. "
-                        "Ask an admin, or have them add you to `LOYALTY_ADMINS`."
-                    )
-                ],
+        if not context["caller"].is_admin(session):
+            view = notice_modal(
+                "Loyalty OKRs setup",
+                "Only a workspace admin can change these settings. "
+                "Ask an admin, or have them add you to `LOYALTY_ADMINS`.",
             )
         else:
             view = setup_modal(
@@ -181,7 +172,7 @@ def handle_setup_submission(ack, view, context, client):
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     values = read_setup(view["state"]["values"])
     with deps.session() as session:
-        if not is_admin(deps, session, client, team_id=team_id, user_id=user_id):
+        if not context["caller"].is_admin(session):
             ack(
                 response_action="errors",
                 errors={"leadership_channel": "Only a workspace admin can change settings."},

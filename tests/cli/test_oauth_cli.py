@@ -23,13 +23,13 @@ from tests.support.oauth_helpers import (
 @pytest.fixture
 def installed_team(db_url, engine, slack):
     """TEAM_B installed through the real OAuth flow; its bot token is stored encrypted."""
-    bolt = create_app(oauth_settings(db_url, slack), engine)
-    url, srv = serve_in_thread(bolt)
+    app = create_app(oauth_settings(db_url, slack), engine)
+    url, srv = serve_in_thread(app)
     try:
         install(Browser(url), slack, team_id=TEAM_B)
     finally:
         srv.close()
-        bolt.listener_runner.listener_executor.shutdown(wait=True)
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
     support = department(engine, "Support", team_id=TEAM_B, heads=(ALICE,), channel="C0SUPPORT1")
     objective(engine, support, team_id=TEAM_B)
     return TEAM_B

@@ -13,7 +13,7 @@ from sqlmodel import select
 from jobs.commitment_overdue import send_overdue_notices
 from jobs.posting import Poster
 from jobs.weekly_digest import dry_run_payloads, plan_digest, send_weekly_digest
-from slackapp.app import make_web_client
+from slackapp.web_client import make_web_client
 from storage import alignment, commitments
 from storage.checkins import record_checkin
 from storage.db import session_scope

@@ -13,7 +13,7 @@ from jobs import run_once
 from jobs.posting import Poster
 from jobs.run_once import RunKey
 from jobs.weekly_digest import digest_done, plan_digest, send_weekly_digest
-from slackapp.app import make_web_client
+from slackapp.web_client import make_web_client
 from storage.behaviors import create_behavior, log_behavior
 from storage.checkins import record_checkin
 from storage.db import session_scope
@@ -262,7 +262,7 @@ from datetime import datetime
 from jobs import run_once
 from jobs.posting import Poster
 from jobs.weekly_digest import send_weekly_digest
-from slackapp.app import make_web_client
+from slackapp.web_client import make_web_client
 from slackapp.settings import Settings
 from storage.db import make_engine
 

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from jobs.checkin_reminders import send_due_reminders
 from jobs.posting import Poster
 from jobs.weekly_digest import send_weekly_digest
-from slackapp.app import make_web_client
+from slackapp.web_client import make_web_client
 from storage.away import set_away
 from storage.behavior_correlation import link_behavior
 from storage.behaviors import create_behavior

@@ -45,7 +45,7 @@ def kpi_settings(db_url, slack, google, tmp_path):
 
 @pytest.fixture
 def client(kpi_settings):
-    from slackapp.app import make_web_client
+    from slackapp.web_client import make_web_client
 
     return make_web_client(kpi_settings)
 

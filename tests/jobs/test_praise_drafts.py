@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from jobs.praise_notify import notify_pending_praise
-from slackapp.app import make_web_client
+from slackapp.web_client import make_web_client
 from storage.db import session_scope
 from storage.errors import DomainError
 from storage.models import PraiseDraft, Recognition, RecognitionRecipient

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from jobs.checkin_reminders import SNOOZE_ACTION, send_due_reminders
+from jobs.checkin_reminders import send_due_reminders
 from jobs.posting import Poster
-from slackapp.app import make_web_client
+from slackapp.blocks.reminders import SNOOZE_ACTION
+from slackapp.web_client import make_web_client
 from storage.checkins import record_checkin
 from storage.db import session_scope
 from storage.models import AuditLog, JobRun

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from jobs.posting import Poster
 from jobs.quarterly_review import run_review_cycle, start_and_prompt
-from slackapp.app import make_web_client
+from slackapp.web_client import make_web_client
 from storage.db import session_scope
 from storage.kudos import create_recognition
 from storage.models import AuditLog, KeyResult, KpiValue, Objective, Review, ReviewItem

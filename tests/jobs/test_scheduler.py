@@ -19,7 +19,7 @@ from jobs import scheduler as sched
 from jobs.schedule_times import due_weekly, last_weekly_slot, parse_hhmm
 from jobs.scheduler import LoyaltyScheduler, Runtime, run_due_jobs
 from jobs.scheduler_lock import FileLock, PostgresAdvisoryLock, lock_for
-from slackapp.app import make_web_client
+from slackapp.web_client import make_web_client
 from storage.db import make_engine, session_scope
 from storage.teams import update_settings
 from tests.conftest import ADMIN, ALICE

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from jobs.charts import kpi_trend_png
-from jobs.slack_upload import upload_png
-from slackapp.app import make_web_client
+from slackapp.charts import kpi_trend_png
 from slackapp.settings import Settings
+from slackapp.slack_upload import upload_png
+from slackapp.web_client import make_web_client
 
 
 def test_png_upload_v2_flow(slack):

@@ -28,7 +28,7 @@ def publishes(slack) -> int:
 
 def settle(app):
     """Wait for every listener started after its ack."""
-    app.listener_runner.listener_executor.submit(lambda: None).result(timeout=10)
+    app.bolt.listener_runner.listener_executor.submit(lambda: None).result(timeout=10)
 
 
 def test_retry_with_same_event_id_runs_once(driver, app, slack, engine):
@@ -54,7 +54,7 @@ def test_retry_with_same_event_id_runs_once(driver, app, slack, engine):
 def test_concurrent_duplicates_over_http_run_once(app, slack, engine):
     url, srv = serve_in_thread(app)
     try:
-        http = SlackDriver(app, slack, http_url=url)
+        http = SlackDriver(app.bolt, slack, http_url=url)
         with ThreadPoolExecutor(8) as pool:
             statuses = list(
                 pool.map(lambda _: http.event(HOME, event_id="Ev0PARALLEL").status, range(8))
@@ -70,8 +70,8 @@ def test_concurrent_duplicates_over_http_run_once(app, slack, engine):
 def test_two_workers_sharing_the_database_process_once(settings, engine, slack):
     worker_a, worker_b = create_app(settings, engine), create_app(settings, engine)
     try:
-        SlackDriver(worker_a, slack).event(HOME, event_id="Ev0TWOWORK")
-        SlackDriver(worker_b, slack).event(
+        SlackDriver(worker_a.bolt, slack).event(HOME, event_id="Ev0TWOWORK")
+        SlackDriver(worker_b.bolt, slack).event(
             HOME, event_id="Ev0TWOWORK", headers={"x-slack-retry-num": "1"}
         )
         slack.wait_for("views.publish")
@@ -80,7 +80,7 @@ def test_two_workers_sharing_the_database_process_once(settings, engine, slack):
         assert publishes(slack) == 1
     finally:
         for worker in (worker_a, worker_b):
-            worker.listener_runner.listener_executor.shutdown(wait=True)
+            worker.bolt.listener_runner.listener_executor.shutdown(wait=True)
 
 
 def test_socket_mode_redelivery_runs_once(settings, engine, slack):
@@ -109,7 +109,7 @@ def test_socket_mode_redelivery_runs_once(settings, engine, slack):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     slack.socket_url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/link"
     app = create_app(settings, engine)
-    socket = SocketModeHandler(app, "xapp-1-A0LOYALTY1-test")
+    socket = SocketModeHandler(app.bolt, "xapp-1-A0LOYALTY1-test")
     socket.connect()
     try:
         payload = {
@@ -140,7 +140,7 @@ def test_socket_mode_redelivery_runs_once(settings, engine, slack):
     finally:
         socket.close()
         server.shutdown()
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
 
 
 def test_first_delivery_and_pruning(engine):

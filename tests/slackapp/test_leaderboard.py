@@ -93,6 +93,10 @@ def test_kudos_between_filters_time_team_and_department(engine):
         assert kudos_between(s, team_id="T0OTHER01", start=START, end=END) == []
 
 
+def for_bob(call) -> bool:
+    return call.args.get("user_id") == BOB
+
+
 def test_app_home_leaderboard_and_privacy_toggle(driver, slack, engine):
     with session_scope(engine) as s:
         update_settings(
@@ -102,7 +106,8 @@ def test_app_home_leaderboard_and_privacy_toggle(driver, slack, engine):
     driver.command("/kudos", "<@U0BOB0001> the customer renewed for 3 years", user=ALICE)
     driver.last_reply_text()
     driver.home_opened(BOB)
-    home = slack.wait_for("views.publish")[-1].args["view"]
+    # Only Bob's Home: the giver's own Home is refreshed in the background after her write.
+    home = slack.wait_for("views.publish", where=for_bob)[-1].args["view"]
     body = json.dumps(home, ensure_ascii=False)
     assert "Recognition leaderboard" in body and "<@U0BOB0001> — 1 kudos" in body
     assert "per person" in body and "1 of 3 department members" in body
@@ -110,7 +115,7 @@ def test_app_home_leaderboard_and_privacy_toggle(driver, slack, engine):
     assert len(home["blocks"]) <= 100
     slack.reset()
     driver.block_action("leaderboard_privacy_toggle", "hide", user=BOB)
-    home = slack.wait_for("views.publish")[-1].args["view"]
+    home = slack.wait_for("views.publish", where=for_bob)[-1].args["view"]
     body = json.dumps(home, ensure_ascii=False)
     assert "<@U0BOB0001> — 1 kudos" not in body and "Show me on leaderboards" in body
     with Session(engine) as s:
@@ -122,7 +127,9 @@ def test_app_home_leaderboard_and_privacy_toggle(driver, slack, engine):
     slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == BOB)
     slack.reset()
     driver.block_action("leaderboard_privacy_toggle", "show", user=BOB)
-    home = json.dumps(slack.wait_for("views.publish")[-1].args["view"], ensure_ascii=False)
+    home = json.dumps(
+        slack.wait_for("views.publish", where=for_bob)[-1].args["view"], ensure_ascii=False
+    )
     assert "<@U0BOB0001> — 2 kudos" in home
 
 

@@ -75,7 +75,7 @@ def test_library_chatter_only_at_debug(log_stream, tmp_path, settings, engine, m
         upgrade(f"sqlite:///{tmp_path / f'{level}.db'}")  # alembic: ~9 INFO lines
         logging.getLogger("apscheduler.executors.default").info("Running job tick")
         app = create_app(settings, engine)
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
         text = stream.getvalue()
         chatter = ("Running upgrade", "Running job tick", "will be unused")
         if level == "INFO":

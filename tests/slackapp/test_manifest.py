@@ -5,14 +5,13 @@ the Socket Mode output of `loyalty manifest`."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
 import yaml
 
 from slackapp import manifest as app_manifest
-from slackapp.app import LISTENER_MODULES
+from slackapp.listeners import register_listeners
 from slackapp.oauth import bot_scopes
 from tests.conftest import ADMIN, ALICE
 from tests.support.slack_driver import SIGNING_SECRET, subscribed_events
@@ -151,8 +150,7 @@ def test_the_app_handles_nothing_the_manifest_does_not_declare():
 
     bolt = App(signing_secret=SIGNING_SECRET, token="xoxb-x", token_verification_enabled=False)
     recorder = RecordingApp(bolt)
-    for name in LISTENER_MODULES:
-        importlib.import_module(name).register(recorder)
+    register_listeners(recorder)
     m = yml()
     assert recorder.found["command"] == {c["command"] for c in m["features"]["slash_commands"]}
     assert recorder.found["shortcut"] == {s["callback_id"] for s in m["features"]["shortcuts"]}

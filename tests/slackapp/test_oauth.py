@@ -5,6 +5,7 @@ no token in logs or URLs."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 from urllib.parse import urlencode
 
@@ -13,8 +14,8 @@ from cryptography.fernet import Fernet
 from sqlmodel import Session
 
 from slackapp.app import create_app
-from slackapp.oauth import bot_client, bot_scopes, installation_store, team_client
-from slackapp.settings import ConfigError
+from slackapp.oauth import bot_scopes, installation_store, team_client
+from slackapp.settings import ConfigError, drop_blank_oauth_env
 from storage import token_crypto
 from storage.models import Team
 from storage.oauth_tables import reencrypt_tokens
@@ -35,9 +36,9 @@ from tests.support.slack_driver import SlackDriver
 
 @pytest.fixture
 def oauth_app(db_url, engine, slack):
-    bolt = create_app(oauth_settings(db_url, slack), engine)
-    yield bolt
-    bolt.listener_runner.listener_executor.shutdown(wait=True)
+    app = create_app(oauth_settings(db_url, slack), engine)
+    yield app
+    app.bolt.listener_runner.listener_executor.shutdown(wait=True)
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_install_flow_stores_encrypted_tokens_and_serves_the_new_team(
         assert team is not None and team.uninstalled_at is None and team.name == "Example"
 
     # A request from the new workspace runs with that workspace's token, sent in a header.
-    driver = SlackDriver(oauth_app, slack, team_id=TEAM_B, http_url=server)
+    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=server)
     slack.reset()
     driver.home_opened("U0ALICE01")
     publish = slack.wait_for("views.publish")[0]
@@ -115,7 +116,7 @@ def test_expiring_token_is_rotated_with_refresh_token(server, oauth_app, slack, 
     install(browser, slack, rotating=True, expires_in=600)
     (first,) = issued(slack)
     assert first.startswith("xoxe.xoxb-")
-    driver = SlackDriver(oauth_app, slack, team_id=TEAM_B, http_url=server)
+    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=server)
     slack.reset()
     driver.home_opened("U0BOB0001")
     refresh = slack.wait_for("oauth.v2.access")[0]
@@ -124,16 +125,16 @@ def test_expiring_token_is_rotated_with_refresh_token(server, oauth_app, slack, 
     publish = slack.wait_for("views.publish")[0]
     newest = issued(slack)[-1]
     assert newest != first and publish.headers["authorization"] == f"Bearer {newest}"
-    store = installation_store(oauth_app)
+    store = installation_store(oauth_app.bolt)
     bot = store.find_bot(enterprise_id=None, team_id=TEAM_B)
     assert bot.bot_token == newest and bot.bot_token_expires_at > time.time() + 3600
     for row in raw_rows(engine, "slack_bots") + raw_rows(engine, "slack_installations"):
         assert "xoxe" not in row and "xoxb" not in row
     # Jobs get a client for the team with the current token.
-    assert bot_client(oauth_app, TEAM_B).token == newest
-    assert bot_client(oauth_app, "T0NOTHERE1") is None
+    assert oauth_app.bot_client(TEAM_B).token == newest
+    assert oauth_app.bot_client("T0NOTHERE1") is None
     # CLI commands (no Bolt app) get the same stored token.
-    settings = oauth_app._loyalty_deps.settings
+    settings = oauth_app.deps.settings
     assert team_client(settings, engine, TEAM_B).token == newest
     assert team_client(settings, engine, "T0NOTHERE1") is None
 
@@ -145,7 +146,7 @@ def test_encryption_key_rotation(db_url, engine, slack):
         install(Browser(url), slack)
     finally:
         srv.close()
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
     (token,) = issued(slack)
     before = raw_rows(engine, "slack_bots")
     # New key first, old one still listed: old ciphertext reads, rewrite moves it to the new key.
@@ -154,12 +155,12 @@ def test_encryption_key_rotation(db_url, engine, slack):
     assert raw_rows(engine, "slack_bots") != before
     token_crypto.configure(KEY_NEW)  # the old key retired
     app2 = create_app(oauth_settings(db_url, slack, keys=KEY_NEW), engine)
-    bot = installation_store(app2).find_bot(enterprise_id=None, team_id=TEAM_B)
+    bot = installation_store(app2.bolt).find_bot(enterprise_id=None, team_id=TEAM_B)
     assert bot.bot_token == token
     # A database read with a key that never encrypted it fails loudly, never returns garbage.
     token_crypto.configure(Fernet.generate_key().decode())
     with pytest.raises(token_crypto.TokenKeyError):
-        installation_store(app2).find_bot(enterprise_id=None, team_id=TEAM_B)
+        installation_store(app2.bolt).find_bot(enterprise_id=None, team_id=TEAM_B)
 
 
 def test_oauth_needs_an_encryption_key(db_url, engine, slack):
@@ -179,7 +180,7 @@ def test_single_workspace_mode_has_no_install_routes(app, slack):
         assert status == 404
     finally:
         srv.close()
-    assert app.oauth_flow is None and app.client.token == "xoxb-test-token"
+    assert app.bolt.oauth_flow is None and app.bolt.client.token == "xoxb-test-token"
 
 
 def test_redaction_of_tokens_in_log_lines(caplog):
@@ -194,10 +195,21 @@ def test_redaction_of_tokens_in_log_lines(caplog):
 def test_empty_client_env_vars_do_not_switch_bolt_to_oauth(settings, engine, monkeypatch):
     # `docker run --env-file .env` exports the empty SLACK_CLIENT_ID/SECRET lines of
     # .env.example; Bolt alone would then turn on its file-based OAuth stores.
+    # The `loyalty` command drops them before anything reads its environment.
+    monkeypatch.setenv("SLACK_CLIENT_ID", "")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", " ")
+    drop_blank_oauth_env()
+    assert "SLACK_CLIENT_ID" not in os.environ and "SLACK_CLIENT_SECRET" not in os.environ
+    app = create_app(settings, engine)
+    assert app.bolt.oauth_flow is None and app.bolt.client.token == "xoxb-test-token"
+
+
+def test_create_app_never_edits_the_environment(settings, engine, monkeypatch):
+    # Left in place, they would turn Bolt's file-based OAuth on: create_app refuses, clearly,
+    # and leaves the process environment as it found it.
     monkeypatch.setenv("SLACK_CLIENT_ID", "")
     monkeypatch.setenv("SLACK_CLIENT_SECRET", "")
-    app = create_app(settings, engine)
-    assert app.oauth_flow is None and app.client.token == "xoxb-test-token"
-    import os
-
-    assert os.environ["SLACK_CLIENT_ID"] == "" and os.environ["SLACK_CLIENT_SECRET"] == ""
+    before = dict(os.environ)
+    with pytest.raises(ConfigError, match="SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"):
+        create_app(settings, engine)
+    assert dict(os.environ) == before

@@ -75,7 +75,7 @@ def test_other_emoji_people_and_channels_do_nothing(app, driver, slack, engine):
     # A valid reaction last: it is the only one that prompts.
     driver.event(reaction(ALICE))
     slack.wait_for("chat.postEphemeral")
-    app.listener_runner.listener_executor.shutdown(wait=True)  # every listener has finished
+    app.bolt.listener_runner.listener_executor.shutdown(wait=True)  # every listener has finished
     app_calls = [c for c in slack.calls if c.method in ("chat.postEphemeral", "chat.postMessage")]
     assert len(app_calls) == 1
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from jobs.posting import Poster
-from slackapp.app import make_web_client
+from slackapp.web_client import make_web_client
 from storage.db import session_scope
 from storage.export import export_team
 from storage.lifecycle import team_tables_for_purge
@@ -116,14 +116,26 @@ def snapshot(engine, team_id: str) -> list[str]:
     return sorted(rows)
 
 
-def leaks(slack, typed: str = "") -> list[str]:
+def leaks(slack, typed: str = "", typed_by_reply: dict[str, str] | None = None) -> list[str]:
     """Anything team B's that reached Slack while team A was being served. Text the user typed
-    may be quoted back (an error reply quotes the input); it is not a leak."""
-    markers = [f"{SECRET} objective", f"{SECRET} kr", f"{SECRET} praise", TEAM_B, "C0BETA", "-77.2"]
-    if SECRET not in typed:
-        markers.append(SECRET)
+    may be quoted back (an error reply quotes the input); it is not a leak. A reply is judged
+    against the text of the command it answers (`typed_by_reply`, by response_url name), since a
+    slow reply to an earlier command may arrive while a later one is served."""
     out = []
     for call in slack.calls:
+        said = typed
+        if typed_by_reply and call.method == "response_url":
+            said = typed_by_reply.get(call.args.get("_name"), typed)
+        markers = [
+            f"{SECRET} objective",
+            f"{SECRET} kr",
+            f"{SECRET} praise",
+            TEAM_B,
+            "C0BETA",
+            "-77.2",
+        ]
+        if SECRET not in said:
+            markers.append(SECRET)
         text = json.dumps(call.args, ensure_ascii=False)
         out += [f"{call.method}: {m}: {text[:300]}" for m in markers if m in text]
     return out
@@ -160,13 +172,20 @@ def test_commands_for_team_a_show_nothing_of_team_b(driver, slack, engine, two_t
         ("/behavior", f"add {SECRET} Ops x"),
         ("/kudos", "<@U0BOB0001> saved the account"),
     ]
+    typed_by_reply: dict[str, str] = {}
     for command, text in commands:
         for user in (ALICE, BOB, ADMIN):
             slack.reset()
-            resp = driver.command(command, text, user=user)
+            name = f"reply{len(typed_by_reply)}"
+            typed_by_reply[name] = text
+            resp = driver.command(command, text, user=user, response_name=name)
             assert resp.status == 200
             driver.last_reply_text() if command != "/kpi" or text else None
-            assert leaks(slack, typed=text) == [], (command, text, user)
+            assert leaks(slack, typed=text, typed_by_reply=typed_by_reply) == [], (
+                command,
+                text,
+                user,
+            )
     # The only writes were team A's own; team B is byte-for-byte unchanged.
     assert snapshot(engine, TEAM_B) == before_b
 
@@ -310,7 +329,7 @@ def test_export_of_team_a_holds_nothing_of_team_b(engine, tmp_path, two_teams):
 
 def test_other_team_driver_sees_only_its_own(app, slack, engine, two_teams):
     # The mirror image: team B's users see B's objectives and none of A's.
-    b_driver = SlackDriver(app, slack, team_id=TEAM_B)
+    b_driver = SlackDriver(app.bolt, slack, team_id=TEAM_B)
     b_driver.command("/okr", "list all", user=ALICE)
     text = b_driver.last_reply_text()
     assert SECRET in text and "Alpha objective" not in text

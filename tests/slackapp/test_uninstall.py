@@ -13,7 +13,6 @@ from sqlmodel import Session, func, select
 from jobs.data_retention import purge_expired_teams
 from loyalty.cli import cli
 from slackapp.app import create_app
-from slackapp.oauth import bot_client
 from storage.db import session_scope
 from storage.lifecycle import active_team_ids, is_team_active
 from storage.models import AuditLog, Department, Objective, Team
@@ -35,9 +34,9 @@ TEAM_A = "T0TEAMA01"
 
 @pytest.fixture
 def oauth_app(db_url, engine, slack):
-    bolt = create_app(oauth_settings(db_url, slack), engine)
-    yield bolt
-    bolt.listener_runner.listener_executor.shutdown(wait=True)
+    app = create_app(oauth_settings(db_url, slack), engine)
+    yield app
+    app.bolt.listener_runner.listener_executor.shutdown(wait=True)
 
 
 @pytest.fixture
@@ -87,7 +86,7 @@ def test_uninstall_events_delete_tokens_in_either_order(server, oauth_app, slack
     install(browser, slack, team_id=TEAM_B)
     install(browser, slack, team_id=TEAM_A)  # a second workspace that stays installed
     assert tokens_of(engine, TEAM_B) == 2 and tokens_of(engine, TEAM_A) == 2
-    driver = SlackDriver(oauth_app, slack, team_id=TEAM_B, http_url=server)
+    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=server)
     first_time = None
     for event in order:
         assert driver.event(event).status == 200
@@ -100,7 +99,7 @@ def test_uninstall_events_delete_tokens_in_either_order(server, oauth_app, slack
         logs = s.exec(select(AuditLog).where(AuditLog.action == "team.uninstall")).all()
         assert [log.team_id for log in logs] == [TEAM_B]
     # Jobs skip the team: no client, not among the active teams.
-    assert bot_client(oauth_app, TEAM_B) is None and bot_client(oauth_app, TEAM_A) is not None
+    assert oauth_app.bot_client(TEAM_B) is None and oauth_app.bot_client(TEAM_A) is not None
     with Session(engine) as s:
         assert active_team_ids(s) == [TEAM_A]
     # Requests from it are no longer authorized and write nothing.
@@ -114,7 +113,7 @@ def test_reinstall_within_retention_keeps_data(server, oauth_app, slack, engine)
     browser = Browser(server)
     install(browser, slack, team_id=TEAM_B)
     department(engine, "Support", team_id=TEAM_B)
-    driver = SlackDriver(oauth_app, slack, team_id=TEAM_B, http_url=server)
+    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=server)
     driver.event(APP_UNINSTALLED)
     wait_until(lambda: uninstalled_at(engine, TEAM_B) is not None)
     install(browser, slack, team_id=TEAM_B)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from slackapp.app import make_web_client
 from slackapp.context import fetch_user
+from slackapp.web_client import make_web_client
 from storage.db import session_scope
 from storage.models import SlackUser
 from tests.conftest import ADMIN

@@ -1,0 +1,84 @@
+"""Who is asking, and in what role (spec §1): resolved once per request, on first use.
+
+A middleware puts a `Caller` into every request's context. Whether they are a workspace admin
+(LOYALTY_ADMINS, or Slack's admin/owner flags from the users.info cache) and which departments
+they head are looked up at most once per request, in the listener's own database session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from slackapp.context import Deps, fetch_user
+from storage.departments import departments_in, memberships
+from storage.models import Department
+
+
+@dataclass
+class Caller:
+    deps: Deps
+    client: WebClient
+    team_id: str
+    user_id: str
+    _admin: bool | None = field(default=None, repr=False)
+    _headed: list[int] | None = field(default=None, repr=False)
+
+    def is_admin(self, session: Session) -> bool:
+        if self._admin is None:
+            self._admin = self.user_id in self.deps.settings.admin_ids or bool(
+                fetch_user(
+                    session, self.client, team_id=self.team_id, user_id=self.user_id
+                ).is_admin
+            )
+        return self._admin
+
+    def as_actor(self, session: Session) -> dict:
+        """The keyword arguments of a storage write made by this person in their role."""
+        return {
+            "team_id": self.team_id,
+            "actor_id": self.user_id,
+            "is_admin": self.is_admin(session),
+        }
+
+    def as_user(self, session: Session) -> dict:
+        """The same, for storage functions that name the person `user_id`."""
+        return {
+            "team_id": self.team_id,
+            "user_id": self.user_id,
+            "is_admin": self.is_admin(session),
+        }
+
+    def headed_department_ids(self, session: Session) -> list[int]:
+        if self._headed is None:
+            self._headed = [
+                m.department_id
+                for m in memberships(session, team_id=self.team_id, user_id=self.user_id)
+                if m.is_head
+            ]
+        return self._headed
+
+    def is_head(self, session: Session) -> bool:
+        """Head of at least one department."""
+        return bool(self.headed_department_ids(session))
+
+    def managed_departments(self, session: Session) -> list[Department]:
+        """Every department for an admin; otherwise the ones they head (by name)."""
+        ids = None if self.is_admin(session) else self.headed_department_ids(session)
+        return departments_in(session, team_id=self.team_id, ids=ids)
+
+
+def install_caller(app: App) -> None:
+    @app.middleware
+    def resolve_caller(context, next):  # noqa: A002 - Bolt's parameter name
+        if context.get("team_id") and context.get("user_id"):
+            context["caller"] = Caller(
+                deps=context["deps"],
+                client=context.client,
+                team_id=context["team_id"],
+                user_id=context["user_id"],
+            )
+        return next()

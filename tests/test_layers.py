@@ -1,0 +1,176 @@
+"""Layers run one way (storage ← slackapp ← jobs ← loyalty) and no first-party modules import
+each other in a circle. Read from the source with `ast`, function-level imports included."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("storage", "slackapp", "jobs", "loyalty")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def first_party_modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                found[module_name(path)] = path
+    return found
+
+
+def is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def runtime_nodes(tree: ast.AST):
+    """Every node that can run: all of them but the body of `if TYPE_CHECKING:` (its else runs)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if is_type_checking(node):
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def imported_names(path: Path, module: str, modules: frozenset[str] = frozenset()) -> set[str]:
+    """Every module name an import statement in the file names, at any depth of the code.
+
+    `from package import submodule` depends on the submodule, not on the package's __init__."""
+    is_package = path.name == "__init__.py"
+    names: set[str] = set()
+    for node in runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against this module's package
+                base = module.split(".")
+                base = base if is_package else base[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            members = {f"{target}.{alias.name}" for alias in node.names}
+            names.update(members)
+            if not members <= modules:
+                names.add(target)
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = first_party_modules()
+    known = frozenset(modules)
+    return {
+        module: {name for name in imported_names(path, module, known) if name in modules} - {module}
+        for module, path in modules.items()
+    }
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def offending(prefix: str, forbidden: tuple[str, ...]) -> list[str]:
+    modules = first_party_modules()
+    bad = []
+    for module, path in modules.items():
+        if module != prefix and not module.startswith(prefix + "."):
+            continue
+        for name in sorted(imported_names(path, module)):
+            if any(name == f or name.startswith(f + ".") for f in forbidden):
+                bad.append(f"{module} imports {name}")
+    return bad
+
+
+def test_the_graph_sees_the_code():
+    graph = import_graph()
+    assert "slackapp.listeners.okr_command" in graph
+    assert "slackapp.listeners.kpi" in graph["slackapp.listeners"]  # package-level import
+    assert "storage.models" in graph["jobs.run_once"]
+    # A function-level import counts too: jobs.scheduler imports jobs.weekly_digest in a function.
+    assert "jobs.weekly_digest" in graph["jobs.scheduler"]
+    # A type-checking-only import never runs, so it is no dependency at run time.
+    assert "slackapp.app" not in graph["jobs.scheduler"]
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_slackapp_never_imports_jobs():
+    assert offending("slackapp", ("jobs",)) == []
+
+
+def test_storage_imports_no_slack_nor_upper_layers():
+    assert offending("storage", ("slack_sdk", "slack_bolt", "slackapp", "jobs", "loyalty")) == []
+
+
+def test_jobs_never_import_the_cli():
+    assert offending("jobs", ("loyalty",)) == []
+
+
+def test_no_import_cycles_between_first_party_modules():
+    assert cycles(import_graph()) == []
+
+
+def test_every_first_party_import_names_a_module_that_exists():
+    """A function-level import of a moved module fails only when it runs (often under a broad
+    `except`), so check them all here."""
+    modules = first_party_modules()
+    missing = []
+    for module, path in modules.items():
+        for node in runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                targets = [node.module]
+            else:
+                continue
+            for target in targets:
+                if target.split(".")[0] in PACKAGES and target not in modules:
+                    missing.append(f"{module} imports {target}")
+    assert missing == []
