@@ -156,7 +156,6 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
                 func.sum(x * y), func.min(x), func.max(x),
             )
             .where(
-                CheckIn.team_id == team_id,
                 col(CheckIn.value).is_not(None),
                 CheckIn.created_at >= begin,
                 CheckIn.created_at <= finish,
@@ -164,7 +163,12 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
             .group_by(CheckIn.key_result_id)
         )  # fmt: skip
         if len(plain) <= ID_LIST_MAX:
+            # By key result id alone (the key results are the team's, and so are their
+            # check-ins): a team_id condition here makes SQLite walk the team's index, every
+            # check-in of the team, instead of the (key result, created_at) one.
             q = q.where(col(CheckIn.key_result_id).in_(list(plain)))
+        else:
+            q = q.where(CheckIn.team_id == team_id)
         for kr_id, *sums in session.connection().execute(q):
             if kr_id in plain:
                 fits[kr_id] = _Fit.from_sums(*sums)

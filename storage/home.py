@@ -12,7 +12,7 @@ from storage.kpi_values import LatestValue, latest_values
 from storage.models import Department, Objective, Recognition, RecognitionRecipient, utcnow
 from storage.objectives import ObjectiveView, key_results_owned_by, load_views
 from storage.quarters import quarter_of
-from storage.rollup import CompanyObjective, QuarterTree, company_overview, quarter_tree
+from storage.rollup import CompanyObjective, QuarterTree, company_overview, partial_tree
 
 
 @dataclass
@@ -54,16 +54,9 @@ def home_data(
 ) -> HomeData:
     data = HomeData()
     quarter = quarter_of(utcnow().date())
-    data.tree = quarter_tree(session, team_id=team_id, quarter=quarter)
-    data.company = company_overview(data.tree)
-    if data.company:
-        data.department_names = dict(
-            session.exec(
-                select(Department.id, Department.name).where(Department.team_id == team_id)
-            ).all()
-        )
     data.key_results = key_results_owned_by(session, team_id=team_id, user_id=user_id)
     dept_ids = [m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)]
+    objs: list[Objective] = []
     if dept_ids:
         base = select(Objective).where(
             Objective.team_id == team_id,
@@ -71,9 +64,26 @@ def home_data(
             col(Objective.department_id).in_(dept_ids),
         )
         total = session.exec(select(func.count()).select_from(base.subquery())).one()
-        objs = session.exec(base.order_by(Objective.number.desc()).limit(max_objectives)).all()
-        data.department_objectives = load_views(session, list(objs), {quarter: data.tree})
+        objs = list(session.exec(base.order_by(Objective.number.desc()).limit(max_objectives)))
         data.more_objectives = max(0, total - len(objs))
+    # Only the part of the quarter's graph shown: its company objectives and the department
+    # objectives listed, with what contributes to them (storage.rollup.partial_tree).
+    data.tree = partial_tree(
+        session,
+        team_id=team_id,
+        quarter=quarter,
+        objective_ids=[o.id for o in objs if o.quarter == quarter],
+        company=True,
+    )
+    data.company = company_overview(data.tree)
+    if data.company:
+        data.department_names = dict(
+            session.exec(
+                select(Department.id, Department.name).where(Department.team_id == team_id)
+            ).all()
+        )
+    if objs:
+        data.department_objectives = load_views(session, objs, {quarter: data.tree})
     data.kpis = latest_values(session, team_id=team_id, scope=0)
     data.kudos = recent_kudos(session, team_id=team_id)
     return data

@@ -352,7 +352,7 @@ def latest_values(
     least CHANGE_SPAN (7 days) before the newest one — the change since last week (spec §3).
     Filters: one KPI, one scope (0 = company-wide), values dated on or before `as_of`, newest
     values dated on or after `since`. Known KPIs first, then custom ones; company-wide first.
-    Four statements whatever the number of KPIs, departments and values.
+    At most four statements whatever the number of KPIs, departments and values.
     """
     where = [KpiValue.team_id == team_id]
     if kpi_name:
@@ -395,9 +395,18 @@ def latest_values(
             .where(KpiValue.team_id == team_id)
         ).all()
     }
-    names = {
-        d.id: d.name for d in session.exec(select(Department).where(Department.team_id == team_id))
-    }
+    scopes = {row.scope for row in rows if row.scope}
+    names = (
+        dict(
+            session.exec(
+                select(Department.id, Department.name).where(
+                    Department.team_id == team_id, col(Department.id).in_(scopes)
+                )
+            ).all()
+        )
+        if scopes
+        else {}
+    )
     defs = _kpi_defs(session, team_id=team_id)
     out = []
     for row in rows:

@@ -133,12 +133,12 @@ class QuarterTree:
         return None
 
 
-def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree:
-    """The quarter's objectives with their own key-result progress, and its links: two
-    statements."""
-    tree = QuarterTree(team_id=team_id, quarter=quarter)
-    # Core rows, not ORM entities: a quarter holds thousands of objectives and links.
-    conn = session.connection()
+# Above this many objectives a partial tree reads the whole quarter rather than an id list.
+ID_LIST_MAX = 500
+
+
+def _add_nodes(conn, tree: QuarterTree, where) -> None:
+    """Objectives matching `where` with their own key-result progress summed in SQL."""
     rows = conn.execute(
         select(
             Objective.id,
@@ -152,20 +152,24 @@ def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree
         )
         .select_from(Objective)
         .outerjoin(KeyResult, KeyResult.objective_id == Objective.id)
-        .where(Objective.team_id == team_id, Objective.quarter == quarter)
+        .where(*where)
         .group_by(Objective.id)
     ).all()
     nodes = tree.nodes
     for oid, number, title, dept_id, owner_id, status, total, count in rows:
         nodes[oid] = Node(oid, number, title, dept_id, owner_id, status, float(total or 0.0),
                           int(count))  # fmt: skip
-    if not nodes:
-        return tree
-    links = conn.execute(
+
+
+def _quarter_links(conn, tree: QuarterTree) -> list[tuple[int, int, float]]:
+    return conn.execute(
         select(ObjectiveLink.child_id, ObjectiveLink.parent_id, ObjectiveLink.weight)
-        .where(ObjectiveLink.team_id == team_id, ObjectiveLink.quarter == quarter)
+        .where(ObjectiveLink.team_id == tree.team_id, ObjectiveLink.quarter == tree.quarter)
         .order_by(ObjectiveLink.id)
     ).all()
+
+
+def _attach(tree: QuarterTree, links) -> QuarterTree:
     for child, parent, weight in links:
         if child in tree.nodes and parent in tree.nodes:
             tree.nodes[child].parents.append((parent, weight))
@@ -173,13 +177,81 @@ def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree
     return tree
 
 
+def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree:
+    """The quarter's objectives with their own key-result progress, and its links: two
+    statements."""
+    tree = QuarterTree(team_id=team_id, quarter=quarter)
+    # Core rows, not ORM entities: a quarter holds thousands of objectives and links.
+    conn = session.connection()
+    _add_nodes(conn, tree, [Objective.team_id == team_id, Objective.quarter == quarter])
+    if not tree.nodes:
+        return tree
+    return _attach(tree, _quarter_links(conn, tree))
+
+
+def partial_tree(
+    session: Session,
+    *,
+    team_id: str,
+    quarter: str,
+    objective_ids: Iterable[int],
+    company: bool = False,
+) -> QuarterTree:
+    """The part of the quarter's graph that the given objectives (and, with `company`, the
+    quarter's company objectives) need: themselves, the objectives they contribute to, and
+    everything contributing to any of those, at any depth. Their rolled-up progress, status
+    and linked objectives are exactly those of the whole quarter tree, whose other objectives
+    are not read (an objective list page, App Home). Two statements, three with `company`."""
+    tree = QuarterTree(team_id=team_id, quarter=quarter)
+    conn = session.connection()
+    links = _quarter_links(conn, tree)
+    roots = set(objective_ids)
+    if company:
+        roots.update(
+            conn.execute(
+                select(Objective.id).where(
+                    Objective.team_id == team_id,
+                    Objective.quarter == quarter,
+                    Objective.department_id.is_(None),
+                )
+            ).scalars()
+        )
+    children: dict[int, list[int]] = {}
+    parents: set[int] = set()  # shown with their own rolled-up progress
+    for child, parent, _ in links:
+        children.setdefault(parent, []).append(child)
+        if child in roots:
+            parents.add(parent)
+    roots |= parents
+    needed: set[int] = set()
+    todo = list(roots)
+    while todo:
+        oid = todo.pop()
+        if oid in needed:
+            continue
+        needed.add(oid)
+        todo.extend(children.get(oid, ()))
+    if not needed:
+        return tree
+    where = [Objective.team_id == team_id, Objective.quarter == quarter]
+    if len(needed) <= ID_LIST_MAX:
+        where.append(Objective.id.in_(sorted(needed)))
+    _add_nodes(conn, tree, where)
+    return _attach(tree, links)
+
+
 def trees_for(session: Session, objectives: Iterable[Objective]) -> dict[str, QuarterTree]:
-    """The quarter trees the given objectives belong to (two statements per distinct quarter)."""
-    out: dict[str, QuarterTree] = {}
+    """Per quarter, the part of its tree the given objectives need (`partial_tree`): two
+    statements per distinct quarter."""
+    by_quarter: dict[str, list[Objective]] = {}
     for o in objectives:
-        if o.quarter not in out:
-            out[o.quarter] = quarter_tree(session, team_id=o.team_id, quarter=o.quarter)
-    return out
+        by_quarter.setdefault(o.quarter, []).append(o)
+    return {
+        quarter: partial_tree(
+            session, team_id=objs[0].team_id, quarter=quarter, objective_ids=[o.id for o in objs]
+        )
+        for quarter, objs in by_quarter.items()
+    }
 
 
 def rolled_up_progress(session: Session, objectives: Iterable[Objective]) -> dict[int, float]:

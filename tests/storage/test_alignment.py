@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from storage import alignment
+from storage import alignment, rollup
 from storage.checkins import record_checkin
 from storage.db import session_scope
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
@@ -232,6 +232,48 @@ def test_quarter_tree_statement_count_constant(engine, world):
     assert tree.unaligned_ids() == sorted(
         [w["p"].id, w["g"].id], key=lambda i: (tree.nodes[i].department_id, tree.nodes[i].number)
     )
+
+
+@pytest.mark.parametrize("id_list_max", [500, 1])
+def test_partial_tree_reads_only_what_the_objectives_need(engine, world, monkeypatch, id_list_max):
+    """A page's part of the graph: the same progress, status and links as the whole quarter's
+    tree, in two statements (three with the company objectives); past the id-list size the
+    whole quarter is read instead."""
+    w = world
+    monkeypatch.setattr(rollup, "ID_LIST_MAX", id_list_max)
+    link(engine, w["s"], w["company"], 2)
+    link(engine, w["p"], w["company"], 1)
+    link(engine, w["g"], w["s"], 1)
+    other, _ = make(engine, w["ops"], "Unrelated", kr("x", 0, 10, 3))
+    quarter = w["s"].quarter
+    statements = []
+
+    def count(*_):
+        statements.append(1)
+
+    with Session(engine) as s:
+        full = quarter_tree(s, team_id=TEAM, quarter=quarter)
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            page = rollup.partial_tree(s, team_id=TEAM, quarter=quarter, objective_ids=[w["s"].id])
+            page_statements = len(statements)
+            home = rollup.partial_tree(
+                s, team_id=TEAM, quarter=quarter, objective_ids=[], company=True
+            )
+            home_statements = len(statements) - page_statements
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert (page_statements, home_statements) == (2, 3)
+    # Support, what it contributes to, what contributes to either (Ops, Product)
+    wanted = {w["s"].id, w["company"].id, w["g"].id, w["p"].id}
+    assert set(page.nodes) == (wanted | {other.id} if id_list_max == 1 else wanted)
+    assert set(home.nodes) >= wanted
+    for tree in (page, home):
+        for oid in wanted:
+            assert tree.progress(oid) == pytest.approx(full.progress(oid))
+    assert page.nodes[w["s"].id].parents == full.nodes[w["s"].id].parents
+    assert page.nodes[w["s"].id].children == full.nodes[w["s"].id].children
+    assert rollup.company_overview(home) == rollup.company_overview(full)
 
 
 def test_concurrent_opposite_links_cannot_make_a_cycle(engine, world):
