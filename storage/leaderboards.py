@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,10 +27,19 @@ from storage.models import (
 from storage.teams import get_or_create_team
 
 
+class DepartmentName(NamedTuple):
+    """The department fields a leaderboard shows (a workspace has hundreds of departments:
+    plain rows, not ORM entities)."""
+
+    id: int
+    name: str
+    name_key: str
+
+
 @dataclass
 class Leaderboard:
     top: list[tuple[str, int]]
-    per_department: list[tuple[Department, int, int, float]]
+    per_department: list[tuple[DepartmentName, int, int, float]]
     share_recognized: float
     # department id -> members recognized at least once (the per-department share's numerator)
     recognized_per_department: dict[int, int] = field(default_factory=dict)
@@ -180,9 +190,14 @@ def leaderboard(
         if per_user.get(uid):
             recognized_by_dept[dept_id] += 1
             recognized.add(uid)
-    depts = session.exec(
-        select(Department).where(Department.team_id == team_id).order_by(Department.name_key)
-    ).all()
+    depts = [
+        DepartmentName(*row)
+        for row in session.exec(
+            select(Department.id, Department.name, Department.name_key)
+            .where(Department.team_id == team_id)
+            .order_by(Department.name_key)
+        )
+    ]
     per_department = []
     for d in depts:
         heads = headcount.get(d.id, 0)
