@@ -120,15 +120,27 @@ def confirmation(kr: KeyResult) -> str:
 
 
 def handle_checkin_command(ack, command, context, client, respond):
-    ack()
     text = (command.get("text") or "").strip()
     if not text:
+        ack()
         open_checkin_modal(context, client, command["trigger_id"])
         return
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     if text.split()[0].lower() in away.VERBS:
+        ack()
         away.handle_away_text(context, client, respond, text)
         return
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    # A check-in is stored before Slack hears it arrived: a process killed just after the ack can
+    # then never lose a check-in its author saw accepted. The write takes milliseconds (the
+    # caller's users.info facts are cached), well inside Slack's 3 seconds.
+    acked = False
+
+    def answer(**kwargs):
+        nonlocal acked
+        if not acked:
+            ack()
+            acked = True
+        respond(**kwargs)
 
     def run():
         parsed = parse_checkin_text(text)
@@ -149,12 +161,16 @@ def handle_checkin_command(ack, command, context, client, respond):
                 kr = get_key_result(session, team_id=team_id, ref=parsed.ref)
                 example = checkin_value_example(kr.number, kpi_bound=bool(kr.kpi_name))
                 raise UsageError(f"{exc.message[:-1]}, {example}.", field="value") from None
-        reply(respond, confirmation(kr))
+        reply(answer, confirmation(kr))
         from slackapp.listeners.app_home import refresh_home
 
         refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
-    guarded(respond, f"/checkin {text}", CHECKIN_USAGE, run)
+    try:
+        guarded(answer, f"/checkin {text}", CHECKIN_USAGE, run)
+    finally:
+        if not acked:  # an unexpected error: Slack still gets its answer in time
+            ack()
 
 
 def handle_checkin_submission(ack, view, context, client):

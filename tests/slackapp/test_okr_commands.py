@@ -74,6 +74,18 @@ def test_checkin_text_updates_kr_and_keeps_history(driver, slack, engine):
     slack.wait_for("views.publish")
 
 
+def test_checkin_is_stored_before_slack_gets_the_ack(driver, slack, engine):
+    """A process killed right after the ack must not lose a check-in Slack saw accepted: the
+    row exists as soon as the HTTP answer does, before any reply is posted."""
+    dept = department(engine, heads=(ALICE,))
+    _, (kr,) = objective(engine, dept, owner=ALICE)
+    for n in range(5):
+        resp = driver.command("/checkin", f"KR-{kr.number} {40 + n} 7/10", user=ALICE)
+        assert resp.status == 200
+        assert count(engine, CheckIn) == n + 1
+    assert len(driver.replies(5)) == 5
+
+
 def test_bad_checkin_values_write_nothing(driver, slack, engine):
     dept = department(engine, heads=(ALICE,))
     _, (kr,) = objective(engine, dept, owner=ALICE)
