@@ -18,7 +18,15 @@ from pathlib import Path
 
 from sqlalchemy import event, insert, update
 
-from bench.okr_bench import OBJ_PER_DEPT, bare_app, p95, seed, time_checkins, user_id
+from bench.okr_bench import (
+    OBJ_PER_DEPT,
+    bare_app,
+    p95,
+    seed,
+    stop_home_refresher,
+    time_checkins,
+    user_id,
+)
 from slackapp.app import create_app
 from slackapp.listeners import alignment as alignment_listener
 from slackapp.listeners.app_home import build_home
@@ -133,6 +141,7 @@ def main() -> bool:
         app = create_app(settings, engine)
         counts[500] = statement_counts(engine, app.deps, quarter, user_id(50, 1))
         app.bolt.listener_runner.listener_executor.shutdown(wait=True)
+        stop_home_refresher(app)
         engine.dispose()
 
         t0 = time.perf_counter()
@@ -187,6 +196,7 @@ def main() -> bool:
             f"{p95(full_ms):.1f} ms"
         )
         app.bolt.listener_runner.listener_executor.shutdown(wait=True)
+        stop_home_refresher(app)
         engine.dispose()
     fake.stop()
     return (

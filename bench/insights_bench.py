@@ -114,12 +114,7 @@ def guardrail_run(tmp: str, rows: int) -> tuple[int, float, int]:
 
 def insights_run(tmp: str, departments: int) -> tuple[int, int, float, int, int]:
     engine = fresh(tmp, f"insights{departments}")
-    saved = okr_bench.DEPTS
-    okr_bench.DEPTS = departments
-    try:
-        okr_bench.seed(engine)
-    finally:
-        okr_bench.DEPTS = saved
+    okr_bench.seed(engine, departments)
     now = datetime.now(UTC)
     with Session(engine) as s, counting(engine) as statements:
         started = time.perf_counter()

@@ -190,6 +190,14 @@ def checkin_body(fake: FakeSlack, user: str, number: int, i: int) -> str:
     )
 
 
+def stop_home_refresher(app: SlackApp) -> None:
+    """Background Home rebuilds queued by the timed writes must not outlive this bench's
+    database (nor compete with the next bench)."""
+    refresher = app.deps.extras.get("home_refresher")
+    if refresher is not None:
+        refresher.cancel_all()
+
+
 def bare_app(settings) -> App:
     """A Bolt app that only acks /checkin: the floor a signed dispatch costs on this machine."""
     bare = App(
@@ -296,6 +304,7 @@ def main() -> bool:
             f"within 100 blocks: {home_ok}"
         )
         app.bolt.listener_runner.listener_executor.shutdown(wait=True)
+        stop_home_refresher(app)
         engine.dispose()
     fake.stop()
     return p95(ack_ms) < 50 and p95(list_ms) < 200 and p95(home_ms) < 200 and pages_ok and home_ok
