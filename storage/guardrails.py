@@ -79,13 +79,7 @@ def set_guardrail(
         kpi_name=kpi_name,
     )  # fmt: skip
     scope = department.id if department else 0
-    row = session.exec(
-        select(KpiGuardrail).where(
-            KpiGuardrail.team_id == team_id,
-            KpiGuardrail.kpi_name == kpi_name,
-            KpiGuardrail.scope == scope,
-        )
-    ).first()
+    row = _find(session, team_id=team_id, kpi_name=kpi_name, scope=scope)
     before = row.model_dump() if row else None
     if row is None:
         row = KpiGuardrail(
@@ -109,6 +103,16 @@ def set_guardrail(
     return row
 
 
+def _find(session: Session, *, team_id: str, kpi_name: str, scope: int) -> KpiGuardrail | None:
+    return session.exec(
+        select(KpiGuardrail).where(
+            KpiGuardrail.team_id == team_id,
+            KpiGuardrail.kpi_name == kpi_name,
+            KpiGuardrail.scope == scope,
+        )
+    ).first()
+
+
 def remove_guardrail(
     session: Session,
     *,
@@ -125,13 +129,7 @@ def remove_guardrail(
         kpi_name=kpi_name,
     )  # fmt: skip
     scope = department.id if department else 0
-    row = session.exec(
-        select(KpiGuardrail).where(
-            KpiGuardrail.team_id == team_id,
-            KpiGuardrail.kpi_name == kpi_name,
-            KpiGuardrail.scope == scope,
-        )
-    ).first()
+    row = _find(session, team_id=team_id, kpi_name=kpi_name, scope=scope)
     if row is None:
         where = department.name if department else "company-wide"
         raise FieldErrors({"kpi": f"`{kpi_name}` has no guardrail ({where})."})
