@@ -142,20 +142,9 @@ def align(
             entity="objective_link", entity_id=link.id, before=before, after=link,
         )  # fmt: skip
         return link, False
-    link = ObjectiveLink(
-        team_id=team_id,
-        quarter=child.quarter,
-        child_id=child.id,
-        parent_id=parent.id,
-        weight=weight,
-        created_by=actor_id,
+    link = _add_link(
+        session, team_id=team_id, actor_id=actor_id, child=child, parent=parent, weight=weight
     )
-    session.add(link)
-    session.flush()
-    audit.record(
-        session, team_id=team_id, actor_id=actor_id, action="objective.align",
-        entity="objective_link", entity_id=link.id, after=link,
-    )  # fmt: skip
     return link, True
 
 
@@ -230,21 +219,31 @@ def set_parents(
     for parent in parents:
         if parent.id in current:
             continue
-        link = ObjectiveLink(
-            team_id=team_id,
-            quarter=child.quarter,
-            child_id=child.id,
-            parent_id=parent.id,
-            weight=1.0,
-            created_by=actor_id,
+        _add_link(
+            session, team_id=team_id, actor_id=actor_id, child=child, parent=parent, weight=1.0
         )
-        session.add(link)
-        session.flush()
-        audit.record(
-            session, team_id=team_id, actor_id=actor_id, action="objective.align",
-            entity="objective_link", entity_id=link.id, after=link,
-        )  # fmt: skip
     session.flush()
+
+
+def _add_link(
+    session: Session, *, team_id: str, actor_id: str, child, parent, weight: float
+) -> ObjectiveLink:
+    """Store one link, audit-logged (the caller has validated it)."""
+    link = ObjectiveLink(
+        team_id=team_id,
+        quarter=child.quarter,
+        child_id=child.id,
+        parent_id=parent.id,
+        weight=weight,
+        created_by=actor_id,
+    )
+    session.add(link)
+    session.flush()
+    audit.record(
+        session, team_id=team_id, actor_id=actor_id, action="objective.align",
+        entity="objective_link", entity_id=link.id, after=link,
+    )  # fmt: skip
+    return link
 
 
 def parent_ids_of(session: Session, *, child_id: int) -> list[int]:
