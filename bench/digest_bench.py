@@ -38,12 +38,7 @@ def seeded(tmp: str, departments: int):
     url = f"sqlite:///{Path(tmp) / f'digest{departments}.db'}"
     upgrade(url)
     engine = make_engine(url)
-    saved = okr_bench.DEPTS
-    okr_bench.DEPTS = departments  # the foundation seeder, at this size
-    try:
-        okr_bench.seed(engine)
-    finally:
-        okr_bench.DEPTS = saved
+    okr_bench.seed(engine, departments)  # the foundation seeder, at this size
     today = datetime.now(UTC).date()
     with engine.begin() as conn:
         conn.execute(

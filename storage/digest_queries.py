@@ -11,8 +11,9 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
-from sqlalchemy import and_, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.away import away_until
@@ -42,6 +43,7 @@ from storage.rollup import (
 log = logging.getLogger(__name__)
 
 STATUS_ORDER = [ON_TRACK, AT_RISK, OFF_TRACK]
+_STATUS_RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
 KPI_HISTORY_WEEKS = 12
 
 
@@ -63,13 +65,17 @@ class KrDigest:
         return self.checkins_this_week > 0 and kr.current_value != self.value_week_ago
 
 
+# Derived values below are cached_property: a digest is built once and then only read, and
+# the department and leadership digests ask for the same lists several times each.
+
+
 @dataclass
 class ObjectiveDigest:
     objective: Objective
     key_results: list[KrDigest]
     rolled_up: float | None = None  # with what contributes to it (spec §8)
 
-    @property
+    @cached_property
     def progress(self) -> float:
         if self.rolled_up is not None:
             return self.rolled_up
@@ -77,12 +83,12 @@ class ObjectiveDigest:
             return 0.0
         return sum(k.progress for k in self.key_results) / len(self.key_results)
 
-    @property
+    @cached_property
     def status(self) -> str:
         """The worst of its key results: one failing KR puts the objective at risk."""
         if not self.key_results:
             return AT_RISK
-        return max((k.status for k in self.key_results), key=STATUS_ORDER.index)
+        return max({k.status for k in self.key_results}, key=_STATUS_RANK.__getitem__)
 
 
 @dataclass
@@ -96,31 +102,31 @@ class DepartmentDigest:
     owes: list = field(default_factory=list)  # overdue commitments it owes ("you owe")
     owed: list = field(default_factory=list)  # overdue ones owed to its members ("owed to you")
 
-    @property
+    @cached_property
     def key_results(self) -> list[KrDigest]:
         return [k for o in self.objectives for k in o.key_results]
 
-    @property
+    @cached_property
     def moved(self) -> list[KrDigest]:
         return [k for k in self.key_results if k.moved]
 
-    @property
+    @cached_property
     def missed(self) -> list[KrDigest]:
         return [k for k in self.key_results if k.missed_weeks >= 1 and not k.owner_away_until]
 
-    @property
+    @cached_property
     def escalated(self) -> list[KrDigest]:
-        return [k for k in self.key_results if k.missed_weeks >= 2 and not k.owner_away_until]
+        return [k for k in self.missed if k.missed_weeks >= 2]
 
-    @property
+    @cached_property
     def mismatched(self) -> list[KrDigest]:
         return [k for k in self.key_results if k.insight and k.insight.mismatch]
 
-    @property
+    @cached_property
     def stale(self) -> list[KrDigest]:
         return [k for k in self.key_results if k.insight and k.insight.stale]
 
-    @property
+    @cached_property
     def away(self) -> dict[str, date]:
         """Owners of this department's key results who are away: user id → last away day."""
         return {
@@ -129,21 +135,28 @@ class DepartmentDigest:
             if k.owner_away_until
         }
 
-    @property
+    @cached_property
     def net_confidence(self) -> NetConfidence:
         krs = self.key_results
         return net_confidence_change(
             [k.key_result.last_confidence for k in krs], [k.confidence_week_ago for k in krs]
         )
 
-    @property
+    @cached_property
     def progress(self) -> float:
         if not self.objectives:
             return 0.0
         return sum(o.progress for o in self.objectives) / len(self.objectives)
 
+    @cached_property
+    def _status_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUS_ORDER, 0)
+        for o in self.objectives:
+            counts[o.status] += 1
+        return counts
+
     def count(self, wanted: str) -> int:
-        return sum(1 for o in self.objectives if o.status == wanted)
+        return self._status_counts.get(wanted, 0)
 
 
 @dataclass
@@ -190,6 +203,43 @@ def missed_weeks(kr: KeyResult, now: datetime) -> int:
     return min(2, max(0, (now - since).days // 7))
 
 
+def _quarter_key_results(team_id: str, quarter: str, week_start: datetime):
+    """The quarter's active key results (all columns), each with `checkins_this_week` and the
+    last check-in before `week_start` (`value_then`, `confidence_then`)."""
+    checkin = CheckIn.__table__
+    kr_table = KeyResult.__table__
+    this_week = (
+        select(func.count())
+        .select_from(checkin)
+        .where(checkin.c.key_result_id == kr_table.c.id, checkin.c.created_at >= week_start)
+        .scalar_subquery()
+    )
+    last_before = (
+        select(checkin.c.id)
+        .where(checkin.c.key_result_id == kr_table.c.id, checkin.c.created_at < week_start)
+        .order_by(checkin.c.created_at.desc(), checkin.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    then = checkin.alias("checkin_then")
+    return (
+        select(
+            *kr_table.columns,
+            this_week.label("checkins_this_week"),
+            then.c.value.label("value_then"),
+            then.c.confidence.label("confidence_then"),
+        )
+        .join(Objective, col(Objective.id) == kr_table.c.objective_id)
+        .outerjoin(then, then.c.id == last_before)
+        .where(
+            kr_table.c.team_id == team_id,
+            Objective.quarter == quarter,
+            Objective.status == "active",
+        )
+        .order_by(kr_table.c.number)
+    )
+
+
 def build_digest_data(
     session: Session,
     *,
@@ -216,11 +266,13 @@ def build_digest_data(
     ).all():
         heads[dept_id].append(user_id)
 
-    # Objectives and key results come back as read-only rows with the models' attribute names:
-    # a big workspace has tens of thousands, and ORM objects would cost most of the build time.
+    # Objectives and key results come back as read-only Core rows with the models' attribute
+    # names: a big workspace has tens of thousands, and ORM objects (or the ORM's result
+    # machinery) would cost most of the build time.
+    conn = session.connection()
     objectives = [
         o
-        for o in session.exec(
+        for o in conn.execute(
             select(*Objective.__table__.columns)
             .where(
                 Objective.team_id == team_id,
@@ -228,53 +280,26 @@ def build_digest_data(
                 Objective.status == "active",
             )
             .order_by(Objective.number)
-        ).all()
+        )
         if o.department_id in wanted
     ]
     obj_ids = {o.id for o in objectives}
     krs_by_obj: dict[int, list[KeyResult]] = defaultdict(list)
     quarter_krs = []  # every active key result of the quarter, company ones too (roll-ups)
-    for kr in session.exec(
-        select(*KeyResult.__table__.columns)
-        .join(Objective, col(Objective.id) == KeyResult.objective_id)
-        .where(
-            KeyResult.team_id == team_id,
-            Objective.quarter == quarter,
-            Objective.status == "active",
-        )
-        .order_by(KeyResult.number)
-    ).all():
+    # With each key result, in the same statement: its check-ins this week, and the last
+    # check-in before the week (its value and confidence then; NULL when there was none).
+    # Both are index seeks on (key_result_id, created_at) per key result, instead of walking
+    # every check-in of the team twice.
+    week_counts: dict[int, int] = {}
+    value_then: dict[int, float | None] = {}
+    confidence_then: dict[int, int | None] = {}
+    for kr in conn.execute(_quarter_key_results(team_id, quarter, week_start)):
         quarter_krs.append(kr)
+        week_counts[kr.id] = kr.checkins_this_week
+        value_then[kr.id] = kr.value_then
+        confidence_then[kr.id] = kr.confidence_then
         if kr.objective_id in obj_ids:
             krs_by_obj[kr.objective_id].append(kr)
-
-    # This week's check-ins, and for each KR the last check-in before the week (its value then).
-    week_counts: dict[int, int] = defaultdict(int)
-    for kr_id, n in session.exec(
-        select(CheckIn.key_result_id, func.count())
-        .where(CheckIn.team_id == team_id, CheckIn.created_at >= week_start)
-        .group_by(CheckIn.key_result_id)
-    ).all():
-        week_counts[kr_id] = n
-    last_before = (
-        select(CheckIn.key_result_id, func.max(CheckIn.created_at).label("at"))
-        .where(CheckIn.team_id == team_id, CheckIn.created_at < week_start)
-        .group_by(CheckIn.key_result_id)
-        .subquery()
-    )
-    value_then: dict[int, float | None] = {}
-    confidence_then: dict[int, int] = {}
-    for kr_id, value, confidence in session.exec(
-        select(CheckIn.key_result_id, CheckIn.value, CheckIn.confidence).join(
-            last_before,
-            and_(
-                last_before.c.key_result_id == CheckIn.key_result_id,
-                last_before.c.at == CheckIn.created_at,
-            ),
-        )
-    ).all():
-        value_then[kr_id] = value
-        confidence_then[kr_id] = confidence
 
     changes: dict[int, list[LatestValue]] = defaultdict(list)
     for v in latest_values(
@@ -313,47 +338,62 @@ def build_digest_data(
     away = away_until(session, team_id=team_id, today=now.date())
 
     def kr_digest(kr: KeyResult) -> KrDigest:
-        checked = week_counts.get(kr.id, 0)
-        then = value_then.get(kr.id)  # None: no check-in before the week
-        found = insights[kr.id]
+        kr_id = kr.id
+        found = insights[kr_id]
         return KrDigest(
             key_result=kr,
             progress=progress(kr.baseline, kr.target, kr.current_value),
             status=found.status,
-            value_week_ago=then,
-            checkins_this_week=checked,
+            value_week_ago=value_then[kr_id],  # None: no check-in before the week
+            checkins_this_week=week_counts[kr_id],
             missed_weeks=missed_weeks(kr, now),
             insight=found,
-            confidence_week_ago=confidence_then.get(kr.id),
+            confidence_week_ago=confidence_then[kr_id],
             owner_away_until=away.get(kr.owner_id),
         )
 
     tree = quarter_tree(session, team_id=team_id, quarter=quarter)
     objectives_by_dept: dict[int, list[ObjectiveDigest]] = defaultdict(list)
+    nodes = tree.nodes
     for o in objectives:
         objectives_by_dept[o.department_id].append(
             ObjectiveDigest(
                 objective=o,
                 key_results=[kr_digest(k) for k in krs_by_obj[o.id]],
-                rolled_up=tree.progress(o.id) if o.id in tree.nodes else None,
+                rolled_up=tree.progress(o.id) if o.id in nodes else None,
             )
         )
 
-    def value_at_week_start(kr) -> float | None:
-        if kr.last_checkin_at is None or kr.last_checkin_at < week_start or kr.kpi_name:
-            return kr.current_value
-        return value_then.get(kr.id)
+    overview = company_overview(tree)
+    company = []
+    if overview:
+        # Company objectives a week ago: only the objectives they roll up from need their
+        # key results' values as they stood then.
+        feeding = _descendants(tree, [c.id for c in overview])
 
-    week_ago = with_own_values(
-        tree, ((k.objective_id, k.baseline, k.target, value_at_week_start(k)) for k in quarter_krs)
-    )
-    company = [CompanyDigest(c, week_ago.progress(c.id)) for c in company_overview(tree)]
-    names = {
-        d_id: name
-        for d_id, name in session.exec(
-            select(Department.id, Department.name).where(Department.team_id == team_id)
-        ).all()
-    }
+        def value_at_week_start(kr) -> float | None:
+            if kr.last_checkin_at is None or kr.last_checkin_at < week_start or kr.kpi_name:
+                return kr.current_value
+            return value_then[kr.id]
+
+        week_ago = with_own_values(
+            tree,
+            (
+                (k.objective_id, k.baseline, k.target, value_at_week_start(k))
+                for k in quarter_krs
+                if k.objective_id in feeding
+            ),
+        )
+        company = [CompanyDigest(c, week_ago.progress(c.id)) for c in overview]
+    if department_ids is None:
+        names = {d.id: d.name for d in departments}  # every department of the team already
+    else:
+        names = {
+            d_id: name
+            for d_id, name in conn.execute(
+                select(Department.id, Department.name).where(Department.team_id == team_id)
+            )
+        }
     overdue = overdue_commitments(session, team_id=team_id, today=now.date())
     owes, owed = defaultdict(list), defaultdict(list)
     for c in overdue:
@@ -387,6 +427,21 @@ def build_digest_data(
         overdue=overdue,
         correlations=_quarterly_correlations(session, team_id, department_ids, now),
     )
+
+
+def _descendants(tree: QuarterTree, roots: list[int]) -> set[int]:
+    """The objectives `roots` roll up from (through any depth of links), and `roots`."""
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        oid = todo.pop()
+        if oid in seen:
+            continue
+        seen.add(oid)
+        node = tree.nodes.get(oid)
+        if node is not None:
+            todo.extend(child for child, _ in node.children)
+    return seen
 
 
 def first_week_of_quarter(now: datetime) -> bool:

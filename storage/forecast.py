@@ -147,28 +147,30 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
     fits: dict[int, _Fit] = {}
     if plain:
         # The database sums x, y, x², xy per key result (x in days since the quarter began):
-        # one row per key result comes back, not one per check-in.
-        x = epoch_days(CheckIn.created_at) - begin.timestamp() / 86400.0
-        y = CheckIn.value
-        q = (
-            select(
-                CheckIn.key_result_id, func.count(), func.sum(x), func.sum(y), func.sum(x * x),
-                func.sum(x * y), func.min(x), func.max(x),
-            )
-            .where(
-                col(CheckIn.value).is_not(None),
-                CheckIn.created_at >= begin,
-                CheckIn.created_at <= finish,
-            )
-            .group_by(CheckIn.key_result_id)
-        )  # fmt: skip
+        # one row per key result comes back, not one per check-in. x is computed once per
+        # check-in in a subquery; OFFSET 0 keeps SQLite from folding the subquery into the
+        # aggregate (which would parse each timestamp six times), and is a no-op elsewhere.
+        points = select(
+            CheckIn.key_result_id.label("kr_id"),
+            (epoch_days(CheckIn.created_at) - begin.timestamp() / 86400.0).label("x"),
+            col(CheckIn.value).label("y"),
+        ).where(
+            col(CheckIn.value).is_not(None),
+            CheckIn.created_at >= begin,
+            CheckIn.created_at <= finish,
+        )
         if len(plain) <= ID_LIST_MAX:
             # By key result id alone (the key results are the team's, and so are their
             # check-ins): a team_id condition here makes SQLite walk the team's index, every
             # check-in of the team, instead of the (key result, created_at) one.
-            q = q.where(col(CheckIn.key_result_id).in_(list(plain)))
+            points = points.where(col(CheckIn.key_result_id).in_(list(plain)))
         else:
-            q = q.where(CheckIn.team_id == team_id)
+            points = points.where(CheckIn.team_id == team_id)
+        p = points.offset(0).subquery("points")
+        q = select(
+            p.c.kr_id, func.count(), func.sum(p.c.x), func.sum(p.c.y), func.sum(p.c.x * p.c.x),
+            func.sum(p.c.x * p.c.y), func.min(p.c.x), func.max(p.c.x),
+        ).group_by(p.c.kr_id)  # fmt: skip
         for kr_id, *sums in session.connection().execute(q):
             if kr_id in plain:
                 fits[kr_id] = _Fit.from_sums(*sums)
@@ -190,10 +192,11 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
                 for kr in krs:
                     fits[kr.id] = by_key[key]
     by_id = {kr.id: kr for kr in key_results}
+    x_end = _days(start, end)  # the same day for every key result
     out = {}
     for kr_id, fit in fits.items():
-        kr = by_id[kr_id]
-        f = _finish(fit, start, end, kr.baseline, kr.target)
-        if f is not None:
-            out[kr_id] = f
+        value = fit.at(x_end)
+        if value is not None:
+            kr = by_id[kr_id]
+            out[kr_id] = Forecast(value, end, progress(kr.baseline, kr.target, value), fit.n)
     return out
