@@ -6,7 +6,10 @@ a second run (retry, restart, second scheduler) sends nothing twice.
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -46,6 +49,42 @@ def plan_digest(
     default_timezone: str = "UTC",
 ) -> DigestPlan:
     """Build every digest message for one team (no Slack calls)."""
+    with _cyclic_gc_paused():
+        return _plan_digest(
+            engine,
+            team_id=team_id,
+            now=now,
+            period=period,
+            department=department,
+            default_timezone=default_timezone,
+        )
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """A big team's digests are a few hundred thousand objects (rows, per key result digests,
+    Block Kit dicts) that all stay alive until the plan is sent: while they pile up, the
+    cyclic collector walks the whole heap again and again (about 15% of the build for 500
+    departments) and frees nothing. Reference counting still frees everything as usual; the
+    collector runs again as soon as the plan is built."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _plan_digest(
+    engine: Engine,
+    *,
+    team_id: str,
+    now: datetime,
+    period: str,
+    department: str | None,
+    default_timezone: str,
+) -> DigestPlan:
     with session_scope(engine) as session:
         ids = None
         if department:

@@ -47,7 +47,7 @@ _STATUS_RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
 KPI_HISTORY_WEEKS = 12
 
 
-@dataclass
+@dataclass(slots=True)
 class KrDigest:
     key_result: KeyResult
     progress: float
@@ -290,14 +290,8 @@ def build_digest_data(
     # check-in before the week (its value and confidence then; NULL when there was none).
     # Both are index seeks on (key_result_id, created_at) per key result, instead of walking
     # every check-in of the team twice.
-    week_counts: dict[int, int] = {}
-    value_then: dict[int, float | None] = {}
-    confidence_then: dict[int, int | None] = {}
     for kr in conn.execute(_quarter_key_results(team_id, quarter, week_start)):
         quarter_krs.append(kr)
-        week_counts[kr.id] = kr.checkins_this_week
-        value_then[kr.id] = kr.value_then
-        confidence_then[kr.id] = kr.confidence_then
         if kr.objective_id in obj_ids:
             krs_by_obj[kr.objective_id].append(kr)
 
@@ -337,18 +331,17 @@ def build_digest_data(
     )
     away = away_until(session, team_id=team_id, today=now.date())
 
-    def kr_digest(kr: KeyResult) -> KrDigest:
-        kr_id = kr.id
-        found = insights[kr_id]
+    def kr_digest(kr) -> KrDigest:
+        found = insights[kr.id]
         return KrDigest(
             key_result=kr,
             progress=progress(kr.baseline, kr.target, kr.current_value),
             status=found.status,
-            value_week_ago=value_then[kr_id],  # None: no check-in before the week
-            checkins_this_week=week_counts[kr_id],
+            value_week_ago=kr.value_then,  # None: no check-in before the week
+            checkins_this_week=kr.checkins_this_week,
             missed_weeks=missed_weeks(kr, now),
             insight=found,
-            confidence_week_ago=confidence_then[kr_id],
+            confidence_week_ago=kr.confidence_then,
             owner_away_until=away.get(kr.owner_id),
         )
 
@@ -374,7 +367,7 @@ def build_digest_data(
         def value_at_week_start(kr) -> float | None:
             if kr.last_checkin_at is None or kr.last_checkin_at < week_start or kr.kpi_name:
                 return kr.current_value
-            return value_then[kr.id]
+            return kr.value_then
 
         week_ago = with_own_values(
             tree,

@@ -45,7 +45,7 @@ def _epoch_days_postgresql(element, compiler, **kw):
     return f"(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) / 86400.0)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Forecast:
     value: float  # projected value on `on`
     on: date  # the quarter's last day
@@ -63,13 +63,6 @@ class _Fit:
         self.sx = self.sy = self.sxx = self.sxy = 0.0
         self.lo = self.hi = None
 
-    @classmethod
-    def from_sums(cls, n, sx, sy, sxx, sxy, lo, hi) -> _Fit:
-        fit = cls()
-        fit.n, fit.sx, fit.sy, fit.sxx, fit.sxy = int(n), sx, sy, sxx, sxy
-        fit.lo, fit.hi = lo, hi
-        return fit
-
     def add(self, x: float, y: float) -> None:
         self.n += 1
         self.sx += x
@@ -83,15 +76,20 @@ class _Fit:
 
     def at(self, x: float) -> float | None:
         """The line's value at x; None with fewer than two values or all at one time."""
-        if self.n < 2 or self.lo == self.hi:
-            return None
-        n = self.n
-        denom = n * self.sxx - self.sx * self.sx
-        if denom <= 0:
-            return None
-        slope = (n * self.sxy - self.sx * self.sy) / denom
-        intercept = (self.sy - slope * self.sx) / n
-        return intercept + slope * x
+        return _line_at(self.n, self.sx, self.sy, self.sxx, self.sxy, self.lo, self.hi, x)
+
+
+def _line_at(n, sx, sy, sxx, sxy, lo, hi, x: float) -> float | None:
+    """The least-squares line through n points given by their sums, at x; None with fewer
+    than two points or all at one x."""
+    if n < 2 or lo == hi:
+        return None
+    denom = n * sxx - sx * sx
+    if denom <= 0:
+        return None
+    slope = (n * sxy - sx * sy) / denom
+    intercept = (sy - slope * sx) / n
+    return intercept + slope * x
 
 
 def _days(start: date, when: datetime | date) -> float:
@@ -144,7 +142,8 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
     for kr in key_results:
         if kr.kpi_name:
             bound.setdefault((kr.kpi_name, kr.kpi_department_id or 0), []).append(kr)
-    fits: dict[int, _Fit] = {}
+    out: dict[int, Forecast] = {}
+    fits: dict[int, _Fit] = {}  # KPI-bound ones, from the KPI's values
     if plain:
         # The database sums x, y, x², xy per key result (x in days since the quarter began):
         # one row per key result comes back, not one per check-in. x is computed once per
@@ -171,9 +170,12 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
             p.c.kr_id, func.count(), func.sum(p.c.x), func.sum(p.c.y), func.sum(p.c.x * p.c.x),
             func.sum(p.c.x * p.c.y), func.min(p.c.x), func.max(p.c.x),
         ).group_by(p.c.kr_id)  # fmt: skip
-        for kr_id, *sums in session.connection().execute(q):
-            if kr_id in plain:
-                fits[kr_id] = _Fit.from_sums(*sums)
+        x_end = _days(start, end)
+        for kr_id, n, sx, sy, sxx, sxy, lo, hi in session.connection().execute(q).tuples():
+            kr = plain.get(kr_id)
+            value = None if kr is None else _line_at(n, sx, sy, sxx, sxy, lo, hi, x_end)
+            if value is not None:
+                out[kr_id] = Forecast(value, end, progress(kr.baseline, kr.target, value), int(n))
     if bound:
         names = {name for name, _ in bound}
         by_key: dict[tuple[str, int], _Fit] = {}
@@ -191,12 +193,12 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
             if key in by_key:
                 for kr in krs:
                     fits[kr.id] = by_key[key]
-    by_id = {kr.id: kr for kr in key_results}
-    x_end = _days(start, end)  # the same day for every key result
-    out = {}
-    for kr_id, fit in fits.items():
-        value = fit.at(x_end)
-        if value is not None:
-            kr = by_id[kr_id]
-            out[kr_id] = Forecast(value, end, progress(kr.baseline, kr.target, value), fit.n)
+    if fits:
+        by_id = {kr.id: kr for kr in key_results}
+        x_end = _days(start, end)
+        for kr_id, fit in fits.items():
+            value = fit.at(x_end)
+            if value is not None:
+                kr = by_id[kr_id]
+                out[kr_id] = Forecast(value, end, progress(kr.baseline, kr.target, value), fit.n)
     return out

@@ -7,6 +7,7 @@ titles or quotes are cut with an ellipsis.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk.models.blocks import Block
@@ -50,18 +51,39 @@ class Message:
 def line_sections(title: str | None, lines: list[str]) -> list[Block]:
     """Pack lines into as many sections as needed to stay within 3000 characters each."""
     blocks: list[Block] = []
-    current = f"*{title}*" if title else ""
+    # The section being filled, as its lines and its length once joined (0: nothing yet).
+    parts = [f"*{title}*"] if title else []
+    size = len(parts[0]) if parts else 0
     for line in lines:
         line = cut(line, SECTION_TEXT_MAX - 10)
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > SECTION_TEXT_MAX:
-            blocks.append(section(current))
-            current = line
+        if not size:
+            parts, size = [line], len(line)
+        elif size + 1 + len(line) > SECTION_TEXT_MAX:
+            blocks.append(section("\n".join(parts)))
+            parts, size = [line], len(line)
         else:
-            current = candidate
-    if current:
-        blocks.append(section(current))
+            parts.append(line)
+            size += 1 + len(line)
+    if size:
+        blocks.append(section("\n".join(parts)))
     return blocks
+
+
+# Sections that read the same in every department digest that shows them ("no kudos this
+# week", the divider), serialized once per process: the messages share those dicts, as the
+# channel and head versions of one digest already share their body.
+_FIXED: dict[tuple, list[dict]] = {}
+
+
+def fixed_dicts(key: tuple, build: Callable[[], list[Block]]) -> list[dict]:
+    found = _FIXED.get(key)
+    if found is None:
+        found = _FIXED[key] = as_dicts(build())
+    return found
+
+
+def _fixed_lines(title: str, line: str) -> list[dict]:
+    return fixed_dicts((title, line), lambda: line_sections(title, [line]))
 
 
 def split_messages(blocks: list[Block], text: str) -> list[Message]:
@@ -88,7 +110,12 @@ def _week(data: DigestData) -> str:
     return f"{data.week_start:%b %d} – {data.now:%b %d, %Y}"
 
 
-def kr_line(k: KrDigest) -> str:
+def kr_ref(kr) -> str:
+    """`*KR-7* Title` (the title escaped and cut), the start of every key result line."""
+    return f"*KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))}"
+
+
+def kr_line(k: KrDigest, ref: str | None = None) -> str:
     kr = k.key_result
     if kr.kpi_name:
         where = f"KPI `{escape(kr.kpi_name)}`"
@@ -96,7 +123,7 @@ def kr_line(k: KrDigest) -> str:
         where = f"{format_number(kr.current_value, kr.unit)} of {format_number(kr.target, kr.unit)}"
     conf = f" · confidence {kr.last_confidence}/10" if kr.last_confidence else ""
     return (
-        f"• *KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))}: {where} "
+        f"• {ref or kr_ref(kr)}: {where} "
         f"`{progress_bar(k.progress)}` {k.progress:.0%} {STATUS_EMOJI[k.status]}{conf} · <@{kr.owner_id}>"
     )
 
@@ -117,7 +144,7 @@ def kpi_line(c: LatestValue) -> str:
     return f"• *{escape(c.kpi_name)}*: {latest} ({c.day:%b %d}) — {trend}"
 
 
-def moved_line(k: KrDigest) -> str:
+def moved_line(k: KrDigest, ref: str | None = None) -> str:
     kr = k.key_result
     before = (
         format_number(k.value_week_ago, kr.unit)
@@ -125,16 +152,16 @@ def moved_line(k: KrDigest) -> str:
         else f"baseline {format_number(kr.baseline, kr.unit)}"
     )
     return (
-        f"• *KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))}: {before} → "
+        f"• {ref or kr_ref(kr)}: {before} → "
         f"{format_number(kr.current_value, kr.unit)} ({k.checkins_this_week} check-in"
         f"{'s' if k.checkins_this_week != 1 else ''}) · <@{kr.owner_id}>"
     )
 
 
-def missed_line(k: KrDigest) -> str:
+def missed_line(k: KrDigest, ref: str | None = None) -> str:
     kr = k.key_result
     weeks = "2+ weeks :rotating_light:" if k.missed_weeks >= 2 else "1 week"
-    return f"• *KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))} · <@{kr.owner_id}> — no check-in for {weeks}"
+    return f"• {ref or kr_ref(kr)} · <@{kr.owner_id}> — no check-in for {weeks}"
 
 
 def behavior_line(b) -> str:
@@ -166,6 +193,8 @@ def department_digests(
             ),
         ]
     )
+    # Every key result's `*KR-n* Title` once, for all the lines that name it.
+    refs = {id(k): kr_ref(k.key_result) for k in d.key_results}
     body: list[Block] = []
     if not d.objectives:
         body.append(
@@ -178,34 +207,43 @@ def department_digests(
             f"`{progress_bar(o.progress)}` {o.progress:.0%} {STATUS_EMOJI[o.status]} {o.status}"
             f" · owner <@{obj.owner_id}>"
         ]
-        lines += [kr_line(k) for k in o.key_results] or ["• _no key results_"]
+        lines += [kr_line(k, refs[id(k)]) for k in o.key_results] or ["• _no key results_"]
         body += line_sections(None, lines)
-    body.append(divider())
-    body += line_sections(
-        "What moved this week",
-        [moved_line(k) for k in d.moved] or ["_No key result moved this week._"],
-    )
+    shared = as_dicts(body)
+    shared += fixed_dicts(("divider",), lambda: [divider()])
+    if d.moved:
+        shared += as_dicts(
+            line_sections("What moved this week", [moved_line(k, refs[id(k)]) for k in d.moved])
+        )
+    else:
+        shared += _fixed_lines("What moved this week", "_No key result moved this week._")
+    body = []
     if d.kpis:
         body += line_sections("KPI changes", [kpi_line(c) for c in d.kpis])
-    body += line_sections(
-        "Missed check-ins",
-        [missed_line(k) for k in d.missed] or ["_Everyone checked in this week._ :tada:"],
-    )
+    if d.missed:
+        body += line_sections("Missed check-ins", [missed_line(k, refs[id(k)]) for k in d.missed])
+    shared += as_dicts(body)
+    if not d.missed:
+        shared += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
+    body = []
     if d.stale:
         body += line_sections(
             f"Stale key results (no check-in for {data.team.stale_days}+ days)",
-            [flag_line(k, stale_text(k.insight)) for k in d.stale],
+            [flag_line(k, stale_text(k.insight), refs[id(k)]) for k in d.stale],
         )
     if d.behaviors:
         body += line_sections("Behaviors logged vs target", [behavior_line(b) for b in d.behaviors])
-    body += line_sections("Kudos", [kudos_line(k) for k in d.kudos] or ["_No kudos this week._"])
-    body += commitment_sections(d, data)
-    shared = as_dicts(body)
+    if d.kudos:
+        body += line_sections("Kudos", [kudos_line(k) for k in d.kudos])
+    shared += as_dicts(body)
+    if not d.kudos:
+        shared += _fixed_lines("Kudos", "_No kudos this week._")
+    shared += as_dicts(commitment_sections(d, data))
     escalation = (
         as_dicts(
             line_sections(
                 ":rotating_light: Two weeks in a row without a check-in",
-                [missed_line(k) for k in d.escalated],
+                [missed_line(k, refs[id(k)]) for k in d.escalated],
             )
         )
         if d.escalated
@@ -216,7 +254,9 @@ def department_digests(
         for_heads += line_sections(
             ":thinking_face: Confidence that disagrees with the data",
             [
-                flag_line(k, mismatch_text(k.insight.mismatch, k.key_result.last_confidence))
+                flag_line(
+                    k, mismatch_text(k.insight.mismatch, k.key_result.last_confidence), refs[id(k)]
+                )
                 for k in d.mismatched
             ],
         )
@@ -231,9 +271,9 @@ def department_digests(
     )
 
 
-def flag_line(k: KrDigest, flag: str) -> str:
+def flag_line(k: KrDigest, flag: str, ref: str | None = None) -> str:
     kr = k.key_result
-    return f"• *KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))} · <@{kr.owner_id}> — {flag}"
+    return f"• {ref or kr_ref(kr)} · <@{kr.owner_id}> — {flag}"
 
 
 def department_line(d: DepartmentDigest) -> str:
