@@ -60,6 +60,8 @@ class SlackUser(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     hide_from_leaderboards: bool = False
     fetched_at: datetime | None = None
+    # Last time they opened or used App Home: only their Home is republished after a write.
+    home_seen_at: datetime | None = None
 
 
 class Department(SQLModel, table=True):
