@@ -28,7 +28,7 @@ from bench.okr_bench import (
     time_checkins,
     user_id,
 )
-from slackapp.app import create_app
+from slackapp.app import create_app, freeze_startup_heap
 from slackapp.listeners import alignment as alignment_listener
 from slackapp.listeners.app_home import build_home
 from slackapp.settings import Settings
@@ -153,6 +153,7 @@ def main() -> bool:
             f"20,000 key results, 200,000 check-ins in {time.perf_counter() - t0:.1f}s"
         )
         app = create_app(settings, engine)
+        freeze_startup_heap()  # as `loyalty serve` and `loyalty run` do before serving
         deps = app.deps
         counts[5000] = statement_counts(engine, deps, quarter, user_id(500, 1))
         print(

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from slack_bolt import App
 from sqlalchemy import insert
 
-from slackapp.app import SlackApp, create_app
+from slackapp.app import SlackApp, create_app, freeze_startup_heap
 from slackapp.listeners import objectives as objective_listener
 from slackapp.listeners.app_home import build_home
 from slackapp.settings import Settings
@@ -274,6 +274,7 @@ def main() -> bool:
         )
         app = create_app(settings, engine)
         bare = bare_app(settings)
+        freeze_startup_heap()  # as `loyalty serve` and `loyalty run` do before serving
 
         rng = random.Random(7)
         users = sorted(owned)

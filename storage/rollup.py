@@ -8,7 +8,7 @@ objectives with their key results' progress summed in SQL, and the quarter's lin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from storage.models import KeyResult, Objective, ObjectiveLink
-from storage.progress import status_for_progress
+from storage.progress import progress, status_for_progress
 
 
 @dataclass(slots=True)
@@ -196,12 +196,15 @@ def partial_tree(
     quarter: str,
     objective_ids: Iterable[int],
     company: bool = False,
+    known: Mapping[int, tuple[Objective, list[KeyResult]]] | None = None,
 ) -> QuarterTree:
     """The part of the quarter's graph that the given objectives (and, with `company`, the
     quarter's company objectives) need: themselves, the objectives they contribute to, and
     everything contributing to any of those, at any depth. Their rolled-up progress, status
     and linked objectives are exactly those of the whole quarter tree, whose other objectives
-    are not read (an objective list page, App Home). Two statements, three with `company`."""
+    are not read (an objective list page, App Home). Two statements, three with `company`;
+    one when every objective needed is `known` (already loaded with all its key results, as on
+    a list page whose objectives are not aligned)."""
     tree = QuarterTree(team_id=team_id, quarter=quarter)
     conn = session.connection()
     links = _quarter_links(conn, tree)
@@ -233,22 +236,41 @@ def partial_tree(
         todo.extend(children.get(oid, ()))
     if not needed:
         return tree
-    where = [Objective.team_id == team_id, Objective.quarter == quarter]
-    if len(needed) <= ID_LIST_MAX:
-        where.append(Objective.id.in_(sorted(needed)))
-    _add_nodes(conn, tree, where)
+    known = known or {}
+    for oid in needed & known.keys():
+        obj, krs = known[oid]
+        own = sum(progress(kr.baseline, kr.target, kr.current_value) for kr in krs)
+        tree.nodes[oid] = Node(obj.id, obj.number, obj.title, obj.department_id, obj.owner_id,
+                               obj.status, own, len(krs))  # fmt: skip
+    rest = needed - known.keys()
+    if rest:
+        where = [Objective.team_id == team_id, Objective.quarter == quarter]
+        if len(rest) <= ID_LIST_MAX:
+            where.append(Objective.id.in_(sorted(rest)))
+        _add_nodes(conn, tree, where)
     return _attach(tree, links)
 
 
-def trees_for(session: Session, objectives: Iterable[Objective]) -> dict[str, QuarterTree]:
-    """Per quarter, the part of its tree the given objectives need (`partial_tree`): two
-    statements per distinct quarter."""
+def trees_for(
+    session: Session,
+    objectives: Iterable[Objective],
+    key_results: Mapping[int, list[KeyResult]] | None = None,
+) -> dict[str, QuarterTree]:
+    """Per quarter, the part of its tree the given objectives need (`partial_tree`): at most two
+    statements per distinct quarter. With `key_results` (objective id → all its key results,
+    already loaded) those objectives are not read again."""
     by_quarter: dict[str, list[Objective]] = {}
     for o in objectives:
         by_quarter.setdefault(o.quarter, []).append(o)
     return {
         quarter: partial_tree(
-            session, team_id=objs[0].team_id, quarter=quarter, objective_ids=[o.id for o in objs]
+            session,
+            team_id=objs[0].team_id,
+            quarter=quarter,
+            objective_ids=[o.id for o in objs],
+            known=None
+            if key_results is None
+            else {o.id: (o, key_results.get(o.id, [])) for o in objs},
         )
         for quarter, objs in by_quarter.items()
     }
@@ -266,8 +288,6 @@ def with_own_values(
 ) -> QuarterTree:
     """The same graph with own progress from other key-result values, e.g. as they stood a
     week ago: (objective id, baseline, target, value) per key result."""
-    from storage.progress import progress
-
     copy = QuarterTree(team_id=tree.team_id, quarter=tree.quarter)
     for oid, node in tree.nodes.items():
         copy.nodes[oid] = Node(node.id, node.number, node.title, node.department_id,
