@@ -358,7 +358,7 @@ def objectives_page(
         col(Objective.department_id).is_not(None), Objective.department_id, Objective.number
     )
     page = max(1, page)
-    rows = session.exec(
+    rows = session.execute(
         q.add_columns(func.count().over()).offset((page - 1) * page_size).limit(page_size)
     ).all()
     if rows:
