@@ -57,33 +57,39 @@ class QuarterTree:
     _progress: dict[int, float] = field(default_factory=dict)
 
     def progress(self, objective_id: int) -> float:
-        """Rolled-up progress 0..1 (iterative, memoised; links are acyclic by construction)."""
-        if objective_id in self._progress:
-            return self._progress[objective_id]
-        stack = [(objective_id, False)]
-        on_path: set[int] = set()
+        """Rolled-up progress 0..1 (iterative post-order, memoised: a whole quarter's tree costs
+        one visit per objective and link; links are acyclic by construction, and a link that
+        closed a cycle anyway would count as 0 rather than loop)."""
+        memo = self._progress
+        found = memo.get(objective_id)
+        if found is not None:
+            return found
+        nodes = self.nodes
+        stack = [objective_id]
+        visited: set[int] = set()
         while stack:
-            oid, expanded = stack.pop()
-            if oid in self._progress:
+            oid = stack[-1]
+            if oid in memo:
+                stack.pop()
                 continue
-            node = self.nodes.get(oid)
+            node = nodes.get(oid)
             if node is None:
-                self._progress[oid] = 0.0
+                memo[oid] = 0.0
+                stack.pop()
                 continue
-            if not expanded:
-                on_path.add(oid)
-                stack.append((oid, True))
-                for child, _ in node.children:
-                    if child not in self._progress and child not in on_path:
-                        stack.append((child, False))
-                continue
-            on_path.discard(oid)
+            if oid not in visited:
+                visited.add(oid)
+                pending = [c for c, _ in node.children if c not in memo and c not in visited]
+                if pending:
+                    stack.extend(pending)
+                    continue
+            stack.pop()
             total, weight = node.own_sum, float(node.own_count)
             for child, w in node.children:
-                total += w * self._progress.get(child, 0.0)
+                total += w * memo.get(child, 0.0)
                 weight += w
-            self._progress[oid] = min(1.0, max(0.0, total / weight)) if weight > 0 else 0.0
-        return self._progress[objective_id]
+            memo[oid] = min(1.0, max(0.0, total / weight)) if weight > 0 else 0.0
+        return memo[objective_id]
 
     def status(self, objective_id: int, now: datetime | date) -> str:
         return status_for_progress(self.progress(objective_id), self.quarter, now)
