@@ -3,7 +3,8 @@ results (weight 1 each) and its children's rolled-up progress (each link's weigh
 
 Links never cross quarters, so one quarter's whole alignment graph answers every question about
 any objective in it. `quarter_tree` loads it in two statements whatever its size: the quarter's
-objectives with their key results' progress summed in SQL, and the quarter's links.
+objectives with their own key results' progress (summed by the database as key results change,
+storage.models.ObjectiveKrTotals), and the quarter's links.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from storage.models import KeyResult, Objective, ObjectiveLink
+from storage.models import KeyResult, Objective, ObjectiveKrTotals, ObjectiveLink
 from storage.progress import progress, status_for_progress
 
 
@@ -35,18 +36,6 @@ class Node:
     @property
     def is_company(self) -> bool:
         return self.department_id is None
-
-
-def kr_share_sql():
-    """(current − baseline) / (target − baseline) clamped to 0..1, as SQL (storage.progress)."""
-    share = (KeyResult.current_value - KeyResult.baseline) / (KeyResult.target - KeyResult.baseline)
-    return case(
-        (KeyResult.current_value.is_(None), 0.0),
-        (KeyResult.target == KeyResult.baseline, 0.0),
-        (share <= 0.0, 0.0),
-        (share >= 1.0, 1.0),
-        else_=share,
-    )
 
 
 @dataclass
@@ -144,7 +133,8 @@ ID_LIST_MAX = 500
 
 
 def _add_nodes(conn, tree: QuarterTree, where) -> None:
-    """Objectives matching `where` with their own key-result progress summed in SQL."""
+    """Objectives matching `where` with their own key results' progress summed (kept by the
+    database in objectivekrtotals: one row per objective, not one per key result)."""
     rows = conn.execute(
         select(
             Objective.id,
@@ -153,18 +143,16 @@ def _add_nodes(conn, tree: QuarterTree, where) -> None:
             Objective.department_id,
             Objective.owner_id,
             Objective.status,
-            func.sum(kr_share_sql()),
-            func.count(KeyResult.id),
+            ObjectiveKrTotals.share_sum,
+            ObjectiveKrTotals.kr_count,
         )
         .select_from(Objective)
-        .outerjoin(KeyResult, KeyResult.objective_id == Objective.id)
+        .outerjoin(ObjectiveKrTotals, ObjectiveKrTotals.objective_id == Objective.id)
         .where(*where)
-        .group_by(Objective.id)
     ).all()
     nodes = tree.nodes
     for oid, number, title, dept_id, owner_id, status, total, count in rows:
-        nodes[oid] = Node(oid, number, title, dept_id, owner_id, status, float(total or 0.0),
-                          int(count))  # fmt: skip
+        nodes[oid] = Node(oid, number, title, dept_id, owner_id, status, total or 0.0, count or 0)
 
 
 def _quarter_links(conn, tree: QuarterTree) -> list[tuple[int, int, float]]:
