@@ -21,13 +21,14 @@ from sqlalchemy import event, insert, update
 from bench.okr_bench import (
     OBJ_PER_DEPT,
     bare_app,
+    mark_home_viewers,
     p95,
     seed,
     stop_home_refresher,
     time_checkins,
     user_id,
 )
-from slackapp.app import create_app
+from slackapp.app import create_app, freeze_startup_heap
 from slackapp.listeners import alignment as alignment_listener
 from slackapp.listeners.app_home import build_home
 from slackapp.settings import Settings
@@ -38,7 +39,8 @@ from tests.fakes.slack_api import FakeSlack
 from tests.support.slack_driver import SIGNING_SECRET
 
 TEAM = "T0BENCH01"
-CHECKIN_BASELINE_P95_MS = 15.1  # okr_bench /checkin ack p95 before alignment (bench_baseline)
+# The /checkin ack p95 may grow by this much once the workspace is aligned: measured in the same
+# run, on the same data, before and after the links are added.
 CHECKIN_MARGIN_MS = 2.0
 
 
@@ -108,12 +110,12 @@ def within_limits(blocks: list[dict]) -> bool:
     )
 
 
-def build(tmp: str, depts: int, fake: FakeSlack):
+def build(tmp: str, depts: int, fake: FakeSlack, *, aligned: bool = True):
     url = f"sqlite:///{Path(tmp) / f'align{depts}.db'}"
     upgrade(url)
     engine = make_engine(url)
     owned = seed(engine, depts)
-    shape = align_tree(engine, depts * OBJ_PER_DEPT)
+    shape = align_tree(engine, depts * OBJ_PER_DEPT) if aligned else {}
     settings = Settings(_env_file=None, database_url=url, slack_bot_token="xoxb-bench",
                         slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url)  # fmt: skip
     return engine, owned, shape, settings
@@ -145,14 +147,23 @@ def main() -> bool:
         engine.dispose()
 
         t0 = time.perf_counter()
-        engine, owned, shape, settings = build(tmp, 500, fake)
+        engine, owned, _, settings = build(tmp, 500, fake, aligned=False)
+        app = create_app(settings, engine)
+        freeze_startup_heap()  # as `loyalty serve` and `loyalty run` do before serving
+        deps = app.deps
+        rng = random.Random(5)
+        mark_home_viewers(engine, sorted(owned), rng)
+        bare = bare_app(settings)
+        # The same workspace before any alignment: the figure alignment must not move.
+        before_ms, _, before_bare_ms = time_checkins(app, bare, fake, owned, rng)
+        stop_home_refresher(app)
+        shape = align_tree(engine, 500 * OBJ_PER_DEPT)
         print(
             f"seeded 500 departments, 5,000 objectives ({shape['company']} company-wide, "
             f"{shape['links']} alignment links over four levels, {shape['unaligned']} not aligned), "
-            f"20,000 key results, 200,000 check-ins in {time.perf_counter() - t0:.1f}s"
+            f"20,000 key results, 200,000 check-ins in {time.perf_counter() - t0:.1f}s "
+            "(with a /checkin run before the links)"
         )
-        app = create_app(settings, engine)
-        deps = app.deps
         counts[5000] = statement_counts(engine, deps, quarter, user_id(500, 1))
         print(
             f"SQL statements, 500 vs 5,000 objectives: /okr tree {counts[500][0]} vs "
@@ -160,7 +171,6 @@ def main() -> bool:
         )
         ok &= counts[500] == counts[5000]
 
-        rng = random.Random(5)
         first = tree_reply(deps, quarter, 1, user_id(1, 1))
         pages = int(first["blocks"][-2]["elements"][0]["text"].split(" of ")[1].split(" ")[0])
         all_ok = all(within_limits(tree_reply(deps, quarter, p, user_id(1, 1))["blocks"])
@@ -187,13 +197,18 @@ def main() -> bool:
             f"App Home build (with company objectives): p95 {p95(home_ms):.1f} ms "
             f"(budget 200 ms), within 100 blocks: {home_ok}"
         )
-        ack_ms, full_ms, bare_ms = time_checkins(app, bare_app(settings), fake, owned, rng)
-        budget = CHECKIN_BASELINE_P95_MS + CHECKIN_MARGIN_MS
+        ack_ms, full_ms, bare_ms = time_checkins(app, bare, fake, owned, rng)
+        budget = p95(before_ms) + CHECKIN_MARGIN_MS
+        print(
+            f"/checkin ack before alignment: p50 {statistics.median(before_ms):.1f} ms, p95 "
+            f"{p95(before_ms):.1f} ms (bare Bolt ack p95 {p95(before_bare_ms):.1f} ms); a tenth "
+            "of key-result owners on App Home"
+        )
         print(
             f"/checkin ack on the aligned workspace: p50 {statistics.median(ack_ms):.1f} ms, "
-            f"p95 {p95(ack_ms):.1f} ms (baseline {CHECKIN_BASELINE_P95_MS} ms, budget "
-            f"{budget:.1f} ms); bare Bolt ack p95 {p95(bare_ms):.1f} ms; until the reply p95 "
-            f"{p95(full_ms):.1f} ms"
+            f"p95 {p95(ack_ms):.1f} ms (budget {budget:.1f} ms: before + "
+            f"{CHECKIN_MARGIN_MS:.0f}); bare Bolt ack p95 {p95(bare_ms):.1f} ms; until the reply "
+            f"p95 {p95(full_ms):.1f} ms"
         )
         app.bolt.listener_runner.listener_executor.shutdown(wait=True)
         stop_home_refresher(app)

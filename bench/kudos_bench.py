@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from slackapp.app import create_app
+from slackapp.app import create_app, freeze_startup_heap
 from slackapp.listeners.kudos import home_contribution
 from slackapp.settings import Settings
 from storage.db import make_engine, session_scope, upgrade
@@ -197,6 +197,7 @@ def main() -> bool:
             slack_api_url=fake.api_url,
         )
         app = create_app(settings, engine)
+        freeze_startup_heap()  # as `loyalty serve` and `loyalty run` do before serving
         rng = random.Random(11)
         ack_ms, full_ms = [], []
         runs = 200

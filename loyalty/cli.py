@@ -157,6 +157,9 @@ def run(ctx: click.Context) -> None:
     log_start(settings)
     scheduler = _start_scheduler(app)
     handler = SocketModeHandler(app.bolt, settings.slack_app_token)
+    from slackapp.app import freeze_startup_heap
+
+    freeze_startup_heap()
     click.echo("Loyalty OKRs is running in Socket Mode. Press Ctrl+C to stop.")
     try:
         handler.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass, field
@@ -86,3 +87,13 @@ def create_app(
     install_caller(app)  # who is asking, with their role, once per request
     register_listeners(app)
     return SlackApp(bolt=app, deps=deps, routes=oauth_routes(app))
+
+
+def freeze_startup_heap() -> None:
+    """Once the app is built, before serving: everything alive now (modules, the app, its
+    settings) lives as long as the process, so it leaves the garbage collector's generations
+    (CPython's gc.freeze, meant for servers). Collections then scan only what requests
+    allocate: a full collection costs a millisecond, not the 50–100 ms that otherwise lands on
+    an unlucky request."""
+    gc.collect()
+    gc.freeze()

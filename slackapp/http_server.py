@@ -201,6 +201,9 @@ def make_server(make_app: Callable[[], SlackApp], host: str, port: int, workers:
                 try:
                     self.slack_app = make_app()
                     wsgi = make_wsgi_app(self.slack_app)
+                    from slackapp.app import freeze_startup_heap
+
+                    freeze_startup_heap()
                     log.info("Worker %s ready", os.getpid())
                     return wsgi
                 except Exception as exc:  # noqa: BLE001 - logged, retried

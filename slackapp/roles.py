@@ -18,6 +18,22 @@ from storage.departments import departments_in, memberships
 from storage.models import Department
 
 
+class AdminFlag:
+    """Whether the caller is a workspace admin, looked up only when a rule asks (`if
+    is_admin`): an owner checking in on their own key result costs no lookup at all."""
+
+    __slots__ = ("_caller", "_session")
+
+    def __init__(self, caller: Caller, session: Session):
+        self._caller, self._session = caller, session
+
+    def __bool__(self) -> bool:
+        return self._caller.is_admin(self._session)
+
+    def __repr__(self) -> str:
+        return repr(bool(self))
+
+
 @dataclass
 class Caller:
     deps: Deps
@@ -37,11 +53,12 @@ class Caller:
         return self._admin
 
     def as_actor(self, session: Session) -> dict:
-        """The keyword arguments of a storage write made by this person in their role."""
+        """The keyword arguments of a storage write made by this person in their role (the
+        admin flag is looked up when the write first tests it)."""
         return {
             "team_id": self.team_id,
             "actor_id": self.user_id,
-            "is_admin": self.is_admin(session),
+            "is_admin": AdminFlag(self, session),
         }
 
     def as_user(self, session: Session) -> dict:
@@ -49,7 +66,7 @@ class Caller:
         return {
             "team_id": self.team_id,
             "user_id": self.user_id,
-            "is_admin": self.is_admin(session),
+            "is_admin": AdminFlag(self, session),
         }
 
     def headed_department_ids(self, session: Session) -> list[int]:

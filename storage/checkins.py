@@ -6,8 +6,8 @@ from sqlmodel import Session, select
 
 from storage import audit
 from storage.errors import DomainError
-from storage.models import NOTE_MAX, CheckIn, KeyResult, Objective, utcnow
-from storage.objectives import can_check_in, get_key_result
+from storage.models import NOTE_MAX, CheckIn, KeyResult, utcnow
+from storage.objectives import can_check_in, get_key_result_and_objective
 
 
 def record_checkin(
@@ -21,9 +21,8 @@ def record_checkin(
     confidence: int | None,
     note: str = "",
 ) -> tuple[CheckIn, KeyResult]:
-    kr = get_key_result(session, team_id=team_id, ref=ref)
+    kr, obj = get_key_result_and_objective(session, team_id=team_id, ref=ref)
     can_check_in(session, team_id=team_id, user_id=user_id, is_admin=is_admin, kr=kr)
-    obj = session.get(Objective, kr.objective_id)
     if obj.status != "active":
         raise DomainError(f"KR-{kr.number} belongs to O-{obj.number}, which is {obj.status}.")
     if kr.kpi_name and value is not None:

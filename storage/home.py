@@ -3,16 +3,59 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.departments import memberships
 from storage.kpi_values import LatestValue, latest_values
-from storage.models import Department, Objective, Recognition, RecognitionRecipient, utcnow
+from storage.models import (
+    Department,
+    Objective,
+    Recognition,
+    RecognitionRecipient,
+    SlackUser,
+    utcnow,
+)
 from storage.objectives import ObjectiveView, key_results_owned_by, load_views
 from storage.quarters import quarter_of
 from storage.rollup import CompanyObjective, QuarterTree, company_overview, partial_tree
+
+# Someone who opened or used App Home this recently may still be looking at it: their Home is
+# republished after a write. Anyone else gets a fresh Home when they next open it.
+HOME_SEEN_WINDOW = timedelta(hours=1)
+
+
+def note_home_seen(
+    session: Session, *, team_id: str, user_id: str, now: datetime | None = None
+) -> None:
+    """Remember that this person opened or used their App Home just now."""
+    now = now or utcnow()
+    row = session.get(SlackUser, (team_id, user_id))
+    if row is None:
+        try:
+            # Two first opens at once may race to create the row: the loser updates it.
+            with session.begin_nested():
+                session.add(SlackUser(team_id=team_id, user_id=user_id, home_seen_at=now))
+            return
+        except IntegrityError:
+            row = session.get(SlackUser, (team_id, user_id), populate_existing=True)
+    row.home_seen_at = now
+    session.add(row)
+
+
+def home_seen_recently(
+    session: Session, *, team_id: str, user_id: str, now: datetime | None = None
+) -> bool:
+    """Whether this person opened or used App Home within HOME_SEEN_WINDOW."""
+    seen = session.exec(
+        select(SlackUser.home_seen_at).where(
+            SlackUser.team_id == team_id, SlackUser.user_id == user_id
+        )
+    ).first()
+    return seen is not None and (now or utcnow()) - seen <= HOME_SEEN_WINDOW
 
 
 @dataclass

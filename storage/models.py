@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, Float, Index, LargeBinary, Table, Text, Unicode, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    Unicode,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 # Column sizes users may hit; refusals name these numbers.
@@ -60,6 +71,8 @@ class SlackUser(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     hide_from_leaderboards: bool = False
     fetched_at: datetime | None = None
+    # Last time they opened or used App Home: only their Home is republished after a write.
+    home_seen_at: datetime | None = None
 
 
 class Department(SQLModel, table=True):
@@ -111,6 +124,20 @@ class Objective(SQLModel, table=True):
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+
+
+class ObjectiveKrTotals(SQLModel, table=True):
+    """Each objective's own key results summed: their progress shares (0..1 each, as
+    storage.progress.progress) and their number. Kept by the database itself — triggers on
+    keyresult (migration 0009) — so every way a key result changes (check-in, KPI sync, edit,
+    delete) keeps it right; rolled-up progress (storage.rollup) reads one row per objective
+    instead of every key result. A row exists while its objective has key results."""
+
+    objective_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("objective.id", ondelete="CASCADE"), primary_key=True)
+    )
+    share_sum: float
+    kr_count: int
 
 
 class ObjectiveLink(SQLModel, table=True):

@@ -257,6 +257,21 @@ def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
     return kr
 
 
+def get_key_result_and_objective(
+    session: Session, *, team_id: str, ref: str
+) -> tuple[KeyResult, Objective]:
+    """A key result and its objective, in one statement (a check-in's hot path)."""
+    number = parse_ref(ref, "key_result")
+    row = session.exec(
+        select(KeyResult, Objective)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .where(KeyResult.team_id == team_id, KeyResult.number == number)
+    ).first()
+    if row is None:
+        raise NotFound(f"There is no key result `KR-{number}` in this workspace.")
+    return row[0], row[1]
+
+
 def load_views(
     session: Session, objectives: list[Objective], trees: dict[str, QuarterTree] | None = None
 ) -> list[ObjectiveView]:
@@ -275,7 +290,7 @@ def load_views(
     ):
         by_obj.setdefault(kr.objective_id, []).append(kr)
     missing = [o for o in objectives if o.quarter not in (trees or {})]
-    trees = {**(trees or {}), **trees_for(session, missing)}
+    trees = {**(trees or {}), **trees_for(session, missing, by_obj)}
     return [
         ObjectiveView(o, depts.get(o.department_id), by_obj.get(o.id, []), trees[o.quarter])
         for o in objectives
@@ -330,6 +345,37 @@ def list_objectives(
     if limit is not None:
         q = q.offset(offset).limit(limit)
     return load_views(session, list(session.exec(q).all()))
+
+
+def objectives_page(
+    session: Session, *, team_id: str, user_id: str, page: int, page_size: int, **filters
+) -> tuple[list[ObjectiveView], int, int]:
+    """One page of `list_objectives` with the total count: (views, total, page), the page
+    moved into range (a list gone shorter since its buttons were drawn shows its last page).
+    The count rides on the page's own statement."""
+    q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
+    q = q.order_by(
+        col(Objective.department_id).is_not(None), Objective.department_id, Objective.number
+    )
+    page = max(1, page)
+    rows = session.execute(
+        q.add_columns(func.count().over()).offset((page - 1) * page_size).limit(page_size)
+    ).all()
+    if rows:
+        return load_views(session, [obj for obj, _ in rows]), rows[0][1], page
+    total = count_objectives(session, team_id=team_id, user_id=user_id, **filters)
+    last = max(1, -(-total // page_size))
+    if total == 0 or page <= last:
+        return [], total, min(page, last)
+    views = list_objectives(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        limit=page_size,
+        offset=(last - 1) * page_size,
+        **filters,
+    )
+    return views, total, last
 
 
 def count_objectives(session: Session, *, team_id: str, user_id: str, **filters) -> int:
@@ -416,7 +462,7 @@ def key_result_for_head(
 def can_check_in(
     session: Session, *, team_id: str, user_id: str, is_admin: bool, kr: KeyResult
 ) -> None:
-    if is_admin or kr.owner_id == user_id:
+    if kr.owner_id == user_id or is_admin:
         return
     dept = key_result_department(session, team_id=team_id, kr=kr)
     if dept is None:

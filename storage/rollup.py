@@ -3,20 +3,21 @@ results (weight 1 each) and its children's rolled-up progress (each link's weigh
 
 Links never cross quarters, so one quarter's whole alignment graph answers every question about
 any objective in it. `quarter_tree` loads it in two statements whatever its size: the quarter's
-objectives with their key results' progress summed in SQL, and the quarter's links.
+objectives with their own key results' progress (summed by the database as key results change,
+storage.models.ObjectiveKrTotals), and the quarter's links.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from storage.models import KeyResult, Objective, ObjectiveLink
-from storage.progress import status_for_progress
+from storage.models import KeyResult, Objective, ObjectiveKrTotals, ObjectiveLink
+from storage.progress import progress, status_for_progress
 
 
 @dataclass(slots=True)
@@ -37,18 +38,6 @@ class Node:
         return self.department_id is None
 
 
-def kr_share_sql():
-    """(current − baseline) / (target − baseline) clamped to 0..1, as SQL (storage.progress)."""
-    share = (KeyResult.current_value - KeyResult.baseline) / (KeyResult.target - KeyResult.baseline)
-    return case(
-        (KeyResult.current_value.is_(None), 0.0),
-        (KeyResult.target == KeyResult.baseline, 0.0),
-        (share <= 0.0, 0.0),
-        (share >= 1.0, 1.0),
-        else_=share,
-    )
-
-
 @dataclass
 class QuarterTree:
     team_id: str
@@ -57,33 +46,39 @@ class QuarterTree:
     _progress: dict[int, float] = field(default_factory=dict)
 
     def progress(self, objective_id: int) -> float:
-        """Rolled-up progress 0..1 (iterative, memoised; links are acyclic by construction)."""
-        if objective_id in self._progress:
-            return self._progress[objective_id]
-        stack = [(objective_id, False)]
-        on_path: set[int] = set()
+        """Rolled-up progress 0..1 (iterative post-order, memoised: a whole quarter's tree costs
+        one visit per objective and link; links are acyclic by construction, and a link that
+        closed a cycle anyway would count as 0 rather than loop)."""
+        memo = self._progress
+        found = memo.get(objective_id)
+        if found is not None:
+            return found
+        nodes = self.nodes
+        stack = [objective_id]
+        visited: set[int] = set()
         while stack:
-            oid, expanded = stack.pop()
-            if oid in self._progress:
+            oid = stack[-1]
+            if oid in memo:
+                stack.pop()
                 continue
-            node = self.nodes.get(oid)
+            node = nodes.get(oid)
             if node is None:
-                self._progress[oid] = 0.0
+                memo[oid] = 0.0
+                stack.pop()
                 continue
-            if not expanded:
-                on_path.add(oid)
-                stack.append((oid, True))
-                for child, _ in node.children:
-                    if child not in self._progress and child not in on_path:
-                        stack.append((child, False))
-                continue
-            on_path.discard(oid)
+            if oid not in visited:
+                visited.add(oid)
+                pending = [c for c, _ in node.children if c not in memo and c not in visited]
+                if pending:
+                    stack.extend(pending)
+                    continue
+            stack.pop()
             total, weight = node.own_sum, float(node.own_count)
             for child, w in node.children:
-                total += w * self._progress.get(child, 0.0)
+                total += w * memo.get(child, 0.0)
                 weight += w
-            self._progress[oid] = min(1.0, max(0.0, total / weight)) if weight > 0 else 0.0
-        return self._progress[objective_id]
+            memo[oid] = min(1.0, max(0.0, total / weight)) if weight > 0 else 0.0
+        return memo[objective_id]
 
     def status(self, objective_id: int, now: datetime | date) -> str:
         return status_for_progress(self.progress(objective_id), self.quarter, now)
@@ -138,7 +133,8 @@ ID_LIST_MAX = 500
 
 
 def _add_nodes(conn, tree: QuarterTree, where) -> None:
-    """Objectives matching `where` with their own key-result progress summed in SQL."""
+    """Objectives matching `where` with their own key results' progress summed (kept by the
+    database in objectivekrtotals: one row per objective, not one per key result)."""
     rows = conn.execute(
         select(
             Objective.id,
@@ -147,18 +143,16 @@ def _add_nodes(conn, tree: QuarterTree, where) -> None:
             Objective.department_id,
             Objective.owner_id,
             Objective.status,
-            func.sum(kr_share_sql()),
-            func.count(KeyResult.id),
+            ObjectiveKrTotals.share_sum,
+            ObjectiveKrTotals.kr_count,
         )
         .select_from(Objective)
-        .outerjoin(KeyResult, KeyResult.objective_id == Objective.id)
+        .outerjoin(ObjectiveKrTotals, ObjectiveKrTotals.objective_id == Objective.id)
         .where(*where)
-        .group_by(Objective.id)
     ).all()
     nodes = tree.nodes
     for oid, number, title, dept_id, owner_id, status, total, count in rows:
-        nodes[oid] = Node(oid, number, title, dept_id, owner_id, status, float(total or 0.0),
-                          int(count))  # fmt: skip
+        nodes[oid] = Node(oid, number, title, dept_id, owner_id, status, total or 0.0, count or 0)
 
 
 def _quarter_links(conn, tree: QuarterTree) -> list[tuple[int, int, float]]:
@@ -196,12 +190,15 @@ def partial_tree(
     quarter: str,
     objective_ids: Iterable[int],
     company: bool = False,
+    known: Mapping[int, tuple[Objective, list[KeyResult]]] | None = None,
 ) -> QuarterTree:
     """The part of the quarter's graph that the given objectives (and, with `company`, the
     quarter's company objectives) need: themselves, the objectives they contribute to, and
     everything contributing to any of those, at any depth. Their rolled-up progress, status
     and linked objectives are exactly those of the whole quarter tree, whose other objectives
-    are not read (an objective list page, App Home). Two statements, three with `company`."""
+    are not read (an objective list page, App Home). Two statements, three with `company`;
+    one when every objective needed is `known` (already loaded with all its key results, as on
+    a list page whose objectives are not aligned)."""
     tree = QuarterTree(team_id=team_id, quarter=quarter)
     conn = session.connection()
     links = _quarter_links(conn, tree)
@@ -233,22 +230,41 @@ def partial_tree(
         todo.extend(children.get(oid, ()))
     if not needed:
         return tree
-    where = [Objective.team_id == team_id, Objective.quarter == quarter]
-    if len(needed) <= ID_LIST_MAX:
-        where.append(Objective.id.in_(sorted(needed)))
-    _add_nodes(conn, tree, where)
+    known = known or {}
+    for oid in needed & known.keys():
+        obj, krs = known[oid]
+        own = sum(progress(kr.baseline, kr.target, kr.current_value) for kr in krs)
+        tree.nodes[oid] = Node(obj.id, obj.number, obj.title, obj.department_id, obj.owner_id,
+                               obj.status, own, len(krs))  # fmt: skip
+    rest = needed - known.keys()
+    if rest:
+        where = [Objective.team_id == team_id, Objective.quarter == quarter]
+        if len(rest) <= ID_LIST_MAX:
+            where.append(Objective.id.in_(sorted(rest)))
+        _add_nodes(conn, tree, where)
     return _attach(tree, links)
 
 
-def trees_for(session: Session, objectives: Iterable[Objective]) -> dict[str, QuarterTree]:
-    """Per quarter, the part of its tree the given objectives need (`partial_tree`): two
-    statements per distinct quarter."""
+def trees_for(
+    session: Session,
+    objectives: Iterable[Objective],
+    key_results: Mapping[int, list[KeyResult]] | None = None,
+) -> dict[str, QuarterTree]:
+    """Per quarter, the part of its tree the given objectives need (`partial_tree`): at most two
+    statements per distinct quarter. With `key_results` (objective id → all its key results,
+    already loaded) those objectives are not read again."""
     by_quarter: dict[str, list[Objective]] = {}
     for o in objectives:
         by_quarter.setdefault(o.quarter, []).append(o)
     return {
         quarter: partial_tree(
-            session, team_id=objs[0].team_id, quarter=quarter, objective_ids=[o.id for o in objs]
+            session,
+            team_id=objs[0].team_id,
+            quarter=quarter,
+            objective_ids=[o.id for o in objs],
+            known=None
+            if key_results is None
+            else {o.id: (o, key_results.get(o.id, [])) for o in objs},
         )
         for quarter, objs in by_quarter.items()
     }
@@ -266,8 +282,6 @@ def with_own_values(
 ) -> QuarterTree:
     """The same graph with own progress from other key-result values, e.g. as they stood a
     week ago: (objective id, baseline, target, value) per key result."""
-    from storage.progress import progress
-
     copy = QuarterTree(team_id=tree.team_id, quarter=tree.quarter)
     for oid, node in tree.nodes.items():
         copy.nodes[oid] = Node(node.id, node.number, node.title, node.department_id,

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from slackapp.settings import Settings
 from storage.db import make_engine, upgrade
 from tests.fakes.slack_api import FakeSlack
+from tests.support.kr_totals import kr_totals_mismatches
 from tests.support.slack_driver import SIGNING_SECRET, SlackDriver
 
 POSTGRES_URL = os.environ.get("LOYALTY_TEST_POSTGRES_URL")
@@ -106,7 +107,13 @@ def db_url(request, tmp_path, sqlite_template):
 def engine(db_url):
     eng = make_engine(db_url)
     yield eng
-    eng.dispose()
+    # Whatever the test did to key results, the database kept each objective's totals in step
+    # (rolled-up progress reads them; tests/storage/test_kr_totals.py).
+    try:
+        wrong = kr_totals_mismatches(eng)
+    finally:
+        eng.dispose()
+    assert not wrong, f"objectivekrtotals out of step with the key results: {wrong}"
 
 
 @pytest.fixture

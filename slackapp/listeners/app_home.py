@@ -1,4 +1,6 @@
-"""App Home: published on app_home_opened and after the user's own writes."""
+"""App Home: published on app_home_opened, and after a write by someone who opened or used
+their Home within the last hour (storage.home.HOME_SEEN_WINDOW); anyone else sees the change
+when they next open it."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.home import home_view
 from slackapp.context import Deps
-from storage.home import home_data
+from storage.home import home_data, home_seen_recently, note_home_seen
 
 log = logging.getLogger(__name__)
 
@@ -89,18 +91,41 @@ class HomeRefresher:
                     for old in sorted(self._last, key=self._last.get)[:5_000]:
                         self._last.pop(old, None)
             try:
-                publish_home(deps, client, team_id=key[0], user_id=key[1])
+                with deps.session() as session:
+                    seen = home_seen_recently(session, team_id=key[0], user_id=key[1])
+                if seen:
+                    publish_home(deps, client, team_id=key[0], user_id=key[1])
             except Exception:  # noqa: BLE001 - a background refresh must never take the app down
                 log.exception("App Home refresh failed for %s", key[1])
 
-    def cancel_all(self) -> None:
+    def cancel_all(self, wait: float = 0.0) -> None:
+        """Drop every refresh not yet started; with `wait`, also let the one running finish."""
         with self._cond:
             self._due.clear()
             self._cond.notify()
+        if wait:
+            self.drain(timeout=wait)
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every requested refresh has run (or was skipped); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                thread = self._thread
+                if thread is None:
+                    return True
+                due = min((when for when, _, _ in self._due.values()), default=None)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if due is not None and due - time.monotonic() > left:
+                return False  # the next refresh is not due before the deadline
+            thread.join(min(left, 0.05))
 
 
 def refresh_home(deps: Deps, client, *, team_id: str, user_id: str) -> None:
-    """Refresh a user's Home after their own write (coalesced, off the request path)."""
+    """Refresh a user's Home after a write, if they looked at it lately (coalesced, off the
+    request path)."""
     refresher = deps.extras.setdefault("home_refresher", HomeRefresher())
     refresher.request(deps, client, team_id=team_id, user_id=user_id)
 
@@ -108,8 +133,23 @@ def refresh_home(deps: Deps, client, *, team_id: str, user_id: str) -> None:
 def handle_home_opened(event, context, client):
     if event.get("tab") not in (None, "home"):
         return
-    publish_home(context["deps"], client, team_id=context["team_id"], user_id=context["user_id"])
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    with deps.session() as session:
+        note_home_seen(session, team_id=team_id, user_id=user_id)
+    publish_home(deps, client, team_id=team_id, user_id=user_id)
+
+
+def note_home_use(body, context, next):  # noqa: A002 - Bolt's parameter name
+    """A button clicked on App Home: its owner is looking at it."""
+    view = body.get("view") or {}
+    if body.get("type") == "block_actions" and view.get("type") == "home":
+        deps, team_id, user_id = context.get("deps"), context.get("team_id"), context.get("user_id")
+        if deps is not None and team_id and user_id:
+            with deps.session() as session:
+                note_home_seen(session, team_id=team_id, user_id=user_id)
+    return next()
 
 
 def register(app: App) -> None:
     app.event("app_home_opened")(handle_home_opened)
+    app.middleware(note_home_use)

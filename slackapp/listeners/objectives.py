@@ -16,7 +16,7 @@ from slackapp.blocks.objective_form import (
     new_objective_modal,
     no_department_modal,
 )
-from slackapp.blocks.objectives import PAGE_SIZE, objective_detail, objective_list, page_count
+from slackapp.blocks.objectives import PAGE_SIZE, objective_detail, objective_list
 from slackapp.context import Deps
 from slackapp.form_errors import block_errors
 from slackapp.listeners.alignment import parent_choices, save_parents
@@ -31,11 +31,10 @@ from storage.objectives import (
     MAX_KEY_RESULTS,
     KeyResultInput,
     close_objective,
-    count_objectives,
     create_objective,
     get_objective,
-    list_objectives,
     load_views,
+    objectives_page,
 )
 from storage.quarters import quarter_of
 
@@ -218,15 +217,8 @@ def respond_list(context, respond, arg: str, page: int = 1, replace: bool = Fals
     deps, team_id, user_id = _ids(context)
     with deps.session() as session:
         title, scope, filters = _resolve_scope(session, team_id, arg)
-        total = count_objectives(session, team_id=team_id, user_id=user_id, **filters)
-        page = min(max(1, page), page_count(total))
-        views = list_objectives(
-            session,
-            team_id=team_id,
-            user_id=user_id,
-            limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE,
-            **filters,
+        views, total, page = objectives_page(
+            session, team_id=team_id, user_id=user_id, page=page, page_size=PAGE_SIZE, **filters
         )
         insights = view_insights(session, team_id=team_id, views=views, now=datetime.now(UTC))
     blocks = as_dicts(

@@ -84,6 +84,7 @@ def test_bad_add_input_is_refused_and_writes_nothing(driver, slack, engine):
 
 def test_member_logs_behavior_and_sees_progress(driver, slack, engine):
     department(engine, "Support", heads=(ALICE,), members=(BOB,))
+    driver.home_opened(BOB)  # Bob is on App Home: his logs republish it
     driver.command("/behavior", "add Support Call every detractor --target 5", user=ALICE)
     driver.last_reply_text()
     slack.reset()

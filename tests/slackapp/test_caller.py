@@ -10,7 +10,7 @@ from slackapp.web_client import make_web_client
 from storage.db import session_scope
 from storage.models import SlackUser
 from tests.conftest import ADMIN, ALICE, BOB
-from tests.support.factories import TEAM, department
+from tests.support.factories import TEAM, department, objective
 
 
 def caller_for(settings, engine, user_id: str) -> Caller:
@@ -25,8 +25,9 @@ def test_admin_flag_and_headed_departments_resolved_once(engine, settings, slack
     with session_scope(engine) as session:
         assert caller.is_admin(session) is True
         session.exec(delete(SlackUser))  # a second lookup would have to ask Slack again
-        assert caller.as_actor(session) == {"team_id": TEAM, "actor_id": ADMIN, "is_admin": True}
-        assert caller.as_user(session) == {"team_id": TEAM, "user_id": ADMIN, "is_admin": True}
+        actor, user = caller.as_actor(session), caller.as_user(session)
+        assert (actor["team_id"], actor["actor_id"], bool(actor["is_admin"])) == (TEAM, ADMIN, True)
+        assert (user["team_id"], user["user_id"], bool(user["is_admin"])) == (TEAM, ADMIN, True)
         assert [d.id for d in caller.managed_departments(session)] == [sales.id]  # admin: all
     assert len(slack.calls_to("users.info")) == 1
 
@@ -37,3 +38,23 @@ def test_admin_flag_and_headed_departments_resolved_once(engine, settings, slack
     member = caller_for(settings, engine, BOB)
     with session_scope(engine) as session:
         assert member.managed_departments(session) == [] and not member.is_head(session)
+
+
+def test_admin_flag_looked_up_only_when_a_rule_needs_it(engine, settings, slack, driver):
+    """An owner checking in on their own key result is allowed whoever they are: Slack is not
+    asked about them. A head checking in on someone else's key result is."""
+    sales = department(engine, "Sales", heads=[ALICE], members=[BOB])
+    _, (kr,) = objective(engine, sales, owner=BOB)
+    driver.command("/checkin", f"KR-{kr.number} 40 7/10", user=BOB)
+    assert "Checked in" in driver.last_reply_text()
+    assert slack.calls_to("users.info") == []
+    caller = caller_for(settings, engine, BOB)
+    with session_scope(engine) as session:
+        flag = caller.as_user(session)["is_admin"]
+        assert slack.calls_to("users.info") == []  # made, not yet looked up
+        assert not flag and not flag  # looked up once, when tested
+    assert [c.args.get("user") for c in slack.calls_to("users.info")] == [BOB]
+    slack.reset()
+    driver.command("/checkin", f"KR-{kr.number} 45 6/10", user=ALICE)
+    assert "Checked in" in driver.last_reply_text()
+    assert [c.args.get("user") for c in slack.calls_to("users.info")] == [ALICE]

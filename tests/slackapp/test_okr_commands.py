@@ -62,6 +62,7 @@ def test_unknown_subcommand_quotes_input(driver, engine):
 def test_checkin_text_updates_kr_and_keeps_history(driver, slack, engine):
     dept = department(engine, heads=(ALICE,))
     _, (kr,) = objective(engine, dept, owner=ALICE)
+    driver.home_opened(ALICE)  # Alice is on App Home: her check-ins republish it
     driver.command("/checkin", f"KR-{kr.number} 40 7/10 good week", user=ALICE)
     assert "Checked in" in driver.last_reply_text()
     slack.reset()

@@ -186,6 +186,9 @@ def test_setup_modal_admin_only_and_validation(driver, slack, engine):
 def test_checkin_modal_and_home_button(driver, slack, engine):
     dept = department(engine, heads=(ALICE,))
     _, (kr,) = objective(engine, dept, owner=BOB)
+    driver.home_opened(BOB)  # Bob is on App Home: his check-in republishes it
+    slack.wait_for("views.publish")
+    slack.reset()
     driver.command("/checkin", "", user=BOB)
     view = slack.wait_for("views.open")[0]["view"]
     assert view["callback_id"] == "checkin_submit"

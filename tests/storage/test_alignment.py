@@ -10,8 +10,15 @@ from storage import alignment, rollup
 from storage.checkins import record_checkin
 from storage.db import session_scope
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
-from storage.models import AuditLog, ObjectiveLink
-from storage.objectives import KeyResultInput, close_objective, get_objective, load_views
+from storage.models import AuditLog, KeyResult, ObjectiveLink
+from storage.objectives import (
+    KeyResultInput,
+    close_objective,
+    get_objective,
+    list_objectives,
+    load_views,
+    objectives_page,
+)
 from storage.quarters import next_quarter, quarter_of
 from storage.rollup import quarter_tree
 from tests.conftest import ADMIN, ALICE, BOB
@@ -274,6 +281,70 @@ def test_partial_tree_reads_only_what_the_objectives_need(engine, world, monkeyp
     assert page.nodes[w["s"].id].parents == full.nodes[w["s"].id].parents
     assert page.nodes[w["s"].id].children == full.nodes[w["s"].id].children
     assert rollup.company_overview(home) == rollup.company_overview(full)
+
+
+def test_partial_tree_does_not_read_again_what_a_page_loaded(engine, world):
+    """A list page's objectives come with all their key results: their own progress is summed
+    from those rows, and only the objectives beyond the page are read (none when unaligned)."""
+    w = world
+    link(engine, w["g"], w["s"], 1)
+    quarter = w["s"].quarter
+    statements = []
+
+    def count(*_):
+        statements.append(1)
+
+    with Session(engine) as s:
+        full = quarter_tree(s, team_id=TEAM, quarter=quarter)
+        objs = {o: s.get(type(w[o]), w[o].id) for o in ("s", "p", "g")}
+        krs = {
+            o.id: list(s.exec(select(KeyResult).where(KeyResult.objective_id == o.id)))
+            for o in objs.values()
+        }
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            # Product is aligned to nothing: the links are read, nothing else.
+            alone = rollup.trees_for(s, [objs["p"]], krs)[quarter]
+            alone_statements = len(statements)
+            # Support's child Ops is on the page too; Support has no parent: links only.
+            both = rollup.trees_for(s, [objs["s"], objs["g"]], krs)[quarter]
+            both_statements = len(statements) - alone_statements
+            # Support alone: Ops, its child, is read.
+            part = rollup.trees_for(s, [objs["s"]], krs)[quarter]
+            part_statements = len(statements) - alone_statements - both_statements
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert (alone_statements, both_statements, part_statements) == (1, 1, 2)
+    for tree, ids in ((alone, ["p"]), (both, ["s", "g"]), (part, ["s", "g"])):
+        for o in ids:
+            assert tree.progress(w[o].id) == pytest.approx(full.progress(w[o].id))
+            assert tree.nodes[w[o].id].children == full.nodes[w[o].id].children
+    assert both.progress(w["s"].id) == pytest.approx((0.75 + 0.0 + 0.0) / 3)
+
+
+def test_objectives_page_counts_and_keeps_the_page_in_range(engine, world):
+    with Session(engine) as s:
+        everything = list_objectives(s, team_id=TEAM, user_id=ADMIN, scope="all")
+        views, total, page = objectives_page(
+            s, team_id=TEAM, user_id=ADMIN, page=2, page_size=3, scope="all"
+        )
+        assert (total, page) == (4, 2)
+        assert [v.objective.id for v in views] == [v.objective.id for v in everything[3:]]
+        # Past the end (the list got shorter since its buttons were drawn): the last page.
+        views, total, page = objectives_page(
+            s, team_id=TEAM, user_id=ADMIN, page=9, page_size=3, scope="all"
+        )
+        assert (total, page, len(views)) == (4, 2, 1)
+        views, total, page = objectives_page(
+            s, team_id=TEAM, user_id=ADMIN, page=0, page_size=3, scope="all"
+        )
+        assert (total, page, len(views)) == (4, 1, 3)
+        assert views[0].progress == pytest.approx(everything[0].progress)
+        # Nothing to list: page 1 of nothing.
+        assert objectives_page(
+            s, team_id=TEAM, user_id=ADMIN, page=3, page_size=3, scope="department",
+            department_id=-1,
+        ) == ([], 0, 1)  # fmt: skip
 
 
 def test_concurrent_opposite_links_cannot_make_a_cycle(engine, world):

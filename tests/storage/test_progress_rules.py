@@ -92,3 +92,36 @@ def test_checkin_values_accepted(text, value):
 def test_checkin_values_refused_never_zero(text):
     with pytest.raises(DomainError):
         parse_number(text)
+
+
+def test_rolled_up_progress_matches_its_definition_on_random_graphs():
+    """QuarterTree.progress (iterative, memoised) against the recursive definition of spec §8 on
+    random acyclic graphs with shared children (one objective contributing to several)."""
+    import random
+
+    from storage.rollup import Node, QuarterTree
+
+    rng = random.Random(3)
+    for _ in range(50):
+        n = rng.randint(1, 40)
+        tree = QuarterTree(team_id="T", quarter="2026-Q4")
+        for oid in range(n):
+            count = rng.randint(0, 3)
+            own = sum(rng.random() for _ in range(count))
+            tree.nodes[oid] = Node(oid, oid, "", None, "U", "active", own, count)
+        for child in range(1, n):  # parents have smaller ids: acyclic
+            for parent in rng.sample(range(child), min(child, rng.randint(0, 2))):
+                weight = rng.choice([0.5, 1.0, 2.0, 3.0])
+                tree.nodes[child].parents.append((parent, weight))
+                tree.nodes[parent].children.append((child, weight))
+
+        def defined(oid, tree=tree):
+            node = tree.nodes[oid]
+            total = node.own_sum + sum(w * defined(c, tree) for c, w in node.children)
+            weight = node.own_count + sum(w for _, w in node.children)
+            return min(1.0, max(0.0, total / weight)) if weight else 0.0
+
+        order = list(range(n))
+        rng.shuffle(order)  # asked in any order, memo shared between the calls
+        for oid in order:
+            assert tree.progress(oid) == pytest.approx(defined(oid))

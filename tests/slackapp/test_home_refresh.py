@@ -1,0 +1,84 @@
+"""App Home is republished after a write only for someone who opened or used it within the
+hour; anyone else gets a fresh Home when they open it."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from storage.models import SlackUser, utcnow
+from tests.conftest import ALICE, BOB
+from tests.support.factories import department, objective
+from tests.support.slack_driver import state
+
+
+def publishes(slack, user: str) -> list:
+    return [c for c in slack.calls_to("views.publish") if c.args["user_id"] == user]
+
+
+def later_refresh_done(driver, slack, kr_number: int) -> None:
+    """Bob, who is on App Home, checks in: once his Home is republished, every refresh asked
+    for before his (they run in the order asked) has run or been skipped."""
+    driver.command("/checkin", f"KR-{kr_number} 10 5/10", user=BOB)
+    slack.wait_for("views.publish", where=lambda c: c.args["user_id"] == BOB)
+
+
+def on_home(driver, slack, user: str) -> None:
+    driver.home_opened(user)
+    slack.wait_for("views.publish", where=lambda c: c.args["user_id"] == user)
+    slack.reset()
+
+
+def test_write_by_someone_not_on_home_publishes_nothing(driver, slack, engine):
+    dept = department(engine, heads=(ALICE,), members=(BOB,))
+    _, (kr,) = objective(engine, dept, owner=ALICE)
+    _, (bobs,) = objective(engine, dept, owner=BOB)
+    on_home(driver, slack, BOB)
+    driver.command("/checkin", f"KR-{kr.number} 40 7/10", user=ALICE)
+    assert "Checked in" in driver.last_reply_text()
+    later_refresh_done(driver, slack, bobs.number)
+    assert publishes(slack, ALICE) == []
+    # Opening Home publishes it with the check-in; from then on her writes republish it.
+    on_home(driver, slack, ALICE)
+    driver.command("/checkin", f"KR-{kr.number} 45 8/10", user=ALICE)
+    assert "Checked in" in driver.last_reply_text()
+    (call,) = slack.wait_for("views.publish", where=lambda c: c.args["user_id"] == ALICE)
+    assert "45" in json.dumps(call.args["view"])
+
+
+def test_home_opened_over_an_hour_ago_is_not_republished(driver, slack, engine):
+    dept = department(engine, heads=(ALICE,), members=(BOB,))
+    _, (kr,) = objective(engine, dept, owner=ALICE)
+    _, (bobs,) = objective(engine, dept, owner=BOB)
+    on_home(driver, slack, BOB)
+    on_home(driver, slack, ALICE)
+    with Session(engine) as s:
+        row = s.get(SlackUser, ("T0TEAMA01", ALICE))
+        row.home_seen_at = utcnow() - timedelta(minutes=61)
+        s.add(row)
+        s.commit()
+    driver.command("/checkin", f"KR-{kr.number} 40 7/10", user=ALICE)
+    assert "Checked in" in driver.last_reply_text()
+    later_refresh_done(driver, slack, bobs.number)
+    assert publishes(slack, ALICE) == []
+
+
+def test_button_clicked_on_home_counts_as_looking_at_it(driver, slack, engine):
+    dept = department(engine, heads=(ALICE,), members=(BOB,))
+    _, (kr,) = objective(engine, dept, owner=BOB)
+    # Bob's Home was published long ago (no app_home_opened this hour); he clicks Check in on it.
+    driver.block_action("checkin_open", str(kr.number), user=BOB, view={"type": "home"})
+    slack.wait_for("views.open")
+    values = state(kr=("option", str(kr.number)), value="42", confidence=("option", "7"))
+    assert driver.view_submission("checkin_submit", values, user=BOB).status == 200
+    (call,) = slack.wait_for("views.publish", where=lambda c: c.args["user_id"] == BOB)
+    assert call.args["view"]["type"] == "home" and "42" in json.dumps(call.args["view"])
+    # A button in a message (not on Home) says nothing about Home.
+    with Session(engine) as s:
+        seen_before = s.get(SlackUser, ("T0TEAMA01", BOB)).home_seen_at
+    driver.block_action("checkin_open", str(kr.number), user=BOB)
+    slack.wait_for("views.open", count=2)
+    with Session(engine) as s:
+        assert s.get(SlackUser, ("T0TEAMA01", BOB)).home_seen_at == seen_before
