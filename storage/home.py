@@ -92,9 +92,23 @@ def recent_kudos(
     return [(r, recipients.get(r.id, [])) for r in recs]
 
 
+def company_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree:
+    """What App Home's company section needs: the quarter's company objectives and everything
+    contributing to them. The same for everyone in the workspace, so a burst of Home refreshes
+    may share one (slackapp.listeners.app_home)."""
+    return partial_tree(session, team_id=team_id, quarter=quarter, objective_ids=[], company=True)
+
+
 def home_data(
-    session: Session, *, team_id: str, user_id: str, max_krs: int = 15, max_objectives: int = 8
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    max_krs: int = 15,
+    max_objectives: int = 8,
+    shared_company_tree: QuarterTree | None = None,
 ) -> HomeData:
+    """`shared_company_tree`: a `company_tree` read after every write this Home must show."""
     data = HomeData()
     quarter = quarter_of(utcnow().date())
     data.key_results = key_results_owned_by(session, team_id=team_id, user_id=user_id)
@@ -109,15 +123,20 @@ def home_data(
         total = session.exec(select(func.count()).select_from(base.subquery())).one()
         objs = list(session.exec(base.order_by(Objective.number.desc()).limit(max_objectives)))
         data.more_objectives = max(0, total - len(objs))
-    # Only the part of the quarter's graph shown: its company objectives and the department
-    # objectives listed, with what contributes to them (storage.rollup.partial_tree).
-    data.tree = partial_tree(
-        session,
-        team_id=team_id,
-        quarter=quarter,
-        objective_ids=[o.id for o in objs if o.quarter == quarter],
-        company=True,
-    )
+    trees = None
+    if shared_company_tree is not None and shared_company_tree.quarter == quarter:
+        data.tree = shared_company_tree  # the department objectives get their own part below
+    else:
+        # Only the part of the quarter's graph shown: its company objectives and the department
+        # objectives listed, with what contributes to them (storage.rollup.partial_tree).
+        data.tree = partial_tree(
+            session,
+            team_id=team_id,
+            quarter=quarter,
+            objective_ids=[o.id for o in objs if o.quarter == quarter],
+            company=True,
+        )
+        trees = {quarter: data.tree}
     data.company = company_overview(data.tree)
     if data.company:
         data.department_names = dict(
@@ -126,7 +145,7 @@ def home_data(
             ).all()
         )
     if objs:
-        data.department_objectives = load_views(session, objs, {quarter: data.tree})
+        data.department_objectives = load_views(session, objs, trees)
     data.kpis = latest_values(session, team_id=team_id, scope=0)
     data.kudos = recent_kudos(session, team_id=team_id)
     return data

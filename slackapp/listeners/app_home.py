@@ -13,15 +13,19 @@ from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.home import home_view
 from slackapp.context import Deps
-from storage.home import home_data, home_seen_recently, note_home_seen
+from storage.home import company_tree, home_data, home_seen_recently, note_home_seen
+from storage.models import utcnow
+from storage.quarters import quarter_of
 
 log = logging.getLogger(__name__)
 
 
-def build_home(deps: Deps, *, team_id: str, user_id: str):
+def build_home(deps: Deps, *, team_id: str, user_id: str, shared_company_tree=None):
     buttons, extra = [], []
     with deps.session() as session:
-        data = home_data(session, team_id=team_id, user_id=user_id)
+        data = home_data(
+            session, team_id=team_id, user_id=user_id, shared_company_tree=shared_company_tree
+        )
         for contribute in deps.home_sections:
             b, s = contribute(session, team_id=team_id, user_id=user_id)
             buttons += b
@@ -29,11 +33,14 @@ def build_home(deps: Deps, *, team_id: str, user_id: str):
     return home_view(data, user_id=user_id, extra_buttons=buttons, extra_sections=extra)
 
 
-def publish_home(deps: Deps, client, *, team_id: str, user_id: str) -> None:
+def publish_home(
+    deps: Deps, client, *, team_id: str, user_id: str, shared_company_tree=None
+) -> None:
     try:
-        client.views_publish(
-            user_id=user_id, view=build_home(deps, team_id=team_id, user_id=user_id)
+        view = build_home(
+            deps, team_id=team_id, user_id=user_id, shared_company_tree=shared_company_tree
         )
+        client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:  # a stale Home is not worth failing the user's write over
         log.warning("views.publish failed for %s: %s", user_id, exc.response.get("error"))
 
@@ -48,27 +55,36 @@ HOME_MIN_INTERVAL = 10.0
 
 class HomeRefresher:
     """One background thread publishes due Home tabs one at a time, so a burst of writes by
-    many people never turns into many concurrent rebuilds competing with requests."""
+    many people never turns into many concurrent rebuilds competing with requests.
+
+    The company section is the same for everyone in a workspace: a refresh reuses the company
+    tree another refresh read, as long as that read began after this refresh was requested
+    (so after the write it must show had committed)."""
 
     def __init__(self, delay: float = HOME_REFRESH_DELAY, min_interval: float = HOME_MIN_INTERVAL):
         self.delay = delay
         self.min_interval = min_interval
-        self._due: dict[tuple[str, str], tuple[float, Deps, object]] = {}
+        # (team, user) -> (when due, deps, client, when last requested)
+        self._due: dict[tuple[str, str], tuple[float, Deps, object, float]] = {}
         self._last: dict[tuple[str, str], float] = {}
+        # team -> (when its reading began, company tree); only this class's thread touches it
+        self._company: dict[str, tuple[float, object]] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
     def request(self, deps: Deps, client, *, team_id: str, user_id: str) -> None:
         key = (team_id, user_id)
         with self._cond:
-            if key in self._due:
-                return  # already due: that publish will read the newest data
             now = time.monotonic()
+            if key in self._due:  # already due: that publish reads data from after now
+                when, deps, client, _ = self._due[key]
+                self._due[key] = (when, deps, client, now)
+                return
             when = now + self.delay
             last = self._last.get(key)
             if last is not None:
                 when = max(when, last + self.min_interval)
-            self._due[key] = (when, deps, client)
+            self._due[key] = (when, deps, client, now)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="home-refresh", daemon=True)
                 self._thread.start()
@@ -80,7 +96,9 @@ class HomeRefresher:
                 if not self._due:
                     self._thread = None
                     return
-                key, (when, deps, client) = min(self._due.items(), key=lambda kv: kv[1][0])
+                key, (when, deps, client, requested) = min(
+                    self._due.items(), key=lambda kv: kv[1][0]
+                )
                 wait = when - time.monotonic()
                 if wait > 0:
                     self._cond.wait(wait)
@@ -94,9 +112,27 @@ class HomeRefresher:
                 with deps.session() as session:
                     seen = home_seen_recently(session, team_id=key[0], user_id=key[1])
                 if seen:
-                    publish_home(deps, client, team_id=key[0], user_id=key[1])
+                    publish_home(
+                        deps,
+                        client,
+                        team_id=key[0],
+                        user_id=key[1],
+                        shared_company_tree=self._company_tree(deps, key[0], requested),
+                    )
             except Exception:  # noqa: BLE001 - a background refresh must never take the app down
                 log.exception("App Home refresh failed for %s", key[1])
+
+    def _company_tree(self, deps: Deps, team_id: str, requested: float):
+        began, tree = self._company.get(team_id, (0.0, None))
+        quarter = quarter_of(utcnow().date())
+        if tree is None or began <= requested or tree.quarter != quarter:
+            began = time.monotonic()
+            with deps.session() as session:
+                tree = company_tree(session, team_id=team_id, quarter=quarter)
+            self._company[team_id] = (began, tree)
+            if len(self._company) > 1_000:  # bounded memory across many workspaces
+                self._company.pop(next(iter(self._company)))
+        return tree
 
     def cancel_all(self, wait: float = 0.0) -> None:
         """Drop every refresh not yet started; with `wait`, also let the one running finish."""
@@ -125,7 +161,7 @@ class HomeRefresher:
 
 def refresh_home(deps: Deps, client, *, team_id: str, user_id: str) -> None:
     """Refresh a user's Home after a write, if they looked at it lately (coalesced, off the
-    request path)."""
+    request path). Call it once the write has committed."""
     refresher = deps.extras.setdefault("home_refresher", HomeRefresher())
     refresher.request(deps, client, team_id=team_id, user_id=user_id)
 

@@ -4,8 +4,10 @@ hour; anyone else gets a fresh Home when they open it."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session
 
 from storage.models import SlackUser, utcnow
@@ -82,3 +84,61 @@ def test_button_clicked_on_home_counts_as_looking_at_it(driver, slack, engine):
     slack.wait_for("views.open", count=2)
     with Session(engine) as s:
         assert s.get(SlackUser, ("T0TEAMA01", BOB)).home_seen_at == seen_before
+
+
+def aligned_world(engine):
+    """Company objective ← Support's objective (Bob's key result) and ← Product's."""
+    from storage import alignment
+    from storage.db import session_scope
+    from storage.models import Objective
+
+    support = department(engine, "Support", heads=(ALICE,), members=(BOB,))
+    product = department(engine, "Product", heads=(ALICE,), channel="C0PRODUCT1")
+    company, _ = objective(engine, None, title="Loyal customers")
+    s_obj, (s_kr,) = objective(engine, support, owner=BOB, title="Callbacks")
+    p_obj, _ = objective(engine, product, title="Fixes")
+    with session_scope(engine) as s:
+        for child in (s_obj, p_obj):
+            alignment.align(
+                s, team_id="T0TEAMA01", actor_id="U0ADMIN01", is_admin=True,
+                child=s.get(Objective, child.id), parent=s.get(Objective, company.id), weight=1,
+            )  # fmt: skip
+    return company, s_kr
+
+
+def test_refreshes_share_a_company_tree_read_after_their_writes(app, engine):
+    from slackapp.listeners.app_home import HomeRefresher
+    from storage.checkins import record_checkin
+    from storage.db import session_scope
+
+    company, kr = aligned_world(engine)
+    refresher, deps = HomeRefresher(), app.deps
+    asked = time.monotonic()
+    first = refresher._company_tree(deps, "T0TEAMA01", asked)
+    # Another refresh asked for before that read began shares it.
+    assert refresher._company_tree(deps, "T0TEAMA01", asked) is first
+    with session_scope(engine) as s:
+        record_checkin(s, team_id="T0TEAMA01", user_id=BOB, is_admin=False,
+                       ref=f"KR-{kr.number}", value=50, confidence=8)  # fmt: skip
+    # One asked for after this write reads the tree again, and sees the write.
+    after = refresher._company_tree(deps, "T0TEAMA01", time.monotonic())
+    assert after is not first
+    assert first.progress(company.id) == 0.0
+    assert after.progress(company.id) == pytest.approx(1.0 / 3)  # (0 + 1·1.0 + 1·0) / 3
+
+
+def test_home_with_a_shared_company_tree_is_the_same_home(app, engine):
+    from slackapp.listeners.app_home import build_home
+    from storage.home import company_tree
+    from storage.quarters import quarter_of
+
+    aligned_world(engine)
+    with Session(engine) as s:
+        shared = company_tree(s, team_id="T0TEAMA01", quarter=quarter_of(utcnow().date()))
+    for user in (BOB, ALICE):
+        alone = build_home(app.deps, team_id="T0TEAMA01", user_id=user).to_dict()
+        with_shared = build_home(
+            app.deps, team_id="T0TEAMA01", user_id=user, shared_company_tree=shared
+        ).to_dict()
+        assert with_shared == alone
+        assert "Company objectives" in json.dumps(alone) and "Callbacks" in json.dumps(alone)
