@@ -155,7 +155,7 @@ def main() -> bool:
         mark_home_viewers(engine, sorted(owned), rng)
         bare = bare_app(settings)
         # The same workspace before any alignment: the figure alignment must not move.
-        before_ms, _, before_bare_ms = time_checkins(app, bare, fake, owned, rng)
+        before_ms, _, before_bare_ms = time_checkins(app, bare, fake, owned, rng, runs=600)
         stop_home_refresher(app)
         shape = align_tree(engine, 500 * OBJ_PER_DEPT)
         print(
@@ -197,7 +197,7 @@ def main() -> bool:
             f"App Home build (with company objectives): p95 {p95(home_ms):.1f} ms "
             f"(budget 200 ms), within 100 blocks: {home_ok}"
         )
-        ack_ms, full_ms, bare_ms = time_checkins(app, bare, fake, owned, rng)
+        ack_ms, full_ms, bare_ms = time_checkins(app, bare, fake, owned, rng, runs=600)
         budget = p95(before_ms) + CHECKIN_MARGIN_MS
         print(
             f"/checkin ack before alignment: p50 {statistics.median(before_ms):.1f} ms, p95 "

@@ -248,6 +248,11 @@ def time_checkins(
             full_ms.append((done - start) * 1000)
             bare_ms.append((bare_done - start_bare) * 1000)
     fake.wait_for("views.publish", count=1)
+    # The Home rebuilds these check-ins asked for are their work: let them finish before the
+    # next figure is timed.
+    refresher = app.deps.extras.get("home_refresher")
+    if refresher is not None:
+        refresher.drain(timeout=120)
     return ack_ms, full_ms, bare_ms
 
 

@@ -340,7 +340,9 @@ def list_objectives(
     departments —, 'all' or 'department'), department_id, include_closed, quarter."""
     q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
     q = q.order_by(
-        col(Objective.department_id).is_not(None), Objective.department_id, Objective.number
+        # Company objectives (no department) first, on both databases.
+        col(Objective.department_id).asc().nulls_first(),
+        Objective.number,
     )
     if limit is not None:
         q = q.offset(offset).limit(limit)
@@ -352,30 +354,21 @@ def objectives_page(
 ) -> tuple[list[ObjectiveView], int, int]:
     """One page of `list_objectives` with the total count: (views, total, page), the page
     moved into range (a list gone shorter since its buttons were drawn shows its last page).
-    The count rides on the page's own statement."""
-    q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
-    q = q.order_by(
-        col(Objective.department_id).is_not(None), Objective.department_id, Objective.number
-    )
-    page = max(1, page)
-    rows = session.execute(
-        q.add_columns(func.count().over()).offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    if rows:
-        return load_views(session, [obj for obj, _ in rows]), rows[0][1], page
+    The count is its own statement: a window count on the page's statement would make the
+    database sort every matching objective, not just find the page's."""
     total = count_objectives(session, team_id=team_id, user_id=user_id, **filters)
-    last = max(1, -(-total // page_size))
-    if total == 0 or page <= last:
-        return [], total, min(page, last)
+    page = min(max(1, page), max(1, -(-total // page_size)))
+    if total == 0:
+        return [], 0, page
     views = list_objectives(
         session,
         team_id=team_id,
         user_id=user_id,
         limit=page_size,
-        offset=(last - 1) * page_size,
+        offset=(page - 1) * page_size,
         **filters,
     )
-    return views, total, last
+    return views, total, page
 
 
 def count_objectives(session: Session, *, team_id: str, user_id: str, **filters) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -25,6 +26,7 @@ def quarter_of(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
+@lru_cache(maxsize=256)  # asked once per key result by statuses and forecasts: a few quarters
 def quarter_bounds(quarter: str) -> tuple[date, date]:
     """First and last day of the quarter."""
     q = parse_quarter(quarter)

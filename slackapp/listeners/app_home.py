@@ -150,7 +150,7 @@ class HomeRefresher:
                 thread = self._thread
                 if thread is None:
                     return True
-                due = min((when for when, _, _ in self._due.values()), default=None)
+                due = min((entry[0] for entry in self._due.values()), default=None)
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
