@@ -125,7 +125,9 @@ def home_data(
         data.more_objectives = max(0, total - len(objs))
     trees = None
     if shared_company_tree is not None and shared_company_tree.quarter == quarter:
-        data.tree = shared_company_tree  # the department objectives get their own part below
+        data.tree = shared_company_tree
+        if shared_company_tree.complete:  # it holds the department objectives' part too
+            trees = {quarter: shared_company_tree}
     else:
         # Only the part of the quarter's graph shown: its company objectives and the department
         # objectives listed, with what contributes to them (storage.rollup.partial_tree).

@@ -43,6 +43,9 @@ class QuarterTree:
     team_id: str
     quarter: str
     nodes: dict[int, Node] = field(default_factory=dict)
+    # Every objective and link of the quarter is here (not just a part): any objective of the
+    # quarter may use this tree.
+    complete: bool = False
     _progress: dict[int, float] = field(default_factory=dict)
 
     def progress(self, objective_id: int) -> float:
@@ -177,6 +180,7 @@ def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree
     tree = QuarterTree(team_id=team_id, quarter=quarter)
     # Core rows, not ORM entities: a quarter holds thousands of objectives and links.
     conn = session.connection()
+    tree.complete = True
     _add_nodes(conn, tree, [Objective.team_id == team_id, Objective.quarter == quarter])
     if not tree.nodes:
         return tree
@@ -241,6 +245,8 @@ def partial_tree(
         where = [Objective.team_id == team_id, Objective.quarter == quarter]
         if len(rest) <= ID_LIST_MAX:
             where.append(Objective.id.in_(sorted(rest)))
+        else:
+            tree.complete = True  # the whole quarter is read
         _add_nodes(conn, tree, where)
     return _attach(tree, links)
 

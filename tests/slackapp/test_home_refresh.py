@@ -132,7 +132,13 @@ def test_refreshes_share_a_company_tree_read_after_their_writes(app, engine):
     assert after.progress(company.id) == pytest.approx(1.0 / 3)  # (0 + 1·1.0 + 1·0) / 3
 
 
-def test_home_with_a_shared_company_tree_is_the_same_home(app, engine):
+@pytest.mark.parametrize("id_list_max", [500, 1])
+def test_home_with_a_shared_company_tree_is_the_same_home(app, engine, monkeypatch, id_list_max):
+    """Past the id-list size the company tree is the whole quarter's, and the department
+    objectives use it too: the same Home either way."""
+    from storage import rollup
+
+    monkeypatch.setattr(rollup, "ID_LIST_MAX", id_list_max)
     from slackapp.listeners.app_home import build_home
     from storage.home import company_tree
     from storage.quarters import quarter_of
@@ -140,6 +146,7 @@ def test_home_with_a_shared_company_tree_is_the_same_home(app, engine):
     aligned_world(engine)
     with Session(engine) as s:
         shared = company_tree(s, team_id="T0TEAMA01", quarter=quarter_of(utcnow().date()))
+    assert shared.complete == (id_list_max == 1)
     for user in (BOB, ALICE):
         alone = build_home(app.deps, team_id="T0TEAMA01", user_id=user).to_dict()
         with_shared = build_home(

@@ -274,6 +274,7 @@ def test_partial_tree_reads_only_what_the_objectives_need(engine, world, monkeyp
     # Support, what it contributes to, what contributes to either (Ops, Product)
     wanted = {w["s"].id, w["company"].id, w["g"].id, w["p"].id}
     assert set(page.nodes) == (wanted | {other.id} if id_list_max == 1 else wanted)
+    assert page.complete == (id_list_max == 1) and full.complete
     assert set(home.nodes) >= wanted
     for tree in (page, home):
         for oid in wanted:
