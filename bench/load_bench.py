@@ -5,6 +5,9 @@ Against a throwaway PostgreSQL database, with real `loyalty serve --workers N` s
 response_url posts and API calls, two runs per server — gunicorn (the default) and, for
 comparison in the same run, the deprecated `--server waitress`:
 
+The budget below applies to the default server (gunicorn); the waitress runs are printed for
+comparison only.
+
 1. steady: 200 req/s for LOYALTY_BENCH_DURATION seconds (default 60): no request may fail;
 2. crash: the same, with one worker killed with SIGKILL half-way: the server must replace it,
    and the requests that worker was answering at that moment are dropped — counted and printed
@@ -60,6 +63,7 @@ OWNERS = [f"U0BENCH{n:03d}" for n in range(40)]
 RATE = float(os.environ.get("LOYALTY_BENCH_RATE", "200"))
 DURATION = float(os.environ.get("LOYALTY_BENCH_DURATION", "60"))
 SERVERS = os.environ.get("LOYALTY_BENCH_SERVERS", "gunicorn,waitress").split(",")
+DEFAULT_SERVER = "gunicorn"  # what `loyalty serve` runs; its runs alone decide the budget
 CLIENT_THREADS = 64
 # `loyalty serve --workers N`: one process per core (Python serves one request at a time per
 # process), and at least two so one survives the crash run.
@@ -480,7 +484,11 @@ def main() -> bool:
                 for server in SERVERS:
                     run_ok, row = run(url, fake, owners, server)
                     table.append((server, name, row))
-                    ok &= run_ok
+                    if server == DEFAULT_SERVER:
+                        ok &= run_ok
+                    elif not run_ok:
+                        print(f"  ({server}, the deprecated server kept for comparison, is over "
+                              "the budget in this run; the budget applies to the default server)")  # fmt: skip
                     fake.reset()
     finally:
         fake.stop()
