@@ -314,9 +314,10 @@ def handle_privacy_toggle(ack, body, context, client):
     hide = (body["actions"][0].get("value") or "") == "hide"
     with deps.session() as session:
         set_hide_from_leaderboards(session, team_id=team_id, user_id=user_id, hide=hide)
-    from slackapp.listeners.app_home import refresh_home
+    # The toggle is on the Home they are looking at: republish it now, not a moment later.
+    from slackapp.listeners.app_home import publish_home
 
-    refresh_home(deps, client, team_id=team_id, user_id=user_id)
+    publish_home(deps, client, team_id=team_id, user_id=user_id)
 
 
 def register(app: App) -> None:
