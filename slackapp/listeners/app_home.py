@@ -51,6 +51,10 @@ def publish_home(
 # last write always shows).
 HOME_REFRESH_DELAY = 1.0
 HOME_MIN_INTERVAL = 10.0
+# A workspace's company tree (every aligned objective) is read at most this often: refreshes
+# asked for after the last read wait for the next one and share it, so in a busy workspace the
+# company section costs one read per interval, not one per refreshed Home.
+COMPANY_TREE_MIN_INTERVAL = 2.0
 
 
 class HomeRefresher:
@@ -59,11 +63,18 @@ class HomeRefresher:
 
     The company section is the same for everyone in a workspace: a refresh reuses the company
     tree another refresh read, as long as that read began after this refresh was requested
-    (so after the write it must show had committed)."""
+    (so after the write it must show had committed). That tree is read again at most every
+    `company_interval` seconds; a refresh that needs a newer one waits for it."""
 
-    def __init__(self, delay: float = HOME_REFRESH_DELAY, min_interval: float = HOME_MIN_INTERVAL):
+    def __init__(
+        self,
+        delay: float = HOME_REFRESH_DELAY,
+        min_interval: float = HOME_MIN_INTERVAL,
+        company_interval: float = COMPANY_TREE_MIN_INTERVAL,
+    ):
         self.delay = delay
         self.min_interval = min_interval
+        self.company_interval = company_interval
         # (team, user) -> (when due, deps, client, when last requested)
         self._due: dict[tuple[str, str], tuple[float, Deps, object, float]] = {}
         self._last: dict[tuple[str, str], float] = {}
@@ -99,9 +110,14 @@ class HomeRefresher:
                 key, (when, deps, client, requested) = min(
                     self._due.items(), key=lambda kv: kv[1][0]
                 )
-                wait = when - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
+                now = time.monotonic()
+                if when > now:
+                    self._cond.wait(when - now)
+                    continue
+                began, tree = self._company.get(key[0], (0.0, None))
+                if tree is not None and began <= requested and now < began + self.company_interval:
+                    # The shared tree predates this refresh's write: wait for the next read.
+                    self._due[key] = (began + self.company_interval, deps, client, requested)
                     continue
                 del self._due[key]
                 self._last[key] = time.monotonic()

@@ -154,3 +154,47 @@ def test_home_with_a_shared_company_tree_is_the_same_home(app, engine, monkeypat
         ).to_dict()
         assert with_shared == alone
         assert "Company objectives" in json.dumps(alone) and "Callbacks" in json.dumps(alone)
+
+
+def test_a_burst_of_refreshes_shares_one_company_tree_read_per_interval(
+    app, engine, slack, monkeypatch
+):
+    """Refreshes asked for after the last company-tree read wait for the next one (at most
+    one read per interval per workspace); every Home still shows the write before it."""
+    from slackapp.listeners import app_home
+    from storage.checkins import record_checkin
+    from storage.db import session_scope
+    from storage.home import note_home_seen
+
+    company, kr = aligned_world(engine)
+    reads = []
+    real_company_tree = app_home.company_tree
+
+    def counted(session, **kwargs):
+        reads.append(time.monotonic())
+        return real_company_tree(session, **kwargs)
+
+    monkeypatch.setattr(app_home, "company_tree", counted)
+    viewers = [f"U0VIEW{i:04d}" for i in range(4)]
+    with session_scope(engine) as s:
+        for user in viewers:
+            note_home_seen(s, team_id="T0TEAMA01", user_id=user)
+    refresher = app_home.HomeRefresher(delay=0.0, company_interval=0.6)
+    client = app.bolt.client
+    refresher.request(app.deps, client, team_id="T0TEAMA01", user_id=viewers[0])
+    assert refresher.drain(timeout=10)
+    assert len(reads) == 1
+    for value, user in zip((35, 40, 45), viewers[1:], strict=True):
+        with session_scope(engine) as s:
+            record_checkin(s, team_id="T0TEAMA01", user_id=BOB, is_admin=False,
+                           ref=f"KR-{kr.number}", value=value, confidence=8)  # fmt: skip
+        refresher.request(app.deps, client, team_id="T0TEAMA01", user_id=user)
+    assert refresher.drain(timeout=10)
+    # Three refreshes after three writes: one more read, not three, an interval after the first.
+    assert len(reads) == 2
+    assert reads[1] - reads[0] >= 0.6
+    for user in viewers[1:]:
+        (call,) = publishes(slack, user)
+        # Each Home shows the last write: Support's key result at 45 of 30→50 is 75%, so the
+        # company objective is at (0 + 0.75 + 0) / 3 = 25%.
+        assert "25%" in json.dumps(call.args["view"]), user
