@@ -190,6 +190,7 @@ class Server:
 class Results:
     latencies: list[float] = field(default_factory=list)
     kinds: Counter = field(default_factory=Counter)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # answered wrongly: always a failure
     dropped: list[str] = field(default_factory=list)  # connection cut before an answer
     checkins_acked: int = 0
@@ -260,6 +261,7 @@ def send(i: int, owners, port: int, results: Results, give_up_at: float) -> None
     with results.lock:
         results.latencies.append(elapsed)
         results.kinds[kind] += 1
+        results.by_kind.setdefault(kind, []).append(elapsed)
         if resp.status != 200:
             results.errors.append(f"#{i} {kind}: HTTP {resp.status}")
         elif answer:  # a slash command is acknowledged with an empty body
@@ -366,6 +368,11 @@ def report(
     print(
         f"  latency p50 {pct(lat, 0.5) * 1000:.1f} ms · p95 {pct(lat, 0.95) * 1000:.1f} ms · "
         f"p99 {pct(lat, 0.99) * 1000:.1f} ms · max {max(lat, default=0) * 1000:.1f} ms"
+    )
+    print(
+        "  p95 by kind: "
+        + ", ".join(f"{k} {pct(v, 0.95) * 1000:.1f}" for k, v in sorted(results.by_kind.items()))
+        + " ms"
     )
     print(
         f"  check-ins acknowledged {results.checkins_acked}, confirmed to their author "
