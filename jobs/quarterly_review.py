@@ -111,7 +111,7 @@ def _remind_and_summarize(
             log.info("review summary for %s %s: no leadership channel set", team_id, quarter)
             return None
         with session_scope(engine) as session:
-            summary = review_summary(session, team_id=team_id, quarter=quarter)
+            summary = review_summary(session, team_id=team_id, quarter=quarter, today=local.date())
         for i, m in enumerate(summary_messages(summary)):
             messages.append(
                 Outgoing(

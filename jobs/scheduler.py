@@ -127,7 +127,15 @@ def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
             now=now,
             default_timezone=default_tz,
         )
-        _guarded("commitments", send_overdue_notices, rt.engine, client, team_id=team_id, now=now)
+        _guarded(
+            "commitments",
+            send_overdue_notices,
+            rt.engine,
+            client,
+            team_id=team_id,
+            now=now,
+            default_timezone=default_tz,
+        )
         _guarded(
             "review",
             run_review_cycle,

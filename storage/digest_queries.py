@@ -39,6 +39,7 @@ from storage.rollup import (
     quarter_tree,
     with_own_values,
 )
+from storage.teams import team_now
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +265,7 @@ def build_digest_data(
     team = session.get(Team, team_id) or Team(team_id=team_id)
     quarter = quarter_of(now.date())
     week_start = now - timedelta(days=7)
+    local_today = team_now(team, default_timezone, now=now).date()  # "away until", overdue
 
     dept_q = select(Department).where(Department.team_id == team_id)
     if department_ids is not None:
@@ -347,7 +349,7 @@ def build_digest_data(
         now=now,
         stale_days=team.stale_days,
     )
-    away = away_until(session, team_id=team_id, today=now.date())
+    away = away_until(session, team_id=team_id, today=local_today)
 
     def kr_digest(kr) -> KrDigest:
         found = insights[kr.id]
@@ -405,7 +407,7 @@ def build_digest_data(
                 select(Department.id, Department.name).where(Department.team_id == team_id)
             )
         }
-    overdue = overdue_commitments(session, team_id=team_id, today=now.date())
+    overdue = overdue_commitments(session, team_id=team_id, today=local_today)
     owes, owed = defaultdict(list), defaultdict(list)
     for c in overdue:
         owes[c.department_id].append(c)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -371,7 +371,10 @@ def _previous_quarter(quarter: str) -> str:
     return quarter_of(start - timedelta(days=1))
 
 
-def review_summary(session: Session, *, team_id: str, quarter: str) -> ReviewSummary:
+def review_summary(
+    session: Session, *, team_id: str, quarter: str, today: date | None = None
+) -> ReviewSummary:
+    """`today`: the workspace's date (commitments due before it and still open are missed)."""
     quarter = parse_quarter(quarter)
     start, end = quarter_window(quarter)
     try:
@@ -387,7 +390,7 @@ def review_summary(session: Session, *, team_id: str, quarter: str) -> ReviewSum
         kpis=_kpi_quarter_over_quarter(session, team_id=team_id, quarter=quarter),
         most_recognized=top,
         commitments=kept_and_missed(
-            session, team_id=team_id, start=q_start, end=q_end, today=utcnow().date()
+            session, team_id=team_id, start=q_start, end=q_end, today=today or utcnow().date()
         ),
         department_names=dict(
             session.exec(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, select
@@ -58,6 +59,12 @@ def zone_info(name: str | None, default: str = "UTC") -> ZoneInfo:
 def team_zone(team: Team | None, default: str = "UTC") -> ZoneInfo:
     """The workspace's timezone as a zone (see team_timezone and zone_info)."""
     return zone_info(team_timezone(team, default), default)
+
+
+def team_now(team: Team | None, default: str = "UTC", *, now: datetime | None = None) -> datetime:
+    """`now` (else the current time) on the workspace's clock: due dates are calendar days
+    there, not in UTC."""
+    return (now or datetime.now(UTC)).astimezone(team_zone(team, default))
 
 
 def admin_ids(session: Session, *, team_id: str, configured: Iterable[str] = ()) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -28,7 +27,8 @@ from slackapp.replies import UsageError, reply
 from storage import commitments as store
 from storage.departments import department_by_id, find_department, head_ids
 from storage.errors import DomainError, FieldErrors
-from storage.models import Department, KeyResult
+from storage.models import Department, KeyResult, Team
+from storage.teams import team_now
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,10 @@ def _ids(context):
     return context["deps"], context["team_id"], context["user_id"]
 
 
-def _today():
-    return datetime.now(UTC).date()
+def _today(deps, session, team_id: str):
+    """The workspace's date: a due date is a calendar day there (not in UTC)."""
+    team = session.get(Team, team_id)
+    return team_now(team, deps.settings.loyalty_timezone).date()
 
 
 def _names(session, team_id: str) -> dict[int, str]:
@@ -80,8 +82,8 @@ def ask_from_text(context, client, respond, arg: str) -> None:
     m = _ASK.match(arg.strip())
     if not m:
         raise UsageError("Say which department, what you need and by when.", usage=ASK_USAGE)
-    today = _today()
     with deps.session() as session:
+        today = _today(deps, session, team_id)
 
         def run():
             admin = context["caller"].is_admin(session)
@@ -164,7 +166,8 @@ def respond_asks(context, respond, arg: str) -> None:
             title = f"{dept.name}: commitments"
             rows = store.pending(session, team_id=team_id, department_id=dept.id)
         names = _names(session, team_id)
-    blocks = as_dicts(asks_list(rows, names, title=title, today=_today()))
+        today = _today(deps, session, team_id)
+    blocks = as_dicts(asks_list(rows, names, title=title, today=today))
     respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 

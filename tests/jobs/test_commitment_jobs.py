@@ -184,3 +184,23 @@ def test_review_summary_counts_kept_and_missed_per_department(engine, world):
     assert counts == {world["product"].id: (1, 2)}
     text = json.dumps([m.blocks for m in summary_messages(summary)], ensure_ascii=False)
     assert "Commitments kept and missed" in text and "*Product* — 1 kept · 2 missed" in text
+
+
+def test_overdue_dm_waits_for_the_morning_after_in_the_workspace_timezone(
+    engine, client, slack, world
+):
+    """Los Angeles (UTC−8 in January): due on the 14th, the DM goes out from 09:00 there on the
+    15th — not at midnight UTC, nor at midnight in Los Angeles."""
+    with session_scope(engine) as s:
+        update_settings(s, team_id=TEAM, actor_id=ADMIN,
+                        values={"timezone": "America/Los_Angeles"})  # fmt: skip
+    make_commitment(engine, world, date(2026, 1, 14), accept_by=BOB)
+    for hour_utc, told in [
+        (datetime(2026, 1, 15, 7, 0, tzinfo=UTC), False),  # the 14th, 23:00 there
+        (datetime(2026, 1, 15, 16, 59, tzinfo=UTC), False),  # the 15th, 08:59 there
+        (datetime(2026, 1, 15, 17, 0, tzinfo=UTC), True),  # the 15th, 09:00 there
+        (datetime(2026, 1, 16, 9, 0, tzinfo=UTC), True),  # and once only
+    ]:
+        send_overdue_notices(engine, client, team_id=TEAM, now=hour_utc,
+                             poster=poster(client, engine))  # fmt: skip
+        assert len(dms(slack, BOB)) == int(told), hour_utc

@@ -239,3 +239,26 @@ def test_commit_owner_done_and_asks(driver, slack, engine, world):
     driver.command("/okr", "asks all", user=CAROL)
     text = driver.last_reply_text()
     assert "C-2" in text and "C-1" not in text
+
+
+def test_due_dates_are_days_of_the_workspace_timezone(driver, slack, engine, world):
+    """A workspace whose date differs from UTC's right now: "by today" means its today."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from storage.db import session_scope
+    from storage.teams import update_settings
+
+    # UTC+14 is a day ahead from 10:00 UTC on; UTC−11 is a day behind until 11:00 UTC.
+    zone = "Pacific/Kiritimati" if datetime.now(UTC).hour >= 10 else "Pacific/Pago_Pago"
+    with session_scope(engine) as s:
+        update_settings(s, team_id="T0TEAMA01", actor_id=ADMIN, values={"timezone": zone})
+    local_today = datetime.now(ZoneInfo(zone)).date()
+    assert local_today != datetime.now(UTC).date()
+    yesterday = (local_today - timedelta(days=1)).isoformat()
+    reply = ask(driver, slack, f"Product Team Fix it by {yesterday}")
+    assert "is in the past" in reply, reply
+    assert commitments(engine) == []
+    reply = ask(driver, slack, f"Product Team Fix it by {local_today.isoformat()}")
+    assert "C-1" in reply, reply
+    assert [c.due_date for c in commitments(engine)] == [local_today]
