@@ -3,8 +3,11 @@ backup`), spec §10.
 
 The copy migrates the target to this version's head, then copies every table of the source —
 our models, the OAuth install tables, the scheduler's job table — parent tables first, in
-batches, in one transaction, and checks the row count of each table. It refuses a target that
-holds any rows and a source whose schema is not current."""
+batches, in one transaction, and checks the row count of each table. The source is read as one
+snapshot (a single read transaction; REPEATABLE READ on PostgreSQL), so the app may keep writing
+while it runs: a check-in stored half-way is either wholly in the copy or not at all, never a
+row whose parent is missing. It refuses a target that holds any rows and a source whose schema
+is not current."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Integer, MetaData, func, inspect, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import SQLModel
 
@@ -73,9 +76,25 @@ def _connect_or_explain(engine: Engine, role: str) -> None:
         ) from None
 
 
-def _row_counts(engine: Engine, tables) -> dict[str, int]:
-    with engine.connect() as conn:
+def _row_counts(bind: Engine | Connection, tables) -> dict[str, int]:
+    def count(conn) -> dict[str, int]:
         return {t.name: conn.execute(select(func.count()).select_from(t)).scalar() for t in tables}
+
+    if isinstance(bind, Connection):
+        return count(bind)
+    with bind.connect() as conn:
+        return count(conn)
+
+
+def _read_one_snapshot(conn: Connection) -> None:
+    """Make every read on `conn` see the database as of its first read, whatever the app
+    commits meanwhile. SQLite (WAL) keeps one snapshot per read transaction, which pysqlite
+    would otherwise end after each statement; PostgreSQL needs REPEATABLE READ for one per
+    transaction."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.execution_options(isolation_level="REPEATABLE READ")
 
 
 def _tables(engine: Engine) -> MetaData:
@@ -130,6 +149,7 @@ def copy_database(source_url: str, target_url: str, *, batch_rows: int = BATCH_R
                 f"The target lacks tables the source has ({', '.join(sorted(missing))})"
             )
         with source.connect() as src, target.begin() as dst:
+            _read_one_snapshot(src)
             for dst_table in order:
                 src_table = src_tables.tables.get(dst_table.name)
                 if src_table is None or dst_table.name in DERIVED_TABLES:
@@ -147,9 +167,11 @@ def copy_database(source_url: str, target_url: str, *, batch_rows: int = BATCH_R
                     )
                     copied += len(batch)
                 report.rows[dst_table.name] = copied
+            counted = [t for t in src_tables.sorted_tables if t.name != VERSION_TABLE]
+            want = _row_counts(src, counted)  # in the snapshot the rows were read from
             if dst.dialect.name == "postgresql":
                 _reset_sequences(dst, order)
-        _check_counts(source, target, src_tables, report)
+        _check_counts(want, target, report)
         return report
     finally:
         source.dispose()
@@ -171,10 +193,9 @@ def _reset_sequences(conn, tables) -> None:
             )
 
 
-def _check_counts(source: Engine, target: Engine, src_tables: MetaData, report) -> None:
-    tables = [t for t in src_tables.sorted_tables if t.name != VERSION_TABLE]
-    want = _row_counts(source, tables)
-    got = _row_counts(target, [_tables(target).tables[t.name] for t in tables])
+def _check_counts(want: dict[str, int], target: Engine, report) -> None:
+    dst_tables = _tables(target).tables
+    got = _row_counts(target, [dst_tables[name] for name in want])
     wrong = {name: (want[name], got[name]) for name in want if want[name] != got[name]}
     if wrong:
         detail = ", ".join(f"{t}: source {a}, target {b}" for t, (a, b) in sorted(wrong.items()))

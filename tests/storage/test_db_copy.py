@@ -119,6 +119,53 @@ def test_copy_from_postgresql_back_to_sqlite(engine, db_url, tmp_path):
     assert _counts(out) == _counts(db_url) and report.rows["objective"] == 2
 
 
+def test_copy_while_the_app_writes_reads_one_snapshot(engine, db_url, tmp_path, monkeypatch):
+    """Half-way through the copy (the objectives are being written to the target) the app adds
+    a department with an objective, a key result and a check-in: the copy holds none of them —
+    not key results whose objective it lacks — and its counts are the snapshot's."""
+    from sqlalchemy import event
+
+    import storage.db_copy as db_copy
+    from storage.checkins import record_checkin
+    from storage.db import session_scope
+
+    _seed(engine)
+    before = _counts(db_url)
+    out = f"sqlite:///{tmp_path / 'copy.db'}"
+    real_make_engine = db_copy.make_engine
+    written = []
+
+    def app_writes_meanwhile(_conn, _cursor, statement, *_args):
+        if not written and statement.lstrip().upper().startswith("INSERT INTO OBJECTIVE "):
+            billing = factories.department(engine, "Billing", heads=("U0CAROL01",),
+                                           channel="C0BILL0001")  # fmt: skip
+            _, (kr,) = factories.objective(engine, billing, title="New", owner="U0CAROL01")
+            with session_scope(engine) as s:
+                record_checkin(s, team_id=factories.TEAM, user_id="U0CAROL01", is_admin=False,
+                               ref=f"KR-{kr.number}", value=40, confidence=7)  # fmt: skip
+            written.append(kr.number)
+
+    def spying_make_engine(url, **kwargs):
+        made = real_make_engine(url, **kwargs)
+        if url == out:
+            event.listen(made, "before_cursor_execute", app_writes_meanwhile)
+        return made
+
+    monkeypatch.setattr(db_copy, "make_engine", spying_make_engine)
+    report = copy_database(db_url, out)
+    assert written  # the app did write during the copy
+    copied = _counts(out)
+    assert copied == before
+    assert report.rows == {k: v for k, v in before.items() if k != "alembic_version"}
+    assert _counts(db_url)["keyresult"] == before["keyresult"] + 1  # the write itself stands
+    eng = make_engine(out)
+    try:
+        with eng.connect() as conn:
+            assert "Billing" not in conn.execute(select(Department.name)).scalars().all()
+    finally:
+        eng.dispose()
+
+
 def test_copy_refuses_a_target_holding_data(sqlite_source, target_url):
     upgrade(target_url)
     eng = make_engine(target_url)
