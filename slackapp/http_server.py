@@ -3,7 +3,8 @@ configured), served by gunicorn, the ecosystem's pre-fork server.
 
 `serve` runs gunicorn in this process as the master: `workers` processes share the port, each
 building its own Bolt app (and database engine) after the fork. gunicorn replaces a worker that
-dies, restarts every worker gracefully on SIGHUP (new code and settings, no request refused),
+dies, restarts every worker gracefully on SIGHUP (no request refused; the code and settings stay
+those the server started with: an upgrade is a stop and a start),
 and on SIGTERM stops accepting, lets requests in progress finish and, here, the work already
 acknowledged to Slack (listeners still running after ack) complete before each worker exits.
 """

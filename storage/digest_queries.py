@@ -382,7 +382,7 @@ def build_digest_data(
     if overview:
         # Company objectives a week ago: only the objectives they roll up from need their
         # key results' values as they stood then.
-        feeding = _descendants(tree, [c.id for c in overview])
+        feeding = tree.descendants(c.id for c in overview)
 
         def value_at_week_start(kr) -> float | None:
             if kr.last_checkin_at is None or kr.last_checkin_at < week_start or kr.kpi_name:
@@ -440,21 +440,6 @@ def build_digest_data(
         overdue=overdue,
         correlations=_quarterly_correlations(session, team_id, department_ids, now),
     )
-
-
-def _descendants(tree: QuarterTree, roots: list[int]) -> set[int]:
-    """The objectives `roots` roll up from (through any depth of links), and `roots`."""
-    seen: set[int] = set()
-    todo = list(roots)
-    while todo:
-        oid = todo.pop()
-        if oid in seen:
-            continue
-        seen.add(oid)
-        node = tree.nodes.get(oid)
-        if node is not None:
-            todo.extend(child for child, _ in node.children)
-    return seen
 
 
 def first_week_of_quarter(now: datetime) -> bool:

@@ -9,7 +9,7 @@ storage.models.ObjectiveKrTotals), and the quarter's links.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -36,6 +36,21 @@ class Node:
     @property
     def is_company(self) -> bool:
         return self.department_id is None
+
+
+def reachable(starts: Iterable[int], step: Callable[[int], Iterable[int]]) -> set[int]:
+    """Every objective reached from `starts` by repeated `step` (up or down the links), each
+    visited once, `starts` included: the one walk behind ancestors, descendants and the part of
+    a tree a page needs."""
+    seen: set[int] = set()
+    todo = list(starts)
+    while todo:
+        oid = todo.pop()
+        if oid in seen:
+            continue
+        seen.add(oid)
+        todo.extend(step(oid))
+    return seen
 
 
 @dataclass
@@ -99,19 +114,20 @@ class QuarterTree:
         )
 
     def ancestors(self, objective_id: int) -> set[int]:
-        seen: set[int] = set()
-        todo = (
-            [p for p, _ in self.nodes[objective_id].parents] if objective_id in self.nodes else []
-        )
-        while todo:
-            oid = todo.pop()
-            if oid in seen:
-                continue
-            seen.add(oid)
-            node = self.nodes.get(oid)
-            if node:
-                todo.extend(p for p, _ in node.parents)
-        return seen
+        """Every objective `objective_id` contributes to, at any depth."""
+        return reachable(self._parents_of(objective_id), self._parents_of)
+
+    def descendants(self, roots: Iterable[int]) -> set[int]:
+        """`roots` and every objective they roll up from, at any depth."""
+        return reachable(roots, self._children_of)
+
+    def _parents_of(self, objective_id: int) -> list[int]:
+        node = self.nodes.get(objective_id)
+        return [p for p, _ in node.parents] if node is not None else []
+
+    def _children_of(self, objective_id: int) -> list[int]:
+        node = self.nodes.get(objective_id)
+        return [c for c, _ in node.children] if node is not None else []
 
     def path_up(self, start: int, goal: int) -> list[int] | None:
         """Objective ids from `start` up through parents to `goal`, or None."""
@@ -224,14 +240,7 @@ def partial_tree(
         if child in roots:
             parents.add(parent)
     roots |= parents
-    needed: set[int] = set()
-    todo = list(roots)
-    while todo:
-        oid = todo.pop()
-        if oid in needed:
-            continue
-        needed.add(oid)
-        todo.extend(children.get(oid, ()))
+    needed = reachable(roots, lambda oid: children.get(oid, ()))
     if not needed:
         return tree
     known = known or {}
