@@ -27,6 +27,7 @@ the rate (default 200); LOYALTY_BENCH_SERVERS picks the servers (default "gunico
 
 from __future__ import annotations
 
+import gc
 import http.client
 import os
 import signal
@@ -199,6 +200,7 @@ class Results:
     lock: threading.Lock = field(default_factory=threading.Lock)
     elapsed: float = 0.0
     late: int = 0
+    slow: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds) > 100 ms
 
 
 def build(i: int, owners: dict[int, str]) -> tuple[str, str]:
@@ -260,6 +262,8 @@ def send(i: int, owners, port: int, results: Results, give_up_at: float) -> None
     elapsed = time.perf_counter() - started
     with results.lock:
         results.latencies.append(elapsed)
+        if elapsed > 0.1:
+            results.slow.append((started, elapsed))
         results.kinds[kind] += 1
         results.by_kind.setdefault(kind, []).append(elapsed)
         if resp.status != 200:
@@ -272,6 +276,19 @@ def send(i: int, owners, port: int, results: Results, give_up_at: float) -> None
 
 
 def run_load(owners, port: int, *, duration: float, on_half=None) -> Results:
+    """Offer RATE requests a second for `duration` seconds. This process's cyclic garbage
+    collector is paused meanwhile: its full collections (the fake Slack keeps every call it
+    received) stalled every client thread at once for up to a quarter of a second, and that
+    pause was timed as the server's latency."""
+    gc.collect()
+    gc.disable()
+    try:
+        return _offer_load(owners, port, duration=duration, on_half=on_half)
+    finally:
+        gc.enable()
+
+
+def _offer_load(owners, port: int, *, duration: float, on_half=None) -> Results:
     results = Results()
     total = int(duration * RATE)
     pool = ThreadPoolExecutor(CLIENT_THREADS)
@@ -302,12 +319,14 @@ class Killer:
         self.victim: int | None = None
         self.replacement: int | None = None
         self.replaced_after: float | None = None
+        self.killed_perf: float | None = None
 
     def __call__(self) -> None:
         before = self.server.workers()
         self.victim = min(before)
         os.kill(self.victim, signal.SIGKILL)
         killed_at = time.monotonic()
+        self.killed_perf = time.perf_counter()
         while time.monotonic() - killed_at < 30:
             now = self.server.workers()
             new = now - before
@@ -470,6 +489,12 @@ def crash_run(url: str, fake: FakeSlack, owners, server: str) -> tuple[bool, dic
         )
     else:
         print(f"  worker {killer.victim} killed with SIGKILL half-way: NOT REPLACED within 30 s")
+    if results.slow and killer.killed_perf is not None:
+        sent = sorted(at - killer.killed_perf for at, _ in results.slow)
+        print(
+            f"  {len(sent)} requests over 100 ms, sent from {sent[0]:+.2f}s to {sent[-1]:+.2f}s "
+            f"after the kill (slowest {max(e for _, e in results.slow) * 1000:.0f} ms)"
+        )
     return ok and killer.replaced_after is not None, row
 
 
