@@ -115,8 +115,14 @@ class HomeRefresher:
                     self._cond.wait(when - now)
                     continue
                 began, tree = self._company.get(key[0], (0.0, None))
-                if tree is not None and began <= requested and now < began + self.company_interval:
-                    # The shared tree predates this refresh's write: wait for the next read.
+                if (
+                    tree is not None
+                    and tree.nodes
+                    and began <= requested
+                    and now < began + self.company_interval
+                ):
+                    # The shared tree predates this refresh's write: wait for the next read
+                    # (a workspace with no company objectives reads an empty one, at once).
                     self._due[key] = (began + self.company_interval, deps, client, requested)
                     continue
                 del self._due[key]
