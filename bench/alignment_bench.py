@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import event, insert, update
+from sqlalchemy import insert, update
 
 from bench.okr_bench import (
     OBJ_PER_DEPT,
@@ -37,6 +37,7 @@ from storage.models import Objective, ObjectiveLink
 from storage.quarters import quarter_of
 from tests.fakes.slack_api import FakeSlack
 from tests.support.slack_driver import SIGNING_SECRET
+from tests.support.sql_count import counted_statements
 
 TEAM = "T0BENCH01"
 # The /checkin ack p95 may grow by this much once the workspace is aligned: measured in the same
@@ -82,21 +83,6 @@ def align_tree(engine, objectives: int) -> dict[str, int]:
     return {"company": company, "links": len(links), "unaligned": objectives - unaligned_from}
 
 
-class StatementCounter:
-    def __init__(self, engine):
-        self.engine, self.count = engine, 0
-
-    def _count(self, *_):
-        self.count += 1
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._count)
-
-
 def tree_reply(deps, quarter: str, page: int, user: str) -> dict:
     captured: dict = {}
     ctx = {"deps": deps, "team_id": TEAM, "user_id": user}
@@ -125,11 +111,11 @@ def statement_counts(engine, deps, quarter: str, who: str) -> tuple[int, int]:
     """For a member of the last department (its objectives are not company-wide)."""
     tree_reply(deps, quarter, 1, who)  # warm caches (users.info) outside the count
     build_home(deps, team_id=TEAM, user_id=who)
-    with StatementCounter(engine) as tree_sql:
+    with counted_statements(engine) as tree_sql:
         tree_reply(deps, quarter, 1, who)
-    with StatementCounter(engine) as home_sql:
+    with counted_statements(engine) as home_sql:
         build_home(deps, team_id=TEAM, user_id=who)
-    return tree_sql.count, home_sql.count
+    return len(tree_sql), len(home_sql)
 
 
 def main() -> bool:

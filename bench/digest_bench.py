@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, insert, update
+from sqlalchemy import insert, update
 
 from bench import okr_bench
 from jobs.posting import Outgoing, Poster
@@ -28,6 +28,7 @@ from storage.db import make_engine, upgrade
 from storage.models import KpiValue, Team
 from tests.fakes.slack_api import FakeSlack
 from tests.support.slack_driver import SIGNING_SECRET
+from tests.support.sql_count import counted_statements
 
 BUILD_BUDGET_SECONDS = 5.0
 MESSAGES_PER_CHANNEL = 3  # the pacing minimum is then 2 s per channel
@@ -68,20 +69,13 @@ def seeded(tmp: str, departments: int):
 
 
 def build(engine):
-    statements = []
-
-    def count(*_args, **_kwargs):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    started = time.perf_counter()
-    try:
+    with counted_statements(engine) as statements:
+        started = time.perf_counter()
         plan = plan_digest(
             engine, team_id=okr_bench.TEAM, now=datetime.now(UTC), period="bench-W01"
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return plan, len(statements), time.perf_counter() - started
+        seconds = time.perf_counter() - started
+    return plan, len(statements), seconds
 
 
 def main() -> bool:

@@ -14,11 +14,10 @@ from __future__ import annotations
 import random
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from bench import okr_bench
@@ -37,25 +36,12 @@ from storage.models import (
     Objective,
     Team,
 )
+from tests.support.sql_count import counted_statements
 
 GUARDRAIL_BUDGET = 0.100
 INSIGHTS_BUDGET = 1.0
 CORRELATION_BUDGET = 1.0
 TEAM = "T0BENCH01"
-
-
-@contextmanager
-def counting(engine):
-    statements: list[int] = []
-
-    def count(*_args, **_kwargs):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def fresh(tmp: str, name: str):
@@ -100,7 +86,7 @@ def guardrail_run(tmp: str, rows: int) -> tuple[int, float, int]:
                 for k in kpis for s in scopes
             ],
         )  # fmt: skip
-    with Session(engine) as s, counting(engine) as statements:
+    with Session(engine) as s, counted_statements(engine) as statements:
         started = time.perf_counter()
         changed = evaluate(s, team_id=TEAM)
         s.commit()
@@ -116,7 +102,7 @@ def insights_run(tmp: str, departments: int) -> tuple[int, int, float, int, int]
     engine = fresh(tmp, f"insights{departments}")
     okr_bench.seed(engine, departments)
     now = datetime.now(UTC)
-    with Session(engine) as s, counting(engine) as statements:
+    with Session(engine) as s, counted_statements(engine) as statements:
         started = time.perf_counter()
         # What the leadership digest reads: every active key result of the quarter.
         rows = s.execute(
@@ -175,7 +161,7 @@ def correlation_run(tmp: str, behaviors: int = 500, weeks: int = 52) -> tuple[in
               monday - timedelta(weeks=w), "value": 40 + rng.random() * 10, "source": "sheet",
               "synced_at": now} for k in range(6) for w in range(weeks)],
         )  # fmt: skip
-    with Session(engine) as s, counting(engine) as statements:
+    with Session(engine) as s, counted_statements(engine) as statements:
         rows = list(s.scalars(select(Behavior).where(Behavior.team_id == TEAM)))
         started = time.perf_counter()
         results = correlate(s, team_id=TEAM, behaviors=rows, today=today)

@@ -24,6 +24,7 @@ from storage.objectives import KeyResultInput
 from storage.teams import update_settings
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
 from tests.support import factories
+from tests.support.sql_count import counted_statements
 
 TEAM = factories.TEAM
 LEADERSHIP = "C0LEADERS1"
@@ -323,14 +324,8 @@ def test_digest_query_count_does_not_grow_with_departments(engine, slack):
         for i in range(n_departments):
             d = factories.department(engine, f"Dept {n_departments}-{i}", heads=(ALICE,))
             factories.objective(engine, d, title=f"Objective {i}")
-        seen = []
-        listener = lambda *a, **k: seen.append(1)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            with session_scope(engine) as s:
-                data = build_digest_data(s, team_id=TEAM, now=utcnow())
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        with counted_statements(engine) as seen, session_scope(engine) as s:
+            data = build_digest_data(s, team_id=TEAM, now=utcnow())
         assert len(data.departments) >= n_departments
         return len(seen)
 

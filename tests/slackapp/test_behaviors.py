@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from storage.behaviors import week_bounds, weekly_behavior_counts
@@ -14,6 +13,7 @@ from storage.models import AuditLog, Behavior, BehaviorLog
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
 from tests.support.factories import TEAM, department, objective
 from tests.support.slack_driver import state
+from tests.support.sql_count import counted_statements
 
 
 def count(engine, model) -> int:
@@ -302,16 +302,10 @@ def test_weekly_counts_are_per_week_per_department_in_bulk(engine):
                 ),
             ]
         )
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731 - count SQL statements
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        with Session(engine) as s:
-            everything = weekly_behavior_counts(
-                s, team_id=TEAM, department_ids=None, start=start, end=end
-            )
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    with counted_statements(engine) as statements, Session(engine) as s:
+        everything = weekly_behavior_counts(
+            s, team_id=TEAM, department_ids=None, start=start, end=end
+        )
     assert len(statements) == 2  # behaviors + grouped sums, whatever the department count
     summary = {
         dept: [(p.behavior.description, p.logged, p.target) for p in progress]

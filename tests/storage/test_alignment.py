@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from storage import alignment, rollup
@@ -23,6 +22,7 @@ from storage.quarters import next_quarter, quarter_of
 from storage.rollup import quarter_tree
 from tests.conftest import ADMIN, ALICE, BOB
 from tests.support.factories import TEAM, department, objective
+from tests.support.sql_count import counted_statements
 
 TEAM_B = "T0TEAMB02"
 
@@ -223,18 +223,9 @@ def test_company_objective_admins_only(engine):
 def test_quarter_tree_statement_count_constant(engine, world):
     w = world
     link(engine, w["s"], w["company"])
-    statements = []
-
-    def count(*_):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        with Session(engine) as s:
-            tree = quarter_tree(s, team_id=TEAM, quarter=w["s"].quarter)
-            tree.progress(w["company"].id)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    with counted_statements(engine) as statements, Session(engine) as s:
+        tree = quarter_tree(s, team_id=TEAM, quarter=w["s"].quarter)
+        tree.progress(w["company"].id)
     assert len(statements) == 2
     assert tree.unaligned_ids() == sorted(
         [w["p"].id, w["g"].id], key=lambda i: (tree.nodes[i].department_id, tree.nodes[i].number)
@@ -253,23 +244,15 @@ def test_partial_tree_reads_only_what_the_objectives_need(engine, world, monkeyp
     link(engine, w["g"], w["s"], 1)
     other, _ = make(engine, w["ops"], "Unrelated", kr("x", 0, 10, 3))
     quarter = w["s"].quarter
-    statements = []
-
-    def count(*_):
-        statements.append(1)
-
     with Session(engine) as s:
         full = quarter_tree(s, team_id=TEAM, quarter=quarter)
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with counted_statements(engine) as statements:
             page = rollup.partial_tree(s, team_id=TEAM, quarter=quarter, objective_ids=[w["s"].id])
             page_statements = len(statements)
             home = rollup.partial_tree(
                 s, team_id=TEAM, quarter=quarter, objective_ids=[], company=True
             )
             home_statements = len(statements) - page_statements
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
     assert (page_statements, home_statements) == (2, 3)
     # Support, what it contributes to, what contributes to either (Ops, Product)
     wanted = {w["s"].id, w["company"].id, w["g"].id, w["p"].id}
@@ -290,11 +273,6 @@ def test_partial_tree_does_not_read_again_what_a_page_loaded(engine, world):
     w = world
     link(engine, w["g"], w["s"], 1)
     quarter = w["s"].quarter
-    statements = []
-
-    def count(*_):
-        statements.append(1)
-
     with Session(engine) as s:
         full = quarter_tree(s, team_id=TEAM, quarter=quarter)
         objs = {o: s.get(type(w[o]), w[o].id) for o in ("s", "p", "g")}
@@ -302,8 +280,7 @@ def test_partial_tree_does_not_read_again_what_a_page_loaded(engine, world):
             o.id: list(s.exec(select(KeyResult).where(KeyResult.objective_id == o.id)))
             for o in objs.values()
         }
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with counted_statements(engine) as statements:
             # Product is aligned to nothing: the links are read, nothing else.
             alone = rollup.trees_for(s, [objs["p"]], krs)[quarter]
             alone_statements = len(statements)
@@ -313,8 +290,6 @@ def test_partial_tree_does_not_read_again_what_a_page_loaded(engine, world):
             # Support alone: Ops, its child, is read.
             part = rollup.trees_for(s, [objs["s"]], krs)[quarter]
             part_statements = len(statements) - alone_statements - both_statements
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
     assert (alone_statements, both_statements, part_statements) == (1, 1, 2)
     for tree, ids in ((alone, ["p"]), (both, ["s", "g"]), (part, ["s", "g"])):
         for o in ids:
