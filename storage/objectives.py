@@ -18,6 +18,7 @@ from storage.models import (
     Objective,
     utcnow,
 )
+from storage.paging import pages_for
 from storage.progress import progress
 from storage.quarters import parse_quarter, quarter_bounds
 from storage.refs import next_number, parse_ref
@@ -357,7 +358,7 @@ def objectives_page(
     The count is its own statement: a window count on the page's statement would make the
     database sort every matching objective, not just find the page's."""
     total = count_objectives(session, team_id=team_id, user_id=user_id, **filters)
-    page = min(max(1, page), max(1, -(-total // page_size)))
+    page = min(max(1, page), pages_for(total, page_size))
     if total == 0:
         return [], 0, page
     views = list_objectives(

@@ -23,6 +23,7 @@ from slackapp.blocks.common import (
 )
 from slackapp.blocks.objectives import STATUS_EMOJI
 from storage.numbers import format_number
+from storage.paging import pages_for
 from storage.rollup import QuarterTree
 
 LINES_PER_PAGE = 40
@@ -91,7 +92,7 @@ def tree_lines(tree: QuarterTree, *, root: int | None = None) -> list[TreeLine]:
 
 
 def page_count(lines: list[TreeLine]) -> int:
-    return max(1, -(-len(lines) // LINES_PER_PAGE))
+    return pages_for(len(lines), LINES_PER_PAGE)
 
 
 def tree_page(

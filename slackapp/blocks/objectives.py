@@ -21,6 +21,7 @@ from storage.kr_insights import KrInsight
 from storage.models import CheckIn, KeyResult
 from storage.numbers import format_number
 from storage.objectives import ObjectiveView, kr_progress
+from storage.paging import pages_for
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, status
 
 STATUS_EMOJI = {
@@ -121,7 +122,7 @@ def alignment_lines(view: ObjectiveView, limit: int = 20) -> str:
 
 
 def page_count(total: int) -> int:
-    return max(1, -(-total // PAGE_SIZE))
+    return pages_for(total, PAGE_SIZE)
 
 
 def objective_list(
