@@ -31,7 +31,6 @@ from storage.errors import DomainError, FieldErrors, PermissionDenied
 from storage.quarters import parse_quarter
 from storage.reviews import (
     ReviewItemInput,
-    department_review,
     open_objectives,
     parse_reviewer_ref,
     require_reviewer,
@@ -73,8 +72,10 @@ def handle_start(ack, body, context, client):
                 action="run the quarterly review",
             )
             # Idempotent: a head may start before the prompt (or after `loyalty review start`).
-            start_review(session, team_id=team_id, quarter=quarter)
-            d = department_review(session, team_id=team_id, quarter=quarter, department_id=dept_id)
+            reviews = start_review(session, team_id=team_id, quarter=quarter)
+            d = next((r for r in reviews if r.department_id == dept_id), None)
+            if d is None:
+                raise DomainError(f"There is nothing to review for {quarter} there.")
             view = (
                 _next_page(session, team_id, quarter, d)
                 if open_objectives(d)

@@ -497,16 +497,19 @@ def test_summary_lists_company_first_and_flags_scores_above_the_data(
                                   (data["support"].id, date(2026, 12, 1), 14.5)):  # fmt: skip
             s.add(KpiValue(team_id=TEAM, kpi_name="nps", scope=scope, day=day, value=value))
     for user, scores, ref in (
-        (ADMIN, [(company, "0.0")], "company"),
         (ALICE, [(data["o1"], "1.0"), (data["o2"], "0.9")], data["support"].id),
         (BOB, [(data["o3"], "0.0")], data["sales"].id),
+        (ADMIN, [(company, "0.0")], "company"),
     ):
+        # Every department is in, but not the company review: no summary yet.
+        cycle(engine, settings, PROMPT_DAY + timedelta(days=10))
+        assert posts(slack, LEADERSHIP) == []
         meta = json.dumps({"quarter": "2026-Q4", "department_id": ref})
         resp = driver.view_submission(
             "review_submit", submission(scores), user=user, private_metadata=meta
         )
         assert resp.status == 200 and not resp.body, resp.body
-    cycle(engine, settings, PROMPT_DAY + timedelta(days=10))
+    cycle(engine, settings, PROMPT_DAY + timedelta(days=10, minutes=1))
     summary = [c for c in posts(slack, LEADERSHIP) if not c.get("thread_ts")]
     assert len(summary) == 1
     text = json.dumps(summary[0]["blocks"], ensure_ascii=False)
