@@ -407,6 +407,8 @@ def test_a_score_far_from_the_data_needs_a_reason_and_out_of_range_is_refused(
         assert says in body["errors"][f"score_{o1.id}"]
     body = submit([(o1, "lots"), (o2, "0.0")])
     assert "`lots` is not a score" in body["errors"][f"score_{o1.id}"]
+    body = submit([(o1, "0.9"), (o2, "0.0")], reason="x" * 201)  # one line means one line
+    assert body["errors"] == {f"reason_{o.id}": "At most 200 characters." for o in (o1, o2)}
     with session_scope(engine) as s:
         assert s.exec(select(ReviewItem)).all() == []
         assert s.get(Objective, o1.id).status == "active"
