@@ -108,9 +108,12 @@ def tree_lines(tree: QuarterTree, *, root: int | None = None) -> list[TreeLine]:
                 continue
             full_under[oid] = parent
             out.append(TreeLine(depth, oid, weight))
-            # Pushed highest number first, so the lowest is walked (and shown in full) first.
-            children = sorted(nodes[oid].children, key=lambda c: nodes[c[0]].number, reverse=True)
-            stack.extend((child, depth + 1, w, oid) for child, w in children)
+            children = nodes[oid].children
+            if len(children) > 1:
+                # Pushed highest number first: the lowest is walked (and shown in full) first.
+                children = sorted(children, key=lambda c: nodes[c[0]].number, reverse=True)
+            for child, w in children:
+                stack.append((child, depth + 1, w, oid))
 
     if root is not None:
         walk(root)
