@@ -57,8 +57,8 @@ def objective_lines(lines: list[str]) -> dict[int, tuple[list[str], list[str]]]:
 
 def test_diamond_built_by_a_head_shows_each_objective_in_full_once(driver, slack, engine):
     """Eight layers of two objectives, each contributing to both of the layer above, aligned by
-    Support's head with `/okr align`: 512 paths from the top, but each objective is shown in
-    full once (under its lowest-numbered parent) and once more as "also under" that parent."""
+    Support's head with `/okr align`: 256 paths from the top to the bottom, but each objective
+    is shown in full once (under its lowest-numbered parent) and once as "also under" it."""
     support = department(engine, "Support", heads=(ALICE,), members=(CAROL,))
     top, _ = objective(engine, support, title="Top")
     layers = [[top]]
