@@ -74,6 +74,17 @@ def _ref(obj_number: int) -> str:
     return f"O-{obj_number}"
 
 
+# A cycle through a long chain names its first and last few objectives, not thousands.
+CYCLE_SHOWN_EACH_END = 3
+
+
+def _shortened(refs: list[str]) -> list[str]:
+    if len(refs) <= 2 * CYCLE_SHOWN_EACH_END + 1:
+        return refs
+    hidden = len(refs) - 2 * CYCLE_SHOWN_EACH_END
+    return [*refs[:CYCLE_SHOWN_EACH_END], f"… {hidden:,} more …", *refs[-CYCLE_SHOWN_EACH_END:]]
+
+
 def check_link(tree: QuarterTree, child: Objective, parent: Objective) -> None:
     """Refuse a self link, a cross-quarter or cross-team link, or one that closes a cycle."""
     if child.team_id != parent.team_id:
@@ -89,7 +100,7 @@ def check_link(tree: QuarterTree, child: Objective, parent: Objective) -> None:
     # child -> parent closes a cycle when child is already an ancestor of parent.
     path = tree.path_up(parent.id, child.id)
     if path is not None:
-        chain = " → ".join(_ref(tree.nodes[i].number) for i in [child.id, *path])
+        chain = " → ".join(_shortened([_ref(tree.nodes[i].number) for i in [child.id, *path]]))
         raise DomainError(
             f"{_ref(child.number)} cannot contribute to {_ref(parent.number)}: that would "
             f"make a cycle ({chain}).",

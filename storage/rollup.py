@@ -9,6 +9,7 @@ storage.models.ObjectiveKrTotals), and the quarter's links.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -132,9 +133,9 @@ class QuarterTree:
     def path_up(self, start: int, goal: int) -> list[int] | None:
         """Objective ids from `start` up through parents to `goal`, or None."""
         prev: dict[int, int | None] = {start: None}
-        todo = [start]
+        todo = deque([start])  # breadth first: the shortest path, in one visit per objective
         while todo:
-            oid = todo.pop(0)
+            oid = todo.popleft()
             if oid == goal:
                 path = [oid]
                 while prev[path[-1]] is not None:

@@ -1,7 +1,9 @@
 """Block Kit for `/okr tree`: company objectives, what contributes to them, "Not aligned yet".
 
 A quarter of 500 departments has thousands of lines: they are paged (LINES_PER_PAGE a page,
-packed into sections under the 3,000-character limit), with Previous/Next buttons.
+packed into sections under the 3,000-character limit), with Previous/Next buttons. Links make a
+graph, not a tree: an objective with several parents is shown in full once and as one "also
+under" line elsewhere, so a tree has one line per top-level objective and per link.
 """
 
 from __future__ import annotations
@@ -28,16 +30,21 @@ from storage.rollup import QuarterTree
 
 LINES_PER_PAGE = 40
 INDENT = "\u2003\u2003"  # em spaces survive Slack's whitespace trimming
+MAX_INDENT = 6
 COMPANY_WIDE = "Company-wide"
 TREE_PREV, TREE_NEXT = "okr_tree_prev", "okr_tree_next"
 
 
-@dataclass
+@dataclass(slots=True)
 class TreeLine:
     depth: int  # -1: a heading
     oid: int | None = None
     weight: float | None = None  # the link's weight, under a parent
     heading: str = ""
+    # A further appearance of an objective shown in full elsewhere in this tree: one line that
+    # says under which parent (None: it is a top-level objective of the tree).
+    again: bool = False
+    full_under: int | None = None
 
 
 def department_label(department_id: int | None, names: dict[int, str]) -> str:
@@ -55,39 +62,72 @@ def node_line(tree: QuarterTree, oid: int, names: dict[int, str], now: datetime)
     )
 
 
+def indent(depth: int) -> str:
+    """Indentation for a depth: past MAX_INDENT levels a chain would push its lines off the
+    screen (and over the line length), so deeper levels keep that indent and say their depth."""
+    if depth <= 0:
+        return ""
+    if depth <= MAX_INDENT:
+        return INDENT * depth + "↳ "
+    return INDENT * MAX_INDENT + f"↳ _level {depth}_ · "
+
+
 def render_line(line: TreeLine, tree: QuarterTree, names: dict[int, str], now: datetime) -> str:
     if line.oid is None:
         return line.heading
-    prefix = INDENT * line.depth + ("↳ " if line.depth else "")
     w = f" · weight {format_number(line.weight)}" if line.weight is not None else ""
-    return prefix + node_line(tree, line.oid, names, now) + w
+    if line.again:
+        n = tree.nodes[line.oid]
+        where = (
+            f"also under *O-{tree.nodes[line.full_under].number}*, shown in full there"
+            if line.full_under is not None
+            else "shown in full above"
+        )
+        return (
+            f"{indent(line.depth)}*O-{n.number}* {escape(cut(n.title, 80))} · "
+            f"{tree.progress(line.oid):.0%}{w} · {where}"
+        )
+    return indent(line.depth) + node_line(tree, line.oid, names, now) + w
 
 
 def tree_lines(tree: QuarterTree, *, root: int | None = None) -> list[TreeLine]:
-    """Depth-first: each root, then what contributes to it (indented, with the link weight);
-    only the page shown is rendered to text."""
+    """Depth-first from each root (children by number), each objective shown in full the first
+    time it is met and as one "also under" line after that: one line per root and per link,
+    however many paths the links make. An explicit stack, not recursion: a chain of links may
+    be thousands deep. Only the page shown is rendered to text."""
     out: list[TreeLine] = []
+    full_under: dict[int, int | None] = {}  # objective → the parent it is shown in full under
+    nodes = tree.nodes
 
-    def walk(oid: int, depth: int, weight: float | None, path: frozenset) -> None:
-        out.append(TreeLine(depth, oid, weight))
-        children = sorted(tree.nodes[oid].children, key=lambda c: tree.nodes[c[0]].number)
-        for child, cw in children:
-            if child not in path:
-                walk(child, depth + 1, cw, path | {child})
+    def walk(start: int) -> None:
+        stack: list[tuple[int, int, float | None, int | None]] = [(start, 0, None, None)]
+        while stack:
+            oid, depth, weight, parent = stack.pop()
+            if oid in full_under:
+                out.append(TreeLine(depth, oid, weight, again=True, full_under=full_under[oid]))
+                continue
+            full_under[oid] = parent
+            out.append(TreeLine(depth, oid, weight))
+            children = nodes[oid].children
+            if len(children) > 1:
+                # Pushed highest number first: the lowest is walked (and shown in full) first.
+                children = sorted(children, key=lambda c: nodes[c[0]].number, reverse=True)
+            for child, w in children:
+                stack.append((child, depth + 1, w, oid))
 
     if root is not None:
-        walk(root, 0, None, frozenset({root}))
+        walk(root)
         return out
     company = tree.company_ids()
     if company:
         out.append(TreeLine(-1, heading="*Company objectives*"))
     for oid in company:
-        walk(oid, 0, None, frozenset({oid}))
+        walk(oid)
     unaligned = tree.unaligned_ids()
     if unaligned:
         out.append(TreeLine(-1, heading="*Not aligned yet*"))
     for oid in unaligned:
-        walk(oid, 0, None, frozenset({oid}))
+        walk(oid)
     return out
 
 

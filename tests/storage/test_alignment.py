@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlmodel import Session, func, select
 
@@ -22,6 +24,7 @@ from storage.quarters import next_quarter, quarter_of
 from storage.rollup import quarter_tree
 from tests.conftest import ADMIN, ALICE, BOB
 from tests.support.factories import TEAM, department, objective
+from tests.support.graphs import chain, diamond
 from tests.support.sql_count import counted_statements
 
 TEAM_B = "T0TEAMB02"
@@ -346,3 +349,61 @@ def test_concurrent_opposite_links_cannot_make_a_cycle(engine, world):
         t.join()
     assert outcomes.count("linked") == 1, outcomes
     assert links(engine) == 1
+
+
+def test_two_thousand_link_chain_rolls_up_and_refuses_its_cycle_briefly(engine):
+    """Rolled-up progress, ancestors and the cycle check walk a 2,000-link chain without
+    recursion; closing it into a cycle is refused naming the ends of the chain, not all 2,002."""
+    support = department(engine, "Support", heads=(ALICE,))
+    made = chain(engine, support.id, 2000, current=50.0)
+    (top_id, top), (bottom_id, bottom) = made[0], made[-1]
+    with session_scope(engine) as s:
+        kr_number = s.exec(
+            select(KeyResult.number).where(KeyResult.objective_id == bottom_id)
+        ).one()
+        record_checkin(s, team_id=TEAM, user_id=ALICE, is_admin=False, ref=f"KR-{kr_number}",
+                       value=100, confidence=8)  # fmt: skip
+    with Session(engine) as s:
+        tree = quarter_tree(s, team_id=TEAM, quarter=quarter_of(date.today()))
+        assert tree.progress(bottom_id) == pytest.approx(1.0)
+        assert tree.progress(made[-2][0]) == pytest.approx(0.75)
+        # Each level halves the extra: 0.5 + 0.5 / 2^2000 is 0.5 in floating point.
+        assert tree.progress(top_id) == pytest.approx(0.5)
+        assert len(tree.ancestors(bottom_id)) == 2000
+        assert len(tree.descendants([top_id])) == 2001
+        assert tree.path_up(bottom_id, top_id) == [oid for oid, _ in reversed(made)]
+    with session_scope(engine) as s, pytest.raises(DomainError, match="cycle") as exc:
+        alignment.align(
+            s, team_id=TEAM, actor_id=ALICE, is_admin=False,
+            child=get_objective(s, team_id=TEAM, ref=f"O-{top}"),
+            parent=get_objective(s, team_id=TEAM, ref=f"O-{bottom}"),
+        )  # fmt: skip
+    assert (
+        f"(O-{top} → O-{bottom} → O-{bottom - 1} → … 1,996 more … → O-{top + 2} → O-{top + 1} "
+        f"→ O-{top})" in exc.value.message
+    )
+    assert len(exc.value.message) < 300
+    assert links(engine) == 2000
+
+
+def test_sixty_objective_diamond_rolls_up_through_every_path(engine):
+    """A top, 29 layers of two (each contributing to both above) and a bottom: 2^29 paths, one
+    visit per objective and link. Each layer's share is (own 0 + what contributes) / count."""
+    support = department(engine, "Support", heads=(ALICE,))
+    rows = diamond(engine, support.id, 29)
+    with session_scope(engine) as s:
+        kr_number = s.exec(
+            select(KeyResult.number).where(KeyResult.objective_id == rows[-1][0][0])
+        ).one()
+        record_checkin(s, team_id=TEAM, user_id=ALICE, is_admin=False, ref=f"KR-{kr_number}",
+                       value=100, confidence=8)  # fmt: skip
+    with Session(engine) as s:
+        tree = quarter_tree(s, team_id=TEAM, quarter=quarter_of(date.today()))
+    share, count = 1.0, 1
+    for row in reversed(rows[:-1]):
+        share = count * share / (1 + count)
+        for oid, _ in row:
+            assert tree.progress(oid) == pytest.approx(share)
+        count = len(row)
+    assert tree.progress(rows[0][0][0]) == pytest.approx(2**28 / 3**29)
+    assert len(tree.ancestors(rows[-1][0][0])) == 59
