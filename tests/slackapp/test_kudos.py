@@ -227,3 +227,31 @@ def test_rate_limited_post_is_retried_and_lands_once(driver, slack, engine):
     assert len(posts_to(slack, RECOGNITION_CHANNEL)) == 1
     assert len(posts_to(slack, BOB)) == 1
     assert count(engine, Recognition) == 1
+
+
+def slack_unescape(text: str) -> str:
+    """How Slack shows escaped mrkdwn: the three entities back to their characters."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_read_all_shows_every_character_of_praise_full_of_ampersands_and_brackets(
+    driver, slack, engine
+):
+    setup_team(engine)
+    praise = ("Tom & Jerry <3 the team >> fast & kind <b>! " * 70)[:3000]
+    driver.view_submission(
+        "kudos_submit", state(recipients=("users", [BOB]), praise=praise), user=ALICE
+    )
+    posts_to(slack, RECOGNITION_CHANNEL)
+    with Session(engine) as s:
+        rec = s.exec(select(Recognition)).one()
+    assert rec.text == praise.strip()
+    driver.block_action("kudos_read_all", str(rec.id), user=CAROL)
+    modal = slack.wait_for("views.open")[-1].args["view"]
+    texts = [b["text"]["text"] for b in modal["blocks"][1:]]
+    assert len(texts) > 1 and all(len(t) <= 3000 for t in texts)
+    # Each piece is whole escaped text: no entity cut in two, nothing left raw.
+    for t in texts:
+        assert "<" not in t and ">" not in t
+        assert all(t[i:].startswith(("&amp;", "&lt;", "&gt;")) for i, c in enumerate(t) if c == "&")
+    assert "".join(slack_unescape(t) for t in texts) == praise.strip()
