@@ -590,3 +590,23 @@ def test_wide_header_longer_than_a_kpi_name_is_refused_and_the_rest_lands(
     driver.command("/okr", "new", user=ALICE)
     view = slack.wait_for("views.open")[-1].args["view"]
     assert view["callback_id"] == "okr_new_objective"
+
+
+def test_praise_staff_words_are_not_user_ids(kpi_settings, engine, client, google, slack):
+    department(engine, "Support", heads=(ALICE,), members=(BOB,))
+    google.add_spreadsheet(
+        sheets={
+            "KPIs": [["date", "nps"], ["2026-11-23", 40]],
+            "Praise": [
+                ["Date", "Customer", "Comment", "Staff"],
+                ["2026-11-20", "Dana", "Someone fixed my order", "UNASSIGNED"],
+                ["2026-11-21", "Eve", "Bob was lovely", "<@U0BOB0001>"],
+            ],
+        }
+    )
+    report = sync(kpi_settings, engine, client)
+    assert report.ok and report.praise_unmatched == ["Praise!D2: `UNASSIGNED`"]
+    with Session(engine) as s:
+        drafts = {d.customer: d for d in s.exec(select(PraiseDraft))}
+    assert (drafts["Dana"].status, drafts["Dana"].staff_user_id) == ("unmatched", None)
+    assert (drafts["Eve"].status, drafts["Eve"].staff_user_id) == ("pending", BOB)
