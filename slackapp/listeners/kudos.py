@@ -281,7 +281,8 @@ def handle_kudos_submission(ack, view, context, client):
     try:
         refresh_recipients(deps, client, team_id=team_id, user_ids=recipients)
         with deps.session() as session:
-            if not claim_once(session, team_id=team_id, key=_submission_key(team_id, view)):
+            key = _submission_key(team_id, view)
+            if key and not claim_once(session, team_id=team_id, key=key):
                 log.info("kudos form %s was submitted again; recorded once", view.get("id"))
                 return
             item = create_recognition(
@@ -306,9 +307,10 @@ def handle_kudos_submission(ack, view, context, client):
     deliver_recognition(deps, client, team_id=team_id, item=item, tell_giver=tell_giver)
 
 
-def _submission_key(team_id: str, view: dict) -> str:
+def _submission_key(team_id: str, view: dict) -> str | None:
     """One key per opened form: Slack keeps a view's id for as long as the modal is open."""
-    return f"kudos-form:{team_id}:{view.get('id') or view.get('hash') or ''}"[:64]
+    view_id = str(view.get("id") or "")
+    return f"kudos-form:{team_id}:{view_id}"[:64] if view_id else None
 
 
 def handle_read_all(ack, body, context, client):
