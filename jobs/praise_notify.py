@@ -6,7 +6,6 @@ job tells the heads about each one exactly once.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -16,16 +15,29 @@ from slackapp.blocks.common import as_dicts
 from slackapp.blocks.kudos import draft_prompt_blocks
 from storage.db import session_scope
 from storage.models import PraiseDraft
-from storage.praise import draft_deciders, drafts_to_notify, mark_draft_notified
+from storage.praise import (
+    draft_deciders,
+    drafts_to_notify,
+    mark_draft_notified,
+    record_draft_messages,
+    release_draft_claim,
+)
 
 log = logging.getLogger(__name__)
 
 
 def notify_pending_praise(*, engine: Engine, client, team_id: str) -> int:
     """DM the deciders of every pending, not yet notified draft; returns how many drafts were
-    sent. Each draft is claimed (notified_at set by a conditional UPDATE) in the same
-    transaction that sends its DMs: a concurrent run skips it, and a run that fails before
-    any DM went out leaves it for the next run."""
+    sent.
+
+    Per draft, three steps, none of which holds a transaction open while Slack is called (a
+    429 may make a DM wait for seconds, and on SQLite every writer would wait behind it):
+    1. claim it (notified_at set by a conditional UPDATE) and read what to send, committed;
+    2. send the DMs, outside any transaction;
+    3. record where they went, or give the claim back when none went out.
+    The claim is committed before anything is sent, so a concurrent or later run never sends
+    it again; a crash between steps 1 and 3 costs at most that draft's prompt, never a
+    duplicate."""
     with session_scope(engine) as session:
         draft_ids = [d.id for d in drafts_to_notify(session, team_id=team_id)]
     sent = 0
@@ -41,17 +53,17 @@ def notify_pending_praise(*, engine: Engine, client, team_id: str) -> int:
                 continue
             blocks = as_dicts(draft_prompt_blocks(draft))
             text = f"Customer praise for <@{draft.staff_user_id}> — confirm it as kudos?"
-            delivered: list[list[str]] = []
-            for head in deciders:
-                try:
-                    resp = client.chat_postMessage(channel=head, text=text, blocks=blocks)
-                    delivered.append([resp["channel"], resp["ts"]])
-                except SlackApiError as exc:
-                    log.warning("praise draft DM to %s failed: %s", head, exc.response.get("error"))
-            if not delivered:
-                session.rollback()  # nobody heard of it: try again next run
+        delivered: list[tuple[str, str]] = []
+        for head in deciders:
+            try:
+                resp = client.chat_postMessage(channel=head, text=text, blocks=blocks)
+                delivered.append((resp["channel"], resp["ts"]))
+            except SlackApiError as exc:
+                log.warning("praise draft DM to %s failed: %s", head, exc.response.get("error"))
+        with session_scope(engine) as session:
+            if not delivered:  # nobody heard of it: the next run tries again
+                release_draft_claim(session, team_id=team_id, draft_id=draft_id)
                 continue
-            draft.notified_messages = json.dumps(delivered)
-            session.add(draft)
+            record_draft_messages(session, team_id=team_id, draft_id=draft_id, messages=delivered)
         sent += 1
     return sent

@@ -44,6 +44,7 @@ DEPARTMENT_HEADERS = {"department", "dept", "team"}
 IGNORED_HEADERS = {"note", "notes", "comment", "comments", "source", "unit"}
 COMPANY_WORDS = {"company", "company_wide", "all", "everyone", "total"}
 HEADER_SCAN_ROWS = 10  # a title or merged banner may sit above the header row
+KPI_NAME_MAX = 64  # width of the stored KPI name; a longer one would fail the whole sync
 
 
 class ValueProblem(ValueError):
@@ -315,6 +316,11 @@ def _text(cell: object) -> str:
     return "" if cell is None else str(cell).strip()
 
 
+def _shown(label: str, limit: int = 80) -> str:
+    """A header as quoted in the report: long ones shortened, the cell address says where."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def _is_blank_row(row: Sequence[object]) -> bool:
     return all(_text(c) == "" for c in row)
 
@@ -412,8 +418,19 @@ def parse_kpi_sheet(
     if kpi_col is None:
         taken = {date_col, dept_col}
         for key, c in cols.items():
-            if c not in taken and key not in IGNORED_HEADERS:
-                wide_cols[c] = key
+            if c in taken or key in IGNORED_HEADERS:
+                continue
+            if len(key) > KPI_NAME_MAX:
+                # Refused here, column by column, so the other KPIs of the sheet still land.
+                result.problems.append(
+                    Problem(
+                        cell_address(sheet, header.row, c),
+                        f"column `{_shown(header.labels[c])}` makes a KPI name longer than "
+                        f"{KPI_NAME_MAX} characters; column not read (shorten the header)",
+                    )
+                )
+                continue
+            wide_cols[c] = key
         if not wide_cols:
             raise HeaderError(f"{header_range}: `{sheet}` has no KPI columns; {LONG_EXAMPLE}")
         for c, key in wide_cols.items():
@@ -494,9 +511,12 @@ def parse_kpi_sheet(
                     Problem(cell_address(sheet, r, kpi_col), "no KPI name; row skipped")
                 )
                 continue
-            if len(kpi) > 64:
+            if len(kpi) > KPI_NAME_MAX:
                 result.problems.append(
-                    Problem(cell_address(sheet, r, kpi_col), "KPI name longer than 64 characters")
+                    Problem(
+                        cell_address(sheet, r, kpi_col),
+                        f"KPI name longer than {KPI_NAME_MAX} characters",
+                    )
                 )
                 continue
             entries = [(kpi, value_col)]

@@ -1,5 +1,7 @@
-"""Praise-sheet staff → Slack users: the `staff` column may hold a user id or mention, an email
-(users.lookupByEmail) or a handle / display name / real name (users.list, read once per sync)."""
+"""Praise-sheet staff → Slack users: the `staff` column holds an email (users.lookupByEmail),
+a handle / display name / real name with or without `@`, or a person's mention or user id
+(users.list, read once per sync). An id counts only when it is a current member's: a word such
+as `UNASSIGNED` looks like an id but names nobody."""
 
 from __future__ import annotations
 
@@ -11,8 +13,28 @@ from slack_sdk.errors import SlackApiError
 from jobs.sheet_values import PraiseRow, Problem
 from storage.praise import PraiseIn
 
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_USER_ID = re.compile(r"^<?@?([UW][A-Z0-9]{6,})(?:\|[^>]*)?>?$")
+# Slack user ids: U or W, then upper-case letters and digits (at least one digit in practice).
+_ID = r"[UW](?=[A-Z]*\d)[A-Z0-9]{6,14}"
+_USER_ID = re.compile(rf"^(?:<@({_ID})(?:\|[^<>]*)?>|@?({_ID}))$")
+_NOT_IN_EMAIL = frozenset("<>@")
+EMAIL_MAX = 254  # the longest address mail systems accept
+
+
+def looks_like_email(text: str) -> bool:
+    """`local@domain.tld`: one `@`, a dot inside the domain, no spaces or angle brackets, at
+    most EMAIL_MAX characters.
+    One pass over the text (a regex with two open-ended parts around the dot backtracks
+    quadratically on a long cell full of dots)."""
+    if len(text) > EMAIL_MAX:
+        return False
+    local, at, domain = text.partition("@")
+    if not at or not local or len(domain) < 3:
+        return False
+    if any(c.isspace() or c in _NOT_IN_EMAIL for c in local):
+        return False
+    if any(c.isspace() or c in _NOT_IN_EMAIL for c in domain):
+        return False
+    return "." in domain[1:-1]
 
 
 class StaffMatcher:
@@ -21,16 +43,19 @@ class StaffMatcher:
     def __init__(self, client: WebClient | None) -> None:
         self.client = client
         self._by_handle: dict[str, str] | None = None
+        self._member_ids: set[str] = set()
 
     def _handles(self) -> dict[str, str]:
         if self._by_handle is None:
             found: dict[str, str] = {}
+            ids: set[str] = set()
             cursor = None
             while True:
                 resp = self.client.users_list(limit=200, cursor=cursor)
                 for m in resp.get("members", []):
                     if m.get("deleted") or m.get("is_bot"):
                         continue
+                    ids.add(m["id"])
                     profile = m.get("profile") or {}
                     for handle in (
                         m.get("name"),
@@ -42,17 +67,21 @@ class StaffMatcher:
                 cursor = (resp.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     break
-            self._by_handle = found
+            self._by_handle, self._member_ids = found, ids
         return self._by_handle
+
+    def _member(self, user_id: str) -> str | None:
+        self._handles()
+        return user_id if user_id in self._member_ids else None
 
     def match(self, staff: str) -> str | None:
         """User id, or None when no such user. Raises SlackApiError on transport trouble."""
         text = staff.strip()
-        if m := _USER_ID.match(text):
-            return m.group(1)
         if self.client is None:
             raise RuntimeError("no Slack client")
-        if _EMAIL.match(text):
+        if m := _USER_ID.match(text):
+            return self._member(m.group(1) or m.group(2))
+        if looks_like_email(text):
             try:
                 return self.client.users_lookupByEmail(email=text)["user"]["id"]
             except SlackApiError as exc:

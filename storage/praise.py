@@ -6,6 +6,7 @@ plain data: the row, the matched user id (or None) and stores it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -177,6 +178,31 @@ def mark_draft_notified(session: Session, *, team_id: str, draft_id: int) -> boo
         .values(notified_at=utcnow())
     )
     return result.rowcount == 1
+
+
+def release_draft_claim(session: Session, *, team_id: str, draft_id: int) -> None:
+    """Give back a claim whose DMs all failed, so the next run tries again; a draft whose
+    DMs were recorded keeps its claim."""
+    session.execute(
+        update(PraiseDraft)
+        .where(
+            PraiseDraft.id == draft_id,
+            PraiseDraft.team_id == team_id,
+            col(PraiseDraft.notified_messages).is_(None),
+        )
+        .values(notified_at=None)
+    )
+
+
+def record_draft_messages(
+    session: Session, *, team_id: str, draft_id: int, messages: list[tuple[str, str]]
+) -> None:
+    """Remember where the prompts went (channel, ts), so deciding the draft can update them."""
+    session.execute(
+        update(PraiseDraft)
+        .where(PraiseDraft.id == draft_id, PraiseDraft.team_id == team_id)
+        .values(notified_messages=json.dumps([list(m) for m in messages]))
+    )
 
 
 def draft_praise_text(draft: PraiseDraft) -> str:

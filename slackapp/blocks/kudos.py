@@ -42,7 +42,6 @@ DRAFT_DISMISS_ACTION = "praise_draft_dismiss"
 PRIVACY_ACTION = "leaderboard_privacy_toggle"
 PREVIEW_CHARS = 700  # praise shown in a post before "Read all"
 PRAISE_INPUT_MAX = 3000  # Slack's plain_text_input limit
-FULL_TEXT_CHUNK = 2900
 
 _USER_TOKEN = re.compile(r"&lt;@([UW][A-Z0-9]+)(?:\|[^&]*)?&gt;")
 _CHANNEL_TOKEN = re.compile(r"&lt;#([CG][A-Z0-9]+)(?:\|[^&]*)?&gt;")
@@ -116,16 +115,34 @@ def recognition_text(item: KudosItem) -> str:
     )
 
 
+def escaped_chunks(text: str, limit: int) -> list[str]:
+    """`text` escaped for mrkdwn, in pieces of at most `limit` characters. Escaping makes `&`,
+    `<` and `>` longer, so pieces are measured after escaping, and an entity such as `&amp;`
+    always stays whole: joined and unescaped, the pieces give back the text exactly."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in text:
+        piece = escape(char)
+        if size + len(piece) > limit:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(piece)
+        size += len(piece)
+    if current or not chunks:
+        chunks.append("".join(current))
+    return chunks
+
+
 def full_text_modal(item: KudosItem) -> View:
     """The whole praise, in as many sections as it takes (within the 100-block limit)."""
-    text = item.recognition.text
-    chunks = [text[i : i + FULL_TEXT_CHUNK] for i in range(0, len(text), FULL_TEXT_CHUNK)] or [""]
+    chunks = escaped_chunks(item.recognition.text, SECTION_TEXT_MAX)
     blocks: list[Block] = [
         section(f"Kudos to {people(item.recipient_ids)} from <@{item.recognition.giver_id}>")
     ]
     room = VIEW_BLOCKS_MAX - 2
     for chunk in chunks[:room]:
-        blocks.append(section(escape(chunk)[:SECTION_TEXT_MAX]))
+        blocks.append(section(chunk))
     if len(chunks) > room:
         blocks.append(context("The rest is too long to show in Slack."))
     return modal("Kudos", blocks)

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from slackapp.blocks.common import (
+    OPTION_TEXT_MAX,
     OPTIONS_MAX,
     context,
     cut,
@@ -32,6 +33,7 @@ from storage.objectives import MAX_KEY_RESULTS
 from storage.quarters import next_quarter, quarter_bounds, quarter_of
 
 CALLBACK_ID = "okr_new_objective"
+OPTION_VALUE_MAX = 150  # Slack's limit on a select option's value
 
 
 def _text_input(
@@ -142,9 +144,17 @@ def new_objective_modal(
         )
     kpi_options = [Option(value="", text="No KPI binding (checked in by hand)")]
     for name in kpi_names:
-        kpi_options.append(Option(value=f"{name}|company", text=cut(f"{name} · company-wide", 75)))
+        if len(f"{name}|department") > OPTION_VALUE_MAX:
+            # A name that cannot travel in an option value cannot be picked; leaving it out
+            # keeps the form opening whatever names the database holds.
+            continue
         kpi_options.append(
-            Option(value=f"{name}|department", text=cut(f"{name} · this department", 75))
+            Option(value=f"{name}|company", text=cut(f"{name} · company-wide", OPTION_TEXT_MAX))
+        )
+        kpi_options.append(
+            Option(
+                value=f"{name}|department", text=cut(f"{name} · this department", OPTION_TEXT_MAX)
+            )
         )
     kpi_options = kpi_options[:OPTIONS_MAX]
 

@@ -15,7 +15,7 @@ from slackapp.blocks.behaviors import (
     department_progress_text,
     no_behaviors_modal,
 )
-from slackapp.blocks.common import as_dicts, divider, header, section
+from slackapp.blocks.common import as_dicts, divider, escape, header, section
 from slackapp.command_parsing import (
     BEHAVIOR_ADD_USAGE,
     BEHAVIOR_LOG_USAGE,
@@ -125,8 +125,8 @@ def handle_behavior_command(ack, command, context, client, respond):
             target = f", target {behavior.weekly_target} a week" if behavior.weekly_target else ""
             reply(
                 respond,
-                f":white_check_mark: Added *B-{behavior.number}* to {dept.name}{target}: "
-                f"{behavior.description}\nMembers log it with `/behavior log B-{behavior.number}`.",
+                f":white_check_mark: Added *B-{behavior.number}* to {escape(dept.name)}{target}: "
+                f"{escape(behavior.description)}\nMembers log it with `/behavior log B-{behavior.number}`.",
             )
         elif verb == "log":
             ref, count, note = parse_behavior_log(rest)
@@ -184,7 +184,7 @@ def log_confirmation(session, behavior, *, team_id: str) -> str:
             if mine.target
             else f" — {mine.logged} this week"
         )
-    return f":white_check_mark: Logged *B-{behavior.number}* {behavior.description}{tally}."
+    return f":white_check_mark: Logged *B-{behavior.number}* {escape(behavior.description)}{tally}."
 
 
 def _value(values: dict, block: str, key: str = "value"):
@@ -223,7 +223,10 @@ def handle_add_submission(ack, view, context, client):
         ack(response_action="errors", errors={"department": exc.message[:2000]})
         return
     ack()
-    text = f":white_check_mark: Added *B-{behavior.number}* to {dept.name}: {behavior.description}"
+    text = (
+        f":white_check_mark: Added *B-{behavior.number}* to {escape(dept.name)}: "
+        f"{escape(behavior.description)}"
+    )
     client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
 
 

@@ -12,7 +12,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ButtonElement
 
-from slackapp.blocks.common import as_dicts, divider, section
+from slackapp.blocks.common import as_dicts, divider, quote, section
 from slackapp.blocks.kudos import (
     KUDOS_CALLBACK_ID,
     OPEN_KUDOS_ACTION,
@@ -33,9 +33,16 @@ from slackapp.mentions import USER, split_mentions
 from slackapp.replies import UsageError, guarded, reply
 from storage.behaviors import behavior_options
 from storage.errors import DomainError, FieldErrors
-from storage.kudos import SOURCES, KudosItem, create_recognition, get_recognition
+from storage.kudos import (
+    SOURCES,
+    KudosItem,
+    create_recognition,
+    get_recognition,
+    validate_kudos,
+)
 from storage.leaderboards import is_hidden, leaderboard, set_hide_from_leaderboards
 from storage.models import Behavior, Team
+from storage.once import claim_once
 from storage.quarters import current_quarter_range
 
 log = logging.getLogger(__name__)
@@ -80,11 +87,13 @@ def parse_kudos_text(text: str) -> tuple[list[str], str, str | None]:
     return mentions.users, praise, tag
 
 
-def refresh_recipients(session, client, *, team_id: str, user_ids: list[str]) -> None:
-    """users.info for each recipient (cached), so bots and deleted accounts are refused."""
+def refresh_recipients(deps: Deps, client, *, team_id: str, user_ids: list[str]) -> None:
+    """users.info for each recipient (cached), so bots and deleted accounts are refused. Each
+    person is cached in a transaction of their own: no write waits on the next Slack call."""
     for uid in user_ids:
         try:
-            fetch_user(session, client, team_id=team_id, user_id=uid)
+            with deps.session() as session:
+                fetch_user(session, client, team_id=team_id, user_id=uid)
         except SlackApiError as exc:
             raise DomainError(
                 f"I couldn't check <@{uid}> with Slack ({exc.response.get('error')}); "
@@ -202,9 +211,9 @@ def handle_kudos_command(ack, command, context, client, respond):
 
     def run():
         recipients, praise, tag = parse_kudos_text(text)
+        if user_id not in recipients:  # self-kudos is refused without asking Slack
+            refresh_recipients(deps, client, team_id=team_id, user_ids=recipients)
         with deps.session() as session:
-            if user_id not in recipients:  # self-kudos is refused without asking Slack
-                refresh_recipients(session, client, team_id=team_id, user_ids=recipients)
             try:
                 item = create_recognition(
                     session,
@@ -238,6 +247,9 @@ def _metadata(view) -> dict:
 
 
 def handle_kudos_submission(ack, view, context, client):
+    """What the form alone can show wrong (yourself, nobody, no praise, a behavior) is answered
+    inline before the ack; users.info, which may be slow, runs after it. A resubmission of the
+    same form (Slack showed an error, the giver pressed Send again) is recorded once."""
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     values = view["state"]["values"]
     recipients = values.get("recipients", {}).get("value", {}).get("selected_users") or []
@@ -247,21 +259,16 @@ def handle_kudos_submission(ack, view, context, client):
     # private_metadata only says where the praise came from; who gives it is the payload's user.
     source = meta.get("source") if meta.get("source") in SOURCES else "command"
     link = meta.get("link") if re.match(r"^https://\S+$", str(meta.get("link") or "")) else None
+    behavior_tag = f"B-{picked}" if picked else None
     try:
-        with deps.session() as session:
-            if user_id not in recipients:
-                refresh_recipients(session, client, team_id=team_id, user_ids=recipients)
-            item = create_recognition(
+        with deps.session() as session:  # reads only: the people Slack told us about before
+            validate_kudos(
                 session,
                 team_id=team_id,
                 giver_id=user_id,
                 recipient_ids=recipients,
                 text=praise,
-                behavior_tag=f"B-{picked}" if picked else None,
-                link=link,
-                source=source,
-                channel_id=(meta.get("channel") or None) if source != "command" else None,
-                message_ts=(meta.get("ts") or None) if source != "command" else None,
+                behavior_tag=behavior_tag,
                 name_people=people,
             )
     except FieldErrors as exc:
@@ -269,13 +276,41 @@ def handle_kudos_submission(ack, view, context, client):
         errors = block_errors(exc.errors, present=present or None, fallback="praise")
         ack(response_action="errors", errors=errors)
         return
-    except DomainError as exc:
-        ack(response_action="errors", errors={"recipients": exc.message[:2000]})
-        return
     ack()
-    deliver_recognition(
-        deps, client, team_id=team_id, item=item, tell_giver=dm_teller(client, user_id)
-    )
+    tell_giver = dm_teller(client, user_id)
+    try:
+        refresh_recipients(deps, client, team_id=team_id, user_ids=recipients)
+        with deps.session() as session:
+            key = _submission_key(team_id, view)
+            if key and not claim_once(session, team_id=team_id, key=key):
+                log.info("kudos form %s was submitted again; recorded once", view.get("id"))
+                return
+            item = create_recognition(
+                session,
+                team_id=team_id,
+                giver_id=user_id,
+                recipient_ids=recipients,
+                text=praise,
+                behavior_tag=behavior_tag,
+                link=link,
+                source=source,
+                channel_id=(meta.get("channel") or None) if source != "command" else None,
+                message_ts=(meta.get("ts") or None) if source != "command" else None,
+                name_people=people,
+            )
+    except DomainError as exc:  # FieldErrors included: the form is closed, so say it by DM
+        tell_giver(
+            f":warning: Your kudos was not recorded: {exc.message}\n"
+            f"{quote(praise, 2500)}\nGive it again with `/kudos` once that is sorted."
+        )
+        return
+    deliver_recognition(deps, client, team_id=team_id, item=item, tell_giver=tell_giver)
+
+
+def _submission_key(team_id: str, view: dict) -> str | None:
+    """One key per opened form: Slack keeps a view's id for as long as the modal is open."""
+    view_id = str(view.get("id") or "")
+    return f"kudos-form:{team_id}:{view_id}"[:64] if view_id else None
 
 
 def handle_read_all(ack, body, context, client):

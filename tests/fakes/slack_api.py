@@ -1,7 +1,8 @@
 """A fake Slack Web API on localhost that records every call and answers like Slack.
 
-It can be told to answer 429 with Retry-After, 5xx, or an `ok: false` error for a method, and
-to enforce Slack's one-message-per-second-per-channel posting limit.
+It can be told to answer 429 with Retry-After, 5xx, or an `ok: false` error for a method, to
+take its time over a method (like Slack on a slow day), and to enforce Slack's
+one-message-per-second-per-channel posting limit.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class FakeSlack:
         self.users: dict[str, dict] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.channel_rate: float | None = None  # min seconds between posts per channel
+        self.latency: dict[str, float] = {}  # method -> seconds each answer takes
         self._last_post: dict[str, float] = {}
         self.permalinks: dict[tuple[str, str], str] = {}
         self.messages: dict[tuple[str, str], dict] = {}  # (channel, ts) -> message, for history
@@ -168,6 +170,10 @@ class FakeSlack:
             Fault("status", times, status=status, match=match)
         )
 
+    def slow(self, method: str, seconds: float) -> None:
+        """Every later call to `method` is answered (as usual) after `seconds`."""
+        self.latency[method] = seconds
+
     def api_error(self, method: str, error: str, *, times: int = 1, match=None) -> None:
         self.faults.setdefault(method, []).append(Fault("error", times, error=error, match=match))
 
@@ -216,6 +222,8 @@ class FakeSlack:
             self._cond.notify_all()
 
     def _answer(self, method: str, args: dict) -> tuple[int, dict, dict]:
+        if delay := self.latency.get(method):
+            time.sleep(delay)
         fault = self._take_fault(method, args)
         if fault and fault.kind == "ratelimit":
             return (

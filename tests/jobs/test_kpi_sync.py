@@ -569,3 +569,44 @@ def test_several_worksheets_in_one_batchget_later_sheet_wins(
         ("csat", 0, date(2026, 11, 1)): 80.0,
     }
     assert "Weekly!B2: duplicate of Monthly!B3; the later one wins" in report.text()
+
+
+def test_wide_header_longer_than_a_kpi_name_is_refused_and_the_rest_lands(
+    kpi_settings, engine, client, google, slack, driver
+):
+    department(engine, "Support", heads=(ALICE,))
+    long_header = "Share of customers who answered the survey within the first week " * 2
+    google.add_spreadsheet(sheets={"KPIs": [["date", "NPS", long_header], ["2026-11-23", 40, 7]]})
+    report = sync(kpi_settings, engine, client)
+    assert report.ok, report.text()
+    assert values(engine) == {("nps", 0, date(2026, 11, 23)): 40.0}
+    rejected = [p.line() for p in report.rejected]
+    assert len(rejected) == 1, rejected
+    assert rejected[0].startswith("KPIs!C1: ") and "longer than 64 characters" in rejected[0]
+    with Session(engine) as s:
+        assert all(len(name) <= 64 for name in s.exec(select(Kpi.name)))
+    # The KPI choices of `/okr new` still build: the modal opens.
+    slack.reset()
+    driver.command("/okr", "new", user=ALICE)
+    view = slack.wait_for("views.open")[-1].args["view"]
+    assert view["callback_id"] == "okr_new_objective"
+
+
+def test_praise_staff_words_are_not_user_ids(kpi_settings, engine, client, google, slack):
+    department(engine, "Support", heads=(ALICE,), members=(BOB,))
+    google.add_spreadsheet(
+        sheets={
+            "KPIs": [["date", "nps"], ["2026-11-23", 40]],
+            "Praise": [
+                ["Date", "Customer", "Comment", "Staff"],
+                ["2026-11-20", "Dana", "Someone fixed my order", "UNASSIGNED"],
+                ["2026-11-21", "Eve", "Bob was lovely", "<@U0BOB0001>"],
+            ],
+        }
+    )
+    report = sync(kpi_settings, engine, client)
+    assert report.ok and report.praise_unmatched == ["Praise!D2: `UNASSIGNED`"]
+    with Session(engine) as s:
+        drafts = {d.customer: d for d in s.exec(select(PraiseDraft))}
+    assert (drafts["Dana"].status, drafts["Dana"].staff_user_id) == ("unmatched", None)
+    assert (drafts["Eve"].status, drafts["Eve"].staff_user_id) == ("pending", BOB)

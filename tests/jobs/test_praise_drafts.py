@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import date
 
 import pytest
@@ -155,3 +156,66 @@ def test_two_heads_confirming_at_once_make_one_recognition(team, engine):
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(Recognition)).one() == 1
         assert s.exec(select(func.count()).select_from(RecognitionRecipient)).one() == 1
+
+
+def wait_for_rate_limit(slack, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(c.status == 429 for c in list(slack.calls)):
+        assert time.monotonic() < deadline, "the fake never answered 429"
+        time.sleep(0.02)
+
+
+def dms_to(slack, user: str) -> int:
+    """DMs that reached `user` (a refused or rate-limited call is not one)."""
+    return len(
+        [c for c in slack.calls_to("chat.postMessage") if c.ok and c.args["channel"] == user]
+    )
+
+
+def test_dms_wait_out_a_429_outside_any_transaction_and_go_once(team, engine, slack, settings):
+    draft_id = add_draft(engine, dept_id=team.id)
+    slack.rate_limit("chat.postMessage", retry_after=3, match={"channel": DAVE})
+    client = make_web_client(settings)
+    sent: list[int] = []
+    first = threading.Thread(
+        target=lambda: sent.append(
+            notify_pending_praise(engine=engine, client=client, team_id=TEAM)
+        )
+    )
+    first.start()
+    wait_for_rate_limit(slack)
+    # While the job waits out Retry-After, Alice (already DMed) confirms: her write and a
+    # second run of the job go through at once, and the second run sends nothing.
+    started = time.monotonic()
+    with session_scope(engine) as s:
+        decide_draft(
+            s, team_id=TEAM, draft_id=draft_id, actor_id=ALICE, is_admin=False, confirm=True
+        )
+    assert notify_pending_praise(engine=engine, client=client, team_id=TEAM) == 0
+    took = time.monotonic() - started
+    assert first.is_alive() and took < 1.5, took
+    first.join(timeout=20)
+    assert sent == [1]
+    assert (dms_to(slack, ALICE), dms_to(slack, DAVE)) == (1, 1)
+    with Session(engine) as s:
+        draft = s.get(PraiseDraft, draft_id)
+        assert draft.status == "confirmed" and draft.notified_at is not None
+        assert sorted(m[0] for m in json.loads(draft.notified_messages)) == [
+            "D0ALICE01",
+            "D0DAVE0001",
+        ]
+    assert notify_pending_praise(engine=engine, client=client, team_id=TEAM) == 0
+    assert (dms_to(slack, ALICE), dms_to(slack, DAVE)) == (1, 1)
+
+
+def test_a_head_who_was_dmed_is_never_dmed_again(team, engine, slack, settings):
+    draft_id = add_draft(engine, dept_id=team.id)
+    # Dave's DM keeps failing after Alice's went out: the next runs do not DM Alice again.
+    slack.api_error("chat.postMessage", "account_inactive", times=3, match={"channel": DAVE})
+    client = make_web_client(settings)
+    assert notify_pending_praise(engine=engine, client=client, team_id=TEAM) == 1
+    assert notify_pending_praise(engine=engine, client=client, team_id=TEAM) == 0
+    assert (dms_to(slack, ALICE), dms_to(slack, DAVE)) == (1, 0)
+    with Session(engine) as s:
+        messages = json.loads(s.get(PraiseDraft, draft_id).notified_messages)
+    assert [m[0] for m in messages] == ["D0ALICE01"]

@@ -347,3 +347,36 @@ def test_app_home_shows_this_weeks_behaviors_for_my_departments(driver, slack, e
     assert "Behaviors this week" in view and "0/5 this week" in view
     assert "Ask for a review" not in view  # not Bob's department
     assert ADMIN not in view
+
+
+HOSTILE = "<!channel> call back <http://evil.example|ok> & <@U0CAROL01>"
+
+
+def assert_inert(payload: dict) -> None:
+    """Neither the notification text nor the blocks can ping, link or mention."""
+    body = json.dumps({"text": payload.get("text"), "blocks": payload.get("blocks")})
+    assert "<!channel>" not in body and "<http://evil" not in body and "<@U0CAROL01>" not in body
+    assert "&lt;!channel&gt;" in body and "&lt;http://evil.example|ok&gt;" in body
+
+
+def test_behavior_text_is_shown_literally_in_dms_and_replies(driver, slack, engine):
+    dept = department(engine, "Support", heads=(ALICE,), members=(BOB,))
+    driver.view_submission(
+        "behavior_add_submit",
+        state(department=("option", str(dept.id)), description=HOSTILE, weekly_target="3"),
+        user=ALICE,
+    )
+    (added,) = slack.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == ALICE)
+    assert_inert(added.args)
+    driver.view_submission(
+        "behavior_log_submit", state(behavior=("option", "1"), count="1", note=""), user=BOB
+    )
+    (logged,) = slack.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == BOB)
+    assert_inert(logged.args)
+    # Slack sends a typed @channel as <!channel> in command text.
+    driver.command("/behavior", f"add Support {HOSTILE}", user=ALICE)
+    assert_inert(driver.replies()[-1])
+    slack.reset()
+    driver.command("/behavior", "log B-2", user=BOB)
+    assert_inert(driver.replies()[-1])
+    assert [b.description for b in behaviors(engine)] == [HOSTILE, HOSTILE]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from sqlmodel import Session, func, select
 
@@ -226,4 +227,85 @@ def test_rate_limited_post_is_retried_and_lands_once(driver, slack, engine):
     assert "posted in" in driver.last_reply_text()
     assert len(posts_to(slack, RECOGNITION_CHANNEL)) == 1
     assert len(posts_to(slack, BOB)) == 1
+    assert count(engine, Recognition) == 1
+
+
+def slack_unescape(text: str) -> str:
+    """How Slack shows escaped mrkdwn: the three entities back to their characters."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_read_all_shows_every_character_of_praise_full_of_ampersands_and_brackets(
+    driver, slack, engine
+):
+    setup_team(engine)
+    praise = ("Tom & Jerry <3 the team >> fast & kind <b>! " * 70)[:3000]
+    driver.view_submission(
+        "kudos_submit", state(recipients=("users", [BOB]), praise=praise), user=ALICE
+    )
+    posts_to(slack, RECOGNITION_CHANNEL)
+    with Session(engine) as s:
+        rec = s.exec(select(Recognition)).one()
+    assert rec.text == praise.strip()
+    driver.block_action("kudos_read_all", str(rec.id), user=CAROL)
+    modal = slack.wait_for("views.open")[-1].args["view"]
+    texts = [b["text"]["text"] for b in modal["blocks"][1:]]
+    assert len(texts) > 1 and all(len(t) <= 3000 for t in texts)
+    # Each piece is whole escaped text: no entity cut in two, nothing left raw.
+    for t in texts:
+        assert "<" not in t and ">" not in t
+        assert all(t[i:].startswith(("&amp;", "&lt;", "&gt;")) for i, c in enumerate(t) if c == "&")
+    assert "".join(slack_unescape(t) for t in texts) == praise.strip()
+
+
+def test_kudos_form_acks_at_once_while_slack_is_slow_and_a_resubmission_posts_once(
+    app, driver, slack, engine
+):
+    setup_team(engine)
+    people = [f"U0SLOW{i:04d}" for i in range(5)]
+    for uid in people:
+        slack.add_user(uid, name=uid.lower())
+    slack.slow("users.info", 0.8)  # five recipients: four seconds of users.info
+    values = state(recipients=("users", people), praise="They stayed on the call until it worked")
+    acks = []
+    for _ in range(2):  # the giver saw Slack's error and pressed Send again: same form
+        started = time.monotonic()
+        resp = driver.view_submission("kudos_submit", values, user=ALICE, view_id="V0SLOWFORM")
+        acks.append(time.monotonic() - started)
+        assert resp.status == 200 and not resp.body
+    assert max(acks) < 1.5, acks  # Slack's limit is 3 s
+    posts_to(slack, RECOGNITION_CHANNEL)
+    app.bolt.listener_runner.listener_executor.shutdown(wait=True)  # both have finished
+    assert len(posts_to(slack, RECOGNITION_CHANNEL)) == 1
+    assert count(engine, Recognition) == 1 and count(engine, RecognitionRecipient) == 5
+    for uid in people:
+        assert len(posts_to(slack, uid)) == 1
+    assert len(posts_to(slack, ALICE)) == 1  # the giver hears once where it went
+
+
+def test_kudos_form_problem_found_after_the_ack_is_sent_to_the_giver(driver, slack, engine):
+    setup_team(engine)
+    slack.add_user("U0BOTUSER1", name="Deploy Bot", bot=True)
+    praise = "Deploy <bot> & Bob kept the launch on track"
+    resp = driver.view_submission(
+        "kudos_submit",
+        state(recipients=("users", [BOB, "U0BOTUSER1"]), praise=praise),
+        user=ALICE,
+        view_id="V0BOTFORM1",
+    )
+    assert resp.status == 200 and not resp.body
+    (dm,) = posts_to(slack, ALICE)
+    text = json.dumps(dm.args["blocks"])
+    assert "not recorded" in text and "is a bot" in text
+    assert "Deploy &lt;bot&gt; &amp; Bob kept the launch on track" in text  # their words, quoted
+    assert count(engine, Recognition) == 0
+    assert not slack.calls_to("chat.postMessage")[:-1]  # nothing but that DM
+    # Fixed and sent again from a new form: recorded.
+    driver.view_submission(
+        "kudos_submit",
+        state(recipients=("users", [BOB]), praise=praise),
+        user=ALICE,
+        view_id="V0BOTFORM2",
+    )
+    posts_to(slack, RECOGNITION_CHANNEL)
     assert count(engine, Recognition) == 1

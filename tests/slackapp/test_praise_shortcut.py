@@ -104,6 +104,7 @@ def test_shortcut_submission_refuses_self_and_forged_link(driver, slack, engine)
         private_metadata=meta,
     )
     assert ok.status == 200
+    slack.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == KUDOS)  # after the ack
     with Session(engine) as s:
         rec = s.exec(select(Recognition)).one()
         assert rec.link is None and rec.giver_id == ALICE  # giver from the payload, not metadata
