@@ -118,9 +118,11 @@ class SlackDriver:
         *,
         user: str = "U0ALICE01",
         private_metadata: str = "",
-        view_id: str = "V0000001",
+        view_id: str | None = None,
     ) -> BoltResponse:
         n = next(_ids)
+        # Slack gives every opened modal its own id; a resubmitted form repeats it.
+        view_id = view_id or f"V{n:08d}"
         return self.send_payload(
             {
                 "type": "view_submission",
