@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
@@ -146,6 +148,18 @@ def _known_revisions() -> set[str]:
     return {rev.revision for rev in script.walk_revisions()}
 
 
+# Query parameters that carry a credential: libpq's `password` and `sslpassword`, and any
+# driver option named like a secret or token.
+_SECRET_QUERY_KEY = re.compile(r"pass|pwd|secret|token|credential|api_?key", re.IGNORECASE)
+HIDDEN = "***"
+
+
 def safe_url(url: str) -> str:
-    """The URL with its password hidden, for logs and messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with every password hidden (user:password@ and secret query parameters), for
+    logs and messages."""
+    parsed = make_url(url)
+    hidden = {key: HIDDEN for key in parsed.query if _SECRET_QUERY_KEY.search(key)}
+    if hidden:
+        parsed = parsed.update_query_dict(hidden)
+    # The query is URL-quoted when rendered; show the mask as the user's part is shown.
+    return parsed.render_as_string(hide_password=True).replace(f"={quote(HIDDEN)}", f"={HIDDEN}")
