@@ -35,6 +35,15 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def upsert_insert(session: Session, model):
+    """An INSERT for `model` that can say what to do on a key conflict (ON CONFLICT), in the
+    session's database's dialect: how first rows are created race-free on both databases."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""
