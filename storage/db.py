@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -166,7 +167,12 @@ HIDDEN = "***"
 def safe_url(url: str) -> str:
     """The URL with every password hidden (user:password@ and secret query parameters), for
     logs and messages."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # Not a URL we can take apart: name its scheme only, whatever the rest holds.
+        scheme, separator, _ = url.partition("://")
+        return f"{scheme[:40]}://…" if separator else "…"
     hidden = {key: HIDDEN for key in parsed.query if _SECRET_QUERY_KEY.search(key)}
     if hidden:
         parsed = parsed.update_query_dict(hidden)

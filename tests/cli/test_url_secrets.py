@@ -100,3 +100,16 @@ def test_schema_error_hides_query_passwords(empty_database):
     assert "has no tables yet" in refused.stderr and "loyalty db upgrade" in refused.stderr
     assert "password=***" in refused.stderr
     assert_no_secret(refused.stdout, refused.stderr)
+
+
+def test_db_copy_refusals_hide_passwords_of_the_target(db_url, tmp_path):
+    env = {"DATABASE_URL": db_url}
+    unsupported = run_cli("db", "copy", "--to", "mysql://loyalty:hunter2@db.example.com/okrs"
+                          "?password=hunter2&auth_token=tok-4242", env=env)  # fmt: skip
+    assert unsupported.returncode != 0 and "is not a database URL" in unsupported.stderr
+    assert "mysql://loyalty:***@db.example.com/okrs" in unsupported.stderr
+    unreachable = run_cli("db", "copy", "--to", "postgresql://loyalty:hunter2@127.0.0.1:1/okrs"
+                          "?sslpassword=sslhunter3", env=env)  # fmt: skip
+    assert unreachable.returncode != 0 and "Cannot reach the target database" in unreachable.stderr
+    for refused in (unsupported, unreachable):
+        assert_no_secret(refused.stdout, refused.stderr)
