@@ -47,8 +47,9 @@ class AlreadyChanged(DomainError):
         self.commitment = row
 
 
-def _change_from(session: Session, *, row: Commitment, status: str, owner_id: str | None,
-                 values: dict) -> bool:  # fmt: skip
+def _change_from(
+    session: Session, *, row: Commitment, status: str, owner_id: str | None, values: dict
+) -> bool:
     """Apply `values` only if the row still has the status and owner it was read with; the
     row is reloaded either way. False: another change landed first."""
     owner_then = (
