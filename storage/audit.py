@@ -6,9 +6,21 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, SQLModel
+from sqlalchemy import or_, update
+from sqlmodel import Session, SQLModel, select
 
 from storage.models import AuditLog
+
+# Fields holding a person's own words, or naming them, each with the fields that say whose they
+# are (in the same row or payload; in a payload without any of those, the one who made the
+# change). Forgetting a person blanks these, in the tables and in audit payloads alike; what
+# others rely on (requests, titles, kudos) stays, with the person's id pseudonymised.
+PERSONAL_TEXT_KEYS: dict[str, tuple[str, ...]] = {
+    "note": ("author_id", "user_id"),  # check-ins, behavior logs
+    "decline_reason": ("decided_by",),  # commitments
+    "done_note": ("done_by",),
+    "staff": ("staff_user_id",),  # a praise row's staff name
+}
 
 
 def snapshot(row: SQLModel | dict | None) -> dict[str, Any] | None:
@@ -40,3 +52,54 @@ def record(
     )
     session.add(row)
     return row
+
+
+def blank_personal_text(payload: Any, *, person_id: str, actor_id: str) -> bool:
+    """Blank, in place, every PERSONAL_TEXT_KEYS field of `payload` (nested dicts and lists
+    too) that is `person_id`'s; True when something changed."""
+    changed = False
+    if isinstance(payload, list):
+        for item in payload:
+            changed |= blank_personal_text(item, person_id=person_id, actor_id=actor_id)
+        return changed
+    if not isinstance(payload, dict):
+        return False
+    for value in payload.values():
+        if isinstance(value, dict | list):
+            changed |= blank_personal_text(value, person_id=person_id, actor_id=actor_id)
+    for key, owner_keys in PERSONAL_TEXT_KEYS.items():
+        if not payload.get(key):
+            continue
+        owners = [payload[k] for k in owner_keys if k in payload]
+        if person_id in (owners or [actor_id]):
+            payload[key] = ""
+            changed = True
+    return changed
+
+
+def forget_personal_text(session: Session, *, team_id: str, user_id: str) -> int:
+    """Blank `user_id`'s words in the team's audit payloads (run before their id is
+    pseudonymised: rows are found by it); returns the audit rows changed."""
+    rows = session.exec(
+        select(AuditLog.id, AuditLog.actor_id, AuditLog.before, AuditLog.after).where(
+            AuditLog.team_id == team_id,
+            or_(
+                AuditLog.actor_id == user_id,
+                AuditLog.before.contains(user_id, autoescape=True),
+                AuditLog.after.contains(user_id, autoescape=True),
+            ),
+        )
+    ).all()
+    changed_rows = 0
+    for row_id, actor_id, before, after in rows:
+        values = {}
+        for name, text in (("before", before), ("after", after)):
+            if not text:
+                continue
+            payload = json.loads(text)
+            if blank_personal_text(payload, person_id=user_id, actor_id=actor_id):
+                values[name] = json.dumps(payload, ensure_ascii=False, default=str)
+        if values:
+            session.execute(update(AuditLog).where(AuditLog.id == row_id).values(values))
+            changed_rows += 1
+    return changed_rows

@@ -1,8 +1,10 @@
 """Commitments `C-7` (spec §8): one department asks another for something by a date.
 
 Lifecycle: open (asked) → accepted (whoever accepted owns it) or declined (with a reason) →
-done. Accept and decline are one conditional UPDATE each, so two heads clicking at once, or one
-clicking twice, leave exactly one decision. Overdue: open or accepted the day after its due date.
+done. Every change (accept, decline, reassign, done) is one conditional UPDATE from the status
+(and owner) it was read in, so two heads clicking at once, one clicking twice, or a decline
+landing between another request's read and write leave exactly one change; the loser changes
+nothing. Overdue: open or accepted the day after its due date.
 """
 
 from __future__ import annotations
@@ -30,6 +32,36 @@ from storage.refs import next_number, parse_ref
 OPEN, ACCEPTED, DECLINED, DONE = "open", "accepted", "declined", "done"
 PENDING = (OPEN, ACCEPTED)  # still owed
 WHAT_MAX = 1000
+
+
+class AlreadyChanged(DomainError):
+    """Someone changed the commitment first (its status, or its owner): nothing was written.
+    `commitment` is its current state."""
+
+    def __init__(self, row: Commitment, *, read_status: str | None = None):
+        if read_status is None or row.status != read_status:
+            message = f"C-{row.number} is already {row.status}."
+        else:
+            message = f"C-{row.number} changed meanwhile (a new owner); nothing was changed."
+        super().__init__(message)
+        self.commitment = row
+
+
+def _change_from(
+    session: Session, *, row: Commitment, status: str, owner_id: str | None, values: dict
+) -> bool:
+    """Apply `values` only if the row still has the status and owner it was read with; the
+    row is reloaded either way. False: another change landed first."""
+    owner_then = (
+        Commitment.owner_id.is_(None) if owner_id is None else Commitment.owner_id == owner_id
+    )
+    result = session.execute(
+        update(Commitment)
+        .where(Commitment.id == row.id, Commitment.status == status, owner_then)
+        .values(**values)
+    )
+    session.refresh(row)
+    return result.rowcount == 1
 
 
 def parse_due_date(text: str, *, today: date) -> date:
@@ -187,18 +219,19 @@ def reassign(
     row = get_commitment(session, team_id=team_id, ref=ref)
     dept = require_owing_head(session, row=row, user_id=actor_id, is_admin=is_admin,
                                action=f"reassign C-{row.number}")  # fmt: skip
-    if row.status not in PENDING:
-        raise DomainError(f"C-{row.number} is already {row.status}.")
+    read_status, read_owner = row.status, row.owner_id
+    if read_status not in PENDING:
+        raise AlreadyChanged(row)
     if not any(
         m.department_id == dept.id for m in memberships(session, team_id=team_id, user_id=owner_id)
     ):
         raise DomainError(f"The new owner must be a member of {dept.name}.", field="owner")
     before = row.model_dump()
-    row.owner_id = owner_id
-    if row.status == OPEN:
-        row.status, row.decided_by, row.decided_at = ACCEPTED, actor_id, utcnow()
-    session.add(row)
-    session.flush()
+    values: dict = {"owner_id": owner_id}
+    if read_status == OPEN:
+        values.update(status=ACCEPTED, decided_by=actor_id, decided_at=utcnow())
+    if not _change_from(session, row=row, status=read_status, owner_id=read_owner, values=values):
+        raise AlreadyChanged(row, read_status=read_status)
     audit.record(session, team_id=team_id, actor_id=actor_id, action="commitment.reassign",
                  entity="commitment", entity_id=row.id, before=before, after=row)  # fmt: skip
     return row
@@ -218,18 +251,20 @@ def complete(
                 f"the owner of C-{row.number} or a head of {dept.name}",
                 f"close C-{row.number}",
             )
-    if row.status not in PENDING:
-        raise DomainError(f"C-{row.number} is already {row.status}.")
+    read_status, read_owner = row.status, row.owner_id
+    if read_status not in PENDING:
+        raise AlreadyChanged(row)
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise DomainError(
             f"The note is {len(note):,} characters; the limit is {NOTE_MAX:,}.", field="note"
         )
     before = row.model_dump()
-    row.status, row.done_by, row.done_at, row.done_note = DONE, actor_id, utcnow(), note or None
-    row.owner_id = row.owner_id or actor_id
-    session.add(row)
-    session.flush()
+    values = {"status": DONE, "done_by": actor_id, "done_at": utcnow(), "done_note": note or None,
+              "owner_id": read_owner or actor_id}  # fmt: skip
+    # The owner is part of the condition: the permission above was checked against it.
+    if not _change_from(session, row=row, status=read_status, owner_id=read_owner, values=values):
+        raise AlreadyChanged(row, read_status=read_status)
     audit.record(session, team_id=team_id, actor_id=actor_id, action="commitment.done",
                  entity="commitment", entity_id=row.id, before=before, after=row)  # fmt: skip
     return row

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -31,6 +34,15 @@ def make_engine(url: str, **kwargs) -> Engine:
     # pool_pre_ping: a restarted PostgreSQL costs one retry, not a failed request.
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def upsert_insert(session: Session, model):
+    """An INSERT for `model` that can say what to do on a key conflict (ON CONFLICT), in the
+    session's database's dialect: how first rows are created race-free on both databases."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
 @contextmanager
@@ -146,6 +158,23 @@ def _known_revisions() -> set[str]:
     return {rev.revision for rev in script.walk_revisions()}
 
 
+# Query parameters that carry a credential: libpq's `password` and `sslpassword`, and any
+# driver option named like a secret or token.
+_SECRET_QUERY_KEY = re.compile(r"pass|pwd|secret|token|credential|api_?key", re.IGNORECASE)
+HIDDEN = "***"
+
+
 def safe_url(url: str) -> str:
-    """The URL with its password hidden, for logs and messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with every password hidden (user:password@ and secret query parameters), for
+    logs and messages."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # Not a URL we can take apart: name its scheme only, whatever the rest holds.
+        scheme, separator, _ = url.partition("://")
+        return f"{scheme[:40]}://…" if separator else "…"
+    hidden = {key: HIDDEN for key in parsed.query if _SECRET_QUERY_KEY.search(key)}
+    if hidden:
+        parsed = parsed.update_query_dict(hidden)
+    # The query is URL-quoted when rendered; show the mask as the user's part is shown.
+    return parsed.render_as_string(hide_password=True).replace(f"={quote(HIDDEN)}", f"={HIDDEN}")

@@ -51,7 +51,7 @@ def normalize_url(url: str) -> str:
     url = url.strip()
     if not re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", url):
         raise CopyError(
-            f"--to {url!r} is not a database URL; give sqlite:///path/to/file.db or "
+            f"--to '{safe_url(url)}' is not a database URL; give sqlite:///path/to/file.db or "
             "postgresql+psycopg://user:password@host:5432/dbname"
         )
     if url.startswith(("postgresql://", "postgres://")):

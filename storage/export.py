@@ -25,6 +25,21 @@ def team_tables():
     ]
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (tab and CR too, as it trims
+# them first); a leading apostrophe makes it plain text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A CSV cell: None as empty, text that could run as a formula defused, numbers unchanged
+    (only text is ever prefixed, so -3 stays a number)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def only_team(engine: Engine) -> str:
     from storage.models import Team
 
@@ -53,7 +68,7 @@ def export_team(engine: Engine, *, team_id: str, out_dir: str | Path) -> dict:
                 writer = csv.writer(fh)
                 writer.writerow(cols)
                 for row in rows:
-                    writer.writerow(["" if v is None else v for v in row])
+                    writer.writerow([spreadsheet_safe(v) for v in row])
                     count += 1
             manifest["tables"][table.name] = count
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

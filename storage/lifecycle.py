@@ -5,7 +5,7 @@
 - `purge_team`: every row of every table that carries the team's `team_id` (tables other
   features add are covered without changes here), stored tokens included.
 - `forget_user`: one person's personal data removed (their user cache row, memberships, the
-  notes they wrote) or pseudonymised (their id, everywhere it appears, becomes one random id of
+  notes they wrote, in the tables and in audit-log payloads) or pseudonymised (their id, everywhere it appears, becomes one random id of
   the same length), so counts, values and history stay; audit-logged without the original id.
 """
 
@@ -22,15 +22,7 @@ from sqlmodel import Session, SQLModel
 from storage import audit
 from storage.db import session_scope
 from storage.errors import DomainError, NotFound
-from storage.models import (
-    BehaviorLog,
-    CheckIn,
-    Commitment,
-    DepartmentMember,
-    SlackUser,
-    Team,
-    utcnow,
-)
+from storage.models import DepartmentMember, SlackUser, Team, utcnow
 from storage.teams import get_or_create_team
 from storage.token_crypto import EncryptedText
 
@@ -38,13 +30,19 @@ USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,31}$")
 SYSTEM_ACTOR = "system"
 
-# Free text a person wrote about their own work: blanked when they are forgotten.
-AUTHORED_NOTES = [
-    (CheckIn, CheckIn.author_id, CheckIn.note),
-    (BehaviorLog, BehaviorLog.user_id, BehaviorLog.note),
-    (Commitment, Commitment.done_by, Commitment.done_note),
-    (Commitment, Commitment.decided_by, Commitment.decline_reason),
-]
+
+def personal_text_columns():
+    """(table, owner column, text column) for every PERSONAL_TEXT_KEYS field a team table holds
+    (check-in and behavior-log notes, commitment reasons and notes, praise staff names, and any
+    such column a later table adds)."""
+    return [
+        (table, table.c[owner], table.c[key])
+        for table in team_tables_for_purge()
+        for key, owners in audit.PERSONAL_TEXT_KEYS.items()
+        if key in table.c
+        for owner in owners
+        if owner in table.c
+    ]
 
 
 def team_tables_for_purge():
@@ -178,16 +176,17 @@ def forget_user(
             )
         ).rowcount,
     )
-    # 2. Free text they wrote.
-    for model, author, note in AUTHORED_NOTES:
+    # 2. Free text they wrote (or that names them), in the tables and in audit payloads.
+    for table, owner, text in personal_text_columns():
         count(
-            model.__tablename__ + ".note",
+            f"{table.name}.{text.name}",
             session.execute(
-                update(model)
-                .where(model.team_id == team_id, author == user_id, note != "")
-                .values({note.key: ""})
+                update(table)
+                .where(table.c.team_id == team_id, owner == user_id, text != "")
+                .values({text.name: ""})
             ).rowcount,
         )
+    count("auditlog.payload", audit.forget_personal_text(session, team_id=team_id, user_id=user_id))
     # 3. Every other mention of them: ids (and their email) in any string column of any team
     #    table, including tables added by other features, become the pseudonym.
     for table in team_tables_for_purge():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from storage.db import upsert_insert
 from storage.errors import DomainError
 from storage.models import RefCounter
 
@@ -28,16 +28,13 @@ def parse_ref(text: str, kind: str) -> int:
 
 
 def next_number(session: Session, *, team_id: str, kind: str) -> int:
-    """Allocate the next number; the UPDATE row-locks the counter so concurrent writers queue."""
-    result = session.execute(
-        update(RefCounter)
-        .where(RefCounter.team_id == team_id, RefCounter.kind == kind)
-        .values(last=RefCounter.last + 1)
-    )
-    if result.rowcount == 0:
-        session.add(RefCounter(team_id=team_id, kind=kind, last=1))
-        session.flush()
-        return 1
-    return session.exec(
-        select(RefCounter.last).where(RefCounter.team_id == team_id, RefCounter.kind == kind)
-    ).one()
+    """Allocate the next number in one statement: the team's first one creates the counter,
+    later ones increment it (the row lock makes concurrent writers queue). Two first numbers
+    at once cannot both try to create it."""
+    insert = upsert_insert(session, RefCounter).values(team_id=team_id, kind=kind, last=1)
+    return session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[RefCounter.team_id, RefCounter.kind],
+            set_={"last": RefCounter.last + 1},
+        ).returning(RefCounter.last)
+    ).scalar_one()

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, select
 
 from storage import audit
+from storage.db import upsert_insert
 from storage.errors import FieldErrors
 from storage.models import SlackUser, Team
 from storage.staleness import parse_stale_days
@@ -32,11 +33,17 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 def get_or_create_team(session: Session, *, team_id: str) -> Team:
+    """The team's row, created with its defaults on first use; two first requests at once
+    both get it (the second insert does nothing)."""
     team = session.get(Team, team_id)
     if team is None:
-        team = Team(team_id=team_id)
-        session.add(team)
-        session.flush()
+        new_row = Team(team_id=team_id).model_dump()
+        session.execute(
+            upsert_insert(session, Team)
+            .values(new_row)
+            .on_conflict_do_nothing(index_elements=[Team.team_id])
+        )
+        team = session.get(Team, team_id)
     return team
 
 

@@ -72,9 +72,20 @@ def _with_usage(usage: str, fn):
     try:
         return fn()
     except DomainError as exc:
-        if getattr(exc, "usage", None) or isinstance(exc, FieldErrors):
+        if getattr(exc, "usage", None) or isinstance(exc, FieldErrors | store.AlreadyChanged):
             raise
         raise UsageError(exc.message, usage=usage) from None
+
+
+def _already(exc: store.AlreadyChanged) -> str:
+    """The answer to a change someone else made first (nothing written, nobody notified)."""
+    row = exc.commitment
+    text = f":information_source: {exc.message}"
+    if row.status == store.DONE and row.done_by:
+        text += f" <@{row.done_by}> closed it."
+    elif row.owner_id:
+        text += f" It is owned by <@{row.owner_id}>."
+    return text
 
 
 def ask_from_text(context, client, respond, arg: str) -> None:
@@ -122,9 +133,13 @@ def commit_from_text(context, client, respond, arg: str) -> None:
         raise UsageError("Say which commitment and its new owner.", usage=COMMIT_USAGE)
     with deps.session() as session:
         admin = context["caller"].is_admin(session)
-        row = _with_usage(COMMIT_USAGE, lambda: store.reassign(
-            session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=m.group("ref"),
-            owner_id=users[0]))  # fmt: skip
+        try:
+            row = _with_usage(COMMIT_USAGE, lambda: store.reassign(
+                session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=m.group("ref"),
+                owner_id=users[0]))  # fmt: skip
+        except store.AlreadyChanged as exc:
+            reply(respond, _already(exc))
+            return
         dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
     _dm(client, row.asker_id, asker_notice(row, dept.name, "reassigned"))
     if row.owner_id != user_id:
@@ -140,8 +155,12 @@ def done_from_text(context, client, respond, arg: str) -> None:
         raise UsageError("Say which commitment is done.", usage=DONE_USAGE)
     with deps.session() as session:
         admin = context["caller"].is_admin(session)
-        row = _with_usage(DONE_USAGE, lambda: store.complete(
-            session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=ref, note=note))  # fmt: skip
+        try:
+            row = _with_usage(DONE_USAGE, lambda: store.complete(
+                session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=ref, note=note))  # fmt: skip
+        except store.AlreadyChanged as exc:
+            reply(respond, _already(exc))
+            return
         dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
     _dm(client, row.asker_id, asker_notice(row, dept.name, "done"))
     reply(respond, f":tada: Closed *C-{row.number}*; <@{row.asker_id}> has been told.")

@@ -3,12 +3,14 @@ decline modal, /okr commit, /okr done, /okr asks, and the asker's DMs at every c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from storage.models import AuditLog, Commitment
@@ -239,6 +241,83 @@ def test_commit_owner_done_and_asks(driver, slack, engine, world):
     driver.command("/okr", "asks all", user=CAROL)
     text = driver.last_reply_text()
     assert "C-2" in text and "C-1" not in text
+
+
+@contextlib.contextmanager
+def racing_reads():
+    """While active, the first two requests to load a commitment each wait for the other to
+    have loaded it too, so both decide from the same state: the race the conditional update
+    must settle, every time rather than by chance."""
+    both_read = threading.Barrier(2, timeout=5)
+
+    def wait_for_the_other(_target, _context):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()
+
+    event.listen(Commitment, "load", wait_for_the_other)
+    try:
+        yield
+    finally:
+        event.remove(Commitment, "load", wait_for_the_other)
+
+
+def run_at_once(*calls):
+    threads = [threading.Thread(target=fn, args=args, kwargs=kw) for fn, args, kw in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_two_dones_at_once_close_once_and_dm_the_asker_once(driver, slack, engine, world):
+    ask(driver, slack, f"Product Team Fix the export by {due()}")
+    driver.block_action("commitment_accept", "C-1", user=BOB)
+    slack.wait_for("chat.postMessage", where=lambda c: c["channel"] == CAROL)
+    slack.reset()
+    with racing_reads():  # the listeners run after the ack: wait for their answers inside
+        run_at_once((driver.command, ("/okr", "done C-1 shipped by Bob"), {"user": BOB}),
+                    (driver.command, ("/okr", "done C-1 shipped by Dave"), {"user": DAVE}))  # fmt: skip
+        answers = [r["text"] for r in driver.replies(2)]
+    assert sum("Closed *C-1*" in a for a in answers) == 1, answers
+    assert sum("C-1 is already done" in a for a in answers) == 1, answers
+    slack.wait_for("chat.postMessage", where=lambda c: c["channel"] == CAROL)
+    time.sleep(0.3)
+    (notice,) = dms_to(slack, CAROL)
+    (row,) = commitments(engine)
+    assert row.status == "done" and row.done_by in (BOB, DAVE)
+    assert row.done_note in notice["text"]  # the winner's note, told once
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(AuditLog)
+                      .where(AuditLog.action == "commitment.done")).one() == 1  # fmt: skip
+    # A later /okr done answers the same way, and tells nobody.
+    slack.reset()
+    driver.command("/okr", "done C-1", user=BOB)
+    assert "C-1 is already done" in driver.last_reply_text()
+    time.sleep(0.3)
+    assert dms_to(slack, CAROL) == []
+
+
+def test_reassign_racing_a_decline_changes_nothing_and_dms_nobody(driver, slack, engine, world):
+    ask(driver, slack, f"Product Team Fix the export by {due()}")
+    slack.reset()
+    reason = {"reason": {"value": {"type": "plain_text_input", "value": "No capacity in Q4"}}}
+    with racing_reads():
+        run_at_once(
+            (driver.view_submission, ("commitment_decline_submit", reason),
+             {"user": DAVE, "private_metadata": "C-1"}),
+            (driver.command, ("/okr", "commit C-1 owner <@U0BOB0001|bob>"), {"user": BOB}),
+        )  # fmt: skip
+        reassign_answer = driver.last_reply_text()
+    (row,) = commitments(engine)
+    time.sleep(0.3)
+    asker_dms = dms_to(slack, CAROL)
+    assert len(asker_dms) == 1
+    if row.status == "declined":  # the decline won: the reassign answered and changed nothing
+        assert row.owner_id is None and "C-1 is already declined" in reassign_answer
+        assert "declined" in asker_dms[0]["text"]
+    else:  # the reassign won: the decline was refused in the modal
+        assert (row.status, row.owner_id, row.decline_reason) == ("accepted", BOB, None)
+        assert "now owned by" in reassign_answer and "now owned by" in asker_dms[0]["text"]
 
 
 def test_due_dates_are_days_of_the_workspace_timezone(driver, slack, engine, world):

@@ -166,3 +166,116 @@ def test_export_forget_and_purge_cover_links_and_commitments(engine, world, tmp_
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(ObjectiveLink)).one() == 0
         assert [c.what for c in s.exec(select(Commitment))] == ["B only"]
+
+
+# ---- state changes are conditional on the state they were read in ------------------------------
+
+
+class ReadFirst(Session):
+    """A session that has read the commitment (as a request does before it decides) and
+    holds on to what it read while other sessions change it."""
+
+    def __init__(self, engine, ref="C-1"):
+        super().__init__(engine, expire_on_commit=False)
+        self.read = commitments.get_commitment(self, team_id=TEAM, ref=ref)
+        assert self.read.status in commitments.PENDING
+
+
+def read_then(engine):
+    return ReadFirst(engine)
+
+
+def test_done_after_a_decline_landed_in_between_changes_nothing(engine, world):
+    ask(engine, world)
+    late = read_then(engine)
+    with session_scope(engine) as s:
+        commitments.decline(s, team_id=TEAM, actor_id=DAVE, is_admin=False, ref="C-1",
+                            reason="No capacity")  # fmt: skip
+    with late, pytest.raises(commitments.AlreadyChanged, match="C-1 is already declined"):
+        commitments.complete(late, team_id=TEAM, actor_id=BOB, is_admin=False, ref="C-1",
+                             note="done anyway")  # fmt: skip
+    with Session(engine) as s:
+        row = s.exec(select(Commitment)).one()
+        assert (row.status, row.decline_reason, row.done_by) == ("declined", "No capacity", None)
+        actions = s.exec(select(AuditLog.action).where(AuditLog.entity == "commitment")).all()
+        assert sorted(actions) == ["commitment.ask", "commitment.decline"]
+
+
+def test_reassign_after_a_decline_landed_in_between_changes_nothing(engine, world):
+    ask(engine, world)
+    late = read_then(engine)
+    with session_scope(engine) as s:
+        commitments.decline(s, team_id=TEAM, actor_id=DAVE, is_admin=False, ref="C-1",
+                            reason="No capacity")  # fmt: skip
+    with late, pytest.raises(commitments.AlreadyChanged, match="C-1 is already declined"):
+        commitments.reassign(late, team_id=TEAM, actor_id=BOB, is_admin=False, ref="C-1",
+                             owner_id=DAVE)  # fmt: skip
+    with Session(engine) as s:
+        row = s.exec(select(Commitment)).one()
+        assert (row.status, row.owner_id, row.decided_by) == ("declined", None, DAVE)
+        assert s.exec(select(func.count()).select_from(AuditLog)
+                      .where(AuditLog.action == "commitment.reassign")).one() == 0  # fmt: skip
+
+
+def test_second_done_read_before_the_first_closed_it_changes_nothing(engine, world):
+    ask(engine, world)
+    with session_scope(engine) as s:
+        commitments.accept(s, team_id=TEAM, actor_id=DAVE, is_admin=False, ref="C-1")
+    late = read_then(engine)
+    with session_scope(engine) as s:
+        commitments.complete(s, team_id=TEAM, actor_id=DAVE, is_admin=False, ref="C-1",
+                             note="first")  # fmt: skip
+    with late, pytest.raises(commitments.AlreadyChanged, match="C-1 is already done"):
+        commitments.complete(late, team_id=TEAM, actor_id=BOB, is_admin=False, ref="C-1",
+                             note="second")  # fmt: skip
+    with Session(engine) as s:
+        row = s.exec(select(Commitment)).one()
+        assert (row.status, row.done_by, row.done_note) == ("done", DAVE, "first")
+        assert s.exec(select(func.count()).select_from(AuditLog)
+                      .where(AuditLog.action == "commitment.done")).one() == 1  # fmt: skip
+
+
+def test_reassign_or_done_after_the_owner_changed_in_between_changes_nothing(engine, world):
+    ask(engine, world)
+    with session_scope(engine) as s:
+        commitments.accept(s, team_id=TEAM, actor_id=DAVE, is_admin=False, ref="C-1")
+    late_reassign, late_done = read_then(engine), read_then(engine)
+    with session_scope(engine) as s:
+        commitments.reassign(s, team_id=TEAM, actor_id=BOB, is_admin=False, ref="C-1",
+                             owner_id=BOB)  # fmt: skip
+    # Dave read himself as the owner: he may close it no longer, nor hand it on.
+    with late_reassign, pytest.raises(commitments.AlreadyChanged, match="C-1 changed"):
+        commitments.reassign(late_reassign, team_id=TEAM, actor_id=DAVE, is_admin=False,
+                             ref="C-1", owner_id=DAVE)  # fmt: skip
+    with late_done, pytest.raises(commitments.AlreadyChanged, match="C-1 changed"):
+        commitments.complete(late_done, team_id=TEAM, actor_id=DAVE, is_admin=False, ref="C-1")
+    with Session(engine) as s:
+        row = s.exec(select(Commitment)).one()
+        assert (row.status, row.owner_id) == ("accepted", BOB)
+        assert s.exec(select(func.count()).select_from(AuditLog)
+                      .where(AuditLog.action == "commitment.reassign")).one() == 1  # fmt: skip
+
+
+def test_concurrent_dones_close_once(engine, world):
+    ask(engine, world)
+    with session_scope(engine) as s:
+        commitments.accept(s, team_id=TEAM, actor_id=DAVE, is_admin=False, ref="C-1")
+    outcomes = []
+
+    def close(user):
+        try:
+            with session_scope(engine) as s:
+                commitments.complete(s, team_id=TEAM, actor_id=user, is_admin=False, ref="C-1")
+            outcomes.append("closed")
+        except commitments.AlreadyChanged:
+            outcomes.append("already")
+
+    threads = [threading.Thread(target=close, args=(u,)) for u in (BOB, DAVE, BOB, DAVE)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["already", "already", "already", "closed"]
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(AuditLog)
+                      .where(AuditLog.action == "commitment.done")).one() == 1  # fmt: skip
