@@ -174,7 +174,12 @@ def team_client(settings: Settings, engine: Engine, team_id: str) -> WebClient |
 
 
 def _stored_bot_client(settings: Settings, store, team_id: str) -> WebClient | None:
-    bot: Bot | None = store.find_bot(enterprise_id=None, team_id=team_id)
+    # The store matches the enterprise id exactly, as Bolt's request authorization does, so a
+    # grid workspace's rows are found only with their org's id.
+    enterprise_id = lifecycle.bot_enterprise_id(
+        store.engine, client_id=store.client_id, team_id=team_id
+    )
+    bot: Bot | None = store.find_bot(enterprise_id=enterprise_id, team_id=team_id)
     if bot is None or not bot.bot_token:
         return None
     if bot.bot_refresh_token:

@@ -31,6 +31,7 @@ from storage.models import (
     Team,
     utcnow,
 )
+from storage.oauth_tables import slack_bots
 from storage.teams import get_or_create_team
 from storage.token_crypto import EncryptedText
 
@@ -99,6 +100,25 @@ def reactivate_if_uninstalled(session: Session, *, team_id: str) -> bool:
         session, team_id=team_id, actor_id=SYSTEM_ACTOR, action="team.reinstall", entity="team"
     )
     return True
+
+
+def bot_enterprise_id(engine: Engine, *, client_id: str, team_id: str) -> str | None:
+    """The Enterprise Grid org id on the team's newest bot installation (None outside a grid).
+
+    Requests name both ids and the installation store matches both; work that starts from a
+    team id alone (jobs, CLI commands) looks the enterprise id up here first."""
+    bots = slack_bots
+    with engine.connect() as conn:
+        return conn.execute(
+            select(bots.c.enterprise_id)
+            .where(
+                bots.c.client_id == client_id,
+                bots.c.team_id == team_id,
+                bots.c.bot_token.is_not(None),
+            )
+            .order_by(bots.c.installed_at.desc(), bots.c.id.desc())
+            .limit(1)
+        ).scalar()
 
 
 def active_team_ids(session: Session) -> list[str]:

@@ -16,6 +16,7 @@ from tests.support.oauth_helpers import (
     install,
     issued,
     oauth_settings,
+    seed_installation,
     serve_in_thread,
 )
 
@@ -77,3 +78,13 @@ def test_single_workspace_digest_still_asks_for_the_bot_token(db_url, engine, sl
     department(engine, "Support", heads=(ALICE,))
     result = run_cli("digest", env={"DATABASE_URL": db_url, "SLACK_API_URL": slack.api_url})
     assert result.returncode == 2 and "Set SLACK_BOT_TOKEN" in result.stderr
+
+
+def test_enterprise_grid_team_gets_its_digest_with_its_stored_token(db_url, engine, slack):
+    token = seed_installation(engine, team_id="T0GRIDB02", enterprise_id="E0GRID0001")
+    support = department(engine, "Support", team_id="T0GRIDB02", heads=(ALICE,))
+    objective(engine, support, team_id="T0GRIDB02")
+    slack.reset()
+    digest = run_cli("digest", "--team", "T0GRIDB02", env=oauth_env(db_url, slack))
+    assert digest.returncode == 0, digest.stderr  # was: "has no installation (uninstalled?)"
+    assert "Sent " in digest.stdout and posted_tokens(slack) == {token}
