@@ -191,12 +191,14 @@ def tick() -> None:
 def kpi_sync() -> None:
     if _runtime is None:
         return
-    if not getattr(_runtime.settings, "kpi_spreadsheet", None):
-        log.debug("KPI sync skipped: no KPI_SPREADSHEET (Google Sheets is optional)")
-        return
-    from jobs.kpi_sync import run_kpi_sync
+    from jobs.kpi_sync import run_kpi_sync, team_spreadsheet
 
     for team_id, client in _runtime.active_teams():
+        # Google Sheets is optional: a workspace without a spreadsheet (no KPI_SPREADSHEET, or
+        # with several workspaces none connected in /okr setup) is skipped without a report.
+        if team_spreadsheet(_runtime.engine, _runtime.settings, team_id) is None:
+            log.debug("KPI sync skipped for team %s: no spreadsheet connected", team_id)
+            continue
         try:
             run_kpi_sync(
                 settings=_runtime.settings, engine=_runtime.engine, client=client, team_id=team_id

@@ -266,21 +266,20 @@ def kpi() -> None:
 @click.option("--team", "team_id", default=None, help="Slack team id (default: the bot token's).")
 @click.pass_context
 def kpi_sync(ctx: click.Context, team_id: str | None) -> None:
-    """One KPI sync now, printing the sync report (exit 1 when nothing landed)."""
+    """One KPI sync now, printing the sync report (exit 1 when nothing landed).
+
+    With several workspaces (OAuth), --team T reads T's own spreadsheet, set in /okr setup."""
     from jobs.kpi_sync import run_kpi_sync
     from slackapp.web_client import make_web_client
 
     settings = _settings(ctx)
-    require(
-        settings,
-        "GOOGLE_SERVICE_ACCOUNT_FILE",
-        "KPI_SPREADSHEET",
-        hint="See README § KPIs from Google Sheets for the service account set-up.",
-    )
-    if settings.oauth_enabled:  # multi-workspace: the team's own stored token
+    hint = "See README § KPIs from Google Sheets for the service account set-up."
+    if settings.oauth_enabled:  # multi-workspace: the team's own stored token and spreadsheet
+        require(settings, "GOOGLE_SERVICE_ACCOUNT_FILE", hint=hint)
         engine = _engine(settings)
         team_id, client = _team_and_client(settings, engine, team_id)
     else:
+        require(settings, "GOOGLE_SERVICE_ACCOUNT_FILE", "KPI_SPREADSHEET", hint=hint)
         if team_id is None:
             require(settings, "SLACK_BOT_TOKEN", hint="Or pass --team T… to sync without Slack.")
         client = make_web_client(settings) if settings.slack_bot_token else None

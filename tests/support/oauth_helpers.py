@@ -129,9 +129,11 @@ def seed_installation(
     enterprise_id: str | None = None,
     keys: str = KEY_OLD,
     client_id: str = "1111.2222",
+    slack=None,
 ) -> str:
     """Store a bot installation the way the OAuth redirect does (encrypted, team marked
-    installed) without the browser round trip; returns its bot token."""
+    installed) without the browser round trip; returns its bot token. With `slack` (the fake),
+    its auth.test knows the token as the team's."""
     from slack_sdk.oauth.installation_store import Installation
 
     from slackapp.oauth import EncryptedInstallationStore
@@ -154,4 +156,6 @@ def seed_installation(
             installed_at=time.time(),
         )
     )
+    if slack is not None:
+        slack.issued_tokens[token] = team_id
     return token
