@@ -214,7 +214,12 @@ def daily() -> None:
     try:
         from jobs.data_retention import purge_expired_teams
 
-        purge_expired_teams(settings=_runtime.settings, engine=_runtime.engine, now=now)
+        purge_expired_teams(
+            settings=_runtime.settings,
+            engine=_runtime.engine,
+            now=now,
+            client_for=_runtime.client_for,
+        )
     except ImportError:
         pass
     except Exception:  # noqa: BLE001

@@ -90,12 +90,17 @@ def mark_uninstalled(session: Session, *, team_id: str, now: datetime | None = N
 
 
 def reactivate_if_uninstalled(session: Session, *, team_id: str) -> bool:
-    """A user-initiated request from a team proves the app is installed there again."""
-    team = session.get(Team, team_id)
-    if team is None or team.uninstalled_at is None:
+    """Proof that the app is installed there again (a person's request, or the team's token
+    working in auth.test) makes an uninstalled team active. Conditional, so processes noticing
+    it at once record one reinstall."""
+    changed = session.execute(
+        update(Team)
+        .where(Team.team_id == team_id, Team.uninstalled_at.is_not(None))
+        .values(uninstalled_at=None)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if not changed:
         return False
-    team.uninstalled_at = None
-    session.add(team)
     audit.record(
         session, team_id=team_id, actor_id=SYSTEM_ACTOR, action="team.reinstall", entity="team"
     )
