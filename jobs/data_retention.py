@@ -44,27 +44,30 @@ def purge_expired_teams(
     client_for: Callable[[str], WebClient | None] | None = None,
 ) -> list[str]:
     """Purge every team uninstalled more than the retention period before `now`, unless its
-    token works again. `client_for(team_id)`: that team's Web API client (None: no token)."""
+    token works again (then, as for any uninstalled team whose token works, it is reactivated). `client_for(team_id)`: that team's Web API client (None: no token)."""
     if client_for is None:
 
         def client_for(team_id: str) -> WebClient | None:
             return team_client(settings, engine, team_id)
 
     with session_scope(engine) as session:
-        due = expired_team_ids(
-            session, now=now, retention_days=settings.loyalty_data_retention_days
+        uninstalled = expired_team_ids(session, now=now, retention_days=0)
+        due = set(
+            expired_team_ids(session, now=now, retention_days=settings.loyalty_data_retention_days)
         )
     purged = []
-    for team_id in due:
+    # Every uninstalled team is re-checked, not only those due: a reinstall is noticed within a
+    # day even when nobody uses the app and no process restarts.
+    for team_id in uninstalled:
         try:
             client = client_for(team_id)
         except Exception:  # noqa: BLE001 - no way to check: keep the data for now
             log.exception("No Slack client to check team %s; purge postponed", team_id)
             continue
         installed = _installed_again(engine, client, team_id)
-        if installed is not False:
-            if installed:
-                log.info("Team %s has the app again; its data is kept", team_id)
+        if installed:
+            log.info("Team %s has the app again; it is active and its data is kept", team_id)
+        if installed is not False or team_id not in due:
             continue
         try:
             with session_scope(engine) as session:

@@ -118,6 +118,13 @@ def test_scheduled_daily_job_rechecks_with_each_teams_client(app, settings, engi
     assert uninstalled_at(engine, TEAM_A) is None and objectives(engine, TEAM_A) == 1
 
 
+def test_daily_job_notices_a_reinstall_before_the_period_ends(settings, engine, slack):
+    seed(engine, TEAM_A)
+    uninstall(engine, TEAM_A, days_ago=2)  # reinstalled since, while this process ran on
+    assert purge_expired_teams(settings=settings, engine=engine, now=utcnow()) == []
+    assert uninstalled_at(engine, TEAM_A) is None and reinstall_audits(engine, TEAM_A) == 1
+
+
 def test_reactivation_is_recorded_once(engine):
     seed(engine, TEAM_A)
     uninstall(engine, TEAM_A)
@@ -128,3 +135,15 @@ def test_reactivation_is_recorded_once(engine):
     assert results == [True, False] and reinstall_audits(engine, TEAM_A) == 1
     with session_scope(engine) as s:  # an unknown team is nothing to reactivate
         assert reactivate_if_uninstalled(s, team_id="T0NOTHERE1") is False
+
+
+def test_a_cli_command_that_reaches_slack_reactivates_the_team(db_url, engine, slack):
+    from tests.cli.test_settings_cli import run_cli
+
+    seed(engine, TEAM_A)
+    uninstall(engine, TEAM_A, days_ago=5)
+    env = {"DATABASE_URL": db_url, "SLACK_API_URL": slack.api_url,
+           "SLACK_BOT_TOKEN": "xoxb-test-token"}  # fmt: skip
+    sent = run_cli("digest", "--team", TEAM_A, env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert uninstalled_at(engine, TEAM_A) is None and reinstall_audits(engine, TEAM_A) == 1
