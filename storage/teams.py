@@ -170,8 +170,26 @@ def validate_settings(values: dict) -> dict:
     return values
 
 
+def _spreadsheet_taken(session: Session, *, team_id: str, key: str) -> bool:
+    return (
+        session.exec(
+            select(Team.team_id).where(Team.kpi_spreadsheet == key, Team.team_id != team_id)
+        ).first()
+        is not None
+    )
+
+
 def update_settings(session: Session, *, team_id: str, actor_id: str, values: dict) -> Team:
     values = validate_settings(dict(values))
+    sheet = values.get("kpi_spreadsheet")
+    if sheet and _spreadsheet_taken(session, team_id=team_id, key=sheet):
+        # One workspace's KPI sheet is never read into another, even with its address known.
+        raise FieldErrors(
+            {
+                "kpi_spreadsheet": "That spreadsheet is connected to another workspace; "
+                "each workspace connects its own."
+            }
+        )
     team = get_or_create_team(session, team_id=team_id)
     before = team.model_dump()
     for key in SETTING_FIELDS:

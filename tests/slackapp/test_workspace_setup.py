@@ -114,6 +114,20 @@ def test_workspace_connects_its_own_spreadsheet_in_setup(oauth_driver, slack, en
     assert stored_sheet(engine, TEAM_B) is None
 
 
+def test_a_spreadsheet_connected_to_another_workspace_is_refused(oauth_driver, engine):
+    from storage.db import session_scope
+    from storage.teams import update_settings
+
+    with session_scope(engine) as s:
+        update_settings(s, team_id="T0TEAMA01", actor_id=ADMIN, values={"kpi_spreadsheet": KEY})
+    url = f"https://docs.google.com/spreadsheets/d/{KEY}/edit"
+    resp = oauth_driver.view_submission("okr_setup", setup_values(kpi_spreadsheet=url), user=ADMIN)
+    error = json.loads(resp.body)["errors"]["kpi_spreadsheet"]
+    assert "connected to another workspace" in error
+    assert stored_sheet(engine, TEAM_B) is None and settings_audits(engine, TEAM_B) == 0
+    assert stored_sheet(engine, "T0TEAMA01") == KEY
+
+
 def test_single_workspace_setup_has_no_spreadsheet_field(driver, slack, engine):
     driver.command("/okr", "setup", user=ADMIN)
     view = slack.wait_for("views.open")[0]["view"]
