@@ -44,7 +44,8 @@ def purge_expired_teams(
     client_for: Callable[[str], WebClient | None] | None = None,
 ) -> list[str]:
     """Purge every team uninstalled more than the retention period before `now`, unless its
-    token works again (then, as for any uninstalled team whose token works, it is reactivated). `client_for(team_id)`: that team's Web API client (None: no token)."""
+    token works again; any uninstalled team whose token works is made active again.
+    `client_for(team_id)`: that team's Web API client (None: it has no token)."""
     if client_for is None:
 
         def client_for(team_id: str) -> WebClient | None:

@@ -112,16 +112,16 @@ def bot_enterprise_id(engine: Engine, *, client_id: str, team_id: str) -> str | 
 
     Requests name both ids and the installation store matches both; work that starts from a
     team id alone (jobs, CLI commands) looks the enterprise id up here first."""
-    bots = slack_bots
+    bots = slack_bots.c
     with engine.connect() as conn:
         return conn.execute(
-            select(bots.c.enterprise_id)
+            select(bots.enterprise_id)
             .where(
-                bots.c.client_id == client_id,
-                bots.c.team_id == team_id,
-                bots.c.bot_token.is_not(None),
+                bots.client_id == client_id,
+                bots.team_id == team_id,
+                bots.bot_token.is_not(None),
             )
-            .order_by(bots.c.installed_at.desc(), bots.c.id.desc())
+            .order_by(bots.installed_at.desc(), bots.id.desc())
             .limit(1)
         ).scalar()
 

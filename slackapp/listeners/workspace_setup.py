@@ -65,11 +65,11 @@ def service_account_email(path: str | None) -> str | None:
     return email if isinstance(email, str) and email else None
 
 
-def _spreadsheet_field(initial: str | None, sharer: str | None) -> InputBlock:
-    if sharer:
+def _spreadsheet_field(initial: str | None, share_with: str | None) -> InputBlock:
+    if share_with:
         hint = (
-            f"First share the sheet with {sharer} (Viewer) in Google Sheets. "
-            "Values are read every hour; leave empty to disconnect."
+            f"First share the sheet with {share_with} (Viewer) in Google Sheets. "
+            "Values are read at each scheduled KPI sync; leave empty to disconnect."
         )
     else:
         hint = (
@@ -91,12 +91,12 @@ def _spreadsheet_field(initial: str | None, sharer: str | None) -> InputBlock:
 
 
 def setup_modal(
-    team, default_tz: str, *, own_spreadsheet: bool = False, sharer: str | None = None
+    team, default_tz: str, *, own_spreadsheet: bool = False, share_with: str | None = None
 ) -> View:
     """`own_spreadsheet`: multi-workspace mode, where each workspace connects its own KPI
-    sheet here; `sharer` is the service account's email the sheet must be shared with."""
+    sheet here; `share_with` is the service account's email the sheet must be shared with."""
     yes = Option(value="yes", text="Kudos must name a behavior (#B-5)")
-    spreadsheet = [_spreadsheet_field(team.kpi_spreadsheet, sharer)] if own_spreadsheet else []
+    spreadsheet = [_spreadsheet_field(team.kpi_spreadsheet, share_with)] if own_spreadsheet else []
     return modal(
         "Loyalty OKRs setup",
         callback_id=CALLBACK_ID,
@@ -192,7 +192,7 @@ def open_setup_modal(context, client, trigger_id: str) -> None:
                 get_or_create_team(session, team_id=team_id),
                 settings.loyalty_timezone,
                 own_spreadsheet=settings.oauth_enabled,
-                sharer=service_account_email(settings.google_service_account_file)
+                share_with=service_account_email(settings.google_service_account_file)
                 if settings.oauth_enabled
                 else None,
             )
