@@ -50,7 +50,7 @@ from storage.kpi_values import (
 from storage.kpis import KNOWN_KPIS
 from storage.models import Kpi, KpiSyncRun, utcnow
 from storage.praise import known_row_keys, store_drafts
-from storage.teams import admin_ids
+from storage.teams import admin_ids, team_kpi_spreadsheet
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +141,10 @@ class SyncReport:
 # ---------------------------------------------------------------- the sync
 
 
-def _fetch(settings: Settings, retry: RetryPolicy | None) -> SheetData:
+def _fetch(settings: Settings, spreadsheet: str | None, retry: RetryPolicy | None) -> SheetData:
     return fetch_sheet(
         service_account_file=settings.google_service_account_file,
-        spreadsheet=settings.kpi_spreadsheet,
+        spreadsheet=spreadsheet,
         worksheets=settings.worksheet_names,
         praise_worksheet=settings.kpi_praise_worksheet,
         api_url=settings.google_sheets_api_url,
@@ -181,6 +181,23 @@ def _carried_problem_key(
         return key, not already
     # A manual run prints its report; it does not count as having told the admins.
     return (key if already else None), False
+
+
+NO_TEAM_SHEET = (
+    "This workspace has no KPI spreadsheet connected; a workspace admin connects one in "
+    "/okr setup (KPI spreadsheet)."
+)
+
+
+def team_spreadsheet(engine: Engine, settings: Settings, team_id: str) -> str | None:
+    """The spreadsheet this team's KPIs come from (its own one with several workspaces)."""
+    with session_scope(engine) as session:
+        return team_kpi_spreadsheet(
+            session,
+            team_id=team_id,
+            multi_workspace=settings.oauth_enabled,
+            configured=settings.kpi_spreadsheet,
+        )
 
 
 def _admin_ids(engine: Engine, settings: Settings, team_id: str) -> list[str]:
@@ -232,8 +249,12 @@ def run_kpi_sync(
         team_id = client.auth_test()["team_id"]
     report = SyncReport(team_id=team_id)
     began = time.monotonic()
+    spreadsheet = None if fetch else team_spreadsheet(engine, settings, team_id)
+    if not fetch and spreadsheet is None and settings.oauth_enabled:
+        report.error = NO_TEAM_SHEET  # nothing attempted, so no run is recorded
+        return report
     try:
-        data = fetch() if fetch else _fetch(settings, retry)
+        data = fetch() if fetch else _fetch(settings, spreadsheet, retry)
     except SheetsError as exc:
         report.error = str(exc)
         if _finish_failed(engine, report, notify_admins):

@@ -191,12 +191,14 @@ def tick() -> None:
 def kpi_sync() -> None:
     if _runtime is None:
         return
-    if not getattr(_runtime.settings, "kpi_spreadsheet", None):
-        log.debug("KPI sync skipped: no KPI_SPREADSHEET (Google Sheets is optional)")
-        return
-    from jobs.kpi_sync import run_kpi_sync
+    from jobs.kpi_sync import run_kpi_sync, team_spreadsheet
 
     for team_id, client in _runtime.active_teams():
+        # Google Sheets is optional: a workspace without a spreadsheet (no KPI_SPREADSHEET, or
+        # with several workspaces none connected in /okr setup) is skipped without a report.
+        if team_spreadsheet(_runtime.engine, _runtime.settings, team_id) is None:
+            log.debug("KPI sync skipped for team %s: no spreadsheet connected", team_id)
+            continue
         try:
             run_kpi_sync(
                 settings=_runtime.settings, engine=_runtime.engine, client=client, team_id=team_id
@@ -212,7 +214,12 @@ def daily() -> None:
     try:
         from jobs.data_retention import purge_expired_teams
 
-        purge_expired_teams(settings=_runtime.settings, engine=_runtime.engine, now=now)
+        purge_expired_teams(
+            settings=_runtime.settings,
+            engine=_runtime.engine,
+            now=now,
+            client_for=_runtime.client_for,
+        )
     except ImportError:
         pass
     except Exception:  # noqa: BLE001

@@ -266,21 +266,20 @@ def kpi() -> None:
 @click.option("--team", "team_id", default=None, help="Slack team id (default: the bot token's).")
 @click.pass_context
 def kpi_sync(ctx: click.Context, team_id: str | None) -> None:
-    """One KPI sync now, printing the sync report (exit 1 when nothing landed)."""
+    """One KPI sync now, printing the sync report (exit 1 when nothing landed).
+
+    With several workspaces (OAuth), --team T reads T's own spreadsheet, set in /okr setup."""
     from jobs.kpi_sync import run_kpi_sync
     from slackapp.web_client import make_web_client
 
     settings = _settings(ctx)
-    require(
-        settings,
-        "GOOGLE_SERVICE_ACCOUNT_FILE",
-        "KPI_SPREADSHEET",
-        hint="See README § KPIs from Google Sheets for the service account set-up.",
-    )
-    if settings.oauth_enabled:  # multi-workspace: the team's own stored token
+    hint = "See README § KPIs from Google Sheets for the service account set-up."
+    if settings.oauth_enabled:  # multi-workspace: the team's own stored token and spreadsheet
+        require(settings, "GOOGLE_SERVICE_ACCOUNT_FILE", hint=hint)
         engine = _engine(settings)
         team_id, client = _team_and_client(settings, engine, team_id)
     else:
+        require(settings, "GOOGLE_SERVICE_ACCOUNT_FILE", "KPI_SPREADSHEET", hint=hint)
         if team_id is None:
             require(settings, "SLACK_BOT_TOKEN", hint="Or pass --team T… to sync without Slack.")
         client = make_web_client(settings) if settings.slack_bot_token else None
@@ -408,9 +407,27 @@ def _team_and_client(settings: Settings, engine, team_id: str | None):
         client = team_client(settings, engine, team_id)
         if client is None:
             raise DomainError(f"Team {team_id} has no installation (uninstalled?).")
-        return team_id, client
-    require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
-    return team_id, make_web_client(settings)
+    else:
+        require(settings, "SLACK_BOT_TOKEN", hint=SLACK_HINT)
+        client = make_web_client(settings)
+    _notice_reinstall(engine, client, team_id)
+    return team_id, client
+
+
+def _notice_reinstall(engine, client, team_id: str) -> None:
+    """A team marked uninstalled whose token works has the app again (e.g. reinstalled in
+    single-workspace mode, where no OAuth redirect reports it): jobs resume for it."""
+    from slackapp.oauth import reactivate_if_token_works
+    from storage.db import session_scope
+    from storage.lifecycle import is_team_active
+
+    with session_scope(engine) as session:
+        if is_team_active(session, team_id=team_id):
+            return
+    try:
+        reactivate_if_token_works(engine, client, team_id=team_id)
+    except Exception:  # noqa: BLE001 - the command itself will say what Slack answers
+        log.debug("could not check whether team %s has the app again", team_id)
 
 
 @cli.command()

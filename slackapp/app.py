@@ -15,7 +15,12 @@ from slackapp import event_dedupe, input_guard, logging_setup
 from slackapp.context import Deps
 from slackapp.listeners import HOME_SECTIONS, register_listeners
 from slackapp.logging_setup import ContextThreadPoolExecutor
-from slackapp.oauth import bot_client, build_oauth_settings, oauth_routes
+from slackapp.oauth import (
+    bot_client,
+    build_oauth_settings,
+    oauth_routes,
+    reactivate_configured_team,
+)
 from slackapp.roles import install_caller
 from slackapp.settings import BOLT_OAUTH_ENV, ConfigError, Settings
 from slackapp.web_client import make_web_client
@@ -86,6 +91,10 @@ def create_app(
     input_guard.install(app)  # no NUL or lone surrogate reaches the database
     install_caller(app)  # who is asking, with their role, once per request
     register_listeners(app)
+    if not settings.oauth_enabled and client.token:
+        # A reinstall sends no OAuth redirect in single-workspace mode: a working token at
+        # start says its workspace has the app (again).
+        reactivate_configured_team(engine, client)
     return SlackApp(bolt=app, deps=deps, routes=oauth_routes(app))
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Engine
 from slackapp.settings import ConfigError, Settings
 from slackapp.web_client import make_web_client
 from storage import lifecycle, token_crypto
+from storage.db import session_scope
 from storage.oauth_tables import slack_bots, slack_installations, slack_oauth_states
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,11 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_EXPIRATION_SECONDS = 600
 # Refresh a rotating token this long before it expires (Slack's tokens live 12 hours).
 ROTATE_MINUTES_BEFORE_EXPIRY = 120
+# auth.test answers meaning the token itself is dead (the app is gone from the workspace), as
+# opposed to Slack being unreachable or busy, which proves nothing either way.
+DEAD_TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
 
 
 def bot_scopes() -> list[str]:
@@ -174,7 +181,12 @@ def team_client(settings: Settings, engine: Engine, team_id: str) -> WebClient |
 
 
 def _stored_bot_client(settings: Settings, store, team_id: str) -> WebClient | None:
-    bot: Bot | None = store.find_bot(enterprise_id=None, team_id=team_id)
+    # The store matches the enterprise id exactly, as Bolt's request authorization does, so a
+    # grid workspace's rows are found only with their org's id.
+    enterprise_id = lifecycle.bot_enterprise_id(
+        store.engine, client_id=store.client_id, team_id=team_id
+    )
+    bot: Bot | None = store.find_bot(enterprise_id=enterprise_id, team_id=team_id)
     if bot is None or not bot.bot_token:
         return None
     if bot.bot_refresh_token:
@@ -192,6 +204,40 @@ def _stored_bot_client(settings: Settings, store, team_id: str) -> WebClient | N
             store.save_bot(refreshed)
             bot = refreshed
     return make_web_client(settings, token=bot.bot_token)
+
+
+def working_team_id(client: WebClient) -> str | None:
+    """The workspace the client's token works in (auth.test), or None when Slack says the
+    token is dead. Any other failure (network, 5xx, rate limit) raises: it proves nothing."""
+    try:
+        answer = client.auth_test()
+    except SlackApiError as exc:
+        if exc.response.get("error") in DEAD_TOKEN_ERRORS:
+            return None
+        raise
+    return answer.get("team_id")
+
+
+def reactivate_if_token_works(
+    engine: Engine, client: WebClient, *, team_id: str | None = None
+) -> bool:
+    """A token that works proves the app is installed in its workspace (a reinstall no OAuth
+    redirect reported, as in single-workspace mode): that team is made active again. With
+    `team_id`, only when the token works for that team. Raises when Slack can't be asked."""
+    works_for = working_team_id(client)
+    if works_for is None or (team_id is not None and works_for != team_id):
+        return False
+    with session_scope(engine) as session:
+        lifecycle.reactivate_if_uninstalled(session, team_id=works_for)
+    return True
+
+
+def reactivate_configured_team(engine: Engine, client: WebClient) -> None:
+    """At start in single-workspace mode: the configured token's team is installed."""
+    try:
+        reactivate_if_token_works(engine, client)
+    except Exception:  # noqa: BLE001 - Bolt already checked the token; this is bookkeeping
+        log.warning("Could not check at start whether the workspace reinstalled the app")
 
 
 def oauth_routes(app) -> dict:

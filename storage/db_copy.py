@@ -3,7 +3,8 @@ backup`), spec §10.
 
 The copy migrates the target to this version's head, then copies every table of the source —
 our models, the OAuth install tables, the scheduler's job table — parent tables first, in
-batches, in one transaction, and checks the row count of each table. The source is read as one
+batches, in one transaction, and checks the row count of each table. Stored Slack tokens are
+copied as ciphertext, untouched. The source is read as one
 snapshot (a single read transaction; REPEATABLE READ on PostgreSQL), so the app may keep writing
 while it runs: a check-in stored half-way is either wholly in the copy or not at all, never a
 row whose parent is missing. It refuses a target that holds any rows and a source whose schema
@@ -16,13 +17,14 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Integer, MetaData, func, inspect, select, text
+from sqlalchemy import Integer, MetaData, Text, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import SQLModel
 
 from storage.db import check_schema_current, make_engine, safe_url, sqlite_file, upgrade
 from storage.errors import DomainError
+from storage.token_crypto import EncryptedText
 
 BATCH_ROWS = 1000
 VERSION_TABLE = "alembic_version"
@@ -105,7 +107,12 @@ def _tables(engine: Engine) -> MetaData:
     out = MetaData()
     for table in reflected.sorted_tables:
         model = SQLModel.metadata.tables.get(table.name)
-        (model if model is not None else table).to_metadata(out)
+        copied = (model if model is not None else table).to_metadata(out)
+        for column in copied.columns:
+            if isinstance(column.type, EncryptedText):
+                # Tokens move as the ciphertext they are: the copy needs no key, and the target
+                # reads them with the same LOYALTY_ENCRYPTION_KEY as the source.
+                column.type = Text()
     return out
 
 

@@ -22,7 +22,13 @@ from sqlmodel import Session, SQLModel
 from storage import audit
 from storage.db import session_scope
 from storage.errors import DomainError, NotFound
-from storage.models import DepartmentMember, SlackUser, Team, utcnow
+from storage.models import (
+    DepartmentMember,
+    SlackUser,
+    Team,
+    utcnow,
+)
+from storage.oauth_tables import slack_bots
 from storage.teams import get_or_create_team
 from storage.token_crypto import EncryptedText
 
@@ -87,16 +93,40 @@ def mark_uninstalled(session: Session, *, team_id: str, now: datetime | None = N
 
 
 def reactivate_if_uninstalled(session: Session, *, team_id: str) -> bool:
-    """A user-initiated request from a team proves the app is installed there again."""
-    team = session.get(Team, team_id)
-    if team is None or team.uninstalled_at is None:
+    """Proof that the app is installed there again (a person's request, or the team's token
+    working in auth.test) makes an uninstalled team active. Conditional, so processes noticing
+    it at once record one reinstall."""
+    changed = session.execute(
+        update(Team)
+        .where(Team.team_id == team_id, Team.uninstalled_at.is_not(None))
+        .values(uninstalled_at=None)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if not changed:
         return False
-    team.uninstalled_at = None
-    session.add(team)
     audit.record(
         session, team_id=team_id, actor_id=SYSTEM_ACTOR, action="team.reinstall", entity="team"
     )
     return True
+
+
+def bot_enterprise_id(engine: Engine, *, client_id: str, team_id: str) -> str | None:
+    """The Enterprise Grid org id on the team's newest bot installation (None outside a grid).
+
+    Requests name both ids and the installation store matches both; work that starts from a
+    team id alone (jobs, CLI commands) looks the enterprise id up here first."""
+    bots = slack_bots.c
+    with engine.connect() as conn:
+        return conn.execute(
+            select(bots.enterprise_id)
+            .where(
+                bots.client_id == client_id,
+                bots.team_id == team_id,
+                bots.bot_token.is_not(None),
+            )
+            .order_by(bots.installed_at.desc(), bots.id.desc())
+            .limit(1)
+        ).scalar()
 
 
 def active_team_ids(session: Session) -> list[str]:

@@ -51,6 +51,9 @@ class Team(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     kudos_require_behavior: bool = False
     stale_days: int = 14  # a key result with no check-in for this long is "stale" (spec §9)
+    # Multi-workspace mode: this workspace's own KPI spreadsheet key (KPI_SPREADSHEET serves
+    # the single-workspace mode only).
+    kpi_spreadsheet: str | None = Field(default=None, max_length=200)
     installed_at: datetime = Field(default_factory=utcnow)
     uninstalled_at: datetime | None = None
 

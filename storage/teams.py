@@ -28,8 +28,14 @@ SETTING_FIELDS = (
     "timezone",
     "kudos_require_behavior",
     "stale_days",
+    "kpi_spreadsheet",
 )
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# A Google spreadsheet key (the long id in its address) and the address itself.
+_SHEET_KEY = re.compile(r"^[A-Za-z0-9_-]{20,120}$")
+_SHEET_URL = re.compile(
+    r"^https://docs\.google\.com/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]{20,120})(?:[/?#].*)?$"
+)
 
 
 def get_or_create_team(session: Session, *, team_id: str) -> Team:
@@ -72,6 +78,41 @@ def team_now(team: Team | None, default: str = "UTC", *, now: datetime | None = 
     """`now` (else the current time) on the workspace's clock: due dates are calendar days
     there, not in UTC."""
     return (now or datetime.now(UTC)).astimezone(team_zone(team, default))
+
+
+def spreadsheet_key(text: str | None) -> str | None:
+    """The spreadsheet key in a pasted key or address (None when blank); ValueError when it is
+    neither."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if _SHEET_KEY.match(text):
+        return text
+    match = _SHEET_URL.match(text)
+    if match:
+        return match.group(1)
+    raise ValueError(text)
+
+
+def kpi_spreadsheet_for(
+    team: Team | None, *, multi_workspace: bool, configured: str | None
+) -> str | None:
+    """The spreadsheet a workspace's KPIs come from, or None when it has none.
+
+    With one workspace it is the server's configured one; with many (OAuth installs) each
+    workspace's own, so none ever reads another's sheet."""
+    if not multi_workspace:
+        return configured or None
+    return team.kpi_spreadsheet if team is not None else None
+
+
+def team_kpi_spreadsheet(
+    session: Session, *, team_id: str, multi_workspace: bool, configured: str | None
+) -> str | None:
+    """`kpi_spreadsheet_for` the team stored under `team_id`."""
+    return kpi_spreadsheet_for(
+        session.get(Team, team_id), multi_workspace=multi_workspace, configured=configured
+    )
 
 
 def admin_ids(session: Session, *, team_id: str, configured: Iterable[str] = ()) -> list[str]:
@@ -122,13 +163,40 @@ def validate_settings(values: dict) -> dict:
         if not re.match(r"^[a-z0-9_+\-']{1,100}$", emoji):
             errors["recognition_emoji"] = "Give an emoji name like `star` (without colons)."
         values["recognition_emoji"] = emoji
+    if "kpi_spreadsheet" in values:
+        try:
+            values["kpi_spreadsheet"] = spreadsheet_key(values["kpi_spreadsheet"])
+        except ValueError:
+            errors["kpi_spreadsheet"] = (
+                f"`{str(values['kpi_spreadsheet']).strip()[:200]}` is not a Google Sheets "
+                "address or key; paste the sheet's address "
+                "(https://docs.google.com/spreadsheets/d/…/edit) or just its key."
+            )
     if errors:
         raise FieldErrors(errors)
     return values
 
 
+def _spreadsheet_taken(session: Session, *, team_id: str, key: str) -> bool:
+    return (
+        session.exec(
+            select(Team.team_id).where(Team.kpi_spreadsheet == key, Team.team_id != team_id)
+        ).first()
+        is not None
+    )
+
+
 def update_settings(session: Session, *, team_id: str, actor_id: str, values: dict) -> Team:
     values = validate_settings(dict(values))
+    sheet = values.get("kpi_spreadsheet")
+    if sheet and _spreadsheet_taken(session, team_id=team_id, key=sheet):
+        # One workspace's KPI sheet is never read into another, even with its address known.
+        raise FieldErrors(
+            {
+                "kpi_spreadsheet": "That spreadsheet is connected to another workspace; "
+                "each workspace connects its own."
+            }
+        )
     team = get_or_create_team(session, team_id=team_id)
     before = team.model_dump()
     for key in SETTING_FIELDS:

@@ -104,6 +104,15 @@ NO_SHEET = (
 )
 
 
+# With several workspaces each connects its own sheet in the setup form.
+NO_WORKSPACE_SHEET = (
+    "No Google Sheet is connected to this workspace, so there are no KPI values to show. To "
+    "connect one, a workspace admin opens `/okr setup`, shares the sheet with the service "
+    "account email shown there, and pastes the sheet's address under *KPI spreadsheet*; values "
+    "then sync every hour."
+)
+
+
 def kpi_overview(
     values: list[LatestValue],
     *,
@@ -112,12 +121,15 @@ def kpi_overview(
     stale: bool,
     guards: dict | None = None,
     sheet_connected: bool = True,
+    sheet_set_in_slack: bool = False,
 ) -> list[Block]:
-    """`guards`: (kpi name, scope) → KpiGuardrail, shown as healthy/unhealthy."""
+    """`guards`: (kpi name, scope) → KpiGuardrail, shown as healthy/unhealthy.
+    `sheet_set_in_slack`: the workspace connects its sheet in `/okr setup` (several
+    workspaces), not through the server's settings."""
     guards = guards or {}
     blocks: list[Block] = [header("Loyalty KPIs")]
     if not sheet_connected and not values:
-        return blocks + [section(NO_SHEET)]
+        return blocks + [section(NO_WORKSPACE_SHEET if sheet_set_in_slack else NO_SHEET)]
     if not values:
         blocks.append(
             section(

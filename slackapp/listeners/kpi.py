@@ -20,6 +20,7 @@ from storage.errors import DomainError
 from storage.guardrails import guardrails
 from storage.kpis import header_key, kpi_names
 from storage.numbers import format_number
+from storage.teams import team_kpi_spreadsheet
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,14 @@ def respond_kpi(context, client, respond, command) -> None:
                 last_ok=last_ok,
                 stale=stale,
                 guards=guards,
-                sheet_connected=bool(deps.settings.kpi_spreadsheet),
+                sheet_connected=team_kpi_spreadsheet(
+                    s,
+                    team_id=team_id,
+                    multi_workspace=deps.settings.oauth_enabled,
+                    configured=deps.settings.kpi_spreadsheet,
+                )
+                is not None,
+                sheet_set_in_slack=deps.settings.oauth_enabled,
             )
             respond(text="Loyalty KPIs", blocks=as_dicts(blocks), response_type="ephemeral")
             return

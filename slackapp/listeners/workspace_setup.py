@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 from slack_bolt import App
 from slack_sdk.models.blocks import (
     CheckboxesElement,
@@ -17,6 +20,8 @@ from slack_sdk.models.views import View
 from slackapp.blocks.common import as_dicts, modal, notice_modal, plain, section
 from storage.errors import FieldErrors
 from storage.teams import get_or_create_team, team_timezone, update_settings
+
+log = logging.getLogger(__name__)
 
 CALLBACK_ID = "okr_setup"
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -47,8 +52,51 @@ def _channel(block_id: str, label: str, initial: str | None, hint: str) -> Input
     )
 
 
-def setup_modal(team, default_tz: str) -> View:
+def service_account_email(path: str | None) -> str | None:
+    """`client_email` of the Google service account key file, or None when it can't be read."""
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            email = json.load(fh).get("client_email")
+    except (OSError, ValueError, AttributeError) as exc:
+        log.warning("Could not read the service account's email from its key file: %s", exc)
+        return None
+    return email if isinstance(email, str) and email else None
+
+
+def _spreadsheet_field(initial: str | None, share_with: str | None) -> InputBlock:
+    if share_with:
+        hint = (
+            f"First share the sheet with {share_with} (Viewer) in Google Sheets. "
+            "Values are read at each scheduled KPI sync; leave empty to disconnect."
+        )
+    else:
+        hint = (
+            "The server has no Google service account yet (GOOGLE_SERVICE_ACCOUNT_FILE): ask "
+            "whoever runs Loyalty OKRs to set one up, then share the sheet with its email."
+        )
+    return InputBlock(
+        block_id="kpi_spreadsheet",
+        label=plain("KPI spreadsheet (key or URL)"),
+        optional=True,
+        hint=plain(hint, 2000),
+        element=PlainTextInputElement(
+            action_id="value",
+            max_length=500,
+            initial_value=initial or None,
+            placeholder=plain("https://docs.google.com/spreadsheets/d/…/edit", 150),
+        ),
+    )
+
+
+def setup_modal(
+    team, default_tz: str, *, own_spreadsheet: bool = False, share_with: str | None = None
+) -> View:
+    """`own_spreadsheet`: multi-workspace mode, where each workspace connects its own KPI
+    sheet here; `share_with` is the service account's email the sheet must be shared with."""
     yes = Option(value="yes", text="Kudos must name a behavior (#B-5)")
+    spreadsheet = [_spreadsheet_field(team.kpi_spreadsheet, share_with)] if own_spreadsheet else []
     return modal(
         "Loyalty OKRs setup",
         callback_id=CALLBACK_ID,
@@ -124,6 +172,7 @@ def setup_modal(team, default_tz: str) -> View:
                     initial_options=[yes] if team.kudos_require_behavior else None,
                 ),
             ),
+            *spreadsheet,
         ],
     )
 
@@ -138,8 +187,14 @@ def open_setup_modal(context, client, trigger_id: str) -> None:
                 "Ask an admin, or have them add you to `LOYALTY_ADMINS`.",
             )
         else:
+            settings = deps.settings
             view = setup_modal(
-                get_or_create_team(session, team_id=team_id), deps.settings.loyalty_timezone
+                get_or_create_team(session, team_id=team_id),
+                settings.loyalty_timezone,
+                own_spreadsheet=settings.oauth_enabled,
+                share_with=service_account_email(settings.google_service_account_file)
+                if settings.oauth_enabled
+                else None,
             )
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -165,12 +220,16 @@ def read_setup(values: dict) -> dict:
     }
     if "stale_days" in values:
         out["stale_days"] = el("stale_days").get("value") or ""
+    if "kpi_spreadsheet" in values:  # multi-workspace mode only
+        out["kpi_spreadsheet"] = el("kpi_spreadsheet").get("value") or ""
     return out
 
 
 def handle_setup_submission(ack, view, context, client):
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     values = read_setup(view["state"]["values"])
+    if not deps.settings.oauth_enabled:  # one workspace: the server's KPI_SPREADSHEET rules
+        values.pop("kpi_spreadsheet", None)
     with deps.session() as session:
         if not context["caller"].is_admin(session):
             ack(
@@ -184,12 +243,11 @@ def handle_setup_submission(ack, view, context, client):
             ack(response_action="errors", errors=exc.errors)
             return
     ack()
+    text = ":gear: Settings saved. Schedules follow them from the next run."
+    if values.get("kpi_spreadsheet"):
+        text += " KPIs are read from the connected spreadsheet at the next hourly sync."
     client.chat_postMessage(
-        channel=user_id,
-        text="Loyalty OKRs settings saved.",
-        blocks=as_dicts(
-            [section(":gear: Settings saved. Schedules follow them from the next run.")]
-        ),
+        channel=user_id, text="Loyalty OKRs settings saved.", blocks=as_dicts([section(text)])
     )
 
 

@@ -21,6 +21,7 @@ from loyalty.cli import cli
 from storage.db import alembic_config, current_revisions, make_engine, upgrade
 from tests.cli.test_settings_cli import CLEAN_ENV, run_cli
 from tests.support.factories import department
+from tests.support.oauth_helpers import seed_installation
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD_SETTINGS = {
@@ -226,11 +227,13 @@ def test_manifest_command_prints_each_variant_and_refuses_bad_urls():
 
 def test_db_copy_and_backup_commands(db_url, engine, tmp_path):
     department(engine, "Support")
+    seed_installation(engine)  # a multi-workspace install: its token is stored encrypted
     target = f"sqlite:///{tmp_path / 'copy.db'}"
     copied = run_cli("db", "copy", "--to", target, env={"DATABASE_URL": db_url})
     assert copied.returncode == 0, copied.stderr
     assert "row counts match" in copied.stdout
     assert any(ln.split() == ["department", "1"] for ln in copied.stdout.splitlines())
+    assert any(ln.split() == ["slack_bots", "1"] for ln in copied.stdout.splitlines())
     again = run_cli("db", "copy", "--to", target, env={"DATABASE_URL": db_url})
     one_line_error(again, "already holds data", code=1)
     one_line_error(

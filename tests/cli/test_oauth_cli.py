@@ -16,6 +16,7 @@ from tests.support.oauth_helpers import (
     install,
     issued,
     oauth_settings,
+    seed_installation,
     serve_in_thread,
 )
 
@@ -77,3 +78,55 @@ def test_single_workspace_digest_still_asks_for_the_bot_token(db_url, engine, sl
     department(engine, "Support", heads=(ALICE,))
     result = run_cli("digest", env={"DATABASE_URL": db_url, "SLACK_API_URL": slack.api_url})
     assert result.returncode == 2 and "Set SLACK_BOT_TOKEN" in result.stderr
+
+
+def test_enterprise_grid_team_gets_its_digest_with_its_stored_token(db_url, engine, slack):
+    token = seed_installation(engine, team_id="T0GRIDB02", enterprise_id="E0GRID0001")
+    support = department(engine, "Support", team_id="T0GRIDB02", heads=(ALICE,))
+    objective(engine, support, team_id="T0GRIDB02")
+    slack.reset()
+    digest = run_cli("digest", "--team", "T0GRIDB02", env=oauth_env(db_url, slack))
+    assert digest.returncode == 0, digest.stderr  # was: "has no installation (uninstalled?)"
+    assert "Sent " in digest.stdout and posted_tokens(slack) == {token}
+
+
+def test_kpi_sync_team_reads_that_teams_own_spreadsheet(db_url, engine, slack, tmp_path):
+    from sqlmodel import Session, select
+
+    from storage.db import session_scope
+    from storage.models import KpiSyncRun, KpiValue
+    from storage.teams import update_settings
+    from tests.fakes.google_api import FakeGoogle
+
+    google = FakeGoogle().start()
+    try:
+        seed_installation(engine, team_id=TEAM_B, slack=slack)
+        seed_installation(engine, team_id="T0TEAMC03", slack=slack)
+        sheet_b, sheet_other = "SheetOfWorkspaceB0000000002", "SheetOfSomeoneElse000000009"
+        google.add_spreadsheet(sheet_b, title="B numbers",
+                               sheets={"KPIs": [["date", "kpi", "value"], ["2026-11-23", "nps", "12"]]})  # fmt: skip
+        google.add_spreadsheet(sheet_other, title="Other numbers",
+                               sheets={"KPIs": [["date", "kpi", "value"], ["2026-11-23", "nps", "99"]]})  # fmt: skip
+        with session_scope(engine) as s:
+            update_settings(s, team_id=TEAM_B, actor_id="U0ADMIN01",
+                            values={"kpi_spreadsheet": sheet_b})  # fmt: skip
+        env = {
+            **oauth_env(db_url, slack),
+            "GOOGLE_SERVICE_ACCOUNT_FILE": str(google.service_account_file(tmp_path)),
+            "GOOGLE_SHEETS_API_URL": google.sheets_url,
+            "KPI_SPREADSHEET": sheet_other,  # single-workspace setting: ignored here
+        }
+        synced = run_cli("kpi", "sync", "--team", TEAM_B, env=env)
+        assert synced.returncode == 0, synced.stderr
+        assert "“B numbers”" in synced.stdout and "Other numbers" not in synced.stdout
+        unconnected = run_cli("kpi", "sync", "--team", "T0TEAMC03", env=env)
+        assert unconnected.returncode == 1
+        last = unconnected.stderr.strip().splitlines()[-1]
+        assert last.startswith("loyalty: This workspace has no KPI spreadsheet connected")
+        assert "/okr setup" in last
+        with Session(engine) as s:
+            values = [(v.team_id, v.value) for v in s.exec(select(KpiValue))]
+            runs = [r.team_id for r in s.exec(select(KpiSyncRun))]
+        assert values == [(TEAM_B, 12.0)] and runs == [TEAM_B]
+    finally:
+        google.stop()

@@ -28,6 +28,7 @@ from tests.support.oauth_helpers import (
     issued,
     oauth_settings,
     raw_rows,
+    seed_installation,
     serve_in_thread,
     start_install,
 )
@@ -213,3 +214,30 @@ def test_create_app_never_edits_the_environment(settings, engine, monkeypatch):
     with pytest.raises(ConfigError, match="SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"):
         create_app(settings, engine)
     assert dict(os.environ) == before
+
+
+GRID = "E0GRID0001"
+
+
+def test_enterprise_grid_installation_is_found_for_scheduled_work_as_for_requests(
+    oauth_app, engine, slack
+):
+    """A workspace of an Enterprise Grid org installs with an enterprise id on its rows; jobs
+    and CLI commands, which know only the team id, must find the token Bolt uses for its
+    requests."""
+    from slack_bolt.context import BoltContext
+
+    token = seed_installation(engine, team_id=TEAM_B, enterprise_id=GRID)
+    # What Bolt authorizes a request from that workspace with (its payload names both ids).
+    authorize = oauth_app.bolt.oauth_flow.settings.authorize
+    context = BoltContext(client=oauth_app.bolt.client)
+    result = authorize(context=context, enterprise_id=GRID, team_id=TEAM_B, user_id=None)
+    assert result is not None and result.bot_token == token
+    # Scheduled work and CLI commands get the same token.
+    assert oauth_app.bot_client(TEAM_B).token == token
+    assert team_client(oauth_app.deps.settings, engine, TEAM_B).token == token
+    # Another grid workspace's rows are not mistaken for it.
+    other = seed_installation(engine, team_id="T0GRIDC03", enterprise_id=GRID)
+    assert oauth_app.bot_client("T0GRIDC03").token == other != token
+    assert oauth_app.bot_client(TEAM_B).token == token
+    assert oauth_app.bot_client("T0NOTHERE1") is None

@@ -17,6 +17,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
 import storage.oauth_tables  # noqa: F401
+from storage import token_crypto
 from storage.db import (
     SchemaNotCurrent,
     alembic_config,
@@ -31,9 +32,13 @@ from storage.db_copy import CopyError, backup_sqlite, copy_database
 from storage.models import AuditLog, Department, KeyResult, Objective
 from tests.conftest import POSTGRES_URL
 from tests.support import factories
+from tests.support.oauth_helpers import KEY_OLD, seed_installation
 
 
-def _seed(engine) -> None:
+def _seed(engine) -> str:
+    """A workspace with data, an OAuth installation (encrypted token) and a scheduler job;
+    returns the installation's bot token."""
+    token = seed_installation(engine)
     support = factories.department(engine, "Support", heads=("U0ALICE01",), members=("U0BOB0001",))
     sales = factories.department(engine, "Sales", heads=("U0BOB0001",), channel="C0SALES001")
     factories.objective(engine, support, title="Delight customers")
@@ -43,6 +48,12 @@ def _seed(engine) -> None:
             text("INSERT INTO apscheduler_jobs (id, next_run_time, job_state) VALUES (:i, :n, :s)"),
             {"i": "loyalty.tick", "n": 1.5, "s": b"\x80\x04pickled"},
         )
+    return token
+
+
+def _raw_tokens(engine, table: str) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(text(f"SELECT bot_token FROM {table} ORDER BY id")).scalars())
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -72,6 +83,12 @@ def target_url(request, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def no_key_loaded(monkeypatch):
+    """A fresh `loyalty db copy` process: nothing has loaded LOYALTY_ENCRYPTION_KEY."""
+    monkeypatch.setattr(token_crypto, "_cipher", None)
 
 
 @pytest.fixture
@@ -117,6 +134,32 @@ def test_copy_from_postgresql_back_to_sqlite(engine, db_url, tmp_path):
     out = f"sqlite:///{tmp_path / 'back.db'}"
     report = copy_database(db_url, out)
     assert _counts(out) == _counts(db_url) and report.rows["objective"] == 2
+
+
+def test_copy_moves_oauth_tokens_as_ciphertext_without_the_key(
+    engine, db_url, tmp_path, no_key_loaded
+):
+    token = _seed(engine)
+    token_crypto._cipher = None  # seeding loaded the key; the copying process has none
+    out = f"sqlite:///{tmp_path / 'tokens.db'}"
+    report = copy_database(db_url, out)
+    assert report.rows["slack_bots"] == 1 and report.rows["slack_installations"] == 1
+    target = make_engine(out)
+    try:
+        for table in ("slack_bots", "slack_installations"):
+            stored = _raw_tokens(target, table)
+            assert stored == _raw_tokens(engine, table)  # the same ciphertext, not re-encrypted
+            assert stored and all(v.startswith("gAAAAA") and token not in v for v in stored)
+        # The app on the new database reads the token with the same key.
+        from slackapp.oauth import EncryptedInstallationStore
+
+        token_crypto.configure(KEY_OLD)
+        bot = EncryptedInstallationStore("1111.2222", target).find_bot(
+            enterprise_id=None, team_id="T0TEAMB02"
+        )
+        assert bot is not None and bot.bot_token == token
+    finally:
+        target.dispose()
 
 
 def test_copy_while_the_app_writes_reads_one_snapshot(engine, db_url, tmp_path, monkeypatch):

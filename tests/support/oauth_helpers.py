@@ -120,3 +120,42 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def seed_installation(
+    engine,
+    *,
+    team_id: str = TEAM_B,
+    enterprise_id: str | None = None,
+    keys: str = KEY_OLD,
+    client_id: str = "1111.2222",
+    slack=None,
+) -> str:
+    """Store a bot installation the way the OAuth redirect does (encrypted, team marked
+    installed) without the browser round trip; returns its bot token. With `slack` (the fake),
+    its auth.test knows the token as the team's."""
+    from slack_sdk.oauth.installation_store import Installation
+
+    from slackapp.oauth import EncryptedInstallationStore
+    from storage import token_crypto
+
+    token_crypto.configure(keys)
+    token = f"xoxb-{team_id}-seeded-{time.monotonic_ns()}"
+    EncryptedInstallationStore(client_id, engine).save(
+        Installation(
+            app_id="A0LOYALTY1",
+            enterprise_id=enterprise_id,
+            enterprise_name="Grid Org" if enterprise_id else None,
+            team_id=team_id,
+            team_name="Seeded",
+            bot_token=token,
+            bot_id="B0BOT0001",
+            bot_user_id="U0BOT0001",
+            bot_scopes="commands,chat:write",
+            user_id="U0ADMIN01",
+            installed_at=time.time(),
+        )
+    )
+    if slack is not None:
+        slack.issued_tokens[token] = team_id
+    return token
