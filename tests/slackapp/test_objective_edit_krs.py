@@ -260,3 +260,27 @@ def test_forged_form_values_write_nothing(driver, slack, engine):
     assert kr_numbers(engine, other) == [foreign.number]
     with Session(engine) as s:
         assert "Sneaky" not in [k.title for k in s.exec(select(KeyResult))]
+
+
+def test_removing_a_kpi_bound_key_result_leaves_the_kpi_and_its_guardrail(driver, slack, engine):
+    from storage.kpi_values import ValueIn, refresh_bound_key_results, upsert_values
+    from storage.models import KpiGuardrail
+
+    dept = department(engine, heads=(ALICE,))
+    obj, (k1, k2) = objective(engine, dept, krs=TWO_KRS)
+    with session_scope(engine) as s:
+        upsert_values(s, team_id=TEAM, values=[ValueIn("nps", 0, date.today(), 41)])
+    assert "nps" in command_reply(driver, "/okr", f"bind KR-{k1.number} nps", ALICE)
+    reply = command_reply(driver, "/kpi", "target nps above 30", ADMIN)
+    assert "nps" in reply and "30" in reply
+    with Session(engine) as s:
+        assert (s.get(KeyResult, k1.id).kpi_name, s.get(KeyResult, k1.id).current_value) == (
+            "nps", 41,
+        )  # fmt: skip
+        assert s.exec(select(KpiGuardrail)).one().threshold == 30
+    assert submit(driver, obj, [k1, k2], remove=[k1.number]).status == 200
+    assert kr_numbers(engine, obj) == [k2.number]
+    with session_scope(engine) as s:
+        upsert_values(s, team_id=TEAM, values=[ValueIn("nps", 0, date.today(), 44)])
+        assert refresh_bound_key_results(s, team_id=TEAM) == []  # nothing bound any more
+        assert s.exec(select(KpiGuardrail)).one().kpi_name == "nps"
