@@ -66,20 +66,14 @@ def open_edit_modal(context, client, trigger_id: str, arg: str) -> None:
 def handle_edit_submission(ack, view, context, client):
     deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     meta = _META.match(view.get("private_metadata") or "")
-    if not meta:
+    numbers = [int(n) for n in meta.group(2).split(",") if n] if meta else []
+    if not meta or len(numbers) > MAX_KEY_RESULTS:  # not a form this app drew
         ack(
             response_action="errors",
             errors={"title": "This form is out of date; run /okr edit again."},
         )
         return
     values = view["state"]["values"]
-    numbers = [int(n) for n in meta.group(2).split(",") if n]
-    if len(numbers) > MAX_KEY_RESULTS:
-        ack(
-            response_action="errors",
-            errors={"title": "This form is out of date; run /okr edit again."},
-        )
-        return
     errors: dict[str, str] = {}
 
     def number(block: str):
@@ -95,9 +89,11 @@ def handle_edit_submission(ack, view, context, client):
     edits = []
     for i, kr_number in enumerate(numbers):
         ticked = _ticked(values, f"kr{i}_remove")
+        removing = bool(ticked & {REMOVE_VALUE, CONFIRM_REMOVE_VALUE})
         edits.append(KeyResultEdit(number=kr_number, title=_value(values, f"kr{i}_title") or "",
                                    unit=_value(values, f"kr{i}_unit") or "",
-                                   target=number(f"kr{i}_target"),
+                                   # a key result on its way out needs no valid target
+                                   target=None if removing else number(f"kr{i}_target"),
                                    owner_id=_value(values, f"kr{i}_owner"),
                                    remove=REMOVE_VALUE in ticked,
                                    confirm_remove=CONFIRM_REMOVE_VALUE in ticked))  # fmt: skip
@@ -108,7 +104,7 @@ def handle_edit_submission(ack, view, context, client):
             baseline=number(f"new{j}_baseline"),
             target=number(f"new{j}_target"),
             owner_id=_value(values, f"new{j}_owner"),
-        )  # fmt: skip
+        )
         for j in range(MAX_KEY_RESULTS - len(numbers))
     ]
     if errors:
