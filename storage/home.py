@@ -1,17 +1,21 @@
-"""Queries behind App Home: a handful of bounded queries, whatever the data size."""
+"""Queries behind App Home: a fixed number of bounded queries, whatever the data size."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage.away import away_until
+from storage.behaviors import BehaviorProgress, behaviors_for_user
+from storage.commitments import OPEN, PENDING
 from storage.departments import memberships
 from storage.kpi_values import LatestValue, latest_values
 from storage.models import (
+    Commitment,
     Department,
     Objective,
     Recognition,
@@ -69,6 +73,33 @@ class HomeData:
     company: list[CompanyObjective] = field(default_factory=list)
     tree: QuarterTree | None = None
     department_names: dict[int, str] = field(default_factory=dict)
+    away_until: date | None = None  # the last away day, while the person is away
+    # Still owed: commitments they own, and ones owed by a department they head, not yet
+    # accepted; oldest due first, with how many there are in all.
+    commitments_owed: list[Commitment] = field(default_factory=list)
+    more_commitments: int = 0
+    behaviors: list[tuple[Department, list[BehaviorProgress]]] = field(default_factory=list)
+    heads_a_department: bool = False
+
+
+def commitments_owed(
+    session: Session, *, team_id: str, user_id: str, headed_ids: list[int], limit: int
+) -> tuple[list[Commitment], int]:
+    """Commitments this person owes — owned by them and still pending, or owed by a department
+    they head and not yet accepted — oldest due first (at most `limit`), and the total.
+    One statement: a window count beside the rows."""
+    owed = (col(Commitment.owner_id) == user_id) & col(Commitment.status).in_(PENDING)
+    if headed_ids:
+        owed = owed | (
+            col(Commitment.department_id).in_(headed_ids) & (col(Commitment.status) == OPEN)
+        )
+    rows = session.exec(
+        select(Commitment, func.count().over())
+        .where(Commitment.team_id == team_id, owed)
+        .order_by(Commitment.due_date, Commitment.number)
+        .limit(limit)
+    ).all()
+    return [c for c, _ in rows], (rows[0][1] if rows else 0)
 
 
 def recent_kudos(
@@ -106,13 +137,25 @@ def home_data(
     user_id: str,
     max_krs: int = 15,
     max_objectives: int = 8,
+    max_commitments: int = 8,
     shared_company_tree: QuarterTree | None = None,
 ) -> HomeData:
     """`shared_company_tree`: a `company_tree` read after every write this Home must show."""
     data = HomeData()
     quarter = quarter_of(utcnow().date())
+    today = utcnow().date()
+    data.away_until = away_until(session, team_id=team_id, today=today, user_ids=[user_id]).get(
+        user_id
+    )
     data.key_results = key_results_owned_by(session, team_id=team_id, user_id=user_id)
-    dept_ids = [m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)]
+    mine = memberships(session, team_id=team_id, user_id=user_id)
+    dept_ids = [m.department_id for m in mine]
+    headed = [m.department_id for m in mine if m.is_head]
+    data.heads_a_department = bool(headed)
+    data.commitments_owed, total = commitments_owed(
+        session, team_id=team_id, user_id=user_id, headed_ids=headed, limit=max_commitments
+    )
+    data.more_commitments = max(0, total - len(data.commitments_owed))
     objs: list[Objective] = []
     if dept_ids:
         base = select(Objective).where(
@@ -140,7 +183,7 @@ def home_data(
         )
         trees = {quarter: data.tree}
     data.company = company_overview(data.tree)
-    if data.company:
+    if data.company or data.commitments_owed:
         data.department_names = dict(
             session.exec(
                 select(Department.id, Department.name).where(Department.team_id == team_id)
@@ -150,4 +193,5 @@ def home_data(
         data.department_objectives = load_views(session, objs, trees)
     data.kpis = latest_values(session, team_id=team_id, scope=0)
     data.kudos = recent_kudos(session, team_id=team_id)
+    data.behaviors = behaviors_for_user(session, team_id=team_id, user_id=user_id)
     return data

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, select
 
 from storage import audit
@@ -13,6 +14,8 @@ from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied,
 from storage.models import (
     TITLE_MAX,
     UNIT_MAX,
+    CheckIn,
+    Commitment,
     Department,
     KeyResult,
     Objective,
@@ -104,18 +107,20 @@ def _check_objective_text(errors: dict, title: str, description: str, owner_id: 
     return title, description
 
 
-def _check_key_result(errors: dict, i: int, *, title, unit, baseline, target) -> None:
-    _check_text(errors, item_field("kr", i, "title"), title, "The key result title", TITLE_MAX)
+def _check_key_result(
+    errors: dict, i: int, *, title, unit, baseline, target, kind: str = "kr"
+) -> None:
+    _check_text(errors, item_field(kind, i, "title"), title, "The key result title", TITLE_MAX)
     if len((unit or "").strip()) > UNIT_MAX:
-        errors[item_field("kr", i, "unit")] = (
+        errors[item_field(kind, i, "unit")] = (
             f"Units are at most {UNIT_MAX} characters, like `%` or `pts`."
         )
     if baseline is None:
-        errors[item_field("kr", i, "baseline")] = "A baseline number is required."
+        errors[item_field(kind, i, "baseline")] = "A baseline number is required."
     if target is None:
-        errors[item_field("kr", i, "target")] = "A target number is required."
+        errors[item_field(kind, i, "target")] = "A target number is required."
     elif baseline is not None and target == baseline:
-        errors[item_field("kr", i, "target")] = (
+        errors[item_field(kind, i, "target")] = (
             f"The target must differ from the baseline ({baseline:g}) to be measurable."
         )
 
@@ -489,11 +494,69 @@ def due_for_checkin(kr: KeyResult, now: datetime | None = None, days: int = 7) -
 
 @dataclass
 class KeyResultEdit:
+    """One existing key result in the edit form. `remove`: take it off the objective;
+    `confirm_remove`: the person also agreed that its check-ins go with it."""
+
     number: int
     title: str
     target: float | None
     unit: str = ""
     owner_id: str | None = None
+    remove: bool = False
+    confirm_remove: bool = False
+
+
+def checkin_counts(session: Session, *, key_result_ids: list[int]) -> dict[int, int]:
+    """key result id → number of check-ins (absent when none); one statement."""
+    if not key_result_ids:
+        return {}
+    return dict(
+        session.exec(
+            select(CheckIn.key_result_id, func.count())
+            .where(col(CheckIn.key_result_id).in_(key_result_ids))
+            .group_by(CheckIn.key_result_id)
+        ).all()
+    )
+
+
+def _new_key_result_rows(new_key_results: list[KeyResultInput]) -> list[tuple[int, KeyResultInput]]:
+    """The filled-in rows of the form (position kept for field errors); empty rows are unused
+    slots."""
+    return [
+        (j, k)
+        for j, k in enumerate(new_key_results)
+        if (k.title or "").strip() or k.target is not None or k.baseline is not None
+    ]
+
+
+def _remove_key_result(
+    session: Session, *, team_id: str, actor_id: str, obj: Objective, kr: KeyResult
+) -> None:
+    """Delete a key result with its check-ins; commitments made for it stay (they are another
+    department's promise) but lose the link. The audit record keeps the whole history."""
+    checkins = list(
+        session.exec(
+            select(CheckIn).where(CheckIn.key_result_id == kr.id).order_by(CheckIn.created_at)
+        ).all()
+    )
+    linked = list(
+        session.exec(select(Commitment.number).where(Commitment.key_result_id == kr.id)).all()
+    )
+    before = {
+        **audit.snapshot(kr),
+        "objective": f"O-{obj.number}",
+        "check_ins": [audit.snapshot(c) for c in checkins],
+        "commitments_unlinked": [f"C-{n}" for n in sorted(linked)],
+    }
+    if linked:
+        session.execute(
+            update(Commitment).where(Commitment.key_result_id == kr.id).values(key_result_id=None)
+        )
+    session.execute(delete(CheckIn).where(CheckIn.key_result_id == kr.id))
+    session.delete(kr)
+    session.flush()
+    audit.record(session, team_id=team_id, actor_id=actor_id, action="key_result.remove",
+                 entity="key_result", entity_id=before["id"], before=before)  # fmt: skip
 
 
 def update_objective(
@@ -508,12 +571,17 @@ def update_objective(
     owner_id: str | None,
     due_date: date | None,
     key_results: list[KeyResultEdit],
+    new_key_results: list[KeyResultInput] = (),
 ) -> Objective:
-    """Edit an active objective and its key results (heads of its department, admins).
+    """Edit an active objective and its key results (heads of its department, admins): change,
+    remove (`KeyResultEdit.remove`) and add (`new_key_results`, empty rows ignored) them.
 
-    Baselines and history stay as they are; the same SMART rules as on create apply.
-    Field error keys: title, description, owner, due_date, kr.{i}.title/unit/target (i = the
-    key result's position in `key_results`).
+    Baselines and history of kept key results stay as they are; the same SMART rules as on
+    create apply, at most MAX_KEY_RESULTS remain and at least one. Removing a key result that
+    has check-ins needs `confirm_remove`. All of it lands in one transaction or none.
+    Field error keys: title, description, owner, due_date, key_results,
+    kr.{i}.title/unit/target/remove (i = position in `key_results`),
+    new_kr.{j}.title/unit/baseline/target (j = position in `new_key_results`).
     """
     obj = _objective_for_head(
         session, team_id=team_id, actor_id=actor_id, is_admin=is_admin, ref=ref, verb="edit"
@@ -525,25 +593,74 @@ def update_objective(
     errors: dict[str, str] = {}
     title, description = _check_objective_text(errors, title, description, owner_id)
     due_date = _check_due_date(errors, obj.quarter, due_date)
+    removing: list[tuple[int, KeyResult]] = []
     for i, edit in enumerate(key_results):
         kr = existing.get(edit.number)
         if kr is None:  # only this objective's key results can be edited through it
             raise NotFound(f"KR-{edit.number} is not part of O-{obj.number}.")
+        if edit.remove or edit.confirm_remove:
+            removing.append((i, kr))
+            continue
         _check_key_result(
             errors, i, title=edit.title, unit=edit.unit, baseline=kr.baseline, target=edit.target
+        )
+    counts = checkin_counts(session, key_result_ids=[kr.id for _, kr in removing])
+    for i, kr in removing:
+        n = counts.get(kr.id, 0)
+        if n and not key_results[i].confirm_remove:
+            errors[item_field("kr", i, "remove")] = (
+                f"KR-{kr.number} has {n} check-in{'s' if n != 1 else ''}; removing it deletes "
+                "them too (the audit log keeps a copy)."
+            )
+    added = _new_key_result_rows(list(new_key_results))
+    for j, new in added:
+        _check_key_result(
+            errors, j, title=new.title, unit=new.unit, baseline=new.baseline, target=new.target,
+            kind="new_kr",
+        )  # fmt: skip
+    remaining = len(existing) - len(removing) + len(added)
+    if remaining < 1:
+        key = item_field("kr", removing[0][0], "remove") if removing else "key_results"
+        errors.setdefault(
+            key, f"O-{obj.number} must keep at least one key result; add one or keep one."
+        )
+    elif remaining > MAX_KEY_RESULTS:
+        errors["key_results"] = (
+            f"At most {MAX_KEY_RESULTS} key results per objective; this would leave {remaining}."
         )
     if errors:
         raise FieldErrors(errors)
     before = {**obj.model_dump(), "key_results": [k.model_dump() for k in existing.values()]}
     obj.title, obj.description, obj.owner_id, obj.due_date = title, description, owner_id, due_date
     session.add(obj)
+    removed_numbers = {kr.number for _, kr in removing}
     for edit in key_results:
+        if edit.number in removed_numbers:
+            continue
         kr = existing[edit.number]
         kr.title = edit.title.strip()
         kr.unit = (edit.unit or "").strip()
         kr.target = edit.target
         kr.owner_id = edit.owner_id or kr.owner_id
         session.add(kr)
+    for _, kr in removing:
+        _remove_key_result(session, team_id=team_id, actor_id=actor_id, obj=obj, kr=kr)
+        del existing[kr.number]
+    for _, new in added:
+        row = KeyResult(
+            team_id=team_id,
+            number=next_number(session, team_id=team_id, kind="key_result"),
+            objective_id=obj.id,
+            title=new.title.strip(),
+            unit=(new.unit or "").strip(),
+            baseline=new.baseline,
+            target=new.target,
+            owner_id=new.owner_id or owner_id,
+            kpi_name=new.kpi_name or None,
+            kpi_department_id=new.kpi_department_id,
+        )
+        session.add(row)
+        existing[row.number] = row
     session.flush()
     audit.record(
         session,
@@ -553,6 +670,10 @@ def update_objective(
         entity="objective",
         entity_id=obj.id,
         before=before,
-        after={**obj.model_dump(), "key_results": [k.model_dump() for k in existing.values()]},
+        after={
+            **obj.model_dump(),
+            "key_results": [k.model_dump() for k in existing.values()],
+            "removed": sorted(f"KR-{n}" for n in removed_numbers),
+        },
     )
     return obj

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
+from slackapp.blocks.commitments import commitment_line
 from slackapp.blocks.common import (
     VIEW_BLOCKS_MAX,
     context,
@@ -17,8 +18,12 @@ from slackapp.blocks.common import (
     progress_bar,
     section,
 )
+from slackapp.blocks.insights import away_text
+from slackapp.blocks.kpi import change_text
 from slackapp.blocks.objectives import STATUS_EMOJI, kr_line, objective_summary
+from storage.behaviors import BehaviorProgress
 from storage.home import HomeData
+from storage.kpi_values import LatestValue
 from storage.numbers import format_number
 from storage.objectives import due_for_checkin
 
@@ -26,6 +31,12 @@ MAX_KRS = 15
 MAX_KPIS = 12
 MAX_COMPANY = 5
 MAX_DEPARTMENTS_SHOWN = 12
+MAX_BEHAVIOR_DEPARTMENTS = 3
+MAX_BEHAVIORS = 10
+BEHAVIOR_LOG_ACTION = "home_behavior_log"
+NEW_OBJECTIVE_HINT = (
+    "Objectives are created by department heads and admins: ask your department head to add one."
+)
 
 
 def company_section(data: HomeData, now: datetime) -> list[Block]:
@@ -63,6 +74,62 @@ def company_section(data: HomeData, now: datetime) -> list[Block]:
     return blocks
 
 
+def commitments_section(data: HomeData, today: date) -> list[Block]:
+    """What the person owes: their own commitments, and asks their department has not answered."""
+    if not data.commitments_owed:
+        return []
+    blocks: list[Block] = [divider(), header("Commitments you owe")]
+    for c in data.commitments_owed:
+        blocks.append(section(cut(commitment_line(c, data.department_names, today), 3000)))
+    if data.more_commitments:
+        blocks.append(context(f"…and {data.more_commitments} more: `/okr asks mine`."))
+    return blocks
+
+
+def behavior_line(p: BehaviorProgress) -> str:
+    label = f"*B-{p.behavior.number}* {escape(cut(p.behavior.description, 150))}"
+    if p.target > 0:
+        return f"{label}\n`{progress_bar(p.share)}` {p.logged}/{p.target} this week"
+    return f"{label}\n{p.logged} logged this week"
+
+
+def behaviors_section(data: HomeData) -> list[Block]:
+    """This week's behaviors of the person's departments, each with a Log button."""
+    if not data.behaviors:
+        return []
+    blocks: list[Block] = [divider(), header("Behaviors this week")]
+    shown = 0
+    for dept, progress in data.behaviors[:MAX_BEHAVIOR_DEPARTMENTS]:
+        if shown >= MAX_BEHAVIORS:
+            break
+        blocks.append(context(f"*{escape(cut(dept.name, 150))}*"))
+        for p in progress[: MAX_BEHAVIORS - shown]:
+            shown += 1
+            blocks.append(
+                section(
+                    behavior_line(p),
+                    accessory=ButtonElement(
+                        text="Log",
+                        action_id=BEHAVIOR_LOG_ACTION,
+                        value=str(p.behavior.number),
+                    ),
+                )
+            )
+    total = sum(len(p) for _, p in data.behaviors)
+    if total > shown:
+        blocks.append(context(f"…and {total - shown} more: `/behavior list`."))
+    return blocks
+
+
+def kpi_line(latest: LatestValue) -> str:
+    """`*nps* 42 pts (Nov 30) · ▲ +3 pts since Nov 23`; a change the wrong way for the KPI is
+    marked."""
+    return (
+        f"*{escape(latest.kpi_name)}* {format_number(latest.value, latest.unit)} "
+        f"({latest.day:%b %d}) · {change_text(latest)}"
+    )
+
+
 def home_view(
     data: HomeData,
     *,
@@ -70,21 +137,29 @@ def home_view(
     extra_buttons: list[ButtonElement] | None = None,
     extra_sections: list[Block] | None = None,
     now: datetime | None = None,
+    may_create_objectives: bool = True,
 ) -> View:
+    """`may_create_objectives`: heads and admins get the New objective button, others a hint
+    saying whom to ask."""
     now = now or datetime.now(UTC)
-    blocks: list[Block] = [
+    blocks: list[Block] = []
+    if data.away_until is not None:  # first thing they see while away
+        blocks.append(
+            section(
+                f"{away_text(data.away_until)} — no check-in reminders until then. "
+                "`/checkin back` ends it early."
+            )
+        )
+    buttons = [ButtonElement(text="Check in", action_id="checkin_open", style="primary")]
+    if may_create_objectives:
+        buttons.append(ButtonElement(text="New objective", action_id="home_new_objective"))
+    blocks += [
         header("Loyalty OKRs"),
-        ActionsBlock(
-            block_id="home_actions",
-            elements=[
-                ButtonElement(text="Check in", action_id="checkin_open", style="primary"),
-                ButtonElement(text="New objective", action_id="home_new_objective"),
-                *(extra_buttons or []),
-            ],
-        ),
-        divider(),
-        header("Your key results"),
+        ActionsBlock(block_id="home_actions", elements=[*buttons, *(extra_buttons or [])]),
     ]
+    if not may_create_objectives:
+        blocks.append(context(NEW_OBJECTIVE_HINT))
+    blocks += [divider(), header("Your key results")]
     if not data.key_results:
         blocks.append(
             section("You don't own any active key results. Heads assign them in `/okr new`.")
@@ -103,6 +178,7 @@ def home_view(
     if len(data.key_results) > MAX_KRS:
         blocks.append(context(f"…and {len(data.key_results) - MAX_KRS} more: `/okr list me`."))
 
+    blocks += commitments_section(data, now.date())
     blocks += company_section(data, now)
     blocks += [divider(), header("Your department's objectives")]
     if not data.department_objectives:
@@ -111,24 +187,14 @@ def home_view(
         blocks.append(section(objective_summary(view, now)))
     if data.more_objectives:
         blocks.append(context(f"…and {data.more_objectives} more: `/okr list me`."))
+    blocks += behaviors_section(data)
 
     blocks += [divider(), header("Company KPIs")]
     if not data.kpis:
         blocks.append(section("No KPI values yet. They arrive from the KPI sheet (`/kpi`)."))
     else:
-        lines = []
-        for latest in data.kpis[:MAX_KPIS]:
-            change = ""
-            if latest.change is not None:
-                delta = latest.change
-                change = (
-                    f" ({'+' if delta >= 0 else ''}{format_number(delta)} "
-                    f"since {latest.previous_day:%b %d})"
-                )
-            lines.append(
-                f"*{escape(latest.kpi_name)}* {format_number(latest.value)}{change} · {latest.day:%b %d}"
-            )
-        blocks.append(section("\n".join(lines)))
+        lines = [kpi_line(latest) for latest in data.kpis[:MAX_KPIS]]
+        blocks.append(section(cut("\n".join(lines), 3000)))
 
     blocks += [divider(), header("Recent kudos")]
     if not data.kudos:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from slack_sdk.models.blocks import (
+    CheckboxesElement,
     DatePickerElement,
     ExternalDataMultiSelectElement,
     ExternalDataSelectElement,
@@ -252,9 +253,12 @@ def edit_objective_modal(
     parents: list[Objective] = (),
     current_parents: list[Objective] = (),
     department_names: dict[int, str] | None = None,
+    checkins: dict[int, int] | None = None,
 ) -> View:
-    """Prefilled edit form. private_metadata names the objective and its key results; the
-    submission re-checks both against the verified team and user."""
+    """Prefilled edit form, with empty rows to add key results and a "Remove" box on each
+    (`checkins`: key result number → its check-in count, for the confirmation).
+    private_metadata names the objective and its key results; the submission re-checks both
+    against the verified team and user."""
     blocks = [
         _text_input("title", "Objective", max_length=TITLE_MAX, initial=obj.title),
         _text_input(
@@ -280,6 +284,7 @@ def edit_objective_modal(
             [p for p in parents if p.id != obj.id], department_names or {}, list(current_parents)
         ),
     ]
+    checkins = checkins or {}
     for i, kr in enumerate(key_results):
         blocks += [
             divider(),
@@ -294,7 +299,42 @@ def edit_objective_modal(
                 label=plain("Owner"),
                 element=UserSelectElement(action_id="value", initial_user=kr.owner_id),
             ),
+            remove_block(i, kr.number, checkins.get(kr.number, 0)),
         ]
+    # Empty rows for new key results, up to the per-objective limit; blank rows are ignored.
+    for j in range(max(0, MAX_KEY_RESULTS - len(key_results))):
+        blocks += [
+            divider(),
+            header("New key result (optional)"),
+            _text_input(
+                f"new{j}_title",
+                "What will be measured",
+                optional=True,
+                max_length=TITLE_MAX,
+                placeholder="Repeat purchase rate",
+            ),
+            _text_input(
+                f"new{j}_unit",
+                "Unit",
+                optional=True,
+                max_length=UNIT_MAX,
+                placeholder="%, pts, $, count",
+            ),
+            _text_input(f"new{j}_baseline", "Baseline", optional=True, placeholder="32"),
+            _text_input(f"new{j}_target", "Target", optional=True, placeholder="45"),
+            InputBlock(
+                block_id=f"new{j}_owner",
+                label=plain("Owner (defaults to the objective's owner)"),
+                optional=True,
+                element=UserSelectElement(action_id="value"),
+            ),
+        ]
+    blocks.append(
+        context(
+            f"An objective keeps 1 to {MAX_KEY_RESULTS} key results. A removed key result's "
+            "check-ins are deleted with it; the audit log keeps a copy."
+        )
+    )
     meta = f"O-{obj.number}|" + ",".join(str(kr.number) for kr in key_results)
     return modal(
         f"Edit O-{obj.number}",
@@ -302,4 +342,32 @@ def edit_objective_modal(
         callback_id=EDIT_CALLBACK_ID,
         submit="Save",
         private_metadata=meta,
+    )
+
+
+REMOVE_VALUE, CONFIRM_REMOVE_VALUE = "remove", "confirm"
+
+
+def confirm_remove_label(number: int) -> str:
+    return f"Yes, remove KR-{number} and its history"
+
+
+def remove_block(i: int, number: int, checkins: int) -> InputBlock:
+    """ "Remove" for one key result; one with check-ins also offers the explicit confirmation
+    that its history goes too (ticking only "Remove" is answered with a field error)."""
+    options = [Option(value=REMOVE_VALUE, text=f"Remove KR-{number}")]
+    hint = None
+    if checkins:
+        options.append(Option(value=CONFIRM_REMOVE_VALUE, text=confirm_remove_label(number)))
+        hint = plain(
+            f"KR-{number} has {checkins} check-in{'s' if checkins != 1 else ''}; removing it "
+            "deletes them (the audit log keeps a copy).",
+            2000,
+        )
+    return InputBlock(
+        block_id=f"kr{i}_remove",
+        label=plain("Remove"),
+        optional=True,
+        hint=hint,
+        element=CheckboxesElement(action_id="value", options=options),
     )

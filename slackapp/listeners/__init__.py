@@ -52,7 +52,8 @@ FEATURES = (
 
 # The App Home's sections beyond the objectives, in this order:
 # fn(session, team_id=, user_id=) -> (buttons, blocks).
-HOME_SECTIONS = (behavior.home_contribution, kudos.home_contribution, away.home_contribution)
+# (App Home itself shows "away until …" first, and the behaviors with their Log buttons.)
+HOME_SECTIONS = (kudos.home_contribution,)
 
 
 def register_listeners(app: App) -> None:

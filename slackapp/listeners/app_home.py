@@ -11,8 +11,14 @@ import time
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from slackapp.blocks.home import home_view
+from slackapp.blocks.behaviors import behavior_log_modal, department_progress_text
+from slackapp.blocks.common import escape, notice_modal
+from slackapp.blocks.home import BEHAVIOR_LOG_ACTION, home_view
 from slackapp.context import Deps
+from slackapp.roles import Caller
+from storage.behaviors import get_behavior, team_week, weekly_behavior_counts
+from storage.departments import department_by_id, memberships
+from storage.errors import DomainError, PermissionDenied
 from storage.home import company_tree, home_data, home_seen_recently, note_home_seen
 from storage.models import utcnow
 from storage.quarters import quarter_of
@@ -20,7 +26,9 @@ from storage.quarters import quarter_of
 log = logging.getLogger(__name__)
 
 
-def build_home(deps: Deps, *, team_id: str, user_id: str, shared_company_tree=None):
+def build_home(deps: Deps, *, team_id: str, user_id: str, shared_company_tree=None, client=None):
+    """`client`: to learn whether the person is a workspace admin (users.info, cached); without
+    one only LOYALTY_ADMINS count (benches build Homes without Slack)."""
     buttons, extra = [], []
     with deps.session() as session:
         data = home_data(
@@ -30,7 +38,17 @@ def build_home(deps: Deps, *, team_id: str, user_id: str, shared_company_tree=No
             b, s = contribute(session, team_id=team_id, user_id=user_id)
             buttons += b
             extra += s
-    return home_view(data, user_id=user_id, extra_buttons=buttons, extra_sections=extra)
+        may_create = data.heads_a_department
+        if not may_create:  # heads never need the admin lookup
+            if client is None:
+                may_create = user_id in deps.settings.admin_ids
+            else:
+                caller = Caller(deps=deps, client=client, team_id=team_id, user_id=user_id)
+                may_create = caller.is_admin(session)
+    return home_view(
+        data, user_id=user_id, extra_buttons=buttons, extra_sections=extra,
+        may_create_objectives=may_create,
+    )  # fmt: skip
 
 
 def publish_home(
@@ -38,8 +56,9 @@ def publish_home(
 ) -> None:
     try:
         view = build_home(
-            deps, team_id=team_id, user_id=user_id, shared_company_tree=shared_company_tree
-        )
+            deps, team_id=team_id, user_id=user_id, shared_company_tree=shared_company_tree,
+            client=client,
+        )  # fmt: skip
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:  # a stale Home is not worth failing the user's write over
         log.warning("views.publish failed for %s: %s", user_id, exc.response.get("error"))
@@ -208,6 +227,44 @@ def note_home_use(body, context, next):  # noqa: A002 - Bolt's parameter name
     return next()
 
 
+LOG_TITLE = "Log a behavior"
+
+
+def handle_behavior_log_button(ack, body, context, client):
+    """Log on a behavior of App Home: the `/behavior` log form with that behavior chosen (its
+    submission is the same as `/behavior log`). Someone outside the behavior's department, or
+    a value this app never drew, gets a note saying why instead."""
+    ack()
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    raw = str((body.get("actions") or [{}])[0].get("value") or "")
+    if not raw.isdigit() or len(raw) > 9:
+        view = notice_modal(
+            LOG_TITLE,
+            f"`{escape(raw[:40])}` is not a behavior number. Open App Home again, or use "
+            "`/behavior log B-5 [count] [note]`.",
+        )
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+        return
+    try:
+        with deps.session() as session:
+            behavior = get_behavior(session, team_id=team_id, ref=f"B-{raw}")
+            if not behavior.active:
+                raise DomainError(f"B-{behavior.number} is retired; it can no longer be logged.")
+            dept = department_by_id(session, team_id=team_id, department_id=behavior.department_id)
+            mine = {m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)}
+            if dept.id not in mine and not context["caller"].is_admin(session):
+                raise PermissionDenied(f"members of {dept.name}", f"log B-{behavior.number}")
+            start, end = team_week(session, team_id=team_id)
+            progress = weekly_behavior_counts(
+                session, team_id=team_id, department_ids=[dept.id], start=start, end=end
+            ).get(dept.id, [])
+        view = behavior_log_modal([behavior], department_progress_text(dept, progress))
+    except DomainError as exc:
+        view = notice_modal(LOG_TITLE, exc.message)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
 def register(app: App) -> None:
     app.event("app_home_opened")(handle_home_opened)
+    app.action(BEHAVIOR_LOG_ACTION)(handle_behavior_log_button)
     app.middleware(note_home_use)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slackapp.blocks.common import section
 from slackapp.blocks.insights import away_text
 from slackapp.context import fetch_user
 from slackapp.replies import UsageError, guarded, reply
-from storage.away import MAX_AWAY_DAYS, away_until, end_away, parse_until, set_away
+from storage.away import MAX_AWAY_DAYS, end_away, parse_until, set_away
 
 USAGE = "`/checkin away until 2026-12-24` · `/checkin back`"
 VERBS = ("away", "back")
@@ -63,19 +62,6 @@ def handle_away_text(context, client, respond, text: str) -> None:
     guarded(respond, f"/checkin {text}", USAGE, run)
 
 
-def home_contribution(session, *, team_id: str, user_id: str):
-    """App Home: "away until …" while the user is away."""
-    today = datetime.now(UTC).date()
-    until = away_until(session, team_id=team_id, today=today, user_ids=[user_id]).get(user_id)
-    if until is None:
-        return [], []
-    return [], [
-        section(
-            f"{away_text(until)} — no check-in reminders until then. `/checkin back` ends it early."
-        )
-    ]
-
-
 def register(app) -> None:
-    """`/checkin away|back` arrive through the /checkin command; the Home section is listed in
-    slackapp.listeners.HOME_SECTIONS."""
+    """`/checkin away|back` arrive through the /checkin command; App Home shows "away until …"
+    itself (slackapp.blocks.home)."""
