@@ -162,8 +162,30 @@ def objective_list(
     return blocks
 
 
+def latest_lines(kr: KeyResult, recent: list[CheckIn], comments: list | None = None) -> str:
+    """The key result's latest note, its open blocker and the newest comments on it."""
+    lines = []
+    latest = recent[0] if recent else None
+    if latest is not None and latest.note:
+        lines.append(f"*Latest note:* {escape(cut(latest.note, 500))}")
+    if latest is not None and latest.blocker:
+        lines.append(
+            f":construction: *Blocked on:* {escape(cut(latest.blocker, 500))} "
+            f"(since {latest.created_at:%Y-%m-%d})"
+        )
+    for c in comments or []:
+        lines.append(
+            f":speech_balloon: *Comment* {c.created_at:%Y-%m-%d} <@{c.author_id}>: "
+            f"{escape(cut(c.text, 600))}"
+        )
+    return cut("\n".join(lines), 3000)
+
+
 def objective_detail(
-    view: ObjectiveView, history: dict[int, list[CheckIn]], insights: dict | None = None
+    view: ObjectiveView,
+    history: dict[int, list[CheckIn]],
+    insights: dict | None = None,
+    comments: dict[int, list] | None = None,
 ) -> list[Block]:
     o = view.objective
     blocks: list[Block] = [
@@ -184,6 +206,9 @@ def objective_detail(
         blocks.append(divider())
         blocks.append(section(kr_line(kr, o.quarter, insight=(insights or {}).get(kr.id))))
         recent = history.get(kr.id, [])[:3]
+        latest = latest_lines(kr, recent, (comments or {}).get(kr.id))
+        if latest:
+            blocks.append(section(latest))
         if recent:
             lines = [
                 f"{c.created_at:%Y-%m-%d} <@{c.author_id}>: "
