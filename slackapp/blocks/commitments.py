@@ -3,6 +3,7 @@ asker's notices, `/okr asks` and the digest lines."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from slack_sdk.models.blocks import (
@@ -39,12 +40,17 @@ def status_text(c: Commitment, today: date) -> str:
             "done": "done"}[c.status]  # fmt: skip
 
 
-def commitment_line(c: Commitment, names: dict[int, str], today: date) -> str:
-    owner = f" · owner <@{c.owner_id}>" if c.owner_id else ""
+def commitment_line(
+    c: Commitment, names: dict[int, str], today: date, who: Callable[[str], str] | None = None
+) -> str:
+    """`who` names a person (a digest mentions each person once, then uses names)."""
+    who = who or (lambda user_id: f"<@{user_id}>")
+    asker = who(c.asker_id)  # named in reading order: the first reference is the mention
+    owner = f" · owner {who(c.owner_id)}" if c.owner_id else ""
     kr = " · for a key result" if c.key_result_id else ""
     return (
         f"*C-{c.number}* {escape(cut(c.what, 200))} — owed by "
-        f"*{escape(names.get(c.department_id, '?'))}* to <@{c.asker_id}> · due "
+        f"*{escape(names.get(c.department_id, '?'))}* to {asker} · due "
         f"{c.due_date.isoformat()} · {status_text(c, today)}{owner}{kr}"
     )
 

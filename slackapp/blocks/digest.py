@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from slackapp.blocks.commitments import commitment_line
 from slackapp.blocks.common import (
@@ -34,12 +34,17 @@ from slackapp.blocks.insights import (
     stale_text,
 )
 from slackapp.blocks.objectives import STATUS_EMOJI
+from slackapp.blocks.people import People
 from storage.digest_queries import CompanyDigest, DepartmentDigest, DigestData, KrDigest
 from storage.kpi_values import LatestValue
 from storage.numbers import format_number
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK
 
 TITLE_CUT = 120
+NOTE_CUT = 150  # a check-in note under a key result that moved
+BLOCKER_CUT = 300
+# The heads' copy buttons (slackapp/listeners/digest_actions.py answers them).
+NUDGE_ACTION, COMMENT_ACTION, ASK_ACTION = "digest_nudge", "digest_comment", "digest_blocker_ask"
 
 
 @dataclass
@@ -115,7 +120,11 @@ def kr_ref(kr) -> str:
     return f"*KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))}"
 
 
-def kr_line(k: KrDigest, ref: str | None = None) -> str:
+def _mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def kr_line(k: KrDigest, ref: str | None = None, who: Callable[[str], str] = _mention) -> str:
     kr = k.key_result
     if kr.kpi_name:
         where = f"KPI `{escape(kr.kpi_name)}`"
@@ -124,7 +133,8 @@ def kr_line(k: KrDigest, ref: str | None = None) -> str:
     conf = f" · confidence {kr.last_confidence}/10" if kr.last_confidence else ""
     return (
         f"• {ref or kr_ref(kr)}: {where} "
-        f"`{progress_bar(k.progress)}` {k.progress:.0%} {STATUS_EMOJI[k.status]}{conf} · <@{kr.owner_id}>"
+        f"`{progress_bar(k.progress)}` {k.progress:.0%} {STATUS_EMOJI[k.status]}{conf} · "
+        f"{who(kr.owner_id)}"
     )
 
 
@@ -144,7 +154,12 @@ def kpi_line(c: LatestValue) -> str:
     return f"• *{escape(c.kpi_name)}*: {latest} ({c.day:%b %d}) — {trend}"
 
 
-def moved_line(k: KrDigest, ref: str | None = None) -> str:
+def note_text(note: str) -> str:
+    """A check-in note quoted under its key result: escaped, cut to 150 characters."""
+    return f"\n      _“{escape(cut(' '.join(note.split()), NOTE_CUT))}”_" if note.strip() else ""
+
+
+def moved_line(k: KrDigest, ref: str | None = None, who: Callable[[str], str] = _mention) -> str:
     kr = k.key_result
     before = (
         format_number(k.value_week_ago, kr.unit)
@@ -154,14 +169,24 @@ def moved_line(k: KrDigest, ref: str | None = None) -> str:
     return (
         f"• {ref or kr_ref(kr)}: {before} → "
         f"{format_number(kr.current_value, kr.unit)} ({k.checkins_this_week} check-in"
-        f"{'s' if k.checkins_this_week != 1 else ''}) · <@{kr.owner_id}>"
+        f"{'s' if k.checkins_this_week != 1 else ''}) · {who(kr.owner_id)}"
+        + note_text(k.latest_note)
     )
 
 
-def missed_line(k: KrDigest, ref: str | None = None) -> str:
+def missed_line(k: KrDigest, ref: str | None = None, who: Callable[[str], str] = _mention) -> str:
     kr = k.key_result
     weeks = "2+ weeks :rotating_light:" if k.missed_weeks >= 2 else "1 week"
-    return f"• {ref or kr_ref(kr)} · <@{kr.owner_id}> — no check-in for {weeks}"
+    return f"• {ref or kr_ref(kr)} · {who(kr.owner_id)} — no check-in for {weeks}"
+
+
+def blocker_line(k: KrDigest, ref: str | None = None, who: Callable[[str], str] = _mention) -> str:
+    kr = k.key_result
+    since = f" (since {k.blocker_since:%b %d})" if k.blocker_since else ""
+    return (
+        f"• {ref or kr_ref(kr)} · {who(kr.owner_id)}{since}\n"
+        f"      :construction: {escape(cut(' '.join(k.blocker.split()), BLOCKER_CUT))}"
+    )
 
 
 def behavior_line(b) -> str:
@@ -171,19 +196,41 @@ def behavior_line(b) -> str:
     return f"• *B-{beh.number}* {escape(cut(beh.description, TITLE_CUT))}: {b.logged}{target} this week {mark}".rstrip()
 
 
-def kudos_line(item) -> str:
+def kudos_line(item, who: Callable[[str], str] = _mention) -> str:
     rec = item.recognition
-    who = ", ".join(f"<@{u}>" for u in item.recipient_ids) or "someone"
-    return f"• <@{rec.giver_id}> → {who}: “{escape(cut(rec.text, 200))}”"
+    giver = who(rec.giver_id)  # in reading order: the first reference is the mention
+    recipients = ", ".join(who(u) for u in item.recipient_ids) or "someone"
+    return f"• {giver} → {recipients}: “{escape(cut(rec.text, 200))}”"
+
+
+def missed_count_text(d: DepartmentDigest) -> str:
+    n = len(d.missed)
+    escalated = len(d.escalated)
+    text = f"{n} key result{'s' if n != 1 else ''} missed {'their' if n != 1 else 'its'} check-in"
+    if escalated:
+        text += f", {escalated} of them two weeks in a row"
+    return f"_{text}._ Department heads see who in their copy."
 
 
 def department_digests(
     d: DepartmentDigest, data: DigestData
 ) -> tuple[list[Message], list[Message]]:
-    """The channel version and the heads' version (which adds the two-missed-weeks
-    escalation at the top). The shared body is built and serialized once for both."""
+    """The channel version and the heads' version. The heads' copy adds, at the top, the
+    two-missed-weeks escalation and what needs them (Nudge / Comment on at-risk and off-track
+    key results), names who missed check-ins and has Turn into ask on each blocker; the channel
+    copy only counts missed check-ins. Each is built on its own, so each mentions a person once.
+    """
+    text = f"Weekly digest for {d.department.name}"
+    return (
+        split_dicts(_department_blocks(d, data, heads=False), text),
+        split_dicts(_department_blocks(d, data, heads=True), text),
+    )
+
+
+def _department_blocks(d: DepartmentDigest, data: DigestData, *, heads: bool) -> list[dict]:
+    who = People(data.user_names)
     name = d.department.name
-    top = as_dicts(
+    out = as_dicts(
         [
             header(f"Weekly digest: {name}"),
             context(
@@ -195,6 +242,8 @@ def department_digests(
     )
     # Every key result's `*KR-n* Title` once, for all the lines that name it.
     refs = {id(k): kr_ref(k.key_result) for k in d.key_results}
+    if heads:
+        out += as_dicts(_heads_top(d, refs, who))
     body: list[Block] = []
     if not d.objectives:
         body.append(
@@ -205,75 +254,125 @@ def department_digests(
         lines = [
             f"*O-{obj.number}* {escape(cut(obj.title, TITLE_CUT))}\n"
             f"`{progress_bar(o.progress)}` {o.progress:.0%} {STATUS_EMOJI[o.status]} {o.status}"
-            f" · owner <@{obj.owner_id}>"
+            f" · owner {who(obj.owner_id)}"
         ]
-        lines += [kr_line(k, refs[id(k)]) for k in o.key_results] or ["• _no key results_"]
+        lines += [kr_line(k, refs[id(k)], who) for k in o.key_results] or ["• _no key results_"]
         body += line_sections(None, lines)
-    shared = as_dicts(body)
-    shared += fixed_dicts(("divider",), lambda: [divider()])
+    out += as_dicts(body)
+    out += fixed_dicts(("divider",), lambda: [divider()])
     if d.moved:
-        shared += as_dicts(
-            line_sections("What moved this week", [moved_line(k, refs[id(k)]) for k in d.moved])
+        out += as_dicts(
+            line_sections(
+                "What moved this week", [moved_line(k, refs[id(k)], who) for k in d.moved]
+            )
         )
     else:
-        shared += _fixed_lines("What moved this week", "_No key result moved this week._")
+        out += _fixed_lines("What moved this week", "_No key result moved this week._")
+    out += as_dicts(blocked_blocks(d, refs, who, buttons=heads))
     body = []
     if d.kpis:
         body += line_sections("KPI changes", [kpi_line(c) for c in d.kpis])
-    if d.missed:
-        body += line_sections("Missed check-ins", [missed_line(k, refs[id(k)]) for k in d.missed])
-    shared += as_dicts(body)
+    if d.missed and heads:
+        body += line_sections(
+            "Missed check-ins", [missed_line(k, refs[id(k)], who) for k in d.missed]
+        )
+    elif d.missed:
+        body += line_sections("Missed check-ins", [missed_count_text(d)])
+    out += as_dicts(body)
     if not d.missed:
-        shared += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
+        out += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
     body = []
     if d.stale:
         body += line_sections(
             f"Stale key results (no check-in for {data.team.stale_days}+ days)",
-            [flag_line(k, stale_text(k.insight), refs[id(k)]) for k in d.stale],
+            [flag_line(k, stale_text(k.insight), refs[id(k)], who) for k in d.stale],
         )
     if d.behaviors:
         body += line_sections("Behaviors logged vs target", [behavior_line(b) for b in d.behaviors])
     if d.kudos:
-        body += line_sections("Kudos", [kudos_line(k) for k in d.kudos])
-    shared += as_dicts(body)
+        body += line_sections("Kudos", [kudos_line(k, who) for k in d.kudos])
+    out += as_dicts(body)
     if not d.kudos:
-        shared += _fixed_lines("Kudos", "_No kudos this week._")
-    shared += as_dicts(commitment_sections(d, data))
-    escalation = (
-        as_dicts(
-            line_sections(
-                ":rotating_light: Two weeks in a row without a check-in",
-                [missed_line(k, refs[id(k)]) for k in d.escalated],
-            )
+        out += _fixed_lines("Kudos", "_No kudos this week._")
+    out += as_dicts(commitment_sections(d, data, who))
+    return out
+
+
+def _heads_top(d: DepartmentDigest, refs: dict, who: People) -> list[Block]:
+    out: list[Block] = []
+    if d.escalated:
+        out += line_sections(
+            ":rotating_light: Two weeks in a row without a check-in",
+            [missed_line(k, refs[id(k)], who) for k in d.escalated],
         )
-        if d.escalated
-        else []
-    )
-    for_heads = []
+    if d.attention:
+        out.append(section("*Needs you: at risk or off track*"))
+        for k in d.attention:
+            kr = k.key_result
+            out.append(section(cut(kr_line(k, refs[id(k)], who), SECTION_TEXT_MAX)))
+            out.append(
+                ActionsBlock(
+                    elements=[
+                        ButtonElement(
+                            text="Nudge", action_id=NUDGE_ACTION, value=f"KR-{kr.number}"
+                        ),
+                        ButtonElement(
+                            text="Comment…", action_id=COMMENT_ACTION, value=f"KR-{kr.number}"
+                        ),
+                    ]
+                )
+            )
     if d.mismatched:
-        for_heads += line_sections(
+        out += line_sections(
             ":thinking_face: Confidence that disagrees with the data",
             [
                 flag_line(
-                    k, mismatch_text(k.insight.mismatch, k.key_result.last_confidence), refs[id(k)]
+                    k,
+                    mismatch_text(k.insight.mismatch, k.key_result.last_confidence),
+                    refs[id(k)],
+                    who,
                 )
                 for k in d.mismatched
             ],
         )
     if d.away:
-        for_heads += line_sections(
+        out += line_sections(
             "Away",
-            [f"• <@{user}> {away_text(until)}" for user, until in sorted(d.away.items())],
+            [f"• {who(user)} {away_text(until)}" for user, until in sorted(d.away.items())],
         )
-    text = f"Weekly digest for {name}"
-    return split_dicts(top + shared, text), split_dicts(
-        top + escalation + as_dicts(for_heads) + shared, text
-    )
+    return out
 
 
-def flag_line(k: KrDigest, flag: str, ref: str | None = None) -> str:
+def blocked_blocks(
+    d: DepartmentDigest, refs: dict, who: Callable[[str], str], *, buttons: bool
+) -> list[Block]:
+    """Open blockers; in the heads' copy each has Turn into ask (a commitment in two clicks)."""
+    if not d.blocked:
+        return []
+    if not buttons:
+        return line_sections(
+            ":construction: Blocked", [blocker_line(k, refs[id(k)], who) for k in d.blocked]
+        )
+    out: list[Block] = [section("*:construction: Blocked*")]
+    for k in d.blocked:
+        out.append(
+            section(
+                blocker_line(k, refs[id(k)], who),
+                accessory=ButtonElement(
+                    text="Turn into ask",
+                    action_id=ASK_ACTION,
+                    value=f"KR-{k.key_result.number}|{k.blocker_checkin_id}",
+                ),
+            )
+        )
+    return out
+
+
+def flag_line(
+    k: KrDigest, flag: str, ref: str | None = None, who: Callable[[str], str] = _mention
+) -> str:
     kr = k.key_result
-    return f"• {ref or kr_ref(kr)} · <@{kr.owner_id}> — {flag}"
+    return f"• {ref or kr_ref(kr)} · {who(kr.owner_id)} — {flag}"
 
 
 def department_line(d: DepartmentDigest) -> str:
@@ -329,7 +428,13 @@ def leadership_digest(data: DigestData) -> list[Message]:
             [behavior_correlation_line(c) for c in data.correlations],
         )
         blocks.append(context(CAUTION))
-    blocks += overdue_by_department_sections(data)
+    who = People(data.user_names)
+    if data.blocked:
+        blocks += line_sections(
+            ":construction: Blocked",
+            [f"{blocker_line(k, None, who)} · {escape(dept.name)}" for dept, k in data.blocked],
+        )
+    blocks += overdue_by_department_sections(data, who)
     return split_messages(blocks, "Leadership digest")
 
 
@@ -367,20 +472,24 @@ def company_sections(data: DigestData) -> list[Block]:
     return line_sections("Company objectives", [company_line(c, data) for c in data.company])
 
 
-def commitment_sections(d: DepartmentDigest, data: DigestData) -> list[Block]:
+def commitment_sections(
+    d: DepartmentDigest, data: DigestData, who: Callable[[str], str] = _mention
+) -> list[Block]:
     """Overdue commitments in a department's digest: what it owes, what is owed to it."""
     names, today = data.department_names, data.now.date()
     out: list[Block] = []
     if d.owes:
         out += line_sections(":rotating_light: You owe (overdue)",
-                             [f"• {commitment_line(c, names, today)}" for c in d.owes])  # fmt: skip
+                             [f"• {commitment_line(c, names, today, who)}" for c in d.owes])  # fmt: skip
     if d.owed:
         out += line_sections("Owed to you (overdue)",
-                             [f"• {commitment_line(c, names, today)}" for c in d.owed])  # fmt: skip
+                             [f"• {commitment_line(c, names, today, who)}" for c in d.owed])  # fmt: skip
     return out
 
 
-def overdue_by_department_sections(data: DigestData) -> list[Block]:
+def overdue_by_department_sections(
+    data: DigestData, who: Callable[[str], str] = _mention
+) -> list[Block]:
     """Per owing department, its overdue commitments (leadership digest)."""
     if not data.overdue:
         return []
@@ -391,5 +500,5 @@ def overdue_by_department_sections(data: DigestData) -> list[Block]:
     lines = []
     for dept_id, rows in sorted(by_dept.items(), key=lambda p: names.get(p[0], "").casefold()):
         lines.append(f"*{escape(names.get(dept_id, '?'))}* — {len(rows)} overdue")
-        lines += [f"• {commitment_line(c, names, today)}" for c in rows]
+        lines += [f"• {commitment_line(c, names, today, who)}" for c in rows]
     return line_sections("Overdue commitments by department", lines)
