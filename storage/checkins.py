@@ -7,12 +7,15 @@ blocker replaces it.
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import Session, col, select
 
 from storage import audit
-from storage.errors import DomainError
-from storage.models import NOTE_MAX, CheckIn, KeyResult, Objective, utcnow
-from storage.objectives import can_check_in, get_key_result_and_objective
+from storage.departments import departments_in
+from storage.errors import DomainError, NotFound
+from storage.models import NOTE_MAX, CheckIn, Department, KeyResult, Objective, utcnow
+from storage.objectives import can_check_in, get_key_result_and_objective, key_result_for_head
 
 
 def record_checkin(
@@ -156,3 +159,41 @@ def blocked_key_result_ids(
     if quarter is not None:
         query = query.where(Objective.quarter == quarter)
     return set(session.exec(query).all())
+
+
+def blocker_to_ask(
+    session: Session, *, team_id: str, user_id: str, is_admin: bool, ref: str, checkin_id: int
+) -> tuple[KeyResult, CheckIn, Department | None]:
+    """The open blocker (check-in `checkin_id` of key result `ref`) a head turns into an ask of
+    another department, with the key result's department. Heads of it and admins only."""
+    kr, dept = key_result_for_head(
+        session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref,
+        action="turn a blocker into an ask",
+    )  # fmt: skip
+    row = session.get(CheckIn, checkin_id)
+    if row is None or row.team_id != team_id or row.key_result_id != kr.id or not row.blocker:
+        raise NotFound(f"KR-{kr.number} has no such blocker.")
+    latest = latest_checkins(session, team_id=team_id, key_result_ids=[kr.id]).get(kr.id)
+    if latest is None or latest.id != row.id:
+        raise DomainError(
+            f"KR-{kr.number}'s blocker was resolved by a later check-in"
+            + (f" on {latest.created_at:%Y-%m-%d}." if latest else ".")
+        )
+    return kr, row, dept
+
+
+def guess_department(
+    session: Session, *, team_id: str, text: str, exclude_id: int | None = None
+) -> Department | None:
+    """The department a blocker's words name (whole words, any case; the longest name wins),
+    other than `exclude_id` (the blocked key result's own department)."""
+    folded = (text or "").casefold()
+    best = None
+    for dept in departments_in(session, team_id=team_id, ids=None):
+        if dept.id == exclude_id or not dept.name_key:
+            continue
+        if re.search(rf"(?<!\w){re.escape(dept.name_key)}(?!\w)", folded) and (
+            best is None or len(dept.name_key) > len(best.name_key)
+        ):
+            best = dept
+    return best

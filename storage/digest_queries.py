@@ -543,3 +543,31 @@ def display_names(session: Session, *, team_id: str) -> dict[str, str]:
         )
         if name
     }
+
+
+def unnamed_people(session: Session, *, team_id: str, quarter: str) -> list[str]:
+    """People a digest names (owners of the quarter's active objectives and key results, heads)
+    whose display name the user cache does not hold yet."""
+    conn = session.connection()
+    wanted: set[str] = set()
+    for (user_id,) in conn.execute(
+        select(Objective.owner_id).where(
+            Objective.team_id == team_id, Objective.quarter == quarter, Objective.status == "active"
+        )
+    ):
+        wanted.add(user_id)
+    for (user_id,) in conn.execute(
+        select(KeyResult.owner_id)
+        .join(Objective, col(Objective.id) == KeyResult.objective_id)
+        .where(
+            KeyResult.team_id == team_id, Objective.quarter == quarter, Objective.status == "active"
+        )
+    ):
+        wanted.add(user_id)
+    for (user_id,) in conn.execute(
+        select(DepartmentMember.user_id).where(
+            DepartmentMember.team_id == team_id, DepartmentMember.is_head.is_(True)
+        )
+    ):
+        wanted.add(user_id)
+    return sorted(wanted - set(display_names(session, team_id=team_id)))

@@ -12,6 +12,7 @@ from slackapp.listeners import (
     checkin,
     commitments,
     departments,
+    digest_actions,
     kpi,
     kudos,
     objective_edit,
@@ -46,6 +47,7 @@ FEATURES = (
     away,
     alignment,
     commitments,
+    digest_actions,
 )
 
 # The App Home's sections beyond the objectives, in this order:

@@ -25,6 +25,7 @@ from storage import checkins as checkin_store
 from storage.departments import department_by_id, find_department
 from storage.errors import DomainError, FieldErrors
 from storage.kpis import kpi_names
+from storage.kr_comments import recent_comments
 from storage.kr_insights import view_insights
 from storage.numbers import parse_number
 from storage.objectives import (
@@ -241,7 +242,10 @@ def respond_show(context, respond, arg: str) -> None:
             for kr in view.key_results
         }
         insights = view_insights(session, team_id=team_id, views=[view], now=datetime.now(UTC))
-    blocks = as_dicts(objective_detail(view, hist, insights))
+        comments = recent_comments(
+            session, team_id=team_id, key_result_ids=[kr.id for kr in view.key_results]
+        )
+    blocks = as_dicts(objective_detail(view, hist, insights, comments))
     respond(
         text=f"O-{obj.number} {escape(obj.title[:200])}",
         blocks=blocks,
