@@ -218,3 +218,52 @@ def objective_detail(
             ]
             blocks.append(context("\n".join(lines)))
     return blocks[:MESSAGE_BLOCKS_MAX]
+
+
+FILTERED_MAX = 40  # key result lines in one filtered list
+
+
+def filtered_list(
+    found: list[tuple[ObjectiveView, KeyResult]],
+    *,
+    title: str,
+    insights: dict,
+    blockers: dict[int, CheckIn],
+) -> list[Block]:
+    """`/okr list at-risk|off-track|stale|blocked`: each key result with its objective and,
+    when blocked, what on."""
+    blocks: list[Block] = [header(title)]
+    if not found:
+        blocks.append(section("_Nothing here right now._ :tada:"))
+        return blocks
+    lines = []
+    for view, kr in found[:FILTERED_MAX]:
+        o = view.objective
+        line = (
+            f"{kr_line(kr, o.quarter, insight=insights.get(kr.id), with_forecast=False)}\n"
+            f"      in *O-{o.number}* {escape(cut(o.title, 80))} · {escape(department_name(view))}"
+        )
+        blocker = blockers.get(kr.id)
+        if blocker is not None:
+            line += f"\n      :construction: {escape(cut(blocker.blocker, 300))}"
+        lines.append(line)
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and len("\n".join([*chunk, line])) > 2900:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(cut(line, 2900))
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    more = len(found) - FILTERED_MAX
+    blocks.append(
+        context(
+            f"{len(found)} key result{'s' if len(found) != 1 else ''}"
+            + (
+                f"; the first {FILTERED_MAX} are shown — narrow it to a department."
+                if more > 0
+                else ""
+            )
+        )
+    )
+    return blocks[:MESSAGE_BLOCKS_MAX]

@@ -16,7 +16,8 @@ from slackapp.listeners import (
 from slackapp.replies import UsageError, guarded, reply
 
 USAGE = (
-    "`/okr help` · `/okr new` · `/okr list [me|<department>|all]` · `/okr show O-12` · "
+    "`/okr help` · `/okr new` · `/okr list [me|<department>|all]` · "
+    "`/okr list at-risk|off-track|stale|blocked [<department>]` · `/okr show O-12` · "
     "`/okr edit O-12` · `/okr close O-12 [score]` · `/okr dept create <name> [#channel] [@head…]` · "
     "`/okr dept list` · `/okr dept add @user… to <department>` · `/okr setup` · "
     "`/okr bind KR-34 nps [department|company]` · `/okr unbind KR-34` · "
@@ -28,6 +29,7 @@ USAGE = (
 HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
 • `/okr new` — create an objective with up to 5 key results (opens a form)
 • `/okr list [me|<department>|all]` — objectives and their progress
+• `/okr list at-risk|off-track|stale|blocked [<department>]` — the key results that need a look
 • `/okr show O-12` — one objective with its key results and latest check-ins
 • `/okr edit O-12` — change an objective and its key results (department heads)
 • `/okr close O-12 [score]` — close an objective (department heads), score 0.0–1.0
@@ -42,7 +44,7 @@ HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
 • `/okr commit C-7 owner @user` · `/okr done C-7 [note]` · `/okr asks [mine|<department>|all]` — commitments between departments
 • `/kpi [name]` — latest KPI values from the Google Sheet; with a name, its trend and a chart
 • `/kpi target nps above 40 [department]` — a KPI guardrail: one alert when it turns unhealthy (admins; heads for their department)
-• `/checkin KR-34 45 7/10 note` — record progress on a key result (`/checkin` alone opens a form)
+• `/checkin KR-34 45 7/10 note [blocked: what you need]` — record progress on a key result (`/checkin` alone opens a form); a blocker stays open until a check-in without one
 • `/checkin away until 2026-12-24` · `/checkin back` — pause your reminders while you are away
 • `/behavior link B-5 nps` · `/behavior show B-5` — a behavior against a KPI (correlation, not causation)
 Open the app's *Home* tab for your key results at a glance."""
