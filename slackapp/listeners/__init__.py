@@ -23,6 +23,7 @@ from slackapp.listeners import (
     quarterly_review,
     reaction_kudos,
     reminders,
+    share,
     uninstall,
     workspace_setup,
 )
@@ -48,6 +49,7 @@ FEATURES = (
     alignment,
     commitments,
     digest_actions,
+    share,
 )
 
 # The App Home's sections beyond the objectives, in this order:

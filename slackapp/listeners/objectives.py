@@ -22,6 +22,7 @@ from slackapp.blocks.objectives import (
     objective_detail,
     objective_list,
 )
+from slackapp.blocks.share import with_share_button
 from slackapp.context import Deps
 from slackapp.form_errors import block_errors
 from slackapp.listeners.alignment import parent_choices, save_parents
@@ -290,7 +291,8 @@ def respond_filtered(context, respond, wanted: str, department: str) -> None:
     respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 
-def respond_show(context, respond, arg: str) -> None:
+def show_content(context, arg: str) -> tuple[str, list[dict]]:
+    """`/okr show O-12`'s text and blocks (its reply, and what Share in channel posts)."""
     deps, team_id, _ = _ids(context)
     if not arg:
         raise UsageError("Say which objective, e.g. `/okr show O-12`.", usage="`/okr show O-12`")
@@ -306,9 +308,15 @@ def respond_show(context, respond, arg: str) -> None:
             session, team_id=team_id, key_result_ids=[kr.id for kr in view.key_results]
         )
     blocks = as_dicts(objective_detail(view, hist, insights, comments))
+    return f"O-{obj.number} {escape(obj.title[:200])}", blocks
+
+
+def respond_show(context, respond, arg: str) -> None:
+    text, blocks = show_content(context, arg)
+    ref = arg.split()[0].upper()
     respond(
-        text=f"O-{obj.number} {escape(obj.title[:200])}",
-        blocks=blocks,
+        text=text,
+        blocks=with_share_button(blocks, "show", ref),
         response_type="ephemeral",
         replace_original=False,
     )
