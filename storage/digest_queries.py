@@ -571,3 +571,11 @@ def unnamed_people(session: Session, *, team_id: str, quarter: str) -> list[str]
     ):
         wanted.add(user_id)
     return sorted(wanted - set(display_names(session, team_id=team_id)))
+
+
+def department_names(session: Session, *, team_id: str) -> dict[int, str]:
+    """Every department of the team by id (one statement)."""
+    rows = session.connection().execute(
+        select(Department.id, Department.name).where(Department.team_id == team_id)
+    )
+    return {dept_id: name for dept_id, name in rows}
