@@ -90,7 +90,8 @@ def record_checkin(
         entity="key_result",
         entity_id=kr.id,
         before=before,
-        after={**kr.model_dump(), "checkin_id": row.id, "note": note, "blocker": blocker},
+        # The texts stay on the check-in row (forgetting its author blanks them there).
+        after={**kr.model_dump(), "checkin_id": row.id, "blocker": bool(blocker)},
     )
     return row, kr
 

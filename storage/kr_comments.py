@@ -36,7 +36,9 @@ def add_comment(
     session.flush()
     audit.record(
         session, team_id=team_id, actor_id=actor_id, action="key_result.comment",
-        entity="key_result", entity_id=kr.id, after=row,
+        entity="key_result", entity_id=kr.id,
+        # The text stays on the comment row (forgetting its author blanks it there).
+        after={"comment_id": row.id, "key_result_id": kr.id, "characters": len(text)},
     )  # fmt: skip
     return row, kr
 

@@ -27,6 +27,7 @@ from storage.models import (
     CheckIn,
     Commitment,
     DepartmentMember,
+    KrComment,
     SlackUser,
     Team,
     utcnow,
@@ -41,6 +42,8 @@ SYSTEM_ACTOR = "system"
 # Free text a person wrote about their own work: blanked when they are forgotten.
 AUTHORED_NOTES = [
     (CheckIn, CheckIn.author_id, CheckIn.note),
+    (CheckIn, CheckIn.author_id, CheckIn.blocker),
+    (KrComment, KrComment.author_id, KrComment.text),
     (BehaviorLog, BehaviorLog.user_id, BehaviorLog.note),
     (Commitment, Commitment.done_by, Commitment.done_note),
     (Commitment, Commitment.decided_by, Commitment.decline_reason),
