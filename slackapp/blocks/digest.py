@@ -215,35 +215,25 @@ def missed_count_text(d: DepartmentDigest) -> str:
 def department_digests(
     d: DepartmentDigest, data: DigestData
 ) -> tuple[list[Message], list[Message]]:
-    """The channel version and the heads' version. The heads' copy adds, at the top, the
-    two-missed-weeks escalation and what needs them (Nudge / Comment on at-risk and off-track
-    key results), names who missed check-ins and has Turn into ask on each blocker; the channel
-    copy only counts missed check-ins. Each is built on its own, so each mentions a person once.
+    """The channel version and the heads' version of one department's digest.
+
+    Both share one body (objectives, what moved, KPIs, stale, behaviors, kudos, commitments),
+    built and serialized once. The channel copy then lists the blockers and counts the missed
+    check-ins; the heads' copy opens with a one-line summary of what needs them and ends with
+    the two-missed-weeks escalation, Nudge / Comment on at-risk and off-track key results, the
+    blockers with Turn into ask, who missed check-ins, confidence mismatches and who is away.
+    The body's mentions carry on into each tail, so each copy mentions a person once.
     """
-    text = f"Weekly digest for {d.department.name}"
-    return (
-        split_dicts(_department_blocks(d, data, heads=False), text),
-        split_dicts(_department_blocks(d, data, heads=True), text),
-    )
-
-
-def _department_blocks(d: DepartmentDigest, data: DigestData, *, heads: bool) -> list[dict]:
     who = People(data.user_names)
     name = d.department.name
-    out = as_dicts(
-        [
-            header(f"Weekly digest: {name}"),
-            context(
-                f"{data.quarter} · {_week(data)} · {len(d.objectives)} objective"
-                f"{'s' if len(d.objectives) != 1 else ''} · {d.progress:.0%} average progress · "
-                f"{net_confidence_text(d.net_confidence)}"
-            ),
-        ]
+    summary = (
+        f"{data.quarter} · {_week(data)} · {len(d.objectives)} objective"
+        f"{'s' if len(d.objectives) != 1 else ''} · {d.progress:.0%} average progress · "
+        f"{net_confidence_text(d.net_confidence)}"
     )
+    top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
     # Every key result's `*KR-n* Title` once, for all the lines that name it.
     refs = {id(k): kr_ref(k.key_result) for k in d.key_results}
-    if heads:
-        out += as_dicts(_heads_top(d, refs, who))
     body: list[Block] = []
     if not d.objectives:
         body.append(
@@ -258,30 +248,19 @@ def _department_blocks(d: DepartmentDigest, data: DigestData, *, heads: bool) ->
         ]
         lines += [kr_line(k, refs[id(k)], who) for k in o.key_results] or ["• _no key results_"]
         body += line_sections(None, lines)
-    out += as_dicts(body)
-    out += fixed_dicts(("divider",), lambda: [divider()])
+    shared = as_dicts(body)
+    shared += fixed_dicts(("divider",), lambda: [divider()])
     if d.moved:
-        out += as_dicts(
+        shared += as_dicts(
             line_sections(
                 "What moved this week", [moved_line(k, refs[id(k)], who) for k in d.moved]
             )
         )
     else:
-        out += _fixed_lines("What moved this week", "_No key result moved this week._")
-    out += as_dicts(blocked_blocks(d, refs, who, buttons=heads))
+        shared += _fixed_lines("What moved this week", "_No key result moved this week._")
     body = []
     if d.kpis:
         body += line_sections("KPI changes", [kpi_line(c) for c in d.kpis])
-    if d.missed and heads:
-        body += line_sections(
-            "Missed check-ins", [missed_line(k, refs[id(k)], who) for k in d.missed]
-        )
-    elif d.missed:
-        body += line_sections("Missed check-ins", [missed_count_text(d)])
-    out += as_dicts(body)
-    if not d.missed:
-        out += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
-    body = []
     if d.stale:
         body += line_sections(
             f"Stale key results (no check-in for {data.team.stale_days}+ days)",
@@ -291,14 +270,45 @@ def _department_blocks(d: DepartmentDigest, data: DigestData, *, heads: bool) ->
         body += line_sections("Behaviors logged vs target", [behavior_line(b) for b in d.behaviors])
     if d.kudos:
         body += line_sections("Kudos", [kudos_line(k, who) for k in d.kudos])
-    out += as_dicts(body)
+    shared += as_dicts(body)
     if not d.kudos:
-        out += _fixed_lines("Kudos", "_No kudos this week._")
-    out += as_dicts(commitment_sections(d, data, who))
-    return out
+        shared += _fixed_lines("Kudos", "_No kudos this week._")
+    shared += as_dicts(commitment_sections(d, data, who))
+
+    channel_who = who.copy()
+    channel_tail = blocked_blocks(d, refs, channel_who, buttons=False)
+    if d.missed:
+        channel_tail += line_sections("Missed check-ins", [missed_count_text(d)])
+    channel = top + shared + as_dicts(channel_tail)
+    if not d.missed:
+        channel += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
+
+    heads_top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
+    needs = heads_summary(d)
+    if needs:
+        heads_top.append(section(needs).to_dict())
+    heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy()))
+    if not d.missed:
+        heads += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
+    text = f"Weekly digest for {name}"
+    return split_dicts(channel, text), split_dicts(heads, text)
 
 
-def _heads_top(d: DepartmentDigest, refs: dict, who: People) -> list[Block]:
+def heads_summary(d: DepartmentDigest) -> str:
+    """The heads' first line: what below needs them (no mentions: those come with the lines)."""
+    parts = []
+    if d.escalated:
+        parts.append(f"{len(d.escalated)} two weeks without a check-in")
+    if d.attention:
+        parts.append(f"{len(d.attention)} at risk or off track (Nudge · Comment)")
+    if d.blocked:
+        parts.append(f"{len(d.blocked)} blocked (Turn into ask)")
+    if d.missed:
+        parts.append(f"{len(d.missed)} missed check-in{'s' if len(d.missed) != 1 else ''}")
+    return ":point_down: *Needs you, below:* " + " · ".join(parts) if parts else ""
+
+
+def _heads_tail(d: DepartmentDigest, refs: dict, who: People) -> list[Block]:
     out: list[Block] = []
     if d.escalated:
         out += line_sections(
@@ -322,6 +332,11 @@ def _heads_top(d: DepartmentDigest, refs: dict, who: People) -> list[Block]:
                     ]
                 )
             )
+    out += blocked_blocks(d, refs, who, buttons=True)
+    if d.missed:
+        out += line_sections(
+            "Missed check-ins", [missed_line(k, refs[id(k)], who) for k in d.missed]
+        )
     if d.mismatched:
         out += line_sections(
             ":thinking_face: Confidence that disagrees with the data",
