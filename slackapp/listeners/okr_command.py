@@ -40,7 +40,7 @@ HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
 • `/okr bind KR-34 nps [department|company|<department>]` — the key result takes that KPI's newest value after each sync (heads); `/okr unbind KR-34` undoes it
 • `/okr align O-12 to O-3 [weight 2]` — O-12 contributes to O-3 (heads of O-12's department, admins); `/okr unalign O-12 from O-3` removes the link
 • `/okr tree [O-3|2026-Q4]` — company objectives and everything that contributes to them, with rolled-up progress
-• `/okr ask <department> <what…> by <YYYY-MM-DD> [for KR-34]` — ask another department for something; its heads accept or decline
+• `/okr ask <department> <what…> by <YYYY-MM-DD> [for KR-34]` — ask another department for something; its heads accept or decline (`/okr ask` alone opens a form)
 • `/okr commit C-7 owner @user` · `/okr done C-7 [note]` · `/okr asks [mine|<department>|all]` — commitments between departments
 • `/kpi [name]` — latest KPI values from the Google Sheet; with a name, its trend and a chart
 • `/kpi target nps above 40 [department]` — a KPI guardrail: one alert when it turns unhealthy (admins; heads for their department)
@@ -84,6 +84,8 @@ def handle_okr(ack, command, context, client, respond):
             alignment.unalign_from_text(context, client, respond, rest)
         elif sub == "tree":
             alignment.respond_tree(context, respond, rest)
+        elif sub == "ask" and not rest:
+            commitments.open_ask_modal(context, client, command["trigger_id"])
         elif sub in commitments.SUBCOMMANDS:
             commitments.handle(sub, context, client, respond, rest)
         else:

@@ -207,3 +207,22 @@ def test_guess_skips_own_department_and_prefers_the_longest_name(engine, world):
         assert guess_department(s, team_id=TEAM, text="support needs it",
                                 exclude_id=world["support"].id) is None  # fmt: skip
         assert guess_department(s, team_id=TEAM, text="the productive team") is None
+
+
+def test_okr_ask_alone_opens_the_form(driver, slack, engine, world):
+    driver.command("/okr", "ask", user=CAROL)
+    (opened,) = slack.wait_for("views.open")
+    assert opened["view"]["callback_id"] == "commitment_ask_submit"
+    names = [o["text"]["text"] for o in opened["view"]["blocks"][0]["element"]["options"]]
+    assert names == ["Product", "Support"]
+
+
+def test_leadership_digest_lists_open_blockers(engine, world):
+    from storage.teams import update_settings
+
+    with session_scope(engine) as s:
+        update_settings(s, team_id=TEAM, actor_id=ADMIN, values={"leadership_channel": "C0LEAD001"})
+    (leadership, _chart) = digest_for(engine, "C0LEAD001")
+    text = json.dumps(leadership, ensure_ascii=False)
+    assert "Blocked" in text and "Product to fix the &lt;!channel&gt; points bug" in text
+    assert "Support" in text and buttons(leadership) == []
