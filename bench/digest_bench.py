@@ -1,5 +1,6 @@
 """Digest budgets (issue 4), on the foundation data set (bench/okr_bench.py: per department
-10 objectives, 40 key results, 400 check-ins):
+10 objectives, 40 key results, 400 check-ins), every check-in with a note, every third key
+result blocked and every other one commented on:
 
 - building every department's digest and the leadership digest takes a number of SQL
   statements that does not grow with the number of departments (printed for 50 and 500), and
@@ -25,7 +26,7 @@ from jobs.weekly_digest import plan_digest
 from slackapp.settings import Settings
 from slackapp.web_client import make_web_client
 from storage.db import make_engine, upgrade
-from storage.models import KpiValue, Team
+from storage.models import CheckIn, KpiValue, KrComment, Team
 from tests.fakes.slack_api import FakeSlack
 from tests.support.slack_driver import SIGNING_SECRET
 from tests.support.sql_count import counted_statements
@@ -65,6 +66,31 @@ def seeded(tmp: str, departments: int):
                 for w in range(8)
             ],
         )
+        # What heads act on: notes, open blockers (every third key result's check-ins carry
+        # one, so its latest does) and comments. The build must not read more per department.
+        checkin = CheckIn.__table__
+        conn.execute(
+            update(checkin).values(note="Called last week's detractors; two promised to return")
+        )
+        conn.execute(
+            update(checkin)
+            .where(checkin.c.key_result_id % 3 == 0)
+            .values(blocker="Waiting on Product to fix the loyalty points bug")
+        )
+        krs = departments * okr_bench.OBJ_PER_DEPT * okr_bench.KR_PER_OBJ
+        conn.execute(
+            insert(KrComment.__table__),
+            [
+                {
+                    "team_id": okr_bench.TEAM,
+                    "key_result_id": kr_id,
+                    "author_id": "U0HEAD0001",
+                    "text": "Can we pair on this with Support on Monday?",
+                    "created_at": datetime.now(UTC),
+                }
+                for kr_id in range(1, krs + 1, 2)
+            ],
+        )
     return engine
 
 
@@ -87,7 +113,8 @@ def main() -> bool:
             plan, statements, seconds = build(engine)
             counts[departments] = statements
             print(
-                f"digests for {departments} departments: {len(plan.messages)} messages built "
+                f"digests for {departments} departments (with notes, blockers, comments): "
+                f"{len(plan.messages)} messages built "
                 f"with {statements} SQL statements in {seconds:.2f}s"
             )
             if departments == 500:

@@ -22,7 +22,8 @@ from slackapp.blocks.common import as_dicts, section
 from slackapp.blocks.digest import department_digests, leadership_digest
 from storage.db import session_scope
 from storage.departments import get_department
-from storage.digest_queries import DigestData, build_digest_data
+from storage.digest_queries import DigestData, build_digest_data, unnamed_people
+from storage.quarters import quarter_of
 from storage.teams import admin_ids
 from storage.weeks import iso_week
 
@@ -190,6 +191,7 @@ def send_weekly_digest(
 ) -> PostReport:
     """Send one team's digests for `period` (ISO week by default); safe to call again."""
     period = period or iso_week(now.date())
+    remember_names(engine, client, team_id=team_id, now=now)
     plan = plan_digest(
         engine,
         team_id=team_id,
@@ -224,6 +226,22 @@ def send_weekly_digest(
         len(report.failed),
     )
     return report
+
+
+def remember_names(engine: Engine, client: WebClient, *, team_id: str, now: datetime) -> None:
+    """Put the display names of the people the digest names into the user cache (users.info
+    once each), so that after its one mention a digest calls them by name. Best effort: a
+    person Slack does not describe is named by their id."""
+    from slackapp.context import fetch_user
+
+    with session_scope(engine) as session:
+        missing = unnamed_people(session, team_id=team_id, quarter=quarter_of(now.date()))
+    for user_id in missing:
+        try:
+            with session_scope(engine) as session:
+                fetch_user(session, client, team_id=team_id, user_id=user_id)
+        except Exception:  # noqa: BLE001 - a name is a nicety; the digest goes out regardless
+            log.warning("could not look up %s for the digest's names", user_id, exc_info=True)
 
 
 def digest_done(engine: Engine, *, team_id: str, period: str) -> bool:

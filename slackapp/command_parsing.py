@@ -18,8 +18,8 @@ from storage.errors import NotFound
 from storage.refs import parse_ref
 
 CHECKIN_USAGE = (
-    "`/checkin KR-34 45 7/10 optional note` — or `/checkin KR-34 7/10 note` for a KPI-bound "
-    "key result"
+    "`/checkin KR-34 45 7/10 optional note [blocked: what you need and from whom]` — or "
+    "`/checkin KR-34 7/10 note` for a KPI-bound key result"
 )
 BEHAVIOR_USAGE = (
     "`/behavior add <department> <description> [--target 5] [--objective O-12]` (heads) · "
@@ -37,6 +37,7 @@ _REF_TAG = re.compile(r"(?:^|\s)#(B-?\d{1,9})\b", re.IGNORECASE)
 _NAME_TAG = re.compile(r"(?:^|\s)#([^\s#<>][^#<>]*)$")
 _CONFIDENCE = re.compile(r"^(\d{1,3})\s*/\s*10$")
 _COUNT = re.compile(r"^\d{1,9}$")  # a whole number; its range is checked by storage
+_BLOCKED = re.compile(r"(?:^|\s)blocked:", re.IGNORECASE)  # the rest of a check-in note
 
 
 # --- /checkin -----------------------------------------------------------------------------
@@ -48,6 +49,7 @@ class CheckinText:
     value_text: str | None
     confidence: int | None
     note: str
+    blocker: str = ""
 
 
 def parse_confidence(token: str) -> int:
@@ -78,8 +80,18 @@ def parse_checkin_text(text: str) -> CheckinText:
             value_text += " " + rest.pop(0)
     if rest and "/" in rest[0] and rest[0].split("/")[-1] == "10":
         confidence = parse_confidence(rest.pop(0))
-    note = " ".join(rest)
-    return CheckinText(ref=ref, value_text=value_text, confidence=confidence, note=note)
+    note, blocker = split_blocker(" ".join(rest))
+    return CheckinText(
+        ref=ref, value_text=value_text, confidence=confidence, note=note, blocker=blocker
+    )
+
+
+def split_blocker(note: str) -> tuple[str, str]:
+    """`slow week blocked: Product to fix the points bug` → ("slow week", "Product to fix…")."""
+    m = _BLOCKED.search(note or "")
+    if not m:
+        return (note or "").strip(), ""
+    return note[: m.start()].strip(), note[m.end() :].strip()
 
 
 def checkin_value_example(number: int, *, kpi_bound: bool) -> str:

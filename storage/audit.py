@@ -17,6 +17,8 @@ from storage.models import AuditLog
 # others rely on (requests, titles, kudos) stays, with the person's id pseudonymised.
 PERSONAL_TEXT_KEYS: dict[str, tuple[str, ...]] = {
     "note": ("author_id", "user_id"),  # check-ins, behavior logs
+    "blocker": ("author_id",),  # what a check-in's author is blocked on
+    "text": ("author_id",),  # a comment on a key result (and text an actor wrote)
     "decline_reason": ("decided_by",),  # commitments
     "done_note": ("done_by",),
     "staff": ("staff_user_id",),  # a praise row's staff name

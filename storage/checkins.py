@@ -1,13 +1,21 @@
-"""Check-ins: recording them and their history (spec §2)."""
+"""Check-ins: recording them and their history (spec §2), and the blockers they carry.
+
+A check-in may name what its author is blocked on. The key result's blocker is open while its
+latest check-in carries one: a later check-in without a blocker resolves it, one with another
+blocker replaces it.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+import re
+
+from sqlmodel import Session, col, select
 
 from storage import audit
-from storage.errors import DomainError
-from storage.models import NOTE_MAX, CheckIn, KeyResult, utcnow
-from storage.objectives import can_check_in, get_key_result_and_objective
+from storage.departments import departments_in
+from storage.errors import DomainError, NotFound
+from storage.models import NOTE_MAX, CheckIn, Department, KeyResult, Objective, utcnow
+from storage.objectives import can_check_in, get_key_result_and_objective, key_result_for_head
 
 
 def record_checkin(
@@ -20,6 +28,7 @@ def record_checkin(
     value: float | None,
     confidence: int | None,
     note: str = "",
+    blocker: str = "",
 ) -> tuple[CheckIn, KeyResult]:
     kr, obj = get_key_result_and_objective(session, team_id=team_id, ref=ref)
     can_check_in(session, team_id=team_id, user_id=user_id, is_admin=is_admin, kr=kr)
@@ -50,6 +59,12 @@ def record_checkin(
         raise DomainError(
             f"The note is {len(note):,} characters; the limit is {NOTE_MAX:,}.", field="note"
         )
+    blocker = (blocker or "").strip()
+    if len(blocker) > NOTE_MAX:
+        raise DomainError(
+            f"The blocker is {len(blocker):,} characters; the limit is {NOTE_MAX:,}.",
+            field="blocker",
+        )
     before = kr.model_dump()
     row = CheckIn(
         team_id=team_id,
@@ -58,6 +73,7 @@ def record_checkin(
         value=value,
         confidence=confidence,
         note=note,
+        blocker=blocker,
     )
     session.add(row)
     if value is not None:
@@ -74,7 +90,8 @@ def record_checkin(
         entity="key_result",
         entity_id=kr.id,
         before=before,
-        after={**kr.model_dump(), "checkin_id": row.id},
+        # The texts stay on the check-in row (forgetting its author blanks them there).
+        after={**kr.model_dump(), "checkin_id": row.id, "blocker": bool(blocker)},
     )
     return row, kr
 
@@ -90,3 +107,94 @@ def history(
             .limit(limit)
         ).all()
     )
+
+
+def latest_checkin_id(key_result_id):
+    """A scalar subquery: the id of the newest check-in of the key result column given."""
+    newer = CheckIn.__table__.alias("checkin_newest")
+    return (
+        select(newer.c.id)
+        .where(newer.c.key_result_id == key_result_id)
+        .order_by(newer.c.created_at.desc(), newer.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def latest_checkins(
+    session: Session, *, team_id: str, key_result_ids: list[int]
+) -> dict[int, CheckIn]:
+    """Each key result's newest check-in (key results never checked in are absent)."""
+    if not key_result_ids:
+        return {}
+    rows = session.exec(
+        select(CheckIn)
+        .join(KeyResult, col(KeyResult.id) == CheckIn.key_result_id)
+        .where(
+            KeyResult.team_id == team_id,
+            col(KeyResult.id).in_(key_result_ids),
+            CheckIn.id == latest_checkin_id(KeyResult.id),
+        )
+    ).all()
+    return {c.key_result_id: c for c in rows}
+
+
+def open_blockers(
+    session: Session, *, team_id: str, key_result_ids: list[int]
+) -> dict[int, CheckIn]:
+    """The check-in holding each key result's open blocker, for those that have one."""
+    latest = latest_checkins(session, team_id=team_id, key_result_ids=key_result_ids)
+    return {kr_id: c for kr_id, c in latest.items() if c.blocker}
+
+
+def blocked_key_result_ids(
+    session: Session, *, team_id: str, quarter: str | None = None
+) -> set[int]:
+    """Active key results whose latest check-in carries a blocker (one statement)."""
+    query = (
+        select(KeyResult.id)
+        .join(Objective, col(Objective.id) == KeyResult.objective_id)
+        .join(CheckIn, CheckIn.id == latest_checkin_id(KeyResult.id))
+        .where(KeyResult.team_id == team_id, Objective.status == "active", CheckIn.blocker != "")
+    )
+    if quarter is not None:
+        query = query.where(Objective.quarter == quarter)
+    return set(session.exec(query).all())
+
+
+def blocker_to_ask(
+    session: Session, *, team_id: str, user_id: str, is_admin: bool, ref: str, checkin_id: int
+) -> tuple[KeyResult, CheckIn, Department | None]:
+    """The open blocker (check-in `checkin_id` of key result `ref`) a head turns into an ask of
+    another department, with the key result's department. Heads of it and admins only."""
+    kr, dept = key_result_for_head(
+        session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref,
+        action="turn a blocker into an ask",
+    )  # fmt: skip
+    row = session.get(CheckIn, checkin_id)
+    if row is None or row.team_id != team_id or row.key_result_id != kr.id or not row.blocker:
+        raise NotFound(f"KR-{kr.number} has no such blocker.")
+    latest = latest_checkins(session, team_id=team_id, key_result_ids=[kr.id]).get(kr.id)
+    if latest is None or latest.id != row.id:
+        raise DomainError(
+            f"KR-{kr.number}'s blocker was resolved by a later check-in"
+            + (f" on {latest.created_at:%Y-%m-%d}." if latest else ".")
+        )
+    return kr, row, dept
+
+
+def guess_department(
+    session: Session, *, team_id: str, text: str, exclude_id: int | None = None
+) -> Department | None:
+    """The department a blocker's words name (whole words, any case; the longest name wins),
+    other than `exclude_id` (the blocked key result's own department)."""
+    folded = (text or "").casefold()
+    best = None
+    for dept in departments_in(session, team_id=team_id, ids=None):
+        if dept.id == exclude_id or not dept.name_key:
+            continue
+        if re.search(rf"(?<!\w){re.escape(dept.name_key)}(?!\w)", folded) and (
+            best is None or len(dept.name_key) > len(best.name_key)
+        ):
+            best = dept
+    return best

@@ -28,6 +28,7 @@ from storage.models import (
     KeyResult,
     KpiValue,
     Objective,
+    SlackUser,
     Team,
 )
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress
@@ -59,6 +60,14 @@ class KrDigest:
     insight: KrInsight | None = None  # forecast, mismatch, stale (spec §9)
     confidence_week_ago: int | None = None
     owner_away_until: date | None = None  # away owners are kept out of missed check-ins
+    latest_note: str = ""  # the note of its newest check-in
+    blocker: str = ""  # its open blocker: the newest check-in's, "" when none
+    blocker_checkin_id: int | None = None
+    blocker_since: datetime | None = None
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status in (AT_RISK, OFF_TRACK)
 
     @property
     def moved(self) -> bool:
@@ -114,6 +123,16 @@ class DepartmentDigest:
     @cached_property
     def missed(self) -> list[KrDigest]:
         return [k for k in self.key_results if k.missed_weeks >= 1 and not k.owner_away_until]
+
+    @cached_property
+    def blocked(self) -> list[KrDigest]:
+        return [k for k in self.key_results if k.blocker]
+
+    @cached_property
+    def attention(self) -> list[KrDigest]:
+        """At-risk and off-track key results, worst first: what a head nudges or comments on."""
+        found = [k for k in self.key_results if k.needs_attention]
+        return sorted(found, key=lambda k: (-_STATUS_RANK[k.status], k.key_result.number))
 
     @cached_property
     def escalated(self) -> list[KrDigest]:
@@ -186,6 +205,12 @@ class DigestData:
     overdue: list = field(default_factory=list)  # every overdue commitment, oldest due first
     # Behaviors against KPIs, in the first digest of each quarter only (spec §9).
     correlations: list = field(default_factory=list)
+    # Display names from the user cache: a digest mentions a person once, then names them.
+    user_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def blocked(self) -> list[tuple[Department, KrDigest]]:
+        return [(d.department, k) for d in self.departments for k in d.blocked]
 
     @property
     def at_risk(self) -> list[tuple[Department, ObjectiveDigest]]:
@@ -218,8 +243,9 @@ def _records(result, name: str) -> list:
 
 
 def _quarter_key_results(team_id: str, quarter: str, week_start: datetime):
-    """The quarter's active key results (all columns), each with `checkins_this_week` and the
-    last check-in before `week_start` (`value_then`, `confidence_then`)."""
+    """The quarter's active key results (all columns), each with `checkins_this_week`, the
+    last check-in before `week_start` (`value_then`, `confidence_then`) and its newest check-in's
+    note and blocker (`latest_note`, `latest_blocker`, `latest_id`, `latest_at`)."""
     checkin = CheckIn.__table__
     kr_table = KeyResult.__table__
     this_week = (
@@ -235,16 +261,29 @@ def _quarter_key_results(team_id: str, quarter: str, week_start: datetime):
         .limit(1)
         .scalar_subquery()
     )
+    newest = (
+        select(checkin.c.id)
+        .where(checkin.c.key_result_id == kr_table.c.id)
+        .order_by(checkin.c.created_at.desc(), checkin.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     then = checkin.alias("checkin_then")
+    latest = checkin.alias("checkin_latest")
     return (
         select(
             *kr_table.columns,
             this_week.label("checkins_this_week"),
             then.c.value.label("value_then"),
             then.c.confidence.label("confidence_then"),
+            latest.c.id.label("latest_id"),
+            latest.c.note.label("latest_note"),
+            latest.c.blocker.label("latest_blocker"),
+            latest.c.created_at.label("latest_at"),
         )
         .join(Objective, col(Objective.id) == kr_table.c.objective_id)
         .outerjoin(then, then.c.id == last_before)
+        .outerjoin(latest, latest.c.id == newest)
         .where(
             kr_table.c.team_id == team_id,
             Objective.quarter == quarter,
@@ -363,6 +402,10 @@ def build_digest_data(
             insight=found,
             confidence_week_ago=kr.confidence_then,
             owner_away_until=away.get(kr.owner_id),
+            latest_note=kr.latest_note or "",
+            blocker=kr.latest_blocker or "",
+            blocker_checkin_id=kr.latest_id if kr.latest_blocker else None,
+            blocker_since=kr.latest_at if kr.latest_blocker else None,
         )
 
     tree = quarter_tree(session, team_id=team_id, quarter=quarter)
@@ -439,6 +482,7 @@ def build_digest_data(
         department_names=names,
         overdue=overdue,
         correlations=_quarterly_correlations(session, team_id, department_ids, now),
+        user_names=display_names(session, team_id=team_id),
     )
 
 
@@ -486,3 +530,52 @@ def _kudos(session, team_id, department_ids, start, end) -> dict[int, list]:
         for dept_id in dict.fromkeys(item.department_ids):
             out[dept_id].append(item)
     return out
+
+
+def display_names(session: Session, *, team_id: str) -> dict[str, str]:
+    """Every cached person's display name in the team (one statement)."""
+    return {
+        user_id: name
+        for user_id, name in session.connection().execute(
+            select(SlackUser.user_id, SlackUser.display_name).where(
+                SlackUser.team_id == team_id, col(SlackUser.display_name).is_not(None)
+            )
+        )
+        if name
+    }
+
+
+def unnamed_people(session: Session, *, team_id: str, quarter: str) -> list[str]:
+    """People a digest names (owners of the quarter's active objectives and key results, heads)
+    whose display name the user cache does not hold yet."""
+    conn = session.connection()
+    wanted: set[str] = set()
+    for (user_id,) in conn.execute(
+        select(Objective.owner_id).where(
+            Objective.team_id == team_id, Objective.quarter == quarter, Objective.status == "active"
+        )
+    ):
+        wanted.add(user_id)
+    for (user_id,) in conn.execute(
+        select(KeyResult.owner_id)
+        .join(Objective, col(Objective.id) == KeyResult.objective_id)
+        .where(
+            KeyResult.team_id == team_id, Objective.quarter == quarter, Objective.status == "active"
+        )
+    ):
+        wanted.add(user_id)
+    for (user_id,) in conn.execute(
+        select(DepartmentMember.user_id).where(
+            DepartmentMember.team_id == team_id, DepartmentMember.is_head.is_(True)
+        )
+    ):
+        wanted.add(user_id)
+    return sorted(wanted - set(display_names(session, team_id=team_id)))
+
+
+def department_names(session: Session, *, team_id: str) -> dict[int, str]:
+    """Every department of the team by id (one statement)."""
+    rows = session.connection().execute(
+        select(Department.id, Department.name).where(Department.team_id == team_id)
+    )
+    return {dept_id: name for dept_id, name in rows}

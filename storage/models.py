@@ -199,6 +199,36 @@ class CheckIn(SQLModel, table=True):
     value: float | None = None
     confidence: int
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # What the author is blocked on / needs help with; "" when nothing. A key result's blocker
+    # stays open until a later check-in on it comes without one.
+    blocker: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class KrComment(SQLModel, table=True):
+    """A comment a head or admin left on a key result (from the digest's Comment button)."""
+
+    __table_args__ = (Index("ix_krcomment_kr_created", "key_result_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    key_result_id: int = Field(foreign_key="keyresult.id")
+    author_id: str = Field(max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class KrNudge(SQLModel, table=True):
+    """An owner asked for an update on a key result; the key makes it once per workspace day."""
+
+    __table_args__ = (UniqueConstraint("team_id", "key_result_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    key_result_id: int = Field(foreign_key="keyresult.id", index=True)
+    day: date
+    nudged_by: str = Field(max_length=32)
+    owner_id: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
 
 

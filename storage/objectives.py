@@ -18,6 +18,8 @@ from storage.models import (
     Commitment,
     Department,
     KeyResult,
+    KrComment,
+    KrNudge,
     Objective,
     utcnow,
 )
@@ -532,8 +534,9 @@ def _new_key_result_rows(new_key_results: list[KeyResultInput]) -> list[tuple[in
 def _remove_key_result(
     session: Session, *, team_id: str, actor_id: str, obj: Objective, kr: KeyResult
 ) -> None:
-    """Delete a key result with its check-ins; commitments made for it stay (they are another
-    department's promise) but lose the link. The audit record keeps the whole history."""
+    """Delete a key result with its check-ins, comments and nudges; commitments made for it stay
+    (they are another department's promise) but lose the link. The audit record keeps the whole
+    history."""
     checkins = list(
         session.exec(
             select(CheckIn).where(CheckIn.key_result_id == kr.id).order_by(CheckIn.created_at)
@@ -542,17 +545,20 @@ def _remove_key_result(
     linked = list(
         session.exec(select(Commitment.number).where(Commitment.key_result_id == kr.id)).all()
     )
+    comments = list(session.exec(select(KrComment).where(KrComment.key_result_id == kr.id)).all())
     before = {
         **audit.snapshot(kr),
         "objective": f"O-{obj.number}",
         "check_ins": [audit.snapshot(c) for c in checkins],
+        "comments": [audit.snapshot(c) for c in comments],
         "commitments_unlinked": [f"C-{n}" for n in sorted(linked)],
     }
     if linked:
         session.execute(
             update(Commitment).where(Commitment.key_result_id == kr.id).values(key_result_id=None)
         )
-    session.execute(delete(CheckIn).where(CheckIn.key_result_id == kr.id))
+    for table in (CheckIn, KrComment, KrNudge):
+        session.execute(delete(table).where(table.key_result_id == kr.id))
     session.delete(kr)
     session.flush()
     audit.record(session, team_id=team_id, actor_id=actor_id, action="key_result.remove",

@@ -3,19 +3,25 @@ asker's notices, `/okr asks` and the digest lines."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    DatePickerElement,
     InputBlock,
+    Option,
     PlainTextInputElement,
+    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
 from slackapp.blocks.common import (
     MESSAGE_BLOCKS_MAX,
+    OPTION_TEXT_MAX,
+    OPTIONS_MAX,
     SECTION_TEXT_MAX,
     context,
     cut,
@@ -25,10 +31,11 @@ from slackapp.blocks.common import (
     plain,
     section,
 )
-from storage.models import NOTE_MAX, Commitment
+from storage.models import NOTE_MAX, Commitment, Department
 
 ACCEPT, DECLINE = "commitment_accept", "commitment_decline"
 DECLINE_CALLBACK = "commitment_decline_submit"
+ASK_CALLBACK = "commitment_ask_submit"
 LIST_MAX = 40  # lines in one `/okr asks` reply
 
 
@@ -39,12 +46,17 @@ def status_text(c: Commitment, today: date) -> str:
             "done": "done"}[c.status]  # fmt: skip
 
 
-def commitment_line(c: Commitment, names: dict[int, str], today: date) -> str:
-    owner = f" · owner <@{c.owner_id}>" if c.owner_id else ""
+def commitment_line(
+    c: Commitment, names: dict[int, str], today: date, who: Callable[[str], str] | None = None
+) -> str:
+    """`who` names a person (a digest mentions each person once, then uses names)."""
+    who = who or (lambda user_id: f"<@{user_id}>")
+    asker = who(c.asker_id)  # named in reading order: the first reference is the mention
+    owner = f" · owner {who(c.owner_id)}" if c.owner_id else ""
     kr = " · for a key result" if c.key_result_id else ""
     return (
         f"*C-{c.number}* {escape(cut(c.what, 200))} — owed by "
-        f"*{escape(names.get(c.department_id, '?'))}* to <@{c.asker_id}> · due "
+        f"*{escape(names.get(c.department_id, '?'))}* to {asker} · due "
         f"{c.due_date.isoformat()} · {status_text(c, today)}{owner}{kr}"
     )
 
@@ -153,3 +165,63 @@ def overdue_lines(title: str, rows: list[Commitment], names: dict[int, str], tod
     if len(rows) > limit:
         lines.append(f"…and {len(rows) - limit} more (`/okr asks all`).")
     return cut("\n".join(lines), SECTION_TEXT_MAX)
+
+
+def _department_option(d: Department) -> Option:
+    return Option(value=str(d.id), text=cut(d.name, OPTION_TEXT_MAX))
+
+
+def ask_modal(
+    departments: list[Department],
+    *,
+    what: str = "",
+    department: Department | None = None,
+    due: date | None = None,
+    kr_ref: str | None = None,
+    what_max: int = 1000,
+) -> View:
+    """The `/okr ask` form: whom to ask (editable guess), what, by when, for which key result."""
+    options = [_department_option(d) for d in departments[:OPTIONS_MAX]]
+    initial = _department_option(department) if department is not None else None
+    if initial is not None and all(o.value != initial.value for o in options):
+        options = [initial, *options[: OPTIONS_MAX - 1]]
+    return modal(
+        "Ask a department",
+        [
+            InputBlock(
+                block_id="department",
+                label=plain("Ask which department"),
+                element=StaticSelectElement(
+                    action_id="value", options=options, initial_option=initial
+                ),
+            ),
+            InputBlock(
+                block_id="what",
+                label=plain("What do you need?"),
+                element=PlainTextInputElement(
+                    action_id="value",
+                    multiline=True,
+                    max_length=what_max,
+                    initial_value=cut(what, what_max) or None,
+                ),  # fmt: skip
+            ),
+            InputBlock(
+                block_id="due_date",
+                label=plain("By when"),
+                element=DatePickerElement(
+                    action_id="value", initial_date=due.isoformat() if due else None
+                ),
+            ),
+            InputBlock(
+                block_id="kr",
+                label=plain("For key result"),
+                optional=True,
+                hint=plain("Like KR-34: the commitment then shows next to it.", 2000),
+                element=PlainTextInputElement(
+                    action_id="value", max_length=20, initial_value=kr_ref or None
+                ),
+            ),
+        ],
+        callback_id=ASK_CALLBACK,
+        submit="Ask",
+    )

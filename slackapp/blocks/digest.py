@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from slackapp.blocks.commitments import commitment_line
 from slackapp.blocks.common import (
@@ -34,12 +34,17 @@ from slackapp.blocks.insights import (
     stale_text,
 )
 from slackapp.blocks.objectives import STATUS_EMOJI
+from slackapp.blocks.people import People
 from storage.digest_queries import CompanyDigest, DepartmentDigest, DigestData, KrDigest
 from storage.kpi_values import LatestValue
 from storage.numbers import format_number
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK
 
 TITLE_CUT = 120
+NOTE_CUT = 150  # a check-in note under a key result that moved
+BLOCKER_CUT = 300
+# The heads' copy buttons (slackapp/listeners/digest_actions.py answers them).
+NUDGE_ACTION, COMMENT_ACTION, ASK_ACTION = "digest_nudge", "digest_comment", "digest_blocker_ask"
 
 
 @dataclass
@@ -115,7 +120,11 @@ def kr_ref(kr) -> str:
     return f"*KR-{kr.number}* {escape(cut(kr.title, TITLE_CUT))}"
 
 
-def kr_line(k: KrDigest, ref: str | None = None) -> str:
+def _mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def kr_line(k: KrDigest, ref: str | None = None, who: Callable[[str], str] = _mention) -> str:
     kr = k.key_result
     if kr.kpi_name:
         where = f"KPI `{escape(kr.kpi_name)}`"
@@ -124,7 +133,8 @@ def kr_line(k: KrDigest, ref: str | None = None) -> str:
     conf = f" · confidence {kr.last_confidence}/10" if kr.last_confidence else ""
     return (
         f"• {ref or kr_ref(kr)}: {where} "
-        f"`{progress_bar(k.progress)}` {k.progress:.0%} {STATUS_EMOJI[k.status]}{conf} · <@{kr.owner_id}>"
+        f"`{progress_bar(k.progress)}` {k.progress:.0%} {STATUS_EMOJI[k.status]}{conf} · "
+        f"{who(kr.owner_id)}"
     )
 
 
@@ -144,7 +154,12 @@ def kpi_line(c: LatestValue) -> str:
     return f"• *{escape(c.kpi_name)}*: {latest} ({c.day:%b %d}) — {trend}"
 
 
-def moved_line(k: KrDigest, ref: str | None = None) -> str:
+def note_text(note: str) -> str:
+    """A check-in note quoted under its key result: escaped, cut to 150 characters."""
+    return f"\n      _“{escape(cut(' '.join(note.split()), NOTE_CUT))}”_" if note.strip() else ""
+
+
+def moved_line(k: KrDigest, ref: str | None = None, who: Callable[[str], str] = _mention) -> str:
     kr = k.key_result
     before = (
         format_number(k.value_week_ago, kr.unit)
@@ -154,14 +169,24 @@ def moved_line(k: KrDigest, ref: str | None = None) -> str:
     return (
         f"• {ref or kr_ref(kr)}: {before} → "
         f"{format_number(kr.current_value, kr.unit)} ({k.checkins_this_week} check-in"
-        f"{'s' if k.checkins_this_week != 1 else ''}) · <@{kr.owner_id}>"
+        f"{'s' if k.checkins_this_week != 1 else ''}) · {who(kr.owner_id)}"
+        + note_text(k.latest_note)
     )
 
 
-def missed_line(k: KrDigest, ref: str | None = None) -> str:
+def missed_line(k: KrDigest, ref: str | None = None, who: Callable[[str], str] = _mention) -> str:
     kr = k.key_result
     weeks = "2+ weeks :rotating_light:" if k.missed_weeks >= 2 else "1 week"
-    return f"• {ref or kr_ref(kr)} · <@{kr.owner_id}> — no check-in for {weeks}"
+    return f"• {ref or kr_ref(kr)} · {who(kr.owner_id)} — no check-in for {weeks}"
+
+
+def blocker_line(k: KrDigest, ref: str | None = None, who: Callable[[str], str] = _mention) -> str:
+    kr = k.key_result
+    since = f" (since {k.blocker_since:%b %d})" if k.blocker_since else ""
+    return (
+        f"• {ref or kr_ref(kr)} · {who(kr.owner_id)}{since}\n"
+        f"      :construction: {escape(cut(' '.join(k.blocker.split()), BLOCKER_CUT))}"
+    )
 
 
 def behavior_line(b) -> str:
@@ -171,28 +196,42 @@ def behavior_line(b) -> str:
     return f"• *B-{beh.number}* {escape(cut(beh.description, TITLE_CUT))}: {b.logged}{target} this week {mark}".rstrip()
 
 
-def kudos_line(item) -> str:
+def kudos_line(item, who: Callable[[str], str] = _mention) -> str:
     rec = item.recognition
-    who = ", ".join(f"<@{u}>" for u in item.recipient_ids) or "someone"
-    return f"• <@{rec.giver_id}> → {who}: “{escape(cut(rec.text, 200))}”"
+    giver = who(rec.giver_id)  # in reading order: the first reference is the mention
+    recipients = ", ".join(who(u) for u in item.recipient_ids) or "someone"
+    return f"• {giver} → {recipients}: “{escape(cut(rec.text, 200))}”"
+
+
+def missed_count_text(d: DepartmentDigest) -> str:
+    n = len(d.missed)
+    escalated = len(d.escalated)
+    text = f"{n} key result{'s' if n != 1 else ''} missed {'their' if n != 1 else 'its'} check-in"
+    if escalated:
+        text += f", {escalated} of them two weeks in a row"
+    return f"_{text}._ Department heads see who in their copy."
 
 
 def department_digests(
     d: DepartmentDigest, data: DigestData
 ) -> tuple[list[Message], list[Message]]:
-    """The channel version and the heads' version (which adds the two-missed-weeks
-    escalation at the top). The shared body is built and serialized once for both."""
+    """The channel version and the heads' version of one department's digest.
+
+    Both share one body (objectives, what moved, KPIs, stale, behaviors, kudos, commitments),
+    built and serialized once. The channel copy then lists the blockers and counts the missed
+    check-ins; the heads' copy opens with a one-line summary of what needs them and ends with
+    the two-missed-weeks escalation, Nudge / Comment on at-risk and off-track key results, the
+    blockers with Turn into ask, who missed check-ins, confidence mismatches and who is away.
+    The body's mentions carry on into each tail, so each copy mentions a person once.
+    """
+    who = People(data.user_names)
     name = d.department.name
-    top = as_dicts(
-        [
-            header(f"Weekly digest: {name}"),
-            context(
-                f"{data.quarter} · {_week(data)} · {len(d.objectives)} objective"
-                f"{'s' if len(d.objectives) != 1 else ''} · {d.progress:.0%} average progress · "
-                f"{net_confidence_text(d.net_confidence)}"
-            ),
-        ]
+    summary = (
+        f"{data.quarter} · {_week(data)} · {len(d.objectives)} objective"
+        f"{'s' if len(d.objectives) != 1 else ''} · {d.progress:.0%} average progress · "
+        f"{net_confidence_text(d.net_confidence)}"
     )
+    top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
     # Every key result's `*KR-n* Title` once, for all the lines that name it.
     refs = {id(k): kr_ref(k.key_result) for k in d.key_results}
     body: list[Block] = []
@@ -205,75 +244,150 @@ def department_digests(
         lines = [
             f"*O-{obj.number}* {escape(cut(obj.title, TITLE_CUT))}\n"
             f"`{progress_bar(o.progress)}` {o.progress:.0%} {STATUS_EMOJI[o.status]} {o.status}"
-            f" · owner <@{obj.owner_id}>"
+            f" · owner {who(obj.owner_id)}"
         ]
-        lines += [kr_line(k, refs[id(k)]) for k in o.key_results] or ["• _no key results_"]
+        lines += [kr_line(k, refs[id(k)], who) for k in o.key_results] or ["• _no key results_"]
         body += line_sections(None, lines)
     shared = as_dicts(body)
     shared += fixed_dicts(("divider",), lambda: [divider()])
     if d.moved:
         shared += as_dicts(
-            line_sections("What moved this week", [moved_line(k, refs[id(k)]) for k in d.moved])
+            line_sections(
+                "What moved this week", [moved_line(k, refs[id(k)], who) for k in d.moved]
+            )
         )
     else:
         shared += _fixed_lines("What moved this week", "_No key result moved this week._")
     body = []
     if d.kpis:
         body += line_sections("KPI changes", [kpi_line(c) for c in d.kpis])
-    if d.missed:
-        body += line_sections("Missed check-ins", [missed_line(k, refs[id(k)]) for k in d.missed])
-    shared += as_dicts(body)
-    if not d.missed:
-        shared += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
-    body = []
     if d.stale:
         body += line_sections(
             f"Stale key results (no check-in for {data.team.stale_days}+ days)",
-            [flag_line(k, stale_text(k.insight), refs[id(k)]) for k in d.stale],
+            [flag_line(k, stale_text(k.insight), refs[id(k)], who) for k in d.stale],
         )
     if d.behaviors:
         body += line_sections("Behaviors logged vs target", [behavior_line(b) for b in d.behaviors])
     if d.kudos:
-        body += line_sections("Kudos", [kudos_line(k) for k in d.kudos])
+        body += line_sections("Kudos", [kudos_line(k, who) for k in d.kudos])
     shared += as_dicts(body)
     if not d.kudos:
         shared += _fixed_lines("Kudos", "_No kudos this week._")
-    shared += as_dicts(commitment_sections(d, data))
-    escalation = (
-        as_dicts(
-            line_sections(
-                ":rotating_light: Two weeks in a row without a check-in",
-                [missed_line(k, refs[id(k)]) for k in d.escalated],
-            )
+    shared += as_dicts(commitment_sections(d, data, who))
+
+    channel_who = who.copy()
+    channel_tail = blocked_blocks(d, refs, channel_who, buttons=False)
+    if d.missed:
+        channel_tail += line_sections("Missed check-ins", [missed_count_text(d)])
+    channel = top + shared + as_dicts(channel_tail)
+    if not d.missed:
+        channel += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
+
+    heads_top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
+    needs = heads_summary(d)
+    if needs:
+        heads_top.append(section(needs).to_dict())
+    heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy()))
+    if not d.missed:
+        heads += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
+    text = f"Weekly digest for {name}"
+    return split_dicts(channel, text), split_dicts(heads, text)
+
+
+def heads_summary(d: DepartmentDigest) -> str:
+    """The heads' first line: what below needs them (no mentions: those come with the lines)."""
+    parts = []
+    if d.escalated:
+        parts.append(f"{len(d.escalated)} two weeks without a check-in")
+    if d.attention:
+        parts.append(f"{len(d.attention)} at risk or off track (Nudge · Comment)")
+    if d.blocked:
+        parts.append(f"{len(d.blocked)} blocked (Turn into ask)")
+    if d.missed:
+        parts.append(f"{len(d.missed)} missed check-in{'s' if len(d.missed) != 1 else ''}")
+    return ":point_down: *Needs you, below:* " + " · ".join(parts) if parts else ""
+
+
+def _heads_tail(d: DepartmentDigest, refs: dict, who: People) -> list[Block]:
+    out: list[Block] = []
+    if d.escalated:
+        out += line_sections(
+            ":rotating_light: Two weeks in a row without a check-in",
+            [missed_line(k, refs[id(k)], who) for k in d.escalated],
         )
-        if d.escalated
-        else []
-    )
-    for_heads = []
+    if d.attention:
+        out.append(section("*Needs you: at risk or off track*"))
+        for k in d.attention:
+            kr = k.key_result
+            out.append(section(cut(kr_line(k, refs[id(k)], who), SECTION_TEXT_MAX)))
+            out.append(
+                ActionsBlock(
+                    elements=[
+                        ButtonElement(
+                            text="Nudge", action_id=NUDGE_ACTION, value=f"KR-{kr.number}"
+                        ),
+                        ButtonElement(
+                            text="Comment…", action_id=COMMENT_ACTION, value=f"KR-{kr.number}"
+                        ),
+                    ]
+                )
+            )
+    out += blocked_blocks(d, refs, who, buttons=True)
+    if d.missed:
+        out += line_sections(
+            "Missed check-ins", [missed_line(k, refs[id(k)], who) for k in d.missed]
+        )
     if d.mismatched:
-        for_heads += line_sections(
+        out += line_sections(
             ":thinking_face: Confidence that disagrees with the data",
             [
                 flag_line(
-                    k, mismatch_text(k.insight.mismatch, k.key_result.last_confidence), refs[id(k)]
+                    k,
+                    mismatch_text(k.insight.mismatch, k.key_result.last_confidence),
+                    refs[id(k)],
+                    who,
                 )
                 for k in d.mismatched
             ],
         )
     if d.away:
-        for_heads += line_sections(
+        out += line_sections(
             "Away",
-            [f"• <@{user}> {away_text(until)}" for user, until in sorted(d.away.items())],
+            [f"• {who(user)} {away_text(until)}" for user, until in sorted(d.away.items())],
         )
-    text = f"Weekly digest for {name}"
-    return split_dicts(top + shared, text), split_dicts(
-        top + escalation + as_dicts(for_heads) + shared, text
-    )
+    return out
 
 
-def flag_line(k: KrDigest, flag: str, ref: str | None = None) -> str:
+def blocked_blocks(
+    d: DepartmentDigest, refs: dict, who: Callable[[str], str], *, buttons: bool
+) -> list[Block]:
+    """Open blockers; in the heads' copy each has Turn into ask (a commitment in two clicks)."""
+    if not d.blocked:
+        return []
+    if not buttons:
+        return line_sections(
+            ":construction: Blocked", [blocker_line(k, refs[id(k)], who) for k in d.blocked]
+        )
+    out: list[Block] = [section("*:construction: Blocked*")]
+    for k in d.blocked:
+        out.append(
+            section(
+                blocker_line(k, refs[id(k)], who),
+                accessory=ButtonElement(
+                    text="Turn into ask",
+                    action_id=ASK_ACTION,
+                    value=f"KR-{k.key_result.number}|{k.blocker_checkin_id}",
+                ),
+            )
+        )
+    return out
+
+
+def flag_line(
+    k: KrDigest, flag: str, ref: str | None = None, who: Callable[[str], str] = _mention
+) -> str:
     kr = k.key_result
-    return f"• {ref or kr_ref(kr)} · <@{kr.owner_id}> — {flag}"
+    return f"• {ref or kr_ref(kr)} · {who(kr.owner_id)} — {flag}"
 
 
 def department_line(d: DepartmentDigest) -> str:
@@ -329,7 +443,13 @@ def leadership_digest(data: DigestData) -> list[Message]:
             [behavior_correlation_line(c) for c in data.correlations],
         )
         blocks.append(context(CAUTION))
-    blocks += overdue_by_department_sections(data)
+    who = People(data.user_names)
+    if data.blocked:
+        blocks += line_sections(
+            ":construction: Blocked",
+            [f"{blocker_line(k, None, who)} · {escape(dept.name)}" for dept, k in data.blocked],
+        )
+    blocks += overdue_by_department_sections(data, who)
     return split_messages(blocks, "Leadership digest")
 
 
@@ -367,20 +487,24 @@ def company_sections(data: DigestData) -> list[Block]:
     return line_sections("Company objectives", [company_line(c, data) for c in data.company])
 
 
-def commitment_sections(d: DepartmentDigest, data: DigestData) -> list[Block]:
+def commitment_sections(
+    d: DepartmentDigest, data: DigestData, who: Callable[[str], str] = _mention
+) -> list[Block]:
     """Overdue commitments in a department's digest: what it owes, what is owed to it."""
     names, today = data.department_names, data.now.date()
     out: list[Block] = []
     if d.owes:
         out += line_sections(":rotating_light: You owe (overdue)",
-                             [f"• {commitment_line(c, names, today)}" for c in d.owes])  # fmt: skip
+                             [f"• {commitment_line(c, names, today, who)}" for c in d.owes])  # fmt: skip
     if d.owed:
         out += line_sections("Owed to you (overdue)",
-                             [f"• {commitment_line(c, names, today)}" for c in d.owed])  # fmt: skip
+                             [f"• {commitment_line(c, names, today, who)}" for c in d.owed])  # fmt: skip
     return out
 
 
-def overdue_by_department_sections(data: DigestData) -> list[Block]:
+def overdue_by_department_sections(
+    data: DigestData, who: Callable[[str], str] = _mention
+) -> list[Block]:
     """Per owing department, its overdue commitments (leadership digest)."""
     if not data.overdue:
         return []
@@ -391,5 +515,5 @@ def overdue_by_department_sections(data: DigestData) -> list[Block]:
     lines = []
     for dept_id, rows in sorted(by_dept.items(), key=lambda p: names.get(p[0], "").casefold()):
         lines.append(f"*{escape(names.get(dept_id, '?'))}* — {len(rows)} overdue")
-        lines += [f"• {commitment_line(c, names, today)}" for c in rows]
+        lines += [f"• {commitment_line(c, names, today, who)}" for c in rows]
     return line_sections("Overdue commitments by department", lines)

@@ -162,8 +162,30 @@ def objective_list(
     return blocks
 
 
+def latest_lines(kr: KeyResult, recent: list[CheckIn], comments: list | None = None) -> str:
+    """The key result's latest note, its open blocker and the newest comments on it."""
+    lines = []
+    latest = recent[0] if recent else None
+    if latest is not None and latest.note:
+        lines.append(f"*Latest note:* {escape(cut(latest.note, 500))}")
+    if latest is not None and latest.blocker:
+        lines.append(
+            f":construction: *Blocked on:* {escape(cut(latest.blocker, 500))} "
+            f"(since {latest.created_at:%Y-%m-%d})"
+        )
+    for c in comments or []:
+        lines.append(
+            f":speech_balloon: *Comment* {c.created_at:%Y-%m-%d} <@{c.author_id}>: "
+            f"{escape(cut(c.text, 600))}"
+        )
+    return cut("\n".join(lines), 3000)
+
+
 def objective_detail(
-    view: ObjectiveView, history: dict[int, list[CheckIn]], insights: dict | None = None
+    view: ObjectiveView,
+    history: dict[int, list[CheckIn]],
+    insights: dict | None = None,
+    comments: dict[int, list] | None = None,
 ) -> list[Block]:
     o = view.objective
     blocks: list[Block] = [
@@ -184,6 +206,9 @@ def objective_detail(
         blocks.append(divider())
         blocks.append(section(kr_line(kr, o.quarter, insight=(insights or {}).get(kr.id))))
         recent = history.get(kr.id, [])[:3]
+        latest = latest_lines(kr, recent, (comments or {}).get(kr.id))
+        if latest:
+            blocks.append(section(latest))
         if recent:
             lines = [
                 f"{c.created_at:%Y-%m-%d} <@{c.author_id}>: "
@@ -192,4 +217,53 @@ def objective_detail(
                 for c in recent
             ]
             blocks.append(context("\n".join(lines)))
+    return blocks[:MESSAGE_BLOCKS_MAX]
+
+
+FILTERED_MAX = 40  # key result lines in one filtered list
+
+
+def filtered_list(
+    found: list[tuple[ObjectiveView, KeyResult]],
+    *,
+    title: str,
+    insights: dict,
+    blockers: dict[int, CheckIn],
+) -> list[Block]:
+    """`/okr list at-risk|off-track|stale|blocked`: each key result with its objective and,
+    when blocked, what on."""
+    blocks: list[Block] = [header(title)]
+    if not found:
+        blocks.append(section("_Nothing here right now._ :tada:"))
+        return blocks
+    lines = []
+    for view, kr in found[:FILTERED_MAX]:
+        o = view.objective
+        line = (
+            f"{kr_line(kr, o.quarter, insight=insights.get(kr.id), with_forecast=False)}\n"
+            f"      in *O-{o.number}* {escape(cut(o.title, 80))} · {escape(department_name(view))}"
+        )
+        blocker = blockers.get(kr.id)
+        if blocker is not None:
+            line += f"\n      :construction: {escape(cut(blocker.blocker, 300))}"
+        lines.append(line)
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and len("\n".join([*chunk, line])) > 2900:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(cut(line, 2900))
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    more = len(found) - FILTERED_MAX
+    blocks.append(
+        context(
+            f"{len(found)} key result{'s' if len(found) != 1 else ''}"
+            + (
+                f"; the first {FILTERED_MAX} are shown — narrow it to a department."
+                if more > 0
+                else ""
+            )
+        )
+    )
     return blocks[:MESSAGE_BLOCKS_MAX]

@@ -12,6 +12,7 @@ from slackapp.listeners import (
     checkin,
     commitments,
     departments,
+    digest_actions,
     kpi,
     kudos,
     objective_edit,
@@ -23,6 +24,7 @@ from slackapp.listeners import (
     reaction_kudos,
     reminders,
     review_decisions,
+    share,
     uninstall,
     workspace_setup,
 )
@@ -48,6 +50,8 @@ FEATURES = (
     away,
     alignment,
     commitments,
+    digest_actions,
+    share,
 )
 
 # The App Home's sections beyond the objectives, in this order:

@@ -11,6 +11,7 @@ from sqlmodel import select
 from slackapp.blocks.alignment_tree import TREE_NEXT, TREE_PREV, tree_lines, tree_page
 from slackapp.blocks.common import as_dicts
 from slackapp.blocks.objective_form import parent_option
+from slackapp.blocks.share import with_share_button
 from slackapp.replies import UsageError, reply
 from storage import alignment
 from storage.errors import DomainError, FieldErrors
@@ -106,7 +107,18 @@ def unalign_from_text(context, client, respond, arg: str) -> None:
 
 
 def respond_tree(context, respond, arg: str, page: int = 1, replace: bool = False) -> None:
-    """The quarter's tree (default: this quarter) or one objective's subtree."""
+    """The quarter's tree (default: this quarter) or one objective's subtree, with Share."""
+    title, blocks = tree_content(context, arg, page)
+    respond(
+        text=title,
+        blocks=with_share_button(blocks, "tree", f"{arg.strip()}|{page}"),
+        response_type="ephemeral",
+        replace_original=replace,
+    )
+
+
+def tree_content(context, arg: str, page: int = 1) -> tuple[str, list[dict]]:
+    """The tree reply's title and blocks (also what Share in channel posts)."""
     deps, team_id, _ = _ids(context)
     arg = arg.strip()
     if len(arg.split()) > 1:
@@ -139,9 +151,7 @@ def respond_tree(context, respond, arg: str, page: int = 1, replace: bool = Fals
         scope_value=scope,
         empty=f"No objectives in {quarter} yet. Create one with `/okr new`.",
     )
-    respond(
-        text=title, blocks=as_dicts(blocks), response_type="ephemeral", replace_original=replace
-    )
+    return title, as_dicts(blocks)
 
 
 def handle_tree_page(ack, body, context, respond):

@@ -82,6 +82,17 @@ def checkin_modal(krs: list[KeyResult], selected: KeyResult | None = None) -> Vi
                 optional=True,
                 element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000),
             ),
+            InputBlock(
+                block_id="blocker",
+                label=plain("Blocked on / need help from"),
+                optional=True,
+                hint=plain(
+                    "Stays open in /okr show and the digest until a later check-in leaves this "
+                    "blank. Heads can turn it into an ask of another department.",
+                    2000,
+                ),
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000),
+            ),
         ],
     )
 
@@ -110,13 +121,19 @@ def open_checkin_modal(
     client.views_open(trigger_id=trigger_id, view=view)
 
 
-def confirmation(kr: KeyResult) -> str:
+def confirmation(kr: KeyResult, blocker: str = "") -> str:
     share = kr_progress(kr)
-    return (
+    text = (
         f":white_check_mark: Checked in on *KR-{kr.number}* {escape(cut(kr.title, 150))}: "
         f"{format_number(kr.current_value, kr.unit)} of {format_number(kr.target, kr.unit)} "
         f"({share:.0%}), confidence {kr.last_confidence}/10."
     )
+    if blocker:
+        text += (
+            f"\n:construction: Blocked on: {escape(cut(blocker, 500))} — your department's heads "
+            "see it in the weekly digest; it stays open until a check-in without a blocker."
+        )
+    return text
 
 
 def handle_checkin_command(ack, command, context, client, respond):
@@ -147,13 +164,14 @@ def handle_checkin_command(ack, command, context, client, respond):
         value = parse_number(parsed.value_text) if parsed.value_text is not None else None
         with deps.session() as session:
             try:
-                _, kr = record_checkin(
+                row, kr = record_checkin(
                     session,
                     **context["caller"].as_user(session),
                     ref=parsed.ref,
                     value=value,
                     confidence=parsed.confidence,
                     note=parsed.note,
+                    blocker=parsed.blocker,
                 )
             except DomainError as exc:
                 if exc.field != "value":
@@ -161,7 +179,7 @@ def handle_checkin_command(ack, command, context, client, respond):
                 kr = get_key_result(session, team_id=team_id, ref=parsed.ref)
                 example = checkin_value_example(kr.number, kpi_bound=bool(kr.kpi_name))
                 raise UsageError(f"{exc.message[:-1]}, {example}.", field="value") from None
-        reply(answer, confirmation(kr))
+        reply(answer, confirmation(kr, row.blocker))
         from slackapp.listeners.app_home import refresh_home
 
         refresh_home(deps, client, team_id=team_id, user_id=user_id)
@@ -182,6 +200,7 @@ def handle_checkin_submission(ack, view, context, client):
         "value"
     )
     note = values.get("note", {}).get("value", {}).get("value") or ""
+    blocker = values.get("blocker", {}).get("value", {}).get("value") or ""
     value = None
     if raw_value:
         try:
@@ -191,25 +210,25 @@ def handle_checkin_submission(ack, view, context, client):
             return
     try:
         with deps.session() as session:
-            _, kr = record_checkin(
+            row, kr = record_checkin(
                 session,
                 **context["caller"].as_user(session),
                 ref=f"KR-{number}",
                 value=value,
                 confidence=int(conf) if conf else None,
                 note=note,
+                blocker=blocker,
             )
     except PermissionDenied as exc:
         ack(response_action="errors", errors={"kr": explain(exc)[:2000]})
         return
     except DomainError as exc:
-        field = exc.field if exc.field in ("value", "confidence", "note") else "kr"
+        field = exc.field if exc.field in ("value", "confidence", "note", "blocker") else "kr"
         ack(response_action="errors", errors={field: exc.message[:2000]})
         return
     ack()
-    client.chat_postMessage(
-        channel=user_id, text=confirmation(kr)[:3000], blocks=as_dicts([section(confirmation(kr))])
-    )
+    text = confirmation(kr, row.blocker)
+    client.chat_postMessage(channel=user_id, text=text[:3000], blocks=as_dicts([section(text)]))
     from slackapp.listeners.app_home import refresh_home
 
     refresh_home(deps, client, team_id=team_id, user_id=user_id)

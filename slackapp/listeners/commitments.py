@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -13,9 +15,11 @@ from sqlmodel import select
 
 from slackapp.blocks.commitments import (
     ACCEPT,
+    ASK_CALLBACK,
     DECLINE,
     DECLINE_CALLBACK,
     ask_dm,
+    ask_modal,
     asker_notice,
     asks_list,
     decided_dm,
@@ -23,11 +27,11 @@ from slackapp.blocks.commitments import (
 )
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.mentions import split_mentions
-from slackapp.replies import UsageError, reply
+from slackapp.replies import UsageError, explain, reply
 from storage import commitments as store
-from storage.departments import department_by_id, find_department, head_ids
-from storage.errors import DomainError, FieldErrors
-from storage.models import Department, KeyResult, Team
+from storage.departments import department_by_id, departments_in, find_department, head_ids
+from storage.errors import DomainError, FieldErrors, PermissionDenied
+from storage.models import Commitment, Department, KeyResult, Team
 from storage.teams import team_now
 
 log = logging.getLogger(__name__)
@@ -97,19 +101,40 @@ def ask_from_text(context, client, respond, arg: str) -> None:
         today = _today(deps, session, team_id)
 
         def run():
-            admin = context["caller"].is_admin(session)
             dept, what = store.split_department(session, team_id=team_id, text=m.group("head"))
             due = store.parse_due_date(m.group("due"), today=today)
-            row = store.ask(session, team_id=team_id, asker_id=user_id, is_admin=admin,
-                            department=dept, what=what, due_date=due,
-                            key_result_ref=m.group("kr"), today=today)  # fmt: skip
-            return row, dept, head_ids(session, department_id=dept.id)
+            return create_ask(context, session, department=dept, what=what, due_date=due,
+                              key_result_ref=m.group("kr"), today=today)  # fmt: skip
 
-        row, dept, heads = _with_usage(ASK_USAGE, run)
-        kr_ref = (
-            f"KR-{session.get(KeyResult, row.key_result_id).number}" if row.key_result_id else None
-        )
-    blocks = as_dicts(ask_dm(row, dept.name, kr_ref))
+        made = _with_usage(ASK_USAGE, run)
+    reply(respond, announce_ask(client, made))
+
+
+@dataclass
+class MadeAsk:
+    row: Commitment
+    department: Department
+    heads: list[str]
+    kr_ref: str | None
+
+
+def create_ask(
+    context, session, *, department, what: str, due_date, key_result_ref, today
+) -> MadeAsk:
+    """The commitment `/okr ask` and its form both create, by the person asking."""
+    team_id, user_id = context["team_id"], context["user_id"]
+    admin = context["caller"].is_admin(session)
+    row = store.ask(session, team_id=team_id, asker_id=user_id, is_admin=admin,
+                    department=department, what=what, due_date=due_date,
+                    key_result_ref=key_result_ref, today=today)  # fmt: skip
+    kr_ref = f"KR-{session.get(KeyResult, row.key_result_id).number}" if row.key_result_id else None
+    return MadeAsk(row, department, head_ids(session, department_id=department.id), kr_ref)
+
+
+def announce_ask(client, made: MadeAsk) -> str:
+    """DM the owing department's heads (Accept / Decline); returns what to tell the asker."""
+    row, dept, heads = made.row, made.department, made.heads
+    blocks = as_dicts(ask_dm(row, dept.name, made.kr_ref))
     for head in heads:
         try:
             client.chat_postMessage(channel=head, text=f"{dept.name} is asked for C-{row.number}",
@@ -117,12 +142,67 @@ def ask_from_text(context, client, respond, arg: str) -> None:
         except SlackApiError as exc:
             log.warning("ask DM to %s failed: %s", head, exc.response.get("error"))
     who = " and ".join(f"<@{h}>" for h in heads[:5]) or "nobody yet (it has no head)"
-    reply(
-        respond,
+    return (
         f":handshake: Asked *{escape(dept.name)}* for *C-{row.number}* "
         f"{escape(row.what[:300])}, due {row.due_date.isoformat()}. Sent to {who}; you'll get a "
-        "DM when it changes.",
+        "DM when it changes."
     )
+
+
+def open_ask_modal(
+    context, client, trigger_id: str, *, what: str = "", department=None, kr_ref=None
+) -> None:
+    """The `/okr ask` form, prefilled (a blocker from the digest, the department it names)."""
+    deps, team_id, _ = _ids(context)
+    with deps.session() as session:
+        depts = departments_in(session, team_id=team_id, ids=None)
+        today = _today(deps, session, team_id)
+    view = ask_modal(depts, what=what, department=department, kr_ref=kr_ref,
+                     due=today + timedelta(days=7), what_max=store.WHAT_MAX)  # fmt: skip
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+# The form's fields by the domain field names storage reports.
+_ASK_FIELDS = {"department": "department", "what": "what", "due_date": "due_date",
+               "key_result": "kr"}  # fmt: skip
+
+
+def _ask_block(exc: DomainError) -> str:
+    """The form field an error is about (errors without a field name it in their words)."""
+    if exc.field in _ASK_FIELDS:
+        return _ASK_FIELDS[exc.field]
+    text = exc.message.lower()
+    if "key result" in text:
+        return "kr"
+    if isinstance(exc, PermissionDenied) or "department" in text:
+        return "department"
+    return "what"
+
+
+def handle_ask_submission(ack, view, context, client):
+    deps, team_id, user_id = _ids(context)
+    values = view["state"]["values"]
+
+    def field(block: str, key: str = "value"):
+        element = (values.get(block) or {}).get("value") or {}
+        return element.get(key)
+
+    dept_id = (field("department", "selected_option") or {}).get("value")
+    kr_ref = (field("kr") or "").strip() or None
+    try:
+        with deps.session() as session:
+            today = _today(deps, session, team_id)
+            if not (dept_id or "").isdigit():
+                raise DomainError("Choose a department.", field="department")
+            dept = department_by_id(session, team_id=team_id, department_id=int(dept_id))
+            due = store.parse_due_date(field("due_date", "selected_date") or "", today=today)
+            made = create_ask(context, session, department=dept, what=field("what") or "",
+                              due_date=due, key_result_ref=kr_ref, today=today)  # fmt: skip
+    except DomainError as exc:
+        ack(response_action="errors", errors={_ask_block(exc): explain(exc)[:2000]})
+        return
+    ack()
+    _dm(client, user_id, announce_ask(client, made))
 
 
 def commit_from_text(context, client, respond, arg: str) -> None:
@@ -277,3 +357,4 @@ def register(app: App) -> None:
     app.action(ACCEPT)(handle_accept)
     app.action(DECLINE)(handle_decline_button)
     app.view(DECLINE_CALLBACK)(handle_decline_submission)
+    app.view(ASK_CALLBACK)(handle_ask_submission)

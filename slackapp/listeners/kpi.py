@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import as_dicts, escape
 from slackapp.blocks.kpi import kpi_detail, kpi_overview
+from slackapp.blocks.share import with_share_button
 from slackapp.charts import kpi_trend_png
 from slackapp.listeners import kpi_targets
 from slackapp.replies import UsageError, guarded, reply
@@ -91,13 +92,7 @@ def respond_kpi(context, client, respond, command) -> None:
             )
             respond(text="Loyalty KPIs", blocks=as_dicts(blocks), response_type="ephemeral")
             return
-        name = header_key(text)
-        known = kpi_names(s, team_id=team_id)
-        if name not in known:
-            raise DomainError(f"`{text}` is not a KPI here. Known KPIs: {', '.join(known)}.")
-        values = kpi_values.latest_values(s, team_id=team_id, kpi_name=name)
-        since = (max(v.day for v in values) - timedelta(days=CHART_DAYS)) if values else None
-        series = kpi_values.series(s, team_id=team_id, kpi_name=name, since=since)
+        name, values, series = _named_kpi(s, team_id, text)
     note = None
     if values:
         png = kpi_trend_png(series, f"{name} — last {CHART_DAYS} days")
@@ -115,7 +110,35 @@ def respond_kpi(context, client, respond, command) -> None:
     blocks = kpi_detail(
         name, values, series, last=last, last_ok=last_ok, stale=stale, chart_note=note
     )
-    respond(text=f"KPI {name}", blocks=as_dicts(blocks), response_type="ephemeral")
+    respond(
+        text=f"KPI {name}",
+        blocks=with_share_button(as_dicts(blocks), "kpi", name),
+        response_type="ephemeral",
+    )
+
+
+def _named_kpi(s, team_id: str, text: str):
+    """One KPI's name, latest values and chart series; DomainError for a name not known here."""
+    name = header_key(text)
+    known = kpi_names(s, team_id=team_id)
+    if name not in known:
+        raise DomainError(f"`{text}` is not a KPI here. Known KPIs: {', '.join(known)}.")
+    values = kpi_values.latest_values(s, team_id=team_id, kpi_name=name)
+    since = (max(v.day for v in values) - timedelta(days=CHART_DAYS)) if values else None
+    series = kpi_values.series(s, team_id=team_id, kpi_name=name, since=since)
+    return name, values, series
+
+
+def kpi_content(context, text: str) -> tuple[str, list[dict]]:
+    """`/kpi <name>`'s text and blocks, without the chart upload (what Share posts)."""
+    deps, team_id = context["deps"], context["team_id"]
+    with deps.session() as s:
+        last, last_ok, stale = _sync_state(s, deps.settings, team_id)
+        name, values, series = _named_kpi(s, team_id, text)
+    blocks = kpi_detail(
+        name, values, series, last=last, last_ok=last_ok, stale=stale, chart_note=None
+    )
+    return f"KPI {name}", as_dicts(blocks)
 
 
 def handle_kpi(ack, command, context, client, respond):

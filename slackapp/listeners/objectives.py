@@ -16,7 +16,13 @@ from slackapp.blocks.objective_form import (
     new_objective_modal,
     no_department_modal,
 )
-from slackapp.blocks.objectives import PAGE_SIZE, objective_detail, objective_list
+from slackapp.blocks.objectives import (
+    PAGE_SIZE,
+    filtered_list,
+    objective_detail,
+    objective_list,
+)
+from slackapp.blocks.share import with_share_button
 from slackapp.context import Deps
 from slackapp.form_errors import block_errors
 from slackapp.listeners.alignment import parent_choices, save_parents
@@ -25,6 +31,7 @@ from storage import checkins as checkin_store
 from storage.departments import department_by_id, find_department
 from storage.errors import DomainError, FieldErrors
 from storage.kpis import kpi_names
+from storage.kr_comments import recent_comments
 from storage.kr_insights import view_insights
 from storage.numbers import parse_number
 from storage.objectives import (
@@ -33,13 +40,25 @@ from storage.objectives import (
     close_objective,
     create_objective,
     get_objective,
+    list_objectives,
     load_views,
     objectives_page,
 )
+from storage.progress import AT_RISK, OFF_TRACK
 from storage.quarters import quarter_of
 
 log = logging.getLogger(__name__)
-LIST_USAGE = "`/okr list me` · `/okr list all` · `/okr list <department>`"
+LIST_USAGE = (
+    "`/okr list me` · `/okr list all` · `/okr list <department>` · "
+    "`/okr list at-risk | off-track | stale | blocked [<department>]`"
+)
+# `/okr list <filter> [<department>]`: key results, not objectives, that need a look.
+LIST_FILTERS = {
+    "at-risk": "At risk",
+    "off-track": "Off track",
+    "stale": "Stale",
+    "blocked": "Blocked",
+}
 
 
 def _ids(context) -> tuple[Deps, str, str]:
@@ -204,7 +223,9 @@ def _resolve_scope(session, team_id: str, arg: str) -> tuple[str, str, dict]:
         dept = find_department(session, team_id=team_id, name=arg)
     if dept is None:
         raise UsageError(
-            f"There is no department named *{arg}*. See `/okr dept list`.", usage=LIST_USAGE
+            f"*{escape(arg)}* is neither a department nor a filter (at-risk, off-track, stale, "
+            "blocked). See `/okr dept list` for the departments.",
+            usage=LIST_USAGE,
         )
     return (
         f"{dept.name} objectives",
@@ -215,6 +236,10 @@ def _resolve_scope(session, team_id: str, arg: str) -> tuple[str, str, dict]:
 
 def respond_list(context, respond, arg: str, page: int = 1, replace: bool = False) -> None:
     deps, team_id, user_id = _ids(context)
+    wanted, _, rest = arg.strip().partition(" ")
+    if wanted.lower() in LIST_FILTERS:
+        respond_filtered(context, respond, wanted.lower(), rest.strip())
+        return
     with deps.session() as session:
         title, scope, filters = _resolve_scope(session, team_id, arg)
         views, total, page = objectives_page(
@@ -229,7 +254,45 @@ def respond_list(context, respond, arg: str, page: int = 1, replace: bool = Fals
     respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=replace)
 
 
-def respond_show(context, respond, arg: str) -> None:
+def respond_filtered(context, respond, wanted: str, department: str) -> None:
+    """Active key results at risk, off track, stale or blocked, company-wide or in one
+    department."""
+    deps, team_id, user_id = _ids(context)
+    now = datetime.now(UTC)
+    with deps.session() as session:
+        filters = {"scope": "all"}
+        where = "all departments"
+        if department:
+            dept = find_department(session, team_id=team_id, name=department)
+            if dept is None:
+                raise UsageError(
+                    f"There is no department named *{escape(department)}*. See `/okr dept list`.",
+                    usage=LIST_USAGE,
+                )
+            filters = {"scope": "department", "department_id": dept.id}
+            where = dept.name
+        views = list_objectives(session, team_id=team_id, user_id=user_id, **filters)
+        insights = view_insights(session, team_id=team_id, views=views, now=now)
+        krs = [kr.id for v in views for kr in v.key_results]
+        blockers = checkin_store.open_blockers(session, team_id=team_id, key_result_ids=krs)
+    found = []
+    for v in views:
+        for kr in v.key_results:
+            got = insights.get(kr.id)
+            if (
+                (wanted == "at-risk" and got and got.status == AT_RISK)
+                or (wanted == "off-track" and got and got.status == OFF_TRACK)
+                or (wanted == "stale" and got and got.stale)
+                or (wanted == "blocked" and kr.id in blockers)
+            ):
+                found.append((v, kr))
+    title = f"{LIST_FILTERS[wanted]} key results · {where}"
+    blocks = as_dicts(filtered_list(found, title=title, insights=insights, blockers=blockers))
+    respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def show_content(context, arg: str) -> tuple[str, list[dict]]:
+    """`/okr show O-12`'s text and blocks (its reply, and what Share in channel posts)."""
     deps, team_id, _ = _ids(context)
     if not arg:
         raise UsageError("Say which objective, e.g. `/okr show O-12`.", usage="`/okr show O-12`")
@@ -241,10 +304,19 @@ def respond_show(context, respond, arg: str) -> None:
             for kr in view.key_results
         }
         insights = view_insights(session, team_id=team_id, views=[view], now=datetime.now(UTC))
-    blocks = as_dicts(objective_detail(view, hist, insights))
+        comments = recent_comments(
+            session, team_id=team_id, key_result_ids=[kr.id for kr in view.key_results]
+        )
+    blocks = as_dicts(objective_detail(view, hist, insights, comments))
+    return f"O-{obj.number} {escape(obj.title[:200])}", blocks
+
+
+def respond_show(context, respond, arg: str) -> None:
+    text, blocks = show_content(context, arg)
+    ref = arg.split()[0].upper()
     respond(
-        text=f"O-{obj.number} {escape(obj.title[:200])}",
-        blocks=blocks,
+        text=text,
+        blocks=with_share_button(blocks, "show", ref),
         response_type="ephemeral",
         replace_original=False,
     )

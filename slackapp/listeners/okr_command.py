@@ -17,7 +17,8 @@ from slackapp.listeners import (
 from slackapp.replies import UsageError, guarded, reply
 
 USAGE = (
-    "`/okr help` · `/okr new` · `/okr list [me|<department>|all]` · `/okr show O-12` · "
+    "`/okr help` · `/okr new` · `/okr list [me|<department>|all]` · "
+    "`/okr list at-risk|off-track|stale|blocked [<department>]` · `/okr show O-12` · "
     "`/okr edit O-12` · `/okr close O-12 [score]` · `/okr dept create <name> [#channel] [@head…]` · "
     "`/okr dept list` · `/okr dept add @user… to <department>` · `/okr setup` · "
     "`/okr bind KR-34 nps [department|company]` · `/okr unbind KR-34` · "
@@ -30,6 +31,7 @@ USAGE = (
 HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
 • `/okr new` — create an objective with up to 5 key results (opens a form)
 • `/okr list [me|<department>|all]` — objectives and their progress
+• `/okr list at-risk|off-track|stale|blocked [<department>]` — the key results that need a look
 • `/okr show O-12` — one objective with its key results and latest check-ins
 • `/okr edit O-12` — change an objective and its key results (department heads)
 • `/okr close O-12 [score]` — close an objective (department heads), score 0.0–1.0
@@ -40,12 +42,12 @@ HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
 • `/okr bind KR-34 nps [department|company|<department>]` — the key result takes that KPI's newest value after each sync (heads); `/okr unbind KR-34` undoes it
 • `/okr align O-12 to O-3 [weight 2]` — O-12 contributes to O-3 (heads of O-12's department, admins); `/okr unalign O-12 from O-3` removes the link
 • `/okr tree [O-3|2026-Q4]` — company objectives and everything that contributes to them, with rolled-up progress
-• `/okr ask <department> <what…> by <YYYY-MM-DD> [for KR-34]` — ask another department for something; its heads accept or decline
+• `/okr ask <department> <what…> by <YYYY-MM-DD> [for KR-34]` — ask another department for something; its heads accept or decline (`/okr ask` alone opens a form)
 • `/okr commit C-7 owner @user` · `/okr done C-7 [note]` · `/okr asks [mine|<department>|all]` — commitments between departments
 • `/okr decisions [2026-Q4]` — decisions leadership recorded from a quarterly review (default: the latest)
 • `/kpi [name]` — latest KPI values from the Google Sheet; with a name, its trend and a chart
 • `/kpi target nps above 40 [department]` — a KPI guardrail: one alert when it turns unhealthy (admins; heads for their department)
-• `/checkin KR-34 45 7/10 note` — record progress on a key result (`/checkin` alone opens a form)
+• `/checkin KR-34 45 7/10 note [blocked: what you need]` — record progress on a key result (`/checkin` alone opens a form); a blocker stays open until a check-in without one
 • `/checkin away until 2026-12-24` · `/checkin back` — pause your reminders while you are away
 • `/behavior link B-5 nps` · `/behavior show B-5` — a behavior against a KPI (correlation, not causation)
 Open the app's *Home* tab for your key results at a glance."""
@@ -87,6 +89,8 @@ def handle_okr(ack, command, context, client, respond):
             alignment.respond_tree(context, respond, rest)
         elif sub == "decisions":
             review_decisions.respond_decisions(context, respond, rest)
+        elif sub == "ask" and not rest:
+            commitments.open_ask_modal(context, client, command["trigger_id"])
         elif sub in commitments.SUBCOMMANDS:
             commitments.handle(sub, context, client, respond, rest)
         else:

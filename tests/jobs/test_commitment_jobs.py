@@ -204,3 +204,38 @@ def test_overdue_dm_waits_for_the_morning_after_in_the_workspace_timezone(
         send_overdue_notices(engine, client, team_id=TEAM, now=hour_utc,
                              poster=poster(client, engine))  # fmt: skip
         assert len(dms(slack, BOB)) == int(told), hour_utc
+
+
+def test_due_soon_dm_once_two_days_before_from_nine(engine, client, slack, world):
+    due = TODAY + timedelta(days=5)
+    accepted = make_commitment(engine, world, due, accept_by=BOB, what="Ship the points fix")
+    unaccepted = make_commitment(engine, world, due, what="Review the copy")
+    two_days_before = datetime.combine(due - timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+
+    def tick(at):
+        send_overdue_notices(engine, client, team_id=TEAM, now=at, poster=poster(client, engine))
+
+    tick(two_days_before - timedelta(days=1, hours=-12))  # three days before: too early
+    tick(two_days_before + timedelta(hours=8, minutes=59))  # before 09:00
+    assert dms(slack, BOB) == []
+    for at in (timedelta(hours=9), timedelta(hours=9), timedelta(days=1, hours=10)):
+        tick(two_days_before + at)  # at 09:00, a retried tick, and the next day
+    soon = [c for c in dms(slack, BOB) if "due" in c["text"] and "overdue" not in c["text"]]
+    # The owner of the accepted one; the owing department's head (Bob) for the other.
+    assert sorted(c["text"] for c in soon) == sorted(
+        [f"{accepted} is due in 2 days", f"{unaccepted} is due in 2 days"]
+    )
+    assert "Ship the points fix" in json.dumps([c["blocks"] for c in soon], ensure_ascii=False)
+    tick(datetime.combine(due + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+         + timedelta(hours=9))  # fmt: skip
+    overdue = [c for c in dms(slack, BOB) if "overdue" in c["text"]]
+    assert len(overdue) == 2 and len(dms(slack, BOB)) == 4  # besides, not instead
+    with session_scope(engine) as s:
+        runs = s.exec(select(JobRun).where(JobRun.job == "commitment_due_soon")).all()
+        assert sorted(r.scope for r in runs) == sorted([f"{accepted}:{BOB}", f"{unaccepted}:{BOB}"])
+
+
+def test_due_soon_skips_what_was_asked_inside_the_window(engine, client, slack, world):
+    make_commitment(engine, world, TODAY + timedelta(days=1), accept_by=BOB)  # asked just now
+    send_overdue_notices(engine, client, team_id=TEAM, now=NOW, poster=poster(client, engine))
+    assert dms(slack, BOB) == []

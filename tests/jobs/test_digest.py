@@ -172,7 +172,9 @@ def test_head_dm_escalates_two_missed_weeks(engine, slack, client, company):
     channel = all_text(posts(slack, "C0SUPPORT1"))
     assert "Two weeks in a row" in head_dm and "Call detractors" in head_dm
     assert "Two weeks in a row" not in channel
-    assert "Missed check-ins" in channel and "2+ weeks" in channel
+    # The channel says how many check-ins were missed; who missed them is in the heads' copy.
+    assert "Missed check-ins" in channel and "2 key results missed their check-in" in channel
+    assert "2+ weeks" not in channel and "2+ weeks" in head_dm
 
 
 def test_long_digest_is_split_within_limits_and_loses_nothing(engine, slack, client):

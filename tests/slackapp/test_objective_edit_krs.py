@@ -9,9 +9,9 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from storage import alignment
+from storage import alignment, kr_comments, nudges
 from storage.db import session_scope
-from storage.models import AuditLog, CheckIn, Commitment, KeyResult, Objective
+from storage.models import AuditLog, CheckIn, Commitment, KeyResult, KrComment, KrNudge, Objective
 from storage.objectives import KeyResultInput
 from storage.rollup import quarter_tree
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
@@ -188,6 +188,30 @@ def test_removing_a_key_result_with_check_ins_asks_first_and_keeps_its_history(
         assert [c["value"] for c in before["check_ins"]] == [75, 80, 85]
         assert before["commitments_unlinked"] == ["C-1"] and before["title"] == "CSAT"
     assert "fix the survey link" in command_reply(driver, "/okr", "asks all", BOB)
+
+
+def test_removing_a_key_result_takes_its_comments_and_nudges_along(driver, slack, engine):
+    dept = department(engine, heads=(ALICE,), members=(BOB,))
+    obj, (k1, k2) = objective(engine, dept, krs=TWO_KRS)
+    with session_scope(engine) as s:
+        kr_comments.add_comment(
+            s,
+            team_id=TEAM,
+            actor_id=ALICE,
+            is_admin=False,
+            ref=f"KR-{k2.number}",
+            text="Where are the survey numbers?",
+        )
+        nudges.nudge(s, team_id=TEAM, actor_id=ALICE, is_admin=False, ref=f"KR-{k2.number}",
+                     today=date.today())  # fmt: skip
+    assert submit(driver, obj, [k1, k2], remove=[k2.number]).status == 200
+    assert kr_numbers(engine, obj) == [k1.number]
+    with Session(engine) as s:
+        assert s.exec(select(KrComment)).all() == [] and s.exec(select(KrNudge)).all() == []
+        log = s.exec(select(AuditLog).where(AuditLog.action == "key_result.remove")).one()
+        assert [c["text"] for c in json.loads(log.before)["comments"]] == [
+            "Where are the survey numbers?"
+        ]
 
 
 def test_objective_keeps_at_least_one_key_result(driver, slack, engine):

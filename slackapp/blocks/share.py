@@ -1,0 +1,34 @@
+"""The Share in channel button under an ephemeral reply, and the channel copy it posts."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement
+
+from slackapp.blocks.common import MESSAGE_BLOCKS_MAX, context
+
+SHARE_ACTION = "share_in_channel"
+KINDS = ("show", "tree", "kpi")
+INVITE_HINT = (
+    "I'm not in this channel, so I can't share it here. Invite me with `/invite @Loyalty OKRs`, "
+    "then press *Share in channel* again."
+)
+
+
+def with_share_button(blocks: list[dict], kind: str, arg: str) -> list[dict]:
+    """The reply's blocks with the button last (within the 50-block limit). Its value names
+    what to show again, never the content itself: the press rebuilds it from current data."""
+    button = ButtonElement(text="Share in channel", action_id=SHARE_ACTION,
+                           value=f"{kind}|{arg}"[:2000])  # fmt: skip
+    if len(blocks) < MESSAGE_BLOCKS_MAX:
+        return [*blocks, ActionsBlock(elements=[button]).to_dict()]
+    last = blocks[-1]
+    if last.get("type") == "actions" and len(last["elements"]) < 25:
+        # A full reply: next to its own buttons (paging), which must not be pushed out.
+        return [*blocks[:-1], {**last, "elements": [*last["elements"], button.to_dict()]}]
+    return [*blocks[: MESSAGE_BLOCKS_MAX - 1], ActionsBlock(elements=[button]).to_dict()]
+
+
+def shared_copy(blocks: list[dict], user_id: str) -> list[dict]:
+    """What the channel sees: the reply without its buttons, and who shared it."""
+    body = [b for b in blocks if b.get("type") != "actions"]
+    return [*body[: MESSAGE_BLOCKS_MAX - 1], context(f"Shared by <@{user_id}>").to_dict()]
