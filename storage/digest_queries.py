@@ -32,7 +32,7 @@ from storage.models import (
     Team,
 )
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK, progress
-from storage.quarters import quarter_bounds, quarter_of
+from storage.quarters import previous_quarter, quarter_bounds, quarter_of
 from storage.rollup import (
     CompanyObjective,
     QuarterTree,
@@ -205,6 +205,9 @@ class DigestData:
     overdue: list = field(default_factory=list)  # every overdue commitment, oldest due first
     # Behaviors against KPIs, in the first digest of each quarter only (spec §9).
     correlations: list = field(default_factory=list)
+    # Decisions from the last quarter's review open the quarter's first leadership digest:
+    # (the quarter reviewed, its decisions, objective id → number of objectives they started).
+    decisions: tuple[str, list, dict[int, int]] | None = None
     # Display names from the user cache: a digest mentions a person once, then names them.
     user_names: dict[str, str] = field(default_factory=dict)
 
@@ -482,6 +485,7 @@ def build_digest_data(
         department_names=names,
         overdue=overdue,
         correlations=_quarterly_correlations(session, team_id, department_ids, now),
+        decisions=_last_quarters_decisions(session, team_id, department_ids, now),
         user_names=display_names(session, team_id=team_id),
     )
 
@@ -504,6 +508,21 @@ def _quarterly_correlations(session, team_id, department_ids, now) -> list:
         ).all()
     )
     return correlate(session, team_id=team_id, behaviors=behaviors, today=now.date())
+
+
+def _last_quarters_decisions(session, team_id, department_ids, now):
+    """What leadership decided in the last quarter's review, for the first leadership digest of
+    the next quarter (the week the new quarter's work starts)."""
+    if department_ids is not None or not first_week_of_quarter(now):
+        return None
+    from storage.decisions import decisions_for_quarter, objective_numbers
+
+    reviewed = previous_quarter(quarter_of(now.date()))
+    decisions = decisions_for_quarter(session, team_id=team_id, quarter=reviewed)
+    if not decisions:
+        return None
+    started = [d.objective_id for d in decisions if d.objective_id]
+    return reviewed, decisions, objective_numbers(session, team_id=team_id, ids=started)
 
 
 def _behaviors(session, team_id, department_ids, start, end) -> dict[int, list]:

@@ -41,6 +41,11 @@ def next_quarter(quarter: str) -> str:
     return quarter_of(end + timedelta(days=1))
 
 
+def previous_quarter(quarter: str) -> str:
+    start, _ = quarter_bounds(quarter)
+    return quarter_of(start - timedelta(days=1))
+
+
 def elapsed_share(quarter: str, now: datetime | date) -> float:
     """How much of the quarter has passed, 0..1."""
     start, end = quarter_bounds(quarter)

@@ -25,6 +25,7 @@ from slackapp.blocks.common import (
     progress_bar,
     section,
 )
+from slackapp.blocks.decisions import decision_lines
 from slackapp.blocks.insights import (
     CAUTION,
     away_text,
@@ -422,6 +423,13 @@ def leadership_digest(data: DigestData) -> list[Message]:
         header("Leadership digest: customer loyalty"),
         context(f"{data.quarter} · {_week(data)} · {len(data.departments)} departments"),
     ]
+    who = People(data.user_names)
+    if data.decisions:
+        reviewed, decisions, started = data.decisions
+        blocks += line_sections(
+            f"Decisions from the {reviewed} review",
+            decision_lines(decisions, data.department_names, started, who),
+        )
     blocks += company_sections(data)
     blocks += line_sections(
         "Departments",
@@ -443,7 +451,6 @@ def leadership_digest(data: DigestData) -> list[Message]:
             [behavior_correlation_line(c) for c in data.correlations],
         )
         blocks.append(context(CAUTION))
-    who = People(data.user_names)
     if data.blocked:
         blocks += line_sections(
             ":construction: Blocked",

@@ -33,8 +33,9 @@ from slackapp.blocks.common import (
     progress_bar,
     section,
 )
+from slackapp.blocks.decisions import COMPANY_LABEL
 from slackapp.blocks.digest import Message, line_sections, split_messages
-from storage.models import DECISION_MAX, NOTE_MAX, REASON_MAX, Decision, Department
+from storage.models import DECISION_MAX, NOTE_MAX, REASON_MAX, Department
 from storage.numbers import format_number
 from storage.reviews import (
     SCORE_GAP_MAX,
@@ -49,7 +50,6 @@ START_ACTION = "review_start"
 CALLBACK_ID = "review_submit"
 DECISION_ACTION = "review_record_decision"
 DECISION_CALLBACK = "review_decision_submit"
-COMPANY_LABEL = "Company-wide"
 # Per objective: the evidence, score, reason, what worked, what did not, carry-over.
 BLOCKS_PER_OBJECTIVE = 6
 HEAD_BLOCKS = 2  # the introduction and the page line
@@ -414,22 +414,6 @@ def decision_modal(quarter: str, departments: list[Department]) -> View:
         submit="Record",
         private_metadata=json.dumps({"quarter": quarter}),
     )
-
-
-def decision_lines(
-    decisions: list[Decision], names: dict[int, str], objective_numbers: dict[int, int]
-) -> list[str]:
-    lines = []
-    for dec in decisions:
-        owner = names.get(dec.department_id, "?") if dec.department_id else COMPANY_LABEL
-        started = ""
-        if dec.objective_id in objective_numbers:
-            started = f" · started O-{objective_numbers[dec.objective_id]}"
-        lines.append(
-            f"• *{escape(owner)}* — {escape(cut(dec.text, 1500))}\n"
-            f"   _by <@{dec.decided_by}> on {dec.created_at:%b %d, %Y}{started}_"
-        )
-    return lines
 
 
 def decisions_reply(quarter: str, lines: list[str]) -> list[dict]:

@@ -14,11 +14,11 @@ import logging
 from slack_bolt import App
 
 from slackapp.blocks.common import as_dicts, escape, section
+from slackapp.blocks.decisions import decision_lines
 from slackapp.blocks.review import (
     COMPANY_CHOICE,
     DECISION_ACTION,
     DECISION_CALLBACK,
-    decision_lines,
     decision_modal,
     decisions_reply,
 )

@@ -195,3 +195,44 @@ def test_decisions_are_exported_forgotten_and_purged(engine, slack, driver, tmp_
         counts = purge_team(s, team_id=TEAM)
     assert counts["decision"] == 1
     assert decisions(engine) == []
+
+
+def test_decisions_open_the_next_quarters_first_leadership_digest(engine, slack, driver):
+    from datetime import UTC, datetime
+
+    from jobs.weekly_digest import plan_digest
+
+    support = factories.department(engine, "Support", heads=(ALICE,))
+    with session_scope(engine) as s:
+        get_or_create_team(s, team_id=TEAM).leadership_channel = LEADERSHIP
+    for text, owner, start in (
+        ("Every detractor gets a call within a day", "company", True),
+        ("Support owns the <!channel> callback rota", str(support.id), False),
+    ):
+        resp = driver.view_submission(
+            "review_decision_submit", decision_form(text, owner, start), user=ADMIN,
+            private_metadata=META,
+        )  # fmt: skip
+        assert resp.status == 200 and not resp.body
+    started = decisions(engine)[0]
+    with session_scope(engine) as s:
+        number = s.get(Objective, started.objective_id).number
+
+    def leadership(now):
+        plan = plan_digest(engine, team_id=TEAM, now=now, period=f"{now:%G-W%V}")
+        return json.dumps([m.blocks for m in plan.messages if m.channel == LEADERSHIP])
+
+    first = leadership(datetime(2027, 1, 4, 16, tzinfo=UTC))  # the first Monday of 2027-Q1
+    assert "Decisions from the 2026-Q4 review" in first
+    assert first.index("Decisions from the 2026-Q4 review") < first.index("Departments")
+    assert "Every detractor gets a call within a day" in first and f"started O-{number}" in first
+    assert "Support owns the &lt;!channel&gt; callback rota" in first  # shown, never a ping
+    assert first.count(f"<@{ADMIN}>") == 1  # the decider is mentioned once, then named
+    later = leadership(datetime(2027, 1, 11, 16, tzinfo=UTC))
+    assert "Decisions from" not in later
+    # The department's own digest that week does not carry them.
+    plan = plan_digest(engine, team_id=TEAM, now=datetime(2027, 1, 4, 16, tzinfo=UTC),
+                       period="2027-W01")  # fmt: skip
+    assert "Decisions from" not in json.dumps(
+        [m.blocks for m in plan.messages if m.channel != LEADERSHIP]
+    )
