@@ -37,10 +37,15 @@ DECIMAL_COMMA_LANGS = {
 DECIMAL_POINT_LOCALES = {"de_CH", "fr_CH", "it_CH", "es_MX", "es_US", "es_PR", "pt_MZ"}
 MONTH_FIRST_LOCALES = {"en_US", "en_PH", "en_BZ", "es_US", "en_FM", "en_MH", "en_PW"}
 
-KPI_HEADERS = {"kpi", "kpi_name", "metric"}
-VALUE_HEADERS = {"value", "kpi_value"}
-DATE_HEADERS = {"date", "day", "week", "month", "period"}
-DEPARTMENT_HEADERS = {"department", "dept", "team"}
+# The header names (as header_key spells them) that mark each column, preferred first.
+COLUMN_HEADERS: dict[str, tuple[str, ...]] = {
+    "date": ("date", "day", "week", "month", "period"),
+    "department": ("department", "dept", "team"),
+    "kpi": ("kpi", "kpi_name", "metric"),
+    "value": ("value", "kpi_value"),
+    "comment": ("comment", "praise", "feedback"),
+    "staff": ("staff", "employee", "staff_member"),
+}
 IGNORED_HEADERS = {"note", "notes", "comment", "comments", "source", "unit"}
 COMPANY_WORDS = {"company", "company_wide", "all", "everyone", "total"}
 HEADER_SCAN_ROWS = 10  # a title or merged banner may sit above the header row
@@ -369,6 +374,11 @@ def _find_header(
     )
 
 
+def _column(columns: dict[str, int], role: str) -> int | None:
+    """The index of the column playing `role` (see COLUMN_HEADERS), or None."""
+    return next((columns[k] for k in COLUMN_HEADERS[role] if k in columns), None)
+
+
 def _department_scope(name: str, departments: dict[str, int]) -> int | None:
     """Blank → 0 (company-wide); a known department → its id; unknown → None."""
     if not name:
@@ -399,12 +409,12 @@ def parse_kpi_sheet(
     `departments` maps casefolded department names to ids. Raises HeaderError for an unusable
     header; everything else (bad cells, unknown departments, duplicates) becomes a Problem.
     """
-    header = _find_header(sheet, rows, DATE_HEADERS, LONG_EXAMPLE)
+    header = _find_header(sheet, rows, set(COLUMN_HEADERS["date"]), LONG_EXAMPLE)
     cols = header.columns
-    date_col = next(cols[k] for k in ("date", "day", "week", "month", "period") if k in cols)
-    dept_col = next((cols[k] for k in ("department", "dept", "team") if k in cols), None)
-    kpi_col = next((cols[k] for k in ("kpi", "kpi_name", "metric") if k in cols), None)
-    value_col = next((cols[k] for k in ("value", "kpi_value") if k in cols), None)
+    date_col = _column(cols, "date")
+    dept_col = _column(cols, "department")
+    kpi_col = _column(cols, "kpi")
+    value_col = _column(cols, "value")
     last = max(cols.values())
     header_range = f"{cell_address(sheet, header.row, 0)}:{column_letter(last)}{header.row + 1}"
     known = set(known_kpis) | set(DERIVED)  # the six known KPIs are the derivable ones
@@ -601,8 +611,8 @@ def parse_praise_sheet(
 ) -> tuple[list[PraiseRow], list[Problem]]:
     header = _find_header(sheet, rows, {"comment", "staff"}, PRAISE_EXAMPLE)
     cols = header.columns
-    comment_col = next((cols[k] for k in ("comment", "praise", "feedback") if k in cols), None)
-    staff_col = next((cols[k] for k in ("staff", "employee", "staff_member") if k in cols), None)
+    comment_col = _column(cols, "comment")
+    staff_col = _column(cols, "staff")
     last = max(cols.values())
     header_range = f"{cell_address(sheet, header.row, 0)}:{column_letter(last)}{header.row + 1}"
     if comment_col is None or staff_col is None:
