@@ -8,15 +8,13 @@ the spreadsheet's decimal separator. Raw JSON numbers (UNFORMATTED_VALUE) are ac
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from storage.kpis import DERIVED, EXCLUSIVE_INPUTS, RAW_INPUTS, DerivationError, derive, header_key
-
-MAX_ABS = 1e15  # same bound as typed values: beyond this nothing a KPI measures is meaningful
+from storage.numbers import NumberTextError, parse_digits, within_range
 
 # Sheets' day zero: serial 1 is 1899-12-31 and serial 60 is Lotus' phantom 1900-02-29.
 SHEET_EPOCH = date(1899, 12, 30)
@@ -111,25 +109,6 @@ def number_format(locale: str | None, override: str = "auto") -> NumberFormat:
 # ---------------------------------------------------------------- values
 
 
-def _number_pattern(decimal_comma: bool) -> re.Pattern[str]:
-    dec, groups = (
-        (",", r"[.\u00a0\u202f\u2009 ']") if decimal_comma else (r"\.", r"[,\u00a0\u202f\u2009 ']")
-    )
-    return re.compile(
-        rf"""^(?:\d{{1,3}}(?:{groups}\d{{3}})+|\d+)(?:{dec}\d+)?$   # 1,234.5 · 1234 · 1234.5
-            |^{dec}\d+$                                              # .5
-            |^\d+(?:{dec}\d+)?[eE][+-]?\d{{1,3}}$                    # 1e3 · 1.5E+03""",
-        re.VERBOSE,
-    )
-
-
-_PATTERNS = {False: _number_pattern(False), True: _number_pattern(True)}
-_LOOKS_OTHER = {
-    False: re.compile(r"^\d{1,3}(?:\.\d{3})+,\d+$|^\d+,\d{1,2}$"),
-    True: re.compile(r"^\d{1,3}(?:,\d{3})+\.\d+$|^\d+\.\d{1,2}$"),
-}
-
-
 def parse_value(raw: object, *, decimal_comma: bool = False) -> float:
     """The number a person sees in the cell. Raises ValueProblem; never returns 0 for junk."""
     if raw is None:
@@ -137,10 +116,10 @@ def parse_value(raw: object, *, decimal_comma: bool = False) -> float:
     if isinstance(raw, bool):
         raise ValueProblem(f"`{raw}` is a checkbox, not a number")
     if isinstance(raw, int | float):
-        value = float(raw)
-        if not math.isfinite(value) or abs(value) > MAX_ABS:
-            raise ValueProblem(f"`{raw}` is out of range")
-        return value
+        try:
+            return within_range(float(raw))
+        except NumberTextError:
+            raise ValueProblem(f"`{raw}` is out of range") from None
     text = str(raw).strip().strip(SPACES)
     if text.lower() in MISSING_WORDS:
         raise ValueProblem("blank" if not text else f"`{text}` means no value", missing=True)
@@ -165,22 +144,19 @@ def parse_value(raw: object, *, decimal_comma: bool = False) -> float:
         negative, body = True, body[1:].strip(SPACES)
     if body.endswith("%"):
         body = body[:-1].rstrip(SPACES)
-    if not _PATTERNS[decimal_comma].match(body):
-        if _LOOKS_OTHER[decimal_comma].match(body):
+    try:
+        value = parse_digits(body, decimal_comma=decimal_comma)
+    except NumberTextError as exc:
+        if exc.kind == "range":
+            raise ValueProblem(f"`{text}` is out of range") from None
+        if exc.kind == "other_separator":
             want = "dot" if decimal_comma else "comma"
             raise ValueProblem(
                 f"`{text}` does not match the sheet's number format "
                 f"({'decimal comma' if decimal_comma else 'decimal point'}); "
                 f"set KPI_NUMBER_LOCALE={want} if the sheet uses the other one"
-            )
-        raise ValueProblem(f"`{text}` is not a number")
-    if decimal_comma:
-        plain = re.sub(r"[.\u00a0\u202f\u2009 ']", "", body).replace(",", ".")
-    else:
-        plain = re.sub(r"[,\u00a0\u202f\u2009 ']", "", body)
-    value = float(plain)
-    if not math.isfinite(value) or abs(value) > MAX_ABS:
-        raise ValueProblem(f"`{text}` is out of range")
+            ) from None
+        raise ValueProblem(f"`{text}` is not a number") from None
     return -value if negative else value
 
 
