@@ -423,6 +423,7 @@ class _KpiSheetReader:
         self.raw: dict[tuple[int, date], dict[str, tuple[float, str]]] = {}
         self.headerless_reported: set[int] = set()
         self.columns = self._columns()
+        self.used_columns = self.columns.used()
 
     # ------------------------------------------------------------ header
 
@@ -463,8 +464,7 @@ class _KpiSheetReader:
                 f"{self._header_range(header)}: `{self.sheet}` has no KPI columns; {LONG_EXAMPLE}"
             )
         for c, key in wide.items():
-            self._note_if_custom(key, cell_address(self.sheet, header.row, c),
-                                 f"column `{header.labels[c]}`")  # fmt: skip
+            self._note_if_custom(key, header.row, c, f"column `{header.labels[c]}`")
         return wide
 
     # ------------------------------------------------------------ rows
@@ -495,7 +495,7 @@ class _KpiSheetReader:
                     self._put(name, *where, value, ref)
 
     def _report_headerless(self, r: int, row: Sequence[object]) -> None:
-        used, labels = self.columns.used(), self.columns.header.labels
+        used, labels = self.used_columns, self.columns.header.labels
         for c in range(len(row)):
             if c in used or c in self.headerless_reported or c in labels or not _text(row[c]):
                 continue
@@ -535,7 +535,7 @@ class _KpiSheetReader:
             self._problem(cell_address(self.sheet, r, kpi_col),
                           f"KPI name longer than {KPI_NAME_MAX} characters")  # fmt: skip
             return []
-        self._note_if_custom(kpi, cell_address(self.sheet, r, kpi_col), f"`{kpi_label}`")
+        self._note_if_custom(kpi, r, kpi_col, f"`{kpi_label}`")
         return [(kpi, self.columns.value)]
 
     # ------------------------------------------------------------ results
@@ -543,12 +543,13 @@ class _KpiSheetReader:
     def _problem(self, cell: str, reason: str, *, rejected: bool = True) -> None:
         self.result.problems.append(Problem(cell, reason, rejected=rejected))
 
-    def _note_if_custom(self, kpi: str, cell: str, what: str) -> None:
+    def _note_if_custom(self, kpi: str, r: int, c: int | None, what: str) -> None:
+        """The first time an unknown KPI name turns up, say where it will be stored."""
         if kpi in self.known or kpi in RAW_INPUTS or kpi in self.result.custom_kpis:
             return
         self.result.custom_kpis.add(kpi)
-        self._problem(cell, f"{what} is not a known KPI; stored as custom KPI `{kpi}`",
-                      rejected=False)  # fmt: skip
+        self._problem(cell_address(self.sheet, r, c),
+                      f"{what} is not a known KPI; stored as custom KPI `{kpi}`", rejected=False)  # fmt: skip
 
     def _put(self, kpi: str, scope: int, day: date, value: float, ref: str) -> None:
         key = (kpi, scope, day)

@@ -36,6 +36,10 @@ def _digits_pattern(decimal_comma: bool) -> re.Pattern[str]:
 
 
 _DIGITS = {False: _digits_pattern(False), True: _digits_pattern(True)}
+_GROUPS = {
+    comma: re.compile(f"[{re.escape(('.' if comma else ',') + _GROUP_SEPARATORS)}]")
+    for comma in (False, True)
+}
 _OTHER_SEPARATOR = {
     False: re.compile(r"^\d{1,3}(?:\.\d{3})+,\d+$|^\d+,\d{1,2}$"),
     True: re.compile(r"^\d{1,3}(?:,\d{3})+\.\d+$|^\d+\.\d{1,2}$"),
@@ -55,8 +59,7 @@ def parse_digits(body: str, *, decimal_comma: bool = False, exponent: bool = Tru
     if not _DIGITS[decimal_comma].match(body) or (not exponent and "e" in body.lower()):
         kind = "other_separator" if _OTHER_SEPARATOR[decimal_comma].match(body) else "syntax"
         raise NumberTextError(kind)
-    group = "." if decimal_comma else ","
-    plain = re.sub(f"[{re.escape(group + _GROUP_SEPARATORS)}]", "", body).replace(",", ".")
+    plain = _GROUPS[decimal_comma].sub("", body).replace(",", ".")
     return within_range(float(plain))
 
 
