@@ -14,7 +14,6 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import insert, update
 
@@ -28,15 +27,13 @@ from bench.okr_bench import (
     time_checkins,
     user_id,
 )
+from bench.seed import app_settings, migrated_sqlite
 from slackapp.app import create_app, freeze_startup_heap
 from slackapp.listeners import alignment as alignment_listener
 from slackapp.listeners.app_home import build_home
-from slackapp.settings import Settings
-from storage.db import make_engine, upgrade
 from storage.models import Objective, ObjectiveLink
 from storage.quarters import quarter_of
 from tests.fakes.slack_api import FakeSlack
-from tests.support.slack_driver import SIGNING_SECRET
 from tests.support.sql_count import counted_statements
 
 TEAM = "T0BENCH01"
@@ -97,13 +94,10 @@ def within_limits(blocks: list[dict]) -> bool:
 
 
 def build(tmp: str, depts: int, fake: FakeSlack, *, aligned: bool = True):
-    url = f"sqlite:///{Path(tmp) / f'align{depts}.db'}"
-    upgrade(url)
-    engine = make_engine(url)
+    url, engine = migrated_sqlite(tmp, f"align{depts}")
     owned = seed(engine, depts)
     shape = align_tree(engine, depts * OBJ_PER_DEPT) if aligned else {}
-    settings = Settings(_env_file=None, database_url=url, slack_bot_token="xoxb-bench",
-                        slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url)  # fmt: skip
+    settings = app_settings(url, fake.api_url)
     return engine, owned, shape, settings
 
 

@@ -15,20 +15,17 @@ from __future__ import annotations
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import insert, update
 
 from bench import okr_bench
+from bench.seed import app_settings, migrated_sqlite
 from jobs.posting import Outgoing, Poster
 from jobs.run_once import RunKey
 from jobs.weekly_digest import plan_digest
-from slackapp.settings import Settings
 from slackapp.web_client import make_web_client
-from storage.db import make_engine, upgrade
 from storage.models import CheckIn, KpiValue, KrComment, Team
 from tests.fakes.slack_api import FakeSlack
-from tests.support.slack_driver import SIGNING_SECRET
 from tests.support.sql_count import counted_statements
 
 BUILD_BUDGET_SECONDS = 5.0
@@ -37,9 +34,7 @@ SMALL_MULTIPLE = 4.0
 
 
 def seeded(tmp: str, departments: int):
-    url = f"sqlite:///{Path(tmp) / f'digest{departments}.db'}"
-    upgrade(url)
-    engine = make_engine(url)
+    _, engine = migrated_sqlite(tmp, f"digest{departments}")
     okr_bench.seed(engine, departments)  # the foundation seeder, at this size
     today = datetime.now(UTC).date()
     with engine.begin() as conn:
@@ -132,13 +127,7 @@ def main() -> bool:
         fake = FakeSlack().start()
         fake.channel_rate = 1.0
         try:
-            settings = Settings(
-                _env_file=None,
-                database_url=str(big_engine.url),
-                slack_bot_token="xoxb-bench",
-                slack_signing_secret=SIGNING_SECRET,
-                slack_api_url=fake.api_url,
-            )
+            settings = app_settings(str(big_engine.url), fake.api_url)
             leadership = "C0LEADERS1"
             channel_digests = [
                 m

@@ -15,14 +15,13 @@ import random
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from bench import okr_bench
+from bench.seed import migrated_sqlite
 from storage.behavior_correlation import correlate
-from storage.db import make_engine, upgrade
 from storage.guardrails import evaluate
 from storage.kr_insights import kr_insights
 from storage.models import (
@@ -45,9 +44,7 @@ TEAM = "T0BENCH01"
 
 
 def fresh(tmp: str, name: str):
-    url = f"sqlite:///{Path(tmp) / f'{name}.db'}"
-    upgrade(url)
-    return make_engine(url)
+    return migrated_sqlite(tmp, name)[1]
 
 
 # ---------------------------------------------------------------- guardrails

@@ -55,10 +55,11 @@ def _naive_read(google, settings, title: str, rows: int) -> float:
 
 
 def main() -> bool:
+    from bench.seed import migrated_sqlite
     from jobs.kpi_sync import run_kpi_sync
     from jobs.sheets_client import fetch_sheet
     from slackapp.settings import Settings
-    from storage.db import make_engine, session_scope, upgrade
+    from storage.db import session_scope
     from storage.departments import create_department
     from tests.fakes.google_api import FakeGoogle
 
@@ -70,9 +71,7 @@ def main() -> bool:
             key_file = google.service_account_file(Path(tmp))
             google.add_spreadsheet(sheets={"Long": long, "Wide": wide})
             for title in ("Long", "Wide"):
-                url = f"sqlite:///{Path(tmp) / (title + '.db')}"
-                upgrade(url)
-                engine = make_engine(url)
+                url, engine = migrated_sqlite(tmp, title)
                 with session_scope(engine) as s:
                     create_department(
                         s, team_id="T0BENCH01", actor_id="U0ADMIN01", is_admin=True,

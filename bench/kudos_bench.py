@@ -14,16 +14,15 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from bench.seed import app_settings, migrated_sqlite, team_row
 from slackapp.app import create_app, freeze_startup_heap
 from slackapp.listeners.kudos import home_contribution
-from slackapp.settings import Settings
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import session_scope
 from storage.kudos import kudos_between
 from storage.leaderboards import leaderboard, rebuild_weekly_tallies
 from storage.models import (
@@ -36,7 +35,7 @@ from storage.models import (
 )
 from storage.quarters import current_quarter_range
 from tests.fakes.slack_api import FakeSlack
-from tests.support.slack_driver import SIGNING_SECRET, signed_request
+from tests.support.slack_driver import signed_request
 
 TEAM = "T0BENCH05"
 DEPTS, PEOPLE_PER_DEPT, RECOGNITIONS = 200, 10, 100_000
@@ -61,20 +60,7 @@ def seed(engine) -> list[str]:
     with engine.begin() as conn:
         conn.execute(
             insert(Team.__table__),
-            [
-                {
-                    "team_id": TEAM,
-                    "installed_at": now,
-                    "recognition_channel": KUDOS_CHANNEL,
-                    "recognition_emoji": "star",
-                    "digest_weekday": 4,
-                    "digest_time": "16:00",
-                    "reminder_weekday": 0,
-                    "reminder_time": "10:00",
-                    "review_lead_days": 7,
-                    "kudos_require_behavior": False,
-                }
-            ],
+            [team_row(TEAM, now, recognition_channel=KUDOS_CHANNEL)],
         )
         conn.execute(
             insert(Department.__table__),
@@ -183,19 +169,11 @@ def kudos_body(fake: FakeSlack, giver: str, recipients: list[str], i: int) -> st
 def main() -> bool:
     fake = FakeSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        upgrade(url)
-        engine = make_engine(url)
+        url, engine = migrated_sqlite(tmp, "bench")
         t0 = time.perf_counter()
         people = seed(engine)
         print(f"(seeding took {time.perf_counter() - t0:.1f}s)")
-        settings = Settings(
-            _env_file=None,
-            database_url=url,
-            slack_bot_token="xoxb-bench",
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=fake.api_url,
-        )
+        settings = app_settings(url, fake.api_url)
         app = create_app(settings, engine)
         freeze_startup_heap()  # as `loyalty serve` and `loyalty run` do before serving
         rng = random.Random(11)

@@ -2,11 +2,7 @@
 
 Against a throwaway PostgreSQL database, with real `loyalty serve --workers N` subprocesses
 (N = cores, LOYALTY_BENCH_SERVE_WORKERS) and the fake Slack Web API (tests/fakes) answering
-response_url posts and API calls, two runs per server — gunicorn (the default) and, for
-comparison in the same run, the deprecated `--server waitress`:
-
-The budget below applies to the default server (gunicorn); the waitress runs are printed for
-comparison only.
+response_url posts and API calls, two runs:
 
 1. steady: 200 req/s for LOYALTY_BENCH_DURATION seconds (default 60): no request may fail;
 2. crash: the same, with one worker killed with SIGKILL half-way: the server must replace it,
@@ -22,7 +18,7 @@ latency, barely moves when other programs load the machine.
 Environment: LOYALTY_BENCH_POSTGRES_URL (else LOYALTY_TEST_POSTGRES_URL, else
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres) names a server where a database can be
 created; LOYALTY_BENCH_DURATION shortens the runs for a quick check; LOYALTY_BENCH_RATE changes
-the rate (default 200); LOYALTY_BENCH_SERVERS picks the servers (default "gunicorn,waitress").
+the rate (default 200).
 """
 
 from __future__ import annotations
@@ -63,8 +59,6 @@ ADMIN = "U0ADMIN01"
 OWNERS = [f"U0BENCH{n:03d}" for n in range(40)]
 RATE = float(os.environ.get("LOYALTY_BENCH_RATE", "200"))
 DURATION = float(os.environ.get("LOYALTY_BENCH_DURATION", "60"))
-SERVERS = os.environ.get("LOYALTY_BENCH_SERVERS", "gunicorn,waitress").split(",")
-DEFAULT_SERVER = "gunicorn"  # what `loyalty serve` runs; its runs alone decide the budget
 CLIENT_THREADS = 64
 # `loyalty serve --workers N`: one process per core (Python serves one request at a time per
 # process), and at least two so one survives the crash run.
@@ -128,9 +122,9 @@ def seed(url: str) -> dict[int, str]:
 
 
 class Server:
-    """One `loyalty serve --server NAME --workers N` subprocess on a free loopback port."""
+    """One `loyalty serve --workers N` subprocess on a free loopback port."""
 
-    def __init__(self, url: str, fake: FakeSlack, server: str, processes: int):
+    def __init__(self, url: str, fake: FakeSlack, processes: int):
         self.port = free_port()
         self.processes = processes
         env = {
@@ -144,10 +138,10 @@ class Server:
             "LOYALTY_ADMINS": ADMIN,
         }
         self.log = open(  # noqa: SIM115 - closed in stop()
-            Path(os.environ.get("TMPDIR", "/tmp")) / f"loyalty_bench_{server}_{self.port}.log", "w"
+            Path(os.environ.get("TMPDIR", "/tmp")) / f"loyalty_bench_{self.port}.log", "w"
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "loyalty", "serve", "--server", server, "--host", "127.0.0.1",
+            [sys.executable, "-m", "loyalty", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--workers", str(processes)],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -445,9 +439,9 @@ def warm_up(owners, port: int, seconds: float = 2.0) -> None:
             time.sleep(1 / RATE)
 
 
-def steady_run(url: str, fake: FakeSlack, owners, server: str) -> tuple[bool, dict]:
+def steady_run(url: str, fake: FakeSlack, owners) -> tuple[bool, dict]:
     """Steady load: nothing may fail."""
-    srv = Server(url, fake, server, SERVE_PROCESSES)
+    srv = Server(url, fake, SERVE_PROCESSES)
     try:
         warm_up(owners, srv.port)
         before = count_checkins(url)
@@ -458,16 +452,16 @@ def steady_run(url: str, fake: FakeSlack, owners, server: str) -> tuple[bool, di
         srv.stop()
     stored = stored_checkins(url, before + results.checkins_acked)
     confirmed = confirmed_checkins(fake, results.acked_ids)
-    ok, row = report(f"{server}, {SERVE_PROCESSES} workers", results, stored, before, confirmed)
+    ok, row = report(f"{SERVE_PROCESSES} workers", results, stored, before, confirmed)
     # CPU per request barely depends on what else runs on the machine; latency does.
     row["cpu_ms"] = cpu * 1000 / max(1, len(results.latencies))
     print(f"  server CPU time {cpu:.1f}s, {row['cpu_ms']:.2f} ms per request")
     return ok and not results.dropped, row
 
 
-def crash_run(url: str, fake: FakeSlack, owners, server: str) -> tuple[bool, dict]:
+def crash_run(url: str, fake: FakeSlack, owners) -> tuple[bool, dict]:
     """One worker killed with SIGKILL half-way: replaced; its in-flight requests dropped."""
-    srv = Server(url, fake, server, SERVE_PROCESSES)
+    srv = Server(url, fake, SERVE_PROCESSES)
     killer = Killer(srv)
     try:
         warm_up(owners, srv.port)
@@ -478,9 +472,7 @@ def crash_run(url: str, fake: FakeSlack, owners, server: str) -> tuple[bool, dic
         srv.stop()
     stored = stored_checkins(url, before + results.checkins_acked)
     confirmed = confirmed_checkins(fake, results.acked_ids)
-    ok, row = report(
-        f"{server}, {SERVE_PROCESSES} workers, one killed", results, stored, before, confirmed
-    )
+    ok, row = report(f"{SERVE_PROCESSES} workers, one killed", results, stored, before, confirmed)
     if killer.replaced_after is not None:
         print(
             f"  worker {killer.victim} killed with SIGKILL half-way; its replacement, worker "
@@ -511,25 +503,19 @@ def main() -> bool:
     try:
         with ThrowawayDatabase() as url:
             owners = seed(url)
-            # Interleaved, so a busy moment on a shared machine does not favour one server.
             for name, run in [("steady", steady_run), ("1 worker SIGKILLed", crash_run)]:
-                for server in SERVERS:
-                    run_ok, row = run(url, fake, owners, server)
-                    table.append((server, name, row))
-                    if server == DEFAULT_SERVER:
-                        ok &= run_ok
-                    elif not run_ok:
-                        print(f"  ({server}, the deprecated server kept for comparison, is over "
-                              "the budget in this run; the budget applies to the default server)")  # fmt: skip
-                    fake.reset()
+                run_ok, row = run(url, fake, owners)
+                table.append((name, row))
+                ok &= run_ok
+                fake.reset()
     finally:
         fake.stop()
-    print("\nserver    run                  answered  errors  p50 ms  p95 ms  p99 ms  "
+    print("\nrun                  answered  errors  p50 ms  p95 ms  p99 ms  "
           "CPU ms/req  check-ins acked/confirmed/stored")  # fmt: skip
-    for server, run, row in table:
+    for run, row in table:
         cpu = f"{row['cpu_ms']:.2f}" if "cpu_ms" in row else "-"
         print(
-            f"{server:<9} {run:<20} {row['answered']:>8}  {row['errors']:>6}  {row['p50']:>6.1f}  "
+            f"{run:<20} {row['answered']:>8}  {row['errors']:>6}  {row['p50']:>6.1f}  "
             f"{row['p95']:>6.1f}  {row['p99']:>6.1f}  {cpu:>10}  {row['acked']}/{row['confirmed']}/{row['stored']}"
         )
     return bool(ok)

@@ -13,18 +13,17 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
 from slack_bolt import App
 from sqlalchemy import insert
 
+from bench.seed import app_settings, migrated_sqlite, team_row
 from slackapp.app import SlackApp, create_app, freeze_startup_heap
 from slackapp.listeners import objectives as objective_listener
 from slackapp.listeners.app_home import build_home
-from slackapp.settings import Settings
 from slackapp.web_client import make_web_client
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import session_scope
 from storage.home import note_home_seen
 from storage.models import (
     CheckIn,
@@ -61,19 +60,7 @@ def seed(engine, depts: int = DEPTS) -> dict[str, list[int]]:
     with engine.begin() as conn:
         conn.execute(
             insert(Team.__table__),
-            [
-                {
-                    "team_id": TEAM,
-                    "installed_at": now,
-                    "recognition_emoji": "star",
-                    "digest_weekday": 4,
-                    "digest_time": "16:00",
-                    "reminder_weekday": 0,
-                    "reminder_time": "10:00",
-                    "review_lead_days": 7,
-                    "kudos_require_behavior": False,
-                }
-            ],
+            [team_row(TEAM, now)],
         )
         conn.execute(
             insert(Department.__table__),
@@ -259,9 +246,7 @@ def time_checkins(
 def main() -> bool:
     fake = FakeSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        upgrade(url)
-        engine = make_engine(url)
+        url, engine = migrated_sqlite(tmp, "bench")
         t0 = time.perf_counter()
         owned = seed(engine)
         print(
@@ -270,13 +255,7 @@ def main() -> bool:
             f"{DEPTS * OBJ_PER_DEPT * KR_PER_OBJ * CHECKINS_PER_KR} check-ins "
             f"in {time.perf_counter() - t0:.1f}s"
         )
-        settings = Settings(
-            _env_file=None,
-            database_url=url,
-            slack_bot_token="xoxb-bench",
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=fake.api_url,
-        )
+        settings = app_settings(url, fake.api_url)
         app = create_app(settings, engine)
         bare = bare_app(settings)
         freeze_startup_heap()  # as `loyalty serve` and `loyalty run` do before serving

@@ -12,20 +12,19 @@ import json
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import insert
 
 from bench.okr_bench import p95
+from bench.seed import app_settings, migrated_sqlite
 from slackapp.app import create_app
-from slackapp.settings import Settings
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import session_scope
 from storage.departments import create_department
 from storage.models import CheckIn, KeyResult
 from storage.objectives import KeyResultInput, create_objective
 from storage.quarters import quarter_bounds
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
-from tests.support.slack_driver import SIGNING_SECRET, SlackDriver
+from tests.support.slack_driver import SlackDriver
 
 TEAM = TEAM_ID  # the workspace the fake Slack answers for
 HEAD = "U0HEAD0001"
@@ -104,9 +103,7 @@ def main() -> bool:
     fake.add_user(HEAD, name="Head")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{Path(tmp) / 'review.db'}"
-            upgrade(url)
-            engine = make_engine(url)
+            url, engine = migrated_sqlite(tmp, "review")
             t0 = time.perf_counter()
             dept_id = seed(engine)
             print(
@@ -114,9 +111,7 @@ def main() -> bool:
                 f"objectives × {KEY_RESULTS} key results, 12 check-ins each, in "
                 f"{time.perf_counter() - t0:.1f}s"
             )
-            settings = Settings(_env_file=None, database_url=url, slack_bot_token="xoxb-bench",
-                                slack_signing_secret=SIGNING_SECRET,
-                                slack_api_url=fake.api_url)  # fmt: skip
+            settings = app_settings(url, fake.api_url)
             app = create_app(settings, engine)
             driver = SlackDriver(app.bolt, fake)
             samples = []

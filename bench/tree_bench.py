@@ -18,19 +18,17 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.okr_bench import p95, seed, user_id
+from bench.seed import app_settings, migrated_sqlite
 from slackapp.app import create_app, freeze_startup_heap
 from slackapp.blocks.alignment_tree import page_count, tree_lines, tree_page
-from slackapp.settings import Settings
-from storage.db import make_engine, upgrade
 from storage.quarters import quarter_of
 from storage.rollup import Node, QuarterTree
 from tests.fakes.slack_api import FakeSlack
 from tests.support.graphs import chain, diamond
-from tests.support.slack_driver import SIGNING_SECRET, signed_request
+from tests.support.slack_driver import signed_request
 
 TEAM = "T0BENCH01"
 BUDGET_MS = 200.0
@@ -101,13 +99,10 @@ def within_limits(reply: dict) -> bool:
 
 def bench_workspace(tmp: str, fake: FakeSlack, name: str, build) -> bool:
     """One workspace holding one graph: every form of `/okr tree` timed through the app."""
-    url = f"sqlite:///{Path(tmp) / f'{name}.db'}"
-    upgrade(url)
-    engine = make_engine(url)
+    url, engine = migrated_sqlite(tmp, name)
     seed(engine, 1)  # the team, one department with its people and ten objectives
     top = build(engine)
-    settings = Settings(_env_file=None, database_url=url, slack_bot_token="xoxb-bench",
-                        slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url)  # fmt: skip
+    settings = app_settings(url, fake.api_url)
     app = create_app(settings, engine)
     freeze_startup_heap()
     who = user_id(1, 1)

@@ -39,7 +39,6 @@ from storage.db import session_scope
 from storage.guardrails import evaluate as evaluate_guardrails
 from storage.kpi_values import (
     SYNC_ACTOR,
-    ValueIn,
     department_keys,
     ensure_kpis,
     last_run,
@@ -294,9 +293,7 @@ def run_kpi_sync(
     report.problems.extend(problems)
     report.praise_unmatched.extend(unmatched)
 
-    values = [
-        ValueIn(v.kpi_name, v.scope, v.day, v.value, v.source_ref) for v in result.values.values()
-    ]
+    values = list(result.values.values())
     dm = False
     try:
         with session_scope(engine) as s:

@@ -26,13 +26,19 @@ only a crash inside that window can lose a message.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from storage.models import (
     RUN_DONE,
@@ -107,20 +113,25 @@ def claim(engine: Engine, key: RunKey, *, now: datetime | None = None) -> bool:
         return result.rowcount == 1
 
 
+def _database_unavailable(exc: BaseException) -> bool:
+    """A lost connection or a restarting server; a constraint violation will not go away."""
+    return isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError)
+
+
 def _with_db_retry(what: str, fn) -> None:
     """Run a short write, riding out a database restart (the pool reconnects on retry)."""
-    deadline = time.monotonic() + RECORD_RETRY_SECONDS
-    delay = 0.2
-    while True:
-        try:
-            fn()
-            return
-        except (OperationalError, DBAPIError) as exc:
-            if isinstance(exc, IntegrityError) or time.monotonic() > deadline:
-                raise
-            log.warning("database unavailable while %s, retrying: %s", what, exc.__class__.__name__)
-            time.sleep(delay)
-            delay = min(delay * 2, 3.0)
+
+    def log_retry(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("database unavailable while %s, retrying: %s", what, type(exc).__name__)
+
+    Retrying(
+        retry=retry_if_exception(_database_unavailable),
+        wait=wait_exponential(multiplier=0.2, max=3.0),
+        stop=stop_after_delay(RECORD_RETRY_SECONDS),
+        before_sleep=log_retry,
+        reraise=True,
+    )(fn)
 
 
 def _set_status(engine: Engine, key: RunKey, status: str, detail: str | None) -> None:

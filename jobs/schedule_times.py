@@ -46,12 +46,6 @@ def last_weekly_slot(now: datetime, tz: ZoneInfo, weekday: int, at: time) -> dat
     return slot
 
 
-def last_daily_slot(now: datetime, tz: ZoneInfo, at: time) -> datetime:
-    today = now.astimezone(tz).date()
-    slot = local_instant(today, at, tz)
-    return slot if slot <= now else local_instant(today - timedelta(days=1), at, tz)
-
-
 def due_weekly(
     now: datetime, tz: ZoneInfo, weekday: int, at: time, grace: timedelta = WEEKLY_GRACE
 ) -> str | None:

@@ -8,15 +8,21 @@ the spreadsheet's decimal separator. Raw JSON numbers (UNFORMATTED_VALUE) are ac
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from storage.kpis import DERIVED, EXCLUSIVE_INPUTS, RAW_INPUTS, DerivationError, derive, header_key
-
-MAX_ABS = 1e15  # same bound as typed values: beyond this nothing a KPI measures is meaningful
+from storage.kpi_values import ValueIn
+from storage.kpis import (
+    EXCLUSIVE_INPUTS,
+    KPI_DEFS,
+    RAW_INPUTS,
+    DerivationError,
+    KpiDef,
+    header_key,
+)
+from storage.numbers import NumberTextError, parse_digits, within_range
 
 # Sheets' day zero: serial 1 is 1899-12-31 and serial 60 is Lotus' phantom 1900-02-29.
 SHEET_EPOCH = date(1899, 12, 30)
@@ -37,10 +43,15 @@ DECIMAL_COMMA_LANGS = {
 DECIMAL_POINT_LOCALES = {"de_CH", "fr_CH", "it_CH", "es_MX", "es_US", "es_PR", "pt_MZ"}
 MONTH_FIRST_LOCALES = {"en_US", "en_PH", "en_BZ", "es_US", "en_FM", "en_MH", "en_PW"}
 
-KPI_HEADERS = {"kpi", "kpi_name", "metric"}
-VALUE_HEADERS = {"value", "kpi_value"}
-DATE_HEADERS = {"date", "day", "week", "month", "period"}
-DEPARTMENT_HEADERS = {"department", "dept", "team"}
+# The header names (as header_key spells them) that mark each column, preferred first.
+COLUMN_HEADERS: dict[str, tuple[str, ...]] = {
+    "date": ("date", "day", "week", "month", "period"),
+    "department": ("department", "dept", "team"),
+    "kpi": ("kpi", "kpi_name", "metric"),
+    "value": ("value", "kpi_value"),
+    "comment": ("comment", "praise", "feedback"),
+    "staff": ("staff", "employee", "staff_member"),
+}
 IGNORED_HEADERS = {"note", "notes", "comment", "comments", "source", "unit"}
 COMPANY_WORDS = {"company", "company_wide", "all", "everyone", "total"}
 HEADER_SCAN_ROWS = 10  # a title or merged banner may sit above the header row
@@ -106,25 +117,6 @@ def number_format(locale: str | None, override: str = "auto") -> NumberFormat:
 # ---------------------------------------------------------------- values
 
 
-def _number_pattern(decimal_comma: bool) -> re.Pattern[str]:
-    dec, groups = (
-        (",", r"[.\u00a0\u202f\u2009 ']") if decimal_comma else (r"\.", r"[,\u00a0\u202f\u2009 ']")
-    )
-    return re.compile(
-        rf"""^(?:\d{{1,3}}(?:{groups}\d{{3}})+|\d+)(?:{dec}\d+)?$   # 1,234.5 · 1234 · 1234.5
-            |^{dec}\d+$                                              # .5
-            |^\d+(?:{dec}\d+)?[eE][+-]?\d{{1,3}}$                    # 1e3 · 1.5E+03""",
-        re.VERBOSE,
-    )
-
-
-_PATTERNS = {False: _number_pattern(False), True: _number_pattern(True)}
-_LOOKS_OTHER = {
-    False: re.compile(r"^\d{1,3}(?:\.\d{3})+,\d+$|^\d+,\d{1,2}$"),
-    True: re.compile(r"^\d{1,3}(?:,\d{3})+\.\d+$|^\d+\.\d{1,2}$"),
-}
-
-
 def parse_value(raw: object, *, decimal_comma: bool = False) -> float:
     """The number a person sees in the cell. Raises ValueProblem; never returns 0 for junk."""
     if raw is None:
@@ -132,10 +124,10 @@ def parse_value(raw: object, *, decimal_comma: bool = False) -> float:
     if isinstance(raw, bool):
         raise ValueProblem(f"`{raw}` is a checkbox, not a number")
     if isinstance(raw, int | float):
-        value = float(raw)
-        if not math.isfinite(value) or abs(value) > MAX_ABS:
-            raise ValueProblem(f"`{raw}` is out of range")
-        return value
+        try:
+            return within_range(float(raw))
+        except NumberTextError:
+            raise ValueProblem(f"`{raw}` is out of range") from None
     text = str(raw).strip().strip(SPACES)
     if text.lower() in MISSING_WORDS:
         raise ValueProblem("blank" if not text else f"`{text}` means no value", missing=True)
@@ -160,22 +152,19 @@ def parse_value(raw: object, *, decimal_comma: bool = False) -> float:
         negative, body = True, body[1:].strip(SPACES)
     if body.endswith("%"):
         body = body[:-1].rstrip(SPACES)
-    if not _PATTERNS[decimal_comma].match(body):
-        if _LOOKS_OTHER[decimal_comma].match(body):
+    try:
+        value = parse_digits(body, decimal_comma=decimal_comma)
+    except NumberTextError as exc:
+        if exc.kind == "range":
+            raise ValueProblem(f"`{text}` is out of range") from None
+        if exc.kind == "other_separator":
             want = "dot" if decimal_comma else "comma"
             raise ValueProblem(
                 f"`{text}` does not match the sheet's number format "
                 f"({'decimal comma' if decimal_comma else 'decimal point'}); "
                 f"set KPI_NUMBER_LOCALE={want} if the sheet uses the other one"
-            )
-        raise ValueProblem(f"`{text}` is not a number")
-    if decimal_comma:
-        plain = re.sub(r"[.\u00a0\u202f\u2009 ']", "", body).replace(",", ".")
-    else:
-        plain = re.sub(r"[,\u00a0\u202f\u2009 ']", "", body)
-    value = float(plain)
-    if not math.isfinite(value) or abs(value) > MAX_ABS:
-        raise ValueProblem(f"`{text}` is out of range")
+            ) from None
+        raise ValueProblem(f"`{text}` is not a number") from None
     return -value if negative else value
 
 
@@ -270,15 +259,6 @@ class Problem:
 
 
 @dataclass
-class ParsedValue:
-    kpi_name: str
-    scope: int  # 0 company-wide, else department id
-    day: date
-    value: float
-    source_ref: str
-
-
-@dataclass
 class PraiseRow:
     row_key: str
     praise_date: date | None
@@ -291,7 +271,7 @@ class PraiseRow:
 @dataclass
 class SheetResult:
     rows_read: int = 0
-    values: dict[tuple[str, int, date], ParsedValue] = field(default_factory=dict)
+    values: dict[tuple[str, int, date], ValueIn] = field(default_factory=dict)
     custom_kpis: set[str] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
 
@@ -319,6 +299,11 @@ def _text(cell: object) -> str:
 def _shown(label: str, limit: int = 80) -> str:
     """A header as quoted in the report: long ones shortened, the cell address says where."""
     return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _cell(row: Sequence[object], c: int | None) -> object:
+    """A cell's value; None past the end of a ragged row or for a column the sheet lacks."""
+    return row[c] if c is not None and c < len(row) else None
 
 
 def _is_blank_row(row: Sequence[object]) -> bool:
@@ -369,6 +354,11 @@ def _find_header(
     )
 
 
+def _column(columns: dict[str, int], role: str) -> int | None:
+    """The index of the column playing `role` (see COLUMN_HEADERS), or None."""
+    return next((columns[k] for k in COLUMN_HEADERS[role] if k in columns), None)
+
+
 def _department_scope(name: str, departments: dict[str, int]) -> int | None:
     """Blank → 0 (company-wide); a known department → its id; unknown → None."""
     if not name:
@@ -399,183 +389,213 @@ def parse_kpi_sheet(
     `departments` maps casefolded department names to ids. Raises HeaderError for an unusable
     header; everything else (bad cells, unknown departments, duplicates) becomes a Problem.
     """
-    header = _find_header(sheet, rows, DATE_HEADERS, LONG_EXAMPLE)
-    cols = header.columns
-    date_col = next(cols[k] for k in ("date", "day", "week", "month", "period") if k in cols)
-    dept_col = next((cols[k] for k in ("department", "dept", "team") if k in cols), None)
-    kpi_col = next((cols[k] for k in ("kpi", "kpi_name", "metric") if k in cols), None)
-    value_col = next((cols[k] for k in ("value", "kpi_value") if k in cols), None)
-    last = max(cols.values())
-    header_range = f"{cell_address(sheet, header.row, 0)}:{column_letter(last)}{header.row + 1}"
-    known = set(known_kpis) | set(DERIVED)  # the six known KPIs are the derivable ones
+    reader = _KpiSheetReader(sheet, rows, departments=departments, fmt=fmt, known=known_kpis)
+    reader.read_rows()
+    reader.derive_from_inputs()
+    return reader.result
 
-    result = SheetResult()
-    if kpi_col is not None and value_col is None:
-        raise HeaderError(
-            f"{header_range}: `{sheet}` has a `kpi` column but no `value` column; {LONG_EXAMPLE}"
-        )
-    wide_cols: dict[int, str] = {}
-    if kpi_col is None:
-        taken = {date_col, dept_col}
-        for key, c in cols.items():
+
+@dataclass
+class _KpiColumns:
+    """Where things are in a KPI worksheet. Long layout: one `kpi` and one `value` column;
+    wide layout: one column per KPI or raw input (`wide`, column index → name)."""
+
+    header: _Header
+    date: int
+    department: int | None
+    kpi: int | None = None
+    value: int | None = None
+    wide: dict[int, str] = field(default_factory=dict)
+
+    def used(self) -> set[int | None]:
+        return {self.date, self.department, self.kpi, self.value, *self.wide}
+
+
+class _KpiSheetReader:
+    """Reading one KPI worksheet: what it stores, and the raw inputs waiting to be derived."""
+
+    def __init__(self, sheet: str, rows: Sequence[Sequence[object]], *,
+                 departments: dict[str, int], fmt: NumberFormat, known: Iterable[str]) -> None:  # fmt: skip
+        self.sheet, self.rows, self.departments, self.fmt = sheet, rows, departments, fmt
+        self.known = set(known) | set(KPI_DEFS)  # the six known KPIs are the derivable ones
+        self.result = SheetResult()
+        # (scope, day) → raw input name → (value, cell)
+        self.raw: dict[tuple[int, date], dict[str, tuple[float, str]]] = {}
+        self.headerless_reported: set[int] = set()
+        self.columns = self._columns()
+        self.used_columns = self.columns.used()
+
+    # ------------------------------------------------------------ header
+
+    def _columns(self) -> _KpiColumns:
+        header = _find_header(self.sheet, self.rows, set(COLUMN_HEADERS["date"]), LONG_EXAMPLE)
+        cols = header.columns
+        found = _KpiColumns(header, _column(cols, "date"), _column(cols, "department"),
+                            _column(cols, "kpi"), _column(cols, "value"))  # fmt: skip
+        if found.kpi is not None and found.value is None:
+            raise HeaderError(
+                f"{self._header_range(header)}: `{self.sheet}` has a `kpi` column but no "
+                f"`value` column; {LONG_EXAMPLE}"
+            )
+        if found.kpi is None:
+            found.wide = self._wide_columns(header, taken={found.date, found.department})
+        return found
+
+    def _header_range(self, header: _Header) -> str:
+        last = max(header.columns.values())
+        return f"{cell_address(self.sheet, header.row, 0)}:{column_letter(last)}{header.row + 1}"
+
+    def _wide_columns(self, header: _Header, *, taken: set[int | None]) -> dict[int, str]:
+        wide: dict[int, str] = {}
+        for key, c in header.columns.items():
             if c in taken or key in IGNORED_HEADERS:
                 continue
             if len(key) > KPI_NAME_MAX:
                 # Refused here, column by column, so the other KPIs of the sheet still land.
-                result.problems.append(
-                    Problem(
-                        cell_address(sheet, header.row, c),
-                        f"column `{_shown(header.labels[c])}` makes a KPI name longer than "
-                        f"{KPI_NAME_MAX} characters; column not read (shorten the header)",
-                    )
+                self._problem(
+                    cell_address(self.sheet, header.row, c),
+                    f"column `{_shown(header.labels[c])}` makes a KPI name longer than "
+                    f"{KPI_NAME_MAX} characters; column not read (shorten the header)",
                 )
                 continue
-            wide_cols[c] = key
-        if not wide_cols:
-            raise HeaderError(f"{header_range}: `{sheet}` has no KPI columns; {LONG_EXAMPLE}")
-        for c, key in wide_cols.items():
-            if key not in known and key not in RAW_INPUTS and key not in result.custom_kpis:
-                result.custom_kpis.add(key)
-                result.problems.append(
-                    Problem(
-                        cell_address(sheet, header.row, c),
-                        f"column `{header.labels[c]}` is not a known KPI; stored as custom KPI `{key}`",
-                        rejected=False,
-                    )
-                )
+            wide[c] = key
+        if not wide:
+            raise HeaderError(
+                f"{self._header_range(header)}: `{self.sheet}` has no KPI columns; {LONG_EXAMPLE}"
+            )
+        for c, key in wide.items():
+            self._note_if_custom(key, header.row, c, f"column `{header.labels[c]}`")
+        return wide
 
-    raw: dict[tuple[int, date], dict[str, tuple[float, str]]] = {}
-    headerless_reported: set[int] = set()
-    used_cols = {date_col, dept_col, kpi_col, value_col, *wide_cols}
+    # ------------------------------------------------------------ rows
 
-    def put(kpi: str, scope: int, day: date, value: float, ref: str) -> None:
+    def read_rows(self) -> None:
+        for r in range(self.columns.header.row + 1, len(self.rows)):
+            row = self.rows[r]
+            if _is_blank_row(row):
+                continue
+            self.result.rows_read += 1
+            self._report_headerless(r, row)
+            where = self._day_and_scope(r, row)
+            if where is None:
+                continue
+            entries = self._long_entry(r, row) if self.columns.kpi is not None else [
+                (name, c) for c, name in self.columns.wide.items()
+            ]  # fmt: skip
+            for name, c in entries:
+                ref = cell_address(self.sheet, r, c)
+                try:
+                    value = parse_value(_cell(row, c), decimal_comma=self.fmt.decimal_comma)
+                except ValueProblem as exc:
+                    self._problem(ref, f"{exc.reason}; not stored")
+                    continue
+                if name in RAW_INPUTS:
+                    self._put_raw(name, *where, value, ref)
+                else:
+                    self._put(name, *where, value, ref)
+
+    def _report_headerless(self, r: int, row: Sequence[object]) -> None:
+        used, labels = self.used_columns, self.columns.header.labels
+        for c in range(len(row)):
+            if c in used or c in self.headerless_reported or c in labels or not _text(row[c]):
+                continue
+            self.headerless_reported.add(c)
+            self._problem(cell_address(self.sheet, r, c),
+                          f"column {column_letter(c)} has values but no header; ignored",
+                          rejected=False)  # fmt: skip
+
+    def _day_and_scope(self, r: int, row: Sequence[object]) -> tuple[int, date] | None:
+        """The row's (department scope, day), or None (with a problem) when it is unusable."""
+        date_col, dept_col = self.columns.date, self.columns.department
+        try:
+            day = parse_day(_cell(row, date_col), day_first=self.fmt.day_first)
+        except ValueProblem as exc:
+            self._problem(cell_address(self.sheet, r, date_col), f"{exc.reason}; row skipped")
+            return None
+        dept_name = _text(_cell(row, dept_col))
+        scope = _department_scope(dept_name, self.departments)
+        if scope is None:
+            self._problem(
+                cell_address(self.sheet, r, dept_col),
+                f"department `{dept_name}` does not exist (create it with `/okr dept create` "
+                "or fix the name); row skipped",
+            )
+            return None
+        return scope, day
+
+    def _long_entry(self, r: int, row: Sequence[object]) -> list[tuple[str, int | None]]:
+        """The long layout's one (KPI, value column) of a row; none when the name is unusable."""
+        kpi_col = self.columns.kpi
+        kpi_label = _text(_cell(row, kpi_col))
+        kpi = header_key(kpi_label)
+        if not kpi:
+            self._problem(cell_address(self.sheet, r, kpi_col), "no KPI name; row skipped")
+            return []
+        if len(kpi) > KPI_NAME_MAX:
+            self._problem(cell_address(self.sheet, r, kpi_col),
+                          f"KPI name longer than {KPI_NAME_MAX} characters")  # fmt: skip
+            return []
+        self._note_if_custom(kpi, r, kpi_col, f"`{kpi_label}`")
+        return [(kpi, self.columns.value)]
+
+    # ------------------------------------------------------------ results
+
+    def _problem(self, cell: str, reason: str, *, rejected: bool = True) -> None:
+        self.result.problems.append(Problem(cell, reason, rejected=rejected))
+
+    def _note_if_custom(self, kpi: str, r: int, c: int | None, what: str) -> None:
+        """The first time an unknown KPI name turns up, say where it will be stored."""
+        if kpi in self.known or kpi in RAW_INPUTS or kpi in self.result.custom_kpis:
+            return
+        self.result.custom_kpis.add(kpi)
+        self._problem(cell_address(self.sheet, r, c),
+                      f"{what} is not a known KPI; stored as custom KPI `{kpi}`", rejected=False)  # fmt: skip
+
+    def _put(self, kpi: str, scope: int, day: date, value: float, ref: str) -> None:
         key = (kpi, scope, day)
-        prev = result.values.get(key)
+        prev = self.result.values.get(key)
         if prev is not None:
-            result.problems.append(
-                Problem(prev.source_ref, f"duplicate of {ref} ({kpi}, {day}); the later row wins")
-            )
-        result.values[key] = ParsedValue(kpi, scope, day, value, ref)
+            self._problem(prev.source_ref, f"duplicate of {ref} ({kpi}, {day}); the later row wins")
+        self.result.values[key] = ValueIn(kpi, scope, day, value, ref)
 
-    def put_raw(name: str, scope: int, day: date, value: float, ref: str) -> None:
-        group = raw.setdefault((scope, day), {})
+    def _put_raw(self, name: str, scope: int, day: date, value: float, ref: str) -> None:
+        group = self.raw.setdefault((scope, day), {})
         if name in group:
-            result.problems.append(
-                Problem(group[name][1], f"duplicate of {ref} ({name}, {day}); the later row wins")
-            )
+            self._problem(group[name][1], f"duplicate of {ref} ({name}, {day}); the later row wins")
         group[name] = (value, ref)
 
-    for r in range(header.row + 1, len(rows)):
-        row = rows[r]
-        if _is_blank_row(row):
-            continue
-        result.rows_read += 1
+    def derive_from_inputs(self) -> None:
+        for (scope, day), group in self.raw.items():
+            for kpi in KPI_DEFS.values():
+                self._derive(kpi, scope, day, group)
 
-        def cell(c: int | None, row=row) -> object:
-            return row[c] if c is not None and c < len(row) else None  # ragged rows
-
-        for c in range(len(row)):
-            if c not in used_cols and c not in headerless_reported and c not in header.labels:
-                if _text(row[c]):
-                    headerless_reported.add(c)
-                    result.problems.append(
-                        Problem(
-                            cell_address(sheet, r, c),
-                            f"column {column_letter(c)} has values but no header; ignored",
-                            rejected=False,
-                        )
-                    )
+    def _derive(self, kpi: KpiDef, scope: int, day: date,
+                group: dict[str, tuple[float, str]]) -> None:  # fmt: skip
+        # customers_start feeds two KPIs: a KPI is attempted when one of its own inputs is there
+        if not any(i in group for i in EXCLUSIVE_INPUTS[kpi.name]):
+            return
+        present = [i for i in kpi.inputs if i in group]
+        refs = ",".join(group[i][1].split("!")[-1] for i in present)
+        where = f"{sheet_ref(self.sheet)}!{refs}"
+        if len(present) < len(kpi.inputs):
+            missing = [i for i in kpi.inputs if i not in group]
+            self._problem(
+                where, f"cannot derive {kpi.name} for {day}: missing {', '.join(missing)}"
+            )
+            return
+        given = self.result.values.get((kpi.name, scope, day))
+        if given is not None:
+            self._problem(where, f"{kpi.name} for {day} is given directly in {given.source_ref}; "
+                          "inputs ignored", rejected=False)  # fmt: skip
+            return
         try:
-            day = parse_day(cell(date_col), day_first=fmt.day_first)
-        except ValueProblem as exc:
-            result.problems.append(
-                Problem(cell_address(sheet, r, date_col), f"{exc.reason}; row skipped")
-            )
-            continue
-        dept_name = _text(cell(dept_col))
-        scope = _department_scope(dept_name, departments)
-        if scope is None:
-            result.problems.append(
-                Problem(
-                    cell_address(sheet, r, dept_col),
-                    f"department `{dept_name}` does not exist (create it with `/okr dept create` "
-                    "or fix the name); row skipped",
-                )
-            )
-            continue
-        if kpi_col is not None:
-            kpi_label = _text(cell(kpi_col))
-            kpi = header_key(kpi_label)
-            if not kpi:
-                result.problems.append(
-                    Problem(cell_address(sheet, r, kpi_col), "no KPI name; row skipped")
-                )
-                continue
-            if len(kpi) > KPI_NAME_MAX:
-                result.problems.append(
-                    Problem(
-                        cell_address(sheet, r, kpi_col),
-                        f"KPI name longer than {KPI_NAME_MAX} characters",
-                    )
-                )
-                continue
-            entries = [(kpi, value_col)]
-            if kpi not in known and kpi not in RAW_INPUTS and kpi not in result.custom_kpis:
-                result.custom_kpis.add(kpi)
-                result.problems.append(
-                    Problem(
-                        cell_address(sheet, r, kpi_col),
-                        f"`{kpi_label}` is not a known KPI; stored as custom KPI `{kpi}`",
-                        rejected=False,
-                    )
-                )
-        else:
-            entries = list((name, c) for c, name in wide_cols.items())
-        for name, c in entries:
-            ref = cell_address(sheet, r, c)
-            try:
-                value = parse_value(cell(c), decimal_comma=fmt.decimal_comma)
-            except ValueProblem as exc:
-                result.problems.append(Problem(ref, f"{exc.reason}; not stored"))
-                continue
-            if name in RAW_INPUTS:
-                put_raw(name, scope, day, value, ref)
-            else:
-                put(name, scope, day, value, ref)
-
-    for (scope, day), group in raw.items():
-        for kpi, (inputs, _formula) in DERIVED.items():
-            # customers_start feeds two KPIs: a KPI is attempted when one of its own inputs is there
-            if not any(i in group for i in inputs if i in EXCLUSIVE_INPUTS[kpi]):
-                continue
-            present = [i for i in inputs if i in group]
-            refs = ",".join(group[i][1].split("!")[-1] for i in present)
-            where = f"{sheet_ref(sheet)}!{refs}"
-            if len(present) < len(inputs):
-                missing = [i for i in inputs if i not in group]
-                result.problems.append(
-                    Problem(where, f"cannot derive {kpi} for {day}: missing {', '.join(missing)}")
-                )
-                continue
-            if (kpi, scope, day) in result.values:
-                result.problems.append(
-                    Problem(
-                        where,
-                        f"{kpi} for {day} is given directly in "
-                        f"{result.values[(kpi, scope, day)].source_ref}; inputs ignored",
-                        rejected=False,
-                    )
-                )
-                continue
-            try:
-                value = derive(kpi, {i: group[i][0] for i in inputs})
-            except DerivationError as exc:
-                result.problems.append(
-                    Problem(where, f"cannot derive {kpi} for {day}: {exc.reason}")
-                )
-                continue
-            result.values[(kpi, scope, day)] = ParsedValue(kpi, scope, day, value, where[:128])
-    return result
+            value = kpi.formula({i: group[i][0] for i in kpi.inputs})
+        except DerivationError as exc:
+            self._problem(where, f"cannot derive {kpi.name} for {day}: {exc.reason}")
+            return
+        self.result.values[(kpi.name, scope, day)] = ValueIn(
+            kpi.name, scope, day, value, where[:128]
+        )
 
 
 # ---------------------------------------------------------------- praise worksheet
@@ -601,8 +621,8 @@ def parse_praise_sheet(
 ) -> tuple[list[PraiseRow], list[Problem]]:
     header = _find_header(sheet, rows, {"comment", "staff"}, PRAISE_EXAMPLE)
     cols = header.columns
-    comment_col = next((cols[k] for k in ("comment", "praise", "feedback") if k in cols), None)
-    staff_col = next((cols[k] for k in ("staff", "employee", "staff_member") if k in cols), None)
+    comment_col = _column(cols, "comment")
+    staff_col = _column(cols, "staff")
     last = max(cols.values())
     header_range = f"{cell_address(sheet, header.row, 0)}:{column_letter(last)}{header.row + 1}"
     if comment_col is None or staff_col is None:

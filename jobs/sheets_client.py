@@ -5,7 +5,8 @@ names) and ONE `values:batchGet` for every configured worksheet plus the praise 
 
 gspread builds its URLs from constants in `gspread.urls`; rather than patching them, we pass
 gspread a `http_client` class (its documented extension point, see `gspread.Client`) that
-rebases every Sheets URL onto GOOGLE_SHEETS_API_URL and retries 429/5xx with bounded backoff.
+rebases every Sheets URL onto GOOGLE_SHEETS_API_URL and retries 429/5xx with bounded backoff
+(tenacity).
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from google.oauth2.service_account import Credentials
 from gspread.exceptions import APIError
 from gspread.urls import SPREADSHEETS_API_V4_BASE_URL
 from gspread.utils import extract_id_from_url
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from jobs.sheet_values import sheet_ref
 
@@ -81,6 +89,49 @@ def spreadsheet_id(key_or_url: str) -> str:
     return text
 
 
+def _retryable(exc: BaseException) -> bool:
+    """Rate limits, server errors and dropped connections; anything else will not improve."""
+    if isinstance(exc, APIError):
+        return exc.response.status_code in RETRY_STATUSES
+    return isinstance(exc, requests.ConnectionError | requests.Timeout)
+
+
+def _retry_after(exc: BaseException | None) -> float:
+    """Seconds Google asked us to wait (`Retry-After: 30`), or 0."""
+    if isinstance(exc, APIError):
+        value = exc.response.headers.get("Retry-After", "")
+        if value.isdigit():
+            return float(value)
+    return 0.0
+
+
+def _retrying(policy: RetryPolicy, sleep) -> Retrying:
+    """Exponential backoff as `policy` plans it, stretched to a Retry-After (up to the longest
+    step), with up to 10% jitter so that several processes do not retry in step; the last
+    failure is raised as it came."""
+    backoff = wait_exponential(multiplier=policy.first, exp_base=policy.factor, max=policy.longest)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = max(backoff(state), min(_retry_after(exc), policy.longest))
+        return delay * (1 + random.random() * 0.1)
+
+    def log_retry(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        status = exc.response.status_code if isinstance(exc, APIError) else type(exc).__name__
+        delay = state.next_action.sleep if state.next_action else 0.0
+        log.info("Sheets API answered %s; retrying in %.1fs", status, delay)
+
+    return Retrying(
+        retry=retry_if_exception(_retryable),
+        wait=wait,
+        stop=stop_after_attempt(len(policy.delays()) + 1),
+        sleep=sleep,
+        before_sleep=log_retry,
+        reraise=True,
+    )
+
+
 def _http_client_class(base_url: str, policy: RetryPolicy, sleep):
     base = base_url.rstrip("/")
 
@@ -92,25 +143,12 @@ def _http_client_class(base_url: str, policy: RetryPolicy, sleep):
         def request(self, method, endpoint, *args, **kwargs):  # noqa: ANN001
             if endpoint.startswith(SPREADSHEETS_API_V4_BASE_URL):
                 endpoint = base + endpoint[len(SPREADSHEETS_API_V4_BASE_URL) :]
-            waits = list(policy.delays())
-            while True:
+
+            def send():
                 type(self).requests_made += 1
-                try:
-                    return super().request(method, endpoint, *args, **kwargs)
-                except APIError as exc:
-                    status = exc.response.status_code
-                    if status not in RETRY_STATUSES or not waits:
-                        raise
-                    delay = waits.pop(0)
-                    retry_after = exc.response.headers.get("Retry-After", "")
-                    if retry_after.isdigit():
-                        delay = max(delay, min(float(retry_after), policy.longest))
-                    log.info("Sheets API answered %s; retrying in %.1fs", status, delay)
-                except (requests.ConnectionError, requests.Timeout):
-                    if not waits:
-                        raise
-                    delay = waits.pop(0)
-                sleep(delay * (1 + random.random() * 0.1))
+                return super(RebasedHTTPClient, self).request(method, endpoint, *args, **kwargs)
+
+            return _retrying(policy, sleep)(send)
 
     return RebasedHTTPClient
 

@@ -186,15 +186,8 @@ def _start_scheduler(app):
     type=click.IntRange(1, 64),
     help="Worker processes sharing the port (one per CPU core uses the whole machine).",
 )
-@click.option(
-    "--server",
-    type=click.Choice(["gunicorn", "waitress"]),
-    default="gunicorn",
-    show_default=True,
-    help="waitress: the previous built-in server, deprecated, removed in the next release.",
-)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, server: str) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """HTTP mode (POST /slack/events, GET /healthz) under gunicorn; no scheduler.
 
     A worker that dies is replaced; `kill -HUP` restarts the workers gracefully; SIGTERM stops
@@ -217,18 +210,6 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, server: str) -
     probe = make_app()
     probe.deps.engine.dispose()
     del probe
-    if server == "waitress":
-        logging.getLogger(__name__).warning(
-            "--server waitress is deprecated and will be removed in the next release"
-        )
-        from slackapp.waitress_server import serve as serve_waitress
-        from slackapp.waitress_server import serve_workers
-
-        if workers == 1:
-            serve_waitress(make_app(), host, port)
-        else:
-            serve_workers(make_app, host, port, workers)
-        return
     from slackapp.http_server import serve as serve_gunicorn
 
     serve_gunicorn(make_app, host, port, workers)

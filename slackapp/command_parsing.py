@@ -6,6 +6,7 @@ saying how to type it) happens here, where the command being answered is known.
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 from dataclasses import dataclass
@@ -125,6 +126,40 @@ def parse_target(text: str | int | None) -> int:
     return int(raw)  # its range is storage's rule (create_behavior)
 
 
+class _FlagParser(argparse.ArgumentParser):
+    """argparse for the `--flags` inside a command's text: it never prints or exits, every
+    problem becomes a usage reply."""
+
+    def __init__(self, usage: str) -> None:
+        super().__init__(prog="", add_help=False, allow_abbrev=False, exit_on_error=False)
+        self.usage_reply = usage
+
+    def error(self, message: str):  # noqa: ANN201 - argparse's hook; raises instead of exiting
+        raise UsageError(f"{message[:1].upper()}{message[1:]}.", usage=self.usage_reply)
+
+
+_BEHAVIOR_ADD_OPTIONS = ("--target", "--objective")
+
+
+def _behavior_add_flags() -> _FlagParser:
+    parser = _FlagParser(BEHAVIOR_ADD_USAGE)
+    for option in _BEHAVIOR_ADD_OPTIONS:
+        parser.add_argument(option)
+    return parser
+
+
+_BEHAVIOR_ADD_FLAGS = _behavior_add_flags()
+
+
+def _flag_lowercase(token: str) -> str:
+    """`--Target=5` → `--target=5`: people type our flags in any case; anything else that
+    starts with dashes is part of the description and stays as typed."""
+    name, sep, value = token.partition("=")
+    if name.lower() not in _BEHAVIOR_ADD_OPTIONS:
+        return token
+    return name.lower() + sep + value
+
+
 def parse_behavior_add(session: Session, *, team_id: str, text: str) -> BehaviorAddText:
     """`<department> <description> [--target N] [--objective O-12]`.
 
@@ -135,29 +170,12 @@ def parse_behavior_add(session: Session, *, team_id: str, text: str) -> Behavior
         tokens = shlex.split(text or "")
     except ValueError:  # an unbalanced quote: fall back to plain words
         tokens = (text or "").split()
-    target_text: str | None = None
-    objective_ref: str | None = None
-    words: list[str] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        flag = tok.lower()
-        if flag in ("--target", "--objective"):
-            if i + 1 >= len(tokens):
-                raise UsageError(f"`{tok}` needs a value.", usage=BEHAVIOR_ADD_USAGE)
-            if flag == "--target":
-                target_text = tokens[i + 1]
-            else:
-                objective_ref = tokens[i + 1]
-            i += 2
-            continue
-        if flag.startswith("--target="):
-            target_text = tok.split("=", 1)[1]
-        elif flag.startswith("--objective="):
-            objective_ref = tok.split("=", 1)[1]
-        else:
-            words.append(tok)
-        i += 1
+    try:
+        flags, words = _BEHAVIOR_ADD_FLAGS.parse_known_args([_flag_lowercase(t) for t in tokens])
+    except argparse.ArgumentError as exc:
+        raise UsageError(
+            f"`{exc.argument_name}` needs a value.", usage=BEHAVIOR_ADD_USAGE
+        ) from None
     if not words:
         raise UsageError(
             "Say which department and describe the behavior.", usage=BEHAVIOR_ADD_USAGE
@@ -178,7 +196,7 @@ def parse_behavior_add(session: Session, *, team_id: str, text: str) -> Behavior
         raise UsageError(
             "Describe the behavior after the department name.", usage=BEHAVIOR_ADD_USAGE
         )
-    return BehaviorAddText(department, description, parse_target(target_text), objective_ref)
+    return BehaviorAddText(department, description, parse_target(flags.target), flags.objective)
 
 
 def parse_behavior_log(text: str) -> tuple[str, int, str]:

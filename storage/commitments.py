@@ -315,17 +315,6 @@ class DepartmentCommitments:
     owed: list[Commitment]  # asked by its members ("owed to you")
 
 
-def overdue_by_department(
-    session: Session, *, team_id: str, today: date
-) -> dict[int, DepartmentCommitments]:
-    out: dict[int, DepartmentCommitments] = defaultdict(lambda: DepartmentCommitments([], []))
-    for row in overdue(session, team_id=team_id, today=today):
-        out[row.department_id].owes.append(row)
-        if row.asker_department_id is not None:
-            out[row.asker_department_id].owed.append(row)
-    return dict(out)
-
-
 @dataclass
 class KeptMissed:
     kept: int = 0

@@ -5,40 +5,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from storage.errors import FieldErrors
 from storage.models import Kpi
-
-# name -> (unit, good direction)
-KNOWN_KPIS: dict[str, tuple[str, str]] = {
-    "nps": ("pts", "increase"),
-    "churn_rate": ("%", "decrease"),
-    "retention_rate": ("%", "increase"),
-    "clv": ("$", "increase"),
-    "repeat_purchase_rate": ("%", "increase"),
-    "csat": ("%", "increase"),
-}
-
-# KPI -> (inputs, formula). Spec §2.
-DERIVED: dict[str, tuple[tuple[str, ...], str]] = {
-    "nps": (("promoters", "passives", "detractors"), "100·(P − D)/(P + Pa + D)"),
-    "churn_rate": (("customers_start", "customers_lost"), "100·lost/start"),
-    "retention_rate": (
-        ("customers_start", "customers_end", "customers_new"),
-        "100·(end − new)/start",
-    ),
-    "clv": (("avg_order_value", "purchase_frequency", "customer_lifespan"), "product"),
-    "repeat_purchase_rate": (("repeat_customers", "customers_total"), "100·repeat/total"),
-    "csat": (("satisfied_responses", "total_responses"), "100·satisfied/total"),
-}
-RAW_INPUTS = {name for inputs, _ in DERIVED.values() for name in inputs}
-EXCLUSIVE_INPUTS = {
-    kpi: {i for i in inputs if sum(i in other for other, _ in DERIVED.values()) == 1}
-    for kpi, (inputs, _) in DERIVED.items()
-}
 
 
 class DerivationError(ValueError):
@@ -49,30 +22,60 @@ class DerivationError(ValueError):
         self.reason = reason
 
 
-def derive(kpi: str, v: dict[str, float]) -> float:
-    """Spec §2 formulas. Raises DerivationError when a denominator is zero or negative."""
+def _percent(numerator: float, denominator: float, denominator_name: str) -> float:
+    if denominator <= 0:
+        raise DerivationError(f"{denominator_name} is {denominator:g}")
+    return 100.0 * numerator / denominator
 
-    def ratio(num: float, den: float, den_name: str) -> float:
-        if den <= 0:
-            raise DerivationError(f"{den_name} is {den:g}")
-        return 100.0 * num / den
 
-    if kpi == "nps":
-        total = v["promoters"] + v["passives"] + v["detractors"]
-        return ratio(v["promoters"] - v["detractors"], total, "promoters + passives + detractors")
-    if kpi == "churn_rate":
-        return ratio(v["customers_lost"], v["customers_start"], "customers_start")
-    if kpi == "retention_rate":
-        return ratio(
-            v["customers_end"] - v["customers_new"], v["customers_start"], "customers_start"
-        )
-    if kpi == "clv":
-        return v["avg_order_value"] * v["purchase_frequency"] * v["customer_lifespan"]
-    if kpi == "repeat_purchase_rate":
-        return ratio(v["repeat_customers"], v["customers_total"], "customers_total")
-    if kpi == "csat":
-        return ratio(v["satisfied_responses"], v["total_responses"], "total_responses")
-    raise KeyError(kpi)
+@dataclass(frozen=True)
+class KpiDef:
+    """A known KPI: how it is shown, which way is good, and how a sheet's raw columns give it."""
+
+    name: str
+    unit: str
+    direction: str  # the good direction: "increase" or "decrease"
+    inputs: tuple[str, ...]  # raw columns it is derived from
+    formula: Callable[[dict[str, float]], float]  # inputs → value; DerivationError if undefined
+
+
+KPI_DEFS: dict[str, KpiDef] = {
+    d.name: d
+    for d in (
+        KpiDef("nps", "pts", "increase", ("promoters", "passives", "detractors"),
+               lambda v: _percent(v["promoters"] - v["detractors"],
+                                  v["promoters"] + v["passives"] + v["detractors"],
+                                  "promoters + passives + detractors")),
+        KpiDef("churn_rate", "%", "decrease", ("customers_start", "customers_lost"),
+               lambda v: _percent(v["customers_lost"], v["customers_start"], "customers_start")),
+        KpiDef("retention_rate", "%", "increase",
+               ("customers_start", "customers_end", "customers_new"),
+               lambda v: _percent(v["customers_end"] - v["customers_new"], v["customers_start"],
+                                  "customers_start")),
+        KpiDef("clv", "$", "increase",
+               ("avg_order_value", "purchase_frequency", "customer_lifespan"),
+               lambda v: v["avg_order_value"] * v["purchase_frequency"] * v["customer_lifespan"]),
+        KpiDef("repeat_purchase_rate", "%", "increase", ("repeat_customers", "customers_total"),
+               lambda v: _percent(v["repeat_customers"], v["customers_total"], "customers_total")),
+        KpiDef("csat", "%", "increase", ("satisfied_responses", "total_responses"),
+               lambda v: _percent(v["satisfied_responses"], v["total_responses"],
+                                  "total_responses")),
+    )
+}  # fmt: skip
+# name -> (unit, good direction), for the readers that need only those.
+KNOWN_KPIS: dict[str, tuple[str, str]] = {d.name: (d.unit, d.direction) for d in KPI_DEFS.values()}
+RAW_INPUTS = {name for d in KPI_DEFS.values() for name in d.inputs}
+# A KPI's inputs that feed no other KPI: customers_start alone does not say which one was meant.
+EXCLUSIVE_INPUTS = {
+    d.name: {i for i in d.inputs if sum(i in o.inputs for o in KPI_DEFS.values()) == 1}
+    for d in KPI_DEFS.values()
+}
+
+
+def derive(kpi: str, inputs: dict[str, float]) -> float:
+    """A known KPI from its raw inputs. Raises DerivationError when a denominator is zero or
+    negative, KeyError for a KPI that is not derived."""
+    return KPI_DEFS[kpi].formula(inputs)
 
 
 def kpi_names(session: Session, *, team_id: str) -> list[str]:

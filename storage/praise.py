@@ -103,16 +103,6 @@ def store_drafts(session: Session, *, team_id: str, rows: Iterable[PraiseIn]) ->
     return created
 
 
-def pending_drafts(session: Session, *, team_id: str) -> list[PraiseDraft]:
-    return list(
-        session.exec(
-            select(PraiseDraft)
-            .where(PraiseDraft.team_id == team_id, PraiseDraft.status == "pending")
-            .order_by(col(PraiseDraft.id))
-        ).all()
-    )
-
-
 # --- deciding drafts ----------------------------------------------------------------------
 
 

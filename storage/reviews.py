@@ -162,19 +162,6 @@ class ReviewSummary:
         return next((d for d in self.departments if d.is_company), None)
 
 
-def parse_score(text: str | float | None) -> float:
-    raw = str(text if text is not None else "").strip().replace(",", ".")
-    try:
-        score = float(raw)
-    except ValueError:
-        raise DomainError(
-            f"`{raw or ' '}` is not a score; give a number from 0.0 to 1.0."
-        ) from None
-    if not 0.0 <= score <= 1.0:
-        raise DomainError(f"The score must be between 0.0 and 1.0 (got {raw}).")
-    return round(score, 2)
-
-
 def _objectives(session: Session, *, team_id: str, quarter: str) -> dict[int, list[Objective]]:
     out: dict[int, list[Objective]] = defaultdict(list)
     for o in session.exec(

@@ -286,13 +286,6 @@ def trees_for(
     }
 
 
-def rolled_up_progress(session: Session, objectives: Iterable[Objective]) -> dict[int, float]:
-    """Rolled-up progress per objective id."""
-    objectives = list(objectives)
-    trees = trees_for(session, objectives)
-    return {o.id: trees[o.quarter].progress(o.id) for o in objectives}
-
-
 def with_own_values(
     tree: QuarterTree, key_results: Iterable[tuple[int, float, float, float | None]]
 ) -> QuarterTree:

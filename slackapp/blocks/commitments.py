@@ -158,15 +158,6 @@ def asks_list(
     return blocks[:MESSAGE_BLOCKS_MAX]
 
 
-def overdue_lines(title: str, rows: list[Commitment], names: dict[int, str], today: date,
-                  limit: int = 10) -> str:  # fmt: skip
-    """A digest paragraph: "You owe" / "Owed to you" / per department in the leadership one."""
-    lines = [f"*{title}*"] + [f"• {commitment_line(c, names, today)}" for c in rows[:limit]]
-    if len(rows) > limit:
-        lines.append(f"…and {len(rows) - limit} more (`/okr asks all`).")
-    return cut("\n".join(lines), SECTION_TEXT_MAX)
-
-
 def _department_option(d: Department) -> Option:
     return Option(value=str(d.id), text=cut(d.name, OPTION_TEXT_MAX))
 

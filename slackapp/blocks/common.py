@@ -87,11 +87,6 @@ def error_reply(input_text: str, message: str, usage: str | None = None) -> list
     return as_dicts(blocks)
 
 
-def fit_message(blocks: list[Block], limit: int = MESSAGE_BLOCKS_MAX) -> list[list[Block]]:
-    """Split a long list of blocks into messages that each respect the block limit."""
-    return [blocks[i : i + limit] for i in range(0, len(blocks), limit)] or [[]]
-
-
 def modal(
     title: str,
     blocks: list[Block],

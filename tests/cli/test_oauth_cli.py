@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from slackapp.app import create_app
 from tests.cli.test_settings_cli import run_cli
 from tests.conftest import ALICE
 from tests.support.factories import department, objective
@@ -15,22 +14,16 @@ from tests.support.oauth_helpers import (
     Browser,
     install,
     issued,
-    oauth_settings,
     seed_installation,
-    serve_in_thread,
+    served_oauth_app,
 )
 
 
 @pytest.fixture
 def installed_team(db_url, engine, slack):
     """TEAM_B installed through the real OAuth flow; its bot token is stored encrypted."""
-    app = create_app(oauth_settings(db_url, slack), engine)
-    url, srv = serve_in_thread(app)
-    try:
+    with served_oauth_app(db_url, engine, slack) as (_, url):
         install(Browser(url), slack, team_id=TEAM_B)
-    finally:
-        srv.close()
-        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
     support = department(engine, "Support", team_id=TEAM_B, heads=(ALICE,), channel="C0SUPPORT1")
     objective(engine, support, team_id=TEAM_B)
     return TEAM_B

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from jobs.kpi_sync import run_kpi_sync
-from jobs.sheets_client import RetryPolicy
+from jobs.sheets_client import RetryPolicy, SheetsError, fetch_sheet
 from slackapp.settings import Settings
 from storage.models import AuditLog, KeyResult, Kpi, KpiSyncRun, KpiValue, PraiseDraft
 from storage.objectives import KeyResultInput
@@ -331,6 +331,41 @@ def test_429_burst_is_retried_and_lands(kpi_settings, engine, client, google, sl
     report = sync(kpi_settings, engine, client)
     assert report.ok and values(engine) == {("nps", 0, date(2026, 11, 23)): 5.0}
     assert google.count("batchGet") == 4 and google.count("get") == 2
+
+
+def fetch_with_recorded_waits(settings) -> list[float]:
+    """Fetch with the default backoff, recording the waits instead of sleeping them."""
+    waits: list[float] = []
+    with pytest.raises(SheetsError) as failure:
+        fetch_sheet(
+            service_account_file=settings.google_service_account_file,
+            spreadsheet=settings.kpi_spreadsheet,
+            worksheets=["KPIs"],
+            praise_worksheet=None,
+            api_url=settings.google_sheets_api_url,
+            sleep=waits.append,
+        )
+    waits.append(failure.value)
+    return waits
+
+
+def test_retry_after_is_honoured_then_the_fetch_fails_cleanly(kpi_settings, google):
+    google.add_spreadsheet(sheets={"KPIs": [["date", "nps"], ["2026-11-23", 5]]})
+    google.fail("batchGet", 429, times=1000, retry_after=7)
+    *waits, error = fetch_with_recorded_waits(kpi_settings)
+    # Backoff 1, 2, 4, 8, 16, 16 s (about a minute), each at least the 7 s Google asked for.
+    planned = [7, 7, 7, 8, 16, 16]
+    assert len(waits) == len(planned) and google.count("batchGet") == len(planned) + 1
+    assert all(p <= w <= p * 1.1 for w, p in zip(waits, planned, strict=True)), waits
+    assert "kept answering 429" in str(error) and "next sync will try again" in str(error)
+
+
+def test_retry_after_longer_than_the_longest_step_is_capped(kpi_settings, google):
+    google.add_spreadsheet(sheets={"KPIs": [["date", "nps"], ["2026-11-23", 5]]})
+    google.fail("batchGet", 503, times=1000, retry_after=3600)
+    *waits, error = fetch_with_recorded_waits(kpi_settings)
+    assert len(waits) == 6 and all(16 <= w <= 16 * 1.1 for w in waits), waits
+    assert "kept answering 503" in str(error)
 
 
 def test_persistent_5xx_fails_cleanly_keeps_values_and_dms_admins_once(

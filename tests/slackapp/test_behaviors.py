@@ -57,6 +57,23 @@ def test_add_with_multiword_department_picks_longest_match(driver, engine):
     assert b.description == "Send a thank-you note" and b.weekly_target == 0
 
 
+def test_add_flags_in_any_case_and_with_equals_other_dashes_stay_in_the_description(driver, engine):
+    dept = department(engine, "Support", heads=(ALICE,))
+    obj, _ = objective(engine, dept, owner=ALICE)
+    driver.command(
+        "/behavior",
+        f"add Support --Target=4 Call -5 NPS --VIP clients first --OBJECTIVE O-{obj.number}",
+        user=ALICE,
+    )
+    assert "target 4 a week" in driver.last_reply_text()
+    (b,) = behaviors(engine)
+    assert (b.description, b.weekly_target, b.objective_id) == (
+        "Call -5 NPS --VIP clients first",
+        4,
+        obj.id,
+    )
+
+
 def test_bad_add_input_is_refused_and_writes_nothing(driver, slack, engine):
     dept = department(engine, "Support", heads=(ALICE,), members=(BOB,))
     other = department(engine, "Sales", heads=(CAROL,), channel="C0SALES001")
@@ -66,6 +83,7 @@ def test_bad_add_input_is_refused_and_writes_nothing(driver, slack, engine):
         ("add Marketing Post on social", ALICE, "No department matches"),
         ("add Support Call detractors --target lots", ALICE, "not a weekly target"),
         ("add Support Call detractors --target", ALICE, "needs a value"),
+        ("add Support Call detractors --objective --target 5", ALICE, "needs a value"),
         ("add Support", ALICE, "Describe the behavior"),
         (f"add Support Call --objective O-{foreign.number}", ALICE, "another department"),
         ("add Support Call --objective O-999", ALICE, "no objective `O-999`"),

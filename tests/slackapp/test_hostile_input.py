@@ -1,7 +1,8 @@
 """Hostile input: forged, stale and missing signatures; 1 MB bodies; malformed form and JSON;
 unknown payload types; SQL and Block Kit injection in free-text fields; control characters,
 emoji and right-to-left text. Each gets a clear answer or a 4xx, writes nothing unintended and
-leaves the app serving. Most of it goes through the real HTTP server (waitress)."""
+leaves the app serving. Most of it goes through a real HTTP server
+in a thread."""
 
 from __future__ import annotations
 

@@ -67,7 +67,6 @@ class Serve:
              "--port", str(self.port), *args],
             env=env, cwd=log_path.parent, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        self.gunicorn = "--server" not in args
         workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
         wait_until(
             lambda: (
@@ -84,7 +83,7 @@ class Serve:
     def booted(self, workers: set[int]) -> bool:
         """Every worker has built its app (not only forked), so none is still starting."""
         output = self.output()
-        return not self.gunicorn or all(f"Worker {pid} ready" in output for pid in workers)
+        return all(f"Worker {pid} ready" in output for pid in workers)
 
     def _died(self) -> bool:
         assert self.proc.poll() is None, f"loyalty serve exited: {self.log_path.read_text()}"
@@ -342,19 +341,6 @@ def test_sigterm_drains_in_flight_request_and_acknowledged_work(
         assert replies(fake_slack, "in-flight")
     finally:
         engine.dispose()
-        server.close()
-
-
-def test_deprecated_waitress_server_still_serves(tmp_path, sqlite_template, fake_slack):
-    shutil.copy(sqlite_template, tmp_path / "o.db")
-    server = Serve(f"sqlite:///{tmp_path / 'o.db'}", fake_slack, tmp_path / "serve.log",
-                   "--server", "waitress", "--workers", "2")  # fmt: skip
-    try:
-        assert healthy(server.port)
-        assert "deprecated" in server.output()
-        server.proc.send_signal(signal.SIGTERM)
-        assert server.proc.wait(timeout=30) == 0
-    finally:
         server.close()
 
 

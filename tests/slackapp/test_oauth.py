@@ -30,30 +30,17 @@ from tests.support.oauth_helpers import (
     raw_rows,
     seed_installation,
     serve_in_thread,
+    served_oauth_app,
     start_install,
 )
 from tests.support.slack_driver import SlackDriver
 
 
-@pytest.fixture
-def oauth_app(db_url, engine, slack):
-    app = create_app(oauth_settings(db_url, slack), engine)
-    yield app
-    app.bolt.listener_runner.listener_executor.shutdown(wait=True)
-
-
-@pytest.fixture
-def server(oauth_app):
-    url, srv = serve_in_thread(oauth_app)
-    yield url
-    srv.close()
-
-
 def test_install_flow_stores_encrypted_tokens_and_serves_the_new_team(
-    server, oauth_app, slack, engine, caplog
+    oauth_url, oauth_app, slack, engine, caplog
 ):
     caplog.set_level(logging.DEBUG)
-    browser = Browser(server)
+    browser = Browser(oauth_url)
     authorize_url, query = start_install(browser)
     # The authorize page is on SLACK_API_URL's host, asking for the manifest's bot scopes.
     assert authorize_url.startswith(slack.url + "/oauth/v2/authorize")
@@ -75,7 +62,7 @@ def test_install_flow_stores_encrypted_tokens_and_serves_the_new_team(
         assert team is not None and team.uninstalled_at is None and team.name == "Example"
 
     # A request from the new workspace runs with that workspace's token, sent in a header.
-    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=server)
+    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=oauth_url)
     slack.reset()
     driver.home_opened("U0ALICE01")
     publish = slack.wait_for("views.publish")[0]
@@ -85,8 +72,8 @@ def test_install_flow_stores_encrypted_tokens_and_serves_the_new_team(
     assert all(token not in c.headers.get("referer", "") for c in slack.calls)
 
 
-def test_state_is_verified(server, slack, engine):
-    browser = Browser(server)
+def test_state_is_verified(oauth_url, slack, engine):
+    browser = Browser(oauth_url)
     _, query = start_install(browser)
     slack.add_oauth_code("code-forged", team_id=TEAM_B)
     # Forged state, missing cookie, missing state: refused, nothing stored, code unused.
@@ -111,13 +98,13 @@ def test_state_is_verified(server, slack, engine):
     assert len(raw_rows(engine, "slack_installations")) == 1
 
 
-def test_expiring_token_is_rotated_with_refresh_token(server, oauth_app, slack, engine):
-    browser = Browser(server)
+def test_expiring_token_is_rotated_with_refresh_token(oauth_url, oauth_app, slack, engine):
+    browser = Browser(oauth_url)
     # Expires within the rotation window: the next request refreshes it first.
     install(browser, slack, rotating=True, expires_in=600)
     (first,) = issued(slack)
     assert first.startswith("xoxe.xoxb-")
-    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=server)
+    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=oauth_url)
     slack.reset()
     driver.home_opened("U0BOB0001")
     refresh = slack.wait_for("oauth.v2.access")[0]
@@ -141,13 +128,8 @@ def test_expiring_token_is_rotated_with_refresh_token(server, oauth_app, slack, 
 
 
 def test_encryption_key_rotation(db_url, engine, slack):
-    app = create_app(oauth_settings(db_url, slack, keys=KEY_OLD), engine)
-    url, srv = serve_in_thread(app)
-    try:
+    with served_oauth_app(db_url, engine, slack) as (_, url):  # encrypted with KEY_OLD
         install(Browser(url), slack)
-    finally:
-        srv.close()
-        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
     (token,) = issued(slack)
     before = raw_rows(engine, "slack_bots")
     # New key first, old one still listed: old ciphertext reads, rewrite moves it to the new key.

@@ -12,7 +12,6 @@ from sqlmodel import Session, func, select
 
 from jobs.data_retention import purge_expired_teams
 from loyalty.cli import cli
-from slackapp.app import create_app
 from storage.db import session_scope
 from storage.lifecycle import active_team_ids, is_team_active
 from storage.models import AuditLog, Department, Objective, Team
@@ -22,28 +21,12 @@ from tests.support.oauth_helpers import (
     TEAM_B,
     Browser,
     install,
-    oauth_settings,
     raw_rows,
-    serve_in_thread,
     wait_until,
 )
 from tests.support.slack_driver import SlackDriver
 
 TEAM_A = "T0TEAMA01"
-
-
-@pytest.fixture
-def oauth_app(db_url, engine, slack):
-    app = create_app(oauth_settings(db_url, slack), engine)
-    yield app
-    app.bolt.listener_runner.listener_executor.shutdown(wait=True)
-
-
-@pytest.fixture
-def server(oauth_app):
-    url, srv = serve_in_thread(oauth_app)
-    yield url
-    srv.close()
 
 
 def tokens_of(engine, team_id: str) -> int:
@@ -81,12 +64,12 @@ TOKENS_REVOKED = {
     ],
     ids=["uninstalled-first", "revoked-first"],
 )
-def test_uninstall_events_delete_tokens_in_either_order(server, oauth_app, slack, engine, order):
-    browser = Browser(server)
+def test_uninstall_events_delete_tokens_in_either_order(oauth_url, oauth_app, slack, engine, order):
+    browser = Browser(oauth_url)
     install(browser, slack, team_id=TEAM_B)
     install(browser, slack, team_id=TEAM_A)  # a second workspace that stays installed
     assert tokens_of(engine, TEAM_B) == 2 and tokens_of(engine, TEAM_A) == 2
-    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=server)
+    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=oauth_url)
     first_time = None
     for event in order:
         assert driver.event(event).status == 200
@@ -109,11 +92,11 @@ def test_uninstall_events_delete_tokens_in_either_order(server, oauth_app, slack
     assert slack.calls_to("views.publish") == []
 
 
-def test_reinstall_within_retention_keeps_data(server, oauth_app, slack, engine):
-    browser = Browser(server)
+def test_reinstall_within_retention_keeps_data(oauth_url, oauth_app, slack, engine):
+    browser = Browser(oauth_url)
     install(browser, slack, team_id=TEAM_B)
     department(engine, "Support", team_id=TEAM_B)
-    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=server)
+    driver = SlackDriver(oauth_app.bolt, slack, team_id=TEAM_B, http_url=oauth_url)
     driver.event(APP_UNINSTALLED)
     wait_until(lambda: uninstalled_at(engine, TEAM_B) is not None)
     install(browser, slack, team_id=TEAM_B)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.kpis import DERIVED, DerivationError, derive
+from storage.kpis import KPI_DEFS, DerivationError, derive
 
 
 def test_all_six_formulas():
@@ -22,7 +22,7 @@ def test_all_six_formulas():
     )
     assert derive("repeat_purchase_rate", {"repeat_customers": 30, "customers_total": 120}) == 25
     assert derive("csat", {"satisfied_responses": 45, "total_responses": 50}) == 90
-    assert set(DERIVED) == {
+    assert set(KPI_DEFS) == {
         "nps",
         "churn_rate",
         "retention_rate",

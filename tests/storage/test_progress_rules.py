@@ -64,6 +64,8 @@ def test_quarters():
         ("+7", 7),
         (".5", 0.5),
         ("1,000,000", 1_000_000),
+        ("1 234", 1234),
+        ("−2.5", -2.5),
     ],
 )
 def test_checkin_values_accepted(text, value):
@@ -92,6 +94,16 @@ def test_checkin_values_accepted(text, value):
 def test_checkin_values_refused_never_zero(text):
     with pytest.raises(DomainError):
         parse_number(text)
+
+
+def test_typed_and_synced_values_share_one_limit():
+    from jobs.sheet_values import ValueProblem, parse_value
+
+    assert parse_number("1,000,000,000,000,000") == parse_value("1,000,000,000,000,000") == 1e15
+    with pytest.raises(DomainError, match="too large"):
+        parse_number("1,000,000,000,000,001")
+    with pytest.raises(ValueProblem, match="out of range"):
+        parse_value("1,000,000,000,000,001")
 
 
 def test_rolled_up_progress_matches_its_definition_on_random_graphs():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import urllib.request
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography.fernet import Fernet
@@ -90,8 +91,23 @@ def issued(slack, team_id=TEAM_B) -> list[str]:
     return [t for t, team in slack.issued_tokens.items() if team == team_id]
 
 
+@contextmanager
+def served_oauth_app(db_url, engine, slack):
+    """The app in OAuth mode behind a real HTTP server in a thread: yields (app, base URL).
+    The server closes and the app's listener threads finish when the block ends."""
+    from slackapp.app import create_app
+
+    app = create_app(oauth_settings(db_url, slack), engine)
+    url, srv = serve_in_thread(app)
+    try:
+        yield app, url
+    finally:
+        srv.close()
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
+
+
 def serve_in_thread(app):
-    """The real WSGI server (waitress) on a free loopback port; returns (base URL, server)."""
+    """A real WSGI server (waitress) on a free loopback port; returns (base URL, server)."""
     import threading
 
     from waitress import create_server
