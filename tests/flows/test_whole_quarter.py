@@ -101,8 +101,8 @@ def test_whole_quarter(world, monkeypatch):
     assert progress == sorted(progress) and progress[-1] > progress[0], progress
 
     trip_a_guardrail_once(world, refs, monkeypatch)
-    # review_the_quarter(world, refs)
-    # see_the_carry_over(world, refs)
+    review_the_quarter(world, refs)
+    see_the_carry_over(world, refs)
     exported = export_everything(world)
     forget_a_person(world, refs, exported)
     uninstall_and_purge(world)
