@@ -67,6 +67,7 @@ class QuarterWorld:
         self.team_id = slack.team_id
         self.now = datetime.now(UTC)  # the scheduler's clock
         self.quarter = quarter_of(self.now.date())
+        self.review_lead_days = 7  # days before the quarter ends that the review opens
         self.sheet: FakeSpreadsheet = google.add_spreadsheet(sheets={"KPIs": [KPI_HEADER]})
         self.runtime = scheduler.Runtime(settings=settings, engine=engine, app=app)
         # Rows each step wrote, by table: what `loyalty export` must count.
