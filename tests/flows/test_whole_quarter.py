@@ -111,6 +111,7 @@ def test_whole_quarter(world, monkeypatch):
     # Every week's check-ins moved the company objective up.
     assert all(a < b for a, b in pairwise(progress)), progress
 
+    look_at_app_home(world, refs)
     trip_a_guardrail_once(world, refs, monkeypatch)
     review_the_quarter(world, refs)
     see_the_carry_over(world, refs)
@@ -301,6 +302,13 @@ def check_in_for_the_week(w: QuarterWorld, refs, week: int, support: int, sales:
     reply = w.say(DAVE, "/checkin", f"{refs['sales_kr']} {sales} 6/10 renewals week {week}")
     assert "Checked in" in reply, reply
     w.expected_rows["checkin"] += 2
+    if week == 1:  # mistakes: answered with what was typed and the usage; nothing written
+        typed = f"{refs['support_kr']} lots 7/10 busy week"
+        reply = w.say(CAROL, "/checkin", typed)
+        assert f"/checkin {typed}" in reply and "`lots` is not a number" in reply, reply
+        assert "Usage" in reply, reply
+        reply = w.say(CAROL, "/checkin", f"{refs['sales_kr']} 99 9/10 not mine")
+        assert f"Only the owner of {refs['sales_kr']}, a head of Sales" in reply, reply
 
 
 def sync_the_sheet(w: QuarterWorld, refs, monkeypatch, week: int, nps: int) -> None:
@@ -362,6 +370,18 @@ def send_the_weekly_digest(w: QuarterWorld, refs, week: int, support_value: int,
     w.run_scheduler_tick()
     assert len(w.slack.calls_to("chat.postMessage")) == sent
     return first_digest
+
+
+def look_at_app_home(w: QuarterWorld, refs) -> None:
+    """Carol's App Home: her key result, and the company objective her work moves."""
+    since = w.mark()
+    w.driver.home_opened(CAROL)
+    home = w.slack.wait_for(
+        "views.publish", where=lambda c: c.at >= since and c["user_id"] == CAROL
+    )[-1]
+    shown = json.dumps(home["view"], ensure_ascii=False)
+    assert refs["support_kr"] in shown and "Detractors called back" in shown, shown
+    assert COMPANY_TITLE in shown, shown
 
 
 # ---- 6. a guardrail -------------------------------------------------------------------------
@@ -460,6 +480,15 @@ def export_everything(w: QuarterWorld) -> dict:
     tables = w.export("export")
     counts = {table: len(tables.get(table, [])) for table in w.expected_rows}
     assert counts == dict(w.expected_rows), counts
+    # Every kind of write in the story is in the audit log.
+    actions = {row["action"] for row in tables["auditlog"]}
+    wrote = {
+        "settings.update", "department.create", "department.add_members", "objective.create",
+        "objective.align", "key_result.bind_kpi", "commitment.ask", "commitment.accept",
+        "commitment.done", "behavior.create", "behavior.log", "recognition.create",
+        "checkin.create", "kpi.sync", "kpi_guardrail.set", "review.submit",
+    }  # fmt: skip
+    assert wrote <= actions, sorted(wrote - actions)
     return tables
 
 
