@@ -8,8 +8,9 @@ the weekly digests; a KPI guardrail trips once; the scheduler opens the quarterl
 and the admin score it and the summary goes out; an objective carries over into the next
 quarter; the data is exported, one person forgotten, and the workspace uninstalled and purged.
 
-Each step below is one function on the world (tests/flows/world.py); a new feature adds its
-step where it belongs in the quarter, and its rows to `world.expected_rows`.
+Each step is a function of the world (tests/flows/world.py: the people, the scheduler and its
+clock, the command line). A new feature adds its step where it belongs in the quarter, and the
+rows it writes to `world.expected_rows`.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def settings(db_url, slack, google, tmp_path):
 
 
 @pytest.fixture
-def world(app, slack, google, settings, engine, db_url, tmp_path):
+def world(app, slack, google, settings, engine, db_url, tmp_path, monkeypatch):
     slack.add_user(DAVE, name="Dave")
     url, server = serve_in_thread(app)
     try:
@@ -82,12 +83,13 @@ def world(app, slack, google, settings, engine, db_url, tmp_path):
             engine=engine,
             db_url=db_url,
             workdir=tmp_path,
+            monkeypatch=monkeypatch,
         )
     finally:
         server.close()
 
 
-def test_whole_quarter(world, monkeypatch):
+def test_whole_quarter(world):
     # The app stamps requests with the real time, so the story's digest weeks must fit in the
     # real quarter before its review opens (7 days before the end, or fewer if need be).
     days_left = (world.quarter_end - world.now.date()).days
@@ -102,17 +104,16 @@ def test_whole_quarter(world, monkeypatch):
     log_behaviors_and_give_kudos(world, refs)
 
     progress = [company_progress(world, refs)]
-    first_digest = None
     for week, (support_value, sales_value, nps) in enumerate(WEEKS, start=1):
         check_in_for_the_week(world, refs, week, support_value, sales_value)
         progress.append(company_progress(world, refs))
-        sync_the_sheet(world, refs, monkeypatch, week, nps)
-        first_digest = send_the_weekly_digest(world, refs, week, support_value, first_digest)
+        sync_the_sheet(world, refs, week, nps)
+        send_the_weekly_digest(world, refs, week, support_value)
     # Every week's check-ins moved the company objective up.
     assert all(a < b for a, b in pairwise(progress)), progress
 
     look_at_app_home(world, refs)
-    trip_a_guardrail_once(world, refs, monkeypatch)
+    trip_a_guardrail_once(world, refs)
     review_the_quarter(world, refs)
     see_the_carry_over(world, refs)
     exported = export_everything(world)
@@ -311,7 +312,7 @@ def check_in_for_the_week(w: QuarterWorld, refs, week: int, support: int, sales:
         assert f"Only the owner of {refs['sales_kr']}, a head of Sales" in reply, reply
 
 
-def sync_the_sheet(w: QuarterWorld, refs, monkeypatch, week: int, nps: int) -> None:
+def sync_the_sheet(w: QuarterWorld, refs, week: int, nps: int) -> None:
     """Someone types last week's NPS into the sheet; the hourly sync picks it up and the bound
     key result takes the newest value."""
     today = datetime.now(UTC).date()
@@ -323,7 +324,7 @@ def sync_the_sheet(w: QuarterWorld, refs, monkeypatch, week: int, nps: int) -> N
             (start - timedelta(days=7), "", "nps", "29"),  # last quarter's, for the review
         )
     before = w.google.count("batchGet")
-    w.sync_kpis(monkeypatch)
+    w.sync_kpis()
     assert w.google.count("batchGet") == before + 1  # one read per sync
     shown = w.say(ADMIN, "/okr", f"show {refs['company']}")
     assert f"{nps} pts" in shown, shown
@@ -331,15 +332,10 @@ def sync_the_sheet(w: QuarterWorld, refs, monkeypatch, week: int, nps: int) -> N
     assert str(nps) in kpis, kpis
 
 
-def send_the_weekly_digest(w: QuarterWorld, refs, week: int, support_value: int, first_digest):
+def send_the_weekly_digest(w: QuarterWorld, refs, week: int, support_value: int) -> None:
     """The scheduler's tick at the digest slot: department channels, heads' DMs and the
     leadership channel each get this week's digest once."""
-    if week == 1:
-        w.catch_up()
-        first_digest = w.now
-    else:
-        # The week's check-ins happened after the last digest: a week later they are news.
-        w.move_to(first_digest + timedelta(days=7 * (week - 1)))
+    w.move_to_week(week)
     since = w.run_scheduler_tick()
 
     support = w.posts(SUPPORT_CHANNEL, since=since)
@@ -369,7 +365,6 @@ def send_the_weekly_digest(w: QuarterWorld, refs, week: int, support_value: int,
     w.advance(minutes=1)
     w.run_scheduler_tick()
     assert len(w.slack.calls_to("chat.postMessage")) == sent
-    return first_digest
 
 
 def look_at_app_home(w: QuarterWorld, refs) -> None:
@@ -387,11 +382,11 @@ def look_at_app_home(w: QuarterWorld, refs) -> None:
 # ---- 6. a guardrail -------------------------------------------------------------------------
 
 
-def trip_a_guardrail_once(w: QuarterWorld, refs, monkeypatch) -> None:
+def trip_a_guardrail_once(w: QuarterWorld, refs) -> None:
     reply = w.say(ADMIN, "/kpi", "target nps above 30")
     assert "Guardrail set" in reply and "healthy" in reply, reply
     w.sheet_rows((datetime.now(UTC).date(), "", "nps", "27"))
-    since = w.sync_kpis(monkeypatch)
+    since = w.sync_kpis()
     alerts = w.posts(LEADERSHIP, since=since)
     assert len(alerts) == 1, [flat(a) for a in alerts]  # company-wide: in the leadership channel
     alert = flat(alerts[0])
@@ -399,7 +394,7 @@ def trip_a_guardrail_once(w: QuarterWorld, refs, monkeypatch) -> None:
     assert refs["company_kr"] in alert, alert  # the key results bound to it
     charts = w.slack.calls_to("files.completeUploadExternal")
     assert [c for c in charts if c.at >= since and c.get("channel_id") == LEADERSHIP]
-    since = w.sync_kpis(monkeypatch)  # the same sheet again: nothing new to say
+    since = w.sync_kpis()  # the same sheet again: nothing new to say
     assert w.posts(LEADERSHIP, since=since) == []
     assert "unhealthy" in w.say(BOB, "/kpi", "")
     w.expected_rows["kpiguardrail"] += 1
@@ -444,7 +439,7 @@ def score_a_review(w: QuarterWorld, user: str, value: str, *, carry: bool) -> di
     a retro line, and carry over when asked. Returns {objective title: who scored it}."""
     since = w.mark()
     w.press(user, "review_start", value)
-    view = w.opened_view(user, since)
+    view = w.opened_view(since)
     assert view["callback_id"] == "review_submit", view
     blocks = {b.get("block_id"): b for b in view["blocks"]}
     answers = {}

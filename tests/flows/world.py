@@ -61,13 +61,16 @@ class QuarterWorld:
         engine,
         db_url: str,
         workdir: Path,
+        monkeypatch,
     ):
         self.app, self.driver, self.slack, self.google = app, driver, slack, google
         self.settings, self.engine, self.db_url, self.workdir = settings, engine, db_url, workdir
+        self.monkeypatch = monkeypatch
         self.team_id = slack.team_id
         self.now = datetime.now(UTC)  # the scheduler's clock
         self.quarter = quarter_of(self.now.date())
         self.review_lead_days = 7  # days before the quarter ends that the review opens
+        self.week_one: datetime | None = None
         self.sheet: FakeSpreadsheet = google.add_spreadsheet(sheets={"KPIs": [KPI_HEADER]})
         self.runtime = scheduler.Runtime(settings=settings, engine=engine, app=app)
         # Rows each step wrote, by table: what `loyalty export` must count.
@@ -91,6 +94,13 @@ class QuarterWorld:
         """Requests happen at the real time: bring the clock up to it if it is behind."""
         self.now = max(self.now, datetime.now(UTC))
         return self.now
+
+    def move_to_week(self, week: int) -> datetime:
+        """Week 1 is now (the real time, after its requests); week n is n - 1 weeks later, so
+        what happened since week 1's scheduled work falls in week 2's."""
+        if self.week_one is None:
+            self.week_one = self.catch_up()
+        return self.move_to(self.week_one + timedelta(weeks=week - 1))
 
     @property
     def quarter_end(self) -> date:
@@ -119,10 +129,10 @@ class QuarterWorld:
         since = self.mark()
         resp = self.driver.command(command, text, user=user)
         assert resp.status == 200, (command, text, resp.status)
-        return self.opened_view(user, since)
+        return self.opened_view(since)
 
-    def opened_view(self, user: str, since: float) -> dict:
-        del user  # views.open carries the trigger id, not the user
+    def opened_view(self, since: float) -> dict:
+        """The first form the app opened after `since`."""
         opened = self.slack.wait_for("views.open", where=lambda c: c.at >= since)
         return opened[0]["view"]
 
@@ -186,10 +196,10 @@ class QuarterWorld:
         scheduler.run_due_jobs(self.runtime, now=self.now)
         return since
 
-    def sync_kpis(self, monkeypatch) -> float:
-        """The `loyalty.kpi_sync` job function, as the scheduler calls it."""
+    def sync_kpis(self) -> float:
+        """The `loyalty.kpi_sync` job function, as the scheduler calls it. Returns a mark."""
         since = self.mark()
-        with monkeypatch.context() as patch:
+        with self.monkeypatch.context() as patch:
             patch.setattr(scheduler, "_runtime", self.runtime)
             scheduler.kpi_sync()
         return since
