@@ -125,6 +125,8 @@ def test_whole_quarter(world):
 
 
 def set_up_the_workspace(w: QuarterWorld) -> dict:
+    # The weekly digest slot is an hour before the story starts; it stays due for a day.
+    slot = w.now - timedelta(hours=1)
     view = w.open_modal(ADMIN, "/okr", "setup")
     w.submit(
         ADMIN,
@@ -133,9 +135,8 @@ def set_up_the_workspace(w: QuarterWorld) -> dict:
             "leadership_channel": LEADERSHIP,
             "recognition_channel": KUDOS,
             "feedback_channel": VOICE,
-            # The digest is due from midnight of the clock's weekday (and for a day after).
-            "digest_weekday": str(w.now.weekday()),
-            "digest_time": "00:00",
+            "digest_weekday": str(slot.weekday()),
+            "digest_time": f"{slot:%H:%M}",
             "review_lead_days": str(w.review_lead_days),
             "timezone": "UTC",
         },
