@@ -5,8 +5,9 @@ for what people and the scheduler do.
 People act through signed requests (commands, buttons, modals filled from the view the app
 opened); the scheduler acts through the job functions of jobs/scheduler.py at the world's
 clock. Requests are handled at the real time (the app has no clock to move), so the clock only
-drives what runs on a schedule: digests, reminders, the quarterly review. Every later feature
-adds its own steps here and its own rows to `expected_rows`.
+drives what runs on a schedule: digests, reminders, the quarterly review. A later feature adds
+its step to the flow test, a method here when it needs a new kind of action, and the rows it
+writes to `expected_rows`.
 """
 
 from __future__ import annotations
