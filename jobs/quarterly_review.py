@@ -1,11 +1,14 @@
-"""The quarterly review cycle (spec §5), driven by the scheduler tick.
+"""The quarterly review cycle, driven by the scheduler tick.
 
 - `review_lead_days` before the quarter ends (team timezone): the prompt in the leadership
-  channel and a DM with "Start review" to each head of a department with objectives.
-- Every day after that, at the reminder time: a DM to each head whose review is not in.
-- When every review is in, or at quarter end + 14 days: the summary in the leadership channel.
-Every message has a run key (prompt per quarter, reminder per head and day, summary per
-quarter), so ticks, restarts and second schedulers never repeat one.
+  channel and a DM with "Start review" to each head of a department with objectives, and to
+  the admins for the company objectives (and for departments without a head).
+- Every day after that, at the reminder time: a DM to each of them whose review is not in.
+- When every review is in, or at quarter end + 14 days: the summary in the leadership channel,
+  then each review's retro as a reply in the summary's thread.
+Every message has a run key (prompt per quarter, reminder per person and day, summary part and
+retro per quarter), so ticks, restarts and second schedulers never repeat one. The summary's
+ts is stored as soon as it is posted, so retros that failed go into the same thread later.
 """
 
 from __future__ import annotations
@@ -20,15 +23,22 @@ from jobs import run_once
 from jobs.posting import Outgoing, Poster, PostReport
 from jobs.run_once import RunKey
 from jobs.schedule_times import parse_hhmm
-from slackapp.blocks.review import head_prompt, leadership_prompt, summary_messages
+from slackapp.blocks.review import (
+    head_prompt,
+    leadership_prompt,
+    retro_messages,
+    summary_messages,
+)
 from storage.db import session_scope
 from storage.models import Team, utcnow
 from storage.quarters import parse_quarter, quarter_bounds, quarter_of
 from storage.reviews import (
     SUMMARY_AFTER_DAYS,
     department_reviews,
+    record_summary_post,
     review_summary,
     start_review,
+    summary_post,
 )
 from storage.teams import admin_ids, team_zone
 
@@ -47,8 +57,9 @@ def start_and_prompt(
     admins: list[str] | None = None,
     poster: Poster | None = None,
 ) -> PostReport:
-    """Open the quarter's reviews and send the prompts (each at most once). A department
-    without a head is offered to the admins instead, so that someone can run it."""
+    """Open the quarter's reviews and send the prompts (each at most once). The company
+    objectives' review goes to the admins, and so does a department without a head, so that
+    someone can run it."""
     quarter = parse_quarter(quarter)
     now = now or utcnow()
     with session_scope(engine) as session:
@@ -77,7 +88,7 @@ def start_and_prompt(
                     channel=head,
                     text=m.text,
                     blocks=m.blocks,
-                    key=RunKey(team_id, PROMPT, f"{d.department.id}:{head}", quarter),
+                    key=RunKey(team_id, PROMPT, f"{d.ref}:{head}", quarter),
                     label="review prompt to a head",
                 )
             )
@@ -112,16 +123,10 @@ def _remind_and_summarize(
             return None
         with session_scope(engine) as session:
             summary = review_summary(session, team_id=team_id, quarter=quarter, today=local.date())
-        for i, m in enumerate(summary_messages(summary)):
-            messages.append(
-                Outgoing(
-                    channel=team.leadership_channel,
-                    text=m.text,
-                    blocks=m.blocks,
-                    key=RunKey(team_id, SUMMARY, f"leadership:{i}", quarter),
-                    label="review summary",
-                )
-            )
+            posted = summary_post(session, team_id=team_id, quarter=quarter)
+        messages = _summary_and_retros(
+            engine, team_id, quarter, team.leadership_channel, summary, posted
+        )
         report = poster.post_all(messages)
         if not report.failed:
             run_once.mark(engine, RunKey(team_id, SUMMARY, "", quarter))
@@ -141,11 +146,81 @@ def _remind_and_summarize(
                     channel=head,
                     text=m.text,
                     blocks=m.blocks,
-                    key=RunKey(team_id, REMINDER, f"{d.department.id}:{head}", f"{quarter}:{day}"),
+                    key=RunKey(team_id, REMINDER, f"{d.ref}:{head}", f"{quarter}:{day}"),
                     label="review reminder",
                 )
             )
     return poster.post_all(messages) if messages else None
+
+
+class SummaryNotPosted(RuntimeError):
+    """A retro's thread does not exist yet (the summary failed): retried by the next run."""
+
+
+def _summary_and_retros(
+    engine: Engine,
+    team_id: str,
+    quarter: str,
+    channel: str,
+    summary,
+    posted: tuple[str, str] | None,
+) -> list[Outgoing]:
+    """The summary's parts, then each retro as a reply in the thread of the summary's first
+    part. Same channel, so the poster sends them in this order."""
+    thread = {"channel": posted[0], "ts": posted[1]} if posted else {}
+    messages: list[Outgoing] = []
+
+    def post_parent(m):
+        def send(client):
+            response = client.chat_postMessage(
+                channel=channel, text=m.text, blocks=m.blocks, unfurl_links=False
+            )
+            thread.update(channel=response["channel"], ts=response["ts"])
+            with session_scope(engine) as session:
+                record_summary_post(
+                    session, team_id=team_id, quarter=quarter, channel=channel, ts=response["ts"]
+                )
+            return response
+
+        return send
+
+    def post_reply(m):
+        def send(client):
+            if not thread.get("ts"):
+                raise SummaryNotPosted("the review summary is not posted yet")
+            return client.chat_postMessage(
+                channel=thread.get("channel") or channel,
+                thread_ts=thread["ts"],
+                text=m.text,
+                blocks=m.blocks,
+                unfurl_links=False,
+            )
+
+        return send
+
+    for i, m in enumerate(summary_messages(summary)):
+        messages.append(
+            Outgoing(
+                channel=channel,
+                text=m.text,
+                blocks=m.blocks,
+                key=RunKey(team_id, SUMMARY, f"leadership:{i}", quarter),
+                send=post_parent(m) if i == 0 else None,
+                label="review summary",
+            )
+        )
+    for ref, m in retro_messages(summary):
+        messages.append(
+            Outgoing(
+                channel=channel,
+                text=m.text,
+                blocks=m.blocks,
+                key=RunKey(team_id, SUMMARY, f"retro:{ref}", quarter),
+                send=post_reply(m),
+                label="review retro",
+            )
+        )
+    return messages
 
 
 def run_review_cycle(

@@ -16,6 +16,9 @@ from sqlalchemy import (
     Unicode,
     UniqueConstraint,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlmodel import Field, SQLModel
 
 # Column sizes users may hit; refusals name these numbers.
@@ -23,6 +26,8 @@ TITLE_MAX = 200
 NAME_MAX = 80
 NOTE_MAX = 2000
 UNIT_MAX = 16
+REASON_MAX = 200
+DECISION_MAX = 3000
 
 
 def utcnow() -> datetime:
@@ -367,18 +372,33 @@ class PraiseDraft(SQLModel, table=True):
 
 
 class Review(SQLModel, table=True):
-    """One department's quarterly review."""
+    """One department's quarterly review, or the company-wide one (department_id None)."""
 
-    __table_args__ = (UniqueConstraint("team_id", "quarter", "department_id"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "quarter", "department_id"),
+        # NULLs never collide in a unique constraint: the company review gets its own index.
+        Index(
+            "ux_review_company",
+            "team_id",
+            "quarter",
+            unique=True,
+            sqlite_where=sql_text("department_id IS NULL"),
+            postgresql_where=sql_text("department_id IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
     quarter: str = Field(max_length=7)
-    department_id: int = Field(foreign_key="department.id")
+    department_id: int | None = Field(default=None, foreign_key="department.id")
     status: str = Field(default="pending", max_length=16)  # pending | submitted
     submitted_by: str | None = Field(default=None, max_length=32)
     submitted_at: datetime | None = None
     started_at: datetime = Field(default_factory=utcnow)
+    # The quarter's summary message (the same on every review of the quarter): each retro is
+    # posted as a reply in its thread, also by a later run after a failure.
+    summary_channel: str | None = Field(default=None, max_length=32)
+    summary_ts: str | None = Field(default=None, max_length=32)
 
 
 class ReviewItem(SQLModel, table=True):
@@ -392,6 +412,25 @@ class ReviewItem(SQLModel, table=True):
     what_worked: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     what_did_not: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     carry_over: bool = False
+    # Rolled-up progress when the score was given, and why the score departs from it.
+    measured_progress: float | None = None
+    score_reason: str = Field(default="", max_length=REASON_MAX)
+
+
+class Decision(SQLModel, table=True):
+    """A decision leadership recorded from a quarterly review summary."""
+
+    __table_args__ = (Index("ix_decision_team_quarter", "team_id", "quarter"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    quarter: str = Field(max_length=7)  # the quarter reviewed
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    department_id: int | None = Field(default=None, foreign_key="department.id")  # None: company
+    decided_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    # The company objective started from it in the next quarter, if any.
+    objective_id: int | None = Field(default=None, foreign_key="objective.id")
 
 
 class AuditLog(SQLModel, table=True):

@@ -1,7 +1,10 @@
-"""Quarterly reviews (spec §5): who reviews what, scoring rules, carry-over, the summary.
+"""Quarterly reviews: who reviews what, scoring rules, carry-over, the summary.
 
 No Slack code. A department's review covers its objectives of the quarter that are still
-active or were closed in it; each gets a score 0.0–1.0, a short retro and a carry-over choice.
+active or were closed in it; the company review (department None, run by admins) covers the
+company objectives. Each objective gets a score 0.0–1.0, a short retro and a carry-over choice.
+The score is weighed against the measured (rolled-up) progress: one further than
+SCORE_GAP_MAX from it needs a one-line reason, so leadership can trust what was scored.
 A carried-over objective is copied, with its key results, into the next quarter and the old
 one gets status `carried_over`.
 """
@@ -17,9 +20,11 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.commitments import KeptMissed, kept_and_missed
 from storage.departments import department_by_id, require_head
-from storage.errors import DomainError, FieldErrors, NotFound, item_field
+from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied, item_field
+from storage.forecast import Forecast, forecasts
 from storage.models import (
     NOTE_MAX,
+    REASON_MAX,
     Department,
     DepartmentMember,
     KeyResult,
@@ -29,11 +34,24 @@ from storage.models import (
     ReviewItem,
     utcnow,
 )
-from storage.quarters import next_quarter, parse_quarter, quarter_bounds, quarter_window
+from storage.quarters import (
+    next_quarter,
+    parse_quarter,
+    quarter_bounds,
+    quarter_of,
+    quarter_window,
+)
 from storage.refs import next_number
+from storage.rollup import QuarterTree, quarter_tree
 
 REVIEWABLE = ("active", "closed")
 SUMMARY_AFTER_DAYS = 14  # the summary goes out at quarter end + 14 days at the latest
+# A score further than this from the measured progress needs a reason.
+SCORE_GAP_MAX = 0.3
+# A department whose mean score exceeds its mean measured progress by more than this is
+# flagged in the summary.
+ABOVE_DATA_MARGIN = 0.2
+COMPANY = "company"  # how the company review is named in references (button values, run keys)
 
 
 @dataclass
@@ -43,20 +61,74 @@ class ReviewItemInput:
     what_worked: str = ""
     what_did_not: str = ""
     carry_over: bool = False
+    reason: str = ""  # why the score departs from the measured progress
 
 
 @dataclass
 class DepartmentReview:
-    department: Department
+    """A department's review, or the company review when `department` is None."""
+
+    department: Department | None
     review: Review
-    head_ids: list[str]
+    head_ids: list[str]  # who runs it; none for the company review (the admins do)
     objectives: list[Objective]
     items: dict[int, ReviewItem] = field(default_factory=dict)  # objective id → item
+    progress: dict[int, float] = field(default_factory=dict)  # objective id → rolled-up now
+
+    @property
+    def is_company(self) -> bool:
+        return self.department is None
+
+    @property
+    def department_id(self) -> int | None:
+        return None if self.department is None else self.department.id
+
+    @property
+    def ref(self) -> str:
+        """The department id, or `company`: names the review in button values and run keys."""
+        return COMPANY if self.department is None else str(self.department.id)
 
     @property
     def average(self) -> float | None:
         scores = [i.score for i in self.items.values()]
         return sum(scores) / len(scores) if scores else None
+
+    def measured(self, objective_id: int) -> float:
+        """Measured progress of an objective: as it stood when scored, else as it is now."""
+        item = self.items.get(objective_id)
+        if item is not None and item.measured_progress is not None:
+            return item.measured_progress
+        return self.progress.get(objective_id, 0.0)
+
+    @property
+    def mean_measured(self) -> float | None:
+        """Mean measured progress of the scored objectives (what the mean score is set against)."""
+        values = [self.measured(oid) for oid in self.items]
+        return sum(values) / len(values) if values else None
+
+    @property
+    def scored_above_data(self) -> bool:
+        score, measured = self.average, self.mean_measured
+        return score is not None and measured is not None and score - measured > ABOVE_DATA_MARGIN
+
+
+@dataclass
+class KeyResultEvidence:
+    key_result: KeyResult
+    forecast: Forecast | None  # where its trend lands at quarter end; None without a trend
+
+
+@dataclass
+class ObjectiveEvidence:
+    """What the scorer sees for one objective: the data the score is weighed against."""
+
+    objective: Objective
+    progress: float  # rolled-up, 0..1
+    key_results: list[KeyResultEvidence]
+
+    @property
+    def suggested_score(self) -> float:
+        return round(self.progress, 1)
 
 
 @dataclass
@@ -69,16 +141,25 @@ class KpiQuarter:
 @dataclass
 class ReviewSummary:
     quarter: str
-    departments: list[DepartmentReview]
-    kpis: list[KpiQuarter]
+    departments: list[DepartmentReview]  # the company review first, then by department name
+    kpis: list[KpiQuarter]  # company-wide
     most_recognized: list[tuple[str, int]]
-    # Commitments due in the quarter per owing department: kept and missed (spec §8).
+    # Commitments due in the quarter per owing department: kept and missed.
     commitments: dict[int, KeptMissed] = field(default_factory=dict)
     department_names: dict[int, str] = field(default_factory=dict)
+    team_id: str = ""
+    department_kpis: dict[int, list[KpiQuarter]] = field(default_factory=dict)
+    # The close-the-loop rate per department belongs here once customer follow-ups exist; until
+    # then the summary shows no such line (nothing is made up).
+    close_the_loop: dict[int, float] | None = None
 
     @property
     def all_submitted(self) -> bool:
         return all(d.review.status == "submitted" for d in self.departments)
+
+    @property
+    def company(self) -> DepartmentReview | None:
+        return next((d for d in self.departments if d.is_company), None)
 
 
 def parse_score(text: str | float | None) -> float:
@@ -152,7 +233,8 @@ def start_review(
 
 
 def department_reviews(session: Session, *, team_id: str, quarter: str) -> list[DepartmentReview]:
-    """Every started review of the quarter with its department, heads, objectives and items."""
+    """Every started review of the quarter with its department, heads, objectives, items and
+    their rolled-up progress: the company review first, then by department name."""
     reviews = session.exec(
         select(Review).where(Review.team_id == team_id, Review.quarter == quarter)
     ).all()
@@ -171,32 +253,110 @@ def department_reviews(session: Session, *, team_id: str, quarter: str) -> list[
         )
     ).all():
         items[item.review_id][item.objective_id] = item
-    out = [
-        DepartmentReview(
-            department=depts[r.department_id],
-            review=r,
-            head_ids=heads.get(r.department_id, []),
-            objectives=objectives.get(r.department_id, []),
-            items=items.get(r.id, {}),
+    tree = quarter_tree(session, team_id=team_id, quarter=quarter)
+    out = []
+    for r in reviews:
+        if r.department_id is not None and r.department_id not in depts:
+            continue
+        mine = objectives.get(r.department_id, [])
+        out.append(
+            DepartmentReview(
+                department=None if r.department_id is None else depts[r.department_id],
+                review=r,
+                head_ids=[] if r.department_id is None else heads.get(r.department_id, []),
+                objectives=mine,
+                items=items.get(r.id, {}),
+                progress={o.id: tree.progress(o.id) for o in mine},
+            )
         )
-        for r in reviews
-        if r.department_id in depts
-    ]
-    return sorted(out, key=lambda d: d.department.name_key)
+    return sorted(
+        out, key=lambda d: (not d.is_company, d.department.name_key if d.department else "")
+    )
 
 
 def department_review(
-    session: Session, *, team_id: str, quarter: str, department_id: int
+    session: Session, *, team_id: str, quarter: str, department_id: int | None
 ) -> DepartmentReview:
+    """One review of the quarter; `department_id` None: the company review."""
     for d in department_reviews(session, team_id=team_id, quarter=quarter):
-        if d.department.id == department_id:
+        if d.department_id == department_id:
             return d
+    if department_id is None:
+        raise NotFound(f"There is no {quarter} review of company objectives.")
     raise NotFound(f"There is no {quarter} review for that department.")
 
 
+def parse_reviewer_ref(text: str) -> int | None:
+    """`company` → None (the company review), a department id → that id; DomainError else."""
+    text = str(text or "").strip()
+    if text == COMPANY:
+        return None
+    if not text.isdigit():
+        raise DomainError("That review is not valid any more.")
+    return int(text)
+
+
+def require_reviewer(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    is_admin: bool,
+    department_id: int | None,
+    action: str,
+) -> Department | None:
+    """Heads of the department (or admins) run its review; admins alone run the company one.
+    Returns the department (None for the company review)."""
+    if department_id is None:
+        if not is_admin:
+            raise PermissionDenied("a workspace admin", f"{action} for company objectives")
+        return None
+    dept = department_by_id(session, team_id=team_id, department_id=department_id)
+    require_head(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        is_admin=is_admin,
+        department=dept,
+        action=f"{action} for {dept.name}",
+    )
+    return dept
+
+
+def review_evidence(
+    session: Session, *, team_id: str, quarter: str, objectives: list[Objective]
+) -> list[ObjectiveEvidence]:
+    """Per objective: rolled-up progress, and each key result with its forecast at quarter end
+    (a fixed number of statements whatever the count)."""
+    if not objectives:
+        return []
+    tree: QuarterTree = quarter_tree(session, team_id=team_id, quarter=quarter)
+    by_objective: dict[int, list[KeyResult]] = defaultdict(list)
+    for kr in session.exec(
+        select(KeyResult)
+        .where(col(KeyResult.objective_id).in_([o.id for o in objectives]))
+        .order_by(KeyResult.number)
+    ).all():
+        by_objective[kr.objective_id].append(kr)
+    krs = [kr for rows in by_objective.values() for kr in rows]
+    ahead = forecasts(session, team_id=team_id, quarter=quarter, key_results=krs)
+    return [
+        ObjectiveEvidence(
+            objective=o,
+            progress=tree.progress(o.id),
+            key_results=[KeyResultEvidence(kr, ahead.get(kr.id)) for kr in by_objective[o.id]],
+        )
+        for o in objectives
+    ]
+
+
 def open_objectives(d: DepartmentReview) -> list[Objective]:
-    """Objectives of a department review that still need a score."""
+    """Objectives of a review that still need a score."""
     return [o for o in d.objectives if o.id not in d.items]
+
+
+def _review_name(dept: Department | None) -> str:
+    return "the company objectives'" if dept is None else f"{dept.name}'s"
 
 
 def submit_review(
@@ -206,35 +366,50 @@ def submit_review(
     actor_id: str,
     is_admin: bool,
     quarter: str,
-    department_id: int,
+    department_id: int | None,
     items: list[ReviewItemInput],
 ) -> DepartmentReview:
-    """Store scores and retros; close or carry over each objective. FieldErrors on bad input
-    (keys `score_<objective id>`, `worked_<id>`, `didnt_<id>`); nothing is written then."""
+    """Store scores and retros; close or carry over each objective. `department_id` None: the
+    company review (admins). FieldErrors on bad input (keys `objective.<id>.score`,
+    `….what_worked`, `….what_did_not`, `….score_reason`); nothing is written then.
+
+    Items may cover part of the open objectives (a long review is scored page by page); the
+    review is submitted when none is left open."""
     quarter = parse_quarter(quarter)
-    dept = department_by_id(session, team_id=team_id, department_id=department_id)
-    require_head(
+    dept = require_reviewer(
         session,
         team_id=team_id,
         user_id=actor_id,
         is_admin=is_admin,
-        department=dept,
-        action=f"submit {dept.name}'s quarterly review",
+        department_id=department_id,
+        action="submit the quarterly review",
     )
     start_review(session, team_id=team_id, quarter=quarter)  # no-op once the cycle started it
-    current = department_review(session, team_id=team_id, quarter=quarter, department_id=dept.id)
+    current = department_review(
+        session, team_id=team_id, quarter=quarter, department_id=department_id
+    )
     if current.review.status == "submitted" and not open_objectives(current):
-        raise DomainError(f"{dept.name}'s {quarter} review was already submitted.")
+        name = _review_name(dept)
+        raise DomainError(f"{name[0].upper()}{name[1:]} {quarter} review was already submitted.")
     allowed = {o.id: o for o in open_objectives(current)}
     errors: dict[str, str] = {}
     for item in items:
+        score_field = item_field("objective", item.objective_id, "score")
         if item.objective_id not in allowed:
-            errors[item_field("objective", item.objective_id, "score")] = (
-                "This objective is not open for review in this department and quarter."
-            )
+            errors[score_field] = "This objective is not open for this review and quarter."
+            continue
+        reason = " ".join((item.reason or "").split())  # one line
+        measured = current.progress.get(item.objective_id, 0.0)
         if not 0.0 <= item.score <= 1.0:
-            errors[item_field("objective", item.objective_id, "score")] = (
-                "Give a score from 0.0 to 1.0."
+            errors[score_field] = f"Give a score from 0.0 to 1.0 (got {item.score:g})."
+        elif abs(item.score - measured) > SCORE_GAP_MAX + 1e-9 and not reason:
+            errors[score_field] = (
+                f"{item.score:.1f} is more than {SCORE_GAP_MAX:.1f} away from the measured "
+                f"progress ({measured:.2f}): give a one-line reason for it."
+            )
+        if len(reason) > REASON_MAX:
+            errors[item_field("objective", item.objective_id, "score_reason")] = (
+                f"At most {REASON_MAX} characters."
             )
         for key, text in (("what_worked", item.what_worked), ("what_did_not", item.what_did_not)):
             if len(text or "") > NOTE_MAX:
@@ -254,13 +429,15 @@ def submit_review(
             team_id=team_id,
             review_id=current.review.id,
             objective_id=obj.id,
-            score=item.score,
+            score=round(item.score, 2),
             what_worked=(item.what_worked or "").strip(),
             what_did_not=(item.what_did_not or "").strip(),
             carry_over=item.carry_over,
+            measured_progress=round(current.progress.get(obj.id, 0.0), 4),
+            score_reason=" ".join((item.reason or "").split()),
         )
         session.add(row)
-        obj.final_score = item.score
+        obj.final_score = row.score
         obj.closed_at = obj.closed_at or now
         obj.status = "carried_over" if item.carry_over else "closed"
         session.add(obj)
@@ -276,7 +453,7 @@ def submit_review(
             before=before,
             after={**obj.model_dump(), "review_item": row.model_dump(), "copy_id": copy},
         )
-    done = department_review(session, team_id=team_id, quarter=quarter, department_id=dept.id)
+    done = department_review(session, team_id=team_id, quarter=quarter, department_id=department_id)
     if not open_objectives(done):
         before = done.review.model_dump()
         done.review.status = "submitted"
@@ -341,33 +518,36 @@ def _carry_over(session: Session, obj: Objective, *, actor_id: str) -> int:
     return copy.id
 
 
-def _kpi_quarter_over_quarter(session: Session, *, team_id: str, quarter: str) -> list[KpiQuarter]:
-    """Company-wide KPIs: the last value in this quarter against the last in the previous one."""
+def _kpis_quarter_over_quarter(
+    session: Session, *, team_id: str, quarter: str
+) -> dict[int, list[KpiQuarter]]:
+    """Per scope (0 company-wide, else a department id): each KPI's last value in this quarter
+    against its last in the previous one."""
     start, end = quarter_bounds(quarter)
-    prev_start = quarter_bounds(_previous_quarter(quarter))[0]
+    prev_start = quarter_bounds(previous_quarter(quarter))[0]
     rows = session.exec(
-        select(KpiValue)
+        select(KpiValue.scope, KpiValue.kpi_name, KpiValue.day, KpiValue.value)
         .where(
             KpiValue.team_id == team_id,
-            KpiValue.scope == 0,
             KpiValue.day >= prev_start,
             KpiValue.day <= end,
         )
         .order_by(KpiValue.day)
     ).all()
-    latest: dict[str, dict[str, float]] = defaultdict(dict)
-    for v in rows:
-        latest[v.kpi_name]["this" if v.day >= start else "last"] = v.value
-    return [
-        KpiQuarter(name=name, this_quarter=vals.get("this"), last_quarter=vals.get("last"))
-        for name, vals in sorted(latest.items())
-    ]
+    latest: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for scope, name, day, value in rows:
+        latest[scope][name]["this" if day >= start else "last"] = value
+    return {
+        scope: [
+            KpiQuarter(name=name, this_quarter=vals.get("this"), last_quarter=vals.get("last"))
+            for name, vals in sorted(by_name.items())
+        ]
+        for scope, by_name in latest.items()
+    }
 
 
-def _previous_quarter(quarter: str) -> str:
+def previous_quarter(quarter: str) -> str:
     start, _ = quarter_bounds(quarter)
-    from storage.quarters import quarter_of
-
     return quarter_of(start - timedelta(days=1))
 
 
@@ -384,10 +564,13 @@ def review_summary(
     except ImportError:  # recognition feature not installed in this build
         top = []
     q_start, q_end = quarter_bounds(quarter)
+    kpis = _kpis_quarter_over_quarter(session, team_id=team_id, quarter=quarter)
     return ReviewSummary(
         quarter=quarter,
+        team_id=team_id,
         departments=department_reviews(session, team_id=team_id, quarter=quarter),
-        kpis=_kpi_quarter_over_quarter(session, team_id=team_id, quarter=quarter),
+        kpis=kpis.pop(0, []),
+        department_kpis=kpis,
         most_recognized=top,
         commitments=kept_and_missed(
             session, team_id=team_id, start=q_start, end=q_end, today=today or utcnow().date()
@@ -398,3 +581,27 @@ def review_summary(
             ).all()
         ),
     )
+
+
+def record_summary_post(
+    session: Session, *, team_id: str, quarter: str, channel: str, ts: str
+) -> None:
+    """Remember where the quarter's summary was posted (its retros are replies under it)."""
+    for review in session.exec(
+        select(Review).where(Review.team_id == team_id, Review.quarter == quarter)
+    ).all():
+        review.summary_channel, review.summary_ts = channel, ts
+        session.add(review)
+    session.flush()
+
+
+def summary_post(session: Session, *, team_id: str, quarter: str) -> tuple[str, str] | None:
+    """(channel, ts) of the quarter's summary message, once posted."""
+    row = session.exec(
+        select(Review.summary_channel, Review.summary_ts).where(
+            Review.team_id == team_id,
+            Review.quarter == quarter,
+            col(Review.summary_ts).is_not(None),
+        )
+    ).first()
+    return (row[0], row[1]) if row else None

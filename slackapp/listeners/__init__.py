@@ -22,6 +22,7 @@ from slackapp.listeners import (
     quarterly_review,
     reaction_kudos,
     reminders,
+    review_decisions,
     uninstall,
     workspace_setup,
 )
@@ -43,6 +44,7 @@ FEATURES = (
     kpi,
     reminders,
     quarterly_review,
+    review_decisions,
     away,
     alignment,
     commitments,

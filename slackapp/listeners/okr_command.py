@@ -11,6 +11,7 @@ from slackapp.listeners import (
     kpi,
     objective_edit,
     objectives,
+    review_decisions,
     workspace_setup,
 )
 from slackapp.replies import UsageError, guarded, reply
@@ -22,7 +23,8 @@ USAGE = (
     "`/okr bind KR-34 nps [department|company]` · `/okr unbind KR-34` · "
     "`/okr align O-12 to O-3 [weight 2]` · `/okr unalign O-12 from O-3` · "
     "`/okr tree [O-3|2026-Q4]` · `/okr ask <department> <what…> by <YYYY-MM-DD> [for KR-34]` · "
-    "`/okr commit C-7 owner @user` · `/okr done C-7 [note]` · `/okr asks [mine|<department>|all]`"
+    "`/okr commit C-7 owner @user` · `/okr done C-7 [note]` · `/okr asks [mine|<department>|all]` · "
+    "`/okr decisions [2026-Q4]`"
 )
 
 HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
@@ -40,6 +42,7 @@ HELP = """*Loyalty OKRs* — loyalty objectives every department owns.
 • `/okr tree [O-3|2026-Q4]` — company objectives and everything that contributes to them, with rolled-up progress
 • `/okr ask <department> <what…> by <YYYY-MM-DD> [for KR-34]` — ask another department for something; its heads accept or decline
 • `/okr commit C-7 owner @user` · `/okr done C-7 [note]` · `/okr asks [mine|<department>|all]` — commitments between departments
+• `/okr decisions [2026-Q4]` — decisions leadership recorded from a quarterly review (default: the latest)
 • `/kpi [name]` — latest KPI values from the Google Sheet; with a name, its trend and a chart
 • `/kpi target nps above 40 [department]` — a KPI guardrail: one alert when it turns unhealthy (admins; heads for their department)
 • `/checkin KR-34 45 7/10 note` — record progress on a key result (`/checkin` alone opens a form)
@@ -82,6 +85,8 @@ def handle_okr(ack, command, context, client, respond):
             alignment.unalign_from_text(context, client, respond, rest)
         elif sub == "tree":
             alignment.respond_tree(context, respond, rest)
+        elif sub == "decisions":
+            review_decisions.respond_decisions(context, respond, rest)
         elif sub in commitments.SUBCOMMANDS:
             commitments.handle(sub, context, client, respond, rest)
         else:

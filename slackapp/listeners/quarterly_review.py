@@ -1,8 +1,13 @@
 """The "Start review" button and the review modal's submission.
 
-Only a head of the department or an admin may open or submit a review. The department and
-quarter travel in the button value and in `private_metadata`; both are parsed strictly and the
-role is checked again on submission against the verified user id — never trusted as given.
+Only a head of the department or an admin may open or submit a department's review; only
+admins the company objectives' one. The review (department id or `company`) and quarter travel
+in the button value and in `private_metadata`; both are parsed strictly and the role is checked
+again on submission against the verified user id — never trusted as given.
+
+A review longer than one modal holds is scored page by page: *Save & next* stores the page's
+scores (checked like a final submission) and replaces the modal with the next page, so nothing
+entered is lost even if the person stops half-way.
 """
 
 from __future__ import annotations
@@ -12,21 +17,24 @@ import logging
 
 from slack_bolt import App
 
-from slackapp.blocks.common import as_dicts, section
+from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.review import (
     CALLBACK_ID,
+    PER_PAGE,
     START_ACTION,
     nothing_to_review_modal,
+    review_label,
     review_modal,
 )
 from slackapp.form_errors import block_errors
-from storage.departments import department_by_id, require_head
 from storage.errors import DomainError, FieldErrors, PermissionDenied
 from storage.quarters import parse_quarter
 from storage.reviews import (
     ReviewItemInput,
-    department_review,
     open_objectives,
+    parse_reviewer_ref,
+    require_reviewer,
+    review_evidence,
     start_review,
     submit_review,
 )
@@ -34,15 +42,20 @@ from storage.reviews import (
 log = logging.getLogger(__name__)
 
 
-def _parse_target(quarter: str, department_id) -> tuple[str, int]:
-    quarter = parse_quarter(str(quarter))
-    if not str(department_id).isdigit():
-        raise DomainError("That review button is not valid any more.")
-    return quarter, int(department_id)
+def _parse_target(quarter, ref) -> tuple[str, int | None]:
+    """(quarter, department id or None for the company review); DomainError when malformed."""
+    return parse_quarter(str(quarter)), parse_reviewer_ref(str(ref))
 
 
 def _tell(client, user_id: str, text: str) -> None:
     client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
+
+
+def _next_page(session, team_id: str, quarter: str, d):
+    """The modal for the first page of `d`'s open objectives, with their evidence."""
+    page = open_objectives(d)[:PER_PAGE]
+    evidence = review_evidence(session, team_id=team_id, quarter=quarter, objectives=page)
+    return review_modal(quarter, d, evidence)
 
 
 def handle_start(ack, body, context, client):
@@ -52,53 +65,76 @@ def handle_start(ack, body, context, client):
     try:
         quarter, dept_id = _parse_target(*value.split("|", 1))
         with deps.session() as session:
-            dept = department_by_id(session, team_id=team_id, department_id=dept_id)
-            require_head(
+            require_reviewer(
                 session,
                 **context["caller"].as_user(session),
-                department=dept,
-                action=f"run {dept.name}'s quarterly review",
+                department_id=dept_id,
+                action="run the quarterly review",
             )
             # Idempotent: a head may start before the prompt (or after `loyalty review start`).
-            start_review(session, team_id=team_id, quarter=quarter)
-            d = department_review(session, team_id=team_id, quarter=quarter, department_id=dept_id)
+            reviews = start_review(session, team_id=team_id, quarter=quarter)
+            d = next((r for r in reviews if r.department_id == dept_id), None)
+            if d is None:
+                raise DomainError(f"There is nothing to review for {quarter} there.")
+            view = (
+                _next_page(session, team_id, quarter, d)
+                if open_objectives(d)
+                else nothing_to_review_modal(quarter, d)
+            )
     except (DomainError, ValueError, TypeError) as exc:
         message = exc.message if isinstance(exc, DomainError) else "That button is not valid."
         _tell(client, user_id, f":no_entry: {message}")
         return
-    view = review_modal(quarter, d) if open_objectives(d) else nothing_to_review_modal(quarter, d)
     client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _text(values: dict, block_id: str) -> str:
+    state = (values.get(block_id) or {}).get("value") or {}
+    return state.get("value") or (state.get("selected_option") or {}).get("value") or ""
 
 
 def _items_from(values: dict, objective_ids: list[int]) -> tuple[list[ReviewItemInput], dict]:
     items, errors = [], {}
     for oid in objective_ids:
-        block = values.get(f"score_{oid}")
-        if block is None:
-            continue  # not shown in this modal (more than fit): stays open
-        chosen = (block.get("value", {}).get("selected_option") or {}).get("value")
+        if f"score_{oid}" not in values:
+            continue  # not on this page: stays open
+        raw = _text(values, f"score_{oid}").strip()
         try:
-            score = float(chosen)
-        except (TypeError, ValueError):
-            errors[f"score_{oid}"] = "Pick a score from 0.0 to 1.0."
+            score = float(raw.replace(",", "."))
+        except ValueError:
+            errors[f"score_{oid}"] = (
+                f"`{raw}` is not a score: give a number from 0.0 to 1.0, like 0.7."
+                if raw
+                else "Give a score from 0.0 to 1.0, like 0.7."
+            )
             continue
-        worked = values.get(f"worked_{oid}", {}).get("value", {}).get("value") or ""
-        didnt = values.get(f"didnt_{oid}", {}).get("value", {}).get("value") or ""
-        carry = values.get(f"carry_{oid}", {}).get("value", {}).get("selected_options") or []
+        carry = (values.get(f"carry_{oid}") or {}).get("value", {}).get("selected_options") or []
         items.append(
             ReviewItemInput(
                 objective_id=oid,
                 score=score,
-                what_worked=worked,
-                what_did_not=didnt,
+                what_worked=_text(values, f"worked_{oid}"),
+                what_did_not=_text(values, f"didnt_{oid}"),
                 carry_over=any(o.get("value") == "carry" for o in carry),
+                reason=_text(values, f"reason_{oid}"),
             )
         )
     return items, errors
 
 
+def _review_block_errors(errors: dict[str, str], present: set[str], fallback: str) -> dict:
+    # The reason input is this form's own; the shared mapping knows the other fields.
+    renamed = {}
+    for field, message in errors.items():
+        parts = field.split(".")
+        if len(parts) == 3 and parts[0] == "objective" and parts[2] == "score_reason":
+            field = f"reason_{parts[1]}"
+        renamed[field] = message
+    return block_errors(renamed, present=present, fallback=fallback)
+
+
 def handle_submission(ack, view, context, client):
-    deps, user_id = context["deps"], context["user_id"]
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     values = view["state"]["values"]
     first_block = next(iter(values), "score")
     try:
@@ -112,6 +148,7 @@ def handle_submission(ack, view, context, client):
     if errors:
         ack(response_action="errors", errors=errors)
         return
+    next_view = None
     try:
         with deps.session() as session:
             d = submit_review(
@@ -121,26 +158,24 @@ def handle_submission(ack, view, context, client):
                 department_id=dept_id,
                 items=items,
             )
-            name, remaining = d.department.name, len(open_objectives(d))
+            name, remaining = review_label(d), len(open_objectives(d))
+            if remaining:
+                next_view = _next_page(session, team_id, quarter, d)
     except FieldErrors as exc:
-        fixed = block_errors(exc.errors, present=set(values), fallback=first_block)
-        ack(response_action="errors", errors=fixed)
+        ack(
+            response_action="errors",
+            errors=_review_block_errors(exc.errors, set(values), first_block),
+        )
         return
-    except PermissionDenied as exc:
+    except (PermissionDenied, DomainError) as exc:
         ack(response_action="errors", errors={first_block: exc.message[:2000]})
         return
-    except DomainError as exc:
-        ack(response_action="errors", errors={first_block: exc.message[:2000]})
+    if next_view is not None:
+        ack(response_action="update", view=next_view)
         return
     ack()
-    if remaining:
-        text = (
-            f":memo: Saved {len(items)} score(s) for *{name}*'s {quarter} review; "
-            f"{remaining} objective(s) left — press Start review again."
-        )
-    else:
-        text = f":white_check_mark: *{name}*'s {quarter} review is submitted. Thank you!"
-    _tell(client, user_id, text)
+    what = "the company objectives'" if dept_id is None else f"*{escape(name)}*'s"
+    _tell(client, user_id, f":white_check_mark: {what} {quarter} review is submitted. Thank you!")
 
 
 def register(app: App) -> None:

@@ -271,9 +271,17 @@ class FakeSlack:
         if err := self._channel_check(channel):
             return err
         ts = f"{int(time.time())}.{next(self._ts):06d}"
+        posted_to = channel if not channel.startswith("U") else "D" + channel[1:]
+        # Kept like Slack keeps it: history finds it, and a reply's thread_ts can be traced.
+        self.messages[(posted_to, ts)] = {
+            "ts": ts,
+            "text": args.get("text", ""),
+            "blocks": args.get("blocks"),
+            **({"thread_ts": args["thread_ts"]} if args.get("thread_ts") else {}),
+        }
         return {
             "ok": True,
-            "channel": channel if not channel.startswith("U") else "D" + channel[1:],
+            "channel": posted_to,
             "ts": ts,
             "message": {"text": args.get("text", ""), "ts": ts},
         }
