@@ -1,0 +1,540 @@
+"""A whole quarter in one workspace, on SQLite and on PostgreSQL: every feature working with
+the others, through the real app served over HTTP, the fake Slack and the fake Google Sheets.
+
+The story: an admin sets the workspace up and writes a company objective; Support and Sales
+align their objectives to it, Support asks Sales for something, behaviors are logged and kudos
+given; check-ins and KPI syncs move the company objective week after week; the scheduler sends
+the weekly digests; a KPI guardrail trips once; the scheduler opens the quarterly review, heads
+and the admin score it and the summary goes out; an objective carries over into the next
+quarter; the data is exported, one person forgotten, and the workspace uninstalled and purged.
+
+Each step is a function of the world (tests/flows/world.py: the people, the scheduler and its
+clock, the command line). A new feature adds its step where it belongs in the quarter, and the
+rows it writes to `world.expected_rows`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
+
+import pytest
+from sqlalchemy import func, select
+
+from slackapp.settings import Settings
+from storage.lifecycle import team_tables_for_purge
+from storage.quarters import quarter_bounds
+from tests.conftest import ADMIN, ALICE, BOB, CAROL
+from tests.fakes.google_api import FakeGoogle
+from tests.flows.world import (
+    QuarterWorld,
+    channel_ref,
+    flat,
+    mention,
+    percent_after,
+    ref_in,
+)
+from tests.support.oauth_helpers import serve_in_thread, wait_until
+from tests.support.slack_driver import SIGNING_SECRET, SlackDriver
+
+DAVE = "U0DAVE001"
+LEADERSHIP, KUDOS, VOICE = "C0LEADERS1", "C0KUDOS001", "C0VOICE001"
+SUPPORT_CHANNEL, SALES_CHANNEL = "C0SUPPORT1", "C0SALES001"
+
+COMPANY_TITLE = "Customers stay with us"
+SUPPORT_TITLE = "Win back every detractor"
+SALES_TITLE = "Renew more accounts"
+
+
+@pytest.fixture
+def google():
+    fake = FakeGoogle().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def settings(db_url, slack, google, tmp_path):
+    """The app's settings, with the KPI sheet on the fake Google (overrides conftest's)."""
+    return Settings(
+        _env_file=None,
+        database_url=db_url,
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        google_service_account_file=str(google.service_account_file(tmp_path)),
+        kpi_spreadsheet="SHEET123",
+        google_sheets_api_url=google.sheets_url,
+    )
+
+
+@pytest.fixture
+def world(app, slack, google, settings, engine, db_url, tmp_path, monkeypatch):
+    slack.add_user(DAVE, name="Dave")
+    url, server = serve_in_thread(app)
+    try:
+        yield QuarterWorld(
+            app=app,
+            driver=SlackDriver(app.bolt, slack, http_url=url),
+            slack=slack,
+            google=google,
+            settings=settings,
+            engine=engine,
+            db_url=db_url,
+            workdir=tmp_path,
+            monkeypatch=monkeypatch,
+        )
+    finally:
+        server.close()
+
+
+def test_whole_quarter(world):
+    # The app stamps requests with the real time, so the story's digest weeks must fit in the
+    # real quarter before its review opens (7 days before the end, or fewer if need be).
+    days_left = (world.quarter_end - world.now.date()).days
+    room = days_left - 7 * (len(WEEKS) - 1) - 1
+    if room < 1:
+        pytest.skip(f"{days_left} days left in {world.quarter}: too few for {len(WEEKS)} weeks")
+    world.review_lead_days = min(7, room)
+
+    refs = set_up_the_workspace(world)
+    create_aligned_objectives(world, refs)
+    ask_and_keep_a_commitment(world, refs)
+    log_behaviors_and_give_kudos(world, refs)
+
+    progress = [company_progress(world, refs)]
+    for week, (support_value, sales_value, nps) in enumerate(WEEKS, start=1):
+        check_in_for_the_week(world, refs, week, support_value, sales_value)
+        progress.append(company_progress(world, refs))
+        sync_the_sheet(world, refs, week, nps)
+        send_the_weekly_digest(world, refs, week, support_value)
+    # Every week's check-ins moved the company objective up.
+    assert all(a < b for a, b in pairwise(progress)), progress
+
+    look_at_app_home(world, refs)
+    trip_a_guardrail_once(world, refs)
+    review_the_quarter(world, refs)
+    see_the_carry_over(world, refs)
+    exported = export_everything(world)
+    forget_a_person(world, refs, exported)
+    uninstall_and_purge(world)
+
+
+# ---- 1. set-up -----------------------------------------------------------------------------
+
+
+def set_up_the_workspace(w: QuarterWorld) -> dict:
+    # The weekly digest slot is an hour before the story starts; it stays due for a day.
+    slot = w.now - timedelta(hours=1)
+    view = w.open_modal(ADMIN, "/okr", "setup")
+    w.submit(
+        ADMIN,
+        view,
+        {
+            "leadership_channel": LEADERSHIP,
+            "recognition_channel": KUDOS,
+            "feedback_channel": VOICE,
+            "digest_weekday": str(slot.weekday()),
+            "digest_time": f"{slot:%H:%M}",
+            "review_lead_days": str(w.review_lead_days),
+            "timezone": "UTC",
+        },
+    )
+    w.wait_for_post(ADMIN, "Settings saved")
+
+    for name, channel, head, member in (
+        ("Support", SUPPORT_CHANNEL, ALICE, CAROL),
+        ("Sales", SALES_CHANNEL, BOB, DAVE),
+    ):
+        reply = w.say(
+            ADMIN,
+            "/okr",
+            f"dept create {name} {channel_ref(channel, name.lower())} {mention(head)}",
+        )
+        assert name in reply, reply
+        reply = w.say(head, "/okr", f"dept add {mention(member)} to {name}")  # the head adds
+        assert name in reply, reply
+    listing = w.say(DAVE, "/okr", "dept list")
+    assert "Support" in listing and "Sales" in listing
+    w.expected_rows["department"] += 2
+
+    # The company objective: "Company-wide" is the admin's first department choice.
+    view = w.open_modal(ADMIN, "/okr", "new")
+    since = w.mark()
+    w.submit(
+        ADMIN,
+        view,
+        {
+            "department": "Company-wide",
+            "title": COMPANY_TITLE,
+            "description": "Loyalty is one goal every department moves.",
+            "kr0_title": "Company NPS",
+            "kr0_unit": "pts",
+            "kr0_baseline": "30",
+            "kr0_target": "50",
+        },
+    )
+    created = flat(w.wait_for_post(ADMIN, "Created", since=since))
+    refs = {"company": ref_in("O", created), "company_kr": ref_in("KR", created)}
+    w.expected_rows["objective"] += 1
+    w.expected_rows["keyresult"] += 1
+    # The company KR takes the company-wide NPS from the sheet after every sync.
+    reply = w.say(ADMIN, "/okr", f"bind {refs['company_kr']} nps company")
+    assert refs["company_kr"] in reply and "nps" in reply.lower(), reply
+    return refs
+
+
+# ---- 2. departments' objectives, alignment, commitments, behaviors, kudos -------------------
+
+
+def create_aligned_objectives(w: QuarterWorld, refs: dict) -> None:
+    # Support aligns in the form itself ("Contributes to").
+    view = w.open_modal(ALICE, "/okr", "new")
+    since = w.mark()
+    w.submit(
+        ALICE,
+        view,
+        {
+            "department": "Support",
+            "title": SUPPORT_TITLE,
+            "contributes_to": [f"{refs['company']} "],  # as the option reads: "O-1 Customers…"
+            "kr0_title": "Detractors called back",
+            "kr0_unit": "%",
+            "kr0_baseline": "0",
+            "kr0_target": "100",
+            "kr0_owner": CAROL,
+        },
+    )
+    created = flat(w.wait_for_post(ALICE, "Created", since=since))
+    refs["support"], refs["support_kr"] = ref_in("O", created), ref_in("KR", created)
+
+    # Sales creates first and aligns afterwards with /okr align.
+    view = w.open_modal(BOB, "/okr", "new")
+    since = w.mark()
+    w.submit(
+        BOB,
+        view,
+        {
+            "department": "Sales",
+            "title": SALES_TITLE,
+            "kr0_title": "Renewal rate",
+            "kr0_unit": "%",
+            "kr0_baseline": "60",
+            "kr0_target": "80",
+            "kr0_owner": DAVE,
+        },
+    )
+    created = flat(w.wait_for_post(BOB, "Created", since=since))
+    refs["sales"], refs["sales_kr"] = ref_in("O", created), ref_in("KR", created)
+    reply = w.say(BOB, "/okr", f"align {refs['sales']} to {refs['company']}")
+    assert refs["sales"] in reply and refs["company"] in reply, reply
+    w.expected_rows["objective"] += 2
+    w.expected_rows["keyresult"] += 2
+    w.expected_rows["objectivelink"] += 2
+
+    shown = w.say(CAROL, "/okr", f"show {refs['company']}")
+    assert SUPPORT_TITLE in shown and SALES_TITLE in shown, shown  # what contributes to it
+
+
+def ask_and_keep_a_commitment(w: QuarterWorld, refs: dict) -> None:
+    due = (datetime.now(UTC).date() + timedelta(days=5)).isoformat()
+    what = "Share the list of renewals at risk"
+    reply = w.say(CAROL, "/okr", f"ask Sales {what} by {due} for {refs['support_kr']}")
+    refs["ask"] = ref_in("C", reply)
+    offer = w.wait_for_post(BOB, what)  # Sales' head is asked, with Accept / Decline
+    (accept,) = w.buttons(offer, "commitment_accept")
+    since = w.mark()
+    w.press(BOB, "commitment_accept", accept["value"])
+    w.wait_for_post(CAROL, "accepted", since=since)  # the asker hears of every change
+    since = w.mark()
+    reply = w.say(BOB, "/okr", f"done {refs['ask']} list shared in the Support channel")
+    assert refs["ask"] in reply, reply
+    w.wait_for_post(CAROL, refs["ask"], since=since)
+    w.expected_rows["commitment"] += 1
+
+
+def log_behaviors_and_give_kudos(w: QuarterWorld, refs: dict) -> None:
+    reply = w.say(
+        ALICE,
+        "/behavior",
+        f"add Support Call every detractor within 48 hours --target 5 --objective {refs['support']}",
+    )
+    refs["behavior"] = ref_in("B", reply)
+    reply = w.say(CAROL, "/behavior", f"log {refs['behavior']} 3 three detractors called")
+    assert refs["behavior"] in reply, reply
+    listing = w.say(BOB, "/behavior", "list Support")
+    assert "Call every detractor" in listing and "3" in listing, listing
+    w.expected_rows["behavior"] += 1
+    w.expected_rows["behaviorlog"] += 1
+
+    praise = "the customer wrote: thank you for calling back the same day"
+    since = w.mark()
+    w.say(ALICE, "/kudos", f"{mention(CAROL)} {praise} #{refs['behavior']}")
+    w.wait_for_post(KUDOS, "calling back the same day", since=since)  # public recognition
+    w.wait_for_post(CAROL, "calling back the same day", since=since)  # and a DM to her
+    w.expected_rows["recognition"] += 1
+
+
+# ---- 3-5. the weeks: check-ins, KPI syncs, digests ------------------------------------------
+
+# Per week: Support's callbacks (%), Sales' renewal rate (%), the company NPS in the sheet.
+WEEKS = [(30, 64, 34), (60, 70, 38)]
+NOTES = {1: "first callbacks done", 2: "half of the detractors called back"}
+
+
+def sections(posts) -> list[str]:
+    """The text of every section block of some messages."""
+    return [
+        b["text"]["text"]
+        for p in posts
+        for b in p.get("blocks") or []
+        if b.get("type") == "section" and b.get("text")
+    ]
+
+
+def company_progress(w: QuarterWorld, refs: dict) -> int:
+    """The rolled-up progress `/okr show` gives the company objective."""
+    return percent_after("Progress:", w.say(DAVE, "/okr", f"show {refs['company']}"))
+
+
+def check_in_for_the_week(w: QuarterWorld, refs, week: int, support: int, sales: int) -> None:
+    reply = w.say(CAROL, "/checkin", f"{refs['support_kr']} {support}% 7/10 {NOTES[week]}")
+    assert "Checked in" in reply, reply
+    reply = w.say(DAVE, "/checkin", f"{refs['sales_kr']} {sales} 6/10 renewals week {week}")
+    assert "Checked in" in reply, reply
+    w.expected_rows["checkin"] += 2
+    if week == 1:  # mistakes: answered with what was typed and the usage; nothing written
+        typed = f"{refs['support_kr']} lots 7/10 busy week"
+        reply = w.say(CAROL, "/checkin", typed)
+        assert f"/checkin {typed}" in reply and "`lots` is not a number" in reply, reply
+        assert "Usage" in reply, reply
+        reply = w.say(CAROL, "/checkin", f"{refs['sales_kr']} 99 9/10 not mine")
+        assert f"Only the owner of {refs['sales_kr']}, a head of Sales" in reply, reply
+
+
+def sync_the_sheet(w: QuarterWorld, refs, week: int, nps: int) -> None:
+    """Someone types last week's NPS into the sheet; the hourly sync picks it up and the bound
+    key result takes the newest value."""
+    today = datetime.now(UTC).date()
+    w.sheet_rows((today - timedelta(days=21 - 7 * week), "", "nps", str(nps)))
+    if week == 1:  # older weeks typed in below it: the newest date wins, not the last row
+        start = quarter_bounds(w.quarter)[0]
+        w.sheet_rows(
+            (today - timedelta(days=21), "", "nps", "31"),
+            (start - timedelta(days=7), "", "nps", "29"),  # last quarter's, for the review
+        )
+    retried = week == 2  # Google has a bad moment: the sync retries, nothing is lost
+    if retried:
+        w.google.fail("batchGet", 503)
+    before = w.google.count("batchGet")
+    since = w.sync_kpis()
+    assert w.google.count("batchGet") == before + 1 + retried  # one read per sync (and retry)
+    assert w.posts(ADMIN, since=since) == []  # it landed: no failure DM to the admins
+    shown = w.say(ADMIN, "/okr", f"show {refs['company']}")
+    assert f"{nps} pts" in shown, shown
+    kpis = w.say(DAVE, "/kpi", "")
+    assert str(nps) in kpis, kpis
+
+
+def send_the_weekly_digest(w: QuarterWorld, refs, week: int, support_value: int) -> None:
+    """The scheduler's tick at the digest slot: department channels, heads' DMs and the
+    leadership channel each get this week's digest once."""
+    w.move_to_week(week)
+    if week == 2:  # Slack is busy: the leadership post waits out a 429, and is sent once
+        w.slack.rate_limit("chat.postMessage", retry_after=1, match={"channel": LEADERSHIP})
+    since = w.run_scheduler_tick()
+
+    support = w.posts(SUPPORT_CHANNEL, since=since)
+    assert support and SUPPORT_TITLE in flat(support[0]), support
+    moved = [m for m in sections(support) if "What moved this week" in m]
+    assert moved and f"{refs['support_kr']}* Detractors called back" in moved[0], moved
+    assert f"→ {support_value}%" in moved[0], moved  # this week's check-in, not last week's
+    assert all(SALES_TITLE not in flat(p) for p in support)
+    assert w.posts(SALES_CHANNEL, since=since, containing=SALES_TITLE)
+    assert w.posts(ALICE, since=since, containing=SUPPORT_TITLE)  # the heads' copies
+    assert w.posts(BOB, since=since, containing=SALES_TITLE)
+    leadership_posts = [flat(p) for p in w.posts(LEADERSHIP, since=since)]
+    assert len(set(leadership_posts)) == len(leadership_posts)  # nothing twice
+    leadership = "".join(leadership_posts)
+    assert COMPANY_TITLE in leadership and "Support" in leadership and "Sales" in leadership
+    assert leadership.index(COMPANY_TITLE) < leadership.index("Support")  # company first
+    charts = [
+        c
+        for c in w.slack.calls_to("files.completeUploadExternal")
+        if c.at >= since and c.get("channel_id") == LEADERSHIP
+    ]
+    assert len(charts) == 1  # the KPI trend chart, uploaded with files upload v2
+    if week == 2:
+        limited = [c for c in w.slack.calls if c.at >= since and c.status == 429]
+        assert limited, "the 429 was never served"
+    if week == 1:  # this week's behaviors against their target, and the kudos
+        assert any("Call every detractor" in m and "3 / 5" in m for m in sections(support))
+        assert any("calling back the same day" in m for m in sections(support))
+
+    # Exactly once per week: the next tick (a retry, a second scheduler) sends nothing.
+    sent = len(w.slack.calls_to("chat.postMessage"))
+    w.advance(minutes=1)
+    w.run_scheduler_tick()
+    assert len(w.slack.calls_to("chat.postMessage")) == sent
+
+
+def look_at_app_home(w: QuarterWorld, refs) -> None:
+    """Carol's App Home: her key result, and the company objective her work moves."""
+    since = w.mark()
+    w.driver.home_opened(CAROL)
+    home = w.slack.wait_for(
+        "views.publish", where=lambda c: c.at >= since and c["user_id"] == CAROL
+    )[-1]
+    shown = json.dumps(home["view"], ensure_ascii=False)
+    assert refs["support_kr"] in shown and "Detractors called back" in shown, shown
+    assert COMPANY_TITLE in shown, shown
+
+
+# ---- 6. a guardrail -------------------------------------------------------------------------
+
+
+def trip_a_guardrail_once(w: QuarterWorld, refs) -> None:
+    reply = w.say(ADMIN, "/kpi", "target nps above 30")
+    assert "Guardrail set" in reply and "healthy" in reply, reply
+    w.sheet_rows((datetime.now(UTC).date(), "", "nps", "27"))
+    since = w.sync_kpis()
+    alerts = w.posts(LEADERSHIP, since=since)
+    assert len(alerts) == 1, [flat(a) for a in alerts]  # company-wide: in the leadership channel
+    alert = flat(alerts[0])
+    assert "27 pts" in alert and "guardrail of 30 pts" in alert, alert
+    assert refs["company_kr"] in alert, alert  # the key results bound to it
+    charts = w.slack.calls_to("files.completeUploadExternal")
+    assert [c for c in charts if c.at >= since and c.get("channel_id") == LEADERSHIP]
+    since = w.sync_kpis()  # the same sheet again: nothing new to say
+    assert w.posts(LEADERSHIP, since=since) == []
+    assert "unhealthy" in w.say(BOB, "/kpi", "")
+    w.expected_rows["kpiguardrail"] += 1
+
+
+# ---- 7-8. the quarterly review and the next quarter -----------------------------------------
+
+
+def review_the_quarter(w: QuarterWorld, refs) -> None:
+    """The scheduler opens the review `review lead days` before the quarter ends; every head,
+    and the admin for the company objective, scores; then the summary goes out."""
+    prompt_day = w.quarter_end - timedelta(days=w.review_lead_days)
+    w.move_to(datetime.combine(prompt_day, time(12, 0), tzinfo=UTC))
+    since = w.run_scheduler_tick()
+    assert w.posts(LEADERSHIP, since=since, containing="review"), "no review prompt"
+
+    scored = {}
+    for user in (ALICE, BOB, ADMIN):
+        prompts = [p for p in w.posts(user, since=since) if w.buttons(p, "review_start")]
+        assert prompts, f"{user} got no Start review button"
+        for prompt in prompts:
+            for button in w.buttons(prompt, "review_start"):
+                scored.update(score_a_review(w, user, button["value"], carry=user == BOB))
+    # Every objective of the quarter was scored, the company objective by the admin.
+    assert set(scored) == {COMPANY_TITLE, SUPPORT_TITLE, SALES_TITLE}, scored
+    assert scored[COMPANY_TITLE] == ADMIN
+
+    w.advance(hours=1)
+    since = w.run_scheduler_tick()
+    summary = "".join(flat(p) for p in w.posts(LEADERSHIP, since=since))
+    assert "summary" in summary.lower(), summary
+    for title in (COMPANY_TITLE, "Support", "Sales"):
+        assert title in summary, (title, summary)
+    assert summary.index(COMPANY_TITLE) < summary.index("Support")  # company objectives first
+    assert "→ 27" in summary, summary  # NPS quarter over quarter, to the value that tripped
+    assert CAROL in summary or "Carol" in summary, summary  # the most recognized
+    w.expected_rows["reviewitem"] += 3
+
+
+def score_a_review(w: QuarterWorld, user: str, value: str, *, carry: bool) -> dict:
+    """Press Start review and submit the scoring form: the prefilled score where there is one,
+    a retro line, and carry over when asked. Returns {objective title: who scored it}."""
+    since = w.mark()
+    w.press(user, "review_start", value)
+    view = w.opened_view(since)
+    assert view["callback_id"] == "review_submit", view
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    answers = {}
+    for block_id, block in blocks.items():
+        if block.get("type") != "input" or not block_id:
+            continue
+        element = block["element"]
+        if block_id.startswith("score_") and not element.get("initial_option"):
+            answers[block_id] = "0.5"
+        elif block_id.startswith("worked_"):
+            answers[block_id] = "Calling detractors back the same day"
+        elif block_id.startswith("carry_") and carry:
+            answers[block_id] = ["carry"]
+    since = w.mark()
+    w.submit(user, view, answers)
+    w.wait_for_post(user, "submitted", since=since)
+    shown = json.dumps(view["blocks"], ensure_ascii=False)
+    return {t: user for t in (COMPANY_TITLE, SUPPORT_TITLE, SALES_TITLE) if t in shown}
+
+
+def see_the_carry_over(w: QuarterWorld, refs) -> None:
+    """Sales carried its objective over: it is in the next quarter, open again."""
+    tree = w.say(CAROL, "/okr", f"tree {w.next_quarter}")
+    assert SALES_TITLE in tree and SUPPORT_TITLE not in tree, tree
+    w.expected_rows["objective"] += 1
+    w.expected_rows["keyresult"] += 1
+
+
+# ---- 9-11. export, forget, uninstall --------------------------------------------------------
+
+
+def export_everything(w: QuarterWorld) -> dict:
+    tables = w.export("export")
+    counts = {table: len(tables.get(table, [])) for table in w.expected_rows}
+    assert counts == dict(w.expected_rows), counts
+    # Every kind of write in the story is in the audit log.
+    actions = {row["action"] for row in tables["auditlog"]}
+    wrote = {
+        "settings.update", "department.create", "department.add_members", "objective.create",
+        "objective.align", "key_result.bind_kpi", "commitment.ask", "commitment.accept",
+        "commitment.done", "behavior.create", "behavior.log", "recognition.create",
+        "checkin.create", "kpi.sync", "kpi_guardrail.set", "review.submit",
+    }  # fmt: skip
+    assert wrote <= actions, sorted(wrote - actions)
+    return tables
+
+
+def forget_a_person(w: QuarterWorld, refs, before: dict) -> None:
+    """Carol leaves: her id, name and what she wrote are gone; the numbers stay."""
+    traces = (CAROL, "Carol", NOTES[1], NOTES[2], "three detractors called")
+    dumped = json.dumps(before, ensure_ascii=False)
+    assert all(trace in dumped for trace in traces), "the export lacked Carol's data"
+    result = w.loyalty("user", "forget", "--team", w.team_id, "--user", CAROL)
+    assert f"Forgot {CAROL}" in result.output
+    after = w.export("export-after-forget")
+    audit = json.dumps(after.pop("auditlog"), ensure_ascii=False)
+    dumped = json.dumps(after, ensure_ascii=False)
+    left = [trace for trace in traces if trace in dumped]
+    assert not left, f"still in the export after forgetting Carol: {left}"
+    assert len(after["checkin"]) == len(before["checkin"])  # history and totals are kept
+    assert len(after["recognition"]) == len(before["recognition"])
+    # Forget means forget: what she wrote is scrubbed from audit payloads too.
+    left = [trace for trace in traces if trace in audit]
+    assert not left, f"still in the audit log's payloads after forgetting Carol: {left}"
+
+
+def uninstall_and_purge(w: QuarterWorld) -> None:
+    w.driver.event({"type": "app_uninstalled"})
+    wait_until(lambda: w.runtime.active_teams() == [], timeout=10)
+    calls = len(w.slack.calls)
+    w.advance(days=7)
+    w.run_scheduler_tick()  # an uninstalled workspace gets nothing more
+    assert len(w.slack.calls) == calls
+    result = w.loyalty("team", "purge", "--team", w.team_id)
+    assert f"Purged team {w.team_id}" in result.output
+    with w.engine.connect() as conn:
+        left = {
+            table.name: n
+            for table in team_tables_for_purge()
+            if (
+                n := conn.execute(
+                    select(func.count()).select_from(table).where(table.c.team_id == w.team_id)
+                ).scalar_one()
+            )
+        }
+    assert left == {}, f"rows of the purged team remain: {left}"
