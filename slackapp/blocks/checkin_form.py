@@ -65,7 +65,6 @@ def _row_heading(kr: KeyResult) -> SectionBlock:
         now = (
             f"Now {format_number(kr.current_value, kr.unit)} of "
             f"{format_number(kr.target, kr.unit)} ({kr_progress(kr):.0%})"
-            + (f" · unit: {escape(kr.unit)}" if kr.unit else "")
         )
     if kr.last_confidence:
         now += f" · last confidence {kr.last_confidence}/10"

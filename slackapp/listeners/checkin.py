@@ -322,7 +322,7 @@ def handle_form_submission(ack, view, context, client):
     if not filled and page + 1 >= pages:
         if page == 0 and entries:
             first = entries[0].number
-            present = {b.get("block_id") for b in view.get("blocks", [])}
+            present = view["state"]["values"]
             target = (
                 f"kr{first}_value" if f"kr{first}_value" in present else f"kr{first}_confidence"
             )
