@@ -331,7 +331,7 @@ def guess_department(
     for dept in departments_in(session, team_id=team_id, ids=None):
         if dept.id == exclude_id or not dept.name_key:
             continue
-        if re.search(rf"(?<!\w){re.escape(dept.name_key)}(?!\w)", folded) and (
+        if re.search(rf"(?:^|(?<=\W)){re.escape(dept.name_key)}(?!\w)", folded) and (
             best is None or len(dept.name_key) > len(best.name_key)
         ):
             best = dept
