@@ -14,12 +14,14 @@ from storage.behaviors import undo_behavior_log
 from storage.checkins import record_checkin, undo_checkin
 from storage.db import session_scope
 from storage.errors import DomainError
+from storage.kudos import create_recognition, undo_recognition
 from storage.leaderboards import leaderboard
 from storage.models import (
     AuditLog,
     BehaviorLog,
     CheckIn,
     KeyResult,
+    PraiseDraft,
     Recognition,
     RecognitionRecipient,
     RecognitionWeek,
@@ -380,3 +382,28 @@ def test_kudos_undo_after_24_hours_changes_nothing(driver, slack, engine):
     text = press(driver, slack, "kudos_undo", undo["value"], ALICE)
     assert "more than 24 hours ago" in text
     assert count(engine, Recognition) == 1 and slack.calls_to("chat.delete") == []
+
+
+def test_undoing_kudos_confirmed_from_the_praise_sheet_dismisses_the_row(engine):
+    department(engine, heads=(ALICE,), members=(BOB,))
+    with session_scope(engine) as s:
+        item = create_recognition(
+            s, team_id=TEAM, giver_id=ALICE, recipient_ids=[BOB], text="Bob fixed it",
+            source="sheet",
+        )  # fmt: skip
+        s.add(
+            PraiseDraft(
+                team_id=TEAM, row_key="row-1", comment="Bob fixed it", staff="Bob",
+                staff_user_id=BOB, status="confirmed", decided_by=ALICE,
+                recognition_id=item.recognition.id,
+            )
+        )  # fmt: skip
+    with session_scope(engine) as s:
+        undone = undo_recognition(
+            s, team_id=TEAM, user_id=ALICE, recognition_id=item.recognition.id
+        )
+        assert undone.recipient_ids == [BOB]
+    with Session(engine) as s:
+        draft = s.exec(select(PraiseDraft)).one()
+        assert (draft.status, draft.recognition_id) == ("dismissed", None)
+    assert count(engine, Recognition) == 0 and count(engine, RecognitionWeek) == 0
