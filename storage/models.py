@@ -348,6 +348,9 @@ class Recognition(SQLModel, table=True):
     source: str = Field(default="command", max_length=16)  # command | shortcut | reaction | sheet
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
+    # The app's public post of it (in the recognition channel), taken down if it is undone.
+    post_channel_id: str | None = Field(default=None, max_length=32)
+    post_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
