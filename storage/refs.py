@@ -1,4 +1,4 @@
-"""Short references shown to users (O-12, KR-34, B-5, C-7), numbered per team."""
+"""Short references shown to users (O-12, KR-34, B-5, C-7, F-3), numbered per team."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from storage.errors import DomainError
 from storage.models import RefCounter
 
-PREFIX = {"objective": "O", "key_result": "KR", "behavior": "B", "commitment": "C"}
-_REF = re.compile(r"^(O|KR|B|C)-?(\d{1,9})$", re.IGNORECASE)
+PREFIX = {"objective": "O", "key_result": "KR", "behavior": "B", "commitment": "C", "followup": "F"}
+_REF = re.compile(r"^(O|KR|B|C|F)-?(\d{1,9})$", re.IGNORECASE)
 
 
 def format_ref(kind: str, number: int) -> str:
@@ -41,3 +41,22 @@ def next_number(session: Session, *, team_id: str, kind: str) -> int:
     return session.exec(
         select(RefCounter.last).where(RefCounter.team_id == team_id, RefCounter.kind == kind)
     ).one()
+
+
+def reserve_numbers(session: Session, *, team_id: str, kind: str, count: int) -> list[int]:
+    """Allocate `count` consecutive numbers in one statement (bulk imports)."""
+    if count <= 0:
+        return []
+    result = session.execute(
+        update(RefCounter)
+        .where(RefCounter.team_id == team_id, RefCounter.kind == kind)
+        .values(last=RefCounter.last + count)
+    )
+    if result.rowcount == 0:
+        session.add(RefCounter(team_id=team_id, kind=kind, last=count))
+        session.flush()
+        return list(range(1, count + 1))
+    last = session.exec(
+        select(RefCounter.last).where(RefCounter.team_id == team_id, RefCounter.kind == kind)
+    ).one()
+    return list(range(last - count + 1, last + 1))
