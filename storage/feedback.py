@@ -10,6 +10,7 @@ statements per batch, so a 50,000-row sheet lands in one transaction in well und
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -25,6 +26,7 @@ from storage.models import (
     Feedback,
     FeedbackRoute,
     FeedbackSettings,
+    FeedbackWebhookToken,
     Followup,
     utcnow,
 )
@@ -723,3 +725,37 @@ def _blank_json_field(payload: str, name: str) -> str:
 
 def feedback_day(value: datetime | date) -> date:
     return value.date() if isinstance(value, datetime) else value
+
+
+# ---- the webhook's per-workspace token ------------------------------------------------------
+
+
+def webhook_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def team_for_webhook_token(session: Session, *, token: str) -> str | None:
+    """The workspace whose webhook token this is (looked up by hash: the token itself is
+    stored only encrypted, for showing it to admins)."""
+    return session.exec(
+        select(FeedbackWebhookToken.team_id).where(
+            FeedbackWebhookToken.token_hash == webhook_token_hash(token)
+        )
+    ).first()
+
+
+def webhook_token(session: Session, *, team_id: str, actor_id: str) -> str:
+    """The workspace's webhook token, created on first use (admins see it in the setup form)."""
+    row = session.get(FeedbackWebhookToken, team_id)
+    if row is not None:
+        return row.token
+    token = secrets.token_urlsafe(32)
+    session.add(
+        FeedbackWebhookToken(
+            team_id=team_id, token_hash=webhook_token_hash(token), token=token, created_by=actor_id
+        )  # fmt: skip
+    )
+    session.flush()
+    audit.record(session, team_id=team_id, actor_id=actor_id, action="feedback.webhook_token",
+                 entity="feedback_settings", after={"created": True})  # fmt: skip
+    return token

@@ -12,6 +12,7 @@ from slackapp.listeners import (
     checkin,
     commitments,
     departments,
+    feedback,
     kpi,
     kudos,
     objective_edit,
@@ -46,6 +47,7 @@ FEATURES = (
     away,
     alignment,
     commitments,
+    feedback,
 )
 
 # The App Home's sections beyond the objectives, in this order:

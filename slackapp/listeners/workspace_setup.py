@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from slackapp.blocks.common import as_dicts, modal, notice_modal, plain, section
+from slackapp.listeners import feedback
 from storage.errors import FieldErrors
 from storage.teams import get_or_create_team, team_timezone, update_settings
 
@@ -47,7 +48,7 @@ def _channel(block_id: str, label: str, initial: str | None, hint: str) -> Input
     )
 
 
-def setup_modal(team, default_tz: str) -> View:
+def setup_modal(team, default_tz: str, extra_blocks: list | None = None) -> View:
     yes = Option(value="yes", text="Kudos must name a behavior (#B-5)")
     return modal(
         "Loyalty OKRs setup",
@@ -124,6 +125,7 @@ def setup_modal(team, default_tz: str) -> View:
                     initial_options=[yes] if team.kudos_require_behavior else None,
                 ),
             ),
+            *(extra_blocks or []),
         ],
     )
 
@@ -139,7 +141,9 @@ def open_setup_modal(context, client, trigger_id: str) -> None:
             )
         else:
             view = setup_modal(
-                get_or_create_team(session, team_id=team_id), deps.settings.loyalty_timezone
+                get_or_create_team(session, team_id=team_id),
+                deps.settings.loyalty_timezone,
+                feedback.setup_part(session, deps, team_id=team_id, user_id=context["user_id"]),
             )
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -180,6 +184,8 @@ def handle_setup_submission(ack, view, context, client):
             return
         try:
             update_settings(session, team_id=team_id, actor_id=user_id, values=values)
+            feedback.save_setup_part(session, view["state"]["values"], team_id=team_id,
+                                     user_id=user_id, is_admin=True)  # fmt: skip
         except FieldErrors as exc:
             ack(response_action="errors", errors=exc.errors)
             return
