@@ -69,6 +69,6 @@ def announce_followups(
             if not delivered:
                 session.rollback()  # nobody heard of it: the next tick tries again
                 continue
-            log.info("F-%s announced to %s", fu.number, json.dumps(delivered))
+            log.debug("F-%s announced to %s", fu.number, json.dumps(delivered))
         sent += 1
     return sent

@@ -37,6 +37,7 @@ SOURCES = ("sheet", "webhook", "shortcut", "csv")
 DETRACTOR_MAX = 6  # 0–6: a follow-up is opened
 PROMOTER_MIN = 9  # 9–10: a promoter (may recover an earlier detractor)
 RECOVERY_WINDOW = timedelta(days=90)
+HISTORY_AGE = timedelta(days=14)  # feedback older than this when stored raises no DMs
 DEFAULT_FOLLOWUP_HOURS = 48
 FOLLOWUP_HOURS_MAX = 24 * 30
 CUSTOMER_MAX = 200
@@ -425,6 +426,7 @@ def store_feedback(
         result.feedback_ids[i] = fid
     settings = feedback_settings(session, team_id=team_id)
     hours = timedelta(hours=settings.followup_hours)
+    quiet_before = now - HISTORY_AGE
     detractors = [(fid, row) for fid, row in zip(ids, rows, strict=True)
                   if is_detractor(row["score"])]  # fmt: skip
     if detractors:
@@ -444,6 +446,10 @@ def store_feedback(
                         "due_at": row["received_at"] + hours,
                         "status": "open",
                         "created_at": now,
+                        # History (an old sheet or CSV): listed and counted, but nobody is
+                        # DMed about answers from weeks ago.
+                        "heads_notified_at": now if row["received_at"] < quiet_before else None,
+                        "overdue_notified_at": now if row["received_at"] < quiet_before else None,
                     }
                     for n, (fid, row) in zip(numbers, detractors, strict=True)
                 ],
