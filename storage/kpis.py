@@ -20,6 +20,11 @@ KNOWN_KPIS: dict[str, tuple[str, str]] = {
     "clv": ("$", "increase"),
     "repeat_purchase_rate": ("%", "increase"),
     "csat": ("%", "increase"),
+    # Customer voice (storage/feedback_figures.py computes them from follow-ups, source
+    # `feedback`): the share of detractors contacted within the follow-up window, and the
+    # median hours from an answer to the first contact.
+    "close_the_loop_rate": ("%", "increase"),
+    "hours_to_contact": ("h", "decrease"),
 }
 
 # KPI -> (inputs, formula). Spec §2.

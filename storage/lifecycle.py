@@ -27,6 +27,7 @@ from storage.models import (
     CheckIn,
     Commitment,
     DepartmentMember,
+    Followup,
     SlackUser,
     Team,
     utcnow,
@@ -44,6 +45,7 @@ AUTHORED_NOTES = [
     (BehaviorLog, BehaviorLog.user_id, BehaviorLog.note),
     (Commitment, Commitment.done_by, Commitment.done_note),
     (Commitment, Commitment.decided_by, Commitment.decline_reason),
+    (Followup, Followup.closed_by, Followup.note),
 ]
 
 

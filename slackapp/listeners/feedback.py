@@ -36,6 +36,7 @@ from storage import feedback as fstore
 from storage import followups as store
 from storage.departments import find_department
 from storage.errors import DomainError, FieldErrors
+from storage.feedback_figures import refresh_for_followup
 from storage.models import Department, Followup, utcnow
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,17 @@ def _dm(client, user_id: str, text: str) -> None:
         log.warning("DM to %s failed: %s", user_id, exc.response.get("error"))
 
 
+def _refresh_kpis(deps, fu: Followup) -> None:
+    """The customer-voice KPIs of the follow-up's week, after a first contact or a close: in
+    their own transaction, so a clash with another close never undoes this one."""
+    try:
+        with deps.session() as session:
+            refresh_for_followup(session, team_id=fu.team_id, received_at=fu.received_at)
+    except Exception:  # noqa: BLE001 - the daily job recomputes them
+        log.exception("customer-voice KPIs after F-%s failed; the daily job recomputes them",
+                      fu.number)  # fmt: skip
+
+
 def _loser_text(fu: Followup, user_id: str) -> str:
     """What the person who lost a race (or came late) is told."""
     if fu.status == "closed":
@@ -121,6 +133,7 @@ def take_cmd(context, client, respond, arg: str) -> None:
     if not change.won:
         reply(respond, _loser_text(fu, user_id))
         return
+    _refresh_kpis(deps, fu)
     reply(respond, f":white_check_mark: You took *F-{fu.number}*. Close it with "
                    f"`/feedback close F-{fu.number} contacted [note]` once you've talked.")  # fmt: skip
 
@@ -175,6 +188,7 @@ def close_cmd(context, client, respond, arg: str) -> None:
     if not closing.won:
         reply(respond, _loser_text(fu, user_id))
         return
+    _refresh_kpis(deps, fu)
     reply(respond, _closed_text(closing))
 
 
@@ -354,6 +368,7 @@ def handle_take_button(ack, body, context, client, respond):
     if not change.won:
         reply(respond, _loser_text(fu, user_id))
         return
+    _refresh_kpis(deps, fu)
     respond(text=f"You took F-{fu.number}.", replace_original=True,
             blocks=as_dicts(followup_after(fu, fb, dept, "You took it — call the customer, then "
                                            "press *Close…*.")))  # fmt: skip
@@ -440,6 +455,7 @@ def handle_close_submission(ack, view, context, client):
             errors={"outcome": _loser_text(closing.followup, user_id).replace("*", "")})  # fmt: skip
         return
     ack()
+    _refresh_kpis(deps, closing.followup)
     _dm(client, user_id, _closed_text(closing))
 
 
