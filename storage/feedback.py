@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from storage import audit
 from storage.departments import find_department, name_key, require_head
@@ -65,8 +67,8 @@ def is_promoter(score: int) -> bool:
 def content_id(*cells: object) -> str:
     """Source id of a row that has none of its own (sheet, CSV): a hash of its cells, so the
     same row read again is the same feedback."""
-    norm = "\x1f".join(" ".join(str(c if c is not None else "").split()) for c in cells)
-    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
+    norm = "\x1f".join("" if c is None else str(c).strip() for c in cells)
+    return hashlib.blake2b(norm.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def parse_score(raw: object) -> int:
@@ -358,6 +360,57 @@ def _existing_ids(
     return found
 
 
+def _insert_many(session: Session, table, rows: list[dict]) -> None:
+    """One executemany handed straight to the driver. SQLAlchemy's own executemany processes
+    every parameter of every row in Python, most of the time of a 50,000-row sheet; the columns
+    here are integers, text and UTC datetimes, the latter converted below as the dialect would
+    (SQLite: naive UTC text; PostgreSQL: the aware datetime itself)."""
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    keys = list(rows[0])
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    stamps = {c.name for c in table.c if isinstance(c.type, UTCDateTime)} & set(keys)
+    order = list(compiled.positiontup) if compiled.positional else keys
+    values = itemgetter(*order)
+    params = [values(row) for row in rows]
+    if dialect.name == "sqlite" and stamps:
+        seen: dict[datetime, str] = {}  # a sheet's dates repeat: each is formatted once
+
+        def text_of(v: datetime | None) -> str | None:
+            if v is None:
+                return None
+            out = seen.get(v)
+            if out is None:
+                out = seen[v] = v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            return out
+
+        at = [i for i, k in enumerate(order) if k in stamps]
+        converted = []
+        for p in params:
+            p = list(p)
+            for i in at:
+                p[i] = text_of(p[i])
+            converted.append(p)
+        params = converted
+    if compiled.positional:
+        conn.exec_driver_sql(compiled.string, [tuple(p) for p in params])
+    else:
+        conn.exec_driver_sql(compiled.string, [dict(zip(order, p, strict=True)) for p in params])
+
+
+def _ids_created(
+    session: Session, *, team_id: str, created_at: datetime, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    rows = session.exec(
+        select(Feedback.source, Feedback.source_id, Feedback.id).where(
+            Feedback.team_id == team_id, Feedback.created_at == created_at
+        )
+    ).all()
+    return {(src, sid): fid for src, sid, fid in rows if (src, sid) in keys}
+
+
 def store_feedback(
     session: Session,
     *,
@@ -417,10 +470,12 @@ def store_feedback(
             }
         )
     table = Feedback.__table__
-    ids = session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    ).scalars()
-    ids = list(ids)
+    # executemany without RETURNING (with it SQLite would insert row by row), then the new ids
+    # in one read: this batch's rows are the ones stamped with its `now`.
+    _insert_many(session, table, rows)
+    new_ids = _ids_created(session, team_id=team_id, created_at=now,
+                           keys={(r["source"], r["source_id"]) for r in rows})  # fmt: skip
+    ids = [new_ids[(r["source"], r["source_id"])] for r in rows]
     for (i, _), fid in zip(fresh, ids, strict=True):
         result.created.append(fid)
         result.feedback_ids[i] = fid
@@ -431,30 +486,38 @@ def store_feedback(
                   if is_detractor(row["score"])]  # fmt: skip
     if detractors:
         numbers = reserve_numbers(session, team_id=team_id, kind="followup", count=len(detractors))
-        ftable = Followup.__table__
-        result.followups = list(
-            session.execute(
-                insert(ftable).returning(ftable.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "team_id": team_id,
-                        "number": n,
-                        "feedback_id": fid,
-                        "department_id": row["department_id"],
-                        "score": row["score"],
-                        "received_at": row["received_at"],
-                        "due_at": row["received_at"] + hours,
-                        "status": "open",
-                        "created_at": now,
-                        # History (an old sheet or CSV): listed and counted, but nobody is
-                        # DMed about answers from weeks ago.
-                        "heads_notified_at": now if row["received_at"] < quiet_before else None,
-                        "overdue_notified_at": now if row["received_at"] < quiet_before else None,
-                    }
-                    for n, (fid, row) in zip(numbers, detractors, strict=True)
-                ],
-            ).scalars()
+        _insert_many(
+            session,
+            Followup.__table__,
+            [
+                {
+                    "team_id": team_id,
+                    "number": n,
+                    "feedback_id": fid,
+                    "department_id": row["department_id"],
+                    "score": row["score"],
+                    "received_at": row["received_at"],
+                    "due_at": row["received_at"] + hours,
+                    "status": "open",
+                    "created_at": now,
+                    # History (an old sheet or CSV): listed and counted, but nobody is
+                    # DMed about answers from weeks ago.
+                    "heads_notified_at": now if row["received_at"] < quiet_before else None,
+                    "overdue_notified_at": now if row["received_at"] < quiet_before else None,
+                }
+                for n, (fid, row) in zip(numbers, detractors, strict=True)
+            ],
         )
+        by_number = dict(
+            session.exec(
+                select(Followup.number, Followup.id).where(
+                    Followup.team_id == team_id,
+                    col(Followup.number) >= numbers[0],
+                    col(Followup.number) <= numbers[-1],
+                )
+            ).all()
+        )
+        result.followups = [by_number[n] for n in numbers]
     promoters = [(fid, row) for fid, row in zip(ids, rows, strict=True)
                  if is_promoter(row["score"])]  # fmt: skip
     if promoters:

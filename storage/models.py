@@ -512,7 +512,6 @@ class Feedback(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "source", "source_id"),
         Index("ix_feedback_team_customer", "team_id", "customer_key"),
-        Index("ix_feedback_team_received", "team_id", "received_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -58,7 +58,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_feedback_team_customer", ["team_id", "customer_key"], unique=False
         )
-        batch_op.create_index("ix_feedback_team_received", ["team_id", "received_at"], unique=False)
 
     op.create_table(
         "feedbackroute",
@@ -168,7 +167,6 @@ def downgrade() -> None:
 
     op.drop_table("feedbackroute")
     with op.batch_alter_table("feedback", schema=None) as batch_op:
-        batch_op.drop_index("ix_feedback_team_received")
         batch_op.drop_index("ix_feedback_team_customer")
 
     op.drop_table("feedback")
