@@ -30,7 +30,7 @@ from storage.feedback import (
     store_feedback,
     team_for_webhook_token,
 )
-from storage.models import Followup, utcnow
+from storage.models import utcnow
 
 if TYPE_CHECKING:
     from slackapp.app import SlackApp
@@ -225,9 +225,7 @@ class FeedbackHook:
                 with self.app.deps.session() as session:
                     result = store_feedback(session, team_id=team_id, actor_id=WEBHOOK_ACTOR,
                                             items=[item])  # fmt: skip
-                    number = None
-                    if result.followups:
-                        number = session.get(Followup, result.followups[0]).number
+                    number = result.followup_numbers[0] if result.followup_numbers else None
                 return result, number
             except IntegrityError:
                 # The same id sent twice at the same moment: the other request stored it.

@@ -49,6 +49,7 @@ SOURCE_ID_MAX = 128
 KEYWORD_MAX = NAME_MAX
 FEEDBACK_ACTOR = "feedback"  # audit actor for feedback arriving from outside Slack
 _CHUNK = 500  # IN lists stay short on both databases
+SMALL_BATCH = 20  # up to this many rows are inserted one by one (RETURNING their ids)
 
 
 def customer_key(customer: str) -> str:
@@ -280,13 +281,38 @@ def routes(session: Session, *, team_id: str) -> list[tuple[FeedbackRoute, str]]
     return [(r, name) for r, name in rows]
 
 
-@dataclass
 class Router:
-    """Everything routing needs, read once per batch."""
+    """Routing for one batch. Reads only what the batch needs: the departments it names, and
+    the keyword rules once something is left unrouted (a webhook call is one small read)."""
 
-    departments: dict[str, int]  # name key -> id
-    rules: list[tuple[str, int]]  # (keyword key, department id), in order
-    default_department_id: int | None
+    def __init__(self, session: Session, *, team_id: str, default_department_id: int | None,
+                 named: set[str]):  # fmt: skip
+        self.session, self.team_id = session, team_id
+        self.default_department_id = default_department_id
+        keys = list({name_key(n) for n in named if n and n.strip()})
+        self.departments: dict[str, int] = {}
+        for i in range(0, len(keys), _CHUNK):
+            self.departments.update(
+                session.exec(
+                    select(Department.name_key, Department.id).where(
+                        Department.team_id == team_id,
+                        col(Department.name_key).in_(keys[i : i + _CHUNK]),
+                    )
+                ).all()
+            )
+        self._rules: list[tuple[str, int]] | None = None
+
+    @property
+    def rules(self) -> list[tuple[str, int]]:
+        if self._rules is None:
+            self._rules = list(
+                self.session.exec(
+                    select(FeedbackRoute.keyword_key, FeedbackRoute.department_id)
+                    .where(FeedbackRoute.team_id == self.team_id)
+                    .order_by(col(FeedbackRoute.id))
+                ).all()
+            )
+        return self._rules
 
     def route(self, department: str | None, comment: str) -> tuple[int | None, bool]:
         """(department id, whether a named department was unknown)."""
@@ -303,23 +329,6 @@ class Router:
         return self.default_department_id, unknown
 
 
-def router(session: Session, *, team_id: str) -> Router:
-    depts = dict(
-        session.exec(
-            select(Department.name_key, Department.id).where(Department.team_id == team_id)
-        ).all()
-    )
-    rules = list(
-        session.exec(
-            select(FeedbackRoute.keyword_key, FeedbackRoute.department_id)
-            .where(FeedbackRoute.team_id == team_id)
-            .order_by(col(FeedbackRoute.id))
-        ).all()
-    )
-    settings = feedback_settings(session, team_id=team_id)
-    return Router(depts, rules, settings.default_department_id)
-
-
 # ---- storing ------------------------------------------------------------------------------
 
 
@@ -328,6 +337,7 @@ class StoreResult:
     created: list[int] = field(default_factory=list)  # feedback ids, in input order
     duplicates: int = 0  # already stored (same team, source and source id)
     followups: list[int] = field(default_factory=list)  # follow-up ids opened
+    followup_numbers: list[int] = field(default_factory=list)  # their F-numbers, same order
     recovered: list[int] = field(default_factory=list)  # follow-up ids marked recovered
     unknown_departments: list[int] = field(default_factory=list)  # input indexes
     skipped_old: int = 0  # older than the retention period: not stored
@@ -400,6 +410,10 @@ def _insert_many(session: Session, table, rows: list[dict]) -> None:
         conn.exec_driver_sql(compiled.string, [dict(zip(order, p, strict=True)) for p in params])
 
 
+def _history(row: dict, quiet_before: datetime) -> bool:
+    return row["source"] != "shortcut" and row["received_at"] < quiet_before
+
+
 def _ids_created(
     session: Session, *, team_id: str, created_at: datetime, keys: set[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
@@ -444,7 +458,9 @@ def store_feedback(
                 fresh.append((i, item))
     if not fresh:
         return result
-    route = router(session, team_id=team_id)
+    settings = feedback_settings(session, team_id=team_id)
+    route = Router(session, team_id=team_id, default_department_id=settings.default_department_id,
+                   named={it.department for _, it in fresh if it.department})  # fmt: skip
     now = utcnow()
     rows = []
     for i, item in fresh:
@@ -472,52 +488,61 @@ def store_feedback(
     table = Feedback.__table__
     # executemany without RETURNING (with it SQLite would insert row by row), then the new ids
     # in one read: this batch's rows are the ones stamped with its `now`.
-    _insert_many(session, table, rows)
-    new_ids = _ids_created(session, team_id=team_id, created_at=now,
-                           keys={(r["source"], r["source_id"]) for r in rows})  # fmt: skip
-    ids = [new_ids[(r["source"], r["source_id"])] for r in rows]
+    if len(rows) <= SMALL_BATCH:
+        ids = [session.execute(insert(table).returning(table.c.id), row).scalar_one()
+               for row in rows]  # fmt: skip
+    else:
+        _insert_many(session, table, rows)
+        new_ids = _ids_created(session, team_id=team_id, created_at=now,
+                               keys={(r["source"], r["source_id"]) for r in rows})  # fmt: skip
+        ids = [new_ids[(r["source"], r["source_id"])] for r in rows]
     for (i, _), fid in zip(fresh, ids, strict=True):
         result.created.append(fid)
         result.feedback_ids[i] = fid
-    settings = feedback_settings(session, team_id=team_id)
     hours = timedelta(hours=settings.followup_hours)
     quiet_before = now - HISTORY_AGE
     detractors = [(fid, row) for fid, row in zip(ids, rows, strict=True)
                   if is_detractor(row["score"])]  # fmt: skip
     if detractors:
         numbers = reserve_numbers(session, team_id=team_id, kind="followup", count=len(detractors))
-        _insert_many(
-            session,
-            Followup.__table__,
-            [
-                {
-                    "team_id": team_id,
-                    "number": n,
-                    "feedback_id": fid,
-                    "department_id": row["department_id"],
-                    "score": row["score"],
-                    "received_at": row["received_at"],
-                    "due_at": row["received_at"] + hours,
-                    "status": "open",
-                    "created_at": now,
-                    # History (an old sheet or CSV): listed and counted, but nobody is
-                    # DMed about answers from weeks ago.
-                    "heads_notified_at": now if row["received_at"] < quiet_before else None,
-                    "overdue_notified_at": now if row["received_at"] < quiet_before else None,
-                }
-                for n, (fid, row) in zip(numbers, detractors, strict=True)
-            ],
-        )
-        by_number = dict(
-            session.exec(
-                select(Followup.number, Followup.id).where(
-                    Followup.team_id == team_id,
-                    col(Followup.number) >= numbers[0],
-                    col(Followup.number) <= numbers[-1],
-                )
-            ).all()
-        )
-        result.followups = [by_number[n] for n in numbers]
+        ftable = Followup.__table__
+        frows = [
+            {
+                "team_id": team_id,
+                "number": n,
+                "feedback_id": fid,
+                "department_id": row["department_id"],
+                "score": row["score"],
+                "received_at": row["received_at"],
+                "due_at": row["received_at"] + hours,
+                "status": "open",
+                "created_at": now,
+                # History (an old sheet, CSV or survey backfill): listed and counted, but
+                # nobody is DMed about answers from weeks ago. A message someone logs by hand
+                # is always announced.
+                "heads_notified_at": now if _history(row, quiet_before) else None,
+                "overdue_notified_at": now if _history(row, quiet_before) else None,
+            }
+            for n, (fid, row) in zip(numbers, detractors, strict=True)
+        ]
+        if len(frows) <= SMALL_BATCH:
+            result.followups = [
+                session.execute(insert(ftable).returning(ftable.c.id), row).scalar_one()
+                for row in frows
+            ]
+        else:
+            _insert_many(session, ftable, frows)
+            by_number = dict(
+                session.exec(
+                    select(Followup.number, Followup.id).where(
+                        Followup.team_id == team_id,
+                        col(Followup.number) >= numbers[0],
+                        col(Followup.number) <= numbers[-1],
+                    )
+                ).all()
+            )
+            result.followups = [by_number[n] for n in numbers]
+        result.followup_numbers = numbers
     promoters = [(fid, row) for fid, row in zip(ids, rows, strict=True)
                  if is_promoter(row["score"])]  # fmt: skip
     if promoters:

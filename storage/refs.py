@@ -47,16 +47,14 @@ def reserve_numbers(session: Session, *, team_id: str, kind: str, count: int) ->
     """Allocate `count` consecutive numbers in one statement (bulk imports)."""
     if count <= 0:
         return []
-    result = session.execute(
+    last = session.execute(
         update(RefCounter)
         .where(RefCounter.team_id == team_id, RefCounter.kind == kind)
         .values(last=RefCounter.last + count)
-    )
-    if result.rowcount == 0:
+        .returning(RefCounter.last)
+    ).scalar_one_or_none()
+    if last is None:
         session.add(RefCounter(team_id=team_id, kind=kind, last=count))
         session.flush()
         return list(range(1, count + 1))
-    last = session.exec(
-        select(RefCounter.last).where(RefCounter.team_id == team_id, RefCounter.kind == kind)
-    ).one()
     return list(range(last - count + 1, last + 1))
