@@ -96,6 +96,7 @@ def main() -> bool:
                         else:
                             errors.append(f"#{i}: HTTP {resp.status}")
 
+                cpu_before = sum(server.cpu_seconds().values())
                 total = int(RATE * DURATION)
                 pool = ThreadPoolExecutor(32)
                 gc.collect()
@@ -111,6 +112,7 @@ def main() -> bool:
                 gc.enable()
                 elapsed = time.perf_counter() - start
                 time.sleep(3)  # the DMs after the responses
+                cpu_ms = (sum(server.cpu_seconds().values()) - cpu_before) * 1000 / max(1, total)
                 engine = create_engine(url)
                 with engine.connect() as conn:
                     stored = conn.execute(select(func.count()).select_from(Feedback)).scalar_one()
@@ -133,7 +135,8 @@ def main() -> bool:
     print(
         f"Webhook: {len(latencies)} requests in {elapsed:.1f}s ({RATE:.0f}/s offered) · "
         f"p50 {p50 * 1000:.1f} ms · p95 {p95 * 1000:.1f} ms (budget {P95_BUDGET_S * 1000:.0f}) · "
-        f"p99 {p99 * 1000:.1f} ms · {len(errors)} failed · {len(acked)} distinct answers acked, "
+        f"p99 {p99 * 1000:.1f} ms · server CPU {cpu_ms:.1f} ms/request (DMs included) · "
+        f"{len(errors)} failed · {len(acked)} distinct answers acked, "
         f"{stored} stored · {followups} follow-ups, {dms} DMs to heads, {unannounced} untold "
         f"{'ok' if ok else 'OVER BUDGET'}"
     )

@@ -410,6 +410,19 @@ def _insert_many(session: Session, table, rows: list[dict]) -> None:
         conn.exec_driver_sql(compiled.string, [dict(zip(order, p, strict=True)) for p in params])
 
 
+def _insert_ignoring_duplicates(session: Session, table):
+    """INSERT … ON CONFLICT (team, source, source id) DO NOTHING RETURNING id."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=["team_id", "source", "source_id"])
+        .returning(table.c.id)
+    )
+
+
 def _history(row: dict, quiet_before: datetime) -> bool:
     return row["source"] != "shortcut" and row["received_at"] < quiet_before
 
@@ -442,8 +455,17 @@ def store_feedback(
         by_source.setdefault(item.source, []).append((i, item))
     seen_in_batch: set[tuple[str, str]] = set()
     for source, group in by_source.items():
-        existing = _existing_ids(session, team_id=team_id, source=source,
-                                 source_ids=list({it.source_id for _, it in group}))  # fmt: skip
+        # A small batch (a webhook call) skips this read: its insert ignores duplicates itself.
+        existing = (
+            {}
+            if len(items) <= SMALL_BATCH
+            else _existing_ids(
+                session,
+                team_id=team_id,
+                source=source,
+                source_ids=list({it.source_id for _, it in group}),
+            )  # fmt: skip
+        )
         for i, item in group:
             key = (source, item.source_id)
             if item.source_id in existing:
@@ -489,8 +511,21 @@ def store_feedback(
     # executemany without RETURNING (with it SQLite would insert row by row), then the new ids
     # in one read: this batch's rows are the ones stamped with its `now`.
     if len(rows) <= SMALL_BATCH:
-        ids = [session.execute(insert(table).returning(table.c.id), row).scalar_one()
-               for row in rows]  # fmt: skip
+        # One by one, skipping an id another request stored since we looked (two deliveries of
+        # one survey answer at the same moment): the database decides, nothing fails.
+        once = _insert_ignoring_duplicates(session, table)
+        kept = []
+        for (i, item), row in zip(fresh, rows, strict=True):
+            fid = session.execute(once, row).scalar_one_or_none()
+            if fid is None:
+                result.duplicates += 1
+            else:
+                kept.append(((i, item), row, fid))
+        if not kept:
+            return result
+        fresh = [k[0] for k in kept]
+        rows = [k[1] for k in kept]
+        ids = [k[2] for k in kept]
     else:
         _insert_many(session, table, rows)
         new_ids = _ids_created(session, team_id=team_id, created_at=now,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.errors import DomainError
@@ -54,7 +55,11 @@ def reserve_numbers(session: Session, *, team_id: str, kind: str, count: int) ->
         .returning(RefCounter.last)
     ).scalar_one_or_none()
     if last is None:
-        session.add(RefCounter(team_id=team_id, kind=kind, last=count))
-        session.flush()
-        return list(range(1, count + 1))
+        try:
+            # Two first allocations at once: the loser's savepoint rolls back and it counts on.
+            with session.begin_nested():
+                session.add(RefCounter(team_id=team_id, kind=kind, last=count))
+            return list(range(1, count + 1))
+        except IntegrityError:
+            return reserve_numbers(session, team_id=team_id, kind=kind, count=count)
     return list(range(last - count + 1, last + 1))
