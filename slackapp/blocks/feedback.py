@@ -306,3 +306,18 @@ def setup_blocks(
     )
     blocks.append(context(webhook_text))
     return blocks
+
+
+def home_followup_blocks(
+    rows: list[Followup], feedback: dict[int, Feedback], names: dict[int, str], now: datetime
+) -> list[Block]:
+    """One section per follow-up with a *Close…* button (App Home)."""
+    return [
+        section(
+            followup_line(
+                fu, feedback.get(fu.feedback_id), names.get(fu.department_id, "no department"), now
+            ),
+            accessory=ButtonElement(text="Close…", action_id=CLOSE, value=f"F-{fu.number}"),
+        )  # fmt: skip
+        for fu in rows
+    ]

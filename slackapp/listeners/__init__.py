@@ -52,7 +52,12 @@ FEATURES = (
 
 # The App Home's sections beyond the objectives, in this order:
 # fn(session, team_id=, user_id=) -> (buttons, blocks).
-HOME_SECTIONS = (behavior.home_contribution, kudos.home_contribution, away.home_contribution)
+HOME_SECTIONS = (
+    behavior.home_contribution,
+    kudos.home_contribution,
+    away.home_contribution,
+    feedback.home_contribution,
+)
 
 
 def register_listeners(app: App) -> None:

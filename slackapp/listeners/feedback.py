@@ -380,6 +380,15 @@ def _summary_for(session, fu: Followup) -> str:
     return f"*F-{fu.number}* · {fu.score}/10 · {who} · {escape(dept)}"
 
 
+def _tell(respond, client, user_id: str, text: str) -> None:
+    """Answer a button: in place where Slack gave a response URL (a message), else by DM
+    (App Home's buttons have none)."""
+    if respond is not None:
+        reply(respond, text)
+    else:
+        _dm(client, user_id, text)
+
+
 def _open_modal(ack, body, context, client, respond, build, action: str, owner_may: bool):
     ack()
     deps, team_id, user_id = _ids(context)
@@ -394,10 +403,10 @@ def _open_modal(ack, body, context, client, respond, build, action: str, owner_m
                                   f"workspace admin can {action} F-{fu.number}.")  # fmt: skip
             summary = _summary_for(session, fu)
     except DomainError as exc:
-        reply(respond, f":warning: {exc.message}")
+        _tell(respond, client, user_id, f":warning: {exc.message}")
         return
     if fu.status == "closed":
-        reply(respond, _loser_text(fu, user_id))
+        _tell(respond, client, user_id, _loser_text(fu, user_id))
         return
     client.views_open(trigger_id=body["trigger_id"], view=build(f"F-{fu.number}", summary))
 
@@ -608,3 +617,28 @@ def save_setup_part(session, values: dict, *, team_id: str, user_id: str, is_adm
         )  # fmt: skip
     except FieldErrors as exc:
         raise FieldErrors({SETUP_BLOCK_IDS.get(k, k): v for k, v in exc.errors.items()}) from None
+
+
+# ---- App Home: Follow-ups you own --------------------------------------------------------------
+
+HOME_MAX_FOLLOWUPS = 5
+
+
+def home_contribution(session, *, team_id: str, user_id: str):
+    """App Home: the follow-ups the person owns, soonest due first, each with *Close…*."""
+    from slackapp.blocks.common import context as context_block
+    from slackapp.blocks.common import divider, header
+    from slackapp.blocks.feedback import home_followup_blocks
+
+    rows, total = store.list_followups(session, team_id=team_id, view="mine", user_id=user_id,
+                                       limit=HOME_MAX_FOLLOWUPS)  # fmt: skip
+    if not rows:
+        return [], []
+    fbs = fstore.feedback_of(session, team_id=team_id,
+                             ids=[r.feedback_id for r in rows if r.feedback_id])  # fmt: skip
+    names = _department_names(session, team_id)
+    blocks = [divider(), header("Follow-ups you own")]
+    blocks += home_followup_blocks(rows, fbs, names, utcnow())
+    if total > len(rows):
+        blocks.append(context_block(f"…and {total - len(rows)} more: `/feedback list`."))
+    return [], blocks

@@ -368,3 +368,57 @@ def test_setup_form_saves_default_department_and_window(driver, slack, engine, w
     with Session(engine) as s:
         row = s.get(FeedbackSettings, TEAM)
     assert (row.default_department_id, row.followup_hours) == (world["billing"].id, 24)
+
+
+def test_multi_workspace_token_picks_the_workspace(db_url, engine, slack):
+    """With the OAuth install each workspace has its own token (shown in its setup form); the
+    single-workspace LOYALTY_FEEDBACK_TOKEN means nothing there."""
+    from slackapp.app import create_app
+    from storage.feedback import webhook_token
+    from tests.support.oauth_helpers import oauth_settings
+
+    settings = oauth_settings(db_url, slack)
+    settings.loyalty_feedback_token = TOKEN
+    app = create_app(settings, engine)  # configures the token cipher from the settings
+    department(engine, "Ops", team_id=TEAM_B, heads=(BOB,), channel="C0BOPS0001")
+    with session_scope(engine) as s:
+        token_b = webhook_token(s, team_id=TEAM_B, actor_id=ADMIN)
+    with session_scope(engine) as s:
+        assert webhook_token(s, team_id=TEAM_B, actor_id=ADMIN) == token_b  # kept, not renewed
+    server = make_server("127.0.0.1", 0, make_wsgi_app(app), server_class=_ThreadedServer,
+                         handler_class=_Quiet)  # fmt: skip
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        answer = {
+            "id": "b-1",
+            "customer": "Bea",
+            "score": 1,
+            "comment": "late",
+            "department": "ops",
+        }
+        assert hook(base, answer, token=TOKEN)[0] == 401
+        status, body = hook(base, answer, token=token_b)
+        assert status == 200 and body["followup"] == "F-1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        app.bolt.listener_runner.listener_executor.shutdown(wait=True)
+    with Session(engine) as s:
+        (fb,) = s.exec(select(Feedback)).all()
+    assert fb.team_id == TEAM_B and fb.customer == "Bea"
+
+
+def test_app_home_lists_follow_ups_you_own_with_close(driver, slack, engine, world):
+    seed(engine, 2, 4)
+    driver.command("/feedback", "take F-2", user=ALICE)
+    driver.replies(1)
+    slack.reset()
+    driver.home_opened(ALICE)
+    view = slack.wait_for("views.publish")[0]["view"]
+    shown = json.dumps(view["blocks"])
+    assert "Follow-ups you own" in shown and "F-2" in shown and "*F-1*" not in shown
+    closes = [b["accessory"] for b in view["blocks"]
+              if b.get("accessory", {}).get("action_id") == "followup_close"]  # fmt: skip
+    assert [c["value"] for c in closes] == ["F-2"]
+    assert len(view["blocks"]) <= 100
