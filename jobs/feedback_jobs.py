@@ -33,6 +33,7 @@ from storage.feedback_figures import refresh_feedback_kpis
 from storage.followups import (
     deciders,
     department_name,
+    get_followup,
     mark_overdue_notified,
     overdue_unnotified,
 )
@@ -101,12 +102,10 @@ def send_overdue_followups(
     report = (poster or Poster(client, engine=engine)).post_all(messages)
     failed = {msg.label for msg, _ in report.failed}
     done = {msg.label for msg in report.sent + report.skipped} - failed
+    # Everyone was told (now or by an earlier run): the follow-up is not planned again.
     with session_scope(engine) as session:
         for label in done:
-            number = int(label.rsplit("F-", 1)[1])
-            from storage.followups import get_followup
-
-            fu = get_followup(session, team_id=team_id, ref=f"F-{number}")
+            fu = get_followup(session, team_id=team_id, ref=label.rsplit(" ", 1)[1])
             mark_overdue_notified(session, team_id=team_id, followup_id=fu.id)
     return report
 

@@ -21,6 +21,7 @@ from slackapp.blocks.feedback import followup_dm
 from storage.db import session_scope
 from storage.feedback import feedback_by_id
 from storage.followups import claim_heads_notice, deciders, department_name, needing_heads_notice
+from storage.models import Followup
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ def announce_followups(
         with session_scope(engine) as session:
             if not claim_heads_notice(session, team_id=team_id, followup_id=followup_id):
                 continue
-            from storage.models import Followup
-
             fu = session.get(Followup, followup_id)
             fb = (
                 feedback_by_id(session, team_id=team_id, feedback_id=fu.feedback_id)

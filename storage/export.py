@@ -37,6 +37,19 @@ def only_team(engine: Engine) -> str:
     return teams[0]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _safe_cell(value):
+    """Text a spreadsheet would run as a formula (a customer's comment starting with `=`) is
+    prefixed with `'`; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def export_team(engine: Engine, *, team_id: str, out_dir: str | Path) -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -53,7 +66,7 @@ def export_team(engine: Engine, *, team_id: str, out_dir: str | Path) -> dict:
                 writer = csv.writer(fh)
                 writer.writerow(cols)
                 for row in rows:
-                    writer.writerow(["" if v is None else v for v in row])
+                    writer.writerow([_safe_cell(v) for v in row])
                     count += 1
             manifest["tables"][table.name] = count
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

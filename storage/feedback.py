@@ -10,12 +10,13 @@ statements per batch, so a 50,000-row sheet lands in one transaction in well und
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
-from sqlalchemy import insert, update
+from sqlalchemy import String, cast, delete, func, insert, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -24,12 +25,14 @@ from storage.departments import find_department, name_key, require_head
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.models import (
     NAME_MAX,
+    AuditLog,
     Department,
     Feedback,
     FeedbackRoute,
     FeedbackSettings,
     FeedbackWebhookToken,
     Followup,
+    PraiseDraft,
     utcnow,
 )
 from storage.praise import PraiseIn, store_drafts
@@ -744,8 +747,6 @@ def purge_old_feedback(session: Session, *, team_id: str | None = None, before: 
         .where(col(Followup.feedback_id).in_(old))
         .values(feedback_id=None, note=None)
     )
-    from sqlalchemy import delete
-
     return session.execute(delete(Feedback).where(*where)).rowcount
 
 
@@ -778,10 +779,6 @@ def forget_customer(
             )
         ).all()
     )
-    from sqlalchemy import String, cast, func
-
-    from storage.models import AuditLog, PraiseDraft
-
     changed = {"feedback": 0, "followup": 0, "praise_draft": 0, "auditlog": 0}
     changed["feedback"] = session.execute(
         update(Feedback)
@@ -794,9 +791,15 @@ def forget_customer(
             .where(Followup.team_id == team_id, col(Followup.id).in_(followup_ids))
             .values(note=None)
         ).rowcount
-    drafts = session.exec(select(PraiseDraft).where(PraiseDraft.team_id == team_id)).all()
+    named = customer.strip()
+    drafts = session.exec(
+        select(PraiseDraft).where(
+            PraiseDraft.team_id == team_id,
+            (func.lower(PraiseDraft.customer) == key) | col(PraiseDraft.comment).contains(named),
+        )
+    ).all()
     for d in drafts:
-        if customer_key(d.customer) == key or any(t and t in d.comment for t in texts):
+        if customer_key(d.customer) == key or named in d.comment:
             d.customer, d.comment = FORGOTTEN, "(erased at the customer's request)"
             session.add(d)
             changed["praise_draft"] += 1
@@ -834,14 +837,10 @@ def forget_customer(
 
 def _json_inner(text: str) -> str:
     """`text` as it appears inside a JSON string (audit payloads are JSON)."""
-    import json
-
     return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
 def _blank_json_field(payload: str, name: str) -> str:
-    import json
-
     try:
         data = json.loads(payload)
     except ValueError:
@@ -850,10 +849,6 @@ def _blank_json_field(payload: str, name: str) -> str:
         data[name] = None
         return json.dumps(data, ensure_ascii=False, default=str)
     return payload
-
-
-def feedback_day(value: datetime | date) -> date:
-    return value.date() if isinstance(value, datetime) else value
 
 
 # ---- the webhook's per-workspace token ------------------------------------------------------

@@ -36,7 +36,7 @@ OUTCOMES = ("contacted", "resolved", "unreachable", "not-needed")
 CONTACT_OUTCOMES = ("contacted", "resolved")  # these log the department's follow-up behavior
 
 
-def ref(row: Followup) -> str:
+def ref_of(row: Followup) -> str:
     return f"F-{row.number}"
 
 
@@ -76,7 +76,7 @@ def _require_manager(session: Session, *, row: Followup, user_id: str, is_admin,
     if not may_manage(session, row=row, user_id=user_id, is_admin=is_admin):
         raise PermissionDenied(
             f"a head of {department_name(session, row)} or a workspace admin",
-            f"{action} {ref(row)}",
+            f"{action} {ref_of(row)}",
         )
 
 
@@ -130,13 +130,9 @@ def assign(
     if row.status == CLOSED:
         return Change(row, False)
     if row.owner_id == owner_id:
-        raise DomainError(f"{ref_text(row)} is already owned by that person.", field="owner")
+        raise DomainError(f"{ref_of(row)} is already owned by that person.", field="owner")
     return _change(session, row=row, actor_id=actor_id, action="followup.assign",
                    values={"status": TAKEN, "owner_id": owner_id})  # fmt: skip
-
-
-def ref_text(row: Followup) -> str:
-    return ref(row)
 
 
 @dataclass
@@ -171,7 +167,7 @@ def close(
         if not may_manage(session, row=row, user_id=actor_id, is_admin=is_admin):
             raise PermissionDenied(
                 f"its owner, a head of {department_name(session, row)} or a workspace admin",
-                f"close {ref_text(row)}",
+                f"close {ref_of(row)}",
             )
     if row.status == CLOSED:
         return Closing(row, False)
@@ -193,7 +189,7 @@ def close(
         if behavior is not None and behavior.active:
             # Closing was allowed above; the behavior is logged in the closer's name.
             log_behavior(session, team_id=team_id, user_id=actor_id, is_admin=True,
-                         ref=f"B-{behavior.number}", count=1, note=f"from {ref_text(row)}")  # fmt: skip
+                         ref=f"B-{behavior.number}", count=1, note=f"from {ref_of(row)}")  # fmt: skip
             closing.behavior = behavior
     return closing
 
