@@ -422,3 +422,31 @@ def test_app_home_lists_follow_ups_you_own_with_close(driver, slack, engine, wor
               if b.get("accessory", {}).get("action_id") == "followup_close"]  # fmt: skip
     assert [c["value"] for c in closes] == ["F-2"]
     assert len(view["blocks"]) <= 100
+
+
+def test_slack_faults_lose_no_detractor_and_post_nothing_twice(slack, engine, world, http,
+                                                                settings):  # fmt: skip
+    from jobs.feedback_jobs import run_feedback_jobs
+    from slackapp.web_client import make_web_client
+
+    slack.rate_limit("chat.postMessage", retry_after=1, times=1, match={"channel": ALICE})
+    slack.api_error("chat.postMessage", "fatal_error", times=1, match={"channel": DAVE})
+    assert hook(http, {"id": "a", "customer": "Ann", "score": 1, "department": "Support"})[0] == 200
+    assert hook(http, {"id": "b", "customer": "Ben", "score": 2, "department": "Billing"})[0] == 200
+    # Support's heads: Alice after one 429 (its Retry-After honoured), Bob at once.
+    slack.wait_for("chat.postMessage", 2, where=lambda c: c["channel"] in (ALICE, BOB))
+    time.sleep(0.5)
+    # Billing's only head could not be told: stored all the same, left for the next try.
+    with Session(engine) as s:
+        billing = s.exec(
+            select(Followup).where(Followup.department_id == world["billing"].id)
+        ).one()
+    assert billing.heads_notified_at is None
+    assert [c.ok for c in dms_to(slack, DAVE)] == [False]
+    # The scheduler's tick tries again; nobody hears twice.
+    client = make_web_client(settings)
+    run_feedback_jobs(engine, client, team_id=TEAM)
+    run_feedback_jobs(engine, client, team_id=TEAM)
+    new = [c for c in slack.calls_to("chat.postMessage") if "New detractor" in c["text"] and c.ok]
+    assert sorted(c["channel"] for c in new) == sorted([ALICE, BOB, DAVE])
+    assert count(engine, Feedback) == 2
