@@ -20,7 +20,14 @@ from slackapp.blocks.common import as_dicts
 from slackapp.blocks.feedback import followup_dm
 from storage.db import session_scope
 from storage.feedback import feedback_by_id
-from storage.followups import claim_heads_notice, deciders, department_name, needing_heads_notice
+from storage.followups import (
+    claim_heads_notice,
+    deciders,
+    department_name,
+    heads_messages,
+    needing_heads_notice,
+    record_heads_messages,
+)
 from storage.models import Followup
 
 log = logging.getLogger(__name__)
@@ -68,6 +75,24 @@ def announce_followups(
             if not delivered:
                 session.rollback()  # nobody heard of it: the next tick tries again
                 continue
+            record_heads_messages(session, team_id=team_id, followup_id=fu.id, messages=delivered)
             log.debug("F-%s announced to %s", fu.number, json.dumps(delivered))
         sent += 1
     return sent
+
+
+def refresh_heads_messages(client: WebClient, fu, fb, dept: str, what: str,
+                           skip: tuple[str, str] | None = None) -> None:  # fmt: skip
+    """Every head's copy of the DM shows what happened (who took, assigned or closed it), so
+    nobody presses a button that no longer applies. Best effort: a failed update is logged."""
+    from slackapp.blocks.feedback import followup_after
+
+    blocks = as_dicts(followup_after(fu, fb, dept, what))
+    for channel, ts in heads_messages(fu):
+        if skip is not None and (channel, ts) == skip:
+            continue
+        try:
+            client.chat_update(channel=channel, ts=ts, text=f"F-{fu.number}: {what}", blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("F-%s: updating the DM in %s failed: %s", fu.number, channel,
+                        exc.response.get("error"))  # fmt: skip

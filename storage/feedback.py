@@ -332,6 +332,15 @@ class Router:
         return self.default_department_id, unknown
 
 
+def department_names(session: Session, *, team_id: str) -> dict[int, str]:
+    """Department id → name, for lists and forms (one read)."""
+    return dict(
+        session.exec(
+            select(Department.id, Department.name).where(Department.team_id == team_id)
+        ).all()
+    )
+
+
 # ---- storing ------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ follow-up behavior (if it named one) for the closer.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -314,6 +315,24 @@ def claim_heads_notice(session: Session, *, team_id: str, followup_id: int) -> b
         ).rowcount
         == 1
     )
+
+
+def record_heads_messages(
+    session: Session, *, team_id: str, followup_id: int, messages: list[list[str]]
+) -> None:
+    """Where the new-detractor DMs went ([[channel, ts], …])."""
+    session.execute(
+        update(Followup)
+        .where(Followup.id == followup_id, Followup.team_id == team_id)
+        .values(heads_messages=json.dumps(messages))
+    )
+
+
+def heads_messages(row: Followup) -> list[tuple[str, str]]:
+    try:
+        return [(c, t) for c, t in json.loads(row.heads_messages or "[]")]
+    except (ValueError, TypeError):
+        return []
 
 
 def overdue_unnotified(session: Session, *, team_id: str, now: datetime) -> list[Followup]:

@@ -597,6 +597,8 @@ class Followup(SQLModel, table=True):
     first_contact_at: datetime | None = None
     recovered_at: datetime | None = None
     heads_notified_at: datetime | None = None  # the new-detractor DM went out (once)
+    # JSON [[channel, ts], …] of those DMs, so every copy shows who took or closed it.
+    heads_messages: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     overdue_notified_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 

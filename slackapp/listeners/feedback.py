@@ -28,7 +28,7 @@ from slackapp.blocks.feedback import (
     log_modal,
     routes_list,
 )
-from slackapp.feedback_notify import announce_followups
+from slackapp.feedback_notify import announce_followups, refresh_heads_messages
 from slackapp.listeners.praise_shortcut import UNREADABLE, message_text, unreadable_text
 from slackapp.mentions import split_mentions
 from slackapp.replies import UsageError, guarded, reply
@@ -100,6 +100,19 @@ def _refresh_kpis(deps, fu: Followup) -> None:
                       fu.number)  # fmt: skip
 
 
+def _after_win(deps, client, fu: Followup, what: str, *, skip=None, kpis: bool = True) -> None:
+    """After a change that won: every head's DM says what happened, and the week's KPIs follow
+    a first contact or a close."""
+    try:
+        with deps.session() as session:
+            fb, dept = _context_of(session, fu)
+        refresh_heads_messages(client, fu, fb, dept, what, skip=skip)
+    except Exception:  # noqa: BLE001 - the change stands; stale copies only show old buttons
+        log.exception("F-%s: updating the heads' DMs failed", fu.number)
+    if kpis:
+        _refresh_kpis(deps, fu)
+
+
 def _loser_text(fu: Followup, user_id: str) -> str:
     """What the person who lost a race (or came late) is told."""
     if fu.status == "closed":
@@ -133,7 +146,7 @@ def take_cmd(context, client, respond, arg: str) -> None:
     if not change.won:
         reply(respond, _loser_text(fu, user_id))
         return
-    _refresh_kpis(deps, fu)
+    _after_win(deps, client, fu, f"<@{user_id}> took it.")
     reply(respond, f":white_check_mark: You took *F-{fu.number}*. Close it with "
                    f"`/feedback close F-{fu.number} contacted [note]` once you've talked.")  # fmt: skip
 
@@ -154,6 +167,7 @@ def assign_cmd(context, client, respond, arg: str) -> None:
         reply(respond, _loser_text(fu, user_id))
         return
     _tell_new_owner(client, fu, fb, dept, user_id)
+    _after_win(deps, client, fu, f"<@{user_id}> assigned it to <@{fu.owner_id}>.", kpis=False)
     reply(respond, f"*F-{fu.number}* is now owned by <@{fu.owner_id}>.")
 
 
@@ -188,7 +202,7 @@ def close_cmd(context, client, respond, arg: str) -> None:
     if not closing.won:
         reply(respond, _loser_text(fu, user_id))
         return
-    _refresh_kpis(deps, fu)
+    _after_win(deps, client, fu, f"Closed ({fu.outcome}) by <@{user_id}>.")
     reply(respond, _closed_text(closing))
 
 
@@ -245,13 +259,7 @@ def list_cmd(context, respond, arg: str) -> None:
 
 
 def _department_names(session, team_id: str) -> dict[int, str]:
-    from sqlmodel import select
-
-    return dict(
-        session.exec(
-            select(Department.id, Department.name).where(Department.team_id == team_id)
-        ).all()
-    )
+    return fstore.department_names(session, team_id=team_id)
 
 
 def route_cmd(context, respond, arg: str) -> None:
@@ -368,7 +376,9 @@ def handle_take_button(ack, body, context, client, respond):
     if not change.won:
         reply(respond, _loser_text(fu, user_id))
         return
-    _refresh_kpis(deps, fu)
+    container = body.get("container") or {}
+    pressed = (container.get("channel_id"), container.get("message_ts"))
+    _after_win(deps, client, fu, f"<@{user_id}> took it.", skip=pressed)
     respond(text=f"You took F-{fu.number}.", replace_original=True,
             blocks=as_dicts(followup_after(fu, fb, dept, "You took it — call the customer, then "
                                            "press *Close…*.")))  # fmt: skip
@@ -444,6 +454,7 @@ def handle_assign_submission(ack, view, context, client):
         return
     ack()
     _tell_new_owner(client, fu, fb, dept, user_id)
+    _after_win(deps, client, fu, f"<@{user_id}> assigned it to <@{fu.owner_id}>.", kpis=False)
 
 
 def handle_close_submission(ack, view, context, client):
@@ -464,7 +475,8 @@ def handle_close_submission(ack, view, context, client):
             errors={"outcome": _loser_text(closing.followup, user_id).replace("*", "")})  # fmt: skip
         return
     ack()
-    _refresh_kpis(deps, closing.followup)
+    fu = closing.followup
+    _after_win(deps, client, fu, f"Closed ({fu.outcome}) by <@{user_id}>.")
     _dm(client, user_id, _closed_text(closing))
 
 
@@ -531,7 +543,7 @@ def handle_log_submission(ack, view, context, client):
             ack(response_action="errors", errors=errors)
             return
         result = fstore.store_feedback(session, team_id=team_id, actor_id=user_id, items=[item])
-        number = session.get(Followup, result.followups[0]).number if result.followups else None
+        number = result.followup_numbers[0] if result.followup_numbers else None
     ack()
     if not result.created:
         text = "That message was already logged as customer feedback; nothing new was stored."

@@ -450,3 +450,28 @@ def test_slack_faults_lose_no_detractor_and_post_nothing_twice(slack, engine, wo
     new = [c for c in slack.calls_to("chat.postMessage") if "New detractor" in c["text"] and c.ok]
     assert sorted(c["channel"] for c in new) == sorted([ALICE, BOB, DAVE])
     assert count(engine, Feedback) == 2
+
+
+def test_every_heads_copy_shows_who_took_and_closed_it(driver, slack, engine, world, http):
+    assert hook(http, {"id": "w", "customer": "Wes", "score": 0, "department": "Support"})[0] == 200
+    slack.wait_for("chat.postMessage", 2, where=lambda c: c["channel"] in (ALICE, BOB))
+    time.sleep(0.3)  # the DMs' places are recorded after they went out
+    with Session(engine) as s:
+        places = dict(json.loads(s.exec(select(Followup)).one().heads_messages))
+    slack.reset()
+    mine = "D" + ALICE[1:]
+    driver.block_action("followup_take", "F-1", user=ALICE,
+                        container={"type": "message", "channel_id": mine,
+                                   "message_ts": places[mine]})  # fmt: skip
+    assert driver.replies(1)[0]["replace_original"]
+    (update,) = slack.wait_for("chat.update")
+    assert update["channel"] == "D" + BOB[1:] and f"<@{ALICE}> took it." in json.dumps(
+        update["blocks"]
+    )
+    assert "followup_take" not in json.dumps(update["blocks"])  # no stale Take button
+    slack.reset()
+    driver.command("/feedback", "close F-1 unreachable no answer twice", user=ALICE)
+    driver.replies(1)
+    updates = slack.wait_for("chat.update", 2)
+    assert all("Closed (unreachable)" in json.dumps(u["blocks"]) for u in updates)
+    assert all("actions" not in json.dumps(u["blocks"]) for u in updates)

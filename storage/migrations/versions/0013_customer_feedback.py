@@ -112,6 +112,7 @@ def upgrade() -> None:
         sa.Column("first_contact_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("recovered_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("heads_notified_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("heads_messages", sa.Text(), nullable=True),
         sa.Column("overdue_notified_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
