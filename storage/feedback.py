@@ -520,8 +520,6 @@ def store_feedback(
             }
         )
     table = Feedback.__table__
-    # executemany without RETURNING (with it SQLite would insert row by row), then the new ids
-    # in one read: this batch's rows are the ones stamped with its `now`.
     if len(rows) <= SMALL_BATCH:
         # One by one, skipping an id another request stored since we looked (two deliveries of
         # one survey answer at the same moment): the database decides, nothing fails.
@@ -539,6 +537,8 @@ def store_feedback(
         rows = [k[1] for k in kept]
         ids = [k[2] for k in kept]
     else:
+        # executemany without RETURNING (with it SQLite would insert row by row), then the new
+        # ids in one read: this batch's rows are the ones stamped with its `now`.
         _insert_many(session, table, rows)
         new_ids = _ids_created(session, team_id=team_id, created_at=now,
                                keys={(r["source"], r["source_id"]) for r in rows})  # fmt: skip
