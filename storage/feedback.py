@@ -398,15 +398,11 @@ def _insert_many(session: Session, table, rows: list[dict]) -> None:
     values = itemgetter(*order)
     params = [values(row) for row in rows]
     if dialect.name == "sqlite" and stamps:
-        seen: dict[datetime, str] = {}  # a sheet's dates repeat: each is formatted once
 
         def text_of(v: datetime | None) -> str | None:
             if v is None:
                 return None
-            out = seen.get(v)
-            if out is None:
-                out = seen[v] = v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-            return out
+            return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
         at = [i for i, k in enumerate(order) if k in stamps]
         converted = []
@@ -442,11 +438,12 @@ def _history(row: dict, quiet_before: datetime) -> bool:
 def _ids_created(
     session: Session, *, team_id: str, created_at: datetime, keys: set[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
-    rows = session.exec(
-        select(Feedback.source, Feedback.source_id, Feedback.id).where(
-            Feedback.team_id == team_id, Feedback.created_at == created_at
+    table = Feedback.__table__
+    rows = session.execute(
+        select(table.c.source, table.c.source_id, table.c.id).where(
+            table.c.team_id == team_id, table.c.created_at == created_at
         )
-    ).all()
+    ).tuples()
     return {(src, sid): fid for src, sid, fid in rows if (src, sid) in keys}
 
 
@@ -516,7 +513,6 @@ def store_feedback(
                 "link": item.link or None,
                 "created_by": actor_id,
                 "created_at": now,
-                "praise_checked_at": None,
             }
         )
     table = Feedback.__table__
