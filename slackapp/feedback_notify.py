@@ -43,8 +43,11 @@ def announce_followups(
 ) -> int:
     """DM the deciders of each new follow-up (all unannounced ones when `followup_ids` is
     None); returns how many follow-ups were announced."""
-    with session_scope(engine) as session:
-        ids = [f.id for f in needing_heads_notice(session, team_id=team_id, ids=followup_ids)]
+    if followup_ids is not None:
+        ids = list(followup_ids)  # just stored: each is claimed below, whoever got there first
+    else:
+        with session_scope(engine) as session:
+            ids = [f.id for f in needing_heads_notice(session, team_id=team_id)]
     sent = 0
     for followup_id in ids:
         with session_scope(engine) as session:

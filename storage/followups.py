@@ -302,7 +302,8 @@ def needing_heads_notice(session: Session, *, team_id: str, ids: list[int] | Non
 
 
 def claim_heads_notice(session: Session, *, team_id: str, followup_id: int) -> bool:
-    """Claim the right to DM the deciders (each new follow-up is announced once)."""
+    """Claim the right to DM the deciders (each new follow-up is announced once; one already
+    closed is not announced at all)."""
     return (
         session.execute(
             update(Followup)
@@ -310,6 +311,7 @@ def claim_heads_notice(session: Session, *, team_id: str, followup_id: int) -> b
                 Followup.id == followup_id,
                 Followup.team_id == team_id,
                 col(Followup.heads_notified_at).is_(None),
+                col(Followup.status).in_(PENDING),
             )
             .values(heads_notified_at=utcnow())
         ).rowcount
