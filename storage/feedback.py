@@ -304,6 +304,7 @@ class Router:
                 ).all()
             )
         self._rules: list[tuple[str, int]] | None = None
+        self._keys: dict[str, str] = {}  # a sheet names the same departments over and over
 
     @property
     def rules(self) -> list[tuple[str, int]]:
@@ -321,7 +322,10 @@ class Router:
         """(department id, whether a named department was unknown)."""
         unknown = False
         if department and department.strip():
-            dept_id = self.departments.get(name_key(department))
+            key = self._keys.get(department)
+            if key is None:
+                key = self._keys[department] = name_key(department)
+            dept_id = self.departments.get(key)
             if dept_id is not None:
                 return dept_id, False
             unknown = True
@@ -398,11 +402,17 @@ def _insert_many(session: Session, table, rows: list[dict]) -> None:
     values = itemgetter(*order)
     params = [values(row) for row in rows]
     if dialect.name == "sqlite" and stamps:
+        seen: dict[datetime, str] = {}  # a sheet's dates repeat: each is formatted once
 
         def text_of(v: datetime | None) -> str | None:
             if v is None:
                 return None
-            return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            out = seen.get(v)
+            if out is None:
+                out = seen[v] = (
+                    v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+                )
+            return out
 
         at = [i for i, k in enumerate(order) if k in stamps]
         converted = []
