@@ -1,7 +1,7 @@
 """Undo: where a recognition was posted, so undoing the kudos can take the post down
 
 Revision ID: 0014_checkin_undo
-Revises: 0012_checkin_blockers
+Revises: 0013_customer_feedback
 Create Date: 2026-12-03 20:10:00
 
 Two nullable columns on `recognition` (ALTER TABLE ADD COLUMN on both databases).
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0014_checkin_undo"
-down_revision: str | Sequence[str] | None = "0012_checkin_blockers"
+down_revision: str | Sequence[str] | None = "0013_customer_feedback"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
