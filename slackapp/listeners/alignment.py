@@ -6,7 +6,6 @@ import re
 from datetime import UTC, datetime
 
 from slack_bolt import App
-from sqlmodel import select
 
 from slackapp.blocks.alignment_tree import TREE_NEXT, TREE_PREV, tree_lines, tree_page
 from slackapp.blocks.common import as_dicts
@@ -15,8 +14,8 @@ from slackapp.blocks.share import with_share_button
 from slackapp.commands import CommandContext
 from slackapp.replies import UsageError, reply
 from storage import alignment
+from storage.departments import department_names
 from storage.errors import DomainError, FieldErrors
-from storage.models import Department
 from storage.numbers import format_number
 from storage.objectives import get_objective
 from storage.quarters import parse_quarter, quarter_of
@@ -145,7 +144,7 @@ def tree_content(context, arg: str, page: int = 1) -> tuple[str, list[dict]]:
                 raise UsageError(exc.message, usage=TREE_USAGE) from None
             title, scope = f"Alignment · {quarter}", quarter
         tree = quarter_tree(session, team_id=team_id, quarter=quarter)
-        names = department_names(session, team_id)
+        names = department_names(session, team_id=team_id)
     lines = tree_lines(tree, root=root)
     blocks = tree_page(
         lines,
@@ -171,19 +170,11 @@ def handle_tree_page(ack, body, context, respond):
 # ---- "Contributes to" in the /okr new and /okr edit modals ---------------------------------------
 
 
-def department_names(session, team_id: str) -> dict[int, str]:
-    return dict(
-        session.exec(
-            select(Department.id, Department.name).where(Department.team_id == team_id)
-        ).all()
-    )
-
-
 def parent_choices(session, team_id: str, quarter: str) -> tuple[list, dict[int, str]]:
     """The quarter's active objectives (company ones first) and the department names."""
     return (
         alignment.quarter_choices(session, team_id=team_id, quarter=quarter),
-        department_names(session, team_id),
+        department_names(session, team_id=team_id),
     )
 
 

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
-from sqlmodel import select
 
 from slackapp.blocks.commitments import (
     ACCEPT,
@@ -30,7 +29,13 @@ from slackapp.commands import CommandContext
 from slackapp.mentions import split_mentions
 from slackapp.replies import UsageError, explain, reply
 from storage import commitments as store
-from storage.departments import department_by_id, departments_in, find_department, head_ids
+from storage.departments import (
+    department_by_id,
+    department_names,
+    departments_in,
+    find_department,
+    head_ids,
+)
 from storage.errors import DomainError, FieldErrors, PermissionDenied
 from storage.models import Commitment, Department, KeyResult, Team
 from storage.teams import team_now
@@ -54,14 +59,6 @@ def _today(deps, session, team_id: str):
     """The workspace's date: a due date is a calendar day there (not in UTC)."""
     team = session.get(Team, team_id)
     return team_now(team, deps.settings.loyalty_timezone).date()
-
-
-def _names(session, team_id: str) -> dict[int, str]:
-    return dict(
-        session.exec(
-            select(Department.id, Department.name).where(Department.team_id == team_id)
-        ).all()
-    )
 
 
 def _dm(client, user_id: str, text: str) -> None:
@@ -270,7 +267,7 @@ def respond_asks(ctx: CommandContext, arg: str) -> None:
                                   usage=ASKS_USAGE)  # fmt: skip
             title = f"{dept.name}: commitments"
             rows = store.pending(session, team_id=team_id, department_id=dept.id)
-        names = _names(session, team_id)
+        names = department_names(session, team_id=team_id)
         today = _today(deps, session, team_id)
     blocks = as_dicts(asks_list(rows, names, title=title, today=today))
     ctx.respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=False)
