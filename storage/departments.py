@@ -217,12 +217,3 @@ def departments_in(session: Session, *, team_id: str, ids: list[int] | None) -> 
             return []
         query = query.where(col(Department.id).in_(ids))
     return list(session.exec(query.order_by(Department.name_key)).all())
-
-
-def department_names(session: Session, *, team_id: str) -> dict[int, str]:
-    """Every department's name by id, for showing the departments rows point at."""
-    return dict(
-        session.exec(
-            select(Department.id, Department.name).where(Department.team_id == team_id)
-        ).all()
-    )

@@ -14,7 +14,7 @@ from slackapp.blocks.share import with_share_button
 from slackapp.commands import CommandContext
 from slackapp.replies import UsageError, reply
 from storage import alignment
-from storage.departments import department_names
+from storage.digest_queries import department_names
 from storage.errors import DomainError, FieldErrors
 from storage.numbers import format_number
 from storage.objectives import get_objective

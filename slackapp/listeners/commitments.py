@@ -31,11 +31,11 @@ from slackapp.replies import UsageError, explain, reply
 from storage import commitments as store
 from storage.departments import (
     department_by_id,
-    department_names,
     departments_in,
     find_department,
     head_ids,
 )
+from storage.digest_queries import department_names
 from storage.errors import DomainError, FieldErrors, PermissionDenied
 from storage.models import Commitment, Department, KeyResult, Team
 from storage.teams import team_now
