@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from jobs import run_once
 from jobs.posting import Outgoing, Poster, PostReport
@@ -25,10 +24,10 @@ from slackapp.blocks.reminders import reminder_blocks
 from storage.away import away_until
 from storage.db import session_scope
 from storage.kr_insights import kr_insights
-from storage.models import KeyResult, Objective, SlackUser, Team, utcnow
-from storage.objectives import due_for_checkin
+from storage.models import KeyResult, Team, utcnow
+from storage.objectives import active_key_results, due_for_checkin
 from storage.reminder_snoozes import REMINDER_JOB
-from storage.teams import team_timezone
+from storage.teams import cached_users, team_timezone
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +40,7 @@ def _owner_timezones(
 ) -> dict[str, str | None]:
     """Each owner's tz from the users.info cache, refreshing entries older than a day."""
     with session_scope(engine) as session:
-        rows = {
-            u.user_id: u
-            for u in session.exec(
-                select(SlackUser).where(
-                    SlackUser.team_id == team_id, col(SlackUser.user_id).in_(owners)
-                )
-            ).all()
-        }
+        rows = cached_users(session, team_id=team_id, user_ids=owners)
     out: dict[str, str | None] = {}
     for owner in owners:
         row = rows.get(owner)
@@ -90,12 +82,7 @@ def plan_reminders(
     if not _slot_open_somewhere(now, team.reminder_weekday, at, grace):
         return []  # most minutes of the week: no timezone on Earth is in its reminder window
     with session_scope(engine) as session:
-        pairs = session.exec(
-            select(KeyResult, Objective.quarter)
-            .join(Objective, col(Objective.id) == KeyResult.objective_id)
-            .where(KeyResult.team_id == team_id, Objective.status == "active")
-            .order_by(KeyResult.number)
-        ).all()
+        pairs = active_key_results(session, team_id=team_id)
         rows = [kr for kr, _ in pairs]
         # Away people get no reminder until their away date has passed (spec §9).
         away = away_until(session, team_id=team_id, today=now.date())

@@ -16,14 +16,20 @@ from datetime import timedelta
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from jobs.posting import Outgoing, Poster, PostReport
 from jobs.run_once import RunKey
 from slackapp.blocks.common import as_dicts
 from slackapp.blocks.insights import guardrail_message
 from storage.db import session_scope
-from storage.guardrails import ALERT, RECOVERY, UNHEALTHY, Transition, bound_key_results
+from storage.guardrails import (
+    ALERT,
+    RECOVERY,
+    UNHEALTHY,
+    Transition,
+    bound_key_results,
+    changed_since,
+)
 from storage.kpi_values import kpi_unit, series
 from storage.models import Department, KpiGuardrail, Team, utcnow
 
@@ -48,13 +54,7 @@ def plan_guardrail_messages(engine: Engine, *, team_id: str) -> list[Outgoing]:
     out: list[Outgoing] = []
     with session_scope(engine) as s:
         team = s.get(Team, team_id)
-        rails = s.exec(
-            select(KpiGuardrail).where(
-                KpiGuardrail.team_id == team_id,
-                KpiGuardrail.changes > 0,
-                col(KpiGuardrail.changed_at) >= since,
-            )
-        ).all()
+        rails = changed_since(s, team_id=team_id, since=since)
         for g in rails:
             dept = s.get(Department, g.scope) if g.scope else None
             leadership = team.leadership_channel if team else None

@@ -18,7 +18,6 @@ from datetime import datetime
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
 
 from jobs import feedback_sync
 from jobs.guardrail_alerts import post_guardrail_changes
@@ -47,8 +46,8 @@ from storage.kpi_values import (
     refresh_bound_key_results,
     upsert_values,
 )
-from storage.kpis import KNOWN_KPIS
-from storage.models import Kpi, KpiSyncRun, utcnow
+from storage.kpis import kpi_names
+from storage.models import KpiSyncRun, utcnow
 from storage.praise import known_row_keys, store_drafts
 from storage.teams import admin_ids, team_kpi_spreadsheet
 
@@ -281,9 +280,7 @@ def run_kpi_sync(
     try:
         with session_scope(engine) as s:
             departments = department_keys(s, team_id=team_id)
-            known = set(KNOWN_KPIS) | set(
-                s.exec(select(Kpi.name).where(Kpi.team_id == team_id)).all()
-            )
+            known = set(kpi_names(s, team_id=team_id))
         result, praise_rows = _parse(data, settings=settings, departments=departments, known=known)
         with session_scope(engine) as s:
             seen = known_row_keys(s, team_id=team_id, row_keys=[r.row_key for r in praise_rows])

@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import (
@@ -40,6 +40,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from storage.job_runs import run_status, run_statuses, started_before
 from storage.models import (
     RUN_DONE,
     RUN_FAILED,
@@ -172,29 +173,17 @@ def mark(engine: Engine, key: RunKey, *, status: str = DONE, detail: str | None 
 
 
 def status_of(engine: Engine, key: RunKey) -> str | None:
-    with engine.connect() as conn:
-        return conn.execute(select(JobRun.status).where(key.where())).scalar_one_or_none()
+    return run_status(engine, team_id=key.team_id, job=key.job, scope=key.scope, period=key.period)
 
 
 def statuses(engine: Engine, *, team_id: str, job: str, period: str) -> dict[str, str]:
     """scope → status for every key of one job and period (one query)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(JobRun.scope, JobRun.status).where(
-                JobRun.team_id == team_id, JobRun.job == job, JobRun.period == period
-            )
-        ).all()
-    return {scope: status for scope, status in rows}
+    return run_statuses(engine, team_id=team_id, job=job, period=period)
 
 
 def stale_claims(engine: Engine, *, now: datetime | None = None) -> list[JobRun]:
     """`started` rows whose process died between claiming and recording (possibly lost)."""
-    cutoff = (now or utcnow()) - STALE_AFTER
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(JobRun).where(JobRun.status == STARTED, JobRun.started_at < cutoff)
-        ).all()
-    return [JobRun(**row._mapping) for row in rows]
+    return started_before(engine, cutoff=(now or utcnow()) - STALE_AFTER)
 
 
 def run_once(engine: Engine, key: RunKey, fn, *, definite_failure=lambda exc: False):

@@ -8,6 +8,8 @@ import json
 import re
 from urllib.parse import urlsplit
 
+from slackapp.listeners.okr_command import OKR
+
 EVENTS_PATH = "/slack/events"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
 
@@ -17,7 +19,7 @@ COMMANDS = [
     {
         "command": "/okr",
         "description": "Loyalty objectives, departments and setup",
-        "usage_hint": "help | new | list [me|<department>|all] | show O-12 | close O-12 [score] | dept … | setup",
+        "usage_hint": OKR.manifest_hint(),
     },
     {
         "command": "/checkin",

@@ -267,3 +267,16 @@ def bound_key_results(
         else KeyResult.kpi_department_id == scope
     )
     return list(session.exec(q).all())
+
+
+def changed_since(session: Session, *, team_id: str, since: datetime) -> list[KpiGuardrail]:
+    """Guardrails whose health changed at or after `since` (each has changed at least once)."""
+    return list(
+        session.exec(
+            select(KpiGuardrail).where(
+                KpiGuardrail.team_id == team_id,
+                KpiGuardrail.changes > 0,
+                col(KpiGuardrail.changed_at) >= since,
+            )
+        ).all()
+    )

@@ -683,3 +683,15 @@ def update_objective(
         },
     )
     return obj
+
+
+def active_key_results(session: Session, *, team_id: str) -> list[tuple[KeyResult, str]]:
+    """Every key result of an active objective with that objective's quarter, by KR number."""
+    return list(
+        session.exec(
+            select(KeyResult, Objective.quarter)
+            .join(Objective, col(Objective.id) == KeyResult.objective_id)
+            .where(KeyResult.team_id == team_id, Objective.status == "active")
+            .order_by(KeyResult.number)
+        ).all()
+    )

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage import audit
 from storage.db import upsert_insert
@@ -213,3 +213,11 @@ def update_settings(session: Session, *, team_id: str, actor_id: str, values: di
         after=team,
     )
     return team
+
+
+def cached_users(session: Session, *, team_id: str, user_ids: list[str]) -> dict[str, SlackUser]:
+    """The users.info facts cached for these people (absent: never fetched), by user id."""
+    rows = session.exec(
+        select(SlackUser).where(SlackUser.team_id == team_id, col(SlackUser.user_id).in_(user_ids))
+    ).all()
+    return {row.user_id: row for row in rows}

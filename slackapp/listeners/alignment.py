@@ -6,16 +6,16 @@ import re
 from datetime import UTC, datetime
 
 from slack_bolt import App
-from sqlmodel import select
 
 from slackapp.blocks.alignment_tree import TREE_NEXT, TREE_PREV, tree_lines, tree_page
 from slackapp.blocks.common import as_dicts
 from slackapp.blocks.objective_form import parent_option
 from slackapp.blocks.share import with_share_button
+from slackapp.commands import CommandContext
 from slackapp.replies import UsageError, reply
 from storage import alignment
+from storage.digest_queries import department_names
 from storage.errors import DomainError, FieldErrors
-from storage.models import Department
 from storage.numbers import format_number
 from storage.objectives import get_objective
 from storage.quarters import parse_quarter, quarter_of
@@ -43,8 +43,8 @@ def _objectives(session, team_id: str, child_ref: str, parent_ref: str, usage: s
         raise UsageError(exc.message, usage=usage) from None
 
 
-def align_from_text(context, client, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def align_from_text(ctx: CommandContext, arg: str) -> None:
+    deps, team_id, user_id = ctx.deps, ctx.team_id, ctx.user_id
     m = _ALIGN.match(arg.strip())
     if not m:
         raise UsageError(
@@ -58,7 +58,7 @@ def align_from_text(context, client, respond, arg: str) -> None:
         except DomainError as exc:
             raise UsageError(exc.message, usage=ALIGN_USAGE) from None
     with deps.session() as session:
-        admin = context["caller"].is_admin(session)
+        admin = ctx.caller.is_admin(session)
         child, parent = _objectives(session, team_id, m.group(1), m.group(2), ALIGN_USAGE)
         try:
             _, created = alignment.align(
@@ -76,19 +76,19 @@ def align_from_text(context, client, respond, arg: str) -> None:
             ) from None
     verb = "now contributes to" if created else "contributes to"
     reply(
-        respond,
+        ctx.respond,
         f":link: *O-{child.number}* {verb} *O-{parent.number}* with weight "
         f"{format_number(weight)}. See `/okr tree O-{parent.number}`.",
     )
 
 
-def unalign_from_text(context, client, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def unalign_from_text(ctx: CommandContext, arg: str) -> None:
+    deps, team_id, user_id = ctx.deps, ctx.team_id, ctx.user_id
     m = _UNALIGN.match(arg.strip())
     if not m:
         raise UsageError("Say which link to remove.", usage=UNALIGN_USAGE)
     with deps.session() as session:
-        admin = context["caller"].is_admin(session)
+        admin = ctx.caller.is_admin(session)
         child, parent = _objectives(session, team_id, m.group(1), m.group(2), UNALIGN_USAGE)
         try:
             alignment.unalign(
@@ -103,7 +103,11 @@ def unalign_from_text(context, client, respond, arg: str) -> None:
             raise UsageError(
                 exc.message, usage=getattr(exc, "usage", None) or UNALIGN_USAGE
             ) from None
-    reply(respond, f"*O-{child.number}* no longer contributes to *O-{parent.number}*.")
+    reply(ctx.respond, f"*O-{child.number}* no longer contributes to *O-{parent.number}*.")
+
+
+def tree_command(ctx: CommandContext, rest: str) -> None:
+    respond_tree(ctx.context, ctx.respond, rest)
 
 
 def respond_tree(context, respond, arg: str, page: int = 1, replace: bool = False) -> None:
@@ -140,7 +144,7 @@ def tree_content(context, arg: str, page: int = 1) -> tuple[str, list[dict]]:
                 raise UsageError(exc.message, usage=TREE_USAGE) from None
             title, scope = f"Alignment · {quarter}", quarter
         tree = quarter_tree(session, team_id=team_id, quarter=quarter)
-        names = department_names(session, team_id)
+        names = department_names(session, team_id=team_id)
     lines = tree_lines(tree, root=root)
     blocks = tree_page(
         lines,
@@ -166,19 +170,11 @@ def handle_tree_page(ack, body, context, respond):
 # ---- "Contributes to" in the /okr new and /okr edit modals ---------------------------------------
 
 
-def department_names(session, team_id: str) -> dict[int, str]:
-    return dict(
-        session.exec(
-            select(Department.id, Department.name).where(Department.team_id == team_id)
-        ).all()
-    )
-
-
 def parent_choices(session, team_id: str, quarter: str) -> tuple[list, dict[int, str]]:
     """The quarter's active objectives (company ones first) and the department names."""
     return (
         alignment.quarter_choices(session, team_id=team_id, quarter=quarter),
-        department_names(session, team_id),
+        department_names(session, team_id=team_id),
     )
 
 

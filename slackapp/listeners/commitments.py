@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
-from sqlmodel import select
 
 from slackapp.blocks.commitments import (
     ACCEPT,
@@ -26,17 +25,23 @@ from slackapp.blocks.commitments import (
     decline_modal,
 )
 from slackapp.blocks.common import as_dicts, escape, section
+from slackapp.commands import CommandContext
 from slackapp.mentions import split_mentions
 from slackapp.replies import UsageError, explain, reply
 from storage import commitments as store
-from storage.departments import department_by_id, departments_in, find_department, head_ids
+from storage.departments import (
+    department_by_id,
+    departments_in,
+    find_department,
+    head_ids,
+)
+from storage.digest_queries import department_names
 from storage.errors import DomainError, FieldErrors, PermissionDenied
 from storage.models import Commitment, Department, KeyResult, Team
 from storage.teams import team_now
 
 log = logging.getLogger(__name__)
 
-SUBCOMMANDS = ("ask", "commit", "done", "asks")
 ASK_USAGE = "`/okr ask <department> <what…> by <YYYY-MM-DD> [for KR-34]`"
 COMMIT_USAGE = "`/okr commit C-7 owner @user`"
 DONE_USAGE = "`/okr done C-7 [note]`"
@@ -54,14 +59,6 @@ def _today(deps, session, team_id: str):
     """The workspace's date: a due date is a calendar day there (not in UTC)."""
     team = session.get(Team, team_id)
     return team_now(team, deps.settings.loyalty_timezone).date()
-
-
-def _names(session, team_id: str) -> dict[int, str]:
-    return dict(
-        session.exec(
-            select(Department.id, Department.name).where(Department.team_id == team_id)
-        ).all()
-    )
 
 
 def _dm(client, user_id: str, text: str) -> None:
@@ -92,8 +89,12 @@ def _already(exc: store.AlreadyChanged) -> str:
     return text
 
 
-def ask_from_text(context, client, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def ask_from_text(ctx: CommandContext, arg: str) -> None:
+    """`/okr ask …`; `/okr ask` alone opens the form."""
+    if not arg.strip():
+        open_ask_modal(ctx.context, ctx.client, ctx.trigger_id)
+        return
+    deps, team_id = ctx.deps, ctx.team_id
     m = _ASK.match(arg.strip())
     if not m:
         raise UsageError("Say which department, what you need and by when.", usage=ASK_USAGE)
@@ -103,11 +104,11 @@ def ask_from_text(context, client, respond, arg: str) -> None:
         def run():
             dept, what = store.split_department(session, team_id=team_id, text=m.group("head"))
             due = store.parse_due_date(m.group("due"), today=today)
-            return create_ask(context, session, department=dept, what=what, due_date=due,
+            return create_ask(ctx.context, session, department=dept, what=what, due_date=due,
                               key_result_ref=m.group("kr"), today=today)  # fmt: skip
 
         made = _with_usage(ASK_USAGE, run)
-    reply(respond, announce_ask(client, made))
+    reply(ctx.respond, announce_ask(ctx.client, made))
 
 
 @dataclass
@@ -205,14 +206,15 @@ def handle_ask_submission(ack, view, context, client):
     _dm(client, user_id, announce_ask(client, made))
 
 
-def commit_from_text(context, client, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def commit_from_text(ctx: CommandContext, arg: str) -> None:
+    deps, team_id, user_id = ctx.deps, ctx.team_id, ctx.user_id
+    client, respond = ctx.client, ctx.respond
     m = _COMMIT.match(arg.strip())
     users = split_mentions(m.group("who")).users if m else []
     if not m or len(users) != 1:
         raise UsageError("Say which commitment and its new owner.", usage=COMMIT_USAGE)
     with deps.session() as session:
-        admin = context["caller"].is_admin(session)
+        admin = ctx.caller.is_admin(session)
         try:
             row = _with_usage(COMMIT_USAGE, lambda: store.reassign(
                 session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=m.group("ref"),
@@ -228,13 +230,14 @@ def commit_from_text(context, client, respond, arg: str) -> None:
     reply(respond, f"*C-{row.number}* is now owned by <@{row.owner_id}>.")
 
 
-def done_from_text(context, client, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def done_from_text(ctx: CommandContext, arg: str) -> None:
+    deps, team_id, user_id = ctx.deps, ctx.team_id, ctx.user_id
+    client, respond = ctx.client, ctx.respond
     ref, _, note = arg.strip().partition(" ")
     if not ref:
         raise UsageError("Say which commitment is done.", usage=DONE_USAGE)
     with deps.session() as session:
-        admin = context["caller"].is_admin(session)
+        admin = ctx.caller.is_admin(session)
         try:
             row = _with_usage(DONE_USAGE, lambda: store.complete(
                 session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=ref, note=note))  # fmt: skip
@@ -246,8 +249,8 @@ def done_from_text(context, client, respond, arg: str) -> None:
     reply(respond, f":tada: Closed *C-{row.number}*; <@{row.asker_id}> has been told.")
 
 
-def respond_asks(context, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def respond_asks(ctx: CommandContext, arg: str) -> None:
+    deps, team_id, user_id = ctx.deps, ctx.team_id, ctx.user_id
     key = arg.strip().lower()
     with deps.session() as session:
         if key in ("", "mine", "me"):
@@ -264,21 +267,10 @@ def respond_asks(context, respond, arg: str) -> None:
                                   usage=ASKS_USAGE)  # fmt: skip
             title = f"{dept.name}: commitments"
             rows = store.pending(session, team_id=team_id, department_id=dept.id)
-        names = _names(session, team_id)
+        names = department_names(session, team_id=team_id)
         today = _today(deps, session, team_id)
     blocks = as_dicts(asks_list(rows, names, title=title, today=today))
-    respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=False)
-
-
-def handle(sub: str, context, client, respond, rest: str) -> None:
-    if sub == "ask":
-        ask_from_text(context, client, respond, rest)
-    elif sub == "commit":
-        commit_from_text(context, client, respond, rest)
-    elif sub == "done":
-        done_from_text(context, client, respond, rest)
-    else:
-        respond_asks(context, respond, rest)
+    ctx.respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 
 # ---- Accept / Decline --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from slackapp.blocks.common import (
 from slackapp.blocks.common import (
     context as ctx_block,
 )
+from slackapp.commands import CommandContext
 from slackapp.mentions import split_mentions
 from slackapp.replies import UsageError, reply
 from storage.departments import add_members, create_department, list_departments
@@ -29,8 +30,8 @@ USAGE = (
 _TO = re.compile(r"^(?P<mentions>.*?)\s+to\s+(?P<dept>.+)$", re.IGNORECASE | re.DOTALL)
 
 
-def handle_dept(context, client, respond, text: str) -> None:
-    deps, team_id = context["deps"], context["team_id"]
+def handle_dept(ctx: CommandContext, text: str) -> None:
+    deps, team_id, respond = ctx.deps, ctx.team_id, ctx.respond
     action, _, rest = text.partition(" ")
     action = action.lower()
     if action == "list":
@@ -54,7 +55,7 @@ def handle_dept(context, client, respond, text: str) -> None:
         with deps.session() as session:
             dept = create_department(
                 session,
-                **context["caller"].as_actor(session),
+                **ctx.caller.as_actor(session),
                 name=m.rest,
                 channel_id=(m.channels or [None])[0],
                 head_ids=m.users,
@@ -76,7 +77,7 @@ def handle_dept(context, client, respond, text: str) -> None:
         with deps.session() as session:
             dept, added = add_members(
                 session,
-                **context["caller"].as_actor(session),
+                **ctx.caller.as_actor(session),
                 department_name=parsed.group("dept").strip(),
                 user_ids=m.users,
                 as_heads=action == "head",

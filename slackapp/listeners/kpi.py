@@ -12,6 +12,7 @@ from slackapp.blocks.common import as_dicts, escape
 from slackapp.blocks.kpi import kpi_detail, kpi_overview
 from slackapp.blocks.share import with_share_button
 from slackapp.charts import kpi_trend_png
+from slackapp.commands import CommandContext
 from slackapp.listeners import kpi_targets
 from slackapp.replies import UsageError, guarded, reply
 from slackapp.slack_upload import upload_png
@@ -160,13 +161,13 @@ def register(app: App) -> None:
 BIND_USAGE = "`/okr bind KR-34 nps [department|company|<department name>]` · `/okr unbind KR-34`"
 
 
-def bind_from_text(context, client, respond, rest: str) -> None:
+def bind_from_text(ctx: CommandContext, rest: str) -> None:
     """`/okr bind KR-34 nps [department|company|<department>]` (default: company-wide)."""
     words = rest.split()
     if len(words) < 2:
         raise UsageError("Say which key result and which KPI.", usage=BIND_USAGE)
     ref = words[0]
-    deps, team_id = context["deps"], context["team_id"]
+    deps, team_id = ctx.deps, ctx.team_id
     with deps.session() as s:
         known = kpi_names(s, team_id=team_id)
         # KPI names may be typed with spaces ("churn rate"): take the longest known prefix.
@@ -177,7 +178,7 @@ def bind_from_text(context, client, respond, rest: str) -> None:
                 break
         kr = kpi_values.bind_key_result(
             s,
-            **context["caller"].as_user(s),
+            **ctx.caller.as_user(s),
             ref=ref,
             kpi_name=name,
             scope=" ".join(scope_words) or "company",
@@ -188,17 +189,16 @@ def bind_from_text(context, client, respond, rest: str) -> None:
             where = department_by_id(s, team_id=team_id, department_id=kr.kpi_department_id).name
         value = format_number(kr.current_value, kr.unit)
     reply(
-        respond,
+        ctx.respond,
         f"KR-{kr.number} now takes its value from the KPI `{name}` ({escape(where)}); "
         f"current value {value}. Check-ins on it ask only for confidence and a note.",
     )
 
 
-def unbind_from_text(context, client, respond, rest: str) -> None:
+def unbind_from_text(ctx: CommandContext, rest: str) -> None:
     ref = rest.strip()
     if not ref or " " in ref:
         raise UsageError("Say which key result, e.g. `KR-34`.", usage=BIND_USAGE)
-    deps = context["deps"]
-    with deps.session() as s:
-        kr = kpi_values.unbind_key_result(s, **context["caller"].as_user(s), ref=ref)
-    reply(respond, f"KR-{kr.number} is no longer bound to a KPI; check in with a value again.")
+    with ctx.deps.session() as s:
+        kr = kpi_values.unbind_key_result(s, **ctx.caller.as_user(s), ref=ref)
+    reply(ctx.respond, f"KR-{kr.number} is no longer bound to a KPI; check in with a value again.")

@@ -15,6 +15,7 @@ from slackapp.blocks.objective_form import (
     confirm_remove_label,
     edit_objective_modal,
 )
+from slackapp.commands import CommandContext
 from slackapp.form_errors import block_errors
 from slackapp.listeners.alignment import parent_choices, save_parents
 from slackapp.listeners.app_home import refresh_home
@@ -37,14 +38,15 @@ USAGE = "`/okr edit O-12`"
 _META = re.compile(r"^O-(\d{1,9})\|((?:\d{1,9},?)*)$")
 
 
-def open_edit_modal(context, client, trigger_id: str, arg: str) -> None:
-    """Checks the role before showing the form; DomainError goes back to the user."""
-    deps, team_id = context["deps"], context["team_id"]
+def open_edit_modal(ctx: CommandContext, arg: str) -> None:
+    """`/okr edit O-12`: checks the role before showing the form; DomainError goes back to
+    the user."""
+    deps, team_id = ctx.deps, ctx.team_id
     if not arg:
         raise UsageError("Say which objective to edit.", usage=USAGE)
     with deps.session() as session:
         obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
-        require_objective_head(session, **context["caller"].as_actor(session), obj=obj,
+        require_objective_head(session, **ctx.caller.as_actor(session), obj=obj,
                                action=f"edit O-{obj.number}")  # fmt: skip
         if obj.status != "active":
             raise DomainError(
@@ -60,7 +62,7 @@ def open_edit_modal(context, client, trigger_id: str, arg: str) -> None:
         obj, view.key_results, parents=parents, current_parents=current, department_names=names,
         checkins={kr.number: counts.get(kr.id, 0) for kr in view.key_results},
     )  # fmt: skip
-    client.views_open(trigger_id=trigger_id, view=modal)
+    ctx.client.views_open(trigger_id=ctx.trigger_id, view=modal)
 
 
 def handle_edit_submission(ack, view, context, client):

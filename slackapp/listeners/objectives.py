@@ -23,6 +23,7 @@ from slackapp.blocks.objectives import (
     objective_list,
 )
 from slackapp.blocks.share import with_share_button
+from slackapp.commands import CommandContext
 from slackapp.context import Deps
 from slackapp.form_errors import block_errors
 from slackapp.listeners.alignment import parent_choices, save_parents
@@ -63,6 +64,11 @@ LIST_FILTERS = {
 
 def _ids(context) -> tuple[Deps, str, str]:
     return context["deps"], context["team_id"], context["user_id"]
+
+
+def new_command(ctx: CommandContext, rest: str) -> None:
+    """`/okr new` (and `/okr` alone): the form; any text after it is ignored."""
+    open_new_objective_modal(ctx.context, ctx.client, ctx.trigger_id)
 
 
 def open_new_objective_modal(context, client, trigger_id: str) -> None:
@@ -234,6 +240,10 @@ def _resolve_scope(session, team_id: str, arg: str) -> tuple[str, str, dict]:
     )
 
 
+def list_command(ctx: CommandContext, rest: str) -> None:
+    respond_list(ctx.context, ctx.respond, rest)
+
+
 def respond_list(context, respond, arg: str, page: int = 1, replace: bool = False) -> None:
     deps, team_id, user_id = _ids(context)
     wanted, _, rest = arg.strip().partition(" ")
@@ -311,10 +321,10 @@ def show_content(context, arg: str) -> tuple[str, list[dict]]:
     return f"O-{obj.number} {escape(obj.title[:200])}", blocks
 
 
-def respond_show(context, respond, arg: str) -> None:
-    text, blocks = show_content(context, arg)
+def respond_show(ctx: CommandContext, arg: str) -> None:
+    text, blocks = show_content(ctx.context, arg)
     ref = arg.split()[0].upper()
-    respond(
+    ctx.respond(
         text=text,
         blocks=with_share_button(blocks, "show", ref),
         response_type="ephemeral",
@@ -322,8 +332,7 @@ def respond_show(context, respond, arg: str) -> None:
     )
 
 
-def close_from_text(context, client, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def close_from_text(ctx: CommandContext, arg: str) -> None:
     usage = "`/okr close O-12 [score 0.0–1.0]`"
     parts = arg.split()
     if not parts or len(parts) > 2:
@@ -334,12 +343,10 @@ def close_from_text(context, client, respond, arg: str) -> None:
             score = parse_number(parts[1])
         except DomainError as exc:
             raise UsageError(exc.message, usage=usage) from None
-    with deps.session() as session:
-        obj = close_objective(
-            session, **context["caller"].as_actor(session), ref=parts[0], score=score
-        )
+    with ctx.deps.session() as session:
+        obj = close_objective(session, **ctx.caller.as_actor(session), ref=parts[0], score=score)
     reply(
-        respond,
+        ctx.respond,
         f":white_check_mark: Closed *O-{obj.number}* with a score of {obj.final_score:.2f}.",
     )
 

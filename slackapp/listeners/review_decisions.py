@@ -22,6 +22,7 @@ from slackapp.blocks.review import (
     decision_modal,
     decisions_reply,
 )
+from slackapp.commands import CommandContext
 from slackapp.form_errors import block_errors
 from slackapp.replies import UsageError, reply
 from storage.decisions import (
@@ -125,10 +126,10 @@ def handle_decision_submission(ack, view, context, client):
     client.chat_postMessage(channel=user_id, text=message, blocks=as_dicts([section(message)]))
 
 
-def respond_decisions(context, respond, arg: str) -> None:
+def respond_decisions(ctx: CommandContext, arg: str) -> None:
     """`/okr decisions [2026-Q4]`: without a quarter, the latest quarter that has decisions
     (the review just held), else the current one."""
-    deps, team_id = context["deps"], context["team_id"]
+    deps, team_id = ctx.deps, ctx.team_id
     arg = arg.strip()
     with deps.session() as session:
         if arg:
@@ -147,7 +148,7 @@ def respond_decisions(context, respond, arg: str) -> None:
             session, team_id=team_id, ids=[d.objective_id for d in decisions if d.objective_id]
         )
     blocks = decisions_reply(quarter, decision_lines(decisions, names, numbers))
-    reply(respond, f"Decisions from the {escape(quarter)} review", blocks)
+    reply(ctx.respond, f"Decisions from the {escape(quarter)} review", blocks)
 
 
 def register(app: App) -> None:

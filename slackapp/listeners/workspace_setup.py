@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from slackapp.blocks.common import as_dicts, modal, notice_modal, plain, section
+from slackapp.commands import CommandContext
 from slackapp.listeners import feedback
 from storage.errors import FieldErrors
 from storage.teams import get_or_create_team, team_timezone, update_settings
@@ -185,10 +186,11 @@ def setup_modal(
     )
 
 
-def open_setup_modal(context, client, trigger_id: str) -> None:
-    deps, team_id = context["deps"], context["team_id"]
+def open_setup_modal(ctx: CommandContext, rest: str) -> None:
+    """`/okr setup`: the settings form for admins, a notice saying so for everyone else."""
+    deps, team_id = ctx.deps, ctx.team_id
     with deps.session() as session:
-        if not context["caller"].is_admin(session):
+        if not ctx.caller.is_admin(session):
             view = notice_modal(
                 "Loyalty OKRs setup",
                 "Only a workspace admin can change these settings. "
@@ -199,13 +201,13 @@ def open_setup_modal(context, client, trigger_id: str) -> None:
             view = setup_modal(
                 get_or_create_team(session, team_id=team_id),
                 settings.loyalty_timezone,
-                feedback.setup_part(session, deps, team_id=team_id, user_id=context["user_id"]),
+                feedback.setup_part(session, deps, team_id=team_id, user_id=ctx.user_id),
                 own_spreadsheet=settings.oauth_enabled,
                 share_with=service_account_email(settings.google_service_account_file)
                 if settings.oauth_enabled
                 else None,
             )
-    client.views_open(trigger_id=trigger_id, view=view)
+    ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
 
 
 def read_setup(values: dict) -> dict:
