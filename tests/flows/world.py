@@ -1,13 +1,14 @@
 """The world of the whole-quarter flow: one workspace served by the real app over HTTP, the
-fake Slack and fake Google Sheets around it, a scheduler clock the test moves, and named steps
-for what people and the scheduler do.
+fake Slack and fake Google Sheets around it, a clock the test moves, and named steps for what
+people and the scheduler do.
 
 People act through signed requests (commands, buttons, modals filled from the view the app
-opened); the scheduler acts through the job functions of jobs/scheduler.py at the world's
-clock. Requests are handled at the real time (the app has no clock to move), so the clock only
-drives what runs on a schedule: digests, reminders, the quarterly review. A later feature adds
-its step to the flow test, a method here when it needs a new kind of action, and the rows it
-writes to `expected_rows`.
+opened); the scheduler acts through the job functions of jobs/scheduler.py. The whole process
+lives on a travelled clock (time-machine replaces the C-level clock functions for every
+thread, so the HTTP server, Bolt's listener threads and the home refresher see it too): the
+story runs in a fixed quarter whatever today's date, and moving the clock moves requests and
+scheduled work alike. A later feature adds its step to the flow test, a method here when it
+needs a new kind of action, and the rows it writes to `expected_rows`.
 """
 
 from __future__ import annotations
@@ -63,12 +64,13 @@ class QuarterWorld:
         db_url: str,
         workdir: Path,
         monkeypatch,
+        clock,
     ):
         self.app, self.driver, self.slack, self.google = app, driver, slack, google
         self.settings, self.engine, self.db_url, self.workdir = settings, engine, db_url, workdir
         self.monkeypatch = monkeypatch
+        self.clock = clock  # time-machine's travelling clock
         self.team_id = slack.team_id
-        self.now = datetime.now(UTC)  # the scheduler's clock
         self.quarter = quarter_of(self.now.date())
         self.review_lead_days = 7  # days before the quarter ends that the review opens
         self.week_one: datetime | None = None
@@ -79,28 +81,32 @@ class QuarterWorld:
         self._replies = 0
 
     # ---- the clock ----------------------------------------------------------------------------
+    @property
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
     def advance(self, **delta) -> datetime:
-        """Move the scheduler's clock forward (never back)."""
+        """Move the clock forward (never back), for requests and scheduled work alike."""
         step = timedelta(**delta)
         assert step >= timedelta(0), "the clock only moves forward"
-        self.now += step
+        self.clock.shift(step)
         return self.now
 
     def move_to(self, moment: datetime) -> datetime:
         assert moment >= self.now, f"{moment} is before the clock ({self.now})"
-        self.now = moment
-        return self.now
-
-    def catch_up(self) -> datetime:
-        """Requests happen at the real time: bring the clock up to it if it is behind."""
-        self.now = max(self.now, datetime.now(UTC))
+        self.clock.move_to(moment)
         return self.now
 
     def move_to_week(self, week: int) -> datetime:
-        """Week 1 is now (the real time, after its requests); week n is n - 1 weeks later, so
-        what happened since week 1's scheduled work falls in week 2's."""
+        """Week 1 is now (after its requests); week n is n - 1 weeks later, so what happened
+        since week 1's scheduled work falls in week 2's."""
         if self.week_one is None:
-            self.week_one = self.catch_up()
+            self.week_one = self.now
+            return self.week_one
         return self.move_to(self.week_one + timedelta(weeks=week - 1))
 
     @property
