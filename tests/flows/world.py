@@ -71,14 +71,15 @@ class QuarterWorld:
         self.monkeypatch = monkeypatch
         self.clock = clock  # time-machine's travelling clock
         self.team_id = slack.team_id
+        self.story_start = self.now
         self.quarter = quarter_of(self.now.date())
         self.review_lead_days = 7  # days before the quarter ends that the review opens
-        self.week_one: datetime | None = None
         self.sheet: FakeSpreadsheet = google.add_spreadsheet(sheets={"KPIs": [KPI_HEADER]})
         self.runtime = scheduler.Runtime(settings=settings, engine=engine, app=app)
         # Rows each step wrote, by table: what `loyalty export` must count.
         self.expected_rows: Counter[str] = Counter()
         self._replies = 0
+        self.last_reply: dict = {}  # the latest reply `say` got, as Slack received it
 
     # ---- the clock ----------------------------------------------------------------------------
     @property
@@ -102,12 +103,16 @@ class QuarterWorld:
         return self.now
 
     def move_to_week(self, week: int) -> datetime:
-        """Week 1 is now (after its requests); week n is n - 1 weeks later, so what happened
-        since week 1's scheduled work falls in week 2's."""
-        if self.week_one is None:
-            self.week_one = self.now
-            return self.week_one
-        return self.move_to(self.week_one + timedelta(weeks=week - 1))
+        """Week n's digest runs on the story's Monday n - 1 weeks on, two hours after the
+        story's start time (its slot, an hour before that, stays due for the day)."""
+        return self.move_to(self.story_start + timedelta(weeks=week - 1, hours=2))
+
+    def move_to_checkins(self, week: int) -> datetime:
+        """Week n's check-ins: week 1's on the first day, later weeks' on the Thursday before
+        that week's digest."""
+        if week == 1:
+            return self.now
+        return self.move_to(self.story_start + timedelta(weeks=week - 2, days=3))
 
     @property
     def quarter_end(self) -> date:
@@ -129,6 +134,7 @@ class QuarterWorld:
         resp = self.driver.command(command, text, user=user, channel=channel, response_name=name)
         assert resp.status == 200, (command, text, resp.status, resp.body)
         reply = self.slack.wait_for("response_url", where=lambda c: c["_name"] == name)[0]
+        self.last_reply = reply.args
         return flat(reply)
 
     def open_modal(self, user: str, command: str, text: str = "") -> dict:
@@ -146,6 +152,12 @@ class QuarterWorld:
     def submit(self, user: str, view: dict, answers: dict | None = None) -> None:
         """Fill the form as shown, change `answers` (block id -> value), submit it; the app
         must accept it (no field errors)."""
+        errors = self.submit_for_errors(user, view, answers)
+        assert not errors, errors
+
+    def submit_for_errors(self, user: str, view: dict, answers: dict | None = None) -> dict:
+        """Submit the form like `submit`; returns the field errors the app answered with (block
+        id -> message), {} when it accepted the form."""
         values = modal_form.fill(view, answers)
         resp = self.driver.view_submission(
             view["callback_id"],
@@ -154,10 +166,9 @@ class QuarterWorld:
             private_metadata=view.get("private_metadata") or "",
         )
         assert resp.status == 200, resp.body
-        if resp.body:
-            body = json.loads(resp.body)
-            assert body.get("response_action") != "errors", body
+        body = json.loads(resp.body) if resp.body else {}
         self._settle()
+        return body.get("errors") or {} if body.get("response_action") == "errors" else {}
 
     def press(self, user: str, action_id: str, value: str, *, channel: str | None = None) -> None:
         resp = self.driver.block_action(action_id, value, user=user, channel=channel or user)
@@ -186,13 +197,23 @@ class QuarterWorld:
         )
         return found[0]
 
-    def buttons(self, call: Call, action_id: str) -> list[dict]:
+    def buttons(self, message: Call | dict, action_id: str) -> list[dict]:
+        """The buttons with `action_id` in a message: in actions blocks and as accessories."""
+        args = message.args if isinstance(message, Call) else message
+        found = []
+        for block in args.get("blocks") or []:
+            elements = block.get("elements", []) if block.get("type") == "actions" else []
+            if block.get("accessory"):
+                elements = [block["accessory"]]
+            found += [e for e in elements if e.get("action_id") == action_id]
+        return found
+
+    def replies_since(self, since: float, containing: str = "") -> list[Call]:
+        """Ephemeral answers (response_url posts) since a mark: what a button's presser saw."""
         return [
-            element
-            for block in call.get("blocks") or []
-            if block.get("type") == "actions"
-            for element in block.get("elements", [])
-            if element.get("action_id") == action_id
+            c
+            for c in self.slack.calls_to("response_url")
+            if c.at >= since and containing in flat(c)
         ]
 
     # ---- the scheduler ------------------------------------------------------------------------
