@@ -697,6 +697,7 @@ def export_everything(w: QuarterWorld) -> dict:
         "objective.align", "key_result.bind_kpi", "commitment.ask", "commitment.accept",
         "commitment.done", "behavior.create", "behavior.log", "recognition.create",
         "checkin.create", "kpi.sync", "kpi_guardrail.set", "review.submit",
+        "key_result.nudge", "key_result.comment", "decision.record",
     }  # fmt: skip
     assert wrote <= actions, sorted(wrote - actions)
     return tables
