@@ -1,4 +1,5 @@
-"""Delete uninstalled teams' data once the retention period (LOYALTY_DATA_RETENTION_DAYS) ends.
+"""Delete uninstalled teams' data once the retention period (LOYALTY_DATA_RETENTION_DAYS) ends,
+and customers' feedback older than LOYALTY_FEEDBACK_RETENTION_DAYS.
 
 Runs daily from the scheduler; each team is purged in its own transaction so one failure does
 not hold back the others, and a purged team simply is not found next time (idempotent).
@@ -82,4 +83,20 @@ def purge_expired_teams(
     from slackapp.event_dedupe import prune_processed_events
 
     prune_processed_events(engine, now=now)
+    purge_expired_feedback(settings=settings, engine=engine, now=now)
     return purged
+
+
+def purge_expired_feedback(*, settings, engine: Engine, now: datetime) -> int:
+    """Customers' feedback older than LOYALTY_FEEDBACK_RETENTION_DAYS, in every workspace (the
+    follow-ups' counts stay)."""
+    from datetime import timedelta
+
+    from storage.feedback import purge_old_feedback
+
+    days = getattr(settings, "loyalty_feedback_retention_days", 730)
+    with session_scope(engine) as session:
+        deleted = purge_old_feedback(session, before=now - timedelta(days=days))
+    if deleted:
+        log.info("Deleted %d customer feedback answers older than %d days", deleted, days)
+    return deleted

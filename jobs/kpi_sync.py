@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from jobs import feedback_sync
 from jobs.guardrail_alerts import post_guardrail_changes
 from jobs.kpi_sync_notify import dm_admins
 from jobs.sheet_values import (
@@ -71,6 +72,9 @@ class SyncReport:
     praise_new: int = 0
     guardrail_changes: int = 0  # guardrails that turned unhealthy or healthy again
     praise_unmatched: list[str] = field(default_factory=list)
+    # Customer feedback tab (jobs/feedback_sync.py): rows stored, follow-ups opened.
+    feedback_new: int = 0
+    feedback_followups: list[int] = field(default_factory=list)
     requests: int = 0
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
@@ -116,6 +120,11 @@ class SyncReport:
             extra = [f"key results updated from KPIs: {self.key_results_updated}"]
             if self.praise_new or self.praise_unmatched:
                 extra.append(f"praise drafts: {self.praise_new} new")
+            if self.feedback_new or self.feedback_followups:
+                extra.append(
+                    f"customer feedback: {self.feedback_new} new, "
+                    f"{len(self.feedback_followups)} follow-ups opened"
+                )
             if self.custom_kpis:
                 extra.append("new custom KPIs: " + ", ".join(self.custom_kpis))
             lines.append(" · ".join(extra))
@@ -148,6 +157,7 @@ def _fetch(settings: Settings, spreadsheet: str | None, retry: RetryPolicy | Non
         praise_worksheet=settings.kpi_praise_worksheet,
         api_url=settings.google_sheets_api_url,
         retry=retry,
+        feedback_worksheet=settings.kpi_feedback_worksheet,
     )
 
 
@@ -264,6 +274,8 @@ def run_kpi_sync(
     report.spreadsheet, report.worksheets = data.title, list(data.worksheets)
     if data.praise_title:
         report.worksheets.append(data.praise_title)
+    if data.feedback_title:
+        report.worksheets.append(data.feedback_title)
     report.requests = data.requests
 
     try:
@@ -289,6 +301,9 @@ def run_kpi_sync(
         return report
     report.rows_read = result.rows_read
     report.problems = list(result.problems)
+    feedback_rows = feedback_sync.parse_sheet_feedback(
+        data, number_locale=settings.kpi_number_locale
+    )
     praise_in, problems, unmatched = match_praise(new_praise_rows, StaffMatcher(client))
     report.problems.extend(problems)
     report.praise_unmatched.extend(unmatched)
@@ -308,6 +323,16 @@ def run_kpi_sync(
             report.key_results_updated = len(refresh_bound_key_results(s, team_id=team_id))
             report.guardrail_changes = len(evaluate_guardrails(s, team_id=team_id))
             report.praise_new = len(store_drafts(s, team_id=team_id, rows=praise_in))
+            if feedback_rows is not None:
+                stored = feedback_sync.store_rows(
+                    s, team_id=team_id, parsed=feedback_rows, sheet=data.feedback_title or "",
+                    retention_days=settings.loyalty_feedback_retention_days,
+                )  # fmt: skip
+                report.feedback_new, report.feedback_followups = (
+                    len(stored.created),
+                    stored.followups,
+                )
+                report.problems.extend(feedback_rows.problems)
             report.ok = True
             report.finished_at = utcnow()
             key, dm = _carried_problem_key(report, previous, notify_admins)
@@ -347,6 +372,7 @@ def run_kpi_sync(
         # The transaction rolled back: nothing of this sync landed, earlier values are intact.
         report.ok = False
         report.stored = report.updated = report.unchanged = report.praise_new = 0
+        report.feedback_new, report.feedback_followups = 0, []
         report.key_results_updated = 0
         report.guardrail_changes = 0
         report.error = f"Saving the KPI values failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})."
@@ -358,7 +384,17 @@ def run_kpi_sync(
         _notify_praise(engine, client, team_id)
     if report.ok and client is not None:
         _post_guardrails(engine, client, team_id)
+    if report.ok and report.feedback_followups:
+        _announce_followups(engine, client, settings, team_id, report.feedback_followups)
     return report
+
+
+def _announce_followups(engine, client, settings, team_id: str, followup_ids: list[int]) -> None:
+    try:
+        feedback_sync.announce(engine, client, team_id=team_id, followup_ids=followup_ids,
+                               configured_admins=settings.admin_ids)  # fmt: skip
+    except Exception:  # noqa: BLE001 - the rows landed; the scheduler's tick retries the DMs
+        log.exception("Telling heads about new detractor follow-ups failed")
 
 
 def _post_guardrails(engine: Engine, client: WebClient, team_id: str) -> None:

@@ -5,11 +5,13 @@ Jobs (module-level functions, fixed ids, `replace_existing=True`, `coalesce=True
 - `loyalty.tick` every minute: reads every team's settings (digest day/time, reminder day/time,
   review lead days, timezone — as changed with `/okr setup`, no restart needed) and runs what is
   due: the weekly digest, check-in reminders (each owner's own timezone), the quarterly review
-  cycle. A weekly slot stays due for `WEEKLY_GRACE` (a day), so a scheduler that was down at
+  cycle, and customer voice (overdue follow-ups, unannounced detractors, staff praise from
+  promoters: jobs/feedback_jobs.py). A weekly slot stays due for `WEEKLY_GRACE` (a day), so a scheduler that was down at
   16:00 Friday catches up when it starts; run keys (`jobs.run_once`) make every tick after the
   first a no-op for that period.
 - `loyalty.kpi_sync` on `KPI_SYNC_CRON` (hourly by default).
-- `loyalty.daily` once a day: data retention purge and the report of possibly-lost messages.
+- `loyalty.daily` once a day: data retention purge (uninstalled teams, old customer feedback),
+  the customer-voice KPIs and the report of possibly-lost messages.
 
 Only the process holding the scheduler lock (`jobs.scheduler_lock`) runs APScheduler at all —
 APScheduler 3 must not share a job store between running schedulers — so two `loyalty
@@ -92,6 +94,7 @@ def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
     """One tick: for every team, whatever is due at `now`. One team's failure spares the rest."""
     from jobs.checkin_reminders import send_due_reminders
     from jobs.commitment_overdue import send_overdue_notices
+    from jobs.feedback_jobs import run_feedback_jobs
     from jobs.quarterly_review import run_review_cycle
     from jobs.weekly_digest import digest_done, send_weekly_digest
 
@@ -135,6 +138,15 @@ def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
             team_id=team_id,
             now=now,
             default_timezone=default_tz,
+        )
+        _guarded(
+            "customer voice",
+            run_feedback_jobs,
+            rt.engine,
+            client,
+            team_id=team_id,
+            now=now,
+            configured_admins=rt.settings.admin_ids,
         )
         _guarded(
             "review",
@@ -224,6 +236,14 @@ def daily() -> None:
         pass
     except Exception:  # noqa: BLE001
         log.exception("data retention purge failed; retried tomorrow")
+    try:
+        from jobs.feedback_jobs import refresh_voice_kpis
+
+        refresh_voice_kpis(
+            _runtime.engine, team_ids=[t for t, _ in _runtime.active_teams()], now=now
+        )
+    except Exception:  # noqa: BLE001
+        log.exception("customer-voice KPIs failed; retried tomorrow")
     report_stale_claims(_runtime, now=now)
 
 

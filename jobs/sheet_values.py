@@ -417,7 +417,7 @@ class _KpiSheetReader:
     def __init__(self, sheet: str, rows: Sequence[Sequence[object]], *,
                  departments: dict[str, int], fmt: NumberFormat, known: Iterable[str]) -> None:  # fmt: skip
         self.sheet, self.rows, self.departments, self.fmt = sheet, rows, departments, fmt
-        self.known = set(known) | set(KPI_DEFS)  # the six known KPIs are the derivable ones
+        self.known = set(known) | set(KPI_DEFS)  # every known KPI name is accepted as a column
         self.result = SheetResult()
         # (scope, day) → raw input name → (value, cell)
         self.raw: dict[tuple[int, date], dict[str, tuple[float, str]]] = {}

@@ -1,7 +1,8 @@
 """Reading the KPI spreadsheet with gspread and a Google service account (spec §4).
 
 One sync costs exactly two requests: the spreadsheet metadata (title, locale, worksheet
-names) and ONE `values:batchGet` for every configured worksheet plus the praise worksheet.
+names) and ONE `values:batchGet` for every configured worksheet plus the praise and feedback
+worksheets.
 
 gspread builds its URLs from constants in `gspread.urls`; rather than patching them, we pass
 gspread a `http_client` class (its documented extension point, see `gspread.Client`) that
@@ -72,6 +73,9 @@ class SheetData:
     worksheets: dict[str, list[list[Any]]]  # configured worksheet -> rows
     praise: list[list[Any]] | None  # None when the spreadsheet has no praise worksheet
     praise_title: str | None = None
+    # The customer-feedback worksheet (jobs/feedback_sync.py), None when there is none.
+    feedback: list[list[Any]] | None = None
+    feedback_title: str | None = None
     requests: int = 0  # HTTP requests made to the Sheets API (retries included)
     titles: list[str] = field(default_factory=list)
 
@@ -264,6 +268,7 @@ def fetch_sheet(
     retry: RetryPolicy | None = None,
     sleep=time.sleep,
     timeout: float = 30.0,
+    feedback_worksheet: str | None = None,
 ) -> SheetData:
     """Metadata + one batchGet. Raises SheetsError with a one-line reason."""
     if not spreadsheet:
@@ -301,6 +306,12 @@ def fetch_sheet(
     if praise_title in chosen:
         praise_title = None
     ranges = [sheet_ref(t) for t in chosen] + ([sheet_ref(praise_title)] if praise_title else [])
+    # The feedback worksheet, when the spreadsheet has one, rides in the same batchGet.
+    feedback_title = _find_title(titles, feedback_worksheet) if feedback_worksheet else None
+    if feedback_title in chosen or feedback_title == praise_title:
+        feedback_title = None
+    if feedback_title:
+        ranges.append(sheet_ref(feedback_title))
     try:
         body = http.values_batch_get(
             key,
@@ -319,8 +330,10 @@ def fetch_sheet(
         title=props.get("title", key),
         locale=props.get("locale"),
         worksheets={t: _rows_of(vr) for t, vr in zip(chosen, value_ranges, strict=False)},
-        praise=_rows_of(value_ranges[-1]) if praise_title else None,
+        praise=_rows_of(value_ranges[len(chosen)]) if praise_title else None,
         praise_title=praise_title,
+        feedback=_rows_of(value_ranges[-1]) if feedback_title else None,
+        feedback_title=feedback_title,
         requests=http_cls.requests_made,
         titles=titles,
     )

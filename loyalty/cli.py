@@ -315,6 +315,57 @@ def user_forget(ctx: click.Context, team_id: str, user_id: str) -> None:
 
 
 @cli.group()
+def feedback() -> None:
+    """Customer feedback (the same columns as the sheet's Feedback tab)."""
+
+
+@feedback.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--team", "team_id", default=None, help="Slack team id (default: the only team).")
+@click.pass_context
+def feedback_import(ctx: click.Context, file: str, team_id: str | None) -> None:
+    """Import FILE.csv: date, customer, score, comment, department, staff (once per row)."""
+    from pathlib import Path
+
+    from jobs.feedback_sync import import_csv
+    from storage.export import only_team
+
+    settings = _settings(ctx)
+    engine = _engine(settings)
+    team_id = team_id or only_team(engine)
+    client = None
+    if settings.oauth_enabled or settings.slack_bot_token:  # heads are told about detractors
+        team_id, client = _team_and_client(settings, engine, team_id)
+    report = import_csv(engine, team_id=team_id, path=Path(file), client=client,
+                        configured_admins=settings.admin_ids,
+                        retention_days=settings.loyalty_feedback_retention_days)  # fmt: skip
+    click.echo(report.text())
+
+
+@cli.group()
+def customer() -> None:
+    """One customer's data (feedback they gave)."""
+
+
+@customer.command("forget")
+@click.option("--team", "team_id", required=True, help="Slack team id (T…).")
+@click.option("--customer", "customer_name", required=True, help="The customer as recorded.")
+@click.pass_context
+def customer_forget(ctx: click.Context, team_id: str, customer_name: str) -> None:
+    """Erase a customer's name and words (scores and follow-up counts are kept)."""
+    from storage.db import session_scope
+    from storage.feedback import forget_customer
+
+    with session_scope(_engine(_settings(ctx))) as session:
+        changed = forget_customer(session, team_id=team_id, customer=customer_name, actor_id="cli")
+    click.echo(
+        f"Forgot the customer in team {team_id}: {changed['feedback']} answers erased "
+        f"({changed['followup']} follow-up notes, {changed['praise_draft']} praise drafts, "
+        f"{changed['auditlog']} audit entries scrubbed); scores and counts are kept."
+    )
+
+
+@cli.group()
 def team() -> None:
     """A workspace's data."""
 

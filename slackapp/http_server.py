@@ -1,5 +1,6 @@
-"""HTTP mode: `POST /slack/events`, `GET /healthz` (and the OAuth install paths when OAuth is
-configured), served by gunicorn, the ecosystem's pre-fork server.
+"""HTTP mode: `POST /slack/events`, `GET /healthz`, `POST /hooks/feedback` (survey tools; see
+slackapp/feedback_webhook.py) and the OAuth install paths when OAuth is configured, served by
+gunicorn, the ecosystem's pre-fork server.
 
 `serve` runs gunicorn in this process as the master: `workers` processes share the port, each
 building its own Bolt app (and database engine) after the fork. gunicorn replaces a worker that
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
+from slackapp.feedback_webhook import FEEDBACK_HOOK_PATH, FeedbackHook
 from slackapp.input_guard import malformed_reason
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ def make_wsgi_app(app: SlackApp):
     handler = SlackRequestHandler(app.bolt)
     engine = app.deps.engine
     extra_routes = app.routes
+    feedback_hook = FeedbackHook(app)  # survey tools push customer answers here
 
     def wsgi(environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -101,6 +104,8 @@ def make_wsgi_app(app: SlackApp):
                     [("Content-Type", "text/plain"), ("Content-Length", str(len(data)))],
                 )
                 return [data]
+        if path == FEEDBACK_HOOK_PATH:
+            return feedback_hook(environ, start_response)
         if path in extra_routes:
             return extra_routes[path](environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])

@@ -39,6 +39,11 @@ COMMANDS = [
         "description": "Loyalty KPIs from the shared Google Sheet, with trends",
         "usage_hint": "[<kpi name>] | target <kpi> above|below <number> [department] | target <kpi> off",
     },
+    {
+        "command": "/feedback",
+        "description": "Customer voice, and a follow-up for every detractor",
+        "usage_hint": "take F-3 | assign F-3 @user | close F-3 contacted [note] | show F-3 | list [mine|open|overdue|<department>|all] | route <keyword> to <department> | routes | help",
+    },
 ]
 
 SHORTCUTS = [
@@ -47,7 +52,13 @@ SHORTCUTS = [
         "type": "message",
         "callback_id": "recognize_customer_praise",
         "description": "Turn a customer's praise in this message into kudos for the people behind it",
-    }
+    },
+    {
+        "name": "Log customer feedback",
+        "type": "message",
+        "callback_id": "log_customer_feedback",
+        "description": "Record what a customer said here, with a score; detractors get a follow-up",
+    },
 ]
 
 # Slack delivers an event only to apps subscribed to it, app_uninstalled and tokens_revoked too.

@@ -22,6 +22,9 @@ EXPECTED = {
     "KPI_SYNC_CRON": "a five-field cron expression, e.g. '0 * * * *'",
     "KPI_NUMBER_LOCALE": "'auto', 'dot' (1,234.5) or 'comma' (1.234,5)",
     "LOYALTY_DATA_RETENTION_DAYS": "a whole number of days (0 or more)",
+    "LOYALTY_FEEDBACK_RETENTION_DAYS": "a whole number of days (1 or more)",
+    "LOYALTY_FEEDBACK_TOKEN": "a random secret of at least 16 characters (e.g. `openssl rand -hex 24`)",
+    "KPI_FEEDBACK_WORKSHEET": "a worksheet name, e.g. Feedback",
     "LOYALTY_ENCRYPTION_KEY": "one or more comma-separated Fernet keys (newest first)",
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
     "LOG_FORMAT": "text or json",
@@ -33,6 +36,7 @@ SECRETS = {
     "SLACK_APP_TOKEN",
     "SLACK_CLIENT_SECRET",
     "LOYALTY_ENCRYPTION_KEY",
+    "LOYALTY_FEEDBACK_TOKEN",
     "DATABASE_URL",  # may hold a password
 }
 ENV_FILE_VARIABLE = "LOYALTY_ENV_FILE"
@@ -63,6 +67,7 @@ class Settings(BaseSettings):
     kpi_spreadsheet: str | None = None
     kpi_worksheets: str = "KPIs"
     kpi_praise_worksheet: str = "Praise"
+    kpi_feedback_worksheet: str = "Feedback"
     google_sheets_api_url: str = "https://sheets.googleapis.com/v4/spreadsheets"
     kpi_sync_cron: str = "0 * * * *"
     kpi_number_locale: str = "auto"
@@ -70,6 +75,10 @@ class Settings(BaseSettings):
     loyalty_admins: str = ""
     loyalty_timezone: str = "UTC"
     loyalty_data_retention_days: int = Field(default=30, ge=0)
+    # Customer voice: the survey-tool webhook's bearer token (single workspace) and how long
+    # customers' feedback is kept.
+    loyalty_feedback_token: str | None = None
+    loyalty_feedback_retention_days: int = Field(default=730, ge=1)
 
     log_level: str = "INFO"
     log_format: str = "text"
@@ -157,6 +166,15 @@ class Settings(BaseSettings):
         if v.lower() not in {"auto", "dot", "comma"}:
             raise ValueError("bad locale")
         return v.lower()
+
+    @field_validator("loyalty_feedback_token")
+    @classmethod
+    def _feedback_token(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if len(v.strip()) < 16 or any(c.isspace() for c in v.strip()):
+            raise ValueError("too short")
+        return v.strip()
 
     @field_validator("loyalty_encryption_key")
     @classmethod

@@ -16,7 +16,7 @@ from storage.models import AuditLog
 # change). Forgetting a person blanks these, in the tables and in audit payloads alike; what
 # others rely on (requests, titles, kudos) stays, with the person's id pseudonymised.
 PERSONAL_TEXT_KEYS: dict[str, tuple[str, ...]] = {
-    "note": ("author_id", "user_id"),  # check-ins, behavior logs
+    "note": ("author_id", "user_id", "closed_by"),  # check-ins, behavior logs, follow-ups
     "blocker": ("author_id",),  # what a check-in's author is blocked on
     "text": ("author_id",),  # a comment on a key result (and text an actor wrote)
     "decline_reason": ("decided_by",),  # commitments

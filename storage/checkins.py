@@ -8,14 +8,25 @@ blocker replaces it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from storage import audit
 from storage.departments import departments_in
-from storage.errors import DomainError, NotFound
+from storage.errors import DomainError, FieldErrors, NotFound, item_field
 from storage.models import NOTE_MAX, CheckIn, Department, KeyResult, Objective, utcnow
-from storage.objectives import can_check_in, get_key_result_and_objective, key_result_for_head
+from storage.numbers import parse_number
+from storage.objectives import (
+    can_check_in,
+    get_key_result,
+    get_key_result_and_objective,
+    key_result_for_head,
+)
+from storage.undo import AlreadyUndone, check_may_undo, was_undone
+
+UNDO_ACTION = "checkin.undo"
 
 
 def record_checkin(
@@ -94,6 +105,133 @@ def record_checkin(
         after={**kr.model_dump(), "checkin_id": row.id, "blocker": bool(blocker)},
     )
     return row, kr
+
+
+@dataclass
+class CheckinEntry:
+    """One filled row of a multi-key-result check-in: the value as typed ("" for none)."""
+
+    number: int
+    value_text: str = ""
+    confidence: int | None = None
+    note: str = ""
+    blocker: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.value_text.strip() or self.confidence or self.note.strip() or self.blocker.strip()
+        )
+
+
+def record_checkins(
+    session: Session, *, team_id: str, user_id: str, is_admin: bool, entries: list[CheckinEntry]
+) -> list[tuple[CheckIn, KeyResult]]:
+    """Record one check-in per non-empty entry, all or nothing: every entry is checked, and
+    FieldErrors keyed `kr.<number>.<field>` name each bad one (the caller's transaction then
+    rolls back what the good ones wrote)."""
+    errors: dict[str, str] = {}
+    done: list[tuple[CheckIn, KeyResult]] = []
+    for entry in entries:
+        if entry.empty:
+            continue
+        try:
+            raw = entry.value_text.strip()
+            value = parse_number(raw) if raw else None
+        except DomainError as exc:
+            errors[item_field("kr", entry.number, "value")] = exc.message
+            continue
+        try:
+            done.append(
+                record_checkin(
+                    session,
+                    team_id=team_id,
+                    user_id=user_id,
+                    is_admin=is_admin,
+                    ref=f"KR-{entry.number}",
+                    value=value,
+                    confidence=entry.confidence,
+                    note=entry.note,
+                    blocker=entry.blocker,
+                )
+            )
+        except DomainError as exc:
+            field = exc.field if exc.field in ("value", "note", "blocker") else "confidence"
+            errors[item_field("kr", entry.number, field)] = exc.message
+    if errors:
+        raise FieldErrors(errors)
+    return done
+
+
+def undo_checkin(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    checkin_id: int | None = None,
+    ref: str | None = None,
+    now: datetime | None = None,
+) -> tuple[CheckIn, KeyResult]:
+    """Delete one of the caller's check-ins from the last 24 hours — `checkin_id`, or their latest
+    (on key result `ref` if given) — and set the key result back to its newest remaining
+    check-in (no value, confidence or date when none is left), so totals and forecasts follow."""
+    if checkin_id is not None:
+        row = session.get(CheckIn, checkin_id)
+        if row is None or row.team_id != team_id:
+            if was_undone(session, team_id=team_id, action=UNDO_ACTION, entity_id=checkin_id):
+                raise AlreadyUndone("That check-in was already undone.")
+            raise NotFound("That check-in does not exist (any more).")
+    else:
+        query = select(CheckIn).where(CheckIn.team_id == team_id, CheckIn.author_id == user_id)
+        where = ""
+        if ref:
+            kr = get_key_result(session, team_id=team_id, ref=ref)
+            query = query.where(CheckIn.key_result_id == kr.id)
+            where = f" on KR-{kr.number}"
+        row = session.exec(
+            query.order_by(col(CheckIn.created_at).desc(), col(CheckIn.id).desc()).limit(1)
+        ).first()
+        if row is None:
+            raise NotFound(f"You have no check-in{where} to undo.")
+    kr = session.get(KeyResult, row.key_result_id)
+    check_may_undo(
+        user_id=user_id,
+        author_id=row.author_id,
+        created_at=row.created_at,
+        what=f"this check-in on KR-{kr.number}",
+        now=now,
+    )
+    before = {"checkin": row.model_dump(), "key_result": kr.model_dump()}
+    session.delete(row)
+    session.flush()
+    remaining = history(session, team_id=team_id, key_result_id=kr.id, limit=1)
+    latest = remaining[0] if remaining else None
+    if not kr.kpi_name:  # a KPI-bound key result's value is the KPI's, not the check-ins'
+        kr.current_value = latest_checked_in_value(session, key_result_id=kr.id)
+    kr.last_confidence = latest.confidence if latest else None
+    kr.last_checkin_at = latest.created_at if latest else None
+    session.add(kr)
+    session.flush()
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=user_id,
+        action=UNDO_ACTION,
+        entity="checkin",
+        entity_id=row.id,
+        before=before,
+        after=kr.model_dump(),
+    )
+    return row, kr
+
+
+def latest_checked_in_value(session: Session, *, key_result_id: int) -> float | None:
+    return session.exec(
+        select(CheckIn.value)
+        .where(CheckIn.key_result_id == key_result_id, col(CheckIn.value).is_not(None))
+        .order_by(col(CheckIn.created_at).desc(), col(CheckIn.id).desc())
+        .limit(1)
+    ).first()
 
 
 def history(
@@ -193,7 +331,7 @@ def guess_department(
     for dept in departments_in(session, team_id=team_id, ids=None):
         if dept.id == exclude_id or not dept.name_key:
             continue
-        if re.search(rf"(?<!\w){re.escape(dept.name_key)}(?!\w)", folded) and (
+        if re.search(rf"(?:^|(?<=\W)){re.escape(dept.name_key)}(?!\w)", folded) and (
             best is None or len(dept.name_key) > len(best.name_key)
         ):
             best = dept

@@ -76,7 +76,12 @@ def ensure_kpis(session: Session, *, team_id: str, names: Iterable[str]) -> list
 
 
 def upsert_values(
-    session: Session, *, team_id: str, values: Iterable[ValueIn], synced_at: datetime | None = None
+    session: Session,
+    *,
+    team_id: str,
+    values: Iterable[ValueIn],
+    synced_at: datetime | None = None,
+    source: str = "sheet",
 ) -> UpsertCounts:
     """Insert new values, update changed ones, leave equal ones untouched (idempotent).
 
@@ -119,7 +124,7 @@ def upsert_values(
                     "department_id": v.scope or None,
                     "day": v.day,
                     "value": v.value,
-                    "source": "sheet",
+                    "source": source,
                     "source_ref": ref,
                     "synced_at": synced_at,
                 }
@@ -142,7 +147,7 @@ def upsert_values(
             .where(table.c.id == bindparam("_id"))
             .values(
                 value=bindparam("_value"),
-                source="sheet",
+                source=source,
                 source_ref=bindparam("_ref"),
                 synced_at=bindparam("_at"),
             ),

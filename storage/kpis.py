@@ -35,8 +35,8 @@ class KpiDef:
     name: str
     unit: str
     direction: str  # the good direction: "increase" or "decrease"
-    inputs: tuple[str, ...]  # raw columns it is derived from
-    formula: Callable[[dict[str, float]], float]  # inputs → value; DerivationError if undefined
+    inputs: tuple[str, ...] = ()  # raw columns it is derived from (none: not from a sheet)
+    formula: Callable[[dict[str, float]], float] | None = None  # DerivationError if undefined
 
 
 KPI_DEFS: dict[str, KpiDef] = {
@@ -60,6 +60,11 @@ KPI_DEFS: dict[str, KpiDef] = {
         KpiDef("csat", "%", "increase", ("satisfied_responses", "total_responses"),
                lambda v: _percent(v["satisfied_responses"], v["total_responses"],
                                   "total_responses")),
+        # Customer voice, computed from follow-ups (storage/feedback_figures.py, source
+        # `feedback`): the share of detractors contacted within the follow-up window, and the
+        # median hours from an answer to the first contact.
+        KpiDef("close_the_loop_rate", "%", "increase"),
+        KpiDef("hours_to_contact", "h", "decrease"),
     )
 }  # fmt: skip
 # name -> (unit, good direction), for the readers that need only those.
@@ -75,7 +80,10 @@ EXCLUSIVE_INPUTS = {
 def derive(kpi: str, inputs: dict[str, float]) -> float:
     """A known KPI from its raw inputs. Raises DerivationError when a denominator is zero or
     negative, KeyError for a KPI that is not derived."""
-    return KPI_DEFS[kpi].formula(inputs)
+    formula = KPI_DEFS[kpi].formula
+    if formula is None:
+        raise KeyError(kpi)
+    return formula(inputs)
 
 
 def kpi_names(session: Session, *, team_id: str) -> list[str]:

@@ -1,5 +1,5 @@
 """Comments on key results: a head or admin's word to the owner, kept with the key result and
-shown by `/okr show`."""
+shown beside it wherever the key result is shown."""
 
 from __future__ import annotations
 

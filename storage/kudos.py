@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from storage import audit
@@ -18,13 +19,18 @@ from storage.leaderboards import bump_weekly_tallies, week_of
 from storage.models import (
     Behavior,
     DepartmentMember,
+    PraiseDraft,
     Recognition,
     RecognitionRecipient,
+    RecognitionWeek,
     SlackUser,
     Team,
     utcnow,
 )
 from storage.teams import get_or_create_team
+from storage.undo import AlreadyUndone, check_may_undo, was_undone
+
+UNDO_ACTION = "recognition.undo"
 
 MAX_RECIPIENTS = 20  # keeps the public post readable and within one section
 SOURCES = ("command", "shortcut", "reaction", "sheet")
@@ -193,6 +199,87 @@ def create_recognition(
     )
     dept_ids = sorted({d for d in depts.values()})
     return KudosItem(recognition=rec, recipient_ids=recipients, department_ids=dept_ids)
+
+
+def set_recognition_post(
+    session: Session, *, team_id: str, recognition_id: int, channel_id: str, ts: str
+) -> None:
+    """Where the app posted the recognition publicly, so undoing it can take the post down."""
+    rec = session.get(Recognition, recognition_id)
+    if rec is None or rec.team_id != team_id:
+        return  # undone (or forgotten) while it was being posted
+    rec.post_channel_id, rec.post_ts = channel_id, ts
+    session.add(rec)
+
+
+def undo_recognition(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    recognition_id: int,
+    now: datetime | None = None,
+) -> KudosItem:
+    """Delete the giver's recognition from the last 24 hours with its recipients, and take it
+    out of their weekly tallies (so leaderboards and digests no longer count it). The item
+    returned still says where it was posted."""
+    rec = session.get(Recognition, recognition_id)
+    if rec is None or rec.team_id != team_id:
+        if was_undone(session, team_id=team_id, action=UNDO_ACTION, entity_id=recognition_id):
+            raise AlreadyUndone("Those kudos were already undone.")
+        raise NotFound("Those kudos do not exist (any more).")
+    check_may_undo(
+        user_id=user_id,
+        author_id=rec.giver_id,
+        created_at=rec.created_at,
+        what="these kudos",
+        now=now,
+    )
+    item = _items(session, [rec])[0]
+    recipient_rows = session.exec(
+        select(RecognitionRecipient).where(RecognitionRecipient.recognition_id == rec.id)
+    ).all()
+    week = week_of(rec.created_at)
+    for rr in recipient_rows:
+        # The tally row it was counted in: the recipient's department then, 0 for none.
+        session.execute(
+            update(RecognitionWeek)
+            .where(
+                RecognitionWeek.team_id == team_id,
+                RecognitionWeek.week == week,
+                RecognitionWeek.user_id == rr.user_id,
+                RecognitionWeek.department_id == (rr.department_id or 0),
+            )
+            .values(received=RecognitionWeek.received - 1)
+        )
+        session.delete(rr)
+    session.execute(
+        delete(RecognitionWeek).where(
+            RecognitionWeek.team_id == team_id,
+            RecognitionWeek.week == week,
+            RecognitionWeek.received <= 0,
+        )
+    )
+    # A Praise-sheet row confirmed as these kudos goes back to dismissed, not to be posted again.
+    session.execute(
+        update(PraiseDraft)
+        .where(PraiseDraft.team_id == team_id, PraiseDraft.recognition_id == rec.id)
+        .values(recognition_id=None, status="dismissed")
+    )
+    before = {**rec.model_dump(), "recipients": item.recipient_ids}
+    session.flush()
+    session.delete(rec)
+    session.flush()
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=user_id,
+        action=UNDO_ACTION,
+        entity="recognition",
+        entity_id=rec.id,
+        before=before,
+    )
+    return item
 
 
 def get_recognition(session: Session, *, team_id: str, recognition_id: int) -> KudosItem:

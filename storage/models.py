@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from storage.token_crypto import EncryptedText
+
 # Column sizes users may hit; refusals name these numbers.
 TITLE_MAX = 200
 NAME_MAX = 80
@@ -348,6 +350,9 @@ class Recognition(SQLModel, table=True):
     source: str = Field(default="command", max_length=16)  # command | shortcut | reaction | sheet
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
+    # The app's public post of it (in the recognition channel), taken down if it is undone.
+    post_channel_id: str | None = Field(default=None, max_length=32)
+    post_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
@@ -572,3 +577,115 @@ apscheduler_jobs = Table(
 # slack-sdk's installation and OAuth state store tables (tokens encrypted), created by our
 # migrations like every other table.
 from storage import oauth_tables  # noqa: E402, F401
+
+# ---- customer voice: feedback, routing, follow-ups ---------------------------------------------
+
+
+class Feedback(SQLModel, table=True):
+    """One customer's answer (score 0–10 and comment), once per (team, source, source id)."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "source", "source_id"),
+        Index("ix_feedback_team_customer", "team_id", "customer_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    source: str = Field(max_length=16)  # sheet | webhook | shortcut | csv
+    source_id: str = Field(max_length=128)
+    received_at: datetime
+    customer: str = Field(max_length=200)
+    customer_key: str = Field(max_length=200)  # casefolded: the same customer across sources
+    score: int
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    staff: str | None = Field(default=None, max_length=254)
+    link: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    # Set once a promoter's staff mention was turned into a praise draft (or found no one).
+    praise_checked_at: datetime | None = None
+
+
+class FeedbackRoute(SQLModel, table=True):
+    """Routing rule: feedback whose comment contains `keyword` goes to a department."""
+
+    __table_args__ = (UniqueConstraint("team_id", "keyword_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    keyword: str = Field(max_length=NAME_MAX)
+    keyword_key: str = Field(max_length=NAME_MAX)  # casefolded, for matching
+    department_id: int = Field(foreign_key="department.id", index=True)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FeedbackSettings(SQLModel, table=True):
+    """A workspace's customer-voice settings (set in the setup form)."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    default_department_id: int | None = Field(default=None, foreign_key="department.id")
+    followup_hours: int = 48
+    updated_by: str | None = Field(default=None, max_length=32)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class FeedbackFollowupBehavior(SQLModel, table=True):
+    """The behavior a department logs when one of its follow-ups is closed with a contact."""
+
+    __table_args__ = (UniqueConstraint("team_id", "department_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    department_id: int = Field(foreign_key="department.id")
+    behavior_id: int = Field(foreign_key="behavior.id")
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Followup(SQLModel, table=True):
+    """`F-3`: a detractor (score 0–6) someone must contact. The score, department and times are
+    kept here, so the figures stay when the feedback itself is erased (retention, forget)."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "number"),
+        Index("ix_followup_team_status_due", "team_id", "status", "due_at"),
+        Index("ix_followup_team_received", "team_id", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    number: int
+    feedback_id: int | None = Field(default=None, foreign_key="feedback.id", index=True)
+    # None: nothing routed it and no default department is set; the admins handle it.
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    score: int
+    received_at: datetime
+    due_at: datetime
+    status: str = Field(default="open", max_length=16)  # open | taken | closed
+    owner_id: str | None = Field(default=None, max_length=32)
+    outcome: str | None = Field(default=None, max_length=16)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    closed_by: str | None = Field(default=None, max_length=32)
+    closed_at: datetime | None = None
+    first_contact_at: datetime | None = None
+    recovered_at: datetime | None = None
+    heads_notified_at: datetime | None = None  # the new-detractor DM went out (once)
+    # JSON [[channel, ts], …] of those DMs, so every copy shows who took or closed it.
+    heads_messages: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    overdue_notified_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FeedbackWebhookToken(SQLModel, table=True):
+    """Each workspace's webhook token (multi-workspace mode): looked up by its hash, shown to
+    admins from the encrypted copy."""
+
+    __table_args__ = {"info": {"credentials": True}}
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True)
+    token: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,4 +1,4 @@
-"""Short references shown to users (O-12, KR-34, B-5, C-7), numbered per team."""
+"""Short references shown to users (O-12, KR-34, B-5, C-7, F-3), numbered per team."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from storage.db import upsert_insert
 from storage.errors import DomainError
 from storage.models import RefCounter
 
-PREFIX = {"objective": "O", "key_result": "KR", "behavior": "B", "commitment": "C"}
-_REF = re.compile(r"^(O|KR|B|C)-?(\d{1,9})$", re.IGNORECASE)
+PREFIX = {"objective": "O", "key_result": "KR", "behavior": "B", "commitment": "C", "followup": "F"}
+_REF = re.compile(r"^(O|KR|B|C|F)-?(\d{1,9})$", re.IGNORECASE)
 
 
 def format_ref(kind: str, number: int) -> str:
@@ -38,3 +38,18 @@ def next_number(session: Session, *, team_id: str, kind: str) -> int:
             set_={"last": RefCounter.last + 1},
         ).returning(RefCounter.last)
     ).scalar_one()
+
+
+def reserve_numbers(session: Session, *, team_id: str, kind: str, count: int) -> list[int]:
+    """Allocate `count` consecutive numbers in one statement (bulk imports), as next_number does
+    for one."""
+    if count <= 0:
+        return []
+    insert = upsert_insert(session, RefCounter).values(team_id=team_id, kind=kind, last=count)
+    last = session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[RefCounter.team_id, RefCounter.kind],
+            set_={"last": RefCounter.last + count},
+        ).returning(RefCounter.last)
+    ).scalar_one()
+    return list(range(last - count + 1, last + 1))

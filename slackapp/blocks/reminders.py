@@ -66,9 +66,13 @@ def reminder_blocks(
         ActionsBlock(
             block_id="reminder_actions",
             elements=[
+                # No key result named: opens the form listing all of the owner's key results.
+                ButtonElement(
+                    text=plain("Check in on all", 75), action_id="checkin_open", style="primary"
+                ),
                 ButtonElement(
                     text=plain("Snooze a week", 75), action_id=SNOOZE_ACTION, value=period
-                )
+                ),
             ],
         )
     )

@@ -13,6 +13,7 @@ from slackapp.listeners import (
     commitments,
     departments,
     digest_actions,
+    feedback,
     kpi,
     kudos,
     objective_edit,
@@ -52,12 +53,13 @@ FEATURES = (
     commitments,
     digest_actions,
     share,
+    feedback,
 )
 
 # The App Home's sections beyond the objectives, in this order:
 # fn(session, team_id=, user_id=) -> (buttons, blocks).
 # (App Home itself shows "away until …" first, and the behaviors with their Log buttons.)
-HOME_SECTIONS = (kudos.home_contribution,)
+HOME_SECTIONS = (kudos.home_contribution, feedback.home_contribution)
 
 
 def register_listeners(app: App) -> None:

@@ -16,6 +16,7 @@ from slackapp.blocks.behaviors import (
     no_behaviors_modal,
 )
 from slackapp.blocks.common import as_dicts, divider, escape, header, section
+from slackapp.blocks.undo import BEHAVIOR_LOG_UNDO_ACTION, with_undo
 from slackapp.command_parsing import (
     BEHAVIOR_ADD_USAGE,
     BEHAVIOR_LOG_USAGE,
@@ -27,7 +28,7 @@ from slackapp.command_parsing import (
 from slackapp.context import Deps
 from slackapp.form_errors import block_errors
 from slackapp.listeners import behavior_insights
-from slackapp.replies import UsageError, guarded, reply
+from slackapp.replies import UsageError, explain, guarded, reply
 from slackapp.roles import Caller
 from storage.behaviors import (
     behavior_options,
@@ -36,6 +37,7 @@ from storage.behaviors import (
     list_behaviors,
     log_behavior,
     team_week,
+    undo_behavior_log,
     weekly_behavior_counts,
 )
 from storage.departments import department_by_id, get_department, memberships
@@ -43,6 +45,10 @@ from storage.errors import DomainError, FieldErrors
 from storage.models import Department, Objective
 
 HOME_MAX_DEPARTMENTS = 5
+UNDO_USAGE = (
+    "`/behavior undo` (your latest log) or `/behavior undo B-5` (your latest log of B-5), "
+    "within 24 hours"
+)
 
 
 def _objectives_for(session, *, team_id: str, department_ids: list[int]) -> list[tuple[int, str]]:
@@ -131,7 +137,7 @@ def handle_behavior_command(ack, command, context, client, respond):
         elif verb == "log":
             ref, count, note = parse_behavior_log(rest)
             with deps.session() as session:
-                _, behavior = log_behavior(
+                row, behavior = log_behavior(
                     session,
                     **context["caller"].as_user(session),
                     ref=ref,
@@ -139,10 +145,14 @@ def handle_behavior_command(ack, command, context, client, respond):
                     note=note,
                 )
                 confirmation = log_confirmation(session, behavior, team_id=team_id)
-            reply(respond, confirmation)  # after the commit, so a follow-up sees the log
+            # After the commit, so a follow-up (or its Undo button) sees the log.
+            blocks = with_undo(confirmation, BEHAVIOR_LOG_UNDO_ACTION, row.id)
+            reply(respond, confirmation, as_dicts(blocks))
             from slackapp.listeners.app_home import refresh_home
 
             refresh_home(deps, client, team_id=team_id, user_id=user_id)
+        elif verb == "undo":
+            undo_from_text(context, client, respond, rest)
         elif verb == "list":
             with deps.session() as session:
                 rows = list_behaviors(session, team_id=team_id, department_name=rest or None)
@@ -167,6 +177,7 @@ def handle_behavior_command(ack, command, context, client, respond):
         "log": BEHAVIOR_LOG_USAGE,
         "link": behavior_insights.LINK_USAGE,
         "show": behavior_insights.SHOW_USAGE,
+        "undo": UNDO_USAGE,
     }.get(verb, BEHAVIOR_USAGE)
     guarded(respond, f"/behavior {text}", usage, run)
 
@@ -247,7 +258,7 @@ def handle_log_submission(ack, view, context, client):
         return
     try:
         with deps.session() as session:
-            _, behavior = log_behavior(
+            row, behavior = log_behavior(
                 session,
                 **context["caller"].as_user(session),
                 ref=f"B-{number}",
@@ -260,7 +271,8 @@ def handle_log_submission(ack, view, context, client):
         ack(response_action="errors", errors={field: exc.message[:2000]})
         return
     ack()
-    client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
+    blocks = with_undo(text, BEHAVIOR_LOG_UNDO_ACTION, row.id)
+    client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts(blocks))
     from slackapp.listeners.app_home import refresh_home
 
     refresh_home(deps, client, team_id=team_id, user_id=user_id)
@@ -272,6 +284,50 @@ def handle_add_open(ack, body, context, client):
     view = add_modal_for(deps, context["caller"], team_id=team_id)
     if view is not None:
         client.views_push(trigger_id=body["trigger_id"], view=view)
+
+
+def undone_text(behavior, count: int) -> str:
+    times = f" ({count}×)" if count != 1 else ""
+    return (
+        f":leftwards_arrow_with_hook: Undone: your log of *B-{behavior.number}* "
+        f"{escape(behavior.description)}{times}; it no longer counts this week."
+    )
+
+
+def undo_from_text(context, client, respond, rest: str) -> None:
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    words = rest.split()
+    if len(words) > 1:
+        raise UsageError("Undo takes at most one behavior, e.g. `B-5`.", usage=UNDO_USAGE)
+    with deps.session() as session:
+        row, behavior = undo_behavior_log(
+            session, team_id=team_id, user_id=user_id, ref=words[0] if words else None
+        )
+    reply(respond, undone_text(behavior, row.count))
+    from slackapp.listeners.app_home import refresh_home
+
+    refresh_home(deps, client, team_id=team_id, user_id=user_id)
+
+
+def handle_undo_button(ack, body, context, client, respond):
+    ack()
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    value = body["actions"][0].get("value") or ""
+    if not value.isdigit():
+        reply(respond, "That Undo button is out of date; nothing was changed.")
+        return
+    try:
+        with deps.session() as session:
+            row, behavior = undo_behavior_log(
+                session, team_id=team_id, user_id=user_id, log_id=int(value)
+            )
+    except DomainError as exc:
+        reply(respond, f":warning: {explain(exc)} Nothing was changed.")
+        return
+    reply(respond, undone_text(behavior, row.count))
+    from slackapp.listeners.app_home import refresh_home
+
+    refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
 def home_contribution(session, *, team_id: str, user_id: str):
@@ -289,3 +345,4 @@ def register(app: App) -> None:
     app.view(ADD_CALLBACK_ID)(handle_add_submission)
     app.view(LOG_CALLBACK_ID)(handle_log_submission)
     app.action(ADD_OPEN_ACTION)(handle_add_open)
+    app.action(BEHAVIOR_LOG_UNDO_ACTION)(handle_undo_button)

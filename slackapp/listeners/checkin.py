@@ -1,11 +1,23 @@
-"""`/checkin`: text form and modal; the Check in button on App Home and reminders."""
+"""`/checkin`: text form, the form for all of one's key results, the single key result modal,
+and undo; the Check in buttons on App Home, reminders and digests."""
 
 from __future__ import annotations
+
+import json
+import logging
 
 from slack_bolt import App
 from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, StaticSelectElement
 from slack_sdk.models.views import View
 
+from slackapp.blocks.checkin_form import (
+    CHECKIN_UNDO_ACTION,
+    FIELDS,
+    FORM_CALLBACK_ID,
+    checkin_form,
+    confirmation_blocks,
+    page_count,
+)
 from slackapp.blocks.common import (
     OPTIONS_MAX,
     as_dicts,
@@ -14,18 +26,23 @@ from slackapp.blocks.common import (
     modal,
     notice_modal,
     plain,
-    section,
 )
 from slackapp.command_parsing import CHECKIN_USAGE, checkin_value_example, parse_checkin_text
+from slackapp.form_errors import block_errors
 from slackapp.listeners import away
 from slackapp.replies import UsageError, explain, guarded, reply
-from storage.checkins import record_checkin
-from storage.errors import DomainError, NotFound, PermissionDenied
+from storage.checkins import CheckinEntry, record_checkin, record_checkins, undo_checkin
+from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.models import KeyResult
 from storage.numbers import format_number, parse_number
 from storage.objectives import get_key_result, key_results_owned_by, kr_progress
 
 CALLBACK_ID = "checkin_submit"
+UNDO_USAGE = (
+    "`/checkin undo` (your latest check-in) or `/checkin undo KR-34` (your latest on KR-34), "
+    "within 24 hours"
+)
+log = logging.getLogger(__name__)
 
 
 def kr_option(kr: KeyResult) -> Option:
@@ -121,6 +138,20 @@ def open_checkin_modal(
     client.views_open(trigger_id=trigger_id, view=view)
 
 
+def owned_key_results(context) -> list[KeyResult]:
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    with deps.session() as session:
+        return [kr for kr, _ in key_results_owned_by(session, team_id=team_id, user_id=user_id)]
+
+
+def open_checkin_form(context, client, trigger_id: str) -> None:
+    """Every active key result the user owns, in one form (paged past Slack's block limit)."""
+    krs = owned_key_results(context)
+    client.views_open(
+        trigger_id=trigger_id, view=checkin_form(krs) if krs else no_key_results_modal()
+    )
+
+
 def confirmation(kr: KeyResult, blocker: str = "") -> str:
     share = kr_progress(kr)
     text = (
@@ -140,7 +171,16 @@ def handle_checkin_command(ack, command, context, client, respond):
     text = (command.get("text") or "").strip()
     if not text:
         ack()
-        open_checkin_modal(context, client, command["trigger_id"])
+        open_checkin_form(context, client, command["trigger_id"])
+        return
+    if text.split()[0].lower() == "undo":
+        ack()
+        guarded(
+            respond,
+            f"/checkin {text}",
+            UNDO_USAGE,
+            lambda: undo_from_text(context, client, respond, text),
+        )
         return
     if text.split()[0].lower() in away.VERBS:
         ack()
@@ -179,7 +219,8 @@ def handle_checkin_command(ack, command, context, client, respond):
                 kr = get_key_result(session, team_id=team_id, ref=parsed.ref)
                 example = checkin_value_example(kr.number, kpi_bound=bool(kr.kpi_name))
                 raise UsageError(f"{exc.message[:-1]}, {example}.", field="value") from None
-        reply(answer, confirmation(kr, row.blocker))
+        message = confirmation(kr, row.blocker)
+        reply(answer, message, as_dicts(confirmation_blocks([(message, row.id)])))
         from slackapp.listeners.app_home import refresh_home
 
         refresh_home(deps, client, team_id=team_id, user_id=user_id)
@@ -228,20 +269,163 @@ def handle_checkin_submission(ack, view, context, client):
         return
     ack()
     text = confirmation(kr, row.blocker)
-    client.chat_postMessage(channel=user_id, text=text[:3000], blocks=as_dicts([section(text)]))
+    client.chat_postMessage(
+        channel=user_id, text=text[:3000], blocks=as_dicts(confirmation_blocks([(text, row.id)]))
+    )
     from slackapp.listeners.app_home import refresh_home
 
     refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
+def form_entries(values: dict) -> list[CheckinEntry]:
+    """The rows of the submitted form, by key result number (read from the block ids)."""
+    rows: dict[int, dict[str, str]] = {}
+    for block_id, inputs in values.items():
+        head, _, field = block_id.partition("_")
+        if not (head.startswith("kr") and head[2:].isdigit() and field in FIELDS):
+            continue
+        element = (inputs or {}).get("value") or {}
+        if field == "confidence":
+            raw = ((element.get("selected_option") or {}).get("value")) or ""
+        else:
+            raw = element.get("value") or ""
+        rows.setdefault(int(head[2:]), {})[field] = raw
+    return [
+        CheckinEntry(
+            number=number,
+            value_text=row.get("value", ""),
+            confidence=int(row["confidence"]) if row.get("confidence", "").isdigit() else None,
+            note=row.get("note", ""),
+            blocker=row.get("blocker", ""),
+        )
+        for number, row in sorted(rows.items())
+    ]
+
+
+def _form_page(view) -> int:
+    try:
+        page = json.loads(view.get("private_metadata") or "{}").get("page", 0)
+    except (ValueError, AttributeError):
+        page = 0
+    return page if isinstance(page, int) and page >= 0 else 0
+
+
+def handle_form_submission(ack, view, context, client):
+    """Save the page's filled rows in one transaction — or, on any bad row, nothing, with the
+    error on that row — then show the next page, or close."""
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    entries = form_entries(view["state"]["values"])
+    filled = [e for e in entries if not e.empty]
+    page = _form_page(view)
+    krs = owned_key_results(context)
+    pages = page_count(len(krs))
+    if not filled and page + 1 >= pages:
+        if page == 0 and entries:
+            first = entries[0].number
+            present = view["state"]["values"]
+            target = (
+                f"kr{first}_value" if f"kr{first}_value" in present else f"kr{first}_confidence"
+            )
+            ack(
+                response_action="errors",
+                errors={target: "Nothing to save yet: fill in a row (or press Cancel)."},
+            )
+        else:
+            ack()
+        return
+    saved: list[tuple] = []
+    if filled:
+        try:
+            with deps.session() as session:
+                saved = record_checkins(
+                    session, **context["caller"].as_user(session), entries=filled
+                )
+        except FieldErrors as exc:
+            ack(response_action="errors", errors=block_errors(exc.errors))
+            return
+    if page + 1 < pages:
+        note = (
+            f":white_check_mark: Saved {len(saved)} check-in{'s' * (len(saved) != 1)}."
+            if saved
+            else ""
+        )
+        ack(response_action="update", view=checkin_form(krs, page + 1, saved_note=note))
+    else:
+        ack()
+    if saved:
+        lines = [(confirmation(kr, row.blocker), row.id) for row, kr in saved]
+        summary = "\n".join(text for text, _ in lines)
+        client.chat_postMessage(
+            channel=user_id, text=summary[:3000], blocks=as_dicts(confirmation_blocks(lines))
+        )
+        from slackapp.listeners.app_home import refresh_home
+
+        refresh_home(deps, client, team_id=team_id, user_id=user_id)
+
+
 def handle_checkin_button(ack, body, context, client):
+    """Without a key result (App Home's and the reminder's main button): the form for all of
+    them; with one (a row's button, a digest's): the modal for that one."""
     ack()
     value = body["actions"][0].get("value") or ""
+    if not value:
+        open_checkin_form(context, client, body["trigger_id"])
+        return
     number = int(value) if value.isdigit() else None
     open_checkin_modal(context, client, body["trigger_id"], number)
+
+
+# --- undo ---------------------------------------------------------------------------------
+
+
+def undone_text(kr: KeyResult) -> str:
+    now = (
+        f"KR-{kr.number} is back to {format_number(kr.current_value, kr.unit)} of "
+        f"{format_number(kr.target, kr.unit)}"
+    )
+    now += f", confidence {kr.last_confidence}/10." if kr.last_confidence else ", with no check-in."
+    return f":leftwards_arrow_with_hook: Undone: your check-in on *KR-{kr.number}* " + (
+        f"{escape(cut(kr.title, 150))}. {now}"
+    )
+
+
+def undo_from_text(context, client, respond, text: str) -> None:
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    words = text.split()[1:]
+    if len(words) > 1:
+        raise UsageError("Undo takes at most one key result, e.g. `KR-34`.", usage=UNDO_USAGE)
+    with deps.session() as session:
+        _, kr = undo_checkin(
+            session, team_id=team_id, user_id=user_id, ref=words[0] if words else None
+        )
+    reply(respond, undone_text(kr))
+    from slackapp.listeners.app_home import refresh_home
+
+    refresh_home(deps, client, team_id=team_id, user_id=user_id)
+
+
+def handle_undo_button(ack, body, context, client, respond):
+    ack()
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    value = body["actions"][0].get("value") or ""
+    if not value.isdigit():
+        reply(respond, "That Undo button is out of date; nothing was changed.")
+        return
+    try:
+        with deps.session() as session:
+            _, kr = undo_checkin(session, team_id=team_id, user_id=user_id, checkin_id=int(value))
+    except DomainError as exc:
+        reply(respond, f":warning: {explain(exc)} Nothing was changed.")
+        return
+    reply(respond, undone_text(kr))
+    from slackapp.listeners.app_home import refresh_home
+
+    refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
 def register(app: App) -> None:
     app.command("/checkin")(handle_checkin_command)
     app.view(CALLBACK_ID)(handle_checkin_submission)
+    app.view(FORM_CALLBACK_ID)(handle_form_submission)
     app.action("checkin_open")(handle_checkin_button)
+    app.action(CHECKIN_UNDO_ACTION)(handle_undo_button)

@@ -1,5 +1,5 @@
 """`/kudos`, the kudos modal (also used by the praise shortcut, reactions and App Home), posting
-a recognition, "Read all", the leaderboard on App Home and its privacy toggle."""
+a recognition and undoing it, "Read all", the leaderboard on App Home and its privacy toggle."""
 
 from __future__ import annotations
 
@@ -25,12 +25,13 @@ from slackapp.blocks.kudos import (
     recognition_blocks,
     recognition_text,
 )
+from slackapp.blocks.undo import KUDOS_UNDO_ACTION, with_undo
 from slackapp.command_parsing import KUDOS_USAGE as USAGE
 from slackapp.command_parsing import split_behavior_tag
 from slackapp.context import Deps, fetch_user
 from slackapp.form_errors import block_errors
 from slackapp.mentions import USER, split_mentions
-from slackapp.replies import UsageError, guarded, reply
+from slackapp.replies import UsageError, explain, guarded, reply
 from storage.behaviors import behavior_options
 from storage.errors import DomainError, FieldErrors
 from storage.kudos import (
@@ -38,6 +39,8 @@ from storage.kudos import (
     KudosItem,
     create_recognition,
     get_recognition,
+    set_recognition_post,
+    undo_recognition,
     validate_kudos,
 )
 from storage.leaderboards import is_hidden, leaderboard, set_hide_from_leaderboards
@@ -108,11 +111,15 @@ def team_row(session, team_id: str) -> Team:
 # --- delivering ---------------------------------------------------------------------------
 
 
+Teller = Callable[..., None]  # (text, blocks=None): how the giver hears back
+
+
 def deliver_recognition(
-    deps: Deps, client, *, team_id: str, item: KudosItem, tell_giver: Callable[[str], None]
+    deps: Deps, client, *, team_id: str, item: KudosItem, tell_giver: Teller
 ) -> None:
     """Post publicly and DM each recipient; runs after the recognition is committed, so a Slack
-    failure never loses it. The giver hears what happened (and about a missing channel)."""
+    failure never loses it. The giver hears what happened (and about a missing channel), with
+    an Undo button."""
     with deps.session() as session:
         team = team_row(session, team_id)
         behavior = (
@@ -126,8 +133,18 @@ def deliver_recognition(
     outcome = f":star2: Kudos to {people(item.recipient_ids)} recorded"
     if channel:
         try:
-            client.chat_postMessage(channel=channel, text=text, blocks=public, unfurl_links=False)
+            posted = client.chat_postMessage(
+                channel=channel, text=text, blocks=public, unfurl_links=False
+            )
             outcome += f" and posted in <#{channel}>."
+            with deps.session() as session:  # so that undoing the kudos can take the post down
+                set_recognition_post(
+                    session,
+                    team_id=team_id,
+                    recognition_id=item.recognition.id,
+                    channel_id=posted.get("channel") or channel,
+                    ts=posted.get("ts") or "",
+                )
         except SlackApiError as exc:
             error = exc.response.get("error")
             log.warning("recognition post to %s failed: %s", channel, error)
@@ -147,21 +164,24 @@ def deliver_recognition(
             client.chat_postMessage(channel=uid, text=text, blocks=private, unfurl_links=False)
         except SlackApiError as exc:
             log.warning("kudos DM to %s failed: %s", uid, exc.response.get("error"))
-    tell_giver(outcome)
+    outcome += " Changed your mind? *Undo* within 24 hours."
+    tell_giver(outcome, as_dicts(with_undo(outcome, KUDOS_UNDO_ACTION, item.recognition.id)))
 
 
-def dm_teller(client, user_id: str) -> Callable[[str], None]:
-    def tell(text: str) -> None:
+def dm_teller(client, user_id: str) -> Teller:
+    def tell(text: str, blocks: list[dict] | None = None) -> None:
         try:
-            client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
+            client.chat_postMessage(
+                channel=user_id, text=text, blocks=blocks or as_dicts([section(text)])
+            )
         except SlackApiError as exc:
             log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
 
     return tell
 
 
-def respond_teller(respond) -> Callable[[str], None]:
-    return lambda text: reply(respond, text)
+def respond_teller(respond) -> Teller:
+    return lambda text, blocks=None: reply(respond, text, blocks)
 
 
 # --- /kudos -------------------------------------------------------------------------------
@@ -332,6 +352,57 @@ def handle_open_kudos(ack, body, context, client):
     open_kudos_modal(context["deps"], client, body["trigger_id"], team_id=context["team_id"])
 
 
+# --- undo ---------------------------------------------------------------------------------
+
+
+def take_down_post(client, *, channel: str, ts: str) -> str:
+    """Delete the app's public post of withdrawn kudos, or else edit it to say so; returns what
+    happened, for the giver."""
+    try:
+        client.chat_delete(channel=channel, ts=ts)
+        return f" Its post in <#{channel}> was deleted."
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error == "message_not_found":
+            return ""  # someone already deleted it
+        log.warning("could not delete kudos post %s/%s: %s", channel, ts, error)
+    withdrawn = ":leftwards_arrow_with_hook: _These kudos were withdrawn by the giver._"
+    try:
+        client.chat_update(
+            channel=channel, ts=ts, text=withdrawn, blocks=as_dicts([section(withdrawn)])
+        )
+        return f" Its post in <#{channel}> now says it was withdrawn."
+    except SlackApiError as exc:
+        log.warning("could not edit kudos post %s/%s: %s", channel, ts, exc.response.get("error"))
+        return f" I couldn't take down its post in <#{channel}>; a channel admin can delete it."
+
+
+def handle_kudos_undo(ack, body, context, client, respond):
+    ack()
+    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+    value = body["actions"][0].get("value") or ""
+    if not value.isdigit():
+        reply(respond, "That Undo button is out of date; nothing was changed.")
+        return
+    try:
+        with deps.session() as session:
+            item = undo_recognition(
+                session, team_id=team_id, user_id=user_id, recognition_id=int(value)
+            )
+    except DomainError as exc:
+        reply(respond, f":warning: {explain(exc)} Nothing was changed.")
+        return
+    # Withdrawn in the database first: a Slack failure below cannot bring the kudos back.
+    outcome = (
+        f":leftwards_arrow_with_hook: Undone: your kudos to {people(item.recipient_ids)} "
+        "no longer count on the leaderboard or in digests."
+    )
+    rec = item.recognition
+    if rec.post_channel_id and rec.post_ts:
+        outcome += take_down_post(client, channel=rec.post_channel_id, ts=rec.post_ts)
+    reply(respond, outcome)
+
+
 # --- App Home -----------------------------------------------------------------------------
 
 
@@ -361,3 +432,4 @@ def register(app: App) -> None:
     app.action(READ_ALL_ACTION)(handle_read_all)
     app.action(OPEN_KUDOS_ACTION)(handle_open_kudos)
     app.action(PRIVACY_ACTION)(handle_privacy_toggle)
+    app.action(KUDOS_UNDO_ACTION)(handle_kudos_undo)

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from slackapp.blocks.common import as_dicts, modal, notice_modal, plain, section
+from slackapp.listeners import feedback
 from storage.errors import FieldErrors
 from storage.teams import get_or_create_team, team_timezone, update_settings
 
@@ -91,10 +92,16 @@ def _spreadsheet_field(initial: str | None, share_with: str | None) -> InputBloc
 
 
 def setup_modal(
-    team, default_tz: str, *, own_spreadsheet: bool = False, share_with: str | None = None
+    team,
+    default_tz: str,
+    extra_blocks: list | None = None,
+    *,
+    own_spreadsheet: bool = False,
+    share_with: str | None = None,
 ) -> View:
     """`own_spreadsheet`: multi-workspace mode, where each workspace connects its own KPI
-    sheet here; `share_with` is the service account's email the sheet must be shared with."""
+    sheet here; `share_with` is the service account's email the sheet must be shared with;
+    `extra_blocks`: other features' settings (customer feedback)."""
     yes = Option(value="yes", text="Kudos must name a behavior (#B-5)")
     spreadsheet = [_spreadsheet_field(team.kpi_spreadsheet, share_with)] if own_spreadsheet else []
     return modal(
@@ -173,6 +180,7 @@ def setup_modal(
                 ),
             ),
             *spreadsheet,
+            *(extra_blocks or []),
         ],
     )
 
@@ -191,6 +199,7 @@ def open_setup_modal(context, client, trigger_id: str) -> None:
             view = setup_modal(
                 get_or_create_team(session, team_id=team_id),
                 settings.loyalty_timezone,
+                feedback.setup_part(session, deps, team_id=team_id, user_id=context["user_id"]),
                 own_spreadsheet=settings.oauth_enabled,
                 share_with=service_account_email(settings.google_service_account_file)
                 if settings.oauth_enabled
@@ -239,6 +248,8 @@ def handle_setup_submission(ack, view, context, client):
             return
         try:
             update_settings(session, team_id=team_id, actor_id=user_id, values=values)
+            feedback.save_setup_part(session, view["state"]["values"], team_id=team_id,
+                                     user_id=user_id, is_admin=True)  # fmt: skip
         except FieldErrors as exc:
             ack(response_action="errors", errors=exc.errors)
             return

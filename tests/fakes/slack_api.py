@@ -302,6 +302,15 @@ class FakeSlack:
     def _m_chat_update(self, args):
         return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
 
+    def _m_chat_delete(self, args):
+        # Like Slack: the bot deletes a message it posted (kept in `messages`), by channel and ts.
+        channel, ts = args.get("channel", ""), args.get("ts", "")
+        if err := self._channel_check(channel):
+            return err
+        if self.messages.pop((channel, ts), None) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "ts": ts}
+
     def _m_chat_getPermalink(self, args):
         channel, ts = args.get("channel", ""), args.get("message_ts", "")
         if channel in self.unreadable_channels or channel in self.not_in_channels:

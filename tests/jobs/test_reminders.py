@@ -87,7 +87,8 @@ def test_reminder_buttons_and_kpi_bound_asks_confidence_only(engine, settings, s
         }
     ]
     actions = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert [a["action_id"] for a in actions] == [SNOOZE_ACTION]
+    assert [a["action_id"] for a in actions] == ["checkin_open", SNOOZE_ACTION]
+    assert "value" not in actions[0]  # no key result named: the form for all of them
     bob = str(dms(slack, BOB)[0]["blocks"])
     assert "Now — of 10" in bob
 
@@ -108,6 +109,7 @@ def test_snooze_skips_next_week_only(engine, settings, slack, driver):
         for b in dms(slack, BOB)[0]["blocks"]
         if b["type"] == "actions"
         for e in b["elements"]
+        if e["action_id"] == SNOOZE_ACTION
     )
     driver.block_action(SNOOZE_ACTION, period, user=BOB, channel="D0BOB0001")
     reply = driver.replies(1)[0]

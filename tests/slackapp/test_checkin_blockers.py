@@ -65,7 +65,7 @@ def test_blocker_from_command_is_open_until_a_checkin_without_one(driver, slack,
 def test_blocker_from_the_modal_and_too_long_is_a_field_error(driver, slack, engine):
     dept = department(engine, heads=(ALICE,))
     _, (kr,) = objective(engine, dept, owner=ALICE)
-    driver.command("/checkin", "", user=ALICE)
+    driver.block_action("checkin_open", str(kr.number), user=ALICE)
     (opened,) = slack.wait_for("views.open")
     assert "blocker" in [b.get("block_id") for b in opened["view"]["blocks"]]
     values = state(

@@ -189,7 +189,10 @@ def test_checkin_modal_and_home_button(driver, slack, engine):
     driver.home_opened(BOB)  # Bob is on App Home: his check-in republishes it
     slack.wait_for("views.publish")
     slack.reset()
-    driver.command("/checkin", "", user=BOB)
+    driver.command("/checkin", "", user=BOB)  # alone: the form for all of Bob's key results
+    assert slack.wait_for("views.open")[0]["view"]["callback_id"] == "checkin_all_submit"
+    slack.reset()
+    driver.block_action("checkin_open", str(kr.number), user=BOB)  # a key result's own button
     view = slack.wait_for("views.open")[0]["view"]
     assert view["callback_id"] == "checkin_submit"
     values = state(kr=("option", str(kr.number)), value="42", confidence=("option", "7"), note="ok")

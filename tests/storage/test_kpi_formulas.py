@@ -22,7 +22,8 @@ def test_all_six_formulas():
     )
     assert derive("repeat_purchase_rate", {"repeat_customers": 30, "customers_total": 120}) == 25
     assert derive("csat", {"satisfied_responses": 45, "total_responses": 50}) == 90
-    assert set(KPI_DEFS) == {
+    derived = {name for name, d in KPI_DEFS.items() if d.formula is not None}
+    assert derived == {
         "nps",
         "churn_rate",
         "retention_rate",
@@ -30,5 +31,9 @@ def test_all_six_formulas():
         "repeat_purchase_rate",
         "csat",
     }
+    # The customer-voice KPIs come from follow-ups, never from a sheet's raw columns.
+    assert set(KPI_DEFS) - derived == {"close_the_loop_rate", "hours_to_contact"}
+    with pytest.raises(KeyError):
+        derive("close_the_loop_rate", {})
     with pytest.raises(DerivationError, match="total_responses is 0"):
         derive("csat", {"satisfied_responses": 0, "total_responses": 0})

@@ -1,0 +1,656 @@
+"""Customer voice in Slack: `/feedback`, the heads' Take it / Assign… / Close… buttons and
+their modals, and the message shortcut *Log customer feedback*."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+from datetime import datetime
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from slackapp.blocks.common import as_dicts, escape, notice_modal, section
+from slackapp.blocks.feedback import (
+    ASSIGN,
+    ASSIGN_CALLBACK,
+    CLOSE,
+    CLOSE_CALLBACK,
+    LOG_CALLBACK,
+    TAKE,
+    assign_modal,
+    close_modal,
+    followup_after,
+    followup_detail,
+    followup_line,
+    followup_list,
+    log_modal,
+    routes_list,
+)
+from slackapp.feedback_notify import announce_followups, refresh_heads_messages
+from slackapp.listeners.praise_shortcut import UNREADABLE, message_text, unreadable_text
+from slackapp.mentions import split_mentions
+from slackapp.replies import UsageError, guarded, reply
+from storage import feedback as fstore
+from storage import followups as store
+from storage.departments import find_department
+from storage.errors import DomainError, FieldErrors
+from storage.feedback_figures import refresh_for_followup
+from storage.models import Department, Followup, utcnow
+
+log = logging.getLogger(__name__)
+
+SHORTCUT_ID = "log_customer_feedback"
+TAKE_USAGE = "`/feedback take F-3`"
+ASSIGN_USAGE = "`/feedback assign F-3 @user`"
+CLOSE_USAGE = "`/feedback close F-3 contacted|resolved|unreachable|not-needed [note]`"
+SHOW_USAGE = "`/feedback show F-3`"
+LIST_USAGE = "`/feedback list [mine | open | overdue | <department> | all]`"
+ROUTE_USAGE = '`/feedback route <keyword…> to <department>` (quote phrases: `"late delivery"`)'
+UNROUTE_USAGE = "`/feedback unroute <keyword>`"
+BEHAVIOR_USAGE = "`/feedback behavior B-5 [department]`"
+USAGE = (
+    f"{TAKE_USAGE} · {ASSIGN_USAGE} · {CLOSE_USAGE} · {SHOW_USAGE} · {LIST_USAGE} · "
+    f"{ROUTE_USAGE} · `/feedback routes` · {UNROUTE_USAGE} · {BEHAVIOR_USAGE} · `/feedback help`"
+)
+HELP = f"""*Customer voice* — every detractor (score 0–6) gets a follow-up `F-n` for its department.
+• `/feedback take F-3` — you follow it up (heads of its department, admins)
+• `/feedback assign F-3 @user` — someone else follows it up
+• `/feedback close F-3 contacted|resolved|unreachable|not-needed [note]` — done (its owner too)
+• `/feedback show F-3` — the customer's words and where it stands
+• `/feedback list [mine | open | overdue | <department> | all]`
+• `/feedback route <keyword…> to <department>` · `/feedback routes` · `/feedback unroute <keyword>` — which department gets which feedback (admins; heads for their department)
+• `/feedback behavior B-5 [department]` — closing a follow-up as contacted or resolved logs this behavior for the closer
+Feedback arrives from the *Feedback* tab of the KPI sheet, survey tools (webhook), `loyalty feedback import` and the message shortcut *Log customer feedback*.
+*Usage:* {USAGE}"""
+
+_REF_AND_REST = re.compile(r"^(?P<ref>\S+)(?:\s+(?P<rest>.*))?$", re.S)
+
+
+def _ids(context):
+    return context["deps"], context["team_id"], context["user_id"]
+
+
+def _with_usage(usage: str, fn):
+    """Domain refusals answered with the usage of the sub-command they came from."""
+    try:
+        return fn()
+    except DomainError as exc:
+        if getattr(exc, "usage", None) or isinstance(exc, FieldErrors):
+            raise
+        raise UsageError(exc.message, usage=usage, field=exc.field) from None
+
+
+def _dm(client, user_id: str, text: str) -> None:
+    try:
+        client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
+    except SlackApiError as exc:
+        log.warning("DM to %s failed: %s", user_id, exc.response.get("error"))
+
+
+def _refresh_kpis(deps, fu: Followup) -> None:
+    """The customer-voice KPIs of the follow-up's week, after a first contact or a close: in
+    their own transaction, so a clash with another close never undoes this one."""
+    try:
+        with deps.session() as session:
+            refresh_for_followup(session, team_id=fu.team_id, received_at=fu.received_at)
+    except Exception:  # noqa: BLE001 - the daily job recomputes them
+        log.exception("customer-voice KPIs after F-%s failed; the daily job recomputes them",
+                      fu.number)  # fmt: skip
+
+
+def _after_win(deps, client, fu: Followup, what: str, *, skip=None, kpis: bool = True) -> None:
+    """After a change that won: every head's DM says what happened, and the week's KPIs follow
+    a first contact or a close."""
+    try:
+        with deps.session() as session:
+            fb, dept = _context_of(session, fu)
+        refresh_heads_messages(client, fu, fb, dept, what, skip=skip)
+    except Exception:  # noqa: BLE001 - the change stands; stale copies only show old buttons
+        log.exception("F-%s: updating the heads' DMs failed", fu.number)
+    if kpis:
+        _refresh_kpis(deps, fu)
+
+
+def _loser_text(fu: Followup, user_id: str) -> str:
+    """What the person who lost a race (or came late) is told."""
+    if fu.status == "closed":
+        who = "you" if fu.closed_by == user_id else f"<@{fu.closed_by}>"
+        return f"*F-{fu.number}* was already closed ({fu.outcome}) by {who}; nothing changed."
+    who = "you" if fu.owner_id == user_id else f"<@{fu.owner_id}>"
+    return f"*F-{fu.number}* is already taken by {who}; nothing changed."
+
+
+def _context_of(session, fu: Followup):
+    fb = (
+        fstore.feedback_by_id(session, team_id=fu.team_id, feedback_id=fu.feedback_id)
+        if fu.feedback_id
+        else None
+    )
+    return fb, store.department_name(session, fu)
+
+
+# ---- /feedback sub-commands -------------------------------------------------------------------
+
+
+def take_cmd(context, client, respond, arg: str) -> None:
+    deps, team_id, user_id = _ids(context)
+    ref = arg.strip()
+    if not ref or " " in ref:
+        raise UsageError("Say which follow-up to take.", usage=TAKE_USAGE)
+    with deps.session() as session:
+        caller = context["caller"].as_actor(session)
+        change = _with_usage(TAKE_USAGE, lambda: store.take(session, ref=ref, **caller))
+        fu = change.followup
+    if not change.won:
+        reply(respond, _loser_text(fu, user_id))
+        return
+    _after_win(deps, client, fu, f"<@{user_id}> took it.")
+    reply(respond, f":white_check_mark: You took *F-{fu.number}*. Close it with "
+                   f"`/feedback close F-{fu.number} contacted [note]` once you've talked.")  # fmt: skip
+
+
+def assign_cmd(context, client, respond, arg: str) -> None:
+    deps, team_id, user_id = _ids(context)
+    m = _REF_AND_REST.match(arg.strip())
+    users = split_mentions(m.group("rest") or "").users if m else []
+    if not m or len(users) != 1:
+        raise UsageError("Say which follow-up and who should own it.", usage=ASSIGN_USAGE)
+    with deps.session() as session:
+        caller = context["caller"].as_actor(session)
+        change = _with_usage(ASSIGN_USAGE, lambda: store.assign(
+            session, ref=m.group("ref"), owner_id=users[0], **caller))  # fmt: skip
+        fu = change.followup
+        fb, dept = _context_of(session, fu)
+    if not change.won:
+        reply(respond, _loser_text(fu, user_id))
+        return
+    _tell_new_owner(client, fu, fb, dept, user_id)
+    _after_win(deps, client, fu, f"<@{user_id}> assigned it to <@{fu.owner_id}>.", kpis=False)
+    reply(respond, f"*F-{fu.number}* is now owned by <@{fu.owner_id}>.")
+
+
+def _tell_new_owner(client, fu: Followup, fb, dept: str, by: str) -> None:
+    if fu.owner_id == by:
+        return
+    try:
+        client.chat_postMessage(
+            channel=fu.owner_id,
+            text=f"You now own follow-up F-{fu.number}",
+            blocks=as_dicts(
+                [section(f"<@{by}> asked you to follow up *F-{fu.number}*:")]
+                + followup_after(fu, fb, dept, "Yours now.")
+            ),  # fmt: skip
+        )
+    except SlackApiError as exc:
+        log.warning("F-%s: DM to the new owner failed: %s", fu.number, exc.response.get("error"))
+
+
+def close_cmd(context, client, respond, arg: str) -> None:
+    deps, team_id, user_id = _ids(context)
+    parts = arg.strip().split(None, 2)
+    if len(parts) < 2:
+        raise UsageError("Say which follow-up and how it ended.", usage=CLOSE_USAGE)
+    ref, outcome = parts[0], parts[1]
+    note = parts[2] if len(parts) > 2 else ""
+    with deps.session() as session:
+        caller = context["caller"].as_actor(session)
+        closing = _with_usage(CLOSE_USAGE, lambda: store.close(
+            session, ref=ref, outcome=outcome, note=note, **caller))  # fmt: skip
+        fu = closing.followup
+    if not closing.won:
+        reply(respond, _loser_text(fu, user_id))
+        return
+    _after_win(deps, client, fu, f"Closed ({fu.outcome}) by <@{user_id}>.")
+    reply(respond, _closed_text(closing))
+
+
+def _closed_text(closing: store.Closing) -> str:
+    fu = closing.followup
+    logged = (
+        f" Logged *B-{closing.behavior.number}* {escape(closing.behavior.description)} for you."
+        if closing.behavior
+        else ""
+    )
+    return f":tada: Closed *F-{fu.number}* ({fu.outcome}).{logged}"
+
+
+def show_cmd(context, respond, arg: str) -> None:
+    deps, team_id, _ = _ids(context)
+    ref = arg.strip()
+    if not ref:
+        raise UsageError("Say which follow-up to show.", usage=SHOW_USAGE)
+    with deps.session() as session:
+        fu = _with_usage(SHOW_USAGE, lambda: store.get_followup(session, team_id=team_id, ref=ref))
+        fb, dept = _context_of(session, fu)
+    respond(text=f"F-{fu.number}", blocks=as_dicts(followup_detail(fu, fb, dept, utcnow())),
+            response_type="ephemeral", replace_original=False)  # fmt: skip
+
+
+def list_cmd(context, respond, arg: str) -> None:
+    deps, team_id, user_id = _ids(context)
+    key = arg.strip()
+    view = key.lower() or "mine"
+    if view == "me":
+        view = "mine"
+    with deps.session() as session:
+        department_id = None
+        if view not in ("mine", "open", "overdue", "all"):
+            dept = find_department(session, team_id=team_id, name=key)
+            if dept is None:
+                raise UsageError(
+                    f"`{key[:80]}` is not a list or a department here.", usage=LIST_USAGE
+                )
+            view, department_id, title = "department", dept.id, f"{dept.name}: open follow-ups"
+        else:
+            title = {"mine": "Your follow-ups", "open": "Open follow-ups",
+                     "overdue": "Overdue follow-ups", "all": "All follow-ups"}[view]  # fmt: skip
+        now = utcnow()
+        rows, total = store.list_followups(session, team_id=team_id, view=view, user_id=user_id,
+                                           department_id=department_id, now=now)  # fmt: skip
+        fbs = fstore.feedback_of(session, team_id=team_id,
+                                 ids=[r.feedback_id for r in rows if r.feedback_id])  # fmt: skip
+        names = _department_names(session, team_id)
+    lines = [followup_line(r, fbs.get(r.feedback_id), names.get(r.department_id, "no department"),
+                           now) for r in rows]  # fmt: skip
+    blocks = followup_list(title, lines, total, "Nothing here. :tada:")
+    respond(text=title, blocks=as_dicts(blocks), response_type="ephemeral", replace_original=False)
+
+
+def _department_names(session, team_id: str) -> dict[int, str]:
+    return fstore.department_names(session, team_id=team_id)
+
+
+def route_cmd(context, respond, arg: str) -> None:
+    deps, team_id, _ = _ids(context)
+    head, sep, dept_name = arg.strip().rpartition(" to ")
+    if not sep or not head.strip() or not dept_name.strip():
+        raise UsageError("Say which keywords go to which department.", usage=ROUTE_USAGE)
+    try:
+        keywords = shlex.split(head)
+    except ValueError:
+        keywords = head.split()
+    with deps.session() as session:
+        caller = context["caller"].as_actor(session)
+        rows = _with_usage(ROUTE_USAGE, lambda: fstore.add_routes(
+            session, keywords=keywords, department_name=dept_name.strip(), **caller))  # fmt: skip
+        dept = session.get(Department, rows[0].department_id)
+    words = ", ".join(f"`{escape(r.keyword)}`" for r in rows)
+    reply(respond, f":twisted_rightwards_arrows: Feedback mentioning {words} now goes to "
+                   f"*{escape(dept.name)}*.")  # fmt: skip
+
+
+def routes_cmd(context, respond) -> None:
+    deps, team_id, _ = _ids(context)
+    with deps.session() as session:
+        rows = fstore.routes(session, team_id=team_id)
+        settings = fstore.feedback_settings(session, team_id=team_id)
+        default = (
+            session.get(Department, settings.default_department_id)
+            if settings.default_department_id
+            else None
+        )
+    blocks = routes_list(rows, default.name if default else None)
+    respond(text="Feedback routing", blocks=as_dicts(blocks), response_type="ephemeral",
+            replace_original=False)  # fmt: skip
+
+
+def unroute_cmd(context, respond, arg: str) -> None:
+    deps, team_id, _ = _ids(context)
+    if not arg.strip():
+        raise UsageError("Say which keyword to stop routing.", usage=UNROUTE_USAGE)
+    keyword = arg.strip().strip('"')
+    with deps.session() as session:
+        caller = context["caller"].as_actor(session)
+        row = _with_usage(UNROUTE_USAGE, lambda: fstore.remove_route(
+            session, keyword=keyword, **caller))  # fmt: skip
+    reply(respond, f"`{escape(row.keyword)}` no longer routes feedback.")
+
+
+def behavior_cmd(context, respond, arg: str) -> None:
+    deps, team_id, _ = _ids(context)
+    ref, _, dept_name = arg.strip().partition(" ")
+    if not ref:
+        raise UsageError("Say which behavior.", usage=BEHAVIOR_USAGE)
+    with deps.session() as session:
+        caller = context["caller"].as_actor(session)
+        behavior, dept = _with_usage(BEHAVIOR_USAGE, lambda: store.set_followup_behavior(
+            session, behavior_ref=ref, department_name_text=dept_name, **caller))  # fmt: skip
+    reply(respond, f"Closing a *{escape(dept.name)}* follow-up as contacted or resolved now logs "
+                   f"*B-{behavior.number}* {escape(behavior.description)} for the closer.")  # fmt: skip
+
+
+def handle_feedback(ack, command, context, client, respond):
+    ack()
+    text = (command.get("text") or "").strip()
+    sub, _, rest = text.partition(" ")
+    sub = sub.lower()
+
+    def run():
+        if sub in ("", "help"):
+            reply(respond, HELP)
+        elif sub == "take":
+            take_cmd(context, client, respond, rest)
+        elif sub == "assign":
+            assign_cmd(context, client, respond, rest)
+        elif sub == "close":
+            close_cmd(context, client, respond, rest)
+        elif sub == "show":
+            show_cmd(context, respond, rest)
+        elif sub == "list":
+            list_cmd(context, respond, rest)
+        elif sub == "route":
+            route_cmd(context, respond, rest)
+        elif sub == "routes":
+            routes_cmd(context, respond)
+        elif sub == "unroute":
+            unroute_cmd(context, respond, rest)
+        elif sub == "behavior":
+            behavior_cmd(context, respond, rest)
+        else:
+            raise UsageError(f"`{sub[:40]}` is not a `/feedback` command.", usage=USAGE)
+
+    guarded(respond, f"/feedback {text}".strip(), USAGE, run)
+
+
+# ---- the heads' buttons -----------------------------------------------------------------------
+
+
+def _ref_of(body) -> str:
+    return (body["actions"][0].get("value") or "")[:20]
+
+
+def handle_take_button(ack, body, context, client, respond):
+    ack()
+    deps, team_id, user_id = _ids(context)
+    try:
+        with deps.session() as session:
+            caller = context["caller"].as_actor(session)
+            change = store.take(session, ref=_ref_of(body), **caller)
+            fu = change.followup
+            fb, dept = _context_of(session, fu)
+    except DomainError as exc:
+        reply(respond, f":warning: {exc.message}")
+        return
+    if not change.won:
+        reply(respond, _loser_text(fu, user_id))
+        return
+    container = body.get("container") or {}
+    pressed = (container.get("channel_id"), container.get("message_ts"))
+    _after_win(deps, client, fu, f"<@{user_id}> took it.", skip=pressed)
+    respond(text=f"You took F-{fu.number}.", replace_original=True,
+            blocks=as_dicts(followup_after(fu, fb, dept, "You took it — call the customer, then "
+                                           "press *Close…*.")))  # fmt: skip
+
+
+def _summary_for(session, fu: Followup) -> str:
+    fb, dept = _context_of(session, fu)
+    who = escape(fb.customer) if fb else "(erased)"
+    return f"*F-{fu.number}* · {fu.score}/10 · {who} · {escape(dept)}"
+
+
+def _tell(respond, client, user_id: str, text: str) -> None:
+    """Answer a button: in place where Slack gave a response URL (a message), else by DM
+    (App Home's buttons have none)."""
+    if respond is not None:
+        reply(respond, text)
+    else:
+        _dm(client, user_id, text)
+
+
+def _open_modal(ack, body, context, client, respond, build, action: str, owner_may: bool):
+    ack()
+    deps, team_id, user_id = _ids(context)
+    try:
+        with deps.session() as session:
+            fu = store.get_followup(session, team_id=team_id, ref=_ref_of(body))
+            admin = context["caller"].is_admin(session)
+            if not (owner_may and fu.owner_id == user_id) and not store.may_manage(
+                session, row=fu, user_id=user_id, is_admin=admin
+            ):
+                raise DomainError(f"Only a head of {store.department_name(session, fu)} or a "
+                                  f"workspace admin can {action} F-{fu.number}.")  # fmt: skip
+            summary = _summary_for(session, fu)
+    except DomainError as exc:
+        _tell(respond, client, user_id, f":warning: {exc.message}")
+        return
+    if fu.status == "closed":
+        _tell(respond, client, user_id, _loser_text(fu, user_id))
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=build(f"F-{fu.number}", summary))
+
+
+def handle_assign_button(ack, body, context, client, respond):
+    _open_modal(ack, body, context, client, respond, assign_modal, "assign", owner_may=False)
+
+
+def handle_close_button(ack, body, context, client, respond):
+    _open_modal(ack, body, context, client, respond, close_modal, "close", owner_may=True)
+
+
+def _value(view, block: str, key: str = "value"):
+    return ((view["state"]["values"].get(block) or {}).get("value") or {}).get(key)
+
+
+def handle_assign_submission(ack, view, context, client):
+    deps, team_id, user_id = _ids(context)
+    ref = (view.get("private_metadata") or "")[:20]
+    owner = _value(view, "owner", "selected_user")
+    if not owner:
+        ack(response_action="errors", errors={"owner": "Pick who follows up."})
+        return
+    try:
+        with deps.session() as session:
+            caller = context["caller"].as_actor(session)
+            change = store.assign(session, ref=ref, owner_id=owner, **caller)
+            fu = change.followup
+            fb, dept = _context_of(session, fu)
+    except DomainError as exc:
+        ack(response_action="errors", errors={"owner": exc.message[:2000]})
+        return
+    if not change.won:
+        ack(response_action="errors", errors={"owner": _loser_text(fu, user_id).replace("*", "")})
+        return
+    ack()
+    _tell_new_owner(client, fu, fb, dept, user_id)
+    _after_win(deps, client, fu, f"<@{user_id}> assigned it to <@{fu.owner_id}>.", kpis=False)
+
+
+def handle_close_submission(ack, view, context, client):
+    deps, team_id, user_id = _ids(context)
+    ref = (view.get("private_metadata") or "")[:20]
+    outcome = (_value(view, "outcome", "selected_option") or {}).get("value") or ""
+    note = _value(view, "note") or ""
+    try:
+        with deps.session() as session:
+            caller = context["caller"].as_actor(session)
+            closing = store.close(session, ref=ref, outcome=outcome, note=note, **caller)
+    except DomainError as exc:
+        block = "note" if exc.field == "note" else "outcome"
+        ack(response_action="errors", errors={block: exc.message[:2000]})
+        return
+    if not closing.won:
+        ack(response_action="errors",
+            errors={"outcome": _loser_text(closing.followup, user_id).replace("*", "")})  # fmt: skip
+        return
+    ack()
+    fu = closing.followup
+    _after_win(deps, client, fu, f"Closed ({fu.outcome}) by <@{user_id}>.")
+    _dm(client, user_id, _closed_text(closing))
+
+
+# ---- message shortcut: Log customer feedback ----------------------------------------------------
+
+
+def handle_log_shortcut(ack, shortcut, context, client):
+    ack()
+    deps, team_id = context["deps"], context["team_id"]
+    channel_id = (shortcut.get("channel") or {}).get("id") or ""
+    message = shortcut.get("message") or {}
+    ts = message.get("ts") or shortcut.get("message_ts") or ""
+    try:
+        link = client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"]
+    except SlackApiError as exc:
+        if exc.response.get("error") not in UNREADABLE:
+            raise
+        client.views_open(trigger_id=shortcut["trigger_id"],
+                          view=notice_modal("Add me to the channel", unreadable_text(channel_id)))  # fmt: skip
+        return
+    with deps.session() as session:
+        names = sorted(_department_names(session, team_id).items(), key=lambda kv: kv[1].casefold())
+    metadata = f"{channel_id}|{ts}|{link}"[:3000]
+    client.views_open(trigger_id=shortcut["trigger_id"],
+                      view=log_modal(message_text(message), link, names, metadata))  # fmt: skip
+
+
+def handle_log_submission(ack, view, context, client):
+    deps, team_id, user_id = _ids(context)
+    channel_id, _, rest = (view.get("private_metadata") or "").partition("|")
+    ts, _, link = rest.partition("|")
+    score_text = (_value(view, "score", "selected_option") or {}).get("value")
+    dept_value = (_value(view, "department", "selected_option") or {}).get("value")
+    errors: dict[str, str] = {}
+    try:
+        score = fstore.parse_score(score_text)
+    except DomainError as exc:
+        errors["score"] = exc.message
+        score = 0
+    department = None
+    with deps.session() as session:
+        if dept_value:
+            dept = session.get(Department, int(dept_value)) if dept_value.isdigit() else None
+            if dept is None or dept.team_id != team_id:
+                errors["department"] = "Pick one of this workspace's departments."
+            else:
+                department = dept.name
+        item = fstore.FeedbackIn(
+            source="shortcut",
+            # One message is one customer's answer: logging it again stores nothing new.
+            source_id=f"{channel_id}:{ts}"[:128],
+            received_at=_message_time(ts),
+            customer=(_value(view, "customer") or "").strip(),
+            score=score,
+            comment=(_value(view, "comment") or "").strip(),
+            department=department,
+            link=link if link.startswith("https://") else None,
+        )
+        try:
+            fstore.check_item(item)
+        except FieldErrors as exc:
+            errors.update({k: v for k, v in exc.errors.items() if k in ("customer", "comment")})
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        result = fstore.store_feedback(session, team_id=team_id, actor_id=user_id, items=[item])
+        number = result.followup_numbers[0] if result.followup_numbers else None
+    ack()
+    if not result.created:
+        text = "That message was already logged as customer feedback; nothing new was stored."
+    elif number:
+        text = f":memo: Logged. It is a detractor: *F-{number}* was opened and its heads told."
+    else:
+        text = f":memo: Logged {score}/10 customer feedback. Thank you."
+    _dm(client, user_id, text)
+    if result.followups:
+        announce_followups(deps.engine, client, team_id=team_id, followup_ids=result.followups,
+                           configured_admins=deps.settings.admin_ids)  # fmt: skip
+
+
+def _message_time(ts: str) -> datetime:
+    from datetime import UTC
+
+    try:
+        return datetime.fromtimestamp(float(ts), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return utcnow()
+
+
+def register(app: App) -> None:
+    app.command("/feedback")(handle_feedback)
+    app.action(TAKE)(handle_take_button)
+    app.action(ASSIGN)(handle_assign_button)
+    app.action(CLOSE)(handle_close_button)
+    app.view(ASSIGN_CALLBACK)(handle_assign_submission)
+    app.view(CLOSE_CALLBACK)(handle_close_submission)
+    app.shortcut(SHORTCUT_ID)(handle_log_shortcut)
+    app.view(LOG_CALLBACK)(handle_log_submission)
+
+
+# ---- the customer-voice part of `/okr setup` -------------------------------------------------
+
+SETUP_BLOCK_IDS = {
+    "default_department": "feedback_default_department",
+    "followup_hours": "feedback_followup_hours",
+}
+
+
+def setup_part(session, deps, *, team_id: str, user_id: str) -> list:
+    """Default department, follow-up window and the survey webhook's address and token (each
+    workspace's own token with OAuth; LOYALTY_FEEDBACK_TOKEN in a single workspace)."""
+    from slackapp.blocks.feedback import setup_blocks
+
+    settings = fstore.feedback_settings(session, team_id=team_id)
+    names = sorted(_department_names(session, team_id).items(), key=lambda kv: kv[1].casefold())
+    if deps.settings.oauth_enabled:
+        token = fstore.webhook_token(session, team_id=team_id, actor_id=user_id)
+        webhook = (
+            "*Survey tools:* `POST https://<this app's address>/hooks/feedback` with "
+            f"`Authorization: Bearer {token}` — this workspace's own token; keep it secret."
+        )
+    elif deps.settings.loyalty_feedback_token:
+        webhook = (
+            "*Survey tools:* `POST https://<this app's address>/hooks/feedback` with "
+            "`Authorization: Bearer <LOYALTY_FEEDBACK_TOKEN>` (set by whoever runs the app)."
+        )
+    else:
+        webhook = (
+            "*Survey tools:* the feedback webhook is off until `LOYALTY_FEEDBACK_TOKEN` is set "
+            "where the app runs."
+        )
+    return setup_blocks(names, settings.default_department_id, settings.followup_hours, webhook)
+
+
+def save_setup_part(session, values: dict, *, team_id: str, user_id: str, is_admin) -> None:
+    """Save what `setup_part` showed; FieldErrors keyed by its block ids."""
+
+    def el(block):
+        return (values.get(block) or {}).get("value") or {}
+
+    if SETUP_BLOCK_IDS["followup_hours"] not in values:
+        return
+    chosen = (el(SETUP_BLOCK_IDS["default_department"]).get("selected_option") or {}).get("value")
+    try:
+        hours = fstore.parse_followup_hours(el(SETUP_BLOCK_IDS["followup_hours"]).get("value"))
+        fstore.update_feedback_settings(
+            session, team_id=team_id, actor_id=user_id, is_admin=is_admin,
+            default_department_id=int(chosen) if chosen and chosen.isdigit() else None,
+            followup_hours=hours,
+        )  # fmt: skip
+    except FieldErrors as exc:
+        raise FieldErrors({SETUP_BLOCK_IDS.get(k, k): v for k, v in exc.errors.items()}) from None
+
+
+# ---- App Home: Follow-ups you own --------------------------------------------------------------
+
+HOME_MAX_FOLLOWUPS = 5
+
+
+def home_contribution(session, *, team_id: str, user_id: str):
+    """App Home: the follow-ups the person owns, soonest due first, each with *Close…*."""
+    from slackapp.blocks.common import context as context_block
+    from slackapp.blocks.common import divider, header
+    from slackapp.blocks.feedback import home_followup_blocks
+
+    rows, total = store.list_followups(session, team_id=team_id, view="mine", user_id=user_id,
+                                       limit=HOME_MAX_FOLLOWUPS)  # fmt: skip
+    if not rows:
+        return [], []
+    fbs = fstore.feedback_of(session, team_id=team_id,
+                             ids=[r.feedback_id for r in rows if r.feedback_id])  # fmt: skip
+    names = _department_names(session, team_id)
+    blocks = [divider(), header("Follow-ups you own")]
+    blocks += home_followup_blocks(rows, fbs, names, utcnow())
+    if total > len(rows):
+        blocks.append(context_block(f"…and {total - len(rows)} more: `/feedback list`."))
+    return [], blocks
