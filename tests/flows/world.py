@@ -17,6 +17,8 @@ import csv
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,6 +34,7 @@ from tests.support import modal_form
 from tests.support.slack_driver import SlackDriver
 
 KPI_HEADER = ["Date", "Department", "KPI", "Value"]
+FEEDBACK_HEADER = ["Date", "Customer", "Score", "Comment", "Department", "Staff"]
 
 
 def mention(user: str) -> str:
@@ -74,7 +77,9 @@ class QuarterWorld:
         self.story_start = self.now
         self.quarter = quarter_of(self.now.date())
         self.review_lead_days = 7  # days before the quarter ends that the review opens
-        self.sheet: FakeSpreadsheet = google.add_spreadsheet(sheets={"KPIs": [KPI_HEADER]})
+        self.sheet: FakeSpreadsheet = google.add_spreadsheet(
+            sheets={"KPIs": [KPI_HEADER], "Feedback": [FEEDBACK_HEADER]}
+        )
         self.runtime = scheduler.Runtime(settings=settings, engine=engine, app=app)
         # Rows each step wrote, by table: what `loyalty export` must count.
         self.expected_rows: Counter[str] = Counter()
@@ -236,6 +241,30 @@ class QuarterWorld:
         """Someone types rows into the KPIs worksheet (date, department, kpi, value)."""
         for day, department, kpi, value in rows:
             self.sheet.sheets["KPIs"].append([day.isoformat(), department, kpi, value])
+
+    def feedback_rows(self, *rows: tuple[date, str, str, str, str, str]) -> None:
+        """Someone types customers' answers into the Feedback worksheet (date, customer, score,
+        comment, department, staff)."""
+        for day, *cells in rows:
+            self.sheet.sheets["Feedback"].append([day.isoformat(), *cells])
+
+    # ---- survey tools ---------------------------------------------------------------------------
+    def post_feedback(self, answer: dict, *, token: str | None = None) -> tuple[int, dict]:
+        """A survey tool posts one answer to the app's feedback webhook, with the bearer token."""
+        req = urllib.request.Request(
+            self.driver.http_url + "/hooks/feedback",
+            data=json.dumps(answer).encode(),
+            headers={
+                "content-type": "application/json",
+                "authorization": f"Bearer {token or self.settings.loyalty_feedback_token}",
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
 
     # ---- the command line ---------------------------------------------------------------------
     def loyalty(self, *args: str):
