@@ -1,14 +1,20 @@
 """A whole quarter in one workspace, on SQLite and on PostgreSQL: every feature working with
 the others, through the real app served over HTTP, the fake Slack and the fake Google Sheets.
+The whole process runs in 2026-Q4 on a travelled clock, whatever today's date.
 
 The story: an admin sets the workspace up and writes a company objective; Support and Sales
 align their objectives to it, Support asks Sales for something, behaviors are logged and kudos
-given; check-ins and KPI syncs move the company objective week after week; the scheduler sends
-the weekly digests; a KPI guardrail trips once; the scheduler opens the quarterly review, heads
-and the admin score it and the summary goes out; an objective carries over into the next
-quarter; the data is exported, one person forgotten, and the workspace uninstalled and purged.
+given; check-ins (one of them blocked on Sales) and KPI syncs move the company objective week
+after week; customers' answers arrive by the webhook and the sheet, and detractors are followed
+up; the scheduler sends the weekly digests, and the heads act on theirs: a blocker becomes an
+ask, an owner is nudged, a key result commented on; a key result is shared in a channel; the
+ask's owner is reminded before it is due; a customer comes back as a promoter; a KPI guardrail
+trips once; the scheduler opens the quarterly review, heads and the admin score it, the summary
+and retros go out and a decision is recorded; an objective carries over, and the next
+quarter's first leadership digest opens with the decision; the data is exported, one person and
+one customer forgotten, and the workspace uninstalled and purged.
 
-Each step is a function of the world (tests/flows/world.py: the people, the scheduler and its
+Each step is a function of the world (tests/flows/world.py: the people, the scheduler, the
 clock, the command line). A new feature adds its step where it belongs in the quarter, and the
 rows it writes to `world.expected_rows`.
 """
@@ -493,12 +499,16 @@ def follow_up_the_detractors(w: QuarterWorld, refs) -> None:
 
 
 def see_the_customer_voice_figures(w: QuarterWorld, refs, digests: dict) -> None:
-    """The week's digests carry the customer-voice figures: Support closed the loop on its
-    detractor."""
-    support = "".join(flat(p) for p in digests[SUPPORT_CHANNEL])
-    assert "close_the_loop_rate" in support, support
-    leadership = "".join(flat(p) for p in digests[LEADERSHIP])
-    assert "close_the_loop_rate" in leadership, leadership
+    """The week's digests carry the customer-voice KPIs: Support closed the loop on its
+    detractor at once. Leo's follow-up, untouched past its 48 hours, was flagged to Sales'
+    head once by the same ticks."""
+    rate = "*close_the_loop_rate*: 100%"
+    support = [m for m in sections(digests[SUPPORT_CHANNEL]) if rate in m]
+    assert support and "*hours_to_contact*: 0 h" in support[0], sections(digests[SUPPORT_CHANNEL])
+    assert any(rate in m for m in sections(digests[LEADERSHIP])), sections(digests[LEADERSHIP])
+    overdue = w.posts(BOB, containing=f"{refs['leo_followup']} is overdue")
+    assert len(overdue) == 1, [flat(p)[:200] for p in overdue]
+    assert SHEET_SAYS in flat(overdue[0]), flat(overdue[0])
 
 
 def win_the_customer_back(w: QuarterWorld, refs) -> None:
