@@ -138,10 +138,10 @@ def test_whole_quarter(world):
     assert all(a < b for a, b in pairwise(progress)), progress
 
     see_the_customer_voice_figures(world, refs, digests)
-    win_the_customer_back(world, refs)
     turn_a_blocker_into_an_ask(world, refs, digests)
     nudge_and_comment(world, refs, digests)
     filter_and_share(world, refs)
+    win_the_customer_back(world, refs)
     remind_before_the_due_date(world, refs)
     look_at_app_home(world, refs)
     trip_a_guardrail_once(world, refs)
