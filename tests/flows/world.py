@@ -1,13 +1,14 @@
 """The world of the whole-quarter flow: one workspace served by the real app over HTTP, the
-fake Slack and fake Google Sheets around it, a scheduler clock the test moves, and named steps
-for what people and the scheduler do.
+fake Slack and fake Google Sheets around it, a clock the test moves, and named steps for what
+people and the scheduler do.
 
 People act through signed requests (commands, buttons, modals filled from the view the app
-opened); the scheduler acts through the job functions of jobs/scheduler.py at the world's
-clock. Requests are handled at the real time (the app has no clock to move), so the clock only
-drives what runs on a schedule: digests, reminders, the quarterly review. A later feature adds
-its step to the flow test, a method here when it needs a new kind of action, and the rows it
-writes to `expected_rows`.
+opened); the scheduler acts through the job functions of jobs/scheduler.py. The whole process
+lives on a travelled clock (time-machine replaces the C-level clock functions for every
+thread, so the HTTP server, Bolt's listener threads and the home refresher see it too): the
+story runs in a fixed quarter whatever today's date, and moving the clock moves requests and
+scheduled work alike. A later feature adds its step to the flow test, a method here when it
+needs a new kind of action, and the rows it writes to `expected_rows`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import csv
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,6 +34,7 @@ from tests.support import modal_form
 from tests.support.slack_driver import SlackDriver
 
 KPI_HEADER = ["Date", "Department", "KPI", "Value"]
+FEEDBACK_HEADER = ["Date", "Customer", "Score", "Comment", "Department", "Staff"]
 
 
 def mention(user: str) -> str:
@@ -63,45 +67,57 @@ class QuarterWorld:
         db_url: str,
         workdir: Path,
         monkeypatch,
+        clock,
     ):
         self.app, self.driver, self.slack, self.google = app, driver, slack, google
         self.settings, self.engine, self.db_url, self.workdir = settings, engine, db_url, workdir
         self.monkeypatch = monkeypatch
+        self.clock = clock  # time-machine's travelling clock
         self.team_id = slack.team_id
-        self.now = datetime.now(UTC)  # the scheduler's clock
+        self.story_start = self.now
         self.quarter = quarter_of(self.now.date())
         self.review_lead_days = 7  # days before the quarter ends that the review opens
-        self.week_one: datetime | None = None
-        self.sheet: FakeSpreadsheet = google.add_spreadsheet(sheets={"KPIs": [KPI_HEADER]})
+        self.sheet: FakeSpreadsheet = google.add_spreadsheet(
+            sheets={"KPIs": [KPI_HEADER], "Feedback": [FEEDBACK_HEADER]}
+        )
         self.runtime = scheduler.Runtime(settings=settings, engine=engine, app=app)
         # Rows each step wrote, by table: what `loyalty export` must count.
         self.expected_rows: Counter[str] = Counter()
         self._replies = 0
+        self.last_reply: dict = {}  # the latest reply `say` got, as Slack received it
 
     # ---- the clock ----------------------------------------------------------------------------
+    @property
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
     def advance(self, **delta) -> datetime:
-        """Move the scheduler's clock forward (never back)."""
+        """Move the clock forward (never back), for requests and scheduled work alike."""
         step = timedelta(**delta)
         assert step >= timedelta(0), "the clock only moves forward"
-        self.now += step
+        self.clock.shift(step)
         return self.now
 
     def move_to(self, moment: datetime) -> datetime:
         assert moment >= self.now, f"{moment} is before the clock ({self.now})"
-        self.now = moment
-        return self.now
-
-    def catch_up(self) -> datetime:
-        """Requests happen at the real time: bring the clock up to it if it is behind."""
-        self.now = max(self.now, datetime.now(UTC))
+        self.clock.move_to(moment)
         return self.now
 
     def move_to_week(self, week: int) -> datetime:
-        """Week 1 is now (the real time, after its requests); week n is n - 1 weeks later, so
-        what happened since week 1's scheduled work falls in week 2's."""
-        if self.week_one is None:
-            self.week_one = self.catch_up()
-        return self.move_to(self.week_one + timedelta(weeks=week - 1))
+        """Week n's digest runs on the story's Monday n - 1 weeks on, two hours after the
+        story's start time (its slot, an hour before that, stays due for the day)."""
+        return self.move_to(self.story_start + timedelta(weeks=week - 1, hours=2))
+
+    def move_to_checkins(self, week: int) -> datetime:
+        """Week n's check-ins: week 1's on the first day, later weeks' on the Thursday before
+        that week's digest."""
+        if week == 1:
+            return self.now
+        return self.move_to(self.story_start + timedelta(weeks=week - 2, days=3))
 
     @property
     def quarter_end(self) -> date:
@@ -123,6 +139,7 @@ class QuarterWorld:
         resp = self.driver.command(command, text, user=user, channel=channel, response_name=name)
         assert resp.status == 200, (command, text, resp.status, resp.body)
         reply = self.slack.wait_for("response_url", where=lambda c: c["_name"] == name)[0]
+        self.last_reply = reply.args
         return flat(reply)
 
     def open_modal(self, user: str, command: str, text: str = "") -> dict:
@@ -140,6 +157,12 @@ class QuarterWorld:
     def submit(self, user: str, view: dict, answers: dict | None = None) -> None:
         """Fill the form as shown, change `answers` (block id -> value), submit it; the app
         must accept it (no field errors)."""
+        errors = self.submit_for_errors(user, view, answers)
+        assert not errors, errors
+
+    def submit_for_errors(self, user: str, view: dict, answers: dict | None = None) -> dict:
+        """Submit the form like `submit`; returns the field errors the app answered with (block
+        id -> message), {} when it accepted the form."""
         values = modal_form.fill(view, answers)
         resp = self.driver.view_submission(
             view["callback_id"],
@@ -148,10 +171,9 @@ class QuarterWorld:
             private_metadata=view.get("private_metadata") or "",
         )
         assert resp.status == 200, resp.body
-        if resp.body:
-            body = json.loads(resp.body)
-            assert body.get("response_action") != "errors", body
+        body = json.loads(resp.body) if resp.body else {}
         self._settle()
+        return body.get("errors") or {} if body.get("response_action") == "errors" else {}
 
     def press(self, user: str, action_id: str, value: str, *, channel: str | None = None) -> None:
         resp = self.driver.block_action(action_id, value, user=user, channel=channel or user)
@@ -180,13 +202,23 @@ class QuarterWorld:
         )
         return found[0]
 
-    def buttons(self, call: Call, action_id: str) -> list[dict]:
+    def buttons(self, message: Call | dict, action_id: str) -> list[dict]:
+        """The buttons with `action_id` in a message: in actions blocks and as accessories."""
+        args = message.args if isinstance(message, Call) else message
+        found = []
+        for block in args.get("blocks") or []:
+            elements = block.get("elements", []) if block.get("type") == "actions" else []
+            if block.get("accessory"):
+                elements = [block["accessory"]]
+            found += [e for e in elements if e.get("action_id") == action_id]
+        return found
+
+    def replies_since(self, since: float, containing: str = "") -> list[Call]:
+        """Ephemeral answers (response_url posts) since a mark: what a button's presser saw."""
         return [
-            element
-            for block in call.get("blocks") or []
-            if block.get("type") == "actions"
-            for element in block.get("elements", [])
-            if element.get("action_id") == action_id
+            c
+            for c in self.slack.calls_to("response_url")
+            if c.at >= since and containing in flat(c)
         ]
 
     # ---- the scheduler ------------------------------------------------------------------------
@@ -209,6 +241,30 @@ class QuarterWorld:
         """Someone types rows into the KPIs worksheet (date, department, kpi, value)."""
         for day, department, kpi, value in rows:
             self.sheet.sheets["KPIs"].append([day.isoformat(), department, kpi, value])
+
+    def feedback_rows(self, *rows: tuple[date, str, str, str, str, str]) -> None:
+        """Someone types customers' answers into the Feedback worksheet (date, customer, score,
+        comment, department, staff)."""
+        for day, *cells in rows:
+            self.sheet.sheets["Feedback"].append([day.isoformat(), *cells])
+
+    # ---- survey tools ---------------------------------------------------------------------------
+    def post_feedback(self, answer: dict, *, token: str | None = None) -> tuple[int, dict]:
+        """A survey tool posts one answer to the app's feedback webhook, with the bearer token."""
+        req = urllib.request.Request(
+            self.driver.http_url + "/hooks/feedback",
+            data=json.dumps(answer).encode(),
+            headers={
+                "content-type": "application/json",
+                "authorization": f"Bearer {token or self.settings.loyalty_feedback_token}",
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
 
     # ---- the command line ---------------------------------------------------------------------
     def loyalty(self, *args: str):
