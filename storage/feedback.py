@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ from storage.models import (
     FeedbackWebhookToken,
     Followup,
     PraiseDraft,
+    Recognition,
     utcnow,
 )
 from storage.praise import PraiseIn, store_drafts
@@ -818,13 +820,25 @@ def forget_customer(
             d.customer, d.comment = FORGOTTEN, "(erased at the customer's request)"
             session.add(d)
             changed["praise_draft"] += 1
-    # Audit payloads: notes written about their follow-ups, and any text naming them.
+    # Their words may also live on in kudos confirmed from such a draft, and in audit payloads
+    # (notes written about their follow-ups, any text naming them). Identifiers are matched
+    # whatever their letter case: one customer writes ann@… in a survey and ANN@… in a sheet.
+    erase = _eraser(texts)
+    changed["recognition"] = 0
+    for rec in session.exec(
+        select(Recognition).where(
+            Recognition.team_id == team_id, func.lower(Recognition.text).contains(key)
+        )
+    ).all():
+        rec.text = erase(rec.text)
+        session.add(rec)
+        changed["recognition"] += 1
     for entry in session.exec(
         select(AuditLog).where(
             AuditLog.team_id == team_id,
             (col(AuditLog.entity) == "followup") & col(AuditLog.entity_id).in_(followup_ids or [-1])
-            | func.coalesce(cast(AuditLog.before, String), "").contains(customer.strip())
-            | func.coalesce(cast(AuditLog.after, String), "").contains(customer.strip()),
+            | func.lower(func.coalesce(cast(AuditLog.before, String), "")).contains(key)
+            | func.lower(func.coalesce(cast(AuditLog.after, String), "")).contains(key),
         )
     ).all():
         touched = False
@@ -832,10 +846,7 @@ def forget_customer(
             value = getattr(entry, attr)
             if not value:
                 continue
-            new = value
-            for t in sorted(texts, key=len, reverse=True):
-                if t:
-                    new = new.replace(_json_inner(t), FORGOTTEN)
+            new = erase(value, inner=True)
             if entry.entity == "followup" and entry.entity_id in followup_ids:
                 new = _blank_json_field(new, "note")
             if new != value:
@@ -848,6 +859,24 @@ def forget_customer(
     audit.record(session, team_id=team_id, actor_id=actor_id, action="customer.forget",
                  entity="feedback", after={"feedback": len(ids), "followups": len(followup_ids)})  # fmt: skip
     return changed
+
+
+def _eraser(texts: set[str]):
+    """A function replacing each of `texts` (longest first, any letter case) by FORGOTTEN; with
+    `inner=True` in JSON text, where they appear escaped."""
+    ordered = sorted((t for t in texts if t), key=len, reverse=True)
+    plain = re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE) if ordered else None
+    escaped = (
+        re.compile("|".join(re.escape(_json_inner(t)) for t in ordered), re.IGNORECASE)
+        if ordered
+        else None
+    )
+
+    def erase(value: str, *, inner: bool = False) -> str:
+        pattern = escaped if inner else plain
+        return pattern.sub(FORGOTTEN, value) if pattern is not None else value
+
+    return erase
 
 
 def _json_inner(text: str) -> str:

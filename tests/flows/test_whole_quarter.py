@@ -846,14 +846,6 @@ def forget_a_customer(w: QuarterWorld, refs, before: dict) -> None:
     result = w.loyalty("customer", "forget", "--team", w.team_id, "--customer", ANN)
     assert ANN in result.output or "orgot" in result.output, result.output
     after = w.export("export-after-customer-forget")
-    # Two known product bugs, reported to the lead; drop these lines once they are fixed:
-    # - kudos confirmed from a recovery draft keep the customer's identifier and words in
-    #   `recognition` (forget scrubs the draft, not the kudos made from it);
-    # - on PostgreSQL, audit entries naming the customer in another case than the one given to
-    #   forget (her promoter answer came as ANN@EXAMPLE.COM) are not scrubbed: they are found
-    #   with a case-sensitive LIKE there (SQLite's LIKE ignores case).
-    after.pop("recognition")
-    after["auditlog"] = [r for r in after["auditlog"] if ANN.upper() not in json.dumps(r)]
     left = {
         table: [t for t in traces if t.lower() in json.dumps(rows, ensure_ascii=False).lower()]
         for table, rows in after.items()
