@@ -150,7 +150,13 @@ def test_chain_of_two_thousand_links_answers_with_rolled_up_progress(driver, sla
         # One line per objective (and a heading for the whole quarter's tree), 40 a page.
         m = re.search(r"Page 1 of (\d+) · (\d+) lines", str(first["blocks"]))
         assert m is not None and (int(m.group(1)), int(m.group(2))) == (51, 2001)
-        (button,) = [e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        (button,) = [
+            e
+            for b in first["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "okr_tree_next"
+        ]
         scope_value = button["value"].rpartition("|")[0]
         pages = [first]
         for page in (50, 51):  # the bottom of the chain, as the Next button would bring it
