@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
@@ -294,7 +294,7 @@ def department_digests(
     needs = heads_summary(d)
     if needs:
         heads_top.append(section(needs).to_dict())
-    heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy(), data.now.date()))
+    heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy(), data.now))
     if not d.missed:
         heads += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
     text = f"Weekly digest for {name}"
@@ -318,7 +318,7 @@ def heads_summary(d: DepartmentDigest) -> str:
     return ":point_down: *Needs you, below:* " + " · ".join(parts) if parts else ""
 
 
-def _heads_tail(d: DepartmentDigest, refs: dict, who: People, today: date) -> list[Block]:
+def _heads_tail(d: DepartmentDigest, refs: dict, who: People, now: datetime) -> list[Block]:
     out: list[Block] = []
     if d.escalated:
         out += line_sections(
@@ -346,7 +346,7 @@ def _heads_tail(d: DepartmentDigest, refs: dict, who: People, today: date) -> li
     if d.followups and d.followups.overdue:
         out += line_sections(
             ":telephone_receiver: Overdue follow-ups",
-            overdue_followup_lines(d.followups, today),
+            overdue_followup_lines(d.followups, now),
         )
     if d.missed:
         out += line_sections(
@@ -576,19 +576,20 @@ def voice_lines(voice: VoiceFigures | None, followups: OpenFollowups | None) -> 
     return [" · ".join(voice_parts(voice, followups))]
 
 
-def overdue_followup_line(f: OverdueFollowup, today: date) -> str:
+def overdue_followup_line(f: OverdueFollowup, now: datetime) -> str:
     """`F-n`, its score, customer and comment: customer text escaped and cut, never a ping."""
-    days = (today - f.due_at.date()).days
-    late = "due today" if days <= 0 else f"{_plural(days, 'day')} overdue"
+    late = (now if now.tzinfo else now.replace(tzinfo=UTC)) - f.due_at
+    hours = max(1, int(late.total_seconds() // 3600))
+    late_text = f"{hours} h overdue" if hours < 48 else f"{late.days} days overdue"
     customer = escape(cut(" ".join(f.customer.split()), CUSTOMER_CUT)) or "_customer erased_"
     comment = " ".join(f.comment.split())
     said = f" — “{escape(cut(comment, FEEDBACK_CUT))}”" if comment else ""
-    return f"• *F-{f.number}* {f.score}/10 · {customer}{said} · {late}"
+    return f"• *F-{f.number}* {f.score}/10 · {customer}{said} · {late_text}"
 
 
-def overdue_followup_lines(followups: OpenFollowups, today: date) -> list[str]:
+def overdue_followup_lines(followups: OpenFollowups, now: datetime) -> list[str]:
     shown = followups.overdue[:OVERDUE_FOLLOWUPS_LISTED]
-    lines = [overdue_followup_line(f, today) for f in shown]
+    lines = [overdue_followup_line(f, now) for f in shown]
     more = len(followups.overdue) - len(shown)
     if more:
         lines.append(f"_and {more} more: `/feedback list overdue`_")
