@@ -17,8 +17,8 @@ from slackapp.web_client import make_web_client
 from storage.behaviors import create_behavior, log_behavior
 from storage.checkins import record_checkin
 from storage.db import session_scope
-from storage.feedback import FeedbackIn, store_feedback
 from storage.digest_queries import build_digest_data
+from storage.feedback import FeedbackIn, store_feedback
 from storage.kudos import create_recognition
 from storage.models import JobRun, KpiValue, utcnow
 from storage.objectives import KeyResultInput
