@@ -1,6 +1,7 @@
 """Digest budgets (issue 4), on the foundation data set (bench/okr_bench.py: per department
 10 objectives, 40 key results, 400 check-ins), every check-in with a note, every third key
-result blocked and every other one commented on:
+result blocked and every other one commented on, and eight customer follow-ups per department
+(open, overdue, contacted in time or late, recovered):
 
 - building every department's digest and the leadership digest takes a number of SQL
   statements that does not grow with the number of departments (printed for 50 and 500), and
@@ -24,11 +25,14 @@ from jobs.posting import Outgoing, Poster
 from jobs.run_once import RunKey
 from jobs.weekly_digest import plan_digest
 from slackapp.web_client import make_web_client
-from storage.models import CheckIn, KpiValue, KrComment, Team
+from storage.models import CheckIn, Feedback, Followup, KpiValue, KrComment, Team
 from tests.fakes.slack_api import FakeSlack
 from tests.support.sql_count import counted_statements
 
 BUILD_BUDGET_SECONDS = 5.0
+# Customer voice per department: detractors this week in every state (contacted in time, late,
+# open and overdue, open and not yet due), plus older ones still overdue and one recovered.
+FOLLOWUPS_PER_DEPT = 8
 MESSAGES_PER_CHANNEL = 3  # the pacing minimum is then 2 s per channel
 SMALL_MULTIPLE = 4.0
 
@@ -86,7 +90,36 @@ def seeded(tmp: str, departments: int):
                 for kr_id in range(1, krs + 1, 2)
             ],
         )
+        seed_customer_voice(conn, departments)
     return engine
+
+
+def seed_customer_voice(conn, departments: int) -> None:
+    now = datetime.now(UTC)
+    feedback, followups = [], []
+    for dept in range(1, departments + 1):
+        for i in range(FOLLOWUPS_PER_DEPT):
+            n = (dept - 1) * FOLLOWUPS_PER_DEPT + i + 1
+            received = now - timedelta(hours=(2, 20, 40, 60, 90, 130, 24 * 12, 24 * 30)[i])
+            due = received + timedelta(hours=48)
+            contact = received + timedelta(hours=(5, 70)[i % 2]) if i in (0, 3, 6, 7) else None
+            contact = contact if contact is None or contact < now else None
+            feedback.append({
+                "id": n, "team_id": okr_bench.TEAM, "source": "webhook", "source_id": f"fb-{n}",
+                "received_at": received, "customer": f"Customer {n} <@U0NOPING1>",
+                "customer_key": f"customer {n}", "score": i % 7,
+                "comment": "The points never arrived and nobody answered my emails " * 3,
+                "department_id": dept, "created_by": "bench", "created_at": now,
+            })  # fmt: skip
+            followups.append({
+                "team_id": okr_bench.TEAM, "number": n, "feedback_id": n, "department_id": dept,
+                "score": i % 7, "received_at": received, "due_at": due,
+                "status": "closed" if contact else "open", "first_contact_at": contact,
+                "closed_at": contact, "outcome": "contacted" if contact else None,
+                "recovered_at": now - timedelta(days=1) if i == 7 else None, "created_at": now,
+            })  # fmt: skip
+    conn.execute(insert(Feedback.__table__), feedback)
+    conn.execute(insert(Followup.__table__), followups)
 
 
 def build(engine):
@@ -107,8 +140,13 @@ def main() -> bool:
             engine = seeded(tmp, departments)
             plan, statements, seconds = build(engine)
             counts[departments] = statements
+            voiced = sum(
+                1 for m in plan.messages if m.blocks and "Overdue follow-ups" in str(m.blocks)
+            )
+            ok &= voiced >= departments  # every head's copy lists its overdue follow-ups
             print(
-                f"digests for {departments} departments (with notes, blockers, comments): "
+                f"digests for {departments} departments (with notes, blockers, comments, "
+                f"{FOLLOWUPS_PER_DEPT} customer follow-ups each): "
                 f"{len(plan.messages)} messages built "
                 f"with {statements} SQL statements in {seconds:.2f}s"
             )

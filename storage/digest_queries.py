@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from storage.away import away_until
 from storage.commitments import overdue as overdue_commitments
 from storage.confidence import NetConfidence, net_confidence_change
+from storage.feedback_figures import OpenFollowups, VoiceFigures, open_followups, period_figures
 from storage.kpi_values import LatestValue, latest_values
 from storage.kr_insights import KrInsight, kr_insights
 from storage.models import (
@@ -111,6 +112,14 @@ class DepartmentDigest:
     kudos: list = field(default_factory=list)  # storage.kudos.KudosItem
     owes: list = field(default_factory=list)  # overdue commitments it owes ("you owe")
     owed: list = field(default_factory=list)  # overdue ones owed to its members ("owed to you")
+    # Customer voice: the week's detractors and recoveries, and its follow-ups open right now.
+    voice: VoiceFigures | None = None
+    followups: OpenFollowups | None = None
+
+    @property
+    def has_voice(self) -> bool:
+        """Whether customers had anything to say to it: no section, no line otherwise."""
+        return self.voice is not None or bool(self.followups and self.followups.open)
 
     @cached_property
     def key_results(self) -> list[KrDigest]:
@@ -380,6 +389,9 @@ def build_digest_data(
         series[name].append((day, value))
 
     behaviors = _behaviors(session, team_id, department_ids, week_start, now)
+    # Customer voice for every department at once: two statements, whatever their number.
+    voice = period_figures(session, team_id=team_id, start=week_start, end=now, now=now)
+    pending = open_followups(session, team_id=team_id, now=now)
     kudos_by_dept = _kudos(session, team_id, department_ids, week_start, now)
 
     # Insights (spec §9): forecasts for every key result in two statements, who is away in one.
@@ -469,6 +481,8 @@ def build_digest_data(
             kudos=kudos_by_dept.get(d.id, []),
             owes=owes.get(d.id, []),
             owed=owed.get(d.id, []),
+            voice=voice.get(d.id),
+            followups=pending.get(d.id),
         )
         for d in departments
     ]

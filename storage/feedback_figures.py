@@ -15,15 +15,15 @@ key results bound to them take their newest value, exactly as after a sheet sync
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 
-from sqlalchemy import case
+from sqlalchemy import and_, case, or_
 from sqlmodel import Session, col, func, select
 
 from storage.kpi_values import ValueIn, ensure_kpis, refresh_bound_key_results, upsert_values
-from storage.models import Followup, utcnow
+from storage.models import Feedback, Followup, utcnow
 
 COMPANY = 0  # the company-wide figures' key, as KPI values' scope
 FEEDBACK_SOURCE = "feedback"
@@ -127,6 +127,117 @@ def open_and_overdue(
         if dept_id:
             out[dept_id] = (n_open, n_overdue)
     out[COMPANY] = (total_open, total_overdue)
+    return out
+
+
+def period_figures(
+    session: Session, *, team_id: str, start: datetime, end: datetime, now: datetime | None = None
+) -> dict[int, VoiceFigures]:
+    """Department id (COMPANY for all) → figures over [start, end): the detractors received in
+    it (followed up within the window, median hours to first contact, still open and overdue
+    now) and the follow-ups recovered in it, whenever their detractor arrived. Departments
+    with neither are absent. One statement, whatever the number of departments.
+
+    Recovered counts by when it happened, so a digest's week or a review's quarter shows the
+    customers won back then (a recovery usually comes weeks after the detractor)."""
+    now = now or utcnow()
+    received_in = and_(col(Followup.received_at) >= start, col(Followup.received_at) < end)
+    recovered_in = and_(col(Followup.recovered_at) >= start, col(Followup.recovered_at) < end)
+    rows = session.exec(
+        select(
+            Followup.department_id,
+            Followup.received_at,
+            Followup.due_at,
+            Followup.first_contact_at,
+            Followup.status,
+            Followup.recovered_at,
+        ).where(Followup.team_id == team_id, or_(received_in, recovered_in))
+    ).all()
+    lo, hi = _aware(start), _aware(end)
+    week = monday(lo.date())
+    out: dict[int, VoiceFigures] = {}
+    hours: dict[int, list[float]] = defaultdict(list)
+    for dept_id, received, due, contact, status, recovered in rows:
+        received, due = _aware(received), _aware(due)
+        contact = _aware(contact) if contact else None
+        for key in [COMPANY] + ([dept_id] if dept_id else []):
+            fig = out.get(key)
+            if fig is None:
+                fig = out[key] = VoiceFigures(department_id=key, week=week)
+            if recovered is not None and lo <= _aware(recovered) < hi:
+                fig.recovered += 1
+            if not lo <= received < hi:
+                continue
+            fig.detractors += 1
+            if contact is not None and contact <= due:
+                fig.followed_up_in_window += 1
+            if contact is not None or due <= now:
+                fig.decided += 1
+            if status != "closed":
+                fig.open += 1
+                if due < now:
+                    fig.overdue += 1
+            if contact is not None:
+                hours[key].append(max(0.0, (contact - received).total_seconds() / 3600))
+    for key, values in hours.items():
+        out[key].median_hours_to_contact = round(median(values), 1)
+    return out
+
+
+@dataclass(frozen=True)
+class OverdueFollowup:
+    number: int
+    department_id: int | None
+    score: int
+    received_at: datetime
+    due_at: datetime
+    customer: str  # "" once the feedback was erased (retention, forget)
+    comment: str
+
+
+@dataclass
+class OpenFollowups:
+    """A department's (or, under COMPANY, every) follow-up not closed right now."""
+
+    open: int = 0
+    overdue: list[OverdueFollowup] = field(default_factory=list)  # longest overdue first
+
+
+def open_followups(
+    session: Session, *, team_id: str, now: datetime | None = None
+) -> dict[int, OpenFollowups]:
+    """Department id (COMPANY for all) → its open follow-ups now, with the overdue ones in
+    full (customer and comment read for those only). One statement."""
+    now = now or utcnow()
+    overdue = col(Followup.due_at) < now
+    rows = session.exec(
+        select(
+            Followup.number,
+            Followup.department_id,
+            Followup.score,
+            Followup.received_at,
+            Followup.due_at,
+            Feedback.customer,
+            Feedback.comment,
+        )
+        .outerjoin(Feedback, and_(col(Feedback.id) == Followup.feedback_id, overdue))
+        .where(Followup.team_id == team_id, Followup.status != "closed")
+        .order_by(col(Followup.due_at), col(Followup.number))
+    ).all()
+    out: dict[int, OpenFollowups] = {COMPANY: OpenFollowups()}
+    for number, dept_id, score, received, due, customer, comment in rows:
+        due = _aware(due)
+        item = None
+        if due < _aware(now):
+            item = OverdueFollowup(number, dept_id, score, _aware(received), due,
+                                   customer or "", comment or "")  # fmt: skip
+        for key in [COMPANY] + ([dept_id] if dept_id else []):
+            found = out.get(key)
+            if found is None:
+                found = out[key] = OpenFollowups()
+            found.open += 1
+            if item is not None:
+                found.overdue.append(item)
     return out
 
 

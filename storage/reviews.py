@@ -21,6 +21,7 @@ from storage import audit
 from storage.commitments import KeptMissed, kept_and_missed
 from storage.departments import department_by_id, require_head
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied, item_field
+from storage.feedback_figures import VoiceFigures, period_figures
 from storage.forecast import Forecast, forecasts
 from storage.models import (
     NOTE_MAX,
@@ -149,9 +150,10 @@ class ReviewSummary:
     department_names: dict[int, str] = field(default_factory=dict)
     team_id: str = ""
     department_kpis: dict[int, list[KpiQuarter]] = field(default_factory=dict)
-    # The close-the-loop rate per department belongs here once customer follow-ups exist; until
-    # then the summary shows no such line (nothing is made up).
-    close_the_loop: dict[int, float] | None = None
+    # Customer follow-ups per department (COMPANY: all) over the quarter: detractors received
+    # then and followed up in time, and customers recovered then. Departments with none are
+    # absent, so the summary adds no line for them.
+    close_the_loop: dict[int, VoiceFigures] = field(default_factory=dict)
 
     @property
     def all_submitted(self) -> bool:
@@ -562,6 +564,7 @@ def review_summary(
         commitments=kept_and_missed(
             session, team_id=team_id, start=q_start, end=q_end, today=today or utcnow().date()
         ),
+        close_the_loop=period_figures(session, team_id=team_id, start=start, end=end),
         department_names=dict(
             session.exec(
                 select(Department.id, Department.name).where(Department.team_id == team_id)

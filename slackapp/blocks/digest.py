@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
@@ -37,6 +38,7 @@ from slackapp.blocks.insights import (
 from slackapp.blocks.objectives import STATUS_EMOJI
 from slackapp.blocks.people import People
 from storage.digest_queries import CompanyDigest, DepartmentDigest, DigestData, KrDigest
+from storage.feedback_figures import OpenFollowups, OverdueFollowup, VoiceFigures
 from storage.kpi_values import LatestValue
 from storage.numbers import format_number
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK
@@ -44,6 +46,8 @@ from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK
 TITLE_CUT = 120
 NOTE_CUT = 150  # a check-in note under a key result that moved
 BLOCKER_CUT = 300
+CUSTOMER_CUT, FEEDBACK_CUT = 60, 150  # an overdue follow-up's customer and comment
+OVERDUE_FOLLOWUPS_LISTED = 15  # the rest are one `/feedback list overdue` away
 # The heads' copy buttons (slackapp/listeners/digest_actions.py answers them).
 NUDGE_ACTION, COMMENT_ACTION, ASK_ACTION = "digest_nudge", "digest_comment", "digest_blocker_ask"
 
@@ -262,6 +266,8 @@ def department_digests(
     body = []
     if d.kpis:
         body += line_sections("KPI changes", [kpi_line(c) for c in d.kpis])
+    if d.has_voice:
+        body += line_sections("Customer voice this week", voice_lines(d.voice, d.followups))
     if d.stale:
         body += line_sections(
             f"Stale key results (no check-in for {data.team.stale_days}+ days)",
@@ -288,7 +294,7 @@ def department_digests(
     needs = heads_summary(d)
     if needs:
         heads_top.append(section(needs).to_dict())
-    heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy()))
+    heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy(), data.now))
     if not d.missed:
         heads += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
     text = f"Weekly digest for {name}"
@@ -306,10 +312,13 @@ def heads_summary(d: DepartmentDigest) -> str:
         parts.append(f"{len(d.blocked)} blocked (Turn into ask)")
     if d.missed:
         parts.append(f"{len(d.missed)} missed check-in{'s' if len(d.missed) != 1 else ''}")
+    late = len(d.followups.overdue) if d.followups else 0
+    if late:
+        parts.append(f"{late} overdue follow-up{'s' if late != 1 else ''}")
     return ":point_down: *Needs you, below:* " + " · ".join(parts) if parts else ""
 
 
-def _heads_tail(d: DepartmentDigest, refs: dict, who: People) -> list[Block]:
+def _heads_tail(d: DepartmentDigest, refs: dict, who: People, now: datetime) -> list[Block]:
     out: list[Block] = []
     if d.escalated:
         out += line_sections(
@@ -334,6 +343,11 @@ def _heads_tail(d: DepartmentDigest, refs: dict, who: People) -> list[Block]:
                 )
             )
     out += blocked_blocks(d, refs, who, buttons=True)
+    if d.followups and d.followups.overdue:
+        out += line_sections(
+            ":telephone_receiver: Overdue follow-ups",
+            overdue_followup_lines(d.followups, now),
+        )
     if d.missed:
         out += line_sections(
             "Missed check-ins", [missed_line(k, refs[id(k)], who) for k in d.missed]
@@ -435,6 +449,9 @@ def leadership_digest(data: DigestData) -> list[Message]:
         "Departments",
         [department_line(d) for d in data.departments] or ["_No departments yet._"],
     )
+    voice = [customer_voice_line(d) for d in data.departments if d.has_voice]
+    if voice:
+        blocks += line_sections("Customer voice by department (this week)", voice)
     blocks += line_sections(
         "Company KPIs, week over week",
         [kpi_line(c) for c in data.company_kpis] or ["_No company-wide KPI values yet._"],
@@ -524,3 +541,64 @@ def overdue_by_department_sections(
         lines.append(f"*{escape(names.get(dept_id, '?'))}* — {len(rows)} overdue")
         lines += [f"• {commitment_line(c, names, today, who)}" for c in rows]
     return line_sections("Overdue commitments by department", lines)
+
+
+# ---- Customer voice ------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def voice_parts(voice: VoiceFigures | None, followups: OpenFollowups | None) -> list[str]:
+    """The figures, no names and no customer text: they go to channels and leadership."""
+    detractors = voice.detractors if voice else 0
+    parts = [f"{_plural(detractors, 'detractor')} received"]
+    rate = voice.close_the_loop_rate if voice else None
+    if rate is not None:
+        parts.append(
+            f"close-the-loop {rate:.0f}% ({voice.followed_up_in_window} of {voice.decided} "
+            "followed up in time)"
+        )
+    elif detractors:
+        parts.append("close-the-loop not known yet (still within the window)")
+    if voice and voice.median_hours_to_contact is not None:
+        parts.append(f"median {voice.median_hours_to_contact:.1f} h to first contact")
+    still_open = followups.open if followups else 0
+    late = len(followups.overdue) if followups else 0
+    parts.append(f"{still_open} open")
+    parts.append(f"{late} overdue" + (" :warning:" if late else ""))
+    parts.append(f"{voice.recovered if voice else 0} recovered")
+    return parts
+
+
+def voice_lines(voice: VoiceFigures | None, followups: OpenFollowups | None) -> list[str]:
+    return [" · ".join(voice_parts(voice, followups))]
+
+
+def overdue_followup_line(f: OverdueFollowup, now: datetime) -> str:
+    """`F-n`, its score, customer and comment: customer text escaped and cut, never a ping."""
+    late = (now if now.tzinfo else now.replace(tzinfo=UTC)) - f.due_at
+    hours = max(1, int(late.total_seconds() // 3600))
+    late_text = f"{hours} h overdue" if hours < 48 else f"{late.days} days overdue"
+    customer = escape(cut(" ".join(f.customer.split()), CUSTOMER_CUT)) or "_customer erased_"
+    comment = " ".join(f.comment.split())
+    said = f" — “{escape(cut(comment, FEEDBACK_CUT))}”" if comment else ""
+    return f"• *F-{f.number}* {f.score}/10 · {customer}{said} · {late_text}"
+
+
+def overdue_followup_lines(followups: OpenFollowups, now: datetime) -> list[str]:
+    shown = followups.overdue[:OVERDUE_FOLLOWUPS_LISTED]
+    lines = [overdue_followup_line(f, now) for f in shown]
+    more = len(followups.overdue) - len(shown)
+    if more:
+        lines.append(f"_and {more} more: `/feedback list overdue`_")
+    return lines
+
+
+def customer_voice_line(d: DepartmentDigest) -> str:
+    """Leadership: a department's NPS (its newest value) next to its follow-up figures."""
+    nps = next((c for c in d.kpis if c.kpi_name.casefold() == "nps"), None)
+    parts = [f"NPS {format_number(nps.value, nps.unit)}"] if nps else []
+    parts += voice_parts(d.voice, d.followups)
+    return f"• *{escape(d.department.name)}* — " + " · ".join(parts)

@@ -265,6 +265,18 @@ def decision_button(team_id: str, quarter: str) -> ButtonElement:
     )
 
 
+def close_the_loop_text(voice) -> str:
+    """A quarter's follow-ups in one line: the close-the-loop rate and who was won back."""
+    rate = voice.close_the_loop_rate
+    rate_text = (
+        f"close-the-loop rate {rate:.0f}% ({voice.followed_up_in_window} of {voice.decided} "
+        "detractors followed up in time)"
+        if rate is not None
+        else f"{voice.detractors} detractor{'s' if voice.detractors != 1 else ''}, none due yet"
+    )
+    return f"{rate_text} · {voice.recovered} recovered"
+
+
 def summary_messages(summary: ReviewSummary) -> list[Message]:
     """The leadership post: company objectives first, then one paragraph per department, the
     company KPIs, the most recognized staff, and the Record decision button. The retros follow
@@ -302,6 +314,9 @@ def summary_messages(summary: ReviewSummary) -> list[Message]:
         km = summary.commitments.get(d.department.id)
         if km is not None:
             lines.append(f"   Commitments: {km.kept} kept · {km.missed} missed")
+        voice = summary.close_the_loop.get(d.department.id)
+        if voice is not None:
+            lines.append(f"   Customer follow-ups: {close_the_loop_text(voice)}")
         dept_kpis = summary.department_kpis.get(d.department.id) or []
         if dept_kpis:
             lines.append("   KPIs: " + " · ".join(_kpi_line(k) for k in dept_kpis))

@@ -18,6 +18,7 @@ from storage.behaviors import create_behavior, log_behavior
 from storage.checkins import record_checkin
 from storage.db import session_scope
 from storage.digest_queries import build_digest_data
+from storage.feedback import FeedbackIn, store_feedback
 from storage.kudos import create_recognition
 from storage.models import JobRun, KpiValue, utcnow
 from storage.objectives import KeyResultInput
@@ -323,12 +324,22 @@ def test_process_killed_between_posting_and_recording_does_not_post_again(
 
 def test_digest_query_count_does_not_grow_with_departments(engine, slack):
     def count_queries(n_departments: int) -> int:
+        now = utcnow()
         for i in range(n_departments):
-            d = factories.department(engine, f"Dept {n_departments}-{i}", heads=(ALICE,))
+            name = f"Dept {n_departments}-{i}"
+            d = factories.department(engine, name, heads=(ALICE,))
             factories.objective(engine, d, title=f"Objective {i}")
+            # Customer voice for each: an overdue detractor and a fresh one.
+            with session_scope(engine) as s:
+                store_feedback(s, team_id=TEAM, actor_id="test", items=[
+                    FeedbackIn(source="webhook", source_id=f"{name}-{h}", customer="Ann",
+                               score=2, comment="slow", department=name,
+                               received_at=now - timedelta(hours=h))
+                    for h in (60, 1)])  # fmt: skip
         with counted_statements(engine) as seen, session_scope(engine) as s:
             data = build_digest_data(s, team_id=TEAM, now=utcnow())
         assert len(data.departments) >= n_departments
+        assert all(len(d.followups.overdue) == 1 for d in data.departments)
         return len(seen)
 
     assert count_queries(2) == count_queries(10)

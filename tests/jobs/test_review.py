@@ -13,9 +13,11 @@ from jobs.quarterly_review import run_review_cycle, start_and_prompt
 from slackapp.web_client import make_web_client
 from storage.checkins import record_checkin
 from storage.db import session_scope
+from storage.feedback import FeedbackIn, store_feedback
 from storage.kudos import create_recognition
 from storage.models import (
     AuditLog,
+    Followup,
     KeyResult,
     KpiValue,
     Objective,
@@ -486,6 +488,26 @@ def test_one_company_review_per_quarter_on_both_databases(engine):
         assert len(s.exec(select(Review)).all()) == 3
 
 
+def add_quarter_followups(engine):
+    """Support's detractors: F-1 in Q3; F-2 and F-3 in Q4, contacted 5 and 60 hours after the
+    answer (the window is 48); F-1 and F-2 recovered in November (history, set directly)."""
+    answers = (("q3", 2, datetime(2026, 9, 20, 9, tzinfo=UTC)),
+               ("fast", 2, datetime(2026, 10, 5, 9, tzinfo=UTC)),
+               ("slow", 3, datetime(2026, 10, 6, 9, tzinfo=UTC)))  # fmt: skip
+    with session_scope(engine) as s:
+        store_feedback(s, team_id=TEAM, actor_id="test", items=[
+            FeedbackIn(source="webhook", source_id=sid, customer=sid, score=score,
+                       received_at=at, comment="", department="Support")
+            for sid, score, at in answers])  # fmt: skip
+    with session_scope(engine) as s:
+        for row in s.exec(select(Followup).where(Followup.team_id == TEAM)).all():
+            row.first_contact_at = row.received_at + timedelta(hours=60 if row.number == 3 else 5)
+            row.status, row.outcome, row.closed_at = "closed", "contacted", row.first_contact_at
+            if row.number in (1, 2):
+                row.recovered_at = datetime(2026, 11, 20, 9, tzinfo=UTC)
+            s.add(row)
+
+
 def test_summary_lists_company_first_and_flags_scores_above_the_data(
     engine, settings, slack, driver
 ):
@@ -511,6 +533,7 @@ def test_summary_lists_company_first_and_flags_scores_above_the_data(
             "review_submit", submission(scores), user=user, private_metadata=meta
         )
         assert resp.status == 200 and not resp.body, resp.body
+    add_quarter_followups(engine)
     cycle(engine, settings, PROMPT_DAY + timedelta(days=10, minutes=1))
     summary = [c for c in posts(slack, LEADERSHIP) if not c.get("thread_ts")]
     assert len(summary) == 1
@@ -524,7 +547,13 @@ def test_summary_lists_company_first_and_flags_scores_above_the_data(
     assert "scored above the data" not in text[: text.index("*Support*")]
     assert "KPIs: nps: 10 → 14.5 (+4.5)" in support
     assert "*nps*: 30 → 42 (+12)" in text
-    assert "close-the-loop" not in text.lower()  # not measured yet: no made-up line
+    # The quarter's follow-ups: F-2 in time, F-3 late (the Q3 detractor F-1 is not counted);
+    # F-1 and F-2 were won back during the quarter. Sales had no feedback: no such line.
+    assert (
+        "Customer follow-ups: close-the-loop rate 50% (1 of 2 detractors followed up in time)"
+        " · 2 recovered"
+    ) in support
+    assert "Customer follow-ups" not in text[: text.index("*Support*")]
     button = next(e for b in summary[0]["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert (button["action_id"], button["value"]) == ("review_record_decision", f"{TEAM}|2026-Q4")
     replies = [c for c in posts(slack, LEADERSHIP) if c.get("thread_ts")]
