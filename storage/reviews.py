@@ -392,7 +392,8 @@ def submit_review(
         if not 0.0 <= item.score <= 1.0:
             errors[score_field] = f"Give a score from 0.0 to 1.0 (got {item.score:g})."
         elif abs(item.score - measured) > SCORE_GAP_MAX + 1e-9 and not reason:
-            errors[score_field] = (
+            # On the reason input: the score may stand, it is the why that is missing.
+            errors[item_field("objective", item.objective_id, "score_reason")] = (
                 f"{item.score:.1f} is more than {SCORE_GAP_MAX:.1f} away from the measured "
                 f"progress ({measured:.2f}): give a one-line reason for it."
             )

@@ -402,8 +402,10 @@ def test_a_score_far_from_the_data_needs_a_reason_and_out_of_range_is_refused(
 
     far = submit([(o1, "0.9"), (o2, "0.0")])
     assert far["response_action"] == "errors"
-    assert list(far["errors"]) == [f"score_{o1.id}"]
-    assert "more than 0.3 away from the measured progress (0.40)" in far["errors"][f"score_{o1.id}"]
+    assert list(far["errors"]) == [f"reason_{o1.id}"]  # the missing reason is the field in error
+    assert (
+        "more than 0.3 away from the measured progress (0.40)" in far["errors"][f"reason_{o1.id}"]
+    )
     for bad, says in (("1.5", "from 0.0 to 1.0 (got 1.5)"), ("-0.1", "from 0.0 to 1.0")):
         body = submit([(o1, bad), (o2, "0.0")], reason="Because")
         assert says in body["errors"][f"score_{o1.id}"]
