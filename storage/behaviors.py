@@ -19,7 +19,7 @@ from storage.departments import (
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.models import NOTE_MAX, TITLE_MAX, Behavior, BehaviorLog, Department, Team, utcnow
 from storage.objectives import get_objective
-from storage.refs import format_ref, next_number, parse_ref
+from storage.refs import format_ref, get_by_ref, next_number
 from storage.teams import get_or_create_team, team_timezone, zone_info
 from storage.undo import check_may_undo, row_to_undo
 
@@ -145,13 +145,15 @@ def create_behavior(
 
 
 def get_behavior(session: Session, *, team_id: str, ref: str) -> Behavior:
-    number = parse_ref(ref, "behavior")
-    behavior = session.exec(
-        select(Behavior).where(Behavior.team_id == team_id, Behavior.number == number)
-    ).first()
-    if behavior is None:
-        raise NotFound(f"There is no behavior `B-{number}` in this workspace.", field="behavior")
-    return behavior
+    return get_by_ref(
+        session,
+        model=Behavior,
+        team_id=team_id,
+        ref=ref,
+        kind="behavior",
+        noun="behavior",
+        field="behavior",
+    )
 
 
 def _name_key(text: str) -> str:

@@ -26,7 +26,7 @@ from storage.models import (
 from storage.paging import pages_for
 from storage.progress import progress
 from storage.quarters import parse_quarter, quarter_bounds
-from storage.refs import next_number, parse_ref
+from storage.refs import get_by_ref, next_number, parse_ref
 from storage.rollup import Node, QuarterTree, trees_for
 
 MAX_KEY_RESULTS = 5
@@ -246,23 +246,15 @@ def create_objective(
 
 
 def get_objective(session: Session, *, team_id: str, ref: str) -> Objective:
-    number = parse_ref(ref, "objective")
-    obj = session.exec(
-        select(Objective).where(Objective.team_id == team_id, Objective.number == number)
-    ).first()
-    if obj is None:
-        raise NotFound(f"There is no objective `O-{number}` in this workspace.")
-    return obj
+    return get_by_ref(
+        session, model=Objective, team_id=team_id, ref=ref, kind="objective", noun="objective"
+    )
 
 
 def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
-    number = parse_ref(ref, "key_result")
-    kr = session.exec(
-        select(KeyResult).where(KeyResult.team_id == team_id, KeyResult.number == number)
-    ).first()
-    if kr is None:
-        raise NotFound(f"There is no key result `KR-{number}` in this workspace.")
-    return kr
+    return get_by_ref(
+        session, model=KeyResult, team_id=team_id, ref=ref, kind="key_result", noun="key result"
+    )
 
 
 def get_key_result_and_objective(
