@@ -12,10 +12,12 @@ second scheduler never sends it twice, and a later day never sends it again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from jobs.posting import Outgoing, Poster, PostReport
 from jobs.run_once import RunKey
@@ -25,13 +27,50 @@ from storage.commitments import overdue, pending
 from storage.db import session_scope
 from storage.departments import head_ids
 from storage.digest_queries import department_names
-from storage.models import Team, utcnow
+from storage.models import Commitment, Team, utcnow
 from storage.teams import team_now, team_zone
 
 JOB = "commitment_overdue"
 DUE_SOON_JOB = "commitment_due_soon"
 OVERDUE_NOTICE_HOUR = 9
 DUE_SOON_DAYS = 2
+
+
+def heads_of_unowned(session: Session, rows: list[Commitment]) -> dict[int, list[str]]:
+    """Department id -> its heads, for the departments owing a commitment nobody has accepted
+    yet: the heads are told in the owner's place."""
+    return {
+        dept_id: head_ids(session, department_id=dept_id)
+        for dept_id in {r.department_id for r in rows if r.owner_id is None}
+    }
+
+
+def dms_to_owners(
+    rows: list[Commitment],
+    heads: dict[int, list[str]],
+    *,
+    team_id: str,
+    job: str,
+    run_kind: str,
+    label: str,
+    compose: Callable[[Commitment], tuple[str, str]],
+) -> list[Outgoing]:
+    """One DM per commitment to its owner (or each head while nobody owns it), keyed by
+    commitment and person so that it is sent once; `compose` gives its fallback text and body."""
+    out = []
+    for c in rows:
+        fallback, text = compose(c)
+        for user in [c.owner_id] if c.owner_id else heads.get(c.department_id, []):
+            out.append(
+                Outgoing(
+                    channel=user,
+                    text=fallback,
+                    blocks=as_dicts([section(text)]),
+                    key=RunKey(team_id, job, f"C-{c.number}:{user}", run_kind),
+                    label=f"{label} C-{c.number}",
+                )
+            )
+    return out
 
 
 def plan_overdue(
@@ -46,29 +85,24 @@ def plan_overdue(
         if not rows:
             return []
         names = department_names(session, team_id=team_id)
-        heads = {
-            dept_id: head_ids(session, department_id=dept_id)
-            for dept_id in {r.department_id for r in rows if r.owner_id is None}
-        }
-    out = []
-    for c in rows:
-        line = commitment_line(c, names, today)
-        text = (
+        heads = heads_of_unowned(session, rows)
+
+    def overdue_dm(c: Commitment) -> tuple[str, str]:
+        return f"C-{c.number} is overdue", (
             f":rotating_light: *C-{c.number}* was due {c.due_date.isoformat()} and is overdue. "
             f"Close it with `/okr done C-{c.number} [note]` or agree a new date with "
-            f"<@{c.asker_id}>.\n{line}"
+            f"<@{c.asker_id}>.\n{commitment_line(c, names, today)}"
         )
-        for user in [c.owner_id] if c.owner_id else heads.get(c.department_id, []):
-            out.append(
-                Outgoing(
-                    channel=user,
-                    text=f"C-{c.number} is overdue",
-                    blocks=as_dicts([section(text)]),
-                    key=RunKey(team_id, JOB, f"C-{c.number}:{user}", "overdue"),
-                    label=f"overdue C-{c.number}",
-                )
-            )
-    return out
+
+    return dms_to_owners(
+        rows,
+        heads,
+        team_id=team_id,
+        job=JOB,
+        run_kind="overdue",
+        label="overdue",
+        compose=overdue_dm,
+    )
 
 
 def plan_due_soon(
@@ -98,31 +132,27 @@ def plan_due_soon(
         if not rows:
             return []
         names = department_names(session, team_id=team_id)
-        heads = {
-            dept_id: head_ids(session, department_id=dept_id)
-            for dept_id in {r.department_id for r in rows if r.owner_id is None}
-        }
-    out = []
-    for c in rows:
+        heads = heads_of_unowned(session, rows)
+
+    def due_soon_dm(c: Commitment) -> tuple[str, str]:
         days = (c.due_date - local.date()).days
         when = {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
-        text = (
+        return f"C-{c.number} is due {when}", (
             f":hourglass_flowing_sand: *C-{c.number}* is due {when} "
             f"({c.due_date.isoformat()}). Close it with `/okr done C-{c.number} [note]` when it is "
             f"done, or agree a new date with <@{c.asker_id}>.\n"
             f"{commitment_line(c, names, local.date())}"
         )
-        for user in [c.owner_id] if c.owner_id else heads.get(c.department_id, []):
-            out.append(
-                Outgoing(
-                    channel=user,
-                    text=f"C-{c.number} is due {when}",
-                    blocks=as_dicts([section(text)]),
-                    key=RunKey(team_id, DUE_SOON_JOB, f"C-{c.number}:{user}", "due_soon"),
-                    label=f"due soon C-{c.number}",
-                )
-            )
-    return out
+
+    return dms_to_owners(
+        rows,
+        heads,
+        team_id=team_id,
+        job=DUE_SOON_JOB,
+        run_kind="due_soon",
+        label="due soon",
+        compose=due_soon_dm,
+    )
 
 
 def send_overdue_notices(

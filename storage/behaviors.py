@@ -19,9 +19,9 @@ from storage.departments import (
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.models import NOTE_MAX, TITLE_MAX, Behavior, BehaviorLog, Department, Team, utcnow
 from storage.objectives import get_objective
-from storage.refs import format_ref, next_number, parse_ref
+from storage.refs import format_ref, get_by_ref, next_number
 from storage.teams import get_or_create_team, team_timezone, zone_info
-from storage.undo import AlreadyUndone, check_may_undo, was_undone
+from storage.undo import check_may_undo, row_to_undo
 
 MAX_WEEKLY_TARGET = 10_000
 MAX_LOG_COUNT = 1_000
@@ -145,13 +145,15 @@ def create_behavior(
 
 
 def get_behavior(session: Session, *, team_id: str, ref: str) -> Behavior:
-    number = parse_ref(ref, "behavior")
-    behavior = session.exec(
-        select(Behavior).where(Behavior.team_id == team_id, Behavior.number == number)
-    ).first()
-    if behavior is None:
-        raise NotFound(f"There is no behavior `B-{number}` in this workspace.", field="behavior")
-    return behavior
+    return get_by_ref(
+        session,
+        model=Behavior,
+        team_id=team_id,
+        ref=ref,
+        kind="behavior",
+        noun="behavior",
+        field="behavior",
+    )
 
 
 def _name_key(text: str) -> str:
@@ -239,26 +241,22 @@ def undo_behavior_log(
     """Delete one of the caller's behavior logs from the last 24 hours — `log_id`, or their
     latest (of behavior `ref` if given). Weekly counts and correlations are read from the logs,
     so they follow."""
-    if log_id is not None:
-        row = session.get(BehaviorLog, log_id)
-        if row is None or row.team_id != team_id:
-            if was_undone(session, team_id=team_id, action=LOG_UNDO_ACTION, entity_id=log_id):
-                raise AlreadyUndone("That behavior log was already undone.")
-            raise NotFound("That behavior log does not exist (any more).")
-    else:
-        query = select(BehaviorLog).where(
-            BehaviorLog.team_id == team_id, BehaviorLog.user_id == user_id
-        )
-        where = ""
-        if ref:
-            behavior = get_behavior(session, team_id=team_id, ref=ref)
-            query = query.where(BehaviorLog.behavior_id == behavior.id)
-            where = f" of B-{behavior.number}"
-        row = session.exec(
-            query.order_by(col(BehaviorLog.created_at).desc(), col(BehaviorLog.id).desc()).limit(1)
-        ).first()
-        if row is None:
-            raise NotFound(f"You have no behavior log{where} to undo.")
+    narrow, where = None, ""
+    if log_id is None and ref:
+        behavior = get_behavior(session, team_id=team_id, ref=ref)
+        narrow, where = BehaviorLog.behavior_id == behavior.id, f" of B-{behavior.number}"
+    row = row_to_undo(
+        session,
+        model=BehaviorLog,
+        team_id=team_id,
+        row_id=log_id,
+        action=LOG_UNDO_ACTION,
+        noun="behavior log",
+        author_column=BehaviorLog.user_id,
+        user_id=user_id,
+        narrow=narrow,
+        where=where,
+    )
     behavior = session.get(Behavior, row.behavior_id)
     check_may_undo(
         user_id=user_id,

@@ -24,7 +24,7 @@ from storage.objectives import (
     get_key_result_and_objective,
     key_result_for_head,
 )
-from storage.undo import AlreadyUndone, check_may_undo, was_undone
+from storage.undo import check_may_undo, row_to_undo
 
 UNDO_ACTION = "checkin.undo"
 
@@ -175,24 +175,22 @@ def undo_checkin(
     """Delete one of the caller's check-ins from the last 24 hours — `checkin_id`, or their latest
     (on key result `ref` if given) — and set the key result back to its newest remaining
     check-in (no value, confidence or date when none is left), so totals and forecasts follow."""
-    if checkin_id is not None:
-        row = session.get(CheckIn, checkin_id)
-        if row is None or row.team_id != team_id:
-            if was_undone(session, team_id=team_id, action=UNDO_ACTION, entity_id=checkin_id):
-                raise AlreadyUndone("That check-in was already undone.")
-            raise NotFound("That check-in does not exist (any more).")
-    else:
-        query = select(CheckIn).where(CheckIn.team_id == team_id, CheckIn.author_id == user_id)
-        where = ""
-        if ref:
-            kr = get_key_result(session, team_id=team_id, ref=ref)
-            query = query.where(CheckIn.key_result_id == kr.id)
-            where = f" on KR-{kr.number}"
-        row = session.exec(
-            query.order_by(col(CheckIn.created_at).desc(), col(CheckIn.id).desc()).limit(1)
-        ).first()
-        if row is None:
-            raise NotFound(f"You have no check-in{where} to undo.")
+    narrow, where = None, ""
+    if checkin_id is None and ref:
+        kr = get_key_result(session, team_id=team_id, ref=ref)
+        narrow, where = CheckIn.key_result_id == kr.id, f" on KR-{kr.number}"
+    row = row_to_undo(
+        session,
+        model=CheckIn,
+        team_id=team_id,
+        row_id=checkin_id,
+        action=UNDO_ACTION,
+        noun="check-in",
+        author_column=CheckIn.author_id,
+        user_id=user_id,
+        narrow=narrow,
+        where=where,
+    )
     kr = session.get(KeyResult, row.key_result_id)
     check_may_undo(
         user_id=user_id,

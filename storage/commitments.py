@@ -27,7 +27,7 @@ from storage.departments import (
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.models import NOTE_MAX, Commitment, Department, utcnow
 from storage.objectives import get_key_result
-from storage.refs import next_number, parse_ref
+from storage.refs import get_by_ref, next_number
 
 OPEN, ACCEPTED, DECLINED, DONE = "open", "accepted", "declined", "done"
 PENDING = (OPEN, ACCEPTED)  # still owed
@@ -95,13 +95,9 @@ def split_department(session: Session, *, team_id: str, text: str) -> tuple[Depa
 
 
 def get_commitment(session: Session, *, team_id: str, ref: str) -> Commitment:
-    number = parse_ref(ref, "commitment")
-    row = session.exec(
-        select(Commitment).where(Commitment.team_id == team_id, Commitment.number == number)
-    ).first()
-    if row is None:
-        raise NotFound(f"There is no commitment `C-{number}` in this workspace.")
-    return row
+    return get_by_ref(
+        session, model=Commitment, team_id=team_id, ref=ref, kind="commitment", noun="commitment"
+    )
 
 
 def ask(

@@ -55,6 +55,31 @@ class VoiceFigures:
         return None if not self.decided else 100.0 * self.followed_up_in_window / self.decided
 
 
+def count_detractor(
+    fig: VoiceFigures,
+    *,
+    received: datetime,
+    due: datetime,
+    contact: datetime | None,
+    status: str,
+    now: datetime,
+) -> float | None:
+    """Count one detractor received in the figures' period, as its follow-up stands `now`.
+    Returns its hours to first contact, None while nobody has contacted the customer."""
+    fig.detractors += 1
+    if contact is not None and contact <= due:
+        fig.followed_up_in_window += 1
+    if contact is not None or due <= now:
+        fig.decided += 1
+    if status != "closed":
+        fig.open += 1
+        if due < now:
+            fig.overdue += 1
+    if contact is None:
+        return None
+    return max(0.0, (contact - received).total_seconds() / 3600)
+
+
 def voice_figures(
     session: Session, *, team_id: str, start: date, end: date, now: datetime | None = None
 ) -> dict[tuple[int, date], VoiceFigures]:
@@ -88,19 +113,13 @@ def voice_figures(
             fig = out.get(key)
             if fig is None:
                 fig = out[key] = VoiceFigures(department_id=key[0], week=week)
-            fig.detractors += 1
-            if contact is not None and contact <= due:
-                fig.followed_up_in_window += 1
-            if contact is not None or due <= now:
-                fig.decided += 1
-            if status != "closed":
-                fig.open += 1
-                if due < now:
-                    fig.overdue += 1
+            waited = count_detractor(
+                fig, received=received, due=due, contact=contact, status=status, now=now
+            )
+            if waited is not None:
+                hours[key].append(waited)
             if recovered is not None:
                 fig.recovered += 1
-            if contact is not None:
-                hours[key].append(max(0.0, (contact - received).total_seconds() / 3600))
     for key, values in hours.items():
         out[key].median_hours_to_contact = round(median(values), 1)
     return out
@@ -168,17 +187,11 @@ def period_figures(
                 fig.recovered += 1
             if not lo <= received < hi:
                 continue
-            fig.detractors += 1
-            if contact is not None and contact <= due:
-                fig.followed_up_in_window += 1
-            if contact is not None or due <= now:
-                fig.decided += 1
-            if status != "closed":
-                fig.open += 1
-                if due < now:
-                    fig.overdue += 1
-            if contact is not None:
-                hours[key].append(max(0.0, (contact - received).total_seconds() / 3600))
+            waited = count_detractor(
+                fig, received=received, due=due, contact=contact, status=status, now=now
+            )
+            if waited is not None:
+                hours[key].append(waited)
     for key, values in hours.items():
         out[key].median_hours_to_contact = round(median(values), 1)
     return out

@@ -28,7 +28,7 @@ from storage.models import (
     Followup,
     utcnow,
 )
-from storage.refs import parse_ref
+from storage.refs import get_by_ref
 from storage.teams import admin_ids
 
 OPEN, TAKEN, CLOSED = "open", "taken", "closed"
@@ -42,13 +42,9 @@ def ref_of(row: Followup) -> str:
 
 
 def get_followup(session: Session, *, team_id: str, ref: str) -> Followup:
-    number = parse_ref(ref, "followup")
-    row = session.exec(
-        select(Followup).where(Followup.team_id == team_id, Followup.number == number)
-    ).first()
-    if row is None:
-        raise NotFound(f"There is no follow-up `F-{number}` in this workspace.")
-    return row
+    return get_by_ref(
+        session, model=Followup, team_id=team_id, ref=ref, kind="followup", noun="follow-up"
+    )
 
 
 def department_name(session: Session, row: Followup) -> str:

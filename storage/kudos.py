@@ -28,7 +28,7 @@ from storage.models import (
     utcnow,
 )
 from storage.teams import get_or_create_team
-from storage.undo import AlreadyUndone, check_may_undo, was_undone
+from storage.undo import check_may_undo, row_to_undo
 
 UNDO_ACTION = "recognition.undo"
 
@@ -223,11 +223,15 @@ def undo_recognition(
     """Delete the giver's recognition from the last 24 hours with its recipients, and take it
     out of their weekly tallies (so leaderboards and digests no longer count it). The item
     returned still says where it was posted."""
-    rec = session.get(Recognition, recognition_id)
-    if rec is None or rec.team_id != team_id:
-        if was_undone(session, team_id=team_id, action=UNDO_ACTION, entity_id=recognition_id):
-            raise AlreadyUndone("Those kudos were already undone.")
-        raise NotFound("Those kudos do not exist (any more).")
+    rec = row_to_undo(
+        session,
+        model=Recognition,
+        team_id=team_id,
+        row_id=recognition_id,
+        action=UNDO_ACTION,
+        noun="kudos",
+        plural=True,
+    )
     check_may_undo(
         user_id=user_id,
         author_id=rec.giver_id,

@@ -26,7 +26,7 @@ from storage.models import (
 from storage.paging import pages_for
 from storage.progress import progress
 from storage.quarters import parse_quarter, quarter_bounds
-from storage.refs import next_number, parse_ref
+from storage.refs import get_by_ref, next_number, parse_ref
 from storage.rollup import Node, QuarterTree, trees_for
 
 MAX_KEY_RESULTS = 5
@@ -150,6 +150,32 @@ def _objective_for_head(
     return obj
 
 
+def add_key_result(
+    session: Session,
+    *,
+    team_id: str,
+    objective_id: int,
+    spec: KeyResultInput,
+    default_owner_id: str | None,
+) -> KeyResult:
+    """A new key result of the objective from a checked form row, numbered now; owned by the
+    objective's owner unless the row names someone."""
+    row = KeyResult(
+        team_id=team_id,
+        number=next_number(session, team_id=team_id, kind="key_result"),
+        objective_id=objective_id,
+        title=spec.title.strip(),
+        unit=(spec.unit or "").strip(),
+        baseline=spec.baseline,
+        target=spec.target,
+        owner_id=spec.owner_id or default_owner_id,
+        kpi_name=spec.kpi_name or None,
+        kpi_department_id=spec.kpi_department_id,
+    )
+    session.add(row)
+    return row
+
+
 def create_objective(
     session: Session,
     *,
@@ -218,19 +244,9 @@ def create_objective(
     session.flush()
     rows = []
     for kr in krs:
-        row = KeyResult(
-            team_id=team_id,
-            number=next_number(session, team_id=team_id, kind="key_result"),
-            objective_id=obj.id,
-            title=kr.title.strip(),
-            unit=(kr.unit or "").strip(),
-            baseline=kr.baseline,
-            target=kr.target,
-            owner_id=kr.owner_id or owner_id,
-            kpi_name=kr.kpi_name or None,
-            kpi_department_id=kr.kpi_department_id,
+        row = add_key_result(
+            session, team_id=team_id, objective_id=obj.id, spec=kr, default_owner_id=owner_id
         )
-        session.add(row)
         rows.append(row)
     session.flush()
     audit.record(
@@ -246,23 +262,15 @@ def create_objective(
 
 
 def get_objective(session: Session, *, team_id: str, ref: str) -> Objective:
-    number = parse_ref(ref, "objective")
-    obj = session.exec(
-        select(Objective).where(Objective.team_id == team_id, Objective.number == number)
-    ).first()
-    if obj is None:
-        raise NotFound(f"There is no objective `O-{number}` in this workspace.")
-    return obj
+    return get_by_ref(
+        session, model=Objective, team_id=team_id, ref=ref, kind="objective", noun="objective"
+    )
 
 
 def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
-    number = parse_ref(ref, "key_result")
-    kr = session.exec(
-        select(KeyResult).where(KeyResult.team_id == team_id, KeyResult.number == number)
-    ).first()
-    if kr is None:
-        raise NotFound(f"There is no key result `KR-{number}` in this workspace.")
-    return kr
+    return get_by_ref(
+        session, model=KeyResult, team_id=team_id, ref=ref, kind="key_result", noun="key result"
+    )
 
 
 def get_key_result_and_objective(
@@ -653,19 +661,9 @@ def update_objective(
         _remove_key_result(session, team_id=team_id, actor_id=actor_id, obj=obj, kr=kr)
         del existing[kr.number]
     for _, new in added:
-        row = KeyResult(
-            team_id=team_id,
-            number=next_number(session, team_id=team_id, kind="key_result"),
-            objective_id=obj.id,
-            title=new.title.strip(),
-            unit=(new.unit or "").strip(),
-            baseline=new.baseline,
-            target=new.target,
-            owner_id=new.owner_id or owner_id,
-            kpi_name=new.kpi_name or None,
-            kpi_department_id=new.kpi_department_id,
+        row = add_key_result(
+            session, team_id=team_id, objective_id=obj.id, spec=new, default_owner_id=owner_id
         )
-        session.add(row)
         existing[row.number] = row
     session.flush()
     audit.record(

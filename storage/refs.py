@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, select
 
 from storage.db import upsert_insert
-from storage.errors import DomainError
+from storage.errors import DomainError, NotFound
 from storage.models import RefCounter
 
 PREFIX = {"objective": "O", "key_result": "KR", "behavior": "B", "commitment": "C", "followup": "F"}
+Numbered = TypeVar("Numbered", bound=SQLModel)
 _REF = re.compile(r"^(O|KR|B|C|F)-?(\d{1,9})$", re.IGNORECASE)
 
 
@@ -25,6 +27,29 @@ def parse_ref(text: str, kind: str) -> int:
     if not m or m.group(1).upper() != want:
         raise DomainError(f"`{text}` is not a {kind.replace('_', ' ')} reference like `{want}-12`.")
     return int(m.group(2))
+
+
+def get_by_ref(
+    session: Session,
+    *,
+    model: type[Numbered],
+    team_id: str,
+    ref: str,
+    kind: str,
+    noun: str,
+    field: str | None = None,
+) -> Numbered:
+    """The workspace's row of `model` that `ref` (e.g. `KR-34`) names; NotFound (on `field`)
+    saying so in the user's words (`noun`) otherwise."""
+    number = parse_ref(ref, kind)
+    row = session.exec(
+        select(model).where(model.team_id == team_id, model.number == number)
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"There is no {noun} `{format_ref(kind, number)}` in this workspace.", field=field
+        )
+    return row
 
 
 def next_number(session: Session, *, team_id: str, kind: str) -> int:

@@ -4,13 +4,16 @@ day, and once (a second try is told it was already undone, found through the aud
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, col, select
 
-from storage.errors import DomainError, PermissionDenied
+from storage.errors import DomainError, NotFound, PermissionDenied
 from storage.models import AuditLog, utcnow
 
 UNDO_WINDOW = timedelta(hours=24)
+
+Row = TypeVar("Row", bound=SQLModel)
 
 
 class AlreadyUndone(DomainError):
@@ -48,3 +51,39 @@ def check_may_undo(
             f"{what[0].upper()}{what[1:]} was recorded on {created_at:%Y-%m-%d %H:%M} UTC, more "
             "than 24 hours ago; it can no longer be undone."
         )
+
+
+def row_to_undo(
+    session: Session,
+    *,
+    model: type[Row],
+    team_id: str,
+    row_id: int | None,
+    action: str,
+    noun: str,
+    plural: bool = False,
+    author_column: Any = None,
+    user_id: str | None = None,
+    narrow: Any = None,
+    where: str = "",
+) -> Row:
+    """The row `row_id` (from an Undo button), or else the author's latest row, within `narrow`
+    if given (`where` says what it narrows to). A missing id is told apart from one undone
+    already, so a second press does not read as an error of the app."""
+    that, was, does = ("Those", "were", "do") if plural else ("That", "was", "does")
+    if row_id is not None:
+        row = session.get(model, row_id)
+        if row is None or row.team_id != team_id:
+            if was_undone(session, team_id=team_id, action=action, entity_id=row_id):
+                raise AlreadyUndone(f"{that} {noun} {was} already undone.")
+            raise NotFound(f"{that} {noun} {does} not exist (any more).")
+        return row
+    query = select(model).where(model.team_id == team_id, author_column == user_id)
+    if narrow is not None:
+        query = query.where(narrow)
+    row = session.exec(
+        query.order_by(col(model.created_at).desc(), col(model.id).desc()).limit(1)
+    ).first()
+    if row is None:
+        raise NotFound(f"You have no {noun}{where} to undo.")
+    return row

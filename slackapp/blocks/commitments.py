@@ -22,11 +22,11 @@ from slackapp.blocks.common import (
     MESSAGE_BLOCKS_MAX,
     OPTION_TEXT_MAX,
     OPTIONS_MAX,
-    SECTION_TEXT_MAX,
     context,
     cut,
     escape,
     header,
+    line_sections,
     modal,
     plain,
     section,
@@ -143,16 +143,7 @@ def asks_list(
             )
         )
         return blocks
-    chunk: list[str] = []
-    size = 0
-    for c in rows[:LIST_MAX]:
-        line = commitment_line(c, names, today)
-        if chunk and size + len(line) + 1 > SECTION_TEXT_MAX:
-            blocks.append(section("\n".join(chunk)))
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line) + 1
-    blocks.append(section("\n".join(chunk)))
+    blocks += line_sections(None, [commitment_line(c, names, today) for c in rows[:LIST_MAX]])
     if len(rows) > LIST_MAX:
         blocks.append(context(f"…and {len(rows) - LIST_MAX} more, oldest first."))
     return blocks[:MESSAGE_BLOCKS_MAX]

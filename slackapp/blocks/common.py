@@ -54,6 +54,27 @@ def section(text: str, **kwargs) -> SectionBlock:
     return SectionBlock(text=md(text), **kwargs)
 
 
+def line_sections(title: str | None, lines: list[str]) -> list[Block]:
+    """Pack lines into as many sections as needed to stay within 3000 characters each."""
+    blocks: list[Block] = []
+    # The section being filled, as its lines and its length once joined (0: nothing yet).
+    parts = [f"*{title}*"] if title else []
+    size = len(parts[0]) if parts else 0
+    for line in lines:
+        line = cut(line, SECTION_TEXT_MAX - 10)
+        if not size:
+            parts, size = [line], len(line)
+        elif size + 1 + len(line) > SECTION_TEXT_MAX:
+            blocks.append(section("\n".join(parts)))
+            parts, size = [line], len(line)
+        else:
+            parts.append(line)
+            size += 1 + len(line)
+    if size:
+        blocks.append(section("\n".join(parts)))
+    return blocks
+
+
 def header(text: str) -> HeaderBlock:
     return HeaderBlock(text=plain(text, HEADER_MAX))
 

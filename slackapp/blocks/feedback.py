@@ -28,6 +28,7 @@ from slackapp.blocks.common import (
     cut,
     escape,
     header,
+    line_sections,
     modal,
     plain,
     quote,
@@ -151,15 +152,7 @@ def followup_list(title: str, lines: list[str], total: int, empty: str) -> list[
     if not lines:
         blocks.append(section(empty))
         return blocks
-    chunk: list[str] = []
-    size = 0
-    for line in lines:
-        if chunk and size + len(line) + 1 > SECTION_TEXT_MAX:
-            blocks.append(section("\n".join(chunk)))
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line) + 1
-    blocks.append(section("\n".join(chunk)))
+    blocks += line_sections(None, lines)
     if total > len(lines):
         blocks.append(context(f"…and {total - len(lines)} more."))
     return blocks[:MESSAGE_BLOCKS_MAX]

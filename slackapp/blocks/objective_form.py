@@ -61,6 +61,35 @@ def _text_input(
     )
 
 
+def _key_result_inputs(prefix: str, *, optional: bool, example: str) -> list[InputBlock]:
+    """Title, unit, baseline, target and owner of a key result to add (block ids `{prefix}_…`);
+    the unit and owner may always stay empty."""
+    return [
+        _text_input(
+            f"{prefix}_title",
+            "What will be measured",
+            optional=optional,
+            max_length=TITLE_MAX,
+            placeholder=example,
+        ),
+        _text_input(
+            f"{prefix}_unit",
+            "Unit",
+            optional=True,
+            max_length=UNIT_MAX,
+            placeholder="%, pts, $, count",
+        ),
+        _text_input(f"{prefix}_baseline", "Baseline", optional=optional, placeholder="32"),
+        _text_input(f"{prefix}_target", "Target", optional=optional, placeholder="45"),
+        InputBlock(
+            block_id=f"{prefix}_owner",
+            label=plain("Owner (defaults to the objective's owner)"),
+            optional=True,
+            element=UserSelectElement(action_id="value"),
+        ),
+    ]
+
+
 COMPANY_VALUE = "company"  # the department choice of a company objective (admins only)
 
 
@@ -201,28 +230,7 @@ def new_objective_modal(
         blocks += [
             divider(),
             header(f"Key result {i + 1}" + (" (optional)" if opt else "")),
-            _text_input(
-                f"kr{i}_title",
-                "What will be measured",
-                optional=opt,
-                max_length=TITLE_MAX,
-                placeholder="NPS of enterprise customers",
-            ),
-            _text_input(
-                f"kr{i}_unit",
-                "Unit",
-                optional=True,
-                max_length=UNIT_MAX,
-                placeholder="%, pts, $, count",
-            ),
-            _text_input(f"kr{i}_baseline", "Baseline", optional=opt, placeholder="32"),
-            _text_input(f"kr{i}_target", "Target", optional=opt, placeholder="45"),
-            InputBlock(
-                block_id=f"kr{i}_owner",
-                label=plain("Owner (defaults to the objective's owner)"),
-                optional=True,
-                element=UserSelectElement(action_id="value"),
-            ),
+            *_key_result_inputs(f"kr{i}", optional=opt, example="NPS of enterprise customers"),
             InputBlock(
                 block_id=f"kr{i}_kpi",
                 label=plain("Take the value from a KPI"),
@@ -306,28 +314,7 @@ def edit_objective_modal(
         blocks += [
             divider(),
             header("New key result (optional)"),
-            _text_input(
-                f"new{j}_title",
-                "What will be measured",
-                optional=True,
-                max_length=TITLE_MAX,
-                placeholder="Repeat purchase rate",
-            ),
-            _text_input(
-                f"new{j}_unit",
-                "Unit",
-                optional=True,
-                max_length=UNIT_MAX,
-                placeholder="%, pts, $, count",
-            ),
-            _text_input(f"new{j}_baseline", "Baseline", optional=True, placeholder="32"),
-            _text_input(f"new{j}_target", "Target", optional=True, placeholder="45"),
-            InputBlock(
-                block_id=f"new{j}_owner",
-                label=plain("Owner (defaults to the objective's owner)"),
-                optional=True,
-                element=UserSelectElement(action_id="value"),
-            ),
+            *_key_result_inputs(f"new{j}", optional=True, example="Repeat purchase rate"),
         ]
     blocks.append(
         context(

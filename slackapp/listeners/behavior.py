@@ -28,8 +28,9 @@ from slackapp.command_parsing import (
 from slackapp.context import Deps
 from slackapp.form_errors import block_errors
 from slackapp.listeners import behavior_insights
-from slackapp.replies import UsageError, explain, guarded, reply
+from slackapp.replies import UsageError, guarded, reply
 from slackapp.roles import Caller
+from slackapp.undo import confirm_undone, undo_from_button
 from storage.behaviors import (
     behavior_options,
     behaviors_for_user,
@@ -303,31 +304,15 @@ def undo_from_text(context, client, respond, rest: str) -> None:
         row, behavior = undo_behavior_log(
             session, team_id=team_id, user_id=user_id, ref=words[0] if words else None
         )
-    reply(respond, undone_text(behavior, row.count))
-    from slackapp.listeners.app_home import refresh_home
-
-    refresh_home(deps, client, team_id=team_id, user_id=user_id)
+    confirm_undone(context, client, respond, undone_text(behavior, row.count))
 
 
 def handle_undo_button(ack, body, context, client, respond):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
-    value = body["actions"][0].get("value") or ""
-    if not value.isdigit():
-        reply(respond, "That Undo button is out of date; nothing was changed.")
-        return
-    try:
-        with deps.session() as session:
-            row, behavior = undo_behavior_log(
-                session, team_id=team_id, user_id=user_id, log_id=int(value)
-            )
-    except DomainError as exc:
-        reply(respond, f":warning: {explain(exc)} Nothing was changed.")
-        return
-    reply(respond, undone_text(behavior, row.count))
-    from slackapp.listeners.app_home import refresh_home
-
-    refresh_home(deps, client, team_id=team_id, user_id=user_id)
+    undone = undo_from_button(body, context, respond, undo=undo_behavior_log, id_keyword="log_id")
+    if undone is not None:
+        row, behavior = undone
+        confirm_undone(context, client, respond, undone_text(behavior, row.count))
 
 
 def home_contribution(session, *, team_id: str, user_id: str):

@@ -31,6 +31,7 @@ from slackapp.command_parsing import CHECKIN_USAGE, checkin_value_example, parse
 from slackapp.form_errors import block_errors
 from slackapp.listeners import away
 from slackapp.replies import UsageError, explain, guarded, reply
+from slackapp.undo import confirm_undone, undo_from_button
 from storage.checkins import CheckinEntry, record_checkin, record_checkins, undo_checkin
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.models import KeyResult
@@ -398,29 +399,15 @@ def undo_from_text(context, client, respond, text: str) -> None:
         _, kr = undo_checkin(
             session, team_id=team_id, user_id=user_id, ref=words[0] if words else None
         )
-    reply(respond, undone_text(kr))
-    from slackapp.listeners.app_home import refresh_home
-
-    refresh_home(deps, client, team_id=team_id, user_id=user_id)
+    confirm_undone(context, client, respond, undone_text(kr))
 
 
 def handle_undo_button(ack, body, context, client, respond):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
-    value = body["actions"][0].get("value") or ""
-    if not value.isdigit():
-        reply(respond, "That Undo button is out of date; nothing was changed.")
-        return
-    try:
-        with deps.session() as session:
-            _, kr = undo_checkin(session, team_id=team_id, user_id=user_id, checkin_id=int(value))
-    except DomainError as exc:
-        reply(respond, f":warning: {explain(exc)} Nothing was changed.")
-        return
-    reply(respond, undone_text(kr))
-    from slackapp.listeners.app_home import refresh_home
-
-    refresh_home(deps, client, team_id=team_id, user_id=user_id)
+    undone = undo_from_button(body, context, respond, undo=undo_checkin, id_keyword="checkin_id")
+    if undone is not None:
+        _, kr = undone
+        confirm_undone(context, client, respond, undone_text(kr))
 
 
 def register(app: App) -> None:

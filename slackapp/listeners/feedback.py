@@ -11,7 +11,7 @@ from datetime import datetime
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from slackapp.blocks.common import as_dicts, escape, notice_modal, section
+from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.feedback import (
     ASSIGN,
     ASSIGN_CALLBACK,
@@ -29,7 +29,7 @@ from slackapp.blocks.feedback import (
     routes_list,
 )
 from slackapp.feedback_notify import announce_followups, refresh_heads_messages
-from slackapp.listeners.praise_shortcut import UNREADABLE, message_text, unreadable_text
+from slackapp.listeners.praise_shortcut import linked_message, message_text
 from slackapp.mentions import split_mentions
 from slackapp.replies import UsageError, guarded, reply
 from storage import feedback as fstore
@@ -486,17 +486,10 @@ def handle_close_submission(ack, view, context, client):
 def handle_log_shortcut(ack, shortcut, context, client):
     ack()
     deps, team_id = context["deps"], context["team_id"]
-    channel_id = (shortcut.get("channel") or {}).get("id") or ""
-    message = shortcut.get("message") or {}
-    ts = message.get("ts") or shortcut.get("message_ts") or ""
-    try:
-        link = client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"]
-    except SlackApiError as exc:
-        if exc.response.get("error") not in UNREADABLE:
-            raise
-        client.views_open(trigger_id=shortcut["trigger_id"],
-                          view=notice_modal("Add me to the channel", unreadable_text(channel_id)))  # fmt: skip
+    linked = linked_message(client, shortcut)
+    if linked is None:
         return
+    channel_id, message, ts, link = linked
     with deps.session() as session:
         names = sorted(_department_names(session, team_id).items(), key=lambda kv: kv[1].casefold())
     metadata = f"{channel_id}|{ts}|{link}"[:3000]

@@ -31,7 +31,8 @@ from slackapp.command_parsing import split_behavior_tag
 from slackapp.context import Deps, fetch_user
 from slackapp.form_errors import block_errors
 from slackapp.mentions import USER, split_mentions
-from slackapp.replies import UsageError, explain, guarded, reply
+from slackapp.replies import UsageError, guarded, reply
+from slackapp.undo import undo_from_button
 from storage.behaviors import behavior_options
 from storage.errors import DomainError, FieldErrors
 from storage.kudos import (
@@ -379,18 +380,10 @@ def take_down_post(client, *, channel: str, ts: str) -> str:
 
 def handle_kudos_undo(ack, body, context, client, respond):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
-    value = body["actions"][0].get("value") or ""
-    if not value.isdigit():
-        reply(respond, "That Undo button is out of date; nothing was changed.")
-        return
-    try:
-        with deps.session() as session:
-            item = undo_recognition(
-                session, team_id=team_id, user_id=user_id, recognition_id=int(value)
-            )
-    except DomainError as exc:
-        reply(respond, f":warning: {explain(exc)} Nothing was changed.")
+    item = undo_from_button(
+        body, context, respond, undo=undo_recognition, id_keyword="recognition_id"
+    )
+    if item is None:
         return
     # Withdrawn in the database first: a Slack failure below cannot bring the kudos back.
     outcome = (

@@ -39,9 +39,9 @@ def unreadable_text(channel_id: str) -> str:
     )
 
 
-def handle_praise_shortcut(ack, shortcut, context, client):
-    ack()
-    deps, team_id = context["deps"], context["team_id"]
+def linked_message(client, shortcut: dict) -> tuple[str, dict, str, str] | None:
+    """The channel, message, timestamp and permalink a message shortcut was used on; None when
+    the app cannot read that channel, after telling the user in a modal how to fix that."""
     channel_id = (shortcut.get("channel") or {}).get("id") or ""
     message = shortcut.get("message") or {}
     ts = message.get("ts") or shortcut.get("message_ts") or ""
@@ -55,7 +55,17 @@ def handle_praise_shortcut(ack, shortcut, context, client):
             trigger_id=shortcut["trigger_id"],
             view=notice_modal("Add me to the channel", unreadable_text(channel_id)),
         )
+        return None
+    return channel_id, message, ts, link
+
+
+def handle_praise_shortcut(ack, shortcut, context, client):
+    ack()
+    deps, team_id = context["deps"], context["team_id"]
+    linked = linked_message(client, shortcut)
+    if linked is None:
         return
+    channel_id, message, ts, link = linked
     text = message_text(message)
     open_kudos_modal(
         deps,
