@@ -69,7 +69,7 @@ def main() -> bool:
     try:
         with ThrowawayDatabase() as url:
             seed(url)
-            server = Server(url, fake, "gunicorn", max(2, os.cpu_count() or 1))
+            server = Server(url, fake, max(2, os.cpu_count() or 1))
             try:
 
                 def send(i: int) -> None:
