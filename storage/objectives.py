@@ -693,3 +693,23 @@ def active_key_results(session: Session, *, team_id: str) -> list[tuple[KeyResul
             .order_by(KeyResult.number)
         ).all()
     )
+
+
+def active_objective_titles(
+    session: Session, *, team_id: str, department_ids: list[int], limit: int = 100
+) -> list[tuple[int, str]]:
+    """(number, title) of the departments' active objectives, newest first (what a behavior
+    may be linked to)."""
+    if not department_ids:
+        return []
+    rows = session.exec(
+        select(Objective.number, Objective.title)
+        .where(
+            Objective.team_id == team_id,
+            Objective.status == "active",
+            col(Objective.department_id).in_(department_ids),
+        )
+        .order_by(Objective.number.desc())
+        .limit(limit)
+    ).all()
+    return [(n, t) for n, t in rows]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from slack_bolt import App
-from sqlmodel import col, select
 
 from slackapp.blocks.behaviors import (
     ADD_CALLBACK_ID,
@@ -43,7 +42,8 @@ from storage.behaviors import (
 )
 from storage.departments import department_by_id, get_department, memberships
 from storage.errors import DomainError, FieldErrors
-from storage.models import Department, Objective
+from storage.models import Department
+from storage.objectives import active_objective_titles
 
 HOME_MAX_DEPARTMENTS = 5
 UNDO_USAGE = (
@@ -52,26 +52,12 @@ UNDO_USAGE = (
 )
 
 
-def _objectives_for(session, *, team_id: str, department_ids: list[int]) -> list[tuple[int, str]]:
-    if not department_ids:
-        return []
-    rows = session.exec(
-        select(Objective.number, Objective.title)
-        .where(
-            Objective.team_id == team_id,
-            Objective.status == "active",
-            col(Objective.department_id).in_(department_ids),
-        )
-        .order_by(Objective.number.desc())
-        .limit(100)
-    ).all()
-    return [(n, t) for n, t in rows]
-
-
 def add_modal_for(deps: Deps, caller: Caller, *, team_id: str):
     with deps.session() as session:
         depts = caller.managed_departments(session)
-        objectives = _objectives_for(session, team_id=team_id, department_ids=[d.id for d in depts])
+        objectives = active_objective_titles(
+            session, team_id=team_id, department_ids=[d.id for d in depts]
+        )
     if not depts:
         return None
     return behavior_add_modal(depts, objectives)
