@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
@@ -70,11 +71,10 @@ def is_promoter(score: int) -> bool:
     return score >= PROMOTER_MIN
 
 
-def content_id(*cells: object) -> str:
-    """Source id of a row that has none of its own (sheet, CSV): a hash of its cells, so the
-    same row read again is the same feedback."""
-    norm = "\x1f".join("" if c is None else str(c).strip() for c in cells)
-    return hashlib.blake2b(norm.encode("utf-8"), digest_size=16).hexdigest()
+def content_id(*texts: str) -> str:
+    """Source id of a row that has none of its own (sheet, CSV): a hash of its cells, given as
+    stripped text, so the same row read again is the same feedback."""
+    return hashlib.blake2b("\x1f".join(texts).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def parse_score(raw: object) -> int:
@@ -404,30 +404,35 @@ def _insert_many(session: Session, table, rows: list[dict]) -> None:
     values = itemgetter(*order)
     params = [values(row) for row in rows]
     if dialect.name == "sqlite" and stamps:
-        seen: dict[datetime, str] = {}  # a sheet's dates repeat: each is formatted once
-
-        def text_of(v: datetime | None) -> str | None:
-            if v is None:
-                return None
-            out = seen.get(v)
-            if out is None:
-                out = seen[v] = (
-                    v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-                )
-            return out
-
-        at = [i for i, k in enumerate(order) if k in stamps]
-        converted = []
-        for p in params:
-            p = list(p)
-            for i in at:
-                p[i] = text_of(p[i])
-            converted.append(p)
-        params = converted
+        columns = list(zip(*params, strict=True))
+        for i, key in enumerate(order):
+            if key in stamps:
+                columns[i] = _sqlite_stamps(columns[i])
+        params = list(zip(*columns, strict=True))
     if compiled.positional:
-        conn.exec_driver_sql(compiled.string, [tuple(p) for p in params])
+        conn.exec_driver_sql(compiled.string, params)
     else:
         conn.exec_driver_sql(compiled.string, [dict(zip(order, p, strict=True)) for p in params])
+
+
+def _sqlite_stamps(values: Sequence[datetime | None]) -> list[str | None]:
+    """Aware datetimes as SQLite stores them (naive UTC text). A sheet's dates repeat, mostly as
+    the same objects, so each object is formatted once; the cache is keyed by identity because
+    hashing an aware datetime costs more than formatting saves (the caller's rows keep every
+    object alive, so no id is reused meanwhile)."""
+    seen: dict[int, str] = {}
+    out: list[str | None] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        text = seen.get(id(v))
+        if text is None:
+            text = seen[id(v)] = (
+                v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            )
+        out.append(text)
+    return out
 
 
 def _insert_ignoring_duplicates(session: Session, table):
