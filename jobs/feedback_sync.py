@@ -11,8 +11,10 @@ the rest lands.
 from __future__ import annotations
 
 import csv
+import gc
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -58,6 +60,19 @@ class FeedbackRows:
     rows_read: int = 0
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A sync allocates hundreds of thousands of small objects that all live until it ends; the
+    cycle collector would scan them over and over (a fifth of a 50,000-row sync's time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @dataclass(frozen=True)
 class _Columns:
     """Where each field sits in the worksheet (None: the column is absent)."""
@@ -91,8 +106,15 @@ def _columns(sheet: str, rows: Sequence[Sequence[object]]) -> _Columns:
             f"{cell_address(sheet, header.row, 0)}: `{sheet}` needs "
             f"{', '.join(f'`{m}`' for m in missing)} column(s); {FEEDBACK_EXAMPLE}"
         )
-    return _Columns(header.row, date_col, customer_col, score_col,
-                    pick(COMMENT_KEYS), pick(DEPARTMENT_KEYS), pick(STAFF_KEYS))  # fmt: skip
+    return _Columns(
+        header.row,
+        date_col,
+        customer_col,
+        score_col,
+        pick(COMMENT_KEYS),
+        pick(DEPARTMENT_KEYS),
+        pick(STAFF_KEYS),
+    )
 
 
 class _RowReader:
@@ -175,15 +197,16 @@ def parse_feedback_rows(
     cols = _columns(sheet, rows)
     reader = _RowReader(sheet, cols, fmt, source)
     out = FeedbackRows()
-    for r in range(cols.header_row + 1, len(rows)):
-        got = reader.read(r, rows[r])
-        if got is None:
-            continue
-        out.rows_read += 1
-        if isinstance(got, Problem):
-            out.problems.append(got)
-        else:
-            out.items.append(got)
+    with _collector_paused():
+        for r in range(cols.header_row + 1, len(rows)):
+            got = reader.read(r, rows[r])
+            if got is None:
+                continue
+            out.rows_read += 1
+            if isinstance(got, Problem):
+                out.problems.append(got)
+            else:
+                out.items.append(got)
     return out
 
 
@@ -202,8 +225,10 @@ def store_rows(
     not_before = None
     if retention_days is not None:
         not_before = (now or datetime.now(UTC)) - timedelta(days=retention_days)
-    result = store_feedback(session, team_id=team_id, actor_id=actor_id, items=parsed.items,
-                            not_before=not_before)  # fmt: skip
+    with _collector_paused():
+        result = store_feedback(
+            session, team_id=team_id, actor_id=actor_id, items=parsed.items, not_before=not_before
+        )
     for i in result.unknown_departments:
         item = parsed.items[i]
         parsed.problems.append(
@@ -211,7 +236,7 @@ def store_rows(
                 sheet,
                 f"department `{item.department}` does not exist; routed by keywords instead",
                 rejected=False,
-            )  # fmt: skip
+            )
         )
     if result.skipped_old:
         parsed.problems.append(
@@ -220,20 +245,31 @@ def store_rows(
                 f"{result.skipped_old} row(s) older than the feedback retention period "
                 "were not stored",
                 rejected=False,
-            )  # fmt: skip
+            )
         )
     return result
 
 
-def announce(engine: Engine, client: WebClient | None, *, team_id: str, followup_ids: list[int],
-             configured_admins=()) -> int:  # fmt: skip
+def announce(
+    engine: Engine,
+    client: WebClient | None,
+    *,
+    team_id: str,
+    followup_ids: list[int],
+    configured_admins=(),
+) -> int:
     """The heads' DMs for new follow-ups, after the rows landed (never undoing them)."""
     if client is None or not followup_ids:
         return 0
     from slackapp.feedback_notify import announce_followups
 
-    return announce_followups(engine, client, team_id=team_id, followup_ids=followup_ids,
-                              configured_admins=configured_admins)  # fmt: skip
+    return announce_followups(
+        engine,
+        client,
+        team_id=team_id,
+        followup_ids=followup_ids,
+        configured_admins=configured_admins,
+    )
 
 
 # ---- CSV import ---------------------------------------------------------------------------------
@@ -285,13 +321,24 @@ def import_csv(
     parsed = parse_feedback_rows(path.name, rows, fmt=NumberFormat(), source="csv")
     report.rows_read = parsed.rows_read
     with session_scope(engine) as session:
-        result = store_rows(session, team_id=team_id, parsed=parsed, sheet=path.name,
-                            actor_id=CSV_ACTOR, retention_days=retention_days)  # fmt: skip
+        result = store_rows(
+            session,
+            team_id=team_id,
+            parsed=parsed,
+            sheet=path.name,
+            actor_id=CSV_ACTOR,
+            retention_days=retention_days,
+        )
     report.problems = parsed.problems
     report.stored, report.duplicates = len(result.created), result.duplicates
     report.followups, report.recovered = len(result.followups), len(result.recovered)
-    report.announced = announce(engine, client, team_id=team_id, followup_ids=result.followups,
-                                configured_admins=configured_admins)  # fmt: skip
+    report.announced = announce(
+        engine,
+        client,
+        team_id=team_id,
+        followup_ids=result.followups,
+        configured_admins=configured_admins,
+    )
     return report
 
 
