@@ -145,6 +145,8 @@ class FeedbackHook:
         self.engine = app.deps.engine
         self._single_team: str | None = None
         self._lock = threading.Lock()
+        self._to_announce: dict[str, list[int]] = {}  # team -> follow-ups whose DMs wait
+        self._draining = False
 
     def single_workspace_team(self) -> str:
         """The bot token's workspace, asked of Slack once per worker."""
@@ -164,8 +166,12 @@ class FeedbackHook:
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "POST":
-            return _answer(start_response, "405 Method Not Allowed",
-                           {"ok": False, "error": "use POST"}, [("Allow", "POST")])  # fmt: skip
+            return _answer(
+                start_response,
+                "405 Method Not Allowed",
+                {"ok": False, "error": "use POST"},
+                [("Allow", "POST")],
+            )
         token = _bearer(environ)
         team_id = None
         if token is not None:
@@ -173,31 +179,47 @@ class FeedbackHook:
                 team_id = self.team_for(token)
             except Exception:  # noqa: BLE001 - Slack or the database away: say so, store nothing
                 log.exception("feedback webhook: could not check the token")
-                return _answer(start_response, "503 Service Unavailable",
-                               {"ok": False, "error": "try again shortly"})  # fmt: skip
+                return _answer(
+                    start_response,
+                    "503 Service Unavailable",
+                    {"ok": False, "error": "try again shortly"},
+                )
         if team_id is None:
             return _answer(
-                start_response, "401 Unauthorized",
+                start_response,
+                "401 Unauthorized",
                 {"ok": False, "error": "missing or wrong `Authorization: Bearer <token>`"},
                 [("WWW-Authenticate", 'Bearer realm="feedback"')],
-            )  # fmt: skip
+            )
         raw = self._read(environ)
         if raw is None:
-            return _answer(start_response, "413 Payload Too Large",
-                           {"ok": False, "error": f"the body is over {MAX_FEEDBACK_BODY // 1024} KB"})  # fmt: skip
+            return _answer(
+                start_response,
+                "413 Payload Too Large",
+                {"ok": False, "error": f"the body is over {MAX_FEEDBACK_BODY // 1024} KB"},
+            )
         try:
             item = parse_payload(raw, utcnow())
         except BadField as exc:
-            return _answer(start_response, "400 Bad Request",
-                           {"ok": False, "field": exc.field, "error": exc.message})  # fmt: skip
+            return _answer(
+                start_response,
+                "400 Bad Request",
+                {"ok": False, "field": exc.field, "error": exc.message},
+            )
         try:
             result, number = self._store(team_id, item)
         except Exception:  # noqa: BLE001 - rolled back: nothing stored, the sender retries
             log.exception("feedback webhook: storing failed")
-            return _answer(start_response, "503 Service Unavailable",
-                           {"ok": False, "error": "not stored; try again"})  # fmt: skip
-        body = {"ok": True, "stored": bool(result.created),
-                "followup": f"F-{number}" if number else None}  # fmt: skip
+            return _answer(
+                start_response,
+                "503 Service Unavailable",
+                {"ok": False, "error": "not stored; try again"},
+            )
+        body = {
+            "ok": True,
+            "stored": bool(result.created),
+            "followup": f"F-{number}" if number else None,
+        }
         if result.unknown_departments:
             body["warning"] = "unknown department; routed by keywords instead"
         if result.followups:
@@ -223,8 +245,9 @@ class FeedbackHook:
         for attempt in range(2):
             try:
                 with self.app.deps.session() as session:
-                    result = store_feedback(session, team_id=team_id, actor_id=WEBHOOK_ACTOR,
-                                            items=[item])  # fmt: skip
+                    result = store_feedback(
+                        session, team_id=team_id, actor_id=WEBHOOK_ACTOR, items=[item]
+                    )
                     number = result.followup_numbers[0] if result.followup_numbers else None
                 return result, number
             except IntegrityError:
@@ -234,18 +257,41 @@ class FeedbackHook:
         raise AssertionError("unreachable")
 
     def _announce_later(self, team_id: str, followup_ids: list[int]) -> None:
-        def send():
-            client = self.app.bot_client(team_id)
-            if client is None:
+        """Queue the heads' DMs. One task at a time drains the queue, so under a burst of
+        answers the DMs of many follow-ups are claimed and recorded together."""
+        with self._lock:
+            self._to_announce.setdefault(team_id, []).extend(followup_ids)
+            if self._draining:
                 return
-            try:
-                announce_followups(self.engine, client, team_id=team_id,
-                                   followup_ids=followup_ids,
-                                   configured_admins=self.settings.admin_ids)  # fmt: skip
-            except Exception:  # noqa: BLE001 - the tick's safety net sends it later
-                log.exception("feedback webhook: DMs to heads failed; retried by the scheduler")
-
+            self._draining = True
         try:
-            self.app.bolt.listener_runner.listener_executor.submit(send)
+            self.app.bolt.listener_runner.listener_executor.submit(self._drain)
         except RuntimeError:  # the pool is shutting down: the scheduler's tick sends it
+            with self._lock:
+                self._draining = False
             log.warning("feedback webhook: shutting down, DMs left to the scheduler")
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                queued, self._to_announce = self._to_announce, {}
+                if not queued:
+                    self._draining = False
+                    return
+            for team_id, followup_ids in queued.items():
+                self._announce(team_id, followup_ids)
+
+    def _announce(self, team_id: str, followup_ids: list[int]) -> None:
+        client = self.app.bot_client(team_id)
+        if client is None:
+            return
+        try:
+            announce_followups(
+                self.engine,
+                client,
+                team_id=team_id,
+                followup_ids=followup_ids,
+                configured_admins=self.settings.admin_ids,
+            )
+        except Exception:  # noqa: BLE001 - the tick's safety net sends it later
+            log.exception("feedback webhook: DMs to heads failed; retried by the scheduler")

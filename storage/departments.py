@@ -184,6 +184,23 @@ def head_ids(session: Session, *, department_id: int) -> list[str]:
     )
 
 
+def heads_of(session: Session, *, department_ids: list[int]) -> dict[int, list[str]]:
+    """Each department's heads, for many departments in one query."""
+    if not department_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    for dept_id, user_id in session.exec(
+        select(DepartmentMember.department_id, DepartmentMember.user_id)
+        .where(
+            col(DepartmentMember.department_id).in_(department_ids),
+            DepartmentMember.is_head.is_(True),
+        )
+        .order_by(col(DepartmentMember.user_id))
+    ).all():
+        out.setdefault(dept_id, []).append(user_id)
+    return out
+
+
 def require_head(
     session: Session,
     *,

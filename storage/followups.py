@@ -13,17 +13,25 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, func, select
 
 from storage import audit
 from storage.behaviors import get_behavior, log_behavior
-from storage.departments import department_by_id, find_department, head_ids, is_head
+from storage.departments import (
+    department_by_id,
+    departments_in,
+    find_department,
+    head_ids,
+    heads_of,
+    is_head,
+)
 from storage.errors import DomainError, NotFound, PermissionDenied
 from storage.models import (
     NOTE_MAX,
     Behavior,
     Department,
+    Feedback,
     FeedbackFollowupBehavior,
     Followup,
     utcnow,
@@ -297,32 +305,91 @@ def needing_heads_notice(session: Session, *, team_id: str, ids: list[int] | Non
     return list(session.exec(q.order_by(col(Followup.id)).limit(limit)).all())
 
 
-def claim_heads_notice(session: Session, *, team_id: str, followup_id: int) -> bool:
-    """Claim the right to DM the deciders (each new follow-up is announced once; one already
-    closed is not announced at all)."""
-    return (
+@dataclass
+class Announcement:
+    """What the new-detractor DM of one claimed follow-up says, and to whom."""
+
+    followup: Followup
+    feedback: Feedback | None
+    department: str
+    deciders: list[str]
+
+
+def claim_announcements(
+    session: Session, *, team_id: str, followup_ids: list[int], configured_admins=()
+) -> list[Announcement]:
+    """Claim the right to DM the deciders of these follow-ups (each new follow-up is announced
+    once; one already closed is not announced at all) and read what to send, in a constant
+    number of statements however many there are. One that nobody can be told about (no head,
+    no admin known) is left unclaimed for a later try."""
+    if not followup_ids:
+        return []
+    claimed = (
         session.execute(
             update(Followup)
             .where(
-                Followup.id == followup_id,
                 Followup.team_id == team_id,
+                col(Followup.id).in_(followup_ids),
                 col(Followup.heads_notified_at).is_(None),
                 col(Followup.status).in_(PENDING),
             )
             .values(heads_notified_at=utcnow())
-        ).rowcount
-        == 1
+            .returning(Followup.id)
+        )
+        .scalars()
+        .all()
+    )
+    if not claimed:
+        return []
+    rows = session.exec(
+        select(Followup, Feedback)
+        .outerjoin(Feedback, col(Feedback.id) == col(Followup.feedback_id))
+        .where(col(Followup.id).in_(claimed))
+        .order_by(col(Followup.number))
+        .execution_options(populate_existing=True)
+    ).all()
+    dept_ids = list({fu.department_id for fu, _ in rows if fu.department_id is not None})
+    names = {d.id: d.name for d in departments_in(session, team_id=team_id, ids=dept_ids)}
+    heads = heads_of(session, department_ids=dept_ids)
+    admins: list[str] | None = None
+    out, nobody = [], []
+    for fu, fb in rows:
+        people = heads.get(fu.department_id, [])
+        if not people:
+            if admins is None:
+                admins = admin_ids(session, team_id=team_id, configured=configured_admins)
+            people = admins
+        if not people:
+            nobody.append(fu.id)
+            continue
+        dept = names.get(fu.department_id, "no department")
+        out.append(Announcement(fu, fb, dept, list(people)))
+    if nobody:
+        release_announcements(session, team_id=team_id, followup_ids=nobody)
+    return out
+
+
+def release_announcements(session: Session, *, team_id: str, followup_ids: list[int]) -> None:
+    """Give claims back when no DM went out: the next try announces them."""
+    session.execute(
+        update(Followup)
+        .where(Followup.team_id == team_id, col(Followup.id).in_(followup_ids))
+        .values(heads_notified_at=None)
     )
 
 
-def record_heads_messages(
-    session: Session, *, team_id: str, followup_id: int, messages: list[list[str]]
+def record_announcements(
+    session: Session, *, team_id: str, delivered: dict[int, list[list[str]]]
 ) -> None:
-    """Where the new-detractor DMs went ([[channel, ts], …])."""
+    """Where each follow-up's new-detractor DMs went ([[channel, ts], …]), in one executemany."""
+    if not delivered:
+        return
+    table = Followup.__table__
     session.execute(
-        update(Followup)
-        .where(Followup.id == followup_id, Followup.team_id == team_id)
-        .values(heads_messages=json.dumps(messages))
+        table.update()
+        .where(table.c.team_id == team_id, table.c.id == bindparam("fid"))
+        .values(heads_messages=bindparam("messages")),
+        [{"fid": fid, "messages": json.dumps(msgs)} for fid, msgs in delivered.items()],
     )
 
 
