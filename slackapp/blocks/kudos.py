@@ -172,6 +172,30 @@ def full_text_modal(item: KudosItem) -> View:
     return modal("Kudos", blocks)
 
 
+def _behavior_input(behaviors: list[Behavior], require_behavior: bool) -> list[Block]:
+    """The behavior the kudos shows: a choice, or why there is none when one is required."""
+    if behaviors:
+        return [
+            InputBlock(
+                block_id=KudosField.BEHAVIOR,
+                label=plain("Behavior it shows"),
+                optional=not require_behavior,
+                element=StaticSelectElement(
+                    action_id="value",
+                    options=[behavior_option(b) for b in behaviors[:OPTIONS_MAX]],
+                ),
+            )
+        ]
+    if require_behavior:
+        return [
+            context(
+                ":warning: This workspace asks every kudos to name a behavior, but none are "
+                "defined yet. A department head adds them with `/behavior add`."
+            )
+        ]
+    return []
+
+
 def kudos_modal(
     *,
     behaviors: list[Behavior],
@@ -209,26 +233,8 @@ def kudos_modal(
                 initial_value=cut(praise, PRAISE_INPUT_MAX) or None,
             ),
         ),
+        *_behavior_input(behaviors, require_behavior),
     ]
-    if behaviors:
-        blocks.append(
-            InputBlock(
-                block_id=KudosField.BEHAVIOR,
-                label=plain("Behavior it shows"),
-                optional=not require_behavior,
-                element=StaticSelectElement(
-                    action_id="value",
-                    options=[behavior_option(b) for b in behaviors[:OPTIONS_MAX]],
-                ),
-            )
-        )
-    elif require_behavior:
-        blocks.append(
-            context(
-                ":warning: This workspace asks every kudos to name a behavior, but none are "
-                "defined yet. A department head adds them with `/behavior add`."
-            )
-        )
     return modal(
         title,
         blocks,
