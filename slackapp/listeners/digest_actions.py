@@ -205,8 +205,8 @@ def handle_blocker_ask(ack, body, context, client, respond):
     except DomainError as exc:
         refuse(respond, f"Turn into ask {value}", exc)
         return
-    open_ask_modal(context, client, body["trigger_id"], what=what, department=guess,
-                   kr_ref=f"KR-{kr.number}")  # fmt: skip
+    open_ask_modal(deps, client, body["trigger_id"], team_id=team_id, what=what,
+                   department=guess, kr_ref=f"KR-{kr.number}")  # fmt: skip
 
 
 def register(app: App) -> None:

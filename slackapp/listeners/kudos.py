@@ -14,10 +14,9 @@ from slack_sdk.models.blocks import ButtonElement
 
 from slackapp.blocks.common import as_dicts, divider, quote, section
 from slackapp.blocks.kudos import (
-    KUDOS_CALLBACK_ID,
-    OPEN_KUDOS_ACTION,
-    PRIVACY_ACTION,
-    READ_ALL_ACTION,
+    KudosAction,
+    KudosCallback,
+    KudosField,
     full_text_modal,
     kudos_modal,
     leaderboard_blocks,
@@ -222,9 +221,8 @@ def open_kudos_modal(
         client.views_open(trigger_id=trigger_id, view=view)
 
 
-def handle_kudos_command(ack, command, context, client, respond):
+def handle_kudos_command(ack, command, deps, team_id, user_id, client, respond):
     ack()  # everything else (users.info, storing, posting) happens after the ack
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     text = (command.get("text") or "").strip()
     if not text:
         open_kudos_modal(deps, client, command["trigger_id"], team_id=team_id)
@@ -259,6 +257,10 @@ def handle_kudos_command(ack, command, context, client, respond):
     guarded(respond, f"/kudos {text}", USAGE, run)
 
 
+def _input(values: dict, block_id: str) -> dict:
+    return values.get(block_id, {}).get("value", {})
+
+
 def _metadata(view) -> dict:
     try:
         data = json.loads(view.get("private_metadata") or "{}")
@@ -267,15 +269,14 @@ def _metadata(view) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def handle_kudos_submission(ack, view, context, client):
+def handle_kudos_submission(ack, view, deps, team_id, user_id, client):
     """What the form alone can show wrong (yourself, nobody, no praise, a behavior) is answered
     inline before the ack; users.info, which may be slow, runs after it. A resubmission of the
     same form (Slack showed an error, the giver pressed Send again) is recorded once."""
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     values = view["state"]["values"]
-    recipients = values.get("recipients", {}).get("value", {}).get("selected_users") or []
-    praise = values.get("praise", {}).get("value", {}).get("value") or ""
-    picked = (values.get("behavior", {}).get("value", {}).get("selected_option") or {}).get("value")
+    recipients = _input(values, KudosField.RECIPIENTS).get("selected_users") or []
+    praise = _input(values, KudosField.PRAISE).get("value") or ""
+    picked = (_input(values, KudosField.BEHAVIOR).get("selected_option") or {}).get("value")
     meta = _metadata(view)
     # private_metadata only says where the praise came from; who gives it is the payload's user.
     source = meta.get("source") if meta.get("source") in SOURCES else "command"
@@ -334,12 +335,11 @@ def _submission_key(team_id: str, view: dict) -> str | None:
     return f"kudos-form:{team_id}:{view_id}"[:64] if view_id else None
 
 
-def handle_read_all(ack, body, context, client):
+def handle_read_all(ack, body, deps, team_id, client):
     ack()
     value = body["actions"][0].get("value") or ""
     if not value.isdigit():
         return
-    deps, team_id = context["deps"], context["team_id"]
     try:
         with deps.session() as session:
             item = get_recognition(session, team_id=team_id, recognition_id=int(value))
@@ -348,9 +348,9 @@ def handle_read_all(ack, body, context, client):
     client.views_open(trigger_id=body["trigger_id"], view=full_text_modal(item))
 
 
-def handle_open_kudos(ack, body, context, client):
+def handle_open_kudos(ack, body, deps, team_id, client):
     ack()
-    open_kudos_modal(context["deps"], client, body["trigger_id"], team_id=context["team_id"])
+    open_kudos_modal(deps, client, body["trigger_id"], team_id=team_id)
 
 
 # --- undo ---------------------------------------------------------------------------------
@@ -403,13 +403,12 @@ def home_contribution(session, *, team_id: str, user_id: str):
     quarter, start, end = current_quarter_range(session, team_id=team_id)
     board = leaderboard(session, team_id=team_id, start=start, end=end, limit=10)
     hidden = is_hidden(session, team_id=team_id, user_id=user_id)
-    button = ButtonElement(text="Give kudos", action_id=OPEN_KUDOS_ACTION)
+    button = ButtonElement(text="Give kudos", action_id=KudosAction.OPEN)
     return [button], [divider(), *leaderboard_blocks(board, quarter=quarter, hidden=hidden)]
 
 
-def handle_privacy_toggle(ack, body, context, client):
+def handle_privacy_toggle(ack, body, deps, team_id, user_id, client):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     hide = (body["actions"][0].get("value") or "") == "hide"
     with deps.session() as session:
         set_hide_from_leaderboards(session, team_id=team_id, user_id=user_id, hide=hide)
@@ -421,8 +420,8 @@ def handle_privacy_toggle(ack, body, context, client):
 
 def register(app: App) -> None:
     app.command("/kudos")(handle_kudos_command)
-    app.view(KUDOS_CALLBACK_ID)(handle_kudos_submission)
-    app.action(READ_ALL_ACTION)(handle_read_all)
-    app.action(OPEN_KUDOS_ACTION)(handle_open_kudos)
-    app.action(PRIVACY_ACTION)(handle_privacy_toggle)
+    app.view(KudosCallback.SUBMIT)(handle_kudos_submission)
+    app.action(KudosAction.READ_ALL)(handle_read_all)
+    app.action(KudosAction.OPEN)(handle_open_kudos)
+    app.action(KudosAction.PRIVACY)(handle_privacy_toggle)
     app.action(KUDOS_UNDO_ACTION)(handle_kudos_undo)
