@@ -50,6 +50,20 @@ class BadField(Exception):
         self.message = message
 
 
+class _Refused(Exception):
+    """A request answered with an error status, nothing stored."""
+
+    def __init__(self, status: str, error: str, *, field: str | None = None, headers=None):
+        super().__init__(error)
+        self.status = status
+        self.body = (
+            {"ok": False, "error": error}
+            if field is None
+            else {"ok": False, "field": field, "error": error}
+        )
+        self.headers = headers
+
+
 def _answer(start_response, status: str, body: dict, extra: list | None = None):
     data = json.dumps(body).encode()
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
@@ -165,56 +179,26 @@ class FeedbackHook:
             return team_for_webhook_token(session, token=token)
 
     def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") != "POST":
-            return _answer(
-                start_response,
-                "405 Method Not Allowed",
-                {"ok": False, "error": "use POST"},
-                [("Allow", "POST")],
-            )
-        token = _bearer(environ)
-        team_id = None
-        if token is not None:
-            try:
-                team_id = self.team_for(token)
-            except Exception:  # noqa: BLE001 - Slack or the database away: say so, store nothing
-                log.exception("feedback webhook: could not check the token")
-                return _answer(
-                    start_response,
-                    "503 Service Unavailable",
-                    {"ok": False, "error": "try again shortly"},
+        try:
+            if environ.get("REQUEST_METHOD") != "POST":
+                raise _Refused("405 Method Not Allowed", "use POST", headers=[("Allow", "POST")])
+            team_id = self._team_of(environ)
+            raw = self._read(environ)
+            if raw is None:
+                raise _Refused(
+                    "413 Payload Too Large", f"the body is over {MAX_FEEDBACK_BODY // 1024} KB"
                 )
-        if team_id is None:
-            return _answer(
-                start_response,
-                "401 Unauthorized",
-                {"ok": False, "error": "missing or wrong `Authorization: Bearer <token>`"},
-                [("WWW-Authenticate", 'Bearer realm="feedback"')],
-            )
-        raw = self._read(environ)
-        if raw is None:
-            return _answer(
-                start_response,
-                "413 Payload Too Large",
-                {"ok": False, "error": f"the body is over {MAX_FEEDBACK_BODY // 1024} KB"},
-            )
-        try:
-            item = parse_payload(raw, utcnow())
-        except BadField as exc:
-            return _answer(
-                start_response,
-                "400 Bad Request",
-                {"ok": False, "field": exc.field, "error": exc.message},
-            )
-        try:
-            result, number = self._store(team_id, item)
-        except Exception:  # noqa: BLE001 - rolled back: nothing stored, the sender retries
-            log.exception("feedback webhook: storing failed")
-            return _answer(
-                start_response,
-                "503 Service Unavailable",
-                {"ok": False, "error": "not stored; try again"},
-            )
+            try:
+                item = parse_payload(raw, utcnow())
+            except BadField as exc:
+                raise _Refused("400 Bad Request", exc.message, field=exc.field) from None
+            try:
+                result, number = self._store(team_id, item)
+            except Exception:  # noqa: BLE001 - rolled back: nothing stored, the sender retries
+                log.exception("feedback webhook: storing failed")
+                raise _Refused("503 Service Unavailable", "not stored; try again") from None
+        except _Refused as refused:
+            return _answer(start_response, refused.status, refused.body, refused.headers)
         body = {
             "ok": True,
             "stored": bool(result.created),
@@ -225,6 +209,24 @@ class FeedbackHook:
         if result.followups:
             self._announce_later(team_id, result.followups)
         return _answer(start_response, "200 OK", body)
+
+    def _team_of(self, environ) -> str:
+        """The workspace the bearer token belongs to; _Refused when none."""
+        token = _bearer(environ)
+        team_id = None
+        if token is not None:
+            try:
+                team_id = self.team_for(token)
+            except Exception:  # noqa: BLE001 - Slack or the database away: say so, store nothing
+                log.exception("feedback webhook: could not check the token")
+                raise _Refused("503 Service Unavailable", "try again shortly") from None
+        if team_id is None:
+            raise _Refused(
+                "401 Unauthorized",
+                "missing or wrong `Authorization: Bearer <token>`",
+                headers=[("WWW-Authenticate", 'Bearer realm="feedback"')],
+            )
+        return team_id
 
     @staticmethod
     def _read(environ) -> bytes | None:

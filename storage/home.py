@@ -69,7 +69,7 @@ class HomeData:
     more_objectives: int = 0
     kpis: list[LatestValue] = field(default_factory=list)  # company-wide
     kudos: list[tuple[Recognition, list[str]]] = field(default_factory=list)
-    # This quarter's company objectives with each contributing department's progress (§8).
+    # This quarter's company objectives with each contributing department's progress.
     company: list[CompanyObjective] = field(default_factory=list)
     tree: QuarterTree | None = None
     department_names: dict[int, str] = field(default_factory=dict)
@@ -130,6 +130,22 @@ def company_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree
     return partial_tree(session, team_id=team_id, quarter=quarter, objective_ids=[], company=True)
 
 
+def _department_objectives(
+    session: Session, *, team_id: str, department_ids: list[int], limit: int
+) -> tuple[list[Objective], int]:
+    """The newest active objectives of the person's departments, and how many more there are."""
+    if not department_ids:
+        return [], 0
+    base = select(Objective).where(
+        Objective.team_id == team_id,
+        Objective.status == "active",
+        col(Objective.department_id).in_(department_ids),
+    )
+    total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    objs = list(session.exec(base.order_by(Objective.number.desc()).limit(limit)))
+    return objs, max(0, total - len(objs))
+
+
 def home_data(
     session: Session,
     *,
@@ -156,16 +172,9 @@ def home_data(
         session, team_id=team_id, user_id=user_id, headed_ids=headed, limit=max_commitments
     )
     data.more_commitments = max(0, total - len(data.commitments_owed))
-    objs: list[Objective] = []
-    if dept_ids:
-        base = select(Objective).where(
-            Objective.team_id == team_id,
-            Objective.status == "active",
-            col(Objective.department_id).in_(dept_ids),
-        )
-        total = session.exec(select(func.count()).select_from(base.subquery())).one()
-        objs = list(session.exec(base.order_by(Objective.number.desc()).limit(max_objectives)))
-        data.more_objectives = max(0, total - len(objs))
+    objs, data.more_objectives = _department_objectives(
+        session, team_id=team_id, department_ids=dept_ids, limit=max_objectives
+    )
     trees = None
     if shared_company_tree is not None and shared_company_tree.quarter == quarter:
         data.tree = shared_company_tree
