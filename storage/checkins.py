@@ -16,7 +16,15 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.departments import departments_in
 from storage.errors import DomainError, FieldErrors, NotFound, item_field
-from storage.models import NOTE_MAX, CheckIn, Department, KeyResult, Objective, utcnow
+from storage.models import (
+    NOTE_MAX,
+    CheckIn,
+    Department,
+    KeyResult,
+    Objective,
+    ObjectiveStatus,
+    utcnow,
+)
 from storage.numbers import parse_number
 from storage.objectives import (
     can_check_in,
@@ -43,7 +51,7 @@ def record_checkin(
 ) -> tuple[CheckIn, KeyResult]:
     kr, obj = get_key_result_and_objective(session, team_id=team_id, ref=ref)
     can_check_in(session, team_id=team_id, user_id=user_id, is_admin=is_admin, kr=kr)
-    if obj.status != "active":
+    if obj.status != ObjectiveStatus.ACTIVE:
         raise DomainError(f"KR-{kr.number} belongs to O-{obj.number}, which is {obj.status}.")
     if kr.kpi_name and value is not None:
         raise DomainError(
@@ -291,7 +299,11 @@ def blocked_key_result_ids(
         select(KeyResult.id)
         .join(Objective, col(Objective.id) == KeyResult.objective_id)
         .join(CheckIn, CheckIn.id == latest_checkin_id(KeyResult.id))
-        .where(KeyResult.team_id == team_id, Objective.status == "active", CheckIn.blocker != "")
+        .where(
+            KeyResult.team_id == team_id,
+            Objective.status == ObjectiveStatus.ACTIVE,
+            CheckIn.blocker != "",
+        )
     )
     if quarter is not None:
         query = query.where(Objective.quarter == quarter)

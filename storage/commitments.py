@@ -25,12 +25,11 @@ from storage.departments import (
     require_member,
 )
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
-from storage.models import NOTE_MAX, Commitment, Department, utcnow
+from storage.models import NOTE_MAX, Commitment, CommitmentStatus, Department, utcnow
 from storage.objectives import get_key_result
 from storage.refs import get_by_ref, next_number
 
-OPEN, ACCEPTED, DECLINED, DONE = "open", "accepted", "declined", "done"
-PENDING = (OPEN, ACCEPTED)  # still owed
+PENDING = (CommitmentStatus.OPEN, CommitmentStatus.ACCEPTED)  # still owed
 WHAT_MAX = 1000
 
 
@@ -172,7 +171,7 @@ def _decide(session: Session, *, row: Commitment, actor_id: str, values: dict, a
     before = row.model_dump()
     result = session.execute(
         update(Commitment)
-        .where(Commitment.id == row.id, Commitment.status == OPEN)
+        .where(Commitment.id == row.id, Commitment.status == CommitmentStatus.OPEN)
         .values(decided_by=actor_id, decided_at=utcnow(), **values)
     )
     session.refresh(row)
@@ -188,7 +187,7 @@ def accept(session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref
     require_owing_head(session, row=row, user_id=actor_id, is_admin=is_admin,
                         action=f"accept C-{row.number}")  # fmt: skip
     return _decide(session, row=row, actor_id=actor_id,
-                   values={"status": ACCEPTED, "owner_id": actor_id}, action="commitment.accept")  # fmt: skip
+                   values={"status": CommitmentStatus.ACCEPTED, "owner_id": actor_id}, action="commitment.accept")  # fmt: skip
 
 
 def decline(
@@ -204,7 +203,7 @@ def decline(
     if len(reason) > NOTE_MAX:
         raise FieldErrors({"reason": f"At most {NOTE_MAX:,} characters."})
     return _decide(session, row=row, actor_id=actor_id,
-                   values={"status": DECLINED, "decline_reason": reason},
+                   values={"status": CommitmentStatus.DECLINED, "decline_reason": reason},
                    action="commitment.decline")  # fmt: skip
 
 
@@ -224,8 +223,8 @@ def reassign(
         raise DomainError(f"The new owner must be a member of {dept.name}.", field="owner")
     before = row.model_dump()
     values: dict = {"owner_id": owner_id}
-    if read_status == OPEN:
-        values.update(status=ACCEPTED, decided_by=actor_id, decided_at=utcnow())
+    if read_status == CommitmentStatus.OPEN:
+        values.update(status=CommitmentStatus.ACCEPTED, decided_by=actor_id, decided_at=utcnow())
     if not _change_from(session, row=row, status=read_status, owner_id=read_owner, values=values):
         raise AlreadyChanged(row, read_status=read_status)
     audit.record(session, team_id=team_id, actor_id=actor_id, action="commitment.reassign",
@@ -256,7 +255,7 @@ def complete(
             f"The note is {len(note):,} characters; the limit is {NOTE_MAX:,}.", field="note"
         )
     before = row.model_dump()
-    values = {"status": DONE, "done_by": actor_id, "done_at": utcnow(), "done_note": note or None,
+    values = {"status": CommitmentStatus.DONE, "done_by": actor_id, "done_at": utcnow(), "done_note": note or None,
               "owner_id": read_owner or actor_id}  # fmt: skip
     # The owner is part of the condition: the permission above was checked against it.
     if not _change_from(session, row=row, status=read_status, owner_id=read_owner, values=values):
@@ -328,11 +327,15 @@ def kept_and_missed(
             Commitment.team_id == team_id,
             Commitment.due_date >= start,
             Commitment.due_date <= end,
-            col(Commitment.status).in_((*PENDING, DONE)),
+            col(Commitment.status).in_((*PENDING, CommitmentStatus.DONE)),
         )
     ).all():
-        if row.status == DONE and row.done_at is not None and row.done_at.date() <= row.due_date:
+        if (
+            row.status == CommitmentStatus.DONE
+            and row.done_at is not None
+            and row.done_at.date() <= row.due_date
+        ):
             out[row.department_id].kept += 1
-        elif row.status == DONE or row.due_date < today:
+        elif row.status == CommitmentStatus.DONE or row.due_date < today:
             out[row.department_id].missed += 1
     return dict(out)

@@ -29,6 +29,7 @@ from storage.models import (
     KeyResult,
     KpiValue,
     Objective,
+    ObjectiveStatus,
     SlackUser,
     Team,
 )
@@ -299,7 +300,7 @@ def _quarter_key_results(team_id: str, quarter: str, week_start: datetime):
         .where(
             kr_table.c.team_id == team_id,
             Objective.quarter == quarter,
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
         .order_by(kr_table.c.number)
     )
@@ -346,7 +347,7 @@ def build_digest_data(
                 .where(
                     Objective.team_id == team_id,
                     Objective.quarter == quarter,
-                    Objective.status == "active",
+                    Objective.status == ObjectiveStatus.ACTIVE,
                 )
                 .order_by(Objective.number)
             ),
@@ -585,7 +586,9 @@ def unnamed_people(session: Session, *, team_id: str, quarter: str) -> list[str]
     wanted: set[str] = set()
     for (user_id,) in conn.execute(
         select(Objective.owner_id).where(
-            Objective.team_id == team_id, Objective.quarter == quarter, Objective.status == "active"
+            Objective.team_id == team_id,
+            Objective.quarter == quarter,
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
     ):
         wanted.add(user_id)
@@ -593,7 +596,9 @@ def unnamed_people(session: Session, *, team_id: str, quarter: str) -> list[str]
         select(KeyResult.owner_id)
         .join(Objective, col(Objective.id) == KeyResult.objective_id)
         .where(
-            KeyResult.team_id == team_id, Objective.quarter == quarter, Objective.status == "active"
+            KeyResult.team_id == team_id,
+            Objective.quarter == quarter,
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
     ):
         wanted.add(user_id)

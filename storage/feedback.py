@@ -33,6 +33,7 @@ from storage.models import (
     FeedbackSettings,
     FeedbackWebhookToken,
     Followup,
+    FollowUpStatus,
     PraiseDraft,
     Recognition,
     utcnow,
@@ -570,7 +571,7 @@ def store_feedback(
                 "score": row["score"],
                 "received_at": row["received_at"],
                 "due_at": row["received_at"] + hours,
-                "status": "open",
+                "status": FollowUpStatus.OPEN,
                 "created_at": now,
                 # History (an old sheet, CSV or survey backfill): listed and counted, but
                 # nobody is DMed about answers from weeks ago. A message someone logs by hand
@@ -631,7 +632,7 @@ def _recover(session: Session, *, team_id: str, promoters: list[tuple[int, dict]
             .join(Feedback, col(Feedback.id) == col(Followup.feedback_id))
             .where(
                 Followup.team_id == team_id,
-                Followup.status == "closed",
+                Followup.status == FollowUpStatus.CLOSED,
                 col(Followup.recovered_at).is_(None),
                 col(Feedback.customer_key).in_(keys[i : i + _CHUNK]),
             )

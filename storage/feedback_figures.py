@@ -23,7 +23,7 @@ from sqlalchemy import and_, case, or_
 from sqlmodel import Session, col, func, select
 
 from storage.kpi_values import ValueIn, ensure_kpis, refresh_bound_key_results, upsert_values
-from storage.models import Feedback, Followup, utcnow
+from storage.models import Feedback, Followup, FollowUpStatus, utcnow
 
 COMPANY = 0  # the company-wide figures' key, as KPI values' scope
 FEEDBACK_SOURCE = "feedback"
@@ -71,7 +71,7 @@ def count_detractor(
         fig.followed_up_in_window += 1
     if contact is not None or due <= now:
         fig.decided += 1
-    if status != "closed":
+    if status != FollowUpStatus.CLOSED:
         fig.open += 1
         if due < now:
             fig.overdue += 1
@@ -134,7 +134,7 @@ def open_and_overdue(
     overdue = func.sum(case((col(Followup.due_at) < now, 1), else_=0))
     rows = session.exec(
         select(Followup.department_id, func.count(), overdue)
-        .where(Followup.team_id == team_id, Followup.status != "closed")
+        .where(Followup.team_id == team_id, Followup.status != FollowUpStatus.CLOSED)
         .group_by(Followup.department_id)
     ).all()
     out: dict[int, tuple[int, int]] = {}
@@ -234,7 +234,7 @@ def open_followups(
             Feedback.comment,
         )
         .outerjoin(Feedback, and_(col(Feedback.id) == Followup.feedback_id, overdue))
-        .where(Followup.team_id == team_id, Followup.status != "closed")
+        .where(Followup.team_id == team_id, Followup.status != FollowUpStatus.CLOSED)
         .order_by(col(Followup.due_at), col(Followup.number))
     ).all()
     out: dict[int, OpenFollowups] = {COMPANY: OpenFollowups()}

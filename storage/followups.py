@@ -26,13 +26,13 @@ from storage.models import (
     Department,
     FeedbackFollowupBehavior,
     Followup,
+    FollowUpStatus,
     utcnow,
 )
 from storage.refs import get_by_ref
 from storage.teams import admin_ids
 
-OPEN, TAKEN, CLOSED = "open", "taken", "closed"
-PENDING = (OPEN, TAKEN)
+PENDING = (FollowUpStatus.OPEN, FollowUpStatus.TAKEN)
 OUTCOMES = ("contacted", "resolved", "unreachable", "not-needed")
 CONTACT_OUTCOMES = ("contacted", "resolved")  # these log the department's follow-up behavior
 
@@ -111,11 +111,11 @@ def _first_contact(row: Followup, now: datetime) -> datetime:
 def take(session: Session, *, team_id: str, actor_id: str, is_admin, ref: str) -> Change:
     row = get_followup(session, team_id=team_id, ref=ref)
     _require_manager(session, row=row, user_id=actor_id, is_admin=is_admin, action="take")
-    if row.status != OPEN:
+    if row.status != FollowUpStatus.OPEN:
         return Change(row, False)
     now = utcnow()
     return _change(session, row=row, actor_id=actor_id, action="followup.take",
-                   values={"status": TAKEN, "owner_id": actor_id,
+                   values={"status": FollowUpStatus.TAKEN, "owner_id": actor_id,
                            "first_contact_at": _first_contact(row, now)})  # fmt: skip
 
 
@@ -124,12 +124,12 @@ def assign(
 ) -> Change:
     row = get_followup(session, team_id=team_id, ref=ref)
     _require_manager(session, row=row, user_id=actor_id, is_admin=is_admin, action="assign")
-    if row.status == CLOSED:
+    if row.status == FollowUpStatus.CLOSED:
         return Change(row, False)
     if row.owner_id == owner_id:
         raise DomainError(f"{ref_of(row)} is already owned by that person.", field="owner")
     return _change(session, row=row, actor_id=actor_id, action="followup.assign",
-                   values={"status": TAKEN, "owner_id": owner_id})  # fmt: skip
+                   values={"status": FollowUpStatus.TAKEN, "owner_id": owner_id})  # fmt: skip
 
 
 @dataclass
@@ -166,11 +166,11 @@ def close(
                 f"its owner, a head of {department_name(session, row)} or a workspace admin",
                 f"close {ref_of(row)}",
             )
-    if row.status == CLOSED:
+    if row.status == FollowUpStatus.CLOSED:
         return Closing(row, False)
     now = utcnow()
     change = _change(session, row=row, actor_id=actor_id, action="followup.close",
-                     values={"status": CLOSED, "outcome": outcome, "note": note or None,
+                     values={"status": FollowUpStatus.CLOSED, "outcome": outcome, "note": note or None,
                              "closed_by": actor_id, "closed_at": now,
                              "owner_id": row.owner_id or actor_id,
                              "first_contact_at": _first_contact(row, now)})  # fmt: skip

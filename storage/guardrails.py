@@ -24,11 +24,19 @@ from storage import audit
 from storage.departments import require_head
 from storage.errors import FieldErrors, PermissionDenied
 from storage.kpis import check_kpi
-from storage.models import Department, KeyResult, KpiGuardrail, KpiValue, Objective, utcnow
+from storage.models import (
+    Department,
+    GuardrailState,
+    KeyResult,
+    KpiGuardrail,
+    KpiValue,
+    Objective,
+    ObjectiveStatus,
+    utcnow,
+)
 
 ABOVE, BELOW = "above", "below"
 OPS = (ABOVE, BELOW)
-UNKNOWN, HEALTHY, UNHEALTHY = "unknown", "healthy", "unhealthy"
 ALERT, RECOVERY = "alert", "recovery"
 
 
@@ -90,10 +98,14 @@ def set_guardrail(
     row.op, row.threshold, row.created_by = op, threshold, actor_id
     newest = _newest(session, team_id=team_id, kpi_name=kpi_name, scope=scope)
     if newest is None:
-        row.state, row.evaluated_day, row.evaluated_value = UNKNOWN, None, None
+        row.state, row.evaluated_day, row.evaluated_value = GuardrailState.UNKNOWN, None, None
     else:
         row.evaluated_day, row.evaluated_value = newest.day, newest.value
-        row.state = HEALTHY if is_healthy(op, threshold, newest.value) else UNHEALTHY
+        row.state = (
+            GuardrailState.HEALTHY
+            if is_healthy(op, threshold, newest.value)
+            else GuardrailState.UNHEALTHY
+        )
     session.add(row)
     session.flush()
     audit.record(
@@ -210,10 +222,16 @@ def evaluate(session: Session, *, team_id: str, now: datetime | None = None) -> 
         if found is None:
             continue
         day, value = found
-        state = HEALTHY if is_healthy(r.op, r.threshold, value) else UNHEALTHY
+        state = (
+            GuardrailState.HEALTHY
+            if is_healthy(r.op, r.threshold, value)
+            else GuardrailState.UNHEALTHY
+        )
         if state == r.state and (day, value) == (r.evaluated_day, r.evaluated_value):
             continue
-        transition = state != r.state and not (r.state == UNKNOWN and state == HEALTHY)
+        transition = state != r.state and not (
+            r.state == GuardrailState.UNKNOWN and state == GuardrailState.HEALTHY
+        )
         seq = r.changes + 1 if transition else r.changes
         params.append(
             {
@@ -225,7 +243,7 @@ def evaluate(session: Session, *, team_id: str, now: datetime | None = None) -> 
             changed.append(
                 Transition(
                     guardrail_id=r.id, kpi_name=r.kpi_name, scope=r.scope, op=r.op,
-                    threshold=r.threshold, kind=ALERT if state == UNHEALTHY else RECOVERY,
+                    threshold=r.threshold, kind=ALERT if state == GuardrailState.UNHEALTHY else RECOVERY,
                     seq=seq, day=day, value=value,
                 )
             )  # fmt: skip
@@ -257,7 +275,7 @@ def bound_key_results(
         .where(
             KeyResult.team_id == team_id,
             KeyResult.kpi_name == kpi_name,
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
         .order_by(KeyResult.number)
     )

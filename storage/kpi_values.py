@@ -15,7 +15,16 @@ from storage import audit
 from storage.departments import find_department
 from storage.errors import DomainError
 from storage.kpis import KNOWN_KPIS
-from storage.models import Department, KeyResult, Kpi, KpiSyncRun, KpiValue, Objective, utcnow
+from storage.models import (
+    Department,
+    KeyResult,
+    Kpi,
+    KpiSyncRun,
+    KpiValue,
+    Objective,
+    ObjectiveStatus,
+    utcnow,
+)
 from storage.objectives import key_result_for_head
 from storage.refs import parse_ref
 
@@ -186,7 +195,7 @@ def refresh_bound_key_results(
         .where(
             KeyResult.team_id == team_id,
             col(KeyResult.kpi_name).is_not(None),
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
     ).all()
     changed = []

@@ -20,6 +20,7 @@ from storage.models import (
     Behavior,
     DepartmentMember,
     PraiseDraft,
+    PraiseDraftStatus,
     Recognition,
     RecognitionRecipient,
     RecognitionWeek,
@@ -268,7 +269,7 @@ def undo_recognition(
     session.execute(
         update(PraiseDraft)
         .where(PraiseDraft.team_id == team_id, PraiseDraft.recognition_id == rec.id)
-        .values(recognition_id=None, status="dismissed")
+        .values(recognition_id=None, status=PraiseDraftStatus.DISMISSED)
     )
     before = {**rec.model_dump(), "recipients": item.recipient_ids}
     session.flush()

@@ -21,6 +21,7 @@ from storage.models import (
     KrComment,
     KrNudge,
     Objective,
+    ObjectiveStatus,
     utcnow,
 )
 from storage.paging import pages_for
@@ -145,7 +146,7 @@ def _objective_for_head(
             department=dept,
             action=f"{verb} {dept.name}'s objectives",
         )
-    if obj.status != "active":
+    if obj.status != ObjectiveStatus.ACTIVE:
         raise DomainError(f"O-{obj.number} is already {obj.status.replace('_', ' ')}.")
     return obj
 
@@ -325,7 +326,7 @@ def _objectives_query(
 ):
     q = select(Objective).where(Objective.team_id == team_id)
     if not include_closed:
-        q = q.where(Objective.status == "active")
+        q = q.where(Objective.status == ObjectiveStatus.ACTIVE)
     if quarter:
         q = q.where(Objective.quarter == quarter)
     if scope == "department":
@@ -401,7 +402,7 @@ def key_results_owned_by(
         .where(
             KeyResult.team_id == team_id,
             KeyResult.owner_id == user_id,
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
         .order_by(KeyResult.number)
     ).all()
@@ -426,7 +427,7 @@ def close_objective(
         view = load_views(session, [obj])[0]
         score = round(view.progress, 2)
     before = obj.model_dump()
-    obj.status = "closed"
+    obj.status = ObjectiveStatus.CLOSED
     obj.final_score = score
     obj.closed_at = utcnow()
     session.add(obj)
@@ -689,7 +690,7 @@ def active_key_results(session: Session, *, team_id: str) -> list[tuple[KeyResul
         session.exec(
             select(KeyResult, Objective.quarter)
             .join(Objective, col(Objective.id) == KeyResult.objective_id)
-            .where(KeyResult.team_id == team_id, Objective.status == "active")
+            .where(KeyResult.team_id == team_id, Objective.status == ObjectiveStatus.ACTIVE)
             .order_by(KeyResult.number)
         ).all()
     )
@@ -706,7 +707,7 @@ def active_objective_titles(
         select(Objective.number, Objective.title)
         .where(
             Objective.team_id == team_id,
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
             col(Objective.department_id).in_(department_ids),
         )
         .order_by(Objective.number.desc())

@@ -18,7 +18,7 @@ from storage import audit
 from storage.errors import DomainError, NotFound, PermissionDenied
 from storage.kpi_values import SYNC_ACTOR
 from storage.kudos import KudosItem, create_recognition
-from storage.models import DepartmentMember, PraiseDraft, utcnow
+from storage.models import DepartmentMember, PraiseDraft, PraiseDraftStatus, utcnow
 from storage.teams import admin_ids
 
 
@@ -86,7 +86,7 @@ def store_drafts(session: Session, *, team_id: str, rows: Iterable[PraiseIn]) ->
                 if r.staff_user_id
                 else None
             ),
-            status="pending" if r.staff_user_id else "unmatched",
+            status=PraiseDraftStatus.PENDING if r.staff_user_id else PraiseDraftStatus.UNMATCHED,
         )
         session.add(draft)
         session.flush()
@@ -113,7 +113,7 @@ def drafts_to_notify(session: Session, *, team_id: str) -> list[PraiseDraft]:
             select(PraiseDraft)
             .where(
                 PraiseDraft.team_id == team_id,
-                PraiseDraft.status == "pending",
+                PraiseDraft.status == PraiseDraftStatus.PENDING,
                 col(PraiseDraft.staff_user_id).is_not(None),
                 col(PraiseDraft.notified_at).is_(None),
             )
@@ -226,9 +226,13 @@ def decide_draft(
         .where(
             PraiseDraft.id == draft_id,
             PraiseDraft.team_id == team_id,
-            PraiseDraft.status == "pending",
+            PraiseDraft.status == PraiseDraftStatus.PENDING,
         )
-        .values(status="confirmed" if confirm else "dismissed", decided_by=actor_id, decided_at=now)
+        .values(
+            status=PraiseDraftStatus.CONFIRMED if confirm else PraiseDraftStatus.DISMISSED,
+            decided_by=actor_id,
+            decided_at=now,
+        )
     )
     if result.rowcount != 1:
         session.rollback()

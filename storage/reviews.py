@@ -31,8 +31,10 @@ from storage.models import (
     KeyResult,
     KpiValue,
     Objective,
+    ObjectiveStatus,
     Review,
     ReviewItem,
+    ReviewStatus,
     utcnow,
 )
 from storage.quarters import (
@@ -45,7 +47,7 @@ from storage.quarters import (
 from storage.refs import next_number
 from storage.rollup import QuarterTree, quarter_tree
 
-REVIEWABLE = ("active", "closed")
+REVIEWABLE = (ObjectiveStatus.ACTIVE, ObjectiveStatus.CLOSED)
 SUMMARY_AFTER_DAYS = 14  # the summary goes out at quarter end + 14 days at the latest
 # A score further than this from the measured progress needs a reason.
 SCORE_GAP_MAX = 0.3
@@ -157,7 +159,7 @@ class ReviewSummary:
 
     @property
     def all_submitted(self) -> bool:
-        return all(d.review.status == "submitted" for d in self.departments)
+        return all(d.review.status == ReviewStatus.SUBMITTED for d in self.departments)
 
     @property
     def company(self) -> DepartmentReview | None:
@@ -171,7 +173,7 @@ def _objectives(session: Session, *, team_id: str, quarter: str) -> dict[int, li
         .where(
             Objective.team_id == team_id,
             Objective.quarter == quarter,
-            col(Objective.status).in_([*REVIEWABLE, "carried_over"]),
+            col(Objective.status).in_([*REVIEWABLE, ObjectiveStatus.CARRIED_OVER]),
         )
         .order_by(Objective.number)
     ).all():
@@ -377,7 +379,7 @@ def submit_review(
     current = department_review(
         session, team_id=team_id, quarter=quarter, department_id=department_id
     )
-    if current.review.status == "submitted" and not open_objectives(current):
+    if current.review.status == ReviewStatus.SUBMITTED and not open_objectives(current):
         name = _review_name(dept)
         raise DomainError(f"{name[0].upper()}{name[1:]} {quarter} review was already submitted.")
     allowed = {o.id: o for o in open_objectives(current)}
@@ -429,7 +431,7 @@ def submit_review(
         session.add(row)
         obj.final_score = row.score
         obj.closed_at = obj.closed_at or now
-        obj.status = "carried_over" if item.carry_over else "closed"
+        obj.status = ObjectiveStatus.CARRIED_OVER if item.carry_over else ObjectiveStatus.CLOSED
         session.add(obj)
         session.flush()
         copy = _carry_over(session, obj, actor_id=actor_id) if item.carry_over else None
@@ -446,7 +448,7 @@ def submit_review(
     done = department_review(session, team_id=team_id, quarter=quarter, department_id=department_id)
     if not open_objectives(done):
         before = done.review.model_dump()
-        done.review.status = "submitted"
+        done.review.status = ReviewStatus.SUBMITTED
         done.review.submitted_by = actor_id
         done.review.submitted_at = now
         session.add(done.review)

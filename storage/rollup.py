@@ -17,7 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from storage.models import KeyResult, Objective, ObjectiveKrTotals, ObjectiveLink
+from storage.models import KeyResult, Objective, ObjectiveKrTotals, ObjectiveLink, ObjectiveStatus
 from storage.progress import progress, status_for_progress
 
 
@@ -317,7 +317,7 @@ def company_overview(tree: QuarterTree, *, active_only: bool = True) -> list[Com
     out = []
     for oid in tree.company_ids():
         node = tree.nodes[oid]
-        if active_only and node.status != "active":
+        if active_only and node.status != ObjectiveStatus.ACTIVE:
             continue
         per_dept: dict[int | None, list[float]] = {}
         for child, _ in node.children:
