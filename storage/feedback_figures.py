@@ -242,8 +242,9 @@ def open_followups(
         due = _aware(due)
         item = None
         if due < _aware(now):
-            item = OverdueFollowup(number, dept_id, score, _aware(received), due,
-                                   customer or "", comment or "")  # fmt: skip
+            item = OverdueFollowup(
+                number, dept_id, score, _aware(received), due, customer or "", comment or ""
+            )
         for key in [COMPANY] + ([dept_id] if dept_id else []):
             found = out.get(key)
             if found is None:
@@ -265,21 +266,24 @@ def refresh_feedback_kpis(
     many values were stored or changed. Key results bound to them follow."""
     now = now or utcnow()
     start = monday(since)
-    figures = voice_figures(session, team_id=team_id, start=start,
-                            end=now.date() + timedelta(days=1), now=now)  # fmt: skip
+    figures = voice_figures(
+        session, team_id=team_id, start=start, end=now.date() + timedelta(days=1), now=now
+    )
     values: list[ValueIn] = []
     for (dept_id, week), fig in figures.items():
         rate = fig.close_the_loop_rate
         if rate is not None:
             values.append(ValueIn(RATE_KPI, dept_id, week, round(rate, 1), "follow-ups"))
         if fig.median_hours_to_contact is not None:
-            values.append(ValueIn(HOURS_KPI, dept_id, week, fig.median_hours_to_contact,
-                                  "follow-ups"))  # fmt: skip
+            values.append(
+                ValueIn(HOURS_KPI, dept_id, week, fig.median_hours_to_contact, "follow-ups")
+            )
     if not values:
         return 0
     ensure_kpis(session, team_id=team_id, names={RATE_KPI, HOURS_KPI})
-    counts = upsert_values(session, team_id=team_id, values=values, synced_at=now,
-                           source=FEEDBACK_SOURCE)  # fmt: skip
+    counts = upsert_values(
+        session, team_id=team_id, values=values, synced_at=now, source=FEEDBACK_SOURCE
+    )
     changed = counts.stored + counts.updated
     if changed:
         refresh_bound_key_results(session, team_id=team_id, actor_id=FEEDBACK_ACTOR)

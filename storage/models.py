@@ -1,4 +1,4 @@
-"""SQLModel tables for the whole domain (spec §2). Every row carries its Slack `team_id`."""
+"""SQLModel tables for the whole domain. Every row carries its Slack `team_id`."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ class Team(SQLModel, table=True):
     review_lead_days: int = 7
     timezone: str | None = Field(default=None, max_length=64)
     kudos_require_behavior: bool = False
-    stale_days: int = 14  # a key result with no check-in for this long is "stale" (spec §9)
+    stale_days: int = 14  # a key result with no check-in for this long is "stale"
     # Multi-workspace mode: this workspace's own KPI spreadsheet key (KPI_SPREADSHEET serves
     # the single-workspace mode only).
     kpi_spreadsheet: str | None = Field(default=None, max_length=200)
@@ -172,7 +172,7 @@ class Objective(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
     number: int
-    # None: a company objective ("Company-wide", spec §8), created and edited by admins.
+    # None: a company objective ("Company-wide"), created and edited by admins.
     department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
     title: str = Field(max_length=TITLE_MAX)
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
@@ -202,7 +202,7 @@ class ObjectiveKrTotals(SQLModel, table=True):
 
 
 class ObjectiveLink(SQLModel, table=True):
-    """Alignment (spec §8): `child` contributes to `parent` (same team and quarter), weighted."""
+    """Alignment: `child` contributes to `parent` (same team and quarter), weighted."""
 
     __table_args__ = (
         UniqueConstraint("child_id", "parent_id"),
@@ -286,7 +286,7 @@ class KrNudge(SQLModel, table=True):
 
 
 class Commitment(SQLModel, table=True):
-    """`C-7`: something one department (`department_id`) owes another's member (spec §8)."""
+    """`C-7`: something one department (`department_id`) owes another's member."""
 
     __table_args__ = (
         UniqueConstraint("team_id", "number"),
@@ -568,7 +568,7 @@ class UserAway(SQLModel, table=True):
 
 
 class KpiGuardrail(SQLModel, table=True):
-    """A KPI that must stay above/below a threshold, with its last evaluated state (spec §9).
+    """A KPI that must stay above/below a threshold, with its last evaluated state.
 
     `changes` counts healthy↔unhealthy transitions; each transition's alert or recovery note is
     posted once under the run key (guardrail id, changes).

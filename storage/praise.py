@@ -1,4 +1,4 @@
-"""Praise worksheet rows stored as kudos drafts, once per row, and deciding them (spec §4).
+"""Praise worksheet rows stored as kudos drafts, once per row, and deciding them.
 
 Matching staff to Slack users happens in jobs/ (it needs the Slack API); this module gets
 plain data: the row, the matched user id (or None) and stores it.
@@ -200,6 +200,27 @@ def draft_praise_text(draft: PraiseDraft) -> str:
     return f"{who} said: {draft.comment.strip()}"
 
 
+def _post_as_kudos(
+    session: Session, draft: PraiseDraft, actor_id: str, name_people: Callable[[list[str]], str]
+) -> KudosItem:
+    """The recognition a confirmed draft becomes, given by the head who confirmed it."""
+    item = create_recognition(
+        session,
+        team_id=draft.team_id,
+        giver_id=actor_id,
+        recipient_ids=[draft.staff_user_id] if draft.staff_user_id else [],
+        text=draft_praise_text(draft),
+        source="sheet",
+        name_people=name_people,
+    )
+    session.execute(
+        update(PraiseDraft)
+        .where(PraiseDraft.id == draft.id)
+        .values(recognition_id=item.recognition.id)
+    )
+    return item
+
+
 def decide_draft(
     session: Session,
     *,
@@ -238,22 +259,7 @@ def decide_draft(
         session.rollback()
         session.refresh(draft)
         raise AlreadyDecided(draft)
-    item = None
-    if confirm:
-        item = create_recognition(
-            session,
-            team_id=team_id,
-            giver_id=actor_id,
-            recipient_ids=[draft.staff_user_id] if draft.staff_user_id else [],
-            text=draft_praise_text(draft),
-            source="sheet",
-            name_people=name_people,
-        )
-        session.execute(
-            update(PraiseDraft)
-            .where(PraiseDraft.id == draft_id)
-            .values(recognition_id=item.recognition.id)
-        )
+    item = _post_as_kudos(session, draft, actor_id, name_people) if confirm else None
     session.refresh(draft)
     audit.record(
         session,
