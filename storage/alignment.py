@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.departments import department_by_id, require_head
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
-from storage.models import Objective, ObjectiveLink, RefCounter
+from storage.models import Objective, ObjectiveLink, ObjectiveStatus, RefCounter
 from storage.numbers import parse_number
 from storage.rollup import QuarterTree, quarter_tree
 
@@ -291,7 +291,7 @@ def quarter_choices(session: Session, *, team_id: str, quarter: str) -> list[Obj
         .where(
             Objective.team_id == team_id,
             Objective.quarter == quarter,
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
         .order_by(col(Objective.department_id).is_not(None), Objective.number)
     ).all()

@@ -1,4 +1,5 @@
-"""Departments, their heads and members, and the role rules of spec §1."""
+"""Departments, their heads and members, and who may do what: members, heads of a department,
+workspace admins."""
 
 from __future__ import annotations
 
@@ -213,6 +214,34 @@ def require_head(
     if is_admin or is_head(session, team_id=team_id, user_id=user_id, department_id=department.id):
         return
     raise PermissionDenied(f"a head of {department.name} or a workspace admin", action)
+
+
+def require_head_or_company_admin(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    is_admin: bool,
+    department_id: int | None,
+    action: str,
+    company_action: str,
+) -> Department | None:
+    """The department, once the user heads it (or is an admin) and may `action` for it; None
+    for the company (`department_id` None), where only admins may `company_action`."""
+    if department_id is None:
+        if not is_admin:
+            raise PermissionDenied("a workspace admin", company_action)
+        return None
+    dept = department_by_id(session, team_id=team_id, department_id=department_id)
+    require_head(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        is_admin=is_admin,
+        department=dept,
+        action=f"{action} for {dept.name}",
+    )
+    return dept
 
 
 def require_member(

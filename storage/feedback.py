@@ -34,6 +34,7 @@ from storage.models import (
     FeedbackSettings,
     FeedbackWebhookToken,
     Followup,
+    FollowUpStatus,
     PraiseDraft,
     Recognition,
     utcnow,
@@ -713,7 +714,7 @@ def _open_followups(
                 "score": row["score"],
                 "received_at": row["received_at"],
                 "due_at": row["received_at"] + hours,
-                "status": "open",
+                "status": FollowUpStatus.OPEN,
                 "created_at": now,
                 "heads_notified_at": quiet,
                 "overdue_notified_at": quiet,
@@ -750,7 +751,7 @@ def _recover(session: Session, *, team_id: str, promoters: list[tuple[int, dict]
             .join(Feedback, col(Feedback.id) == col(Followup.feedback_id))
             .where(
                 Followup.team_id == team_id,
-                Followup.status == "closed",
+                Followup.status == FollowUpStatus.CLOSED,
                 col(Followup.recovered_at).is_(None),
                 col(Feedback.customer_key).in_(keys[i : i + _CHUNK]),
             )

@@ -34,13 +34,13 @@ from storage.models import (
     Feedback,
     FeedbackFollowupBehavior,
     Followup,
+    FollowUpStatus,
     utcnow,
 )
 from storage.refs import get_by_ref
 from storage.teams import admin_ids
 
-OPEN, TAKEN, CLOSED = "open", "taken", "closed"
-PENDING = (OPEN, TAKEN)
+PENDING = (FollowUpStatus.OPEN, FollowUpStatus.TAKEN)
 OUTCOMES = ("contacted", "resolved", "unreachable", "not-needed")
 CONTACT_OUTCOMES = ("contacted", "resolved")  # these log the department's follow-up behavior
 
@@ -107,8 +107,16 @@ def _change(session: Session, *, row: Followup, actor_id: str, values: dict, act
     session.refresh(row)
     if result.rowcount != 1:
         return Change(row, False)
-    audit.record(session, team_id=row.team_id, actor_id=actor_id, action=action,
-                 entity="followup", entity_id=row.id, before=before, after=row)  # fmt: skip
+    audit.record(
+        session,
+        team_id=row.team_id,
+        actor_id=actor_id,
+        action=action,
+        entity="followup",
+        entity_id=row.id,
+        before=before,
+        after=row,
+    )
     return Change(row, True)
 
 
@@ -119,12 +127,20 @@ def _first_contact(row: Followup, now: datetime) -> datetime:
 def take(session: Session, *, team_id: str, actor_id: str, is_admin, ref: str) -> Change:
     row = get_followup(session, team_id=team_id, ref=ref)
     _require_manager(session, row=row, user_id=actor_id, is_admin=is_admin, action="take")
-    if row.status != OPEN:
+    if row.status != FollowUpStatus.OPEN:
         return Change(row, False)
     now = utcnow()
-    return _change(session, row=row, actor_id=actor_id, action="followup.take",
-                   values={"status": TAKEN, "owner_id": actor_id,
-                           "first_contact_at": _first_contact(row, now)})  # fmt: skip
+    return _change(
+        session,
+        row=row,
+        actor_id=actor_id,
+        action="followup.take",
+        values={
+            "status": FollowUpStatus.TAKEN,
+            "owner_id": actor_id,
+            "first_contact_at": _first_contact(row, now),
+        },
+    )
 
 
 def assign(
@@ -132,17 +148,47 @@ def assign(
 ) -> Change:
     row = get_followup(session, team_id=team_id, ref=ref)
     _require_manager(session, row=row, user_id=actor_id, is_admin=is_admin, action="assign")
-    if row.status == CLOSED:
+    if row.status == FollowUpStatus.CLOSED:
         return Change(row, False)
     if row.owner_id == owner_id:
         raise DomainError(f"{ref_of(row)} is already owned by that person.", field="owner")
-    return _change(session, row=row, actor_id=actor_id, action="followup.assign",
-                   values={"status": TAKEN, "owner_id": owner_id})  # fmt: skip
+    return _change(
+        session,
+        row=row,
+        actor_id=actor_id,
+        action="followup.assign",
+        values={"status": FollowUpStatus.TAKEN, "owner_id": owner_id},
+    )
 
 
 @dataclass
 class Closing(Change):
     behavior: Behavior | None = None  # logged for the closer
+
+
+def _log_followup_behavior(session: Session, row: Followup, *, actor_id: str) -> Behavior | None:
+    """Log the department's follow-up behavior, if it has an active one, for a customer
+    contacted; returns the behavior logged."""
+    link = session.exec(
+        select(FeedbackFollowupBehavior).where(
+            FeedbackFollowupBehavior.team_id == row.team_id,
+            FeedbackFollowupBehavior.department_id == row.department_id,
+        )
+    ).first()
+    behavior = session.get(Behavior, link.behavior_id) if link else None
+    if behavior is None or not behavior.active:
+        return None
+    # Closing was allowed already; the behavior is logged in the closer's name.
+    log_behavior(
+        session,
+        team_id=row.team_id,
+        user_id=actor_id,
+        is_admin=True,
+        ref=f"B-{behavior.number}",
+        count=1,
+        note=f"from {ref_of(row)}",
+    )
+    return behavior
 
 
 def close(
@@ -174,28 +220,27 @@ def close(
                 f"its owner, a head of {department_name(session, row)} or a workspace admin",
                 f"close {ref_of(row)}",
             )
-    if row.status == CLOSED:
+    if row.status == FollowUpStatus.CLOSED:
         return Closing(row, False)
     now = utcnow()
-    change = _change(session, row=row, actor_id=actor_id, action="followup.close",
-                     values={"status": CLOSED, "outcome": outcome, "note": note or None,
-                             "closed_by": actor_id, "closed_at": now,
-                             "owner_id": row.owner_id or actor_id,
-                             "first_contact_at": _first_contact(row, now)})  # fmt: skip
+    change = _change(
+        session,
+        row=row,
+        actor_id=actor_id,
+        action="followup.close",
+        values={
+            "status": FollowUpStatus.CLOSED,
+            "outcome": outcome,
+            "note": note or None,
+            "closed_by": actor_id,
+            "closed_at": now,
+            "owner_id": row.owner_id or actor_id,
+            "first_contact_at": _first_contact(row, now),
+        },
+    )
     closing = Closing(change.followup, change.won)
     if change.won and outcome in CONTACT_OUTCOMES and row.department_id is not None:
-        link = session.exec(
-            select(FeedbackFollowupBehavior).where(
-                FeedbackFollowupBehavior.team_id == team_id,
-                FeedbackFollowupBehavior.department_id == row.department_id,
-            )
-        ).first()
-        behavior = session.get(Behavior, link.behavior_id) if link else None
-        if behavior is not None and behavior.active:
-            # Closing was allowed above; the behavior is logged in the closer's name.
-            log_behavior(session, team_id=team_id, user_id=actor_id, is_admin=True,
-                         ref=f"B-{behavior.number}", count=1, note=f"from {ref_of(row)}")  # fmt: skip
-            closing.behavior = behavior
+        closing.behavior = _log_followup_behavior(session, row, actor_id=actor_id)
     return closing
 
 
@@ -236,13 +281,22 @@ def set_followup_behavior(
     ).first()
     before = row.model_dump() if row else None
     if row is None:
-        row = FeedbackFollowupBehavior(team_id=team_id, department_id=dept.id,
-                                       behavior_id=behavior.id, created_by=actor_id)  # fmt: skip
+        row = FeedbackFollowupBehavior(
+            team_id=team_id, department_id=dept.id, behavior_id=behavior.id, created_by=actor_id
+        )
     row.behavior_id = behavior.id
     session.add(row)
     session.flush()
-    audit.record(session, team_id=team_id, actor_id=actor_id, action="followup.behavior",
-                 entity="followup_behavior", entity_id=row.id, before=before, after=row)  # fmt: skip
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="followup.behavior",
+        entity="followup_behavior",
+        entity_id=row.id,
+        before=before,
+        after=row,
+    )
     return behavior, dept
 
 
@@ -292,8 +346,9 @@ def owned_by(session: Session, *, team_id: str, user_id: str, limit: int = 10) -
 # ---- notifications (claimed once each) ------------------------------------------------------
 
 
-def needing_heads_notice(session: Session, *, team_id: str, ids: list[int] | None = None,
-                         limit: int = 200) -> list[Followup]:  # fmt: skip
+def needing_heads_notice(
+    session: Session, *, team_id: str, ids: list[int] | None = None, limit: int = 200
+) -> list[Followup]:
     """New follow-ups whose deciders have not been told yet."""
     q = select(Followup).where(
         Followup.team_id == team_id,

@@ -11,13 +11,15 @@ from sqlmodel import Session, col, select
 
 from storage.away import away_until
 from storage.behaviors import BehaviorProgress, behaviors_for_user
-from storage.commitments import OPEN, PENDING
+from storage.commitments import PENDING
 from storage.departments import memberships
 from storage.kpi_values import LatestValue, latest_values
 from storage.models import (
     Commitment,
+    CommitmentStatus,
     Department,
     Objective,
+    ObjectiveStatus,
     Recognition,
     RecognitionRecipient,
     SlackUser,
@@ -91,7 +93,8 @@ def commitments_owed(
     owed = (col(Commitment.owner_id) == user_id) & col(Commitment.status).in_(PENDING)
     if headed_ids:
         owed = owed | (
-            col(Commitment.department_id).in_(headed_ids) & (col(Commitment.status) == OPEN)
+            col(Commitment.department_id).in_(headed_ids)
+            & (col(Commitment.status) == CommitmentStatus.OPEN)
         )
     rows = session.exec(
         select(Commitment, func.count().over())
@@ -138,7 +141,7 @@ def _department_objectives(
         return [], 0
     base = select(Objective).where(
         Objective.team_id == team_id,
-        Objective.status == "active",
+        Objective.status == ObjectiveStatus.ACTIVE,
         col(Objective.department_id).in_(department_ids),
     )
     total = session.exec(select(func.count()).select_from(base.subquery())).one()

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from storage.models import RUN_STARTED, JobRun
+from storage.models import JobRun, JobRunStatus
 
 
 def run_status(engine: Engine, *, team_id: str, job: str, scope: str, period: str) -> str | None:
@@ -38,6 +38,6 @@ def started_before(engine: Engine, *, cutoff: datetime) -> list[JobRun]:
     """`started` rows older than `cutoff`, detached from any session."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(JobRun).where(JobRun.status == RUN_STARTED, JobRun.started_at < cutoff)
+            select(JobRun).where(JobRun.status == JobRunStatus.STARTED, JobRun.started_at < cutoff)
         ).all()
     return [JobRun(**row._mapping) for row in rows]

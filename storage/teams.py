@@ -116,7 +116,7 @@ def team_kpi_spreadsheet(
 
 
 def admin_ids(session: Session, *, team_id: str, configured: Iterable[str] = ()) -> list[str]:
-    """The workspace's admins (spec §1): the configured LOYALTY_ADMINS first, then the Slack
+    """The workspace's admins: the configured LOYALTY_ADMINS first, then the Slack
     admins and owners seen in `users.info` (not deactivated, not bots), each once."""
     cached = session.exec(
         select(SlackUser.user_id)

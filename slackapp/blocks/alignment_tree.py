@@ -24,6 +24,7 @@ from slackapp.blocks.common import (
     section,
 )
 from slackapp.blocks.objectives import STATUS_EMOJI
+from storage.models import ObjectiveStatus
 from storage.numbers import format_number
 from storage.paging import pages_for
 from storage.rollup import QuarterTree
@@ -55,7 +56,7 @@ def node_line(tree: QuarterTree, oid: int, names: dict[int, str], now: datetime)
     n = tree.nodes[oid]
     share = tree.progress(oid)
     st = tree.status(oid, now)
-    closed = f" · _{n.status.replace('_', ' ')}_" if n.status != "active" else ""
+    closed = f" · _{n.status.replace('_', ' ')}_" if n.status != ObjectiveStatus.ACTIVE else ""
     return (
         f"*O-{n.number}* {escape(cut(n.title, 80))} · {escape(department_label(n.department_id, names))}"
         f" · `{progress_bar(share)}` {share:.0%} {STATUS_EMOJI[st]} {st}{closed}"

@@ -32,7 +32,8 @@ from slackapp.blocks.common import (
     plain,
     section,
 )
-from storage.models import NOTE_MAX, Commitment, Department
+from storage.commitments import PENDING
+from storage.models import NOTE_MAX, Commitment, CommitmentStatus, Department
 
 
 class CommitmentAction(StrEnum):
@@ -61,14 +62,9 @@ LIST_MAX = 40  # lines in one `/okr asks` reply
 
 
 def status_text(c: Commitment, today: date) -> str:
-    if c.status in ("open", "accepted") and c.due_date < today:
+    if c.status in PENDING and c.due_date < today:
         return ":rotating_light: overdue"
-    return {
-        "open": "waiting for an answer",
-        "accepted": "accepted",
-        "declined": "declined",
-        "done": "done",
-    }[c.status]
+    return "waiting for an answer" if c.status == CommitmentStatus.OPEN else str(c.status)
 
 
 def commitment_line(
@@ -114,7 +110,7 @@ def ask_dm(c: Commitment, department_name: str, kr_ref: str | None) -> list[Bloc
 def decided_dm(c: Commitment, department_name: str, by_you: bool) -> list[Block]:
     """What the heads' DM becomes once someone answered."""
     who = "You" if by_you else f"<@{c.decided_by}>"
-    verb = "accepted" if c.status != "declined" else "declined"
+    verb = "accepted" if c.status != CommitmentStatus.DECLINED else "declined"
     return [
         section(
             f"*C-{c.number}* {escape(cut(c.what, 2500))} — asked of "

@@ -37,7 +37,7 @@ from slackapp.blocks.common import (
 )
 from storage.feedback import COMMENT_MAX, CUSTOMER_MAX
 from storage.followups import OUTCOMES
-from storage.models import NOTE_MAX, Feedback, FeedbackRoute, Followup
+from storage.models import NOTE_MAX, Feedback, FeedbackRoute, Followup, FollowUpStatus
 
 
 class FeedbackAction(StrEnum):
@@ -84,7 +84,7 @@ def _when(at: datetime | None) -> str:
 
 
 def status_text(fu: Followup, now: datetime) -> str:
-    if fu.status == "closed":
+    if fu.status == FollowUpStatus.CLOSED:
         recovered = " · :tada: recovered" if fu.recovered_at else ""
         return f"closed ({fu.outcome}) by <@{fu.closed_by}>{recovered}"
     overdue = ":rotating_light: overdue · " if fu.due_at < now else ""
@@ -147,7 +147,7 @@ def followup_after(fu: Followup, fb: Feedback | None, dept_name: str, what: str)
     """What the DM becomes once someone acted: the words stay, the buttons that no longer
     apply go (an owned follow-up can still be closed or reassigned)."""
     blocks: list[Block] = [section(_summary(fu, fb, dept_name)), context(what)]
-    if fu.status != "closed":
+    if fu.status != FollowUpStatus.CLOSED:
         value = f"F-{fu.number}"
         blocks.append(
             ActionsBlock(
@@ -175,7 +175,7 @@ def followup_detail(
     if fu.note:
         lines.append(f"Note: _{escape(cut(fu.note, 800))}_")
     blocks: list[Block] = [section(cut("\n".join(lines), SECTION_TEXT_MAX))]
-    if fu.status != "closed":
+    if fu.status != FollowUpStatus.CLOSED:
         blocks.append(followup_dm(fu, fb, dept_name)[1])
     return blocks
 

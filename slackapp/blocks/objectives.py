@@ -18,7 +18,7 @@ from slackapp.blocks.common import (
 )
 from slackapp.blocks.insights import kr_flags
 from storage.kr_insights import KrInsight
-from storage.models import CheckIn, KeyResult
+from storage.models import CheckIn, KeyResult, ObjectiveStatus
 from storage.numbers import format_number
 from storage.objectives import ObjectiveView, kr_progress
 from storage.paging import pages_for
@@ -72,7 +72,7 @@ def objective_summary(
         f"{escape(department_name(view))} · {o.quarter} · <@{o.owner_id}> · "
         f"{progress_text(view, now)}"
     )
-    if o.status != "active":
+    if o.status != ObjectiveStatus.ACTIVE:
         score = f" · score {o.final_score:.2f}" if o.final_score is not None else ""
         head += f" · _{o.status.replace('_', ' ')}{score}_"
     insights = insights or {}
@@ -86,7 +86,7 @@ def objective_summary(
 def progress_text(view: ObjectiveView, now: datetime | None = None) -> str:
     """Bar, rolled-up percentage and, while active, the status that progress gives."""
     text = f"`{progress_bar(view.progress)}` {view.progress:.0%}"
-    if view.objective.status == "active" and view.tree is not None:
+    if view.objective.status == ObjectiveStatus.ACTIVE and view.tree is not None:
         st = view.tree.status(view.objective.id, now or datetime.now(UTC))
         text += f" {STATUS_EMOJI[st]} {st}"
     return text
@@ -105,7 +105,11 @@ def alignment_lines(view: ObjectiveView, limit: int = 20) -> str:
             continue
         items = []
         for node, weight in linked[:limit]:
-            state = f", {node.status.replace('_', ' ')}" if node.status != "active" else ""
+            state = (
+                f", {node.status.replace('_', ' ')}"
+                if node.status != ObjectiveStatus.ACTIVE
+                else ""
+            )
             share = view.tree.progress(node.id)
             items.append(
                 f"*O-{node.number}* {escape(cut(node.title, 60))} ({share:.0%}, weight "

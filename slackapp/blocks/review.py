@@ -36,7 +36,7 @@ from slackapp.blocks.common import (
 )
 from slackapp.blocks.decisions import COMPANY_LABEL
 from slackapp.blocks.digest import Message, line_sections, split_messages
-from storage.models import DECISION_MAX, NOTE_MAX, REASON_MAX, Department
+from storage.models import DECISION_MAX, NOTE_MAX, REASON_MAX, Department, ReviewStatus
 from storage.numbers import format_number
 from storage.reviews import (
     SCORE_GAP_MAX,
@@ -379,7 +379,9 @@ def summary_messages(summary: ReviewSummary) -> list[Message]:
     blocks: list[Block] = [header(f"{summary.quarter} quarterly review: summary")]
     if not summary.departments:
         blocks.append(section(f"No objectives were set in {summary.quarter}."))
-    missing = [review_label(d) for d in summary.departments if d.review.status != "submitted"]
+    missing = [
+        review_label(d) for d in summary.departments if d.review.status != ReviewStatus.SUBMITTED
+    ]
     if missing:
         blocks.append(context("Not submitted in time: " + ", ".join(escape(n) for n in missing)))
     if summary.company is not None:

@@ -36,7 +36,7 @@ from storage.departments import (
 )
 from storage.digest_queries import department_names
 from storage.errors import DomainError, FieldErrors, PermissionDenied
-from storage.models import Commitment, Department, KeyResult, Team
+from storage.models import Commitment, CommitmentStatus, Department, KeyResult, Team
 from storage.teams import team_now
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def _already(exc: store.AlreadyChanged) -> str:
     """The answer to a change someone else made first (nothing written, nobody notified)."""
     row = exc.commitment
     text = f":information_source: {exc.message}"
-    if row.status == store.DONE and row.done_by:
+    if row.status == CommitmentStatus.DONE and row.done_by:
         text += f" <@{row.done_by}> closed it."
     elif row.owner_id:
         text += f" It is owned by <@{row.owner_id}>."
@@ -347,7 +347,7 @@ def handle_decline_button(ack, body, deps, team_id, user_id, caller, client, res
     except DomainError as exc:
         reply(respond, f":warning: {exc.message}")
         return
-    if row.status != store.OPEN:
+    if row.status != CommitmentStatus.OPEN:
         reply(respond, f"*C-{row.number}* was already {row.status}.")
         return
     client.views_open(

@@ -35,7 +35,7 @@ from storage import followups as store
 from storage.departments import find_department
 from storage.errors import DomainError, FieldErrors
 from storage.feedback_figures import refresh_for_followup
-from storage.models import Department, Followup, utcnow
+from storage.models import Department, Followup, FollowUpStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def _after_win(deps, client, fu: Followup, what: str, *, skip=None, kpis: bool =
 
 def _loser_text(fu: Followup, user_id: str) -> str:
     """What the person who lost a race (or came late) is told."""
-    if fu.status == "closed":
+    if fu.status == FollowUpStatus.CLOSED:
         who = "you" if fu.closed_by == user_id else f"<@{fu.closed_by}>"
         return f"*F-{fu.number}* was already closed ({fu.outcome}) by {who}; nothing changed."
     who = "you" if fu.owner_id == user_id else f"<@{fu.owner_id}>"
@@ -456,7 +456,7 @@ def _open_modal(body, deps, caller: Caller, respond, build, action: str, owner_m
     except DomainError as exc:
         _tell(respond, client, user_id, f":warning: {exc.message}")
         return
-    if fu.status == "closed":
+    if fu.status == FollowUpStatus.CLOSED:
         _tell(respond, client, user_id, _loser_text(fu, user_id))
         return
     client.views_open(trigger_id=body["trigger_id"], view=build(f"F-{fu.number}", summary))

@@ -23,6 +23,7 @@ from slackapp.listeners.objectives import _value
 from slackapp.replies import UsageError
 from storage.alignment import objectives_by_ids, parent_ids_of, require_objective_head
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from storage.models import ObjectiveStatus
 from storage.numbers import parse_number
 from storage.objectives import (
     MAX_KEY_RESULTS,
@@ -48,7 +49,7 @@ def open_edit_modal(ctx: CommandContext, arg: str) -> None:
         obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
         require_objective_head(session, **ctx.caller.as_actor(session), obj=obj,
                                action=f"edit O-{obj.number}")  # fmt: skip
-        if obj.status != "active":
+        if obj.status != ObjectiveStatus.ACTIVE:
             raise DomainError(
                 f"O-{obj.number} is {obj.status.replace('_', ' ')}; it can't be edited."
             )
