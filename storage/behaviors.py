@@ -341,10 +341,18 @@ def list_behaviors(
 
 
 def behaviors_for_user(
-    session: Session, *, team_id: str, user_id: str, now=None
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    now=None,
+    department_ids: list[int] | None = None,
 ) -> list[tuple[Department, list[BehaviorProgress]]]:
-    """This week's behaviors of the user's own departments (App Home)."""
-    dept_ids = [m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)]
+    """This week's behaviors of the user's own departments (App Home). `department_ids`: those
+    departments, when the caller has read the memberships already."""
+    dept_ids = department_ids
+    if dept_ids is None:
+        dept_ids = [m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)]
     if not dept_ids:
         return []
     start, end = team_week(session, team_id=team_id, now=now)

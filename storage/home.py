@@ -205,5 +205,7 @@ def home_data(
         data.department_objectives = load_views(session, objs, trees)
     data.kpis = latest_values(session, team_id=team_id, scope=0)
     data.kudos = recent_kudos(session, team_id=team_id)
-    data.behaviors = behaviors_for_user(session, team_id=team_id, user_id=user_id)
+    data.behaviors = behaviors_for_user(
+        session, team_id=team_id, user_id=user_id, department_ids=dept_ids
+    )
     return data
