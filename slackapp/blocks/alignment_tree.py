@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
@@ -32,7 +33,11 @@ LINES_PER_PAGE = 40
 INDENT = "\u2003\u2003"  # em spaces survive Slack's whitespace trimming
 MAX_INDENT = 6
 COMPANY_WIDE = "Company-wide"
-TREE_PREV, TREE_NEXT = "okr_tree_prev", "okr_tree_next"
+
+
+class TreeAction(StrEnum):
+    PREV = "okr_tree_prev"
+    NEXT = "okr_tree_next"
 
 
 @dataclass(slots=True)
@@ -169,11 +174,15 @@ def tree_page(
     buttons = []
     if page > 1:
         buttons.append(
-            ButtonElement(text="‹ Previous", action_id=TREE_PREV, value=f"{scope_value}|{page - 1}")
+            ButtonElement(
+                text="‹ Previous", action_id=TreeAction.PREV, value=f"{scope_value}|{page - 1}"
+            )
         )
     if page < pages:
         buttons.append(
-            ButtonElement(text="Next ›", action_id=TREE_NEXT, value=f"{scope_value}|{page + 1}")
+            ButtonElement(
+                text="Next ›", action_id=TreeAction.NEXT, value=f"{scope_value}|{page + 1}"
+            )
         )
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))

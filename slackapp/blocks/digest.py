@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    InputBlock,
+    PlainTextInputElement,
+)
 
+from slackapp.blocks.checkin_form import CheckinAction
 from slackapp.blocks.commitments import commitment_line
 from slackapp.blocks.common import (
     MESSAGE_BLOCKS_MAX,
@@ -24,6 +32,8 @@ from slackapp.blocks.common import (
     escape,
     header,
     line_sections,
+    modal,
+    plain,
     progress_bar,
     section,
 )
@@ -41,6 +51,7 @@ from slackapp.blocks.people import People
 from storage.digest_queries import CompanyDigest, DepartmentDigest, DigestData, KrDigest
 from storage.feedback_figures import OpenFollowups, OverdueFollowup, VoiceFigures
 from storage.kpi_values import LatestValue
+from storage.kr_comments import COMMENT_MAX
 from storage.numbers import format_number
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK
 
@@ -50,7 +61,18 @@ BLOCKER_CUT = 300
 CUSTOMER_CUT, FEEDBACK_CUT = 60, 150  # an overdue follow-up's customer and comment
 OVERDUE_FOLLOWUPS_LISTED = 15  # the rest are one `/feedback list overdue` away
 # The heads' copy buttons (slackapp/listeners/digest_actions.py answers them).
-NUDGE_ACTION, COMMENT_ACTION, ASK_ACTION = "digest_nudge", "digest_comment", "digest_blocker_ask"
+
+
+class DigestAction(StrEnum):
+    """The buttons of a head's digest (handled in slackapp.listeners.digest_actions)."""
+
+    NUDGE = "digest_nudge"
+    COMMENT = "digest_comment"
+    ASK = "digest_blocker_ask"  # Turn into ask
+
+
+class DigestView(StrEnum):
+    COMMENT = "digest_comment_submit"
 
 
 @dataclass
@@ -314,10 +336,10 @@ def _heads_tail(d: DepartmentDigest, refs: dict, who: People, now: datetime) -> 
                 ActionsBlock(
                     elements=[
                         ButtonElement(
-                            text="Nudge", action_id=NUDGE_ACTION, value=f"KR-{kr.number}"
+                            text="Nudge", action_id=DigestAction.NUDGE, value=f"KR-{kr.number}"
                         ),
                         ButtonElement(
-                            text="Comment…", action_id=COMMENT_ACTION, value=f"KR-{kr.number}"
+                            text="Comment…", action_id=DigestAction.COMMENT, value=f"KR-{kr.number}"
                         ),
                     ]
                 )
@@ -370,7 +392,7 @@ def blocked_blocks(
                 blocker_line(k, refs[id(k)], who),
                 accessory=ButtonElement(
                     text="Turn into ask",
-                    action_id=ASK_ACTION,
+                    action_id=DigestAction.ASK,
                     value=f"KR-{k.key_result.number}|{k.blocker_checkin_id}",
                 ),
             )
@@ -582,3 +604,50 @@ def customer_voice_line(d: DepartmentDigest) -> str:
     parts = [f"NPS {format_number(nps.value, nps.unit)}"] if nps else []
     parts += voice_parts(d.voice, d.followups)
     return f"• *{escape(d.department.name)}* — " + " · ".join(parts)
+
+
+# ---- what the digest's buttons open or send --------------------------------------------------
+
+COMMENT_BLOCK = "comment"
+
+
+def nudge_dm(kr, head_id: str) -> list:
+    return [
+        section(
+            f":wave: <@{head_id}> asks for an update on *KR-{kr.number}* "
+            f"{escape(cut(kr.title, 150))}. Check in with its current value, your confidence and "
+            "what you are blocked on, if anything."
+        ),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Check in",
+                    action_id=CheckinAction.OPEN,
+                    value=str(kr.number),
+                    style="primary",
+                )
+            ]
+        ),
+    ]
+
+
+def comment_modal(kr) -> object:
+    return modal(
+        f"Comment on KR-{kr.number}",
+        [
+            section(f"*KR-{kr.number}* {escape(cut(kr.title, 200))} · owner <@{kr.owner_id}>"),
+            InputBlock(
+                block_id=COMMENT_BLOCK,
+                label=plain("Comment"),
+                hint=plain(
+                    "Kept on the key result (shown in /okr show) and sent to its owner.", 2000
+                ),
+                element=PlainTextInputElement(
+                    action_id="value", multiline=True, max_length=COMMENT_MAX
+                ),
+            ),
+        ],
+        callback_id=DigestView.COMMENT,
+        submit="Comment",
+        private_metadata=f"KR-{kr.number}",
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
+from slackapp.blocks.checkin_form import CheckinAction
 from slackapp.blocks.commitments import commitment_line
 from slackapp.blocks.common import (
     VIEW_BLOCKS_MAX,
@@ -33,7 +35,13 @@ MAX_COMPANY = 5
 MAX_DEPARTMENTS_SHOWN = 12
 MAX_BEHAVIOR_DEPARTMENTS = 3
 MAX_BEHAVIORS = 10
-BEHAVIOR_LOG_ACTION = "home_behavior_log"
+
+
+class HomeAction(StrEnum):
+    LOG_BEHAVIOR = "home_behavior_log"
+    NEW_OBJECTIVE = "home_new_objective"
+
+
 NEW_OBJECTIVE_HINT = (
     "Objectives are created by department heads and admins: ask your department head to add one."
 )
@@ -110,7 +118,7 @@ def behaviors_section(data: HomeData) -> list[Block]:
                     behavior_line(p),
                     accessory=ButtonElement(
                         text="Log",
-                        action_id=BEHAVIOR_LOG_ACTION,
+                        action_id=HomeAction.LOG_BEHAVIOR,
                         value=str(p.behavior.number),
                     ),
                 )
@@ -150,9 +158,9 @@ def home_view(
                 "`/checkin back` ends it early."
             )
         )
-    buttons = [ButtonElement(text="Check in", action_id="checkin_open", style="primary")]
+    buttons = [ButtonElement(text="Check in", action_id=CheckinAction.OPEN, style="primary")]
     if may_create_objectives:
-        buttons.append(ButtonElement(text="New objective", action_id="home_new_objective"))
+        buttons.append(ButtonElement(text="New objective", action_id=HomeAction.NEW_OBJECTIVE))
     blocks += [
         header("Loyalty OKRs"),
         ActionsBlock(block_id="home_actions", elements=[*buttons, *(extra_buttons or [])]),
@@ -171,7 +179,7 @@ def home_view(
             section(
                 f"{kr_line(kr, obj.quarter, now)}\n_O-{obj.number} {escape(cut(obj.title, 100))}_{flag}",
                 accessory=ButtonElement(
-                    text="Check in", action_id="checkin_open", value=str(kr.number)
+                    text="Check in", action_id=CheckinAction.OPEN, value=str(kr.number)
                 ),
             )
         )

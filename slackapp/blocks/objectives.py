@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
@@ -30,6 +31,13 @@ STATUS_EMOJI = {
     OFF_TRACK: ":red_circle:",
 }
 PAGE_SIZE = 15
+
+
+class ListAction(StrEnum):
+    """`/okr list`'s paging buttons."""
+
+    PREV = "okr_list_prev"
+    NEXT = "okr_list_next"
 
 
 def kr_status(kr: KeyResult, quarter: str, now: datetime | None = None) -> str:
@@ -147,13 +155,13 @@ def objective_list(
     if page > 1:
         buttons.append(
             ButtonElement(
-                text="‹ Previous", action_id="okr_list_prev", value=f"{scope_value}|{page - 1}"
+                text="‹ Previous", action_id=ListAction.PREV, value=f"{scope_value}|{page - 1}"
             )
         )
     if page < pages:
         buttons.append(
             ButtonElement(
-                text="Next ›", action_id="okr_list_next", value=f"{scope_value}|{page + 1}"
+                text="Next ›", action_id=ListAction.NEXT, value=f"{scope_value}|{page + 1}"
             )
         )
     if buttons:

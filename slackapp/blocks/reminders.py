@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
+from slackapp.blocks.checkin_form import CheckinAction
 from slackapp.blocks.common import as_dicts, context, cut, escape, md, plain, section
 from slackapp.blocks.insights import mismatch_text
 from storage.models import KeyResult
 from storage.numbers import format_number
 from storage.objectives import kr_progress
 
-SNOOZE_ACTION = "reminder_snooze"
+
+class ReminderAction(StrEnum):
+    SNOOZE = "reminder_snooze"  # the "Check in" buttons are CheckinAction.OPEN
+
+
 KRS_PER_MESSAGE = 40  # one section per KR, plus header and actions: well within 50 blocks
 
 
@@ -44,7 +51,7 @@ def reminder_blocks(
             SectionBlock(
                 text=md(f"{title}\n{detail}"),
                 accessory=ButtonElement(
-                    text=plain("Check in", 75), action_id="checkin_open", value=str(kr.number)
+                    text=plain("Check in", 75), action_id=CheckinAction.OPEN, value=str(kr.number)
                 ),
             )
         )
@@ -68,10 +75,10 @@ def reminder_blocks(
             elements=[
                 # No key result named: opens the form listing all of the owner's key results.
                 ButtonElement(
-                    text=plain("Check in on all", 75), action_id="checkin_open", style="primary"
+                    text=plain("Check in on all", 75), action_id=CheckinAction.OPEN, style="primary"
                 ),
                 ButtonElement(
-                    text=plain("Snooze a week", 75), action_id=SNOOZE_ACTION, value=period
+                    text=plain("Snooze a week", 75), action_id=ReminderAction.SNOOZE, value=period
                 ),
             ],
         )
