@@ -31,8 +31,8 @@ from bench.okr_bench import (
 )
 from bench.seed import app_settings, migrated_sqlite
 from slackapp.app import create_app, freeze_startup_heap
+from slackapp.home_refresher import build_home
 from slackapp.listeners import alignment as alignment_listener
-from slackapp.listeners.app_home import build_home
 from storage.models import Objective, ObjectiveLink
 from storage.quarters import quarter_of
 from tests.fakes.slack_api import FakeSlack
