@@ -84,8 +84,7 @@ def align_tree(engine, objectives: int) -> dict[str, int]:
 
 def tree_reply(deps, quarter: str, page: int, user: str) -> dict:
     captured: dict = {}
-    ctx = {"deps": deps, "team_id": TEAM, "user_id": user}
-    alignment_listener.respond_tree(ctx, captured.update, quarter, page=page)
+    alignment_listener.respond_tree(deps, captured.update, quarter, team_id=TEAM, page=page)
     return captured
 
 

@@ -277,9 +277,15 @@ def main() -> bool:
         list_ms, pages_ok = [], True
         for _ in range(40):
             captured: dict = {}
-            ctx = {"deps": deps, "team_id": TEAM, "user_id": users[0]}
             start = time.perf_counter()
-            objective_listener.respond_list(ctx, captured.update, "all", page=rng.randint(1, 334))
+            objective_listener.respond_list(
+                deps,
+                captured.update,
+                "all",
+                team_id=TEAM,
+                user_id=users[0],
+                page=rng.randint(1, 334),
+            )
             list_ms.append((time.perf_counter() - start) * 1000)
             blocks = captured["blocks"]
             pages_ok &= len(blocks) <= 50 and all(

@@ -241,6 +241,30 @@ def department_digests(
     top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
     # Every key result's `*KR-n* Title` once, for all the lines that name it.
     refs = {id(k): kr_ref(k.key_result) for k in d.key_results}
+    shared = _shared_body(d, data, refs, who)
+
+    channel_who = who.copy()
+    channel_tail = blocked_blocks(d, refs, channel_who, buttons=False)
+    if d.missed:
+        channel_tail += line_sections("Missed check-ins", [missed_count_text(d)])
+    channel = top + shared + as_dicts(channel_tail)
+    if not d.missed:
+        channel += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
+
+    heads_top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
+    needs = heads_summary(d)
+    if needs:
+        heads_top.append(section(needs).to_dict())
+    heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy(), data.now))
+    if not d.missed:
+        heads += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
+    text = f"Weekly digest for {name}"
+    return split_dicts(channel, text), split_dicts(heads, text)
+
+
+def _shared_body(d: DepartmentDigest, data: DigestData, refs: dict, who: People) -> list[dict]:
+    """What both copies of a department's digest show, serialized once: objectives, what moved,
+    KPIs, customer voice, stale key results, behaviors, kudos and commitments."""
     body: list[Block] = []
     if not d.objectives:
         body.append(
@@ -283,24 +307,7 @@ def department_digests(
     if not d.kudos:
         shared += _fixed_lines("Kudos", "_No kudos this week._")
     shared += as_dicts(commitment_sections(d, data, who))
-
-    channel_who = who.copy()
-    channel_tail = blocked_blocks(d, refs, channel_who, buttons=False)
-    if d.missed:
-        channel_tail += line_sections("Missed check-ins", [missed_count_text(d)])
-    channel = top + shared + as_dicts(channel_tail)
-    if not d.missed:
-        channel += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
-
-    heads_top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
-    needs = heads_summary(d)
-    if needs:
-        heads_top.append(section(needs).to_dict())
-    heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy(), data.now))
-    if not d.missed:
-        heads += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
-    text = f"Weekly digest for {name}"
-    return split_dicts(channel, text), split_dicts(heads, text)
+    return shared
 
 
 def heads_summary(d: DepartmentDigest) -> str:
@@ -479,7 +486,7 @@ def leadership_digest(data: DigestData) -> list[Message]:
     return split_messages(blocks, "Leadership digest")
 
 
-# ---- Alignment and commitments (spec §8) --------------------------------------------------------
+# ---- Alignment and commitments --------------------------------------------------------------
 
 
 def company_line(c: CompanyDigest, data: DigestData) -> str:
@@ -519,12 +526,13 @@ def commitment_sections(
     """Overdue commitments in a department's digest: what it owes, what is owed to it."""
     names, today = data.department_names, data.now.date()
     out: list[Block] = []
-    if d.owes:
-        out += line_sections(":rotating_light: You owe (overdue)",
-                             [f"• {commitment_line(c, names, today, who)}" for c in d.owes])  # fmt: skip
-    if d.owed:
-        out += line_sections("Owed to you (overdue)",
-                             [f"• {commitment_line(c, names, today, who)}" for c in d.owed])  # fmt: skip
+    for title, commitments in (
+        (":rotating_light: You owe (overdue)", d.owes),
+        ("Owed to you (overdue)", d.owed),
+    ):
+        if commitments:
+            lines = [f"• {commitment_line(c, names, today, who)}" for c in commitments]
+            out += line_sections(title, lines)
     return out
 
 

@@ -1,4 +1,4 @@
-"""App Home view (spec §3): one views.publish, at most 100 blocks."""
+"""App Home view: one views.publish, at most 100 blocks."""
 
 from __future__ import annotations
 
@@ -138,18 +138,10 @@ def kpi_line(latest: LatestValue) -> str:
     )
 
 
-def home_view(
-    data: HomeData,
-    *,
-    user_id: str,
-    extra_buttons: list[ButtonElement] | None = None,
-    extra_sections: list[Block] | None = None,
-    now: datetime | None = None,
-    may_create_objectives: bool = True,
-) -> View:
-    """`may_create_objectives`: heads and admins get the New objective button, others a hint
-    saying whom to ask."""
-    now = now or datetime.now(UTC)
+def _top(
+    data: HomeData, extra_buttons: list[ButtonElement], may_create_objectives: bool
+) -> list[Block]:
+    """ "Away until …" first, then the title and the main buttons."""
     blocks: list[Block] = []
     if data.away_until is not None:  # first thing they see while away
         blocks.append(
@@ -163,11 +155,16 @@ def home_view(
         buttons.append(ButtonElement(text="New objective", action_id=HomeAction.NEW_OBJECTIVE))
     blocks += [
         header("Loyalty OKRs"),
-        ActionsBlock(block_id="home_actions", elements=[*buttons, *(extra_buttons or [])]),
+        ActionsBlock(block_id="home_actions", elements=[*buttons, *extra_buttons]),
     ]
     if not may_create_objectives:
         blocks.append(context(NEW_OBJECTIVE_HINT))
-    blocks += [divider(), header("Your key results")]
+    return blocks
+
+
+def key_results_section(data: HomeData, now: datetime) -> list[Block]:
+    """The person's own key results, each with its Check in button."""
+    blocks: list[Block] = [divider(), header("Your key results")]
     if not data.key_results:
         blocks.append(
             section("You don't own any active key results. Heads assign them in `/okr new`.")
@@ -185,25 +182,27 @@ def home_view(
         )
     if len(data.key_results) > MAX_KRS:
         blocks.append(context(f"…and {len(data.key_results) - MAX_KRS} more: `/okr list me`."))
+    return blocks
 
-    blocks += commitments_section(data, now.date())
-    blocks += company_section(data, now)
-    blocks += [divider(), header("Your department's objectives")]
+
+def department_objectives_section(data: HomeData, now: datetime) -> list[Block]:
+    blocks: list[Block] = [divider(), header("Your department's objectives")]
     if not data.department_objectives:
         blocks.append(section("No active objectives in your departments."))
     for view in data.department_objectives:
         blocks.append(section(objective_summary(view, now)))
     if data.more_objectives:
         blocks.append(context(f"…and {data.more_objectives} more: `/okr list me`."))
-    blocks += behaviors_section(data)
+    return blocks
 
-    blocks += [divider(), header("Company KPIs")]
+
+def kpis_and_kudos_section(data: HomeData) -> list[Block]:
+    blocks: list[Block] = [divider(), header("Company KPIs")]
     if not data.kpis:
         blocks.append(section("No KPI values yet. They arrive from the KPI sheet (`/kpi`)."))
     else:
         lines = [kpi_line(latest) for latest in data.kpis[:MAX_KPIS]]
         blocks.append(section(cut("\n".join(lines), 3000)))
-
     blocks += [divider(), header("Recent kudos")]
     if not data.kudos:
         blocks.append(
@@ -214,8 +213,31 @@ def home_view(
         blocks.append(
             section(f":star: {who} — from <@{rec.giver_id}>\n{escape(cut(rec.text, 280))}")
         )
-    for extra in extra_sections or []:
-        blocks.append(extra)
+    return blocks
+
+
+def home_view(
+    data: HomeData,
+    *,
+    user_id: str,
+    extra_buttons: list[ButtonElement] | None = None,
+    extra_sections: list[Block] | None = None,
+    now: datetime | None = None,
+    may_create_objectives: bool = True,
+) -> View:
+    """`may_create_objectives`: heads and admins get the New objective button, others a hint
+    saying whom to ask."""
+    now = now or datetime.now(UTC)
+    blocks = [
+        *_top(data, extra_buttons or [], may_create_objectives),
+        *key_results_section(data, now),
+        *commitments_section(data, now.date()),
+        *company_section(data, now),
+        *department_objectives_section(data, now),
+        *behaviors_section(data),
+        *kpis_and_kudos_section(data),
+        *(extra_sections or []),
+    ]
     if len(blocks) > VIEW_BLOCKS_MAX:
         blocks = blocks[: VIEW_BLOCKS_MAX - 1] + [context("More is available with `/okr list me`.")]
     return View(type="home", blocks=blocks)

@@ -23,8 +23,9 @@ INVITE_HINT = (
 def with_share_button(blocks: list[dict], kind: str, arg: str) -> list[dict]:
     """The reply's blocks with the button last (within the 50-block limit). Its value names
     what to show again, never the content itself: the press rebuilds it from current data."""
-    button = ButtonElement(text="Share in channel", action_id=ShareAction.SHARE,
-                           value=f"{kind}|{arg}"[:2000])  # fmt: skip
+    button = ButtonElement(
+        text="Share in channel", action_id=ShareAction.SHARE, value=f"{kind}|{arg}"[:2000]
+    )
     if len(blocks) < MESSAGE_BLOCKS_MAX:
         return [*blocks, ActionsBlock(elements=[button]).to_dict()]
     last = blocks[-1]
