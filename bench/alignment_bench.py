@@ -31,8 +31,8 @@ from bench.okr_bench import (
 )
 from bench.seed import app_settings, migrated_sqlite
 from slackapp.app import create_app, freeze_startup_heap
+from slackapp.home_refresher import build_home
 from slackapp.listeners import alignment as alignment_listener
-from slackapp.listeners.app_home import build_home
 from storage.models import Objective, ObjectiveLink
 from storage.quarters import quarter_of
 from tests.fakes.slack_api import FakeSlack
@@ -84,8 +84,7 @@ def align_tree(engine, objectives: int) -> dict[str, int]:
 
 def tree_reply(deps, quarter: str, page: int, user: str) -> dict:
     captured: dict = {}
-    ctx = {"deps": deps, "team_id": TEAM, "user_id": user}
-    alignment_listener.respond_tree(ctx, captured.update, quarter, page=page)
+    alignment_listener.respond_tree(deps, captured.update, quarter, team_id=TEAM, page=page)
     return captured
 
 

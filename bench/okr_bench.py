@@ -20,8 +20,8 @@ from sqlalchemy import insert
 
 from bench.seed import app_settings, migrated_sqlite, team_row
 from slackapp.app import SlackApp, create_app, freeze_startup_heap
+from slackapp.home_refresher import build_home
 from slackapp.listeners import objectives as objective_listener
-from slackapp.listeners.app_home import build_home
 from slackapp.web_client import make_web_client
 from storage.db import session_scope
 from storage.home import note_home_seen
@@ -179,7 +179,7 @@ def checkin_body(fake: FakeSlack, user: str, number: int, i: int) -> str:
 
 
 # Share of people who opened App Home within the hour: their check-ins republish it in the
-# background (slackapp.listeners.app_home), competing with the timed requests as in real use.
+# background (slackapp.home_refresher), competing with the timed requests as in real use.
 HOME_VIEWERS = 0.1
 
 
@@ -195,9 +195,7 @@ def mark_home_viewers(engine, users: list[str], rng) -> int:
 def stop_home_refresher(app: SlackApp) -> None:
     """Background Home rebuilds queued by the timed writes must not outlive this bench's
     database (nor compete with the next bench): drop the queued ones, let the running one end."""
-    refresher = app.deps.extras.get("home_refresher")
-    if refresher is not None:
-        refresher.cancel_all(wait=30)
+    app.deps.home_refresher.cancel_all(wait=30)
 
 
 def bare_app(settings) -> App:
@@ -237,9 +235,7 @@ def time_checkins(
     fake.wait_for("views.publish", count=1)
     # The Home rebuilds these check-ins asked for are their work: let them finish before the
     # next figure is timed.
-    refresher = app.deps.extras.get("home_refresher")
-    if refresher is not None:
-        refresher.drain(timeout=120)
+    app.deps.home_refresher.drain(timeout=120)
     return ack_ms, full_ms, bare_ms
 
 
@@ -281,9 +277,15 @@ def main() -> bool:
         list_ms, pages_ok = [], True
         for _ in range(40):
             captured: dict = {}
-            ctx = {"deps": deps, "team_id": TEAM, "user_id": users[0]}
             start = time.perf_counter()
-            objective_listener.respond_list(ctx, captured.update, "all", page=rng.randint(1, 334))
+            objective_listener.respond_list(
+                deps,
+                captured.update,
+                "all",
+                team_id=TEAM,
+                user_id=users[0],
+                page=rng.randint(1, 334),
+            )
             list_ms.append((time.perf_counter() - start) * 1000)
             blocks = captured["blocks"]
             pages_ok &= len(blocks) <= 50 and all(

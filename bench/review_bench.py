@@ -149,9 +149,7 @@ def main() -> bool:
                 " objectives), within 100: " + ("yes" if pages_fit else "NO")
             )
             app.bolt.listener_runner.listener_executor.shutdown(wait=True)
-            refresher = app.deps.extras.get("home_refresher")
-            if refresher is not None:
-                refresher.cancel_all()
+            app.deps.home_refresher.cancel_all()
             engine.dispose()
             return p95(samples) < BUDGET_MS and pages_fit
     finally:

@@ -138,9 +138,7 @@ def bench_workspace(tmp: str, fake: FakeSlack, name: str, build) -> bool:
     print(f"  {name}: p95 over every form {p95(all_full):.1f} ms (budget {BUDGET_MS:.0f} ms), "
           f"every page within Block Kit limits: {ok}")  # fmt: skip
     app.bolt.listener_runner.listener_executor.shutdown(wait=True)
-    refresher = app.deps.extras.get("home_refresher")
-    if refresher is not None:
-        refresher.cancel_all(wait=30)
+    app.deps.home_refresher.cancel_all(wait=30)
     engine.dispose()
     return ok and p95(all_full) < BUDGET_MS
 

@@ -1,4 +1,4 @@
-"""Block Kit text for the insights of spec §9: forecast, mismatch, stale, net confidence,
+"""Block Kit text for the insights drawn from the data: forecast, mismatch, stale, net confidence,
 guardrails, away, behaviors against KPIs."""
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+from slack_sdk.models.blocks import Block
 
 from slackapp.blocks.common import (
     MESSAGE_BLOCKS_MAX,
@@ -13,6 +14,7 @@ from slackapp.blocks.common import (
     divider,
     escape,
     header,
+    paging_buttons,
     progress_bar,
     section,
 )
@@ -30,6 +32,13 @@ STATUS_EMOJI = {
     OFF_TRACK: ":red_circle:",
 }
 PAGE_SIZE = 15
+
+
+class ListAction(StrEnum):
+    """`/okr list`'s paging buttons."""
+
+    PREV = "okr_list_prev"
+    NEXT = "okr_list_next"
 
 
 def kr_status(kr: KeyResult, quarter: str, now: datetime | None = None) -> str:
@@ -147,21 +156,9 @@ def objective_list(
     for v in chunk:
         blocks.append(section(objective_summary(v, insights=insights)))
     blocks.append(context(f"Page {page} of {pages} · {total} objective{'s' if total != 1 else ''}"))
-    buttons = []
-    if page > 1:
-        buttons.append(
-            ButtonElement(
-                text="‹ Previous", action_id="okr_list_prev", value=f"{scope_value}|{page - 1}"
-            )
-        )
-    if page < pages:
-        buttons.append(
-            ButtonElement(
-                text="Next ›", action_id="okr_list_next", value=f"{scope_value}|{page + 1}"
-            )
-        )
-    if buttons:
-        blocks.append(ActionsBlock(elements=buttons))
+    blocks += paging_buttons(
+        page, pages, scope_value, prev_id=ListAction.PREV, next_id=ListAction.NEXT
+    )
     assert len(blocks) <= MESSAGE_BLOCKS_MAX
     return blocks
 

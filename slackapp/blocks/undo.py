@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from slackapp.blocks.common import section
 
-BEHAVIOR_LOG_UNDO_ACTION = "behavior_log_undo"
-KUDOS_UNDO_ACTION = "kudos_undo"
+
+class UndoAction(StrEnum):
+    CHECKIN = "checkin_undo"
+    BEHAVIOR_LOG = "behavior_log_undo"
+    KUDOS = "kudos_undo"
+
+
+# The names the behavior and kudos listeners import, until they use UndoAction too.
+BEHAVIOR_LOG_UNDO_ACTION = UndoAction.BEHAVIOR_LOG
+KUDOS_UNDO_ACTION = UndoAction.KUDOS
 
 
 def with_undo(text: str, action_id: str, value: int) -> list[Block]:
