@@ -36,16 +36,6 @@ class CommandContext:
     command: Mapping = field(default_factory=dict)  # Slack's payload; empty for a button
 
     @property
-    def context(self) -> dict:
-        """The same values by their context keys, for handlers that still read them so."""
-        return {
-            "deps": self.deps,
-            "team_id": self.team_id,
-            "user_id": self.user_id,
-            "caller": self.caller,
-        }
-
-    @property
     def trigger_id(self) -> str | None:
         """Opens a modal; Slack accepts it for 3 seconds after the command was typed."""
         return self.command.get("trigger_id")

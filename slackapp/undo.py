@@ -3,7 +3,7 @@ value names the row, a refusal is told without changing anything, and a done und
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TypeVar
 
 from slackapp.home_refresher import refresh_home
@@ -14,17 +14,11 @@ from storage.errors import DomainError
 Undone = TypeVar("Undone")
 
 
-def _as_caller(who: Caller | Mapping) -> Caller:
-    # Listeners that still take Bolt's whole context hand it over instead of the caller.
-    return who if isinstance(who, Caller) else who["caller"]
-
-
 def undo_from_button(
-    body, caller: Caller | Mapping, respond, *, undo: Callable[..., Undone], id_keyword: str
+    body, caller: Caller, respond, *, undo: Callable[..., Undone], id_keyword: str
 ) -> Undone | None:
     """Run the storage `undo` on the id the pressed Undo button carries (passed as `id_keyword`);
     None when it was refused, the reason already told to the user."""
-    caller = _as_caller(caller)
     value = body["actions"][0].get("value") or ""
     if not value.isdigit():
         reply(respond, "That Undo button is out of date; nothing was changed.")
@@ -42,8 +36,7 @@ def undo_from_button(
         return None
 
 
-def confirm_undone(caller: Caller | Mapping, client, respond, text: str) -> None:
+def confirm_undone(caller: Caller, client, respond, text: str) -> None:
     """Say what was undone, then refresh the user's Home, whose figures counted it."""
     reply(respond, text)
-    caller = _as_caller(caller)
     refresh_home(caller.deps, client, team_id=caller.team_id, user_id=caller.user_id)

@@ -230,18 +230,6 @@ def test_listeners_and_jobs_build_no_queries():
 # parameter named after a context key. Reading them out of `context` by hand is the old way.
 INJECTED_KEYS = frozenset({"deps", "caller", "team_id", "user_id"})
 INJECTED_USERS = ("slackapp/listeners", "slackapp/undo.py", "slackapp/commands.py")
-# Files whose listeners still read the context by hand, while their rewrite is in flight, and
-# how many reads each may keep.
-CONTEXT_READ_ALLOW_LIST: dict[str, int] = {
-    "slackapp/listeners/behavior.py": 20,
-    "slackapp/listeners/commitments.py": 9,
-    "slackapp/listeners/feedback.py": 15,
-    "slackapp/listeners/kudos.py": 13,
-    "slackapp/listeners/praise_shortcut.py": 2,
-    "slackapp/listeners/quarterly_review.py": 8,
-    "slackapp/listeners/reaction_kudos.py": 6,
-    "slackapp/listeners/review_decisions.py": 7,
-}
 
 
 def _is_context(node: ast.AST) -> bool:
@@ -289,5 +277,4 @@ def test_listeners_take_injected_arguments_not_the_context():
             lines = context_reads(path.read_text(encoding="utf-8"))
             if lines:
                 found[path.relative_to(ROOT).as_posix()] = lines
-    allowed = {f: n for f, n in CONTEXT_READ_ALLOW_LIST.items() if len(found.get(f, [])) <= n}
-    assert {f: lines for f, lines in found.items() if f not in allowed} == {}
+    assert found == {}

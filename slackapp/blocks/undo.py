@@ -15,11 +15,6 @@ class UndoAction(StrEnum):
     KUDOS = "kudos_undo"
 
 
-# The names the behavior and kudos listeners import, until they use UndoAction too.
-BEHAVIOR_LOG_UNDO_ACTION = UndoAction.BEHAVIOR_LOG
-KUDOS_UNDO_ACTION = UndoAction.KUDOS
-
-
 def with_undo(text: str, action_id: str, value: int) -> list[Block]:
     """The confirmation, then its Undo button carrying the id of what it undoes."""
     return [

@@ -15,7 +15,7 @@ from slackapp.blocks.behaviors import (
     no_behaviors_modal,
 )
 from slackapp.blocks.common import as_dicts, divider, escape, header, section
-from slackapp.blocks.undo import BEHAVIOR_LOG_UNDO_ACTION, with_undo
+from slackapp.blocks.undo import UndoAction, with_undo
 from slackapp.command_parsing import (
     BEHAVIOR_ADD_USAGE,
     BEHAVIOR_LOG_USAGE,
@@ -90,7 +90,7 @@ def open_behavior_modal(
     )
 
 
-def handle_behavior_command(ack, command, context, deps, team_id, user_id, caller, client, respond):
+def handle_behavior_command(ack, command, deps, team_id, user_id, caller, client, respond):
     ack()
     text = (command.get("text") or "").strip()
     if not text:
@@ -112,7 +112,7 @@ def handle_behavior_command(ack, command, context, deps, team_id, user_id, calle
         elif verb == "log":
             log_from_text(deps, caller, client, respond, rest)
         elif verb == "undo":
-            undo_from_text(context, deps, caller, client, respond, rest)
+            undo_from_text(deps, caller, client, respond, rest)
         elif verb == "list":
             list_from_text(deps, team_id, respond, rest)
         elif verb == "link":
@@ -165,9 +165,9 @@ def log_from_text(deps: Deps, caller: Caller, client, respond, rest: str) -> Non
         )
         confirmation = log_confirmation(session, behavior, team_id=caller.team_id)
     # After the commit, so a follow-up (or its Undo button) sees the log.
-    blocks = with_undo(confirmation, BEHAVIOR_LOG_UNDO_ACTION, row.id)
+    blocks = with_undo(confirmation, UndoAction.BEHAVIOR_LOG, row.id)
     reply(respond, confirmation, as_dicts(blocks))
-    from slackapp.listeners.app_home import refresh_home
+    from slackapp.home_refresher import refresh_home
 
     refresh_home(deps, client, team_id=caller.team_id, user_id=caller.user_id)
 
@@ -279,9 +279,9 @@ def handle_log_submission(ack, view, deps, team_id, user_id, caller, client):
         ack(response_action="errors", errors={field: exc.message[:2000]})
         return
     ack()
-    blocks = with_undo(text, BEHAVIOR_LOG_UNDO_ACTION, row.id)
+    blocks = with_undo(text, UndoAction.BEHAVIOR_LOG, row.id)
     client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts(blocks))
-    from slackapp.listeners.app_home import refresh_home
+    from slackapp.home_refresher import refresh_home
 
     refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
@@ -301,8 +301,8 @@ def undone_text(behavior, count: int) -> str:
     )
 
 
-def undo_from_text(context, deps: Deps, caller: Caller, client, respond, rest: str) -> None:
-    """`/behavior undo [B-5]`; `context` is Bolt's, for the shared undo confirmation."""
+def undo_from_text(deps: Deps, caller: Caller, client, respond, rest: str) -> None:
+    """`/behavior undo [B-5]`."""
     words = rest.split()
     if len(words) > 1:
         raise UsageError("Undo takes at most one behavior, e.g. `B-5`.", usage=UNDO_USAGE)
@@ -313,15 +313,15 @@ def undo_from_text(context, deps: Deps, caller: Caller, client, respond, rest: s
             user_id=caller.user_id,
             ref=words[0] if words else None,
         )
-    confirm_undone(context, client, respond, undone_text(behavior, row.count))
+    confirm_undone(caller, client, respond, undone_text(behavior, row.count))
 
 
-def handle_undo_button(ack, body, context, client, respond):
+def handle_undo_button(ack, body, caller: Caller, client, respond):
     ack()
-    undone = undo_from_button(body, context, respond, undo=undo_behavior_log, id_keyword="log_id")
+    undone = undo_from_button(body, caller, respond, undo=undo_behavior_log, id_keyword="log_id")
     if undone is not None:
         row, behavior = undone
-        confirm_undone(context, client, respond, undone_text(behavior, row.count))
+        confirm_undone(caller, client, respond, undone_text(behavior, row.count))
 
 
 def home_contribution(session, *, team_id: str, user_id: str):
@@ -339,4 +339,4 @@ def register(app: App) -> None:
     app.view(BehaviorCallback.ADD)(handle_add_submission)
     app.view(BehaviorCallback.LOG)(handle_log_submission)
     app.action(BehaviorAction.ADD_OPEN)(handle_add_open)
-    app.action(BEHAVIOR_LOG_UNDO_ACTION)(handle_undo_button)
+    app.action(UndoAction.BEHAVIOR_LOG)(handle_undo_button)

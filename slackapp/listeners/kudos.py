@@ -24,13 +24,14 @@ from slackapp.blocks.kudos import (
     recognition_blocks,
     recognition_text,
 )
-from slackapp.blocks.undo import KUDOS_UNDO_ACTION, with_undo
+from slackapp.blocks.undo import UndoAction, with_undo
 from slackapp.command_parsing import KUDOS_USAGE as USAGE
 from slackapp.command_parsing import split_behavior_tag
 from slackapp.context import Deps, fetch_user
 from slackapp.form_errors import block_errors
 from slackapp.mentions import USER, split_mentions
 from slackapp.replies import UsageError, guarded, reply
+from slackapp.roles import Caller
 from slackapp.undo import undo_from_button
 from storage.behaviors import behavior_options
 from storage.errors import DomainError, FieldErrors
@@ -165,7 +166,7 @@ def deliver_recognition(
         except SlackApiError as exc:
             log.warning("kudos DM to %s failed: %s", uid, exc.response.get("error"))
     outcome += " Changed your mind? *Undo* within 24 hours."
-    tell_giver(outcome, as_dicts(with_undo(outcome, KUDOS_UNDO_ACTION, item.recognition.id)))
+    tell_giver(outcome, as_dicts(with_undo(outcome, UndoAction.KUDOS, item.recognition.id)))
 
 
 def dm_teller(client, user_id: str) -> Teller:
@@ -378,10 +379,10 @@ def take_down_post(client, *, channel: str, ts: str) -> str:
         return f" I couldn't take down its post in <#{channel}>; a channel admin can delete it."
 
 
-def handle_kudos_undo(ack, body, context, client, respond):
+def handle_kudos_undo(ack, body, caller: Caller, client, respond):
     ack()
     item = undo_from_button(
-        body, context, respond, undo=undo_recognition, id_keyword="recognition_id"
+        body, caller, respond, undo=undo_recognition, id_keyword="recognition_id"
     )
     if item is None:
         return
@@ -424,4 +425,4 @@ def register(app: App) -> None:
     app.action(KudosAction.READ_ALL)(handle_read_all)
     app.action(KudosAction.OPEN)(handle_open_kudos)
     app.action(KudosAction.PRIVACY)(handle_privacy_toggle)
-    app.action(KUDOS_UNDO_ACTION)(handle_kudos_undo)
+    app.action(UndoAction.KUDOS)(handle_kudos_undo)
