@@ -1,0 +1,99 @@
+"""Where `loyalty serve` spends CPU per request, by kind: `/okr show`, `/okr list` (all, me,
+a department) and `/checkin`, each offered alone to a profiled server (bench/servers.py: every
+thread of every worker under cProfile, timed in CPU time) on the load bench's data.
+
+Prints, per kind, the top functions by cumulative CPU time per request, leaving out Bolt's and
+gunicorn's own frames and the thread machinery (they wrap everything, so they say nothing about
+where to act). Run by the load bench with LOYALTY_BENCH_PROFILE=1, or alone:
+`python -m bench.load_profile` (a throwaway database, as the load bench).
+"""
+
+from __future__ import annotations
+
+import os
+import pstats
+import tempfile
+from pathlib import Path
+
+from bench.load_bench import SERVE_PROCESSES, ThrowawayDatabase, Workload, run_load, seed, warm_up
+from bench.servers import product_server
+
+KINDS = {
+    "/okr show": ("show",),
+    "/okr list": ("list_all", "list_me", "list_dept"),
+    "/checkin": ("checkin",),
+}
+RATE = float(os.environ.get("LOYALTY_BENCH_PROFILE_RATE", "100"))
+SECONDS = float(os.environ.get("LOYALTY_BENCH_PROFILE_SECONDS", "15"))
+TOP = 10
+# Frames that wrap every request: Bolt's dispatch and middleware chain, gunicorn's worker, the
+# thread pools; a function of theirs at the top of the list would hide the ones to act on.
+WRAPPERS = ("/slack_bolt/", "/gunicorn/", "/threading.py", "/concurrent/futures/",
+            "/selectors.py", "/socketserver.py", "{method 'run' of", "profiled_wsgi_app")  # fmt: skip
+
+
+def top_functions(stats: pstats.Stats, requests: int) -> list[tuple[float, float, int, str]]:
+    """(cumulative ms/request, own ms/request, calls/request, where) of the TOP functions by
+    cumulative time, wrappers left out."""
+    rows = []
+    for (filename, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():
+        where = f"{filename}:{line}({name})" if line else name
+        if any(w in where for w in WRAPPERS) or filename == "~" and name.startswith("<"):
+            continue
+        rows.append((cumulative * 1000 / requests, own * 1000 / requests, calls / requests, where))
+    rows.sort(reverse=True)
+    return rows[:TOP]
+
+
+def short(where: str) -> str:
+    for marker in ("/site-packages/", str(Path(__file__).resolve().parent.parent) + "/"):
+        if marker in where:
+            return where.split(marker, 1)[1]
+    return where
+
+
+def profile_kind(url: str, load: Workload, label: str, kinds: tuple[str, ...]) -> None:
+    with tempfile.TemporaryDirectory() as out:
+        srv = product_server(url, load.fake, SERVE_PROCESSES, profile_dir=Path(out))
+        profiled = Workload(load.owners, load.fake, kinds)
+        try:
+            warm_up(profiled, srv.port, seconds=1.0)
+            results = run_load(profiled, srv.port, duration=SECONDS, rate=RATE)
+        finally:
+            srv.stop()
+        files = sorted(str(p) for p in Path(out).glob("worker-*.prof"))
+        if not files:
+            print(f"{label}: no profile written (see the server's log)")
+            return
+        stats = pstats.Stats(*files)
+    answered = len(results.latencies)
+    total_ms = sum(v[2] for v in stats.stats.values()) * 1000 / max(1, answered)
+    print(f"\n{label}: {answered} requests at {RATE:.0f}/s, profiled CPU {total_ms:.2f} ms/request "
+          f"(profiling slows it; compare the functions with each other, not with the load run)")  # fmt: skip
+    print("  cum ms/req  own ms/req  calls/req  function")
+    for cumulative, own, calls, where in top_functions(stats, max(1, answered)):
+        print(f"  {cumulative:>10.3f}  {own:>10.3f}  {calls:>9.1f}  {short(where)}")
+
+
+def profile_kinds(url: str, load: Workload) -> None:
+    for label, kinds in KINDS.items():
+        profile_kind(url, load, label, kinds)
+        load.fake.reset()
+
+
+def main() -> None:
+    from bench.load_bench import ADMIN, OWNERS
+    from tests.fakes.slack_api import FakeSlack
+
+    fake = FakeSlack().start()
+    for user in [*OWNERS, ADMIN]:
+        fake.add_user(user, admin=user == ADMIN)
+    try:
+        with ThrowawayDatabase() as url:
+            profile_kinds(url, Workload(seed(url), fake))
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
