@@ -344,15 +344,17 @@ def count_checkins(url: str) -> int:
         engine.dispose()
 
 
-def warm_up(load: Workload, port: int, seconds: float = 2.0) -> None:
+def warm_up(load: Workload, port: int, seconds: float = 2.0) -> int:
     """Unmeasured reads first, so a fresh server's first requests (connection pools, caches)
-    count in neither server's figures; no check-ins, so the row counts stay exact."""
+    count in neither server's figures; no check-ins, so the row counts stay exact. Returns how
+    many were answered."""
     results = Results()
     reads = [i for i in range(int(seconds * RATE)) if load.mix[i % len(load.mix)] != "checkin"]
     with ThreadPoolExecutor(8) as pool:
         for i in reads:
             pool.submit(send, i, load, port, results, float("inf"))
             time.sleep(1 / RATE)
+    return len(results.latencies)
 
 
 def measured(srv: GunicornServer, load: Workload) -> tuple[Results, float]:

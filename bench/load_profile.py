@@ -32,17 +32,26 @@ WRAPPERS = ("/slack_bolt/", "/gunicorn/", "/threading.py", "/concurrent/futures/
             "/selectors.py", "/socketserver.py", "{method 'run' of", "profiled_wsgi_app")  # fmt: skip
 
 
-def top_functions(stats: pstats.Stats, requests: int) -> list[tuple[float, float, int, str]]:
+def top_functions(
+    stats: pstats.Stats, requests: int, *, by_own: bool = False
+) -> list[tuple[float, float, float, str]]:
     """(cumulative ms/request, own ms/request, calls/request, where) of the TOP functions by
-    cumulative time, wrappers left out."""
+    cumulative (or own) time, wrappers left out."""
     rows = []
     for (filename, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():
         where = f"{filename}:{line}({name})" if line else name
         if any(w in where for w in WRAPPERS) or filename == "~" and name.startswith("<"):
             continue
         rows.append((cumulative * 1000 / requests, own * 1000 / requests, calls / requests, where))
-    rows.sort(reverse=True)
+    rows.sort(key=lambda row: row[1] if by_own else row[0], reverse=True)
     return rows[:TOP]
+
+
+def print_top(stats: pstats.Stats, requests: int) -> None:
+    for title, by_own in (("by cumulative CPU", False), ("by own CPU", True)):
+        print(f"  top {TOP} {title}:\n  cum ms/req  own ms/req  calls/req  function")
+        for cumulative, own, calls, where in top_functions(stats, requests, by_own=by_own):
+            print(f"  {cumulative:>10.3f}  {own:>10.3f}  {calls:>9.2f}  {short(where)}")
 
 
 def short(where: str) -> str:
@@ -57,7 +66,7 @@ def profile_kind(url: str, load: Workload, label: str, kinds: tuple[str, ...]) -
         srv = product_server(url, load.fake, SERVE_PROCESSES, profile_dir=Path(out))
         profiled = Workload(load.owners, load.fake, kinds)
         try:
-            warm_up(profiled, srv.port, seconds=1.0)
+            warmed = warm_up(profiled, srv.port, seconds=1.0)  # profiled too: counted below
             results = run_load(profiled, srv.port, duration=SECONDS, rate=RATE)
         finally:
             srv.stop()
@@ -66,13 +75,11 @@ def profile_kind(url: str, load: Workload, label: str, kinds: tuple[str, ...]) -
             print(f"{label}: no profile written (see the server's log)")
             return
         stats = pstats.Stats(*files)
-    answered = len(results.latencies)
-    total_ms = sum(v[2] for v in stats.stats.values()) * 1000 / max(1, answered)
-    print(f"\n{label}: {answered} requests at {RATE:.0f}/s, profiled CPU {total_ms:.2f} ms/request "
-          f"(profiling slows it; compare the functions with each other, not with the load run)")  # fmt: skip
-    print("  cum ms/req  own ms/req  calls/req  function")
-    for cumulative, own, calls, where in top_functions(stats, max(1, answered)):
-        print(f"  {cumulative:>10.3f}  {own:>10.3f}  {calls:>9.1f}  {short(where)}")
+    answered = max(1, len(results.latencies) + warmed)
+    total_ms = sum(v[2] for v in stats.stats.values()) * 1000 / answered
+    print(f"\n{label}: {answered} requests, profiled CPU {total_ms:.2f} ms/request (cProfile "
+          "multiplies it; compare the functions with each other, not with the load run)")  # fmt: skip
+    print_top(stats, answered)
 
 
 def profile_kinds(url: str, load: Workload) -> None:
