@@ -45,9 +45,9 @@ def stopwatch() -> Iterator[list[float]]:
 
 
 def per_item(seconds: float, items: int, unit: str = "µs") -> str:
-    """`seconds` spread over `items`, as "12.3 µs/item" (or ms)."""
+    """`seconds` spread over `items`, as "12.3 µs" (or ms), for "… per key result"."""
     scale = {"µs": 1e6, "ms": 1e3}[unit]
-    return f"{seconds * scale / max(1, items):.1f} {unit}/item"
+    return f"{seconds * scale / max(1, items):.1f} {unit}"
 
 
 def ratio_line(ratio: float, what: str, goal: float | None = None) -> str:
