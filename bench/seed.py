@@ -1,5 +1,6 @@
-"""What the benches share to set up: a migrated SQLite database, the team row bulk seeders
-start from, and the settings of an app talking to the fake Slack."""
+"""What the benches share to set up: a migrated SQLite database, the rows bulk seeders start
+from (a team, departments and their members), the settings of an app talking to the fake Slack
+or of a KPI sync reading the fake Google, and the sync's read of the spreadsheet."""
 
 from __future__ import annotations
 
@@ -44,4 +45,31 @@ def app_settings(url: str, slack_api_url: str) -> Settings:
         slack_bot_token="xoxb-bench",
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack_api_url,
+    )
+
+
+def sheet_settings(url: str, key_file: str | Path, sheets_url: str, **extra: object) -> Settings:
+    """Settings of a KPI sync on `url` reading spreadsheet SHEET123 from the fake Google."""
+    return Settings(
+        _env_file=None,
+        database_url=url,
+        google_service_account_file=str(key_file),
+        kpi_spreadsheet="SHEET123",
+        google_sheets_api_url=sheets_url,
+        **extra,
+    )
+
+
+def fetch_with(settings: Settings):
+    """The KPI sync's read of the spreadsheet `settings` name (one batchGet), as the sync
+    itself makes it: the KPI tabs, the praise tab and, when there is one, the Feedback tab."""
+    from jobs.sheets_client import fetch_sheet
+
+    return fetch_sheet(
+        service_account_file=settings.google_service_account_file,
+        spreadsheet=settings.kpi_spreadsheet,
+        worksheets=settings.worksheet_names,
+        praise_worksheet=settings.kpi_praise_worksheet,
+        api_url=settings.google_sheets_api_url,
+        feedback_worksheet=settings.kpi_feedback_worksheet,
     )
