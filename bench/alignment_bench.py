@@ -19,17 +19,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, update
 
+from bench.measure import p95
 from bench.okr_bench import (
     OBJ_PER_DEPT,
     bare_app,
     mark_home_viewers,
-    p95,
     seed,
     stop_home_refresher,
     time_checkins,
-    user_id,
 )
-from bench.seed import app_settings, migrated_sqlite
+from bench.seed import app_settings, migrated_sqlite, user_id
 from slackapp.app import create_app, freeze_startup_heap
 from slackapp.listeners import alignment as alignment_listener
 from slackapp.listeners.app_home import build_home

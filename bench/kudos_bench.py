@@ -14,12 +14,20 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from bench.seed import app_settings, migrated_sqlite, team_row
+from bench.measure import p95
+from bench.seed import (
+    app_settings,
+    department_rows,
+    member_rows,
+    migrated_sqlite,
+    team_row,
+    user_id,
+)
+from bench.slack_requests import signed_request, slash_body
 from slackapp.app import create_app, freeze_startup_heap
 from slackapp.listeners.kudos import home_contribution
 from storage.db import session_scope
@@ -35,19 +43,10 @@ from storage.models import (
 )
 from storage.quarters import current_quarter_range
 from tests.fakes.slack_api import FakeSlack
-from tests.support.slack_driver import signed_request
 
 TEAM = "T0BENCH05"
 DEPTS, PEOPLE_PER_DEPT, RECOGNITIONS = 200, 10, 100_000
 KUDOS_CHANNEL = "C0KUDOSBEN"
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[18]
-
-
-def user_id(dept: int, person: int) -> str:
-    return f"U{dept:05d}{person:02d}"
 
 
 def seed(engine) -> list[str]:
@@ -62,33 +61,9 @@ def seed(engine) -> list[str]:
             insert(Team.__table__),
             [team_row(TEAM, now, recognition_channel=KUDOS_CHANNEL)],
         )
+        conn.execute(insert(Department.__table__), department_rows(TEAM, DEPTS, now, digits=3))
         conn.execute(
-            insert(Department.__table__),
-            [
-                {
-                    "id": d,
-                    "team_id": TEAM,
-                    "name": f"Department {d:03d}",
-                    "name_key": f"department {d:03d}",
-                    "created_by": "U0ADMIN01",
-                    "created_at": now,
-                }
-                for d in range(1, DEPTS + 1)
-            ],
-        )
-        conn.execute(
-            insert(DepartmentMember.__table__),
-            [
-                {
-                    "team_id": TEAM,
-                    "department_id": d,
-                    "user_id": user_id(d, p),
-                    "is_head": p == 0,
-                    "added_at": now,
-                }
-                for d in range(1, DEPTS + 1)
-                for p in range(PEOPLE_PER_DEPT)
-            ],
+            insert(DepartmentMember.__table__), member_rows(TEAM, DEPTS, PEOPLE_PER_DEPT, now)
         )
         # users.info facts already cached, as they are for anyone seen in the last hour.
         conn.execute(
@@ -148,22 +123,9 @@ def seed(engine) -> list[str]:
 
 def kudos_body(fake: FakeSlack, giver: str, recipients: list[str], i: int) -> str:
     mentions = " ".join(f"<@{u}|{u.lower()}>" for u in recipients)
-    return urlencode(
-        {
-            "token": "x",
-            "team_id": TEAM,
-            "team_domain": "bench",
-            "channel_id": "C0GENERAL",
-            "channel_name": "general",
-            "user_id": giver,
-            "user_name": giver.lower(),
-            "command": "/kudos",
-            "text": f"{mentions} the customer said the onboarding was the best they've had",
-            "api_app_id": "A0BENCH",
-            "response_url": fake.response_url(f"kudos{i}"),
-            "trigger_id": f"{i}.{i}.t",
-        }
-    )
+    return slash_body(team_id=TEAM, user=giver, command="/kudos",
+                      text=f"{mentions} the customer said the onboarding was the best they've had",
+                      response_url=fake.response_url(f"kudos{i}"), i=i)  # fmt: skip
 
 
 def main() -> bool:

@@ -73,3 +73,41 @@ def fetch_with(settings: Settings):
         api_url=settings.google_sheets_api_url,
         feedback_worksheet=settings.kpi_feedback_worksheet,
     )
+
+
+def user_id(dept: int, person: int) -> str:
+    """The Slack id of person `person` of department `dept` in the bulk-seeded data sets."""
+    return f"U{dept:05d}{person:02d}"
+
+
+def department_rows(
+    team_id: str, count: int, now: datetime, *, digits: int = 4, channels: bool = False
+) -> list[dict]:
+    """`department` rows 1..count ("Department 0001"…), each with channel C00000001… if asked."""
+    return [
+        {
+            "id": d,
+            "team_id": team_id,
+            "name": f"Department {d:0{digits}d}",
+            "name_key": f"department {d:0{digits}d}",
+            "created_by": "U0ADMIN01",
+            "created_at": now,
+            **({"channel_id": f"C{d:08d}"} if channels else {}),
+        }
+        for d in range(1, count + 1)
+    ]
+
+
+def member_rows(team_id: str, count: int, people: int, now: datetime) -> list[dict]:
+    """`people` members of each department 1..count (`user_id(d, p)`), person 0 its head."""
+    return [
+        {
+            "team_id": team_id,
+            "department_id": d,
+            "user_id": user_id(d, p),
+            "is_head": p == 0,
+            "added_at": now,
+        }
+        for d in range(1, count + 1)
+        for p in range(people)
+    ]
