@@ -468,13 +468,13 @@ def main() -> bool:
                 table.append((name, row))
                 ok &= run_ok
                 fake.reset()
+            print_summary(table)
             if os.environ.get("LOYALTY_BENCH_PROFILE"):
                 from bench.load_profile import profile_kinds
 
                 profile_kinds(url, load)
     finally:
         fake.stop()
-    print_summary(table)
     product, bare = dict(table)["steady"], dict(table)["bare Bolt app"]
     return bool(ok) and product["cpu_ms"] <= CPU_RATIO_GOAL * bare["cpu_ms"]
 

@@ -26,6 +26,11 @@ KINDS = {
 RATE = float(os.environ.get("LOYALTY_BENCH_PROFILE_RATE", "100"))
 SECONDS = float(os.environ.get("LOYALTY_BENCH_PROFILE_SECONDS", "15"))
 TOP = 10
+ROOT = Path(__file__).resolve().parent.parent
+LAYERS = ("storage", "slackapp", "jobs")
+# The project's own dispatch from a request to its handler: one line each, always on top.
+DISPATCH = ("slackapp/commands.py", "slackapp/replies.py", "(handle_okr)", "slackapp/http_server.py",
+            "slackapp/middleware", "(handle_checkin_command)")  # fmt: skip
 # Frames that wrap every request: Bolt's dispatch and middleware chain, gunicorn's worker, the
 # thread pools; a function of theirs at the top of the list would hide the ones to act on.
 WRAPPERS = ("/slack_bolt/", "/gunicorn/", "/threading.py", "/concurrent/futures/",
@@ -33,14 +38,19 @@ WRAPPERS = ("/slack_bolt/", "/gunicorn/", "/threading.py", "/concurrent/futures/
 
 
 def top_functions(
-    stats: pstats.Stats, requests: int, *, by_own: bool = False
+    stats: pstats.Stats, requests: int, *, by_own: bool = False, ours: bool = False
 ) -> list[tuple[float, float, float, str]]:
     """(cumulative ms/request, own ms/request, calls/request, where) of the TOP functions by
-    cumulative (or own) time, wrappers left out."""
+    cumulative (or own) time, wrappers left out; only the project's own with `ours`."""
     rows = []
     for (filename, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():
         where = f"{filename}:{line}({name})" if line else name
         if any(w in where for w in WRAPPERS) or filename == "~" and name.startswith("<"):
+            continue
+        if ours and (
+            not any(f"{ROOT}/{layer}/" in filename for layer in LAYERS)
+            or any(d in where for d in DISPATCH)
+        ):
             continue
         rows.append((cumulative * 1000 / requests, own * 1000 / requests, calls / requests, where))
     rows.sort(key=lambda row: row[1] if by_own else row[0], reverse=True)
@@ -48,14 +58,18 @@ def top_functions(
 
 
 def print_top(stats: pstats.Stats, requests: int) -> None:
-    for title, by_own in (("by cumulative CPU", False), ("by own CPU", True)):
+    lists = (("by cumulative CPU", False, False), ("by own CPU", True, False),
+             ("of the project's own (storage, slackapp, jobs) by cumulative CPU", False, True))  # fmt: skip
+    for title, by_own, ours in lists:
         print(f"  top {TOP} {title}:\n  cum ms/req  own ms/req  calls/req  function")
-        for cumulative, own, calls, where in top_functions(stats, requests, by_own=by_own):
+        for cumulative, own, calls, where in top_functions(
+            stats, requests, by_own=by_own, ours=ours
+        ):
             print(f"  {cumulative:>10.3f}  {own:>10.3f}  {calls:>9.2f}  {short(where)}")
 
 
 def short(where: str) -> str:
-    for marker in ("/site-packages/", str(Path(__file__).resolve().parent.parent) + "/"):
+    for marker in ("/site-packages/", f"{ROOT}/"):
         if marker in where:
             return where.split(marker, 1)[1]
     return where
