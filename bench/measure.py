@@ -8,7 +8,7 @@ the same run, on the same data, mostly does not. So every bench leads with its r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 
@@ -24,13 +24,6 @@ def p50(values: list[float]) -> float:
 
 def p95(values: list[float]) -> float:
     return percentile(values, 0.95)
-
-
-def timed_ms(action: Callable[[], object]) -> tuple[float, object]:
-    """(milliseconds `action` took, what it returned)."""
-    started = time.perf_counter()
-    result = action()
-    return (time.perf_counter() - started) * 1000, result
 
 
 @contextmanager
