@@ -26,11 +26,11 @@ from bench.seed import (
     team_row,
     user_id,
 )
-from bench.slack_requests import SIGNING_SECRET, signed_request, slash_body
+from bench.servers import bare_bolt_app
+from bench.slack_requests import signed_request, slash_body
 from slackapp.app import SlackApp, create_app, freeze_startup_heap
 from slackapp.listeners import objectives as objective_listener
 from slackapp.listeners.app_home import build_home
-from slackapp.web_client import make_web_client
 from storage.db import session_scope
 from storage.home import note_home_seen
 from storage.models import (
@@ -161,17 +161,6 @@ def stop_home_refresher(app: SlackApp) -> None:
         refresher.cancel_all(wait=30)
 
 
-def bare_app(settings) -> App:
-    """A Bolt app that only acks /checkin: the floor a signed dispatch costs on this machine."""
-    bare = App(
-        client=make_web_client(settings),
-        signing_secret=SIGNING_SECRET,
-        token_verification_enabled=False,
-    )
-    bare.command("/checkin")(lambda ack: ack())
-    return bare
-
-
 def time_checkins(
     app: SlackApp, bare: App, fake: FakeSlack, owned: dict[str, list[int]], rng, runs: int = 300
 ) -> tuple[list[float], list[float], list[float]]:
@@ -218,7 +207,7 @@ def main() -> bool:
         )
         settings = app_settings(url, fake.api_url)
         app = create_app(settings, engine)
-        bare = bare_app(settings)
+        bare = bare_bolt_app(api_url=fake.api_url, commands=("/checkin",))
         freeze_startup_heap()  # as `loyalty serve` and `loyalty run` do before serving
 
         rng = random.Random(7)

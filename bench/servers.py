@@ -130,24 +130,32 @@ def bare_server(
 # ---------------------------------------------------------------- inside the server processes
 
 
-def _bare_wsgi(commands: list[str], actions: list[str]):
-    import json
-
+def bare_bolt_app(*, api_url: str, commands: tuple[str, ...], actions: tuple[str, ...] = ()):
+    """A `slack_bolt.App` with the test signing secret that only acks `commands` and `actions`:
+    the floor a signed request costs, through `App.dispatch` or behind `bare_server`."""
     from slack_bolt import App
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_sdk import WebClient
 
-    from slackapp.app import freeze_startup_heap
-
     app = App(
-        client=WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]),
-        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        client=WebClient(token=BOT_TOKEN, base_url=api_url),
+        signing_secret=SIGNING_SECRET,
         token_verification_enabled=False,
     )
     for command in commands:
         app.command(command)(lambda ack: ack())
     for action in actions:
         app.action(action)(lambda ack: ack())
+    return app
+
+
+def _bare_wsgi(commands: tuple[str, ...], actions: tuple[str, ...]):
+    import json
+
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    from slackapp.app import freeze_startup_heap
+
+    app = bare_bolt_app(api_url=os.environ["SLACK_API_URL"], commands=commands, actions=actions)
     handler = SlackRequestHandler(app)
     ok = json.dumps({"ok": True}).encode()
 
@@ -164,8 +172,8 @@ def _bare_wsgi(commands: list[str], actions: list[str]):
 def _serve_bare(args) -> None:
     from slackapp import http_server
 
-    names = [c for c in args.commands.split(",") if c]
-    action_ids = [a for a in args.actions.split(",") if a]
+    names = tuple(c for c in args.commands.split(",") if c)
+    action_ids = tuple(a for a in args.actions.split(",") if a)
     server = http_server.make_server(lambda: None, args.host, args.port, args.workers)
     # The product's gunicorn application and configuration, with only the app it loads
     # replaced (its worker_exit hook finds no product app here and does nothing).
