@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from bench.okr_bench import p95
+from bench.measure import p95
 from bench.seed import app_settings, migrated_sqlite
 from slackapp.app import create_app
 from storage.db import session_scope
