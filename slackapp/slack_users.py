@@ -15,12 +15,17 @@ from storage.models import SlackUser, utcnow
 USER_CACHE_TTL = timedelta(hours=1)
 
 
+def is_fresh(row: SlackUser | None) -> bool:
+    """Whether a cached row may answer without asking Slack again."""
+    return bool(row and row.fetched_at and utcnow() - row.fetched_at < USER_CACHE_TTL)
+
+
 def fetch_user(
     session: Session, client: WebClient, *, team_id: str, user_id: str, force: bool = False
 ) -> SlackUser:
     """users.info facts (admin flag, timezone), cached for an hour."""
     row = session.get(SlackUser, (team_id, user_id))
-    if row and row.fetched_at and not force and utcnow() - row.fetched_at < USER_CACHE_TTL:
+    if not force and is_fresh(row):
         return row
     try:
         info = client.users_info(user=user_id)["user"]

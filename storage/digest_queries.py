@@ -42,7 +42,7 @@ from storage.rollup import (
     quarter_tree,
     with_own_values,
 )
-from storage.teams import team_now
+from storage.teams import team_now, team_or_default
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ def build_digest_data(
     department_ids: list[int] | None = None,
     default_timezone: str = "UTC",
 ) -> DigestData:
-    team = session.get(Team, team_id) or Team(team_id=team_id)
+    team = team_or_default(session, team_id=team_id)
     quarter = quarter_of(now.date())
     week_start = now - timedelta(days=7)
     local_today = team_now(team, default_timezone, now=now).date()  # "away until", overdue

@@ -32,6 +32,7 @@ from slackapp.form_errors import block_errors
 from slackapp.mentions import USER, split_mentions
 from slackapp.replies import UsageError, guarded, reply
 from slackapp.roles import Caller
+from slackapp.slack_users import is_fresh
 from slackapp.undo import undo_from_button
 from storage.behaviors import behavior_options
 from storage.errors import DomainError, FieldErrors
@@ -45,9 +46,10 @@ from storage.kudos import (
     validate_kudos,
 )
 from storage.leaderboards import is_hidden, leaderboard, set_hide_from_leaderboards
-from storage.models import Behavior, Team
+from storage.models import Behavior
 from storage.once import claim_once
 from storage.quarters import current_quarter_range
+from storage.teams import cached_users, team_or_default
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +95,13 @@ def parse_kudos_text(text: str) -> tuple[list[str], str, str | None]:
 
 def refresh_recipients(deps: Deps, client, *, team_id: str, user_ids: list[str]) -> None:
     """users.info for each recipient (cached), so bots and deleted accounts are refused. Each
-    person is cached in a transaction of their own: no write waits on the next Slack call."""
+    person asked of Slack is cached in a transaction of their own: no write waits on the next
+    Slack call. Those cached within the hour cost one read for all of them."""
+    with deps.session() as session:
+        cached = cached_users(session, team_id=team_id, user_ids=list(user_ids))
     for uid in user_ids:
+        if is_fresh(cached.get(uid)):
+            continue
         try:
             with deps.session() as session:
                 fetch_user(session, client, team_id=team_id, user_id=uid)
@@ -103,10 +110,6 @@ def refresh_recipients(deps: Deps, client, *, team_id: str, user_ids: list[str])
                 f"I couldn't check <@{uid}> with Slack ({exc.response.get('error')}); "
                 "try again in a moment."
             ) from exc
-
-
-def team_row(session, team_id: str) -> Team:
-    return session.get(Team, team_id) or Team(team_id=team_id)
 
 
 # --- delivering ---------------------------------------------------------------------------
@@ -122,7 +125,7 @@ def deliver_recognition(
     failure never loses it. The giver hears what happened (and about a missing channel), with
     an Undo button."""
     with deps.session() as session:
-        team = team_row(session, team_id)
+        team = team_or_default(session, team_id=team_id)
         behavior = (
             session.get(Behavior, item.recognition.behavior_id)
             if item.recognition.behavior_id
@@ -204,7 +207,7 @@ def open_kudos_modal(
     push: bool = False,
 ) -> None:
     with deps.session() as session:
-        team = team_row(session, team_id)
+        team = team_or_default(session, team_id=team_id)
         behaviors = behavior_options(session, team_id=team_id)
         require = team.kudos_require_behavior
     view = kudos_modal(

@@ -12,9 +12,10 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from slackapp.blocks.common import as_dicts, section
 from slackapp.blocks.kudos import KudosAction
-from slackapp.listeners.kudos import open_kudos_modal, team_row
+from slackapp.listeners.kudos import open_kudos_modal
 from slackapp.listeners.praise_shortcut import message_text
 from slackapp.roles import Caller
+from storage.teams import team_or_default
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def handle_reaction_added(event, deps, team_id, caller, client):
         return
     channel_id, ts = item.get("channel") or "", item.get("ts") or ""
     with deps.session() as session:
-        team = team_row(session, team_id)
+        team = team_or_default(session, team_id=team_id)
         if not team.feedback_channel or channel_id != team.feedback_channel:
             return
         if emoji_name(event.get("reaction")) != emoji_name(team.recognition_emoji or "star"):
@@ -95,7 +96,7 @@ def handle_open(ack, body, deps, team_id, caller, client, respond):
     except (ValueError, KeyError, TypeError):
         return
     with deps.session() as session:
-        team = team_row(session, team_id)
+        team = team_or_default(session, team_id=team_id)
         # The button only ever points into the feedback channel; never read anywhere else.
         allowed = team.feedback_channel == channel_id and may_recognize(caller, session)
     if not allowed:
