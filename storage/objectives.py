@@ -377,6 +377,10 @@ def list_objectives(
     """Objectives in list order. filters: scope ('me' — owned by me, with a KR I own, or in my
     departments —, 'all' or 'department'), department_id, include_closed, quarter."""
     q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
+    return _listed(session, q, limit=limit, offset=offset)
+
+
+def _listed(session: Session, q, *, limit: int | None, offset: int) -> list[ObjectiveView]:
     q = q.order_by(
         # Company objectives (no department) first, on both databases.
         col(Objective.department_id).asc().nulls_first(),
@@ -394,24 +398,12 @@ def objectives_page(
     moved into range (a list gone shorter since its buttons were drawn shows its last page).
     The count is its own statement: a window count on the page's statement would make the
     database sort every matching objective, not just find the page's."""
-    total = count_objectives(session, team_id=team_id, user_id=user_id, **filters)
+    q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
+    total = session.exec(select(func.count()).select_from(q.subquery())).one()
     page = min(max(1, page), pages_for(total, page_size))
     if total == 0:
         return [], 0, page
-    views = list_objectives(
-        session,
-        team_id=team_id,
-        user_id=user_id,
-        limit=page_size,
-        offset=(page - 1) * page_size,
-        **filters,
-    )
-    return views, total, page
-
-
-def count_objectives(session: Session, *, team_id: str, user_id: str, **filters) -> int:
-    q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
-    return session.exec(select(func.count()).select_from(q.subquery())).one()
+    return _listed(session, q, limit=page_size, offset=(page - 1) * page_size), total, page
 
 
 def key_results_owned_by(
