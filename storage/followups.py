@@ -20,7 +20,6 @@ from storage import audit
 from storage.behaviors import get_behavior, log_behavior
 from storage.departments import (
     department_by_id,
-    departments_in,
     find_department,
     head_ids,
     heads_of,
@@ -397,18 +396,18 @@ def claim_announcements(
     if not claimed:
         return []
     rows = session.exec(
-        select(Followup, Feedback)
+        select(Followup, Feedback, Department.name)
         .outerjoin(Feedback, col(Feedback.id) == col(Followup.feedback_id))
+        .outerjoin(Department, col(Department.id) == col(Followup.department_id))
         .where(col(Followup.id).in_(claimed))
         .order_by(col(Followup.number))
-        .execution_options(populate_existing=True)
     ).all()
-    dept_ids = list({fu.department_id for fu, _ in rows if fu.department_id is not None})
-    names = {d.id: d.name for d in departments_in(session, team_id=team_id, ids=dept_ids)}
-    heads = heads_of(session, department_ids=dept_ids)
+    heads = heads_of(
+        session, department_ids=list({fu.department_id for fu, _, _ in rows if fu.department_id})
+    )
     admins: list[str] | None = None
     out, nobody = [], []
-    for fu, fb in rows:
+    for fu, fb, dept_name in rows:
         people = heads.get(fu.department_id, [])
         if not people:
             if admins is None:
@@ -417,8 +416,7 @@ def claim_announcements(
         if not people:
             nobody.append(fu.id)
             continue
-        dept = names.get(fu.department_id, "no department")
-        out.append(Announcement(fu, fb, dept, list(people)))
+        out.append(Announcement(fu, fb, dept_name or "no department", list(people)))
     if nobody:
         release_announcements(session, team_id=team_id, followup_ids=nobody)
     return out
