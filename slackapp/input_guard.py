@@ -75,9 +75,11 @@ def malformed_reason(raw: bytes, content_type: str) -> str | None:
         ):
             return "event_callback without an event"
         return None
+    if not (text.startswith("payload=") or "&payload=" in text):
+        return None  # slash commands and the like: Bolt matches them or answers 404
     form = parse_qs(text, keep_blank_values=True)
     if "payload" not in form:
-        return None  # slash commands and the like: Bolt matches them or answers 404
+        return None
     try:
         payload = json.loads(form["payload"][0])
     except ValueError:
