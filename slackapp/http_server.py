@@ -21,10 +21,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import text
 
 from slackapp.feedback_webhook import FEEDBACK_HOOK_PATH, FeedbackHook
 from slackapp.input_guard import malformed_reason
+from storage.health import check_database
 
 if TYPE_CHECKING:
     from slackapp.app import SlackApp
@@ -63,8 +63,7 @@ def make_wsgi_app(app: SlackApp):
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz" and method == "GET":
             try:
-                with engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
+                check_database(engine)
                 body, status = {"ok": True}, "200 OK"
             except Exception as exc:  # noqa: BLE001 - health checks report, never raise
                 body, status = {"ok": False, "error": type(exc).__name__}, "503 Service Unavailable"
