@@ -19,20 +19,19 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, update
 
+from bench.measure import p95, print_ratios, ratio_line
 from bench.okr_bench import (
     OBJ_PER_DEPT,
-    bare_app,
     mark_home_viewers,
-    p95,
     seed,
     stop_home_refresher,
     time_checkins,
-    user_id,
 )
-from bench.seed import app_settings, migrated_sqlite
+from bench.seed import app_settings, migrated_sqlite, user_id
+from bench.servers import bare_bolt_app
 from slackapp.app import create_app, freeze_startup_heap
+from slackapp.home_refresher import build_home
 from slackapp.listeners import alignment as alignment_listener
-from slackapp.listeners.app_home import build_home
 from storage.models import Objective, ObjectiveLink
 from storage.quarters import quarter_of
 from tests.fakes.slack_api import FakeSlack
@@ -84,8 +83,7 @@ def align_tree(engine, objectives: int) -> dict[str, int]:
 
 def tree_reply(deps, quarter: str, page: int, user: str) -> dict:
     captured: dict = {}
-    ctx = {"deps": deps, "team_id": TEAM, "user_id": user}
-    alignment_listener.respond_tree(ctx, captured.update, quarter, page=page)
+    alignment_listener.respond_tree(deps, captured.update, quarter, team_id=TEAM, page=page)
     return captured
 
 
@@ -119,6 +117,7 @@ def main() -> bool:
     quarter = quarter_of(datetime.now(UTC).date())
     counts = {}
     ok = True
+    lines: list[str] = []  # printed after the ratios
     with tempfile.TemporaryDirectory() as tmp:
         # Small workspace: 50 departments, 500 objectives — only the statement counts.
         engine, owned, shape, settings = build(tmp, 50, fake)
@@ -135,7 +134,7 @@ def main() -> bool:
         deps = app.deps
         rng = random.Random(5)
         mark_home_viewers(engine, sorted(owned), rng)
-        bare = bare_app(settings)
+        bare = bare_bolt_app(api_url=fake.api_url, commands=("/checkin",))
         # The same workspace before any alignment: the figure alignment must not move.
         before_ms, _, before_bare_ms = time_checkins(app, bare, fake, owned, rng, runs=600)
         stop_home_refresher(app)
@@ -147,7 +146,7 @@ def main() -> bool:
             "(with a /checkin run before the links)"
         )
         counts[5000] = statement_counts(engine, deps, quarter, user_id(500, 1))
-        print(
+        lines.append(
             f"SQL statements, 500 vs 5,000 objectives: /okr tree {counts[500][0]} vs "
             f"{counts[5000][0]}, App Home {counts[500][1]} vs {counts[5000][1]}"
         )
@@ -163,7 +162,7 @@ def main() -> bool:
             reply = tree_reply(deps, quarter, 1 if i % 2 else rng.randint(1, pages), user_id(1, 1))
             tree_ms.append((time.perf_counter() - start) * 1000)
             all_ok &= within_limits(reply["blocks"])
-        print(
+        lines.append(
             f"/okr tree {quarter} (5,000 objectives, {pages} pages): p50 "
             f"{statistics.median(tree_ms):.1f} ms, p95 {p95(tree_ms):.1f} ms (budget 200 ms), "
             f"every page within Block Kit limits: {all_ok}"
@@ -175,18 +174,18 @@ def main() -> bool:
             view = build_home(deps, team_id=TEAM, user_id=who).to_dict()
             home_ms.append((time.perf_counter() - start) * 1000)
             home_ok &= len(view["blocks"]) <= 100 and "Company objectives" in str(view)
-        print(
+        lines.append(
             f"App Home build (with company objectives): p95 {p95(home_ms):.1f} ms "
             f"(budget 200 ms), within 100 blocks: {home_ok}"
         )
         ack_ms, full_ms, bare_ms = time_checkins(app, bare, fake, owned, rng, runs=600)
         budget = p95(before_ms) + CHECKIN_MARGIN_MS
-        print(
+        lines.append(
             f"/checkin ack before alignment: p50 {statistics.median(before_ms):.1f} ms, p95 "
             f"{p95(before_ms):.1f} ms (bare Bolt ack p95 {p95(before_bare_ms):.1f} ms); a tenth "
             "of key-result owners on App Home"
         )
-        print(
+        lines.append(
             f"/checkin ack on the aligned workspace: p50 {statistics.median(ack_ms):.1f} ms, "
             f"p95 {p95(ack_ms):.1f} ms (budget {budget:.1f} ms: before + "
             f"{CHECKIN_MARGIN_MS:.0f}); bare Bolt ack p95 {p95(bare_ms):.1f} ms; until the reply "
@@ -196,6 +195,13 @@ def main() -> bool:
         stop_home_refresher(app)
         engine.dispose()
     fake.stop()
+    print_ratios(
+        ratio_line(p95(ack_ms) / p95(before_ms), "/checkin ack p95 on the aligned workspace "
+                   "against the same workspace before its links were added"),
+        ratio_line(p95(ack_ms) / p95(bare_ms), "/checkin ack p95 on the aligned workspace "
+                   "against a bare Bolt app acking the same signed request"),
+    )  # fmt: skip
+    print("\n".join(lines))
     return (
         ok
         and all_ok

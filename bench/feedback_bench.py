@@ -61,10 +61,9 @@ def _figures_statements(engine, departments: int) -> int:
 
 
 def main() -> bool:
+    from bench.seed import fetch_with, migrated_sqlite, sheet_settings
     from jobs.kpi_sync import run_kpi_sync
-    from jobs.sheets_client import fetch_sheet
-    from slackapp.settings import Settings
-    from storage.db import make_engine, session_scope, upgrade
+    from storage.db import session_scope
     from storage.departments import create_department
     from storage.feedback_figures import COMPANY, voice_figures
     from storage.models import Feedback, Followup
@@ -78,26 +77,15 @@ def main() -> bool:
             key_file = google.service_account_file(Path(tmp))
             google.add_spreadsheet(sheets={"KPIs": [["date", "nps"], [date.today().isoformat(), 41]],
                                            "Feedback": tab})  # fmt: skip
-            url = f"sqlite:///{Path(tmp) / 'feedback.db'}"
-            upgrade(url)
-            engine = make_engine(url)
+            url, engine = migrated_sqlite(tmp, "feedback")
             with session_scope(engine) as s:
                 for name in names:
                     create_department(s, team_id=TEAM, actor_id="U0ADMIN01", is_admin=True,
                                       name=name, channel_id=None, head_ids=[])  # fmt: skip
-            settings = Settings(_env_file=None, database_url=url,
-                                google_service_account_file=str(key_file),
-                                kpi_spreadsheet="SHEET123", google_sheets_api_url=google.sheets_url)  # fmt: skip
+            settings = sheet_settings(url, key_file, google.sheets_url)
             google.reset_counts()
             t0 = time.perf_counter()
-            data = fetch_sheet(
-                service_account_file=settings.google_service_account_file,
-                spreadsheet=settings.kpi_spreadsheet,
-                worksheets=settings.worksheet_names,
-                praise_worksheet=settings.kpi_praise_worksheet,
-                api_url=settings.google_sheets_api_url,
-                feedback_worksheet=settings.kpi_feedback_worksheet,
-            )
+            data = fetch_with(settings)
             fetch_s = time.perf_counter() - t0
             batch_gets = google.count("batchGet")
             t1, c1 = time.perf_counter(), time.process_time()

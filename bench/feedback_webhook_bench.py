@@ -23,7 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import create_engine, func, select
 
-from bench.load_bench import ThrowawayDatabase, pct
+from bench.load_bench import ThrowawayDatabase
+from bench.measure import percentile
+from bench.servers import product_server
 from storage.db import make_engine, session_scope, upgrade
 from storage.departments import create_department
 from storage.models import Feedback, Followup
@@ -56,8 +58,6 @@ def body(i: int) -> dict:
 
 
 def main() -> bool:
-    from bench.load_bench import Server
-
     fake = FakeSlack().start()
     for head in HEADS:
         fake.add_user(head, name=head)
@@ -69,7 +69,7 @@ def main() -> bool:
     try:
         with ThrowawayDatabase() as url:
             seed(url)
-            server = Server(url, fake, max(2, os.cpu_count() or 1))
+            server = product_server(url, fake, max(2, os.cpu_count() or 1), admins="U0ADMIN01")
             try:
 
                 def send(i: int) -> None:
@@ -129,7 +129,7 @@ def main() -> bool:
     finally:
         fake.stop()
         os.environ.pop("LOYALTY_FEEDBACK_TOKEN", None)
-    p50, p95, p99 = (pct(latencies, q) for q in (0.5, 0.95, 0.99))
+    p50, p95, p99 = (percentile(latencies, q) for q in (0.5, 0.95, 0.99))
     dms = len(fake.calls_to("chat.postMessage"))
     ok = not errors and p95 < P95_BUDGET_S and stored == len(acked) and unannounced == 0
     print(

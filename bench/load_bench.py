@@ -1,24 +1,31 @@
-"""`loyalty serve` under load: 200 signed requests per second of mixed commands on loopback.
+"""`loyalty serve` under load: 200 signed requests per second of mixed commands on loopback,
+compared with a bare Bolt app answering the same requests in the same run.
 
 Against a throwaway PostgreSQL database, with real `loyalty serve --workers N` subprocesses
 (N = cores, LOYALTY_BENCH_SERVE_WORKERS) and the fake Slack Web API (tests/fakes) answering
-response_url posts and API calls, two runs:
+response_url posts and API calls, three runs:
 
 1. steady: 200 req/s for LOYALTY_BENCH_DURATION seconds (default 60): no request may fail;
-2. crash: the same, with one worker killed with SIGKILL half-way: the server must replace it,
-   and the requests that worker was answering at that moment are dropped — counted and printed
-   as errors, not retried (a load balancer does not resend a POST that may have been handled).
+2. bare: the same requests, signed the same way, acked by a minimal `slack_bolt.App` (same
+   signing secret, same commands) under the same gunicorn settings (bench/servers.py);
+3. crash: the steady load, with one worker killed with SIGKILL half-way: the server must
+   replace it, and the requests that worker was answering at that moment are dropped —
+   counted and printed as errors, not retried (a load balancer does not resend a POST that
+   may have been handled).
 
-Each run checks that every check-in acknowledged with a 200 is in the database afterwards
-(rows are counted; how many authors got the "Checked in" reply is printed too) and prints
-p50/p95/p99 latency per request as measured on loopback (the server's answer time; Slack's
-limit is 3 s). The steady runs also print the servers' CPU time per request, which, unlike
-latency, barely moves when other programs load the machine.
+First printed: the ratio of the servers' CPU time per request (master + workers, from /proc,
+counted until the server is idle again), product against bare, goal ≤ 2×. CPU time, unlike
+latency, barely moves when other programs load the machine, and the ratio cancels the
+machine's speed. Then each run checks that every check-in acknowledged with a 200 is in the
+database afterwards (rows are counted; how many authors got the "Checked in" reply is printed
+too) and prints p50/p95/p99 latency per request as measured on loopback (the server's answer
+time; Slack's limit is 3 s).
 
 Environment: LOYALTY_BENCH_POSTGRES_URL (else LOYALTY_TEST_POSTGRES_URL, else
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres) names a server where a database can be
 created; LOYALTY_BENCH_DURATION shortens the runs for a quick check; LOYALTY_BENCH_RATE changes
-the rate (default 200).
+the rate (default 200); LOYALTY_BENCH_PROFILE=1 adds profiled runs of `/okr show`, `/okr list`
+and `/checkin` (bench/load_profile.py).
 """
 
 from __future__ import annotations
@@ -27,7 +34,6 @@ import gc
 import http.client
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -36,23 +42,19 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from storage.db import make_engine, session_scope, upgrade  # noqa: E402
-from storage.departments import create_department  # noqa: E402
-from storage.models import CheckIn  # noqa: E402
-from storage.objectives import KeyResultInput, create_objective  # noqa: E402
-from storage.quarters import quarter_bounds, quarter_of  # noqa: E402
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
-from tests.support.processes import child_pids, free_port, healthy  # noqa: E402
-from tests.support.slack_driver import SIGNING_SECRET, sign  # noqa: E402
+from bench.measure import p50, p95, percentile, print_ratios, ratio_line
+from bench.servers import GunicornServer, bare_server, product_server
+from bench.slack_requests import post_signed, slash_body
+from storage.db import make_engine, session_scope, upgrade
+from storage.departments import create_department
+from storage.models import CheckIn
+from storage.objectives import KeyResultInput, create_objective
+from storage.quarters import quarter_bounds, quarter_of
+from tests.fakes.slack_api import FakeSlack
 
 TEAM = "T0TEAMA01"
 ADMIN = "U0ADMIN01"
@@ -66,9 +68,10 @@ SERVE_PROCESSES = int(
     os.environ.get("LOYALTY_BENCH_SERVE_WORKERS", str(max(2, os.cpu_count() or 1)))
 )
 P99_BUDGET_S = 1.0  # well inside Slack's 3 s
+CPU_RATIO_GOAL = 2.0  # product CPU per request against the bare Bolt app's
 # 4 in 10 requests are check-ins (writes); the rest read.
-MIX = ["checkin", "list_all", "checkin", "show", "checkin", "dept_list", "list_me", "checkin",
-       "help", "list_dept"]  # fmt: skip
+MIX = ("checkin", "list_all", "checkin", "show", "checkin", "dept_list", "list_me", "checkin",
+       "help", "list_dept")  # fmt: skip
 
 
 def pg_base_url() -> str:
@@ -121,66 +124,6 @@ def seed(url: str) -> dict[int, str]:
     return owners
 
 
-class Server:
-    """One `loyalty serve --workers N` subprocess on a free loopback port."""
-
-    def __init__(self, url: str, fake: FakeSlack, processes: int):
-        self.port = free_port()
-        self.processes = processes
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "SLACK_BOT_TOKEN": "xoxb-bench-token",
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "SLACK_CLIENT_ID": "",
-            "SLACK_CLIENT_SECRET": "",
-            "LOYALTY_ADMINS": ADMIN,
-        }
-        self.log = open(  # noqa: SIM115 - closed in stop()
-            Path(os.environ.get("TMPDIR", "/tmp")) / f"loyalty_bench_{self.port}.log", "w"
-        )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "loyalty", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(processes)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"loyalty serve exited at start; see {self.log.name}")
-            if len(self.workers()) == processes and healthy(self.port):
-                return
-            time.sleep(0.2)
-        raise RuntimeError("loyalty serve did not become healthy within 60 s")
-
-    def workers(self) -> set[int]:
-        return child_pids(self.proc.pid)
-
-    def cpu_seconds(self) -> dict[int, float]:
-        """CPU time (user + system) used so far by the master and each worker."""
-        used = {}
-        for pid in [self.proc.pid, *self.workers()]:
-            try:
-                fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return used
-
-    def stop(self, wait: float = 60) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(wait)
-            except subprocess.TimeoutExpired:
-                for pid in self.workers():
-                    os.kill(pid, signal.SIGKILL)
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
 @dataclass
 class Results:
     latencies: list[float] = field(default_factory=list)
@@ -197,12 +140,21 @@ class Results:
     slow: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds) > 100 ms
 
 
-def build(i: int, owners: dict[int, str]) -> tuple[str, str]:
-    kind = MIX[i % len(MIX)]
-    numbers = sorted(owners)
+@dataclass
+class Workload:
+    """The requests offered: request i is of kind mix[i % len(mix)], for key result owners."""
+
+    owners: dict[int, str]
+    fake: FakeSlack
+    mix: tuple[str, ...] = MIX
+
+
+def build(i: int, load: Workload) -> tuple[str, str]:
+    kind = load.mix[i % len(load.mix)]
+    numbers = sorted(load.owners)
     kr = numbers[i % len(numbers)]
-    user = owners[kr]
-    text_by_kind = {
+    user = load.owners[kr]
+    command, text_ = {
         "checkin": ("/checkin", f"KR-{kr} {30 + i % 20} 7/10 bench {i}"),
         "list_all": ("/okr", "list all"),
         "list_me": ("/okr", "list me"),
@@ -210,29 +162,14 @@ def build(i: int, owners: dict[int, str]) -> tuple[str, str]:
         "show": ("/okr", f"show O-{kr}"),
         "dept_list": ("/okr", "dept list"),
         "help": ("/okr", "help"),
-    }
-    command, text_ = text_by_kind[kind]
-    return kind, urlencode(
-        {
-            "team_id": TEAM,
-            "team_domain": "bench",
-            "channel_id": "C0GENERAL",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": command,
-            "text": text_,
-            "api_app_id": "A0LOYALTY1",
-            "response_url": f"{FAKE_URL}/response/bench{i}",
-            "trigger_id": f"{i}.{i}.bench",
-        }
-    )
+    }[kind]
+    body = slash_body(team_id=TEAM, user=user, command=command, text=text_,
+                      response_url=load.fake.response_url(f"bench{i}"), i=i)  # fmt: skip
+    return kind, body
 
 
-FAKE_URL = ""
-
-
-def send(i: int, owners, port: int, results: Results, give_up_at: float) -> None:
-    kind, body = build(i, owners)
+def send(i: int, load: Workload, port: int, results: Results, give_up_at: float) -> None:
+    kind, body = build(i, load)
     if time.perf_counter() > give_up_at:
         # Bounded in time: a server far behind the offered rate ends the run, as a failure.
         with results.lock:
@@ -240,12 +177,7 @@ def send(i: int, owners, port: int, results: Results, give_up_at: float) -> None
         return
     started = time.perf_counter()
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
-        conn.request("POST", "/slack/events", body=body.encode(), headers=headers)
-        resp = conn.getresponse()
-        answer = resp.read().decode("utf-8", "replace")
-        conn.close()
+        status, answer = post_signed(port, body)
     except (ConnectionError, http.client.HTTPException, OSError) as exc:
         # Cut off before an answer (the worker holding the connection died): not acknowledged,
         # and not retried — it may have been handled.
@@ -260,8 +192,8 @@ def send(i: int, owners, port: int, results: Results, give_up_at: float) -> None
             results.slow.append((started, elapsed))
         results.kinds[kind] += 1
         results.by_kind.setdefault(kind, []).append(elapsed)
-        if resp.status != 200:
-            results.errors.append(f"#{i} {kind}: HTTP {resp.status}")
+        if status != 200:
+            results.errors.append(f"#{i} {kind}: HTTP {status}")
         elif answer:  # a slash command is acknowledged with an empty body
             results.errors.append(f"#{i} {kind}: answered {answer[:120]!r}")
         elif kind == "checkin":
@@ -269,28 +201,28 @@ def send(i: int, owners, port: int, results: Results, give_up_at: float) -> None
             results.acked_ids.add(i)
 
 
-def run_load(owners, port: int, *, duration: float, on_half=None) -> Results:
-    """Offer RATE requests a second for `duration` seconds. This process's cyclic garbage
+def run_load(load: Workload, port: int, *, duration: float, rate: float = RATE, on_half=None):
+    """Offer `rate` requests a second for `duration` seconds. This process's cyclic garbage
     collector is paused meanwhile: its full collections (the fake Slack keeps every call it
     received) stalled every client thread at once for up to a quarter of a second, and that
     pause was timed as the server's latency."""
     gc.collect()
     gc.disable()
     try:
-        return _offer_load(owners, port, duration=duration, on_half=on_half)
+        return _offer_load(load, port, duration=duration, rate=rate, on_half=on_half)
     finally:
         gc.enable()
 
 
-def _offer_load(owners, port: int, *, duration: float, on_half=None) -> Results:
+def _offer_load(load: Workload, port: int, *, duration: float, rate: float, on_half) -> Results:
     results = Results()
-    total = int(duration * RATE)
+    total = int(duration * rate)
     pool = ThreadPoolExecutor(CLIENT_THREADS)
     start = time.perf_counter()
     give_up_at = start + duration * 3 + 30
     half_done = False
     for i in range(total):
-        due = start + i / RATE
+        due = start + i / rate
         now = time.perf_counter()
         if due > now:
             time.sleep(due - now)
@@ -299,7 +231,7 @@ def _offer_load(owners, port: int, *, duration: float, on_half=None) -> Results:
         if on_half and not half_done and i >= total // 2:
             half_done = True
             threading.Thread(target=on_half, daemon=True).start()
-        pool.submit(send, i, owners, port, results, give_up_at)
+        pool.submit(send, i, load, port, results, give_up_at)
     pool.shutdown(wait=True)
     results.elapsed = time.perf_counter() - start
     return results
@@ -308,7 +240,7 @@ def _offer_load(owners, port: int, *, duration: float, on_half=None) -> Results:
 class Killer:
     """Half-way: SIGKILL one worker, then watch for the server to replace it."""
 
-    def __init__(self, server: Server):
+    def __init__(self, server: GunicornServer):
         self.server = server
         self.victim: int | None = None
         self.replacement: int | None = None
@@ -334,21 +266,16 @@ class Killer:
 def stored_checkins(url: str, expected: int, timeout: float = 60, settled: float = 5) -> int:
     """Check-ins are written right after the ack; wait for stragglers (until `expected` rows,
     or no new row for `settled` seconds), then count."""
-    engine = make_engine(url)
     deadline = time.monotonic() + timeout
     last, last_change = -1, time.monotonic()
-    try:
-        while True:
-            with engine.connect() as conn:
-                n = conn.execute(select(func.count()).select_from(CheckIn.__table__)).scalar_one()
-            now = time.monotonic()
-            if n != last:
-                last, last_change = n, now
-            if n >= expected or now > deadline or now - last_change > settled:
-                return n
-            time.sleep(0.5)
-    finally:
-        engine.dispose()
+    while True:
+        n = count_checkins(url)
+        now = time.monotonic()
+        if n != last:
+            last, last_change = n, now
+        if n >= expected or now > deadline or now - last_change > settled:
+            return n
+        time.sleep(0.5)
 
 
 def confirmed_checkins(fake: FakeSlack, acked_ids: set[int]) -> int:
@@ -361,62 +288,51 @@ def confirmed_checkins(fake: FakeSlack, acked_ids: set[int]) -> int:
     )
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-def report(
-    name: str, results: Results, stored: int, baseline: int, confirmed: int
-) -> tuple[bool, dict]:
-    new_rows = stored - baseline
+def latency_lines(name: str, results: Results) -> list[str]:
     lat = results.latencies
-    print(
+    return [
         f"{name}: {len(lat)} answered in {results.elapsed:.1f}s "
         f"({len(lat) / results.elapsed:.0f}/s), errors {len(results.errors) + len(results.dropped)}"
         f" (dropped connections {len(results.dropped)}, wrong answers {len(results.errors)}), "
-        f"generator late {results.late}"
-    )
-    print(f"  mix: {dict(results.kinds)}")
-    print(
-        f"  latency p50 {pct(lat, 0.5) * 1000:.1f} ms · p95 {pct(lat, 0.95) * 1000:.1f} ms · "
-        f"p99 {pct(lat, 0.99) * 1000:.1f} ms · max {max(lat, default=0) * 1000:.1f} ms"
-    )
-    print(
+        f"generator late {results.late}",
+        f"  mix: {dict(results.kinds)}",
+        f"  latency p50 {p50(lat) * 1000:.1f} ms · p95 {p95(lat) * 1000:.1f} ms · "
+        f"p99 {percentile(lat, 0.99) * 1000:.1f} ms · max {max(lat, default=0) * 1000:.1f} ms",
         "  p95 by kind: "
-        + ", ".join(f"{k} {pct(v, 0.95) * 1000:.1f}" for k, v in sorted(results.by_kind.items()))
-        + " ms"
-    )
-    print(
+        + ", ".join(f"{k} {p95(v) * 1000:.1f}" for k, v in sorted(results.by_kind.items()))
+        + " ms",
+        *(f"  error: {err}" for err in (results.errors + results.dropped)[:5]),
+    ]
+
+
+def report(name: str, results: Results, stored: int, confirmed: int) -> tuple[bool, dict]:
+    """Whether the run kept every acknowledged check-in, and its row for the summary (with
+    the lines describing it under "lines")."""
+    lines = latency_lines(name, results)
+    lines.append(
         f"  check-ins acknowledged {results.checkins_acked}, confirmed to their author "
-        f"{confirmed}, rows stored {new_rows}"
+        f"{confirmed}, rows stored {stored}"
         + (f" (dropped check-ins {results.checkins_dropped})" if results.checkins_dropped else "")
     )
-    for err in (results.errors + results.dropped)[:5]:
-        print("  error:", err)
     ok = (
         not results.errors
-        and new_rows >= results.checkins_acked
+        and stored >= results.checkins_acked
         # a dropped check-in may have been stored before its connection was cut
-        and new_rows - results.checkins_acked <= results.checkins_dropped
-        and pct(lat, 0.99) <= P99_BUDGET_S
+        and stored - results.checkins_acked <= results.checkins_dropped
+        and percentile(results.latencies, 0.99) <= P99_BUDGET_S
     )
-    if new_rows < results.checkins_acked:
-        print(
-            f"  LOST {results.checkins_acked - new_rows} acknowledged check-ins "
+    if stored < results.checkins_acked:
+        lines.append(
+            f"  LOST {results.checkins_acked - stored} acknowledged check-ins "
             f"({results.checkins_acked - confirmed} acknowledged but never confirmed)"
         )
-    row = {
-        "answered": len(lat),
-        "errors": len(results.errors) + len(results.dropped),
-        "p50": pct(lat, 0.5) * 1000,
-        "p95": pct(lat, 0.95) * 1000,
-        "p99": pct(lat, 0.99) * 1000,
-        "acked": results.checkins_acked,
-        "stored": new_rows,
-        "confirmed": confirmed,
-    }
-    return ok, row
+    lat = results.latencies
+    return ok, {
+        "answered": len(lat), "errors": len(results.errors) + len(results.dropped),
+        "p50": p50(lat) * 1000, "p95": p95(lat) * 1000, "p99": percentile(lat, 0.99) * 1000,
+        "acked": results.checkins_acked, "stored": stored, "confirmed": confirmed,
+        "lines": lines,
+    }  # fmt: skip
 
 
 def count_checkins(url: str) -> int:
@@ -428,97 +344,139 @@ def count_checkins(url: str) -> int:
         engine.dispose()
 
 
-def warm_up(owners, port: int, seconds: float = 2.0) -> None:
+def warm_up(load: Workload, port: int, seconds: float = 2.0) -> int:
     """Unmeasured reads first, so a fresh server's first requests (connection pools, caches)
-    count in neither server's figures; no check-ins, so the row counts stay exact."""
+    count in neither server's figures; no check-ins, so the row counts stay exact. Returns how
+    many were answered."""
     results = Results()
-    reads = [i for i in range(int(seconds * RATE)) if MIX[i % len(MIX)] != "checkin"]
+    reads = [i for i in range(int(seconds * RATE)) if load.mix[i % len(load.mix)] != "checkin"]
     with ThreadPoolExecutor(8) as pool:
         for i in reads:
-            pool.submit(send, i, owners, port, results, float("inf"))
+            pool.submit(send, i, load, port, results, float("inf"))
             time.sleep(1 / RATE)
+    return len(results.latencies)
 
 
-def steady_run(url: str, fake: FakeSlack, owners) -> tuple[bool, dict]:
+def measured(srv: GunicornServer, load: Workload) -> tuple[Results, float]:
+    """The load on a warmed-up server: (results, server CPU ms per answered request)."""
+    warm_up(load, srv.port)
+    cpu_before = srv.cpu_seconds()
+    results = run_load(load, srv.port, duration=DURATION)
+    cpu = srv.cpu_since(cpu_before)
+    return results, cpu * 1000 / max(1, len(results.latencies))
+
+
+def steady_run(url: str, load: Workload) -> tuple[bool, dict]:
     """Steady load: nothing may fail."""
-    srv = Server(url, fake, SERVE_PROCESSES)
+    srv = product_server(url, load.fake, SERVE_PROCESSES, admins=ADMIN)
     try:
-        warm_up(owners, srv.port)
         before = count_checkins(url)
-        cpu_before = srv.cpu_seconds()
-        results = run_load(owners, srv.port, duration=DURATION)
-        cpu = sum(t - cpu_before.get(pid, 0.0) for pid, t in srv.cpu_seconds().items())
+        results, cpu_ms = measured(srv, load)
     finally:
         srv.stop()
-    stored = stored_checkins(url, before + results.checkins_acked)
-    confirmed = confirmed_checkins(fake, results.acked_ids)
-    ok, row = report(f"{SERVE_PROCESSES} workers", results, stored, before, confirmed)
-    # CPU per request barely depends on what else runs on the machine; latency does.
-    row["cpu_ms"] = cpu * 1000 / max(1, len(results.latencies))
-    print(f"  server CPU time {cpu:.1f}s, {row['cpu_ms']:.2f} ms per request")
+    stored = stored_checkins(url, before + results.checkins_acked) - before
+    confirmed = confirmed_checkins(load.fake, results.acked_ids)
+    ok, row = report(f"loyalty serve, {SERVE_PROCESSES} workers", results, stored, confirmed)
+    row["cpu_ms"] = cpu_ms
     return ok and not results.dropped, row
 
 
-def crash_run(url: str, fake: FakeSlack, owners) -> tuple[bool, dict]:
+def bare_run(load: Workload) -> tuple[bool, dict]:
+    """The same requests, acked by a bare Bolt app under the same gunicorn settings."""
+    srv = bare_server(load.fake, SERVE_PROCESSES, commands=("/checkin", "/okr"))
+    try:
+        results, cpu_ms = measured(srv, load)
+    finally:
+        srv.stop()
+    lines = latency_lines(f"bare Bolt app, {SERVE_PROCESSES} workers", results)
+    lat = results.latencies
+    row = {"answered": len(lat), "errors": len(results.errors) + len(results.dropped),
+           "p50": p50(lat) * 1000, "p95": p95(lat) * 1000, "p99": percentile(lat, 0.99) * 1000,
+           "cpu_ms": cpu_ms, "lines": lines}  # fmt: skip
+    return not results.errors and not results.dropped, row
+
+
+def crash_run(url: str, load: Workload) -> tuple[bool, dict]:
     """One worker killed with SIGKILL half-way: replaced; its in-flight requests dropped."""
-    srv = Server(url, fake, SERVE_PROCESSES)
+    srv = product_server(url, load.fake, SERVE_PROCESSES, admins=ADMIN)
     killer = Killer(srv)
     try:
-        warm_up(owners, srv.port)
+        warm_up(load, srv.port)
         before = count_checkins(url)
-        results = run_load(owners, srv.port, duration=DURATION, on_half=killer)
+        results = run_load(load, srv.port, duration=DURATION, on_half=killer)
         alive_after = srv.workers()
     finally:
         srv.stop()
-    stored = stored_checkins(url, before + results.checkins_acked)
-    confirmed = confirmed_checkins(fake, results.acked_ids)
-    ok, row = report(f"{SERVE_PROCESSES} workers, one killed", results, stored, before, confirmed)
-    if killer.replaced_after is not None:
-        print(
-            f"  worker {killer.victim} killed with SIGKILL half-way; its replacement, worker "
-            f"{killer.replacement}, started {killer.replaced_after:.2f}s later; "
-            f"{len(alive_after)} workers at the end"
-        )
-    else:
-        print(f"  worker {killer.victim} killed with SIGKILL half-way: NOT REPLACED within 30 s")
+    stored = stored_checkins(url, before + results.checkins_acked) - before
+    confirmed = confirmed_checkins(load.fake, results.acked_ids)
+    name = f"loyalty serve, {SERVE_PROCESSES} workers, one killed"
+    ok, row = report(name, results, stored, confirmed)
+    if killer.replaced_after is None:
+        row["lines"].append(f"  worker {killer.victim} killed with SIGKILL half-way: "
+                            "NOT REPLACED within 30 s")  # fmt: skip
+        return False, row
+    row["lines"].append(
+        f"  worker {killer.victim} killed with SIGKILL half-way; its replacement, worker "
+        f"{killer.replacement}, started {killer.replaced_after:.2f}s later; "
+        f"{len(alive_after)} workers at the end"
+    )
     if results.slow and killer.killed_perf is not None:
         sent = sorted(at - killer.killed_perf for at, _ in results.slow)
-        print(
+        row["lines"].append(
             f"  {len(sent)} requests over 100 ms, sent from {sent[0]:+.2f}s to {sent[-1]:+.2f}s "
             f"after the kill (slowest {max(e for _, e in results.slow) * 1000:.0f} ms)"
         )
-    return ok and killer.replaced_after is not None, row
+    return ok, row
+
+
+def print_summary(table: list[tuple[str, dict]]) -> None:
+    product, bare = dict(table)["steady"], dict(table)["bare Bolt app"]
+    print_ratios(
+        ratio_line(product["cpu_ms"] / bare["cpu_ms"], "server CPU per request, loyalty serve "
+                   "against a bare Bolt app acking the same signed requests", CPU_RATIO_GOAL)
+    )  # fmt: skip
+    print(f"  server CPU per request: loyalty serve {product['cpu_ms']:.2f} ms, bare Bolt app "
+          f"{bare['cpu_ms']:.2f} ms (master + workers, from /proc, until idle)")  # fmt: skip
+    for _, row in table:
+        print("\n".join(row["lines"]))
+    print("\nrun                  answered  errors  p50 ms  p95 ms  p99 ms  "
+          "CPU ms/req  check-ins acked/confirmed/stored")  # fmt: skip
+    for run, row in table:
+        cpu = f"{row['cpu_ms']:.2f}" if "cpu_ms" in row else "-"
+        checkins = f"{row['acked']}/{row['confirmed']}/{row['stored']}" if "acked" in row else "-"
+        print(
+            f"{run:<20} {row['answered']:>8}  {row['errors']:>6}  {row['p50']:>6.1f}  "
+            f"{row['p95']:>6.1f}  {row['p99']:>6.1f}  {cpu:>10}  {checkins}"
+        )
 
 
 def main() -> bool:
-    global FAKE_URL
     print(f"rate {RATE:.0f}/s for {DURATION:.0f}s per run, {SERVE_PROCESSES} workers, "
           f"PostgreSQL at {make_url(pg_base_url()).render_as_string(hide_password=True)}")  # fmt: skip
     fake = FakeSlack().start()
-    FAKE_URL = fake.url
     for user in [*OWNERS, ADMIN]:
         fake.add_user(user, admin=user == ADMIN)
     ok = True
     table: list = []
     try:
         with ThrowawayDatabase() as url:
-            owners = seed(url)
-            for name, run in [("steady", steady_run), ("1 worker SIGKILLed", crash_run)]:
-                run_ok, row = run(url, fake, owners)
+            load = Workload(seed(url), fake)
+            runs = [("steady", lambda: steady_run(url, load)), ("bare Bolt app", lambda: bare_run(load)),
+                    ("1 worker SIGKILLed", lambda: crash_run(url, load))]  # fmt: skip
+            for name, run in runs:
+                run_ok, row = run()
                 table.append((name, row))
                 ok &= run_ok
                 fake.reset()
+            print_summary(table)
+            if os.environ.get("LOYALTY_BENCH_PROFILE"):
+                from bench.load_profile import profile_kinds
+
+                profile_kinds(url, load)
     finally:
         fake.stop()
-    print("\nrun                  answered  errors  p50 ms  p95 ms  p99 ms  "
-          "CPU ms/req  check-ins acked/confirmed/stored")  # fmt: skip
-    for run, row in table:
-        cpu = f"{row['cpu_ms']:.2f}" if "cpu_ms" in row else "-"
-        print(
-            f"{run:<20} {row['answered']:>8}  {row['errors']:>6}  {row['p50']:>6.1f}  "
-            f"{row['p95']:>6.1f}  {row['p99']:>6.1f}  {cpu:>10}  {row['acked']}/{row['confirmed']}/{row['stored']}"
-        )
-    return bool(ok)
+    product, bare = dict(table)["steady"], dict(table)["bare Bolt app"]
+    return bool(ok) and product["cpu_ms"] <= CPU_RATIO_GOAL * bare["cpu_ms"]
 
 
 if __name__ == "__main__":

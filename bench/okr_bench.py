@@ -13,16 +13,24 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlencode
 
 from slack_bolt import App
 from sqlalchemy import insert
 
-from bench.seed import app_settings, migrated_sqlite, team_row
+from bench.measure import p95, print_ratios, ratio_line
+from bench.seed import (
+    app_settings,
+    department_rows,
+    member_rows,
+    migrated_sqlite,
+    team_row,
+    user_id,
+)
+from bench.servers import bare_bolt_app
+from bench.slack_requests import signed_request, slash_body
 from slackapp.app import SlackApp, create_app, freeze_startup_heap
+from slackapp.home_refresher import build_home
 from slackapp.listeners import objectives as objective_listener
-from slackapp.listeners.app_home import build_home
-from slackapp.web_client import make_web_client
 from storage.db import session_scope
 from storage.home import note_home_seen
 from storage.models import (
@@ -36,18 +44,9 @@ from storage.models import (
 )
 from storage.quarters import quarter_bounds, quarter_of
 from tests.fakes.slack_api import FakeSlack
-from tests.support.slack_driver import SIGNING_SECRET, signed_request
 
 TEAM = "T0BENCH01"
 DEPTS, OBJ_PER_DEPT, KR_PER_OBJ, CHECKINS_PER_KR, PEOPLE_PER_DEPT = 500, 10, 4, 10, 5
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[18]
-
-
-def user_id(dept: int, person: int) -> str:
-    return f"U{dept:05d}{person:02d}"
 
 
 def seed(engine, depts: int = DEPTS) -> dict[str, list[int]]:
@@ -62,34 +61,9 @@ def seed(engine, depts: int = DEPTS) -> dict[str, list[int]]:
             insert(Team.__table__),
             [team_row(TEAM, now)],
         )
+        conn.execute(insert(Department.__table__), department_rows(TEAM, depts, now, channels=True))
         conn.execute(
-            insert(Department.__table__),
-            [
-                {
-                    "id": d,
-                    "team_id": TEAM,
-                    "name": f"Department {d:04d}",
-                    "name_key": f"department {d:04d}",
-                    "channel_id": f"C{d:08d}",
-                    "created_by": "U0ADMIN01",
-                    "created_at": now,
-                }
-                for d in range(1, depts + 1)
-            ],
-        )
-        conn.execute(
-            insert(DepartmentMember.__table__),
-            [
-                {
-                    "team_id": TEAM,
-                    "department_id": d,
-                    "user_id": user_id(d, p),
-                    "is_head": p == 0,
-                    "added_at": now,
-                }
-                for d in range(1, depts + 1)
-                for p in range(PEOPLE_PER_DEPT)
-            ],
+            insert(DepartmentMember.__table__), member_rows(TEAM, depts, PEOPLE_PER_DEPT, now)
         )
         objectives, krs, checkins = [], [], []
         oid = kid = 0
@@ -160,26 +134,13 @@ def seed(engine, depts: int = DEPTS) -> dict[str, list[int]]:
 
 
 def checkin_body(fake: FakeSlack, user: str, number: int, i: int) -> str:
-    return urlencode(
-        {
-            "token": "x",
-            "team_id": TEAM,
-            "team_domain": "bench",
-            "channel_id": "C0GENERAL",
-            "channel_name": "general",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/checkin",
-            "text": f"KR-{number} {20 + i % 30}.5 7/10 bench",
-            "api_app_id": "A0BENCH",
-            "response_url": fake.response_url(f"bench{i}"),
-            "trigger_id": f"{i}.{i}.t",
-        }
-    )
+    return slash_body(team_id=TEAM, user=user, command="/checkin",
+                      text=f"KR-{number} {20 + i % 30}.5 7/10 bench",
+                      response_url=fake.response_url(f"bench{i}"), i=i)  # fmt: skip
 
 
 # Share of people who opened App Home within the hour: their check-ins republish it in the
-# background (slackapp.listeners.app_home), competing with the timed requests as in real use.
+# background (slackapp.home_refresher), competing with the timed requests as in real use.
 HOME_VIEWERS = 0.1
 
 
@@ -195,20 +156,7 @@ def mark_home_viewers(engine, users: list[str], rng) -> int:
 def stop_home_refresher(app: SlackApp) -> None:
     """Background Home rebuilds queued by the timed writes must not outlive this bench's
     database (nor compete with the next bench): drop the queued ones, let the running one end."""
-    refresher = app.deps.extras.get("home_refresher")
-    if refresher is not None:
-        refresher.cancel_all(wait=30)
-
-
-def bare_app(settings) -> App:
-    """A Bolt app that only acks /checkin: the floor a signed dispatch costs on this machine."""
-    bare = App(
-        client=make_web_client(settings),
-        signing_secret=SIGNING_SECRET,
-        token_verification_enabled=False,
-    )
-    bare.command("/checkin")(lambda ack: ack())
-    return bare
+    app.deps.home_refresher.cancel_all(wait=30)
 
 
 def time_checkins(
@@ -237,9 +185,7 @@ def time_checkins(
     fake.wait_for("views.publish", count=1)
     # The Home rebuilds these check-ins asked for are their work: let them finish before the
     # next figure is timed.
-    refresher = app.deps.extras.get("home_refresher")
-    if refresher is not None:
-        refresher.drain(timeout=120)
+    app.deps.home_refresher.drain(timeout=120)
     return ack_ms, full_ms, bare_ms
 
 
@@ -257,22 +203,23 @@ def main() -> bool:
         )
         settings = app_settings(url, fake.api_url)
         app = create_app(settings, engine)
-        bare = bare_app(settings)
+        bare = bare_bolt_app(api_url=fake.api_url, commands=("/checkin",))
         freeze_startup_heap()  # as `loyalty serve` and `loyalty run` do before serving
 
         rng = random.Random(7)
         users = sorted(owned)
         viewers = mark_home_viewers(engine, users, rng)
         ack_ms, full_ms, bare_ms = time_checkins(app, bare, fake, owned, rng)
-        ratio = p95(ack_ms) / p95(bare_ms)
+        print_ratios(
+            ratio_line(p95(ack_ms) / p95(bare_ms), "/checkin ack p95 through App.dispatch, "
+                       "against a bare Bolt app acking the same signed request")
+        )  # fmt: skip
         print(
             f"/checkin via App.dispatch: p50 {statistics.median(ack_ms):.1f} ms, "
             f"p95 {p95(ack_ms):.1f} ms (budget 50 ms; {viewers} of {len(users)} key-result "
             "owners on App Home, republished after their check-ins)"
         )
-        print(
-            f"bare Bolt app acking the same request: p95 {p95(bare_ms):.1f} ms; ratio {ratio:.2f}x"
-        )
+        print(f"bare Bolt app acking the same request: p95 {p95(bare_ms):.1f} ms")
         print(
             f"/checkin until the reply reached Slack (write + respond): p95 {p95(full_ms):.1f} ms"
         )
@@ -281,9 +228,15 @@ def main() -> bool:
         list_ms, pages_ok = [], True
         for _ in range(40):
             captured: dict = {}
-            ctx = {"deps": deps, "team_id": TEAM, "user_id": users[0]}
             start = time.perf_counter()
-            objective_listener.respond_list(ctx, captured.update, "all", page=rng.randint(1, 334))
+            objective_listener.respond_list(
+                deps,
+                captured.update,
+                "all",
+                team_id=TEAM,
+                user_id=users[0],
+                page=rng.randint(1, 334),
+            )
             list_ms.append((time.perf_counter() - start) * 1000)
             blocks = captured["blocks"]
             pages_ok &= len(blocks) <= 50 and all(

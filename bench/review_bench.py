@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from bench.okr_bench import p95
+from bench.measure import p95
 from bench.seed import app_settings, migrated_sqlite
 from slackapp.app import create_app
 from storage.db import session_scope
@@ -149,9 +149,7 @@ def main() -> bool:
                 " objectives), within 100: " + ("yes" if pages_fit else "NO")
             )
             app.bolt.listener_runner.listener_executor.shutdown(wait=True)
-            refresher = app.deps.extras.get("home_refresher")
-            if refresher is not None:
-                refresher.cancel_all()
+            app.deps.home_refresher.cancel_all()
             engine.dispose()
             return p95(samples) < BUDGET_MS and pages_fit
     finally:

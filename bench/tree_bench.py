@@ -12,23 +12,22 @@ objectives, as the property test draws them: p95 < 200 ms per render.
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
-from bench.okr_bench import p95, seed, user_id
-from bench.seed import app_settings, migrated_sqlite
+from bench.measure import p95
+from bench.okr_bench import seed
+from bench.seed import app_settings, migrated_sqlite, user_id
+from bench.slack_requests import button_body, signed_request, slash_body
 from slackapp.app import create_app, freeze_startup_heap
 from slackapp.blocks.alignment_tree import page_count, tree_lines, tree_page
 from storage.quarters import quarter_of
 from storage.rollup import Node, QuarterTree
 from tests.fakes.slack_api import FakeSlack
 from tests.support.graphs import chain, diamond
-from tests.support.slack_driver import signed_request
 
 TEAM = "T0BENCH01"
 BUDGET_MS = 200.0
@@ -37,45 +36,13 @@ WARMUP = 5
 
 
 def command_body(fake: FakeSlack, user: str, text: str, i: int) -> str:
-    return urlencode(
-        {
-            "token": "x",
-            "team_id": TEAM,
-            "team_domain": "bench",
-            "channel_id": "C0GENERAL",
-            "channel_name": "general",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/okr",
-            "text": text,
-            "api_app_id": "A0BENCH",
-            "response_url": fake.response_url(f"tree{i}"),
-            "trigger_id": f"{i}.{i}.t",
-        }  # fmt: skip
-    )
+    return slash_body(team_id=TEAM, user=user, command="/okr", text=text,
+                      response_url=fake.response_url(f"tree{i}"), i=i)  # fmt: skip
 
 
 def page_body(fake: FakeSlack, user: str, value: str, i: int) -> str:
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "bench"},
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-        "api_app_id": "A0BENCH",
-        "token": "x",
-        "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0GENERAL"},
-        "trigger_id": f"{i}.{i}.t",
-        "response_url": fake.response_url(f"page{i}"),
-        "actions": [
-            {
-                "type": "button",
-                "action_id": "okr_tree_next",
-                "block_id": "b",
-                "value": value,
-                "action_ts": "1.1",
-            }
-        ],  # fmt: skip
-    }
-    return urlencode({"payload": json.dumps(payload)})
+    return button_body(team_id=TEAM, user=user, action_id="okr_tree_next", value=value,
+                       response_url=fake.response_url(f"page{i}"), i=i)  # fmt: skip
 
 
 def timed(app, fake: FakeSlack, body: str) -> tuple[float, float, dict]:
@@ -138,9 +105,7 @@ def bench_workspace(tmp: str, fake: FakeSlack, name: str, build) -> bool:
     print(f"  {name}: p95 over every form {p95(all_full):.1f} ms (budget {BUDGET_MS:.0f} ms), "
           f"every page within Block Kit limits: {ok}")  # fmt: skip
     app.bolt.listener_runner.listener_executor.shutdown(wait=True)
-    refresher = app.deps.extras.get("home_refresher")
-    if refresher is not None:
-        refresher.cancel_all(wait=30)
+    app.deps.home_refresher.cancel_all(wait=30)
     engine.dispose()
     return ok and p95(all_full) < BUDGET_MS
 

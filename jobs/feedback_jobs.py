@@ -95,8 +95,9 @@ def send_overdue_followups(
     configured_admins=(),
     poster: Poster | None = None,
 ) -> PostReport:
-    messages = plan_overdue_followups(engine, team_id=team_id, now=now or utcnow(),
-                                      configured_admins=configured_admins)  # fmt: skip
+    messages = plan_overdue_followups(
+        engine, team_id=team_id, now=now or utcnow(), configured_admins=configured_admins
+    )
     if not messages:
         return PostReport()
     report = (poster or Poster(client, engine=engine)).post_all(messages)
@@ -139,8 +140,9 @@ def run_feedback_jobs(
 ) -> None:
     now = now or utcnow()
     announce_followups(engine, client, team_id=team_id, configured_admins=configured_admins)
-    send_overdue_followups(engine, client, team_id=team_id, now=now,
-                           configured_admins=configured_admins)  # fmt: skip
+    send_overdue_followups(
+        engine, client, team_id=team_id, now=now, configured_admins=configured_admins
+    )
     draft_staff_praise(engine, client, team_id=team_id)
     from jobs.praise_notify import notify_pending_praise
 

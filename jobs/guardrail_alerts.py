@@ -25,13 +25,12 @@ from storage.db import session_scope
 from storage.guardrails import (
     ALERT,
     RECOVERY,
-    UNHEALTHY,
     Transition,
     bound_key_results,
     changed_since,
 )
 from storage.kpi_values import kpi_unit, series
-from storage.models import Department, KpiGuardrail, Team, utcnow
+from storage.models import Department, GuardrailState, KpiGuardrail, Team, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def _transition(g: KpiGuardrail) -> Transition:
         scope=g.scope,
         op=g.op,
         threshold=g.threshold,
-        kind=ALERT if g.state == UNHEALTHY else RECOVERY,
+        kind=ALERT if g.state == GuardrailState.UNHEALTHY else RECOVERY,
         seq=g.changes,
         day=g.evaluated_day,
         value=g.evaluated_value,

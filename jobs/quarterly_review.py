@@ -30,7 +30,7 @@ from slackapp.blocks.review import (
     summary_messages,
 )
 from storage.db import session_scope
-from storage.models import Team, utcnow
+from storage.models import ReviewStatus, Team, utcnow
 from storage.quarters import parse_quarter, quarter_bounds, quarter_of
 from storage.reviews import (
     SUMMARY_AFTER_DAYS,
@@ -115,7 +115,7 @@ def _remind_and_summarize(
         return None
     local = now.astimezone(tz)
     _, end = quarter_bounds(quarter)
-    all_in = all(d.review.status == "submitted" for d in reviews)
+    all_in = all(d.review.status == ReviewStatus.SUBMITTED for d in reviews)
     messages: list[Outgoing] = []
     if all_in or local.date() >= end + timedelta(days=SUMMARY_AFTER_DAYS):
         if not team.leadership_channel:
@@ -135,7 +135,7 @@ def _remind_and_summarize(
         return None
     day = local.date().isoformat()
     for d in reviews:
-        if d.review.status == "submitted":
+        if d.review.status == ReviewStatus.SUBMITTED:
             continue
         if d.review.started_at.astimezone(tz).date() >= local.date():
             continue  # prompted today: the first reminder is tomorrow

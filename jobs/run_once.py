@@ -46,20 +46,12 @@ from storage.job_runs import (
     set_run_status,
     started_before,
 )
-from storage.models import (
-    RUN_DONE,
-    RUN_FAILED,
-    RUN_REFUSED,
-    RUN_SNOOZED,
-    RUN_STARTED,
-    JobRun,
-    utcnow,
-)
+from storage.models import JobRun, JobRunStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-STARTED, DONE, FAILED, SNOOZED = RUN_STARTED, RUN_DONE, RUN_FAILED, RUN_SNOOZED
-REFUSED = RUN_REFUSED
+STARTED, DONE, FAILED = JobRunStatus.STARTED, JobRunStatus.DONE, JobRunStatus.FAILED
+SNOOZED, REFUSED = JobRunStatus.SNOOZED, JobRunStatus.REFUSED
 # A `started` row older than this belongs to a process that died mid-message (a live one
 # gives up on a rate-limited message after jobs.posting.GIVE_UP_AFTER, 10 minutes).
 STALE_AFTER = timedelta(minutes=30)

@@ -39,7 +39,7 @@ from jobs.schedule_times import WEEKLY_GRACE, due_weekly, parse_hhmm, zone
 from jobs.scheduler_lock import SchedulerLock, lock_for
 from storage.db import session_scope
 from storage.lifecycle import active_team_ids
-from storage.models import Team, utcnow
+from storage.models import JobRunStatus, Team, utcnow
 from storage.teams import admin_ids, team_zone
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ def report_stale_claims(rt: Runtime, *, now: datetime) -> int:
     stale = run_once.stale_claims(rt.engine, now=now)
     for row in stale:
         key = RunKey(row.team_id, row.job, row.scope, row.period)
-        run_once.mark(rt.engine, key, status="uncertain", detail="sender died mid-send")
+        run_once.mark(rt.engine, key, status=JobRunStatus.UNCERTAIN, detail="sender died mid-send")
         client = rt.client_for(row.team_id)
         text = (
             f":warning: The scheduler stopped while sending `{row.job}` ({row.scope}, "

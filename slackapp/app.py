@@ -83,6 +83,8 @@ def create_app(
 
     @app.middleware
     def inject_deps(context, next):  # noqa: A002 - Bolt's parameter name
+        # Any listener or middleware after this one takes `deps` as an argument: Bolt passes
+        # context entries to the parameters named after them.
         context["deps"] = deps
         return next()
 

@@ -10,37 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
 from slackapp.blocks.common import SECTION_TEXT_MAX, as_dicts, section
 from slackapp.replies import UsageError, guarded, reply
 
+if TYPE_CHECKING:
+    from slackapp.context import Deps
+    from slackapp.roles import Caller
+
 
 @dataclass(frozen=True)
 class CommandContext:
-    """One slash-command request, as every subcommand handler receives it."""
+    """One slash-command request, as every subcommand handler receives it: the values Bolt
+    injects into the command's listener, passed on as they are."""
 
-    context: Mapping  # Bolt's context: deps, team_id, user_id and the caller (slackapp.roles)
+    deps: Deps
+    team_id: str
+    user_id: str
+    caller: Caller  # who is asking, in what role (slackapp.roles)
     client: WebClient
     respond: Callable
     command: Mapping = field(default_factory=dict)  # Slack's payload; empty for a button
-
-    @property
-    def deps(self):
-        return self.context["deps"]
-
-    @property
-    def team_id(self) -> str:
-        return self.context["team_id"]
-
-    @property
-    def user_id(self) -> str:
-        return self.context["user_id"]
-
-    @property
-    def caller(self):
-        return self.context["caller"]
 
     @property
     def trigger_id(self) -> str | None:

@@ -1,21 +1,18 @@
-"""What every listener needs besides the Slack payload: settings and the database engine."""
+"""What every listener needs besides the Slack payload: settings, the database engine and the
+App Home refresher. Bolt passes them as the listener's `deps` argument."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
+from slackapp.home_refresher import HomeRefresher
 from slackapp.settings import Settings
-from storage.db import session_scope
-from storage.models import SlackUser, utcnow
 
-USER_CACHE_TTL = timedelta(hours=1)
+# Jobs and listeners import fetch_user from here, beside Deps.
+from slackapp.slack_users import fetch_user as fetch_user
+from storage.db import session_scope
 
 
 @dataclass
@@ -24,52 +21,8 @@ class Deps:
     engine: Engine
     # App Home sections features contribute: fn(session, team_id=, user_id=) -> (buttons, blocks)
     home_sections: tuple = ()
-    extras: dict = field(default_factory=dict)
+    # Republishes Homes after writes, off the request path; one per app.
+    home_refresher: HomeRefresher = field(default_factory=HomeRefresher)
 
     def session(self):
         return session_scope(self.engine)
-
-
-def fetch_user(
-    session: Session, client: WebClient, *, team_id: str, user_id: str, force: bool = False
-) -> SlackUser:
-    """users.info facts (admin flag, timezone), cached for an hour."""
-    row = session.get(SlackUser, (team_id, user_id))
-    if row and row.fetched_at and not force and utcnow() - row.fetched_at < USER_CACHE_TTL:
-        return row
-    try:
-        info = client.users_info(user=user_id)["user"]
-    except SlackApiError as exc:
-        if exc.response.get("error") != "user_not_found":
-            if row is not None and row.fetched_at:  # stale facts beat failing the request
-                return row
-            raise
-        facts = {"deleted": True}
-    else:
-        profile = info.get("profile") or {}
-        name = profile.get("display_name") or info.get("real_name") or info.get("name")
-        facts = {
-            "is_admin": bool(
-                info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner")
-            ),
-            "is_bot": bool(info.get("is_bot")),
-            "deleted": bool(info.get("deleted")),
-            "tz": info.get("tz"),
-            "display_name": name[:200] if name else None,
-            "email": profile.get("email"),
-        }
-    facts["fetched_at"] = utcnow()
-    if row is None:
-        try:
-            # Two first requests by one person may race to cache them: the loser re-reads.
-            with session.begin_nested():
-                row = SlackUser(team_id=team_id, user_id=user_id, **facts)
-                session.add(row)
-            return row
-        except IntegrityError:
-            row = session.get(SlackUser, (team_id, user_id), populate_existing=True)
-    for key, value in facts.items():
-        setattr(row, key, value)
-    session.add(row)
-    session.flush()
-    return row

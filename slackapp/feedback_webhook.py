@@ -50,6 +50,20 @@ class BadField(Exception):
         self.message = message
 
 
+class _Refused(Exception):
+    """A request answered with an error status, nothing stored."""
+
+    def __init__(self, status: str, error: str, *, field: str | None = None, headers=None):
+        super().__init__(error)
+        self.status = status
+        self.body = (
+            {"ok": False, "error": error}
+            if field is None
+            else {"ok": False, "field": field, "error": error}
+        )
+        self.headers = headers
+
+
 def _answer(start_response, status: str, body: dict, extra: list | None = None):
     data = json.dumps(body).encode()
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
@@ -145,6 +159,8 @@ class FeedbackHook:
         self.engine = app.deps.engine
         self._single_team: str | None = None
         self._lock = threading.Lock()
+        self._to_announce: dict[str, list[int]] = {}  # team -> follow-ups whose DMs wait
+        self._draining = False
 
     def single_workspace_team(self) -> str:
         """The bot token's workspace, asked of Slack once per worker."""
@@ -163,9 +179,39 @@ class FeedbackHook:
             return team_for_webhook_token(session, token=token)
 
     def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") != "POST":
-            return _answer(start_response, "405 Method Not Allowed",
-                           {"ok": False, "error": "use POST"}, [("Allow", "POST")])  # fmt: skip
+        try:
+            if environ.get("REQUEST_METHOD") != "POST":
+                raise _Refused("405 Method Not Allowed", "use POST", headers=[("Allow", "POST")])
+            team_id = self._team_of(environ)
+            raw = self._read(environ)
+            if raw is None:
+                raise _Refused(
+                    "413 Payload Too Large", f"the body is over {MAX_FEEDBACK_BODY // 1024} KB"
+                )
+            try:
+                item = parse_payload(raw, utcnow())
+            except BadField as exc:
+                raise _Refused("400 Bad Request", exc.message, field=exc.field) from None
+            try:
+                result, number = self._store(team_id, item)
+            except Exception:  # noqa: BLE001 - rolled back: nothing stored, the sender retries
+                log.exception("feedback webhook: storing failed")
+                raise _Refused("503 Service Unavailable", "not stored; try again") from None
+        except _Refused as refused:
+            return _answer(start_response, refused.status, refused.body, refused.headers)
+        body = {
+            "ok": True,
+            "stored": bool(result.created),
+            "followup": f"F-{number}" if number else None,
+        }
+        if result.unknown_departments:
+            body["warning"] = "unknown department; routed by keywords instead"
+        if result.followups:
+            self._announce_later(team_id, result.followups)
+        return _answer(start_response, "200 OK", body)
+
+    def _team_of(self, environ) -> str:
+        """The workspace the bearer token belongs to; _Refused when none."""
         token = _bearer(environ)
         team_id = None
         if token is not None:
@@ -173,36 +219,14 @@ class FeedbackHook:
                 team_id = self.team_for(token)
             except Exception:  # noqa: BLE001 - Slack or the database away: say so, store nothing
                 log.exception("feedback webhook: could not check the token")
-                return _answer(start_response, "503 Service Unavailable",
-                               {"ok": False, "error": "try again shortly"})  # fmt: skip
+                raise _Refused("503 Service Unavailable", "try again shortly") from None
         if team_id is None:
-            return _answer(
-                start_response, "401 Unauthorized",
-                {"ok": False, "error": "missing or wrong `Authorization: Bearer <token>`"},
-                [("WWW-Authenticate", 'Bearer realm="feedback"')],
-            )  # fmt: skip
-        raw = self._read(environ)
-        if raw is None:
-            return _answer(start_response, "413 Payload Too Large",
-                           {"ok": False, "error": f"the body is over {MAX_FEEDBACK_BODY // 1024} KB"})  # fmt: skip
-        try:
-            item = parse_payload(raw, utcnow())
-        except BadField as exc:
-            return _answer(start_response, "400 Bad Request",
-                           {"ok": False, "field": exc.field, "error": exc.message})  # fmt: skip
-        try:
-            result, number = self._store(team_id, item)
-        except Exception:  # noqa: BLE001 - rolled back: nothing stored, the sender retries
-            log.exception("feedback webhook: storing failed")
-            return _answer(start_response, "503 Service Unavailable",
-                           {"ok": False, "error": "not stored; try again"})  # fmt: skip
-        body = {"ok": True, "stored": bool(result.created),
-                "followup": f"F-{number}" if number else None}  # fmt: skip
-        if result.unknown_departments:
-            body["warning"] = "unknown department; routed by keywords instead"
-        if result.followups:
-            self._announce_later(team_id, result.followups)
-        return _answer(start_response, "200 OK", body)
+            raise _Refused(
+                "401 Unauthorized",
+                "missing or wrong `Authorization: Bearer <token>`",
+                headers=[("WWW-Authenticate", 'Bearer realm="feedback"')],
+            )
+        return team_id
 
     @staticmethod
     def _read(environ) -> bytes | None:
@@ -223,8 +247,9 @@ class FeedbackHook:
         for attempt in range(2):
             try:
                 with self.app.deps.session() as session:
-                    result = store_feedback(session, team_id=team_id, actor_id=WEBHOOK_ACTOR,
-                                            items=[item])  # fmt: skip
+                    result = store_feedback(
+                        session, team_id=team_id, actor_id=WEBHOOK_ACTOR, items=[item]
+                    )
                     number = result.followup_numbers[0] if result.followup_numbers else None
                 return result, number
             except IntegrityError:
@@ -234,18 +259,41 @@ class FeedbackHook:
         raise AssertionError("unreachable")
 
     def _announce_later(self, team_id: str, followup_ids: list[int]) -> None:
-        def send():
-            client = self.app.bot_client(team_id)
-            if client is None:
+        """Queue the heads' DMs. One task at a time drains the queue, so under a burst of
+        answers the DMs of many follow-ups are claimed and recorded together."""
+        with self._lock:
+            self._to_announce.setdefault(team_id, []).extend(followup_ids)
+            if self._draining:
                 return
-            try:
-                announce_followups(self.engine, client, team_id=team_id,
-                                   followup_ids=followup_ids,
-                                   configured_admins=self.settings.admin_ids)  # fmt: skip
-            except Exception:  # noqa: BLE001 - the tick's safety net sends it later
-                log.exception("feedback webhook: DMs to heads failed; retried by the scheduler")
-
+            self._draining = True
         try:
-            self.app.bolt.listener_runner.listener_executor.submit(send)
+            self.app.bolt.listener_runner.listener_executor.submit(self._drain)
         except RuntimeError:  # the pool is shutting down: the scheduler's tick sends it
+            with self._lock:
+                self._draining = False
             log.warning("feedback webhook: shutting down, DMs left to the scheduler")
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                queued, self._to_announce = self._to_announce, {}
+                if not queued:
+                    self._draining = False
+                    return
+            for team_id, followup_ids in queued.items():
+                self._announce(team_id, followup_ids)
+
+    def _announce(self, team_id: str, followup_ids: list[int]) -> None:
+        client = self.app.bot_client(team_id)
+        if client is None:
+            return
+        try:
+            announce_followups(
+                self.engine,
+                client,
+                team_id=team_id,
+                followup_ids=followup_ids,
+                configured_admins=self.settings.admin_ids,
+            )
+        except Exception:  # noqa: BLE001 - the tick's safety net sends it later
+            log.exception("feedback webhook: DMs to heads failed; retried by the scheduler")

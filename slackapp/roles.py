@@ -1,4 +1,4 @@
-"""Who is asking, and in what role (spec §1): resolved once per request, on first use.
+"""Who is asking, and in what role: resolved once per request, on first use.
 
 A middleware puts a `Caller` into every request's context. Whether they are a workspace admin
 (LOYALTY_ADMINS, or Slack's admin/owner flags from the users.info cache) and which departments
@@ -8,14 +8,18 @@ they head are looked up at most once per request, in the listener's own database
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from slackapp.context import Deps, fetch_user
+from slackapp.slack_users import fetch_user
 from storage.departments import departments_in, memberships
 from storage.models import Department
+
+if TYPE_CHECKING:
+    from slackapp.context import Deps
 
 
 class AdminFlag:
@@ -89,13 +93,13 @@ class Caller:
 
 
 def install_caller(app: App) -> None:
+    """Listeners then take `caller` as an argument (Bolt fills it in from the context)."""
+
     @app.middleware
-    def resolve_caller(context, next):  # noqa: A002 - Bolt's parameter name
-        if context.get("team_id") and context.get("user_id"):
+    def resolve_caller(context, deps: Deps, client, next):  # noqa: A002 - Bolt's parameter name
+        # Some events come without a team or a user: Bolt's properties are None then.
+        if context.team_id and context.user_id:
             context["caller"] = Caller(
-                deps=context["deps"],
-                client=context.client,
-                team_id=context["team_id"],
-                user_id=context["user_id"],
+                deps=deps, client=client, team_id=context.team_id, user_id=context.user_id
             )
         return next()

@@ -1,4 +1,4 @@
-"""Alignment links (spec §8): an objective contributes to parents of the same team and quarter.
+"""Alignment links: an objective contributes to parents of the same team and quarter.
 
 Who may: the heads of the contributing (child) objective's department, and admins; a company
 objective's links only admins. Refused (nothing written): a link to itself, across quarters or
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.departments import department_by_id, require_head
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
-from storage.models import Objective, ObjectiveLink, RefCounter
+from storage.models import Objective, ObjectiveLink, ObjectiveStatus, RefCounter
 from storage.numbers import parse_number
 from storage.rollup import QuarterTree, quarter_tree
 
@@ -149,9 +149,15 @@ def align(
         session.add(link)
         session.flush()
         audit.record(
-            session, team_id=team_id, actor_id=actor_id, action="objective.align",
-            entity="objective_link", entity_id=link.id, before=before, after=link,
-        )  # fmt: skip
+            session,
+            team_id=team_id,
+            actor_id=actor_id,
+            action="objective.align",
+            entity="objective_link",
+            entity_id=link.id,
+            before=before,
+            after=link,
+        )
         return link, False
     link = _add_link(
         session, team_id=team_id, actor_id=actor_id, child=child, parent=parent, weight=weight
@@ -180,9 +186,14 @@ def unalign(
     if link is None:
         raise NotFound(f"{_ref(child.number)} does not contribute to {_ref(parent.number)}.")
     audit.record(
-        session, team_id=team_id, actor_id=actor_id, action="objective.unalign",
-        entity="objective_link", entity_id=link.id, before=link,
-    )  # fmt: skip
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="objective.unalign",
+        entity="objective_link",
+        entity_id=link.id,
+        before=link,
+    )
     session.delete(link)
     session.flush()
 
@@ -223,9 +234,14 @@ def set_parents(
     for pid, link in current.items():
         if pid not in wanted:
             audit.record(
-                session, team_id=team_id, actor_id=actor_id, action="objective.unalign",
-                entity="objective_link", entity_id=link.id, before=link,
-            )  # fmt: skip
+                session,
+                team_id=team_id,
+                actor_id=actor_id,
+                action="objective.unalign",
+                entity="objective_link",
+                entity_id=link.id,
+                before=link,
+            )
             session.delete(link)
     for parent in parents:
         if parent.id in current:
@@ -251,9 +267,14 @@ def _add_link(
     session.add(link)
     session.flush()
     audit.record(
-        session, team_id=team_id, actor_id=actor_id, action="objective.align",
-        entity="objective_link", entity_id=link.id, after=link,
-    )  # fmt: skip
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="objective.align",
+        entity="objective_link",
+        entity_id=link.id,
+        after=link,
+    )
     return link
 
 
@@ -270,7 +291,7 @@ def quarter_choices(session: Session, *, team_id: str, quarter: str) -> list[Obj
         .where(
             Objective.team_id == team_id,
             Objective.quarter == quarter,
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
         .order_by(col(Objective.department_id).is_not(None), Objective.number)
     ).all()

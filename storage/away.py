@@ -1,4 +1,4 @@
-"""Away periods (spec §9): `away until <date>` pauses one's reminders and keeps one's key
+"""Away periods: `away until <date>` pauses one's reminders and keeps one's key
 results out of missed-check-in escalations until that date (inclusive)."""
 
 from __future__ import annotations
@@ -49,9 +49,14 @@ def set_away(session: Session, *, team_id: str, user_id: str, until: date) -> Us
         row.until = until
     session.add(row)
     audit.record(
-        session, team_id=team_id, actor_id=user_id, action="away.set", entity="user_away",
-        before=before, after=row,
-    )  # fmt: skip
+        session,
+        team_id=team_id,
+        actor_id=user_id,
+        action="away.set",
+        entity="user_away",
+        before=before,
+        after=row,
+    )
     session.flush()
     return row
 
@@ -63,9 +68,14 @@ def end_away(session: Session, *, team_id: str, user_id: str, today: date) -> da
         raise DomainError("You are not marked away.", field="away")
     until = row.until
     audit.record(
-        session, team_id=team_id, actor_id=user_id, action="away.end", entity="user_away",
-        before=row, after=None,
-    )  # fmt: skip
+        session,
+        team_id=team_id,
+        actor_id=user_id,
+        action="away.end",
+        entity="user_away",
+        before=row,
+        after=None,
+    )
     session.delete(row)
     session.flush()
     return until

@@ -1,4 +1,4 @@
-"""Behaviors against KPIs (spec §9): weekly logged counts against the KPI's weekly values at
+"""Behaviors against KPIs: weekly logged counts against the KPI's weekly values at
 lags of 0–8 weeks, by Spearman rank correlation. Correlation, not causation.
 
 Weeks are ISO weeks (Monday, UTC). A behavior's weekly count is what was logged that week
@@ -271,15 +271,24 @@ def link_behavior(
     before = row.model_dump() if row else None
     if row is None:
         row = BehaviorKpiLink(
-            team_id=team_id, behavior_id=behavior.id, kpi_name=kpi_name, scope=scope,
+            team_id=team_id,
+            behavior_id=behavior.id,
+            kpi_name=kpi_name,
+            scope=scope,
             created_by=actor_id,
-        )  # fmt: skip
+        )
     else:
         row.kpi_name, row.scope, row.created_by = kpi_name, scope, actor_id
     session.add(row)
     session.flush()
     audit.record(
-        session, team_id=team_id, actor_id=actor_id, action="behavior.link_kpi",
-        entity="behavior", entity_id=behavior.id, before=before, after=row,
-    )  # fmt: skip
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="behavior.link_kpi",
+        entity="behavior",
+        entity_id=behavior.id,
+        before=before,
+        after=row,
+    )
     return row

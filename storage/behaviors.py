@@ -1,4 +1,4 @@
-"""Behaviors: the employee actions that drive loyalty, and logs of them (spec §2)."""
+"""Behaviors: the employee actions that drive loyalty, and logs of them."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from storage.models import NOTE_MAX, TITLE_MAX, Behavior, BehaviorLog, Departmen
 from storage.objectives import get_objective
 from storage.refs import format_ref, get_by_ref, next_number
 from storage.teams import get_or_create_team, team_timezone, zone_info
-from storage.undo import check_may_undo, row_to_undo
+from storage.undo import UndoKind, delete_undone, own_row_to_undo
 
 MAX_WEEKLY_TARGET = 10_000
 MAX_LOG_COUNT = 1_000
@@ -80,6 +80,26 @@ def _check_description(description: str) -> str:
     return clean
 
 
+def _linked_objective_id(
+    session: Session, team_id: str, department: Department, objective_ref: str | None
+) -> int | None:
+    """The objective a new behavior links to: one of its department's, or none."""
+    if not objective_ref:
+        return None
+    try:
+        objective = get_objective(session, team_id=team_id, ref=objective_ref)
+    except DomainError as exc:
+        raise FieldErrors({"objective": exc.message}) from exc
+    if objective.department_id != department.id:
+        raise FieldErrors(
+            {
+                "objective": f"O-{objective.number} belongs to another department; link "
+                f"an objective of {department.name}."
+            }
+        )
+    return objective.id
+
+
 def create_behavior(
     session: Session,
     *,
@@ -106,20 +126,7 @@ def create_behavior(
         raise FieldErrors(
             {"weekly_target": f"A weekly target is a whole number from 0 to {MAX_WEEKLY_TARGET:,}."}
         )
-    objective_id = None
-    if objective_ref:
-        try:
-            objective = get_objective(session, team_id=team_id, ref=objective_ref)
-        except DomainError as exc:
-            raise FieldErrors({"objective": exc.message}) from exc
-        if objective.department_id != department.id:
-            raise FieldErrors(
-                {
-                    "objective": f"O-{objective.number} belongs to another department; link "
-                    f"an objective of {department.name}."
-                }
-            )
-        objective_id = objective.id
+    objective_id = _linked_objective_id(session, team_id, department, objective_ref)
     get_or_create_team(session, team_id=team_id)
     behavior = Behavior(
         team_id=team_id,
@@ -227,6 +234,18 @@ def log_behavior(
 
 
 LOG_UNDO_ACTION = "behavior.log.undo"
+LOG_UNDO = UndoKind(
+    model=BehaviorLog,
+    author_column=BehaviorLog.user_id,
+    parent_model=Behavior,
+    parent_column=BehaviorLog.behavior_id,
+    find_parent=get_behavior,
+    parent_label=lambda b: f"B-{b.number}",
+    action=LOG_UNDO_ACTION,
+    noun="behavior log",
+    this="this log of",
+    prep="of",
+)
 
 
 def undo_behavior_log(
@@ -241,41 +260,17 @@ def undo_behavior_log(
     """Delete one of the caller's behavior logs from the last 24 hours — `log_id`, or their
     latest (of behavior `ref` if given). Weekly counts and correlations are read from the logs,
     so they follow."""
-    narrow, where = None, ""
-    if log_id is None and ref:
-        behavior = get_behavior(session, team_id=team_id, ref=ref)
-        narrow, where = BehaviorLog.behavior_id == behavior.id, f" of B-{behavior.number}"
-    row = row_to_undo(
-        session,
-        model=BehaviorLog,
-        team_id=team_id,
-        row_id=log_id,
-        action=LOG_UNDO_ACTION,
-        noun="behavior log",
-        author_column=BehaviorLog.user_id,
-        user_id=user_id,
-        narrow=narrow,
-        where=where,
+    row, behavior = own_row_to_undo(
+        session, LOG_UNDO, team_id=team_id, user_id=user_id, row_id=log_id, ref=ref, now=now
     )
-    behavior = session.get(Behavior, row.behavior_id)
-    check_may_undo(
-        user_id=user_id,
-        author_id=row.user_id,
-        created_at=row.created_at,
-        what=f"this log of B-{behavior.number}",
-        now=now,
-    )
-    before = row.model_dump()
-    session.delete(row)
-    session.flush()
-    audit.record(
+    delete_undone(
         session,
+        row,
         team_id=team_id,
         actor_id=user_id,
         action=LOG_UNDO_ACTION,
         entity="behavior_log",
-        entity_id=row.id,
-        before=before,
+        before=row.model_dump(),
     )
     return row, behavior
 
@@ -346,10 +341,18 @@ def list_behaviors(
 
 
 def behaviors_for_user(
-    session: Session, *, team_id: str, user_id: str, now=None
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    now=None,
+    department_ids: list[int] | None = None,
 ) -> list[tuple[Department, list[BehaviorProgress]]]:
-    """This week's behaviors of the user's own departments (App Home)."""
-    dept_ids = [m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)]
+    """This week's behaviors of the user's own departments (App Home). `department_ids`: those
+    departments, when the caller has read the memberships already."""
+    dept_ids = department_ids
+    if dept_ids is None:
+        dept_ids = [m.department_id for m in memberships(session, team_id=team_id, user_id=user_id)]
     if not dept_ids:
         return []
     start, end = team_week(session, team_id=team_id, now=now)

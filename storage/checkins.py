@@ -1,4 +1,4 @@
-"""Check-ins: recording them and their history (spec §2), and the blockers they carry.
+"""Check-ins: recording them and their history, and the blockers they carry.
 
 A check-in may name what its author is blocked on. The key result's blocker is open while its
 latest check-in carries one: a later check-in without a blocker resolves it, one with another
@@ -16,7 +16,15 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.departments import departments_in
 from storage.errors import DomainError, FieldErrors, NotFound, item_field
-from storage.models import NOTE_MAX, CheckIn, Department, KeyResult, Objective, utcnow
+from storage.models import (
+    NOTE_MAX,
+    CheckIn,
+    Department,
+    KeyResult,
+    Objective,
+    ObjectiveStatus,
+    utcnow,
+)
 from storage.numbers import parse_number
 from storage.objectives import (
     can_check_in,
@@ -24,26 +32,34 @@ from storage.objectives import (
     get_key_result_and_objective,
     key_result_for_head,
 )
-from storage.undo import check_may_undo, row_to_undo
+from storage.undo import UndoKind, own_row_to_undo
 
 UNDO_ACTION = "checkin.undo"
+CHECKIN_UNDO = UndoKind(
+    model=CheckIn,
+    author_column=CheckIn.author_id,
+    parent_model=KeyResult,
+    parent_column=CheckIn.key_result_id,
+    find_parent=get_key_result,
+    parent_label=lambda kr: f"KR-{kr.number}",
+    action=UNDO_ACTION,
+    noun="check-in",
+    this="this check-in on",
+    prep="on",
+)
 
 
-def record_checkin(
-    session: Session,
-    *,
-    team_id: str,
-    user_id: str,
-    is_admin: bool,
-    ref: str,
+def _checked_input(
+    kr: KeyResult,
+    obj: Objective,
     value: float | None,
     confidence: int | None,
-    note: str = "",
-    blocker: str = "",
-) -> tuple[CheckIn, KeyResult]:
-    kr, obj = get_key_result_and_objective(session, team_id=team_id, ref=ref)
-    can_check_in(session, team_id=team_id, user_id=user_id, is_admin=is_admin, kr=kr)
-    if obj.status != "active":
+    note: str,
+    blocker: str,
+) -> tuple[int, str, str]:
+    """The check-in's confidence (the last one when none is given), note and blocker, once
+    the key result may take it; DomainError naming the field otherwise."""
+    if obj.status != ObjectiveStatus.ACTIVE:
         raise DomainError(f"KR-{kr.number} belongs to O-{obj.number}, which is {obj.status}.")
     if kr.kpi_name and value is not None:
         raise DomainError(
@@ -76,6 +92,24 @@ def record_checkin(
             f"The blocker is {len(blocker):,} characters; the limit is {NOTE_MAX:,}.",
             field="blocker",
         )
+    return confidence, note, blocker
+
+
+def record_checkin(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    is_admin: bool,
+    ref: str,
+    value: float | None,
+    confidence: int | None,
+    note: str = "",
+    blocker: str = "",
+) -> tuple[CheckIn, KeyResult]:
+    kr, obj = get_key_result_and_objective(session, team_id=team_id, ref=ref)
+    can_check_in(session, team_id=team_id, user_id=user_id, is_admin=is_admin, kr=kr)
+    confidence, note, blocker = _checked_input(kr, obj, value, confidence, note, blocker)
     before = kr.model_dump()
     row = CheckIn(
         team_id=team_id,
@@ -175,28 +209,13 @@ def undo_checkin(
     """Delete one of the caller's check-ins from the last 24 hours — `checkin_id`, or their latest
     (on key result `ref` if given) — and set the key result back to its newest remaining
     check-in (no value, confidence or date when none is left), so totals and forecasts follow."""
-    narrow, where = None, ""
-    if checkin_id is None and ref:
-        kr = get_key_result(session, team_id=team_id, ref=ref)
-        narrow, where = CheckIn.key_result_id == kr.id, f" on KR-{kr.number}"
-    row = row_to_undo(
+    row, kr = own_row_to_undo(
         session,
-        model=CheckIn,
+        CHECKIN_UNDO,
         team_id=team_id,
+        user_id=user_id,
         row_id=checkin_id,
-        action=UNDO_ACTION,
-        noun="check-in",
-        author_column=CheckIn.author_id,
-        user_id=user_id,
-        narrow=narrow,
-        where=where,
-    )
-    kr = session.get(KeyResult, row.key_result_id)
-    check_may_undo(
-        user_id=user_id,
-        author_id=row.author_id,
-        created_at=row.created_at,
-        what=f"this check-in on KR-{kr.number}",
+        ref=ref,
         now=now,
     )
     before = {"checkin": row.model_dump(), "key_result": kr.model_dump()}
@@ -291,7 +310,11 @@ def blocked_key_result_ids(
         select(KeyResult.id)
         .join(Objective, col(Objective.id) == KeyResult.objective_id)
         .join(CheckIn, CheckIn.id == latest_checkin_id(KeyResult.id))
-        .where(KeyResult.team_id == team_id, Objective.status == "active", CheckIn.blocker != "")
+        .where(
+            KeyResult.team_id == team_id,
+            Objective.status == ObjectiveStatus.ACTIVE,
+            CheckIn.blocker != "",
+        )
     )
     if quarter is not None:
         query = query.where(Objective.quarter == quarter)
@@ -304,9 +327,13 @@ def blocker_to_ask(
     """The open blocker (check-in `checkin_id` of key result `ref`) a head turns into an ask of
     another department, with the key result's department. Heads of it and admins only."""
     kr, dept = key_result_for_head(
-        session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref,
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        is_admin=is_admin,
+        ref=ref,
         action="turn a blocker into an ask",
-    )  # fmt: skip
+    )
     row = session.get(CheckIn, checkin_id)
     if row is None or row.team_id != team_id or row.key_result_id != kr.id or not row.blocker:
         raise NotFound(f"KR-{kr.number} has no such blocker.")

@@ -1,4 +1,4 @@
-"""Commitments `C-7` (spec §8): one department asks another for something by a date.
+"""Commitments `C-7`: one department asks another for something by a date.
 
 Lifecycle: open (asked) → accepted (whoever accepted owns it) or declined (with a reason) →
 done. Every change (accept, decline, reassign, done) is one conditional UPDATE from the status
@@ -25,12 +25,11 @@ from storage.departments import (
     require_member,
 )
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
-from storage.models import NOTE_MAX, Commitment, Department, utcnow
+from storage.models import NOTE_MAX, Commitment, CommitmentStatus, Department, utcnow
 from storage.objectives import get_key_result
 from storage.refs import get_by_ref, next_number
 
-OPEN, ACCEPTED, DECLINED, DONE = "open", "accepted", "declined", "done"
-PENDING = (OPEN, ACCEPTED)  # still owed
+PENDING = (CommitmentStatus.OPEN, CommitmentStatus.ACCEPTED)  # still owed
 WHAT_MAX = 1000
 
 
@@ -100,6 +99,20 @@ def get_commitment(session: Session, *, team_id: str, ref: str) -> Commitment:
     )
 
 
+def _checked_request(department: Department, what: str, due_date: date, today: date) -> str:
+    """The request's text, stripped, once it and its due date are acceptable."""
+    what = (what or "").strip()
+    if not what:
+        raise DomainError(f"Say what you need from {department.name}.", field="what")
+    if len(what) > WHAT_MAX:
+        raise DomainError(
+            f"The request is {len(what):,} characters; the limit is {WHAT_MAX:,}.", field="what"
+        )
+    if due_date < today:
+        raise DomainError(f"The due date {due_date.isoformat()} is in the past.", field="due_date")
+    return what
+
+
 def ask(
     session: Session,
     *,
@@ -113,8 +126,13 @@ def ask(
     today: date,
 ) -> Commitment:
     """Ask `department` for `what` by `due_date`; the asker is a member of another department."""
-    mine = require_member(session, team_id=team_id, user_id=asker_id, is_admin=is_admin,
-                          action="ask another department for a commitment")  # fmt: skip
+    mine = require_member(
+        session,
+        team_id=team_id,
+        user_id=asker_id,
+        is_admin=is_admin,
+        action="ask another department for a commitment",
+    )
     if department.team_id != team_id:
         raise NotFound("There is no such department in this workspace.", field="department")
     if any(m.department_id == department.id for m in mine):
@@ -122,15 +140,7 @@ def ask(
             f"You are in {department.name}: ask another department, or agree it within yours.",
             field="department",
         )
-    what = (what or "").strip()
-    if not what:
-        raise DomainError(f"Say what you need from {department.name}.", field="what")
-    if len(what) > WHAT_MAX:
-        raise DomainError(
-            f"The request is {len(what):,} characters; the limit is {WHAT_MAX:,}.", field="what"
-        )
-    if due_date < today:
-        raise DomainError(f"The due date {due_date.isoformat()} is in the past.", field="due_date")
+    what = _checked_request(department, what, due_date, today)
     kr_id = None
     if key_result_ref:
         kr_id = get_key_result(session, team_id=team_id, ref=key_result_ref).id
@@ -146,8 +156,15 @@ def ask(
     )
     session.add(row)
     session.flush()
-    audit.record(session, team_id=team_id, actor_id=asker_id, action="commitment.ask",
-                 entity="commitment", entity_id=row.id, after=row)  # fmt: skip
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=asker_id,
+        action="commitment.ask",
+        entity="commitment",
+        entity_id=row.id,
+        after=row,
+    )
     return row
 
 
@@ -172,23 +189,37 @@ def _decide(session: Session, *, row: Commitment, actor_id: str, values: dict, a
     before = row.model_dump()
     result = session.execute(
         update(Commitment)
-        .where(Commitment.id == row.id, Commitment.status == OPEN)
+        .where(Commitment.id == row.id, Commitment.status == CommitmentStatus.OPEN)
         .values(decided_by=actor_id, decided_at=utcnow(), **values)
     )
     session.refresh(row)
     if result.rowcount != 1:
         return Decision(row, False)
-    audit.record(session, team_id=row.team_id, actor_id=actor_id, action=action,
-                 entity="commitment", entity_id=row.id, before=before, after=row)  # fmt: skip
+    audit.record(
+        session,
+        team_id=row.team_id,
+        actor_id=actor_id,
+        action=action,
+        entity="commitment",
+        entity_id=row.id,
+        before=before,
+        after=row,
+    )
     return Decision(row, True)
 
 
 def accept(session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref: str) -> Decision:
     row = get_commitment(session, team_id=team_id, ref=ref)
-    require_owing_head(session, row=row, user_id=actor_id, is_admin=is_admin,
-                        action=f"accept C-{row.number}")  # fmt: skip
-    return _decide(session, row=row, actor_id=actor_id,
-                   values={"status": ACCEPTED, "owner_id": actor_id}, action="commitment.accept")  # fmt: skip
+    require_owing_head(
+        session, row=row, user_id=actor_id, is_admin=is_admin, action=f"accept C-{row.number}"
+    )
+    return _decide(
+        session,
+        row=row,
+        actor_id=actor_id,
+        values={"status": CommitmentStatus.ACCEPTED, "owner_id": actor_id},
+        action="commitment.accept",
+    )
 
 
 def decline(
@@ -196,16 +227,21 @@ def decline(
 ) -> Decision:
     """Field error key: reason."""
     row = get_commitment(session, team_id=team_id, ref=ref)
-    require_owing_head(session, row=row, user_id=actor_id, is_admin=is_admin,
-                        action=f"decline C-{row.number}")  # fmt: skip
+    require_owing_head(
+        session, row=row, user_id=actor_id, is_admin=is_admin, action=f"decline C-{row.number}"
+    )
     reason = (reason or "").strip()
     if not reason:
         raise FieldErrors({"reason": "Say why, so the asker can plan around it."})
     if len(reason) > NOTE_MAX:
         raise FieldErrors({"reason": f"At most {NOTE_MAX:,} characters."})
-    return _decide(session, row=row, actor_id=actor_id,
-                   values={"status": DECLINED, "decline_reason": reason},
-                   action="commitment.decline")  # fmt: skip
+    return _decide(
+        session,
+        row=row,
+        actor_id=actor_id,
+        values={"status": CommitmentStatus.DECLINED, "decline_reason": reason},
+        action="commitment.decline",
+    )
 
 
 def reassign(
@@ -213,8 +249,9 @@ def reassign(
 ) -> Commitment:
     """A head of the owing department (or an admin) names its owner; an open one is accepted."""
     row = get_commitment(session, team_id=team_id, ref=ref)
-    dept = require_owing_head(session, row=row, user_id=actor_id, is_admin=is_admin,
-                               action=f"reassign C-{row.number}")  # fmt: skip
+    dept = require_owing_head(
+        session, row=row, user_id=actor_id, is_admin=is_admin, action=f"reassign C-{row.number}"
+    )
     read_status, read_owner = row.status, row.owner_id
     if read_status not in PENDING:
         raise AlreadyChanged(row)
@@ -224,12 +261,20 @@ def reassign(
         raise DomainError(f"The new owner must be a member of {dept.name}.", field="owner")
     before = row.model_dump()
     values: dict = {"owner_id": owner_id}
-    if read_status == OPEN:
-        values.update(status=ACCEPTED, decided_by=actor_id, decided_at=utcnow())
+    if read_status == CommitmentStatus.OPEN:
+        values.update(status=CommitmentStatus.ACCEPTED, decided_by=actor_id, decided_at=utcnow())
     if not _change_from(session, row=row, status=read_status, owner_id=read_owner, values=values):
         raise AlreadyChanged(row, read_status=read_status)
-    audit.record(session, team_id=team_id, actor_id=actor_id, action="commitment.reassign",
-                 entity="commitment", entity_id=row.id, before=before, after=row)  # fmt: skip
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="commitment.reassign",
+        entity="commitment",
+        entity_id=row.id,
+        before=before,
+        after=row,
+    )
     return row
 
 
@@ -256,13 +301,26 @@ def complete(
             f"The note is {len(note):,} characters; the limit is {NOTE_MAX:,}.", field="note"
         )
     before = row.model_dump()
-    values = {"status": DONE, "done_by": actor_id, "done_at": utcnow(), "done_note": note or None,
-              "owner_id": read_owner or actor_id}  # fmt: skip
+    values = {
+        "status": CommitmentStatus.DONE,
+        "done_by": actor_id,
+        "done_at": utcnow(),
+        "done_note": note or None,
+        "owner_id": read_owner or actor_id,
+    }
     # The owner is part of the condition: the permission above was checked against it.
     if not _change_from(session, row=row, status=read_status, owner_id=read_owner, values=values):
         raise AlreadyChanged(row, read_status=read_status)
-    audit.record(session, team_id=team_id, actor_id=actor_id, action="commitment.done",
-                 entity="commitment", entity_id=row.id, before=before, after=row)  # fmt: skip
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="commitment.done",
+        entity="commitment",
+        entity_id=row.id,
+        before=before,
+        after=row,
+    )
     return row
 
 
@@ -328,11 +386,15 @@ def kept_and_missed(
             Commitment.team_id == team_id,
             Commitment.due_date >= start,
             Commitment.due_date <= end,
-            col(Commitment.status).in_((*PENDING, DONE)),
+            col(Commitment.status).in_((*PENDING, CommitmentStatus.DONE)),
         )
     ).all():
-        if row.status == DONE and row.done_at is not None and row.done_at.date() <= row.due_date:
+        if (
+            row.status == CommitmentStatus.DONE
+            and row.done_at is not None
+            and row.done_at.date() <= row.due_date
+        ):
             out[row.department_id].kept += 1
-        elif row.status == DONE or row.due_date < today:
+        elif row.status == CommitmentStatus.DONE or row.due_date < today:
             out[row.department_id].missed += 1
     return dict(out)

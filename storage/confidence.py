@@ -1,4 +1,4 @@
-"""Confidence against the data (spec §9): mismatch flags and the net confidence score."""
+"""Confidence against the data: mismatch flags and the net confidence score."""
 
 from __future__ import annotations
 

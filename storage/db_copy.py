@@ -1,5 +1,5 @@
 """Moving to another database (`loyalty db copy`) and backing SQLite up online (`loyalty db
-backup`), spec §10.
+backup`).
 
 The copy migrates the target to this version's head, then copies every table of the source —
 our models, the OAuth install tables, the scheduler's job table — parent tables first, in
@@ -116,6 +116,39 @@ def _tables(engine: Engine) -> MetaData:
     return out
 
 
+def _require_empty(target, target_url: str) -> None:
+    """Refuse a target that holds rows (an empty schema, or only the version table, is fine)."""
+    existing = set(inspect(target).get_table_names())
+    if not existing - {VERSION_TABLE}:
+        return
+    held = {
+        name: n
+        for name, n in _row_counts(target, _tables(target).sorted_tables).items()
+        if n and name != VERSION_TABLE
+    }
+    if held:
+        sample = ", ".join(f"{t} ({n})" for t, n in sorted(held.items())[:3])
+        raise CopyError(
+            f"The target database {safe_url(target_url)} already holds data ({sample}"
+            f"{' …' if len(held) > 3 else ''}); copy only into an empty database"
+        )
+
+
+def _copy_table(src, dst, src_table, dst_table, batch_rows: int) -> int:
+    """Stream one table's rows across in batches of `batch_rows`; returns how many."""
+    columns = [c.name for c in dst_table.columns if c.name in src_table.columns]
+    query = select(*(src_table.c[name] for name in columns))
+    pk = list(src_table.primary_key.columns)
+    if pk:
+        query = query.order_by(*pk)  # parents before children within a table
+    result = src.execution_options(stream_results=True).execute(query)
+    copied = 0
+    while batch := result.fetchmany(batch_rows):
+        dst.execute(dst_table.insert(), [dict(zip(columns, row, strict=True)) for row in batch])
+        copied += len(batch)
+    return copied
+
+
 def copy_database(source_url: str, target_url: str, *, batch_rows: int = BATCH_ROWS) -> CopyReport:
     """Copy every table of `source_url` into the empty database at `target_url`."""
     import storage.models  # noqa: F401 - every model on SQLModel.metadata
@@ -132,19 +165,7 @@ def copy_database(source_url: str, target_url: str, *, batch_rows: int = BATCH_R
     target = make_engine(target_url)
     try:
         _connect_or_explain(target, "target")
-        existing = set(inspect(target).get_table_names())
-        if existing - {VERSION_TABLE}:
-            held = {
-                name: n
-                for name, n in _row_counts(target, _tables(target).sorted_tables).items()
-                if n and name != VERSION_TABLE
-            }
-            if held:
-                sample = ", ".join(f"{t} ({n})" for t, n in sorted(held.items())[:3])
-                raise CopyError(
-                    f"The target database {safe_url(target_url)} already holds data ({sample}"
-                    f"{' …' if len(held) > 3 else ''}); copy only into an empty database"
-                )
+        _require_empty(target, target_url)
         upgrade(target_url)
         report = CopyReport(source=safe_url(source_url), target=safe_url(target_url))
         src_tables = _tables(source)
@@ -161,19 +182,9 @@ def copy_database(source_url: str, target_url: str, *, batch_rows: int = BATCH_R
                 src_table = src_tables.tables.get(dst_table.name)
                 if src_table is None or dst_table.name in DERIVED_TABLES:
                     continue
-                columns = [c.name for c in dst_table.columns if c.name in src_table.columns]
-                query = select(*(src_table.c[name] for name in columns))
-                pk = list(src_table.primary_key.columns)
-                if pk:
-                    query = query.order_by(*pk)  # parents before children within a table
-                result = src.execution_options(stream_results=True).execute(query)
-                copied = 0
-                while batch := result.fetchmany(batch_rows):
-                    dst.execute(
-                        dst_table.insert(), [dict(zip(columns, row, strict=True)) for row in batch]
-                    )
-                    copied += len(batch)
-                report.rows[dst_table.name] = copied
+                report.rows[dst_table.name] = _copy_table(
+                    src, dst, src_table, dst_table, batch_rows
+                )
             counted = [t for t in src_tables.sorted_tables if t.name != VERSION_TABLE]
             want = _row_counts(src, counted)  # in the snapshot the rows were read from
             if dst.dialect.name == "postgresql":

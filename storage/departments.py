@@ -1,4 +1,5 @@
-"""Departments, their heads and members, and the role rules of spec §1."""
+"""Departments, their heads and members, and who may do what: members, heads of a department,
+workspace admins."""
 
 from __future__ import annotations
 
@@ -184,6 +185,23 @@ def head_ids(session: Session, *, department_id: int) -> list[str]:
     )
 
 
+def heads_of(session: Session, *, department_ids: list[int]) -> dict[int, list[str]]:
+    """Each department's heads, for many departments in one query."""
+    if not department_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    for dept_id, user_id in session.exec(
+        select(DepartmentMember.department_id, DepartmentMember.user_id)
+        .where(
+            col(DepartmentMember.department_id).in_(department_ids),
+            DepartmentMember.is_head.is_(True),
+        )
+        .order_by(col(DepartmentMember.user_id))
+    ).all():
+        out.setdefault(dept_id, []).append(user_id)
+    return out
+
+
 def require_head(
     session: Session,
     *,
@@ -196,6 +214,34 @@ def require_head(
     if is_admin or is_head(session, team_id=team_id, user_id=user_id, department_id=department.id):
         return
     raise PermissionDenied(f"a head of {department.name} or a workspace admin", action)
+
+
+def require_head_or_company_admin(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    is_admin: bool,
+    department_id: int | None,
+    action: str,
+    company_action: str,
+) -> Department | None:
+    """The department, once the user heads it (or is an admin) and may `action` for it; None
+    for the company (`department_id` None), where only admins may `company_action`."""
+    if department_id is None:
+        if not is_admin:
+            raise PermissionDenied("a workspace admin", company_action)
+        return None
+    dept = department_by_id(session, team_id=team_id, department_id=department_id)
+    require_head(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        is_admin=is_admin,
+        department=dept,
+        action=f"{action} for {dept.name}",
+    )
+    return dept
 
 
 def require_member(

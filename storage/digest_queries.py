@@ -29,6 +29,7 @@ from storage.models import (
     KeyResult,
     KpiValue,
     Objective,
+    ObjectiveStatus,
     SlackUser,
     Team,
 )
@@ -41,7 +42,7 @@ from storage.rollup import (
     quarter_tree,
     with_own_values,
 )
-from storage.teams import team_now
+from storage.teams import team_now, team_or_default
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class KrDigest:
     value_week_ago: float | None  # the value as it stood a week ago (None: no value then)
     checkins_this_week: int
     missed_weeks: int  # whole weeks without a check-in: 0, 1, or 2 (= two or more)
-    insight: KrInsight | None = None  # forecast, mismatch, stale (spec §9)
+    insight: KrInsight | None = None  # forecast, mismatch, stale
     confidence_week_ago: int | None = None
     owner_away_until: date | None = None  # away owners are kept out of missed check-ins
     latest_note: str = ""  # the note of its newest check-in
@@ -84,7 +85,7 @@ class KrDigest:
 class ObjectiveDigest:
     objective: Objective
     key_results: list[KrDigest]
-    rolled_up: float | None = None  # with what contributes to it (spec §8)
+    rolled_up: float | None = None  # with what contributes to it
 
     @cached_property
     def progress(self) -> float:
@@ -207,12 +208,12 @@ class DigestData:
     departments: list[DepartmentDigest]
     company_kpis: list[LatestValue]
     kpi_series: dict[str, list[tuple[date, float]]]  # company-wide, for the chart
-    # Company objectives: now, a week ago, and what contributes (spec §8).
+    # Company objectives: now, a week ago, and what contributes.
     company: list[CompanyDigest] = field(default_factory=list)
     tree: QuarterTree | None = None
     department_names: dict[int, str] = field(default_factory=dict)
     overdue: list = field(default_factory=list)  # every overdue commitment, oldest due first
-    # Behaviors against KPIs, in the first digest of each quarter only (spec §9).
+    # Behaviors against KPIs, in the first digest of each quarter only.
     correlations: list = field(default_factory=list)
     # Decisions from the last quarter's review open the quarter's first leadership digest:
     # (the quarter reviewed, its decisions, objective id → number of objectives they started).
@@ -299,7 +300,7 @@ def _quarter_key_results(team_id: str, quarter: str, week_start: datetime):
         .where(
             kr_table.c.team_id == team_id,
             Objective.quarter == quarter,
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
         .order_by(kr_table.c.number)
     )
@@ -313,179 +314,41 @@ def build_digest_data(
     department_ids: list[int] | None = None,
     default_timezone: str = "UTC",
 ) -> DigestData:
-    team = session.get(Team, team_id) or Team(team_id=team_id)
+    team = team_or_default(session, team_id=team_id)
     quarter = quarter_of(now.date())
     week_start = now - timedelta(days=7)
     local_today = team_now(team, default_timezone, now=now).date()  # "away until", overdue
 
-    dept_q = select(Department).where(Department.team_id == team_id)
-    if department_ids is not None:
-        dept_q = dept_q.where(col(Department.id).in_(department_ids or [-1]))
-    departments = list(session.exec(dept_q.order_by(Department.name_key)).all())
-    wanted = {d.id for d in departments}
-
+    departments, heads = _departments_and_heads(session, team_id, department_ids)
     # Plain columns are read through the Core connection: no ORM result machinery (nor, on a
     # process's first digest, the ORM's compilation of each statement).
     conn = session.connection()
-    heads: dict[int, list[str]] = defaultdict(list)
-    for dept_id, user_id in conn.execute(
-        select(DepartmentMember.department_id, DepartmentMember.user_id)
-        .where(DepartmentMember.team_id == team_id, DepartmentMember.is_head.is_(True))
-        .order_by(DepartmentMember.id)
-    ):
-        heads[dept_id].append(user_id)
-
-    # Objectives and key results come back as read-only records with the models' attribute
-    # names: a big workspace has tens of thousands, and ORM objects would cost most of the
-    # build time.
-    objectives = [
-        o
-        for o in _records(
-            conn.execute(
-                select(*Objective.__table__.columns)
-                .where(
-                    Objective.team_id == team_id,
-                    Objective.quarter == quarter,
-                    Objective.status == "active",
-                )
-                .order_by(Objective.number)
-            ),
-            "ObjectiveRow",
-        )
-        if o.department_id in wanted
-    ]
-    obj_ids = {o.id for o in objectives}
-    krs_by_obj: dict[int, list[KeyResult]] = defaultdict(list)
-    quarter_krs = []  # every active key result of the quarter, company ones too (roll-ups)
-    # With each key result, in the same statement: its check-ins this week, and the last
-    # check-in before the week (its value and confidence then; NULL when there was none).
-    # Both are index seeks on (key_result_id, created_at) per key result, instead of walking
-    # every check-in of the team twice.
-    for kr in _records(conn.execute(_quarter_key_results(team_id, quarter, week_start)), "KrRow"):
-        quarter_krs.append(kr)
-        if kr.objective_id in obj_ids:
-            krs_by_obj[kr.objective_id].append(kr)
-
-    changes: dict[int, list[LatestValue]] = defaultdict(list)
-    for v in latest_values(
-        session,
-        team_id=team_id,
-        as_of=now.date(),
-        since=now.date() - timedelta(weeks=KPI_HISTORY_WEEKS),
-    ):
-        changes[v.scope].append(v)
-    # The company-wide chart: plain rows, not ORM objects (weeks × KPIs of them).
-    series: dict[str, list[tuple[date, float]]] = defaultdict(list)
-    for name, day, value in conn.execute(
-        select(KpiValue.kpi_name, KpiValue.day, KpiValue.value)
-        .where(
-            KpiValue.team_id == team_id,
-            KpiValue.scope == 0,
-            KpiValue.day >= now.date() - timedelta(weeks=KPI_HISTORY_WEEKS),
-            KpiValue.day <= now.date(),
-        )
-        .order_by(KpiValue.kpi_name, KpiValue.day)
-    ):
-        series[name].append((day, value))
-
+    objectives, krs_by_obj, quarter_krs = _objectives_and_key_results(
+        conn, team_id, quarter, week_start, wanted={d.id for d in departments}
+    )
+    changes, series = _kpi_changes_and_series(session, conn, team_id, now)
     behaviors = _behaviors(session, team_id, department_ids, week_start, now)
     # Customer voice for every department at once: two statements, whatever their number.
     voice = period_figures(session, team_id=team_id, start=week_start, end=now, now=now)
     pending = open_followups(session, team_id=team_id, now=now)
     kudos_by_dept = _kudos(session, team_id, department_ids, week_start, now)
-
-    # Insights (spec §9): forecasts for every key result in two statements, who is away in one.
-    all_krs = [kr for krs in krs_by_obj.values() for kr in krs]
-    insights = kr_insights(
-        session,
-        team_id=team_id,
-        items=[(kr, quarter) for kr in all_krs],
-        now=now,
-        stale_days=team.stale_days,
+    objectives_by_dept, tree = _objective_digests(
+        session, team, objectives, krs_by_obj, quarter=quarter, today=local_today, now=now
     )
-    away = away_until(session, team_id=team_id, today=local_today)
-
-    def kr_digest(kr) -> KrDigest:
-        found = insights[kr.id]
-        return KrDigest(
-            key_result=kr,
-            progress=progress(kr.baseline, kr.target, kr.current_value),
-            status=found.status,
-            value_week_ago=kr.value_then,  # None: no check-in before the week
-            checkins_this_week=kr.checkins_this_week,
-            missed_weeks=missed_weeks(kr, now),
-            insight=found,
-            confidence_week_ago=kr.confidence_then,
-            owner_away_until=away.get(kr.owner_id),
-            latest_note=kr.latest_note or "",
-            blocker=kr.latest_blocker or "",
-            blocker_checkin_id=kr.latest_id if kr.latest_blocker else None,
-            blocker_since=kr.latest_at if kr.latest_blocker else None,
-        )
-
-    tree = quarter_tree(session, team_id=team_id, quarter=quarter)
-    objectives_by_dept: dict[int, list[ObjectiveDigest]] = defaultdict(list)
-    nodes = tree.nodes
-    for o in objectives:
-        objectives_by_dept[o.department_id].append(
-            ObjectiveDigest(
-                objective=o,
-                key_results=[kr_digest(k) for k in krs_by_obj[o.id]],
-                rolled_up=tree.progress(o.id) if o.id in nodes else None,
-            )
-        )
-
-    overview = company_overview(tree)
-    company = []
-    if overview:
-        # Company objectives a week ago: only the objectives they roll up from need their
-        # key results' values as they stood then.
-        feeding = tree.descendants(c.id for c in overview)
-
-        def value_at_week_start(kr) -> float | None:
-            if kr.last_checkin_at is None or kr.last_checkin_at < week_start or kr.kpi_name:
-                return kr.current_value
-            return kr.value_then
-
-        week_ago = with_own_values(
-            tree,
-            (
-                (k.objective_id, k.baseline, k.target, value_at_week_start(k))
-                for k in quarter_krs
-                if k.objective_id in feeding
-            ),
-        )
-        company = [CompanyDigest(c, week_ago.progress(c.id)) for c in overview]
-    if department_ids is None:
-        names = {d.id: d.name for d in departments}  # every department of the team already
-    else:
-        names = {
-            d_id: name
-            for d_id, name in conn.execute(
-                select(Department.id, Department.name).where(Department.team_id == team_id)
-            )
-        }
+    company = _company_week_ago(tree, quarter_krs, week_start)
+    names = _department_names(conn, team_id, departments, department_ids)
     overdue = overdue_commitments(session, team_id=team_id, today=local_today)
-    owes, owed = defaultdict(list), defaultdict(list)
-    for c in overdue:
-        owes[c.department_id].append(c)
-        if c.asker_department_id is not None:
-            owed[c.asker_department_id].append(c)
-    digests = [
-        DepartmentDigest(
-            department=d,
-            head_ids=heads.get(d.id, []),
-            objectives=objectives_by_dept.get(d.id, []),
-            kpis=changes.get(d.id, []),
-            behaviors=behaviors.get(d.id, []),
-            kudos=kudos_by_dept.get(d.id, []),
-            owes=owes.get(d.id, []),
-            owed=owed.get(d.id, []),
-            voice=voice.get(d.id),
-            followups=pending.get(d.id),
-        )
-        for d in departments
-    ]
+    digests = _department_digests(
+        departments,
+        heads,
+        objectives_by_dept,
+        changes,
+        behaviors,
+        kudos_by_dept,
+        voice,
+        pending,
+        overdue=overdue,
+    )
     return DigestData(
         team=team,
         quarter=quarter,
@@ -502,6 +365,198 @@ def build_digest_data(
         decisions=_last_quarters_decisions(session, team_id, department_ids, now),
         user_names=display_names(session, team_id=team_id),
     )
+
+
+def _objective_digests(session, team, objectives, krs_by_obj, *, quarter, today, now):
+    """Each department's objectives with their key results' insights (forecasts for every key
+    result in two statements, who is away in one), and the quarter's alignment tree."""
+    all_krs = [kr for krs in krs_by_obj.values() for kr in krs]
+    insights = kr_insights(
+        session,
+        team_id=team.team_id,
+        items=[(kr, quarter) for kr in all_krs],
+        now=now,
+        stale_days=team.stale_days,
+    )
+    away = away_until(session, team_id=team.team_id, today=today)
+    tree = quarter_tree(session, team_id=team.team_id, quarter=quarter)
+    by_dept: dict[int, list[ObjectiveDigest]] = defaultdict(list)
+    for o in objectives:
+        by_dept[o.department_id].append(
+            ObjectiveDigest(
+                objective=o,
+                key_results=[_kr_digest(k, insights[k.id], away, now) for k in krs_by_obj[o.id]],
+                rolled_up=tree.progress(o.id) if o.id in tree.nodes else None,
+            )
+        )
+    return by_dept, tree
+
+
+def _department_digests(
+    departments,
+    heads,
+    objectives_by_dept,
+    changes,
+    behaviors,
+    kudos_by_dept,
+    voice,
+    pending,
+    *,
+    overdue,
+) -> list[DepartmentDigest]:
+    owes, owed = _owes_and_owed(overdue)
+    return [
+        DepartmentDigest(
+            department=d,
+            head_ids=heads.get(d.id, []),
+            objectives=objectives_by_dept.get(d.id, []),
+            kpis=changes.get(d.id, []),
+            behaviors=behaviors.get(d.id, []),
+            kudos=kudos_by_dept.get(d.id, []),
+            owes=owes.get(d.id, []),
+            owed=owed.get(d.id, []),
+            voice=voice.get(d.id),
+            followups=pending.get(d.id),
+        )
+        for d in departments
+    ]
+
+
+def _departments_and_heads(
+    session: Session, team_id: str, department_ids: list[int] | None
+) -> tuple[list[Department], dict[int, list[str]]]:
+    dept_q = select(Department).where(Department.team_id == team_id)
+    if department_ids is not None:
+        dept_q = dept_q.where(col(Department.id).in_(department_ids or [-1]))
+    departments = list(session.exec(dept_q.order_by(Department.name_key)).all())
+    heads: dict[int, list[str]] = defaultdict(list)
+    for dept_id, user_id in session.connection().execute(
+        select(DepartmentMember.department_id, DepartmentMember.user_id)
+        .where(DepartmentMember.team_id == team_id, DepartmentMember.is_head.is_(True))
+        .order_by(DepartmentMember.id)
+    ):
+        heads[dept_id].append(user_id)
+    return departments, heads
+
+
+def _objectives_and_key_results(conn, team_id: str, quarter: str, week_start: datetime, *, wanted):
+    """The quarter's active objectives of the `wanted` departments, their key results by
+    objective, and every active key result of the quarter (company ones too, for roll-ups)."""
+    # Read-only records with the models' attribute names: a big workspace has tens of
+    # thousands, and ORM objects would cost most of the build time.
+    objectives = [
+        o
+        for o in _records(
+            conn.execute(
+                select(*Objective.__table__.columns)
+                .where(
+                    Objective.team_id == team_id,
+                    Objective.quarter == quarter,
+                    Objective.status == ObjectiveStatus.ACTIVE,
+                )
+                .order_by(Objective.number)
+            ),
+            "ObjectiveRow",
+        )
+        if o.department_id in wanted
+    ]
+    obj_ids = {o.id for o in objectives}
+    krs_by_obj: dict[int, list[KeyResult]] = defaultdict(list)
+    quarter_krs = []
+    # With each key result, in the same statement: its check-ins this week, and the last
+    # check-in before the week (its value and confidence then; NULL when there was none).
+    # Both are index seeks on (key_result_id, created_at) per key result, instead of walking
+    # every check-in of the team twice.
+    for kr in _records(conn.execute(_quarter_key_results(team_id, quarter, week_start)), "KrRow"):
+        quarter_krs.append(kr)
+        if kr.objective_id in obj_ids:
+            krs_by_obj[kr.objective_id].append(kr)
+    return objectives, krs_by_obj, quarter_krs
+
+
+def _kpi_changes_and_series(session: Session, conn, team_id: str, now: datetime):
+    """Each scope's latest KPI values, and the company-wide chart's points by KPI."""
+    since = now.date() - timedelta(weeks=KPI_HISTORY_WEEKS)
+    changes: dict[int, list[LatestValue]] = defaultdict(list)
+    for v in latest_values(session, team_id=team_id, as_of=now.date(), since=since):
+        changes[v.scope].append(v)
+    # Plain rows, not ORM objects (weeks × KPIs of them).
+    series: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    for name, day, value in conn.execute(
+        select(KpiValue.kpi_name, KpiValue.day, KpiValue.value)
+        .where(
+            KpiValue.team_id == team_id,
+            KpiValue.scope == 0,
+            KpiValue.day >= since,
+            KpiValue.day <= now.date(),
+        )
+        .order_by(KpiValue.kpi_name, KpiValue.day)
+    ):
+        series[name].append((day, value))
+    return changes, series
+
+
+def _kr_digest(kr, found: KrInsight, away: dict, now: datetime) -> KrDigest:
+    return KrDigest(
+        key_result=kr,
+        progress=progress(kr.baseline, kr.target, kr.current_value),
+        status=found.status,
+        value_week_ago=kr.value_then,  # None: no check-in before the week
+        checkins_this_week=kr.checkins_this_week,
+        missed_weeks=missed_weeks(kr, now),
+        insight=found,
+        confidence_week_ago=kr.confidence_then,
+        owner_away_until=away.get(kr.owner_id),
+        latest_note=kr.latest_note or "",
+        blocker=kr.latest_blocker or "",
+        blocker_checkin_id=kr.latest_id if kr.latest_blocker else None,
+        blocker_since=kr.latest_at if kr.latest_blocker else None,
+    )
+
+
+def _company_week_ago(tree: QuarterTree, quarter_krs, week_start: datetime) -> list:
+    """The company objectives with their progress a week ago: only the objectives they roll up
+    from need their key results' values as they stood then."""
+    overview = company_overview(tree)
+    if not overview:
+        return []
+    feeding = tree.descendants(c.id for c in overview)
+
+    def value_at_week_start(kr) -> float | None:
+        if kr.last_checkin_at is None or kr.last_checkin_at < week_start or kr.kpi_name:
+            return kr.current_value
+        return kr.value_then
+
+    week_ago = with_own_values(
+        tree,
+        (
+            (k.objective_id, k.baseline, k.target, value_at_week_start(k))
+            for k in quarter_krs
+            if k.objective_id in feeding
+        ),
+    )
+    return [CompanyDigest(c, week_ago.progress(c.id)) for c in overview]
+
+
+def _department_names(conn, team_id, departments, department_ids) -> dict[int, str]:
+    if department_ids is None:
+        return {d.id: d.name for d in departments}  # every department of the team already
+    return {
+        d_id: name
+        for d_id, name in conn.execute(
+            select(Department.id, Department.name).where(Department.team_id == team_id)
+        )
+    }
+
+
+def _owes_and_owed(overdue) -> tuple[dict, dict]:
+    """Overdue commitments by the department that owes them and by the one that asked."""
+    owes, owed = defaultdict(list), defaultdict(list)
+    for c in overdue:
+        owes[c.department_id].append(c)
+        if c.asker_department_id is not None:
+            owed[c.asker_department_id].append(c)
+    return owes, owed
 
 
 def first_week_of_quarter(now: datetime) -> bool:
@@ -585,7 +640,9 @@ def unnamed_people(session: Session, *, team_id: str, quarter: str) -> list[str]
     wanted: set[str] = set()
     for (user_id,) in conn.execute(
         select(Objective.owner_id).where(
-            Objective.team_id == team_id, Objective.quarter == quarter, Objective.status == "active"
+            Objective.team_id == team_id,
+            Objective.quarter == quarter,
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
     ):
         wanted.add(user_id)
@@ -593,7 +650,9 @@ def unnamed_people(session: Session, *, team_id: str, quarter: str) -> list[str]
         select(KeyResult.owner_id)
         .join(Objective, col(Objective.id) == KeyResult.objective_id)
         .where(
-            KeyResult.team_id == team_id, Objective.quarter == quarter, Objective.status == "active"
+            KeyResult.team_id == team_id,
+            Objective.quarter == quarter,
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
     ):
         wanted.add(user_id)

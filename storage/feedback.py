@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
@@ -33,6 +34,7 @@ from storage.models import (
     FeedbackSettings,
     FeedbackWebhookToken,
     Followup,
+    FollowUpStatus,
     PraiseDraft,
     Recognition,
     utcnow,
@@ -70,11 +72,10 @@ def is_promoter(score: int) -> bool:
     return score >= PROMOTER_MIN
 
 
-def content_id(*cells: object) -> str:
-    """Source id of a row that has none of its own (sheet, CSV): a hash of its cells, so the
-    same row read again is the same feedback."""
-    norm = "\x1f".join("" if c is None else str(c).strip() for c in cells)
-    return hashlib.blake2b(norm.encode("utf-8"), digest_size=16).hexdigest()
+def content_id(*texts: str) -> str:
+    """Source id of a row that has none of its own (sheet, CSV): a hash of its cells, given as
+    stripped text, so the same row read again is the same feedback."""
+    return hashlib.blake2b("\x1f".join(texts).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def parse_score(raw: object) -> int:
@@ -190,8 +191,15 @@ def update_feedback_settings(
     row.updated_by, row.updated_at = actor_id, utcnow()
     session.add(row)
     session.flush()
-    audit.record(session, team_id=team_id, actor_id=actor_id, action="feedback.settings",
-                 entity="feedback_settings", before=before, after=row)  # fmt: skip
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="feedback.settings",
+        entity="feedback_settings",
+        before=before,
+        after=row,
+    )
     return row
 
 
@@ -201,8 +209,14 @@ def update_feedback_settings(
 def _require_route_manager(
     session: Session, *, team_id: str, actor_id: str, is_admin: bool, department: Department
 ) -> None:
-    require_head(session, team_id=team_id, user_id=actor_id, is_admin=is_admin,
-                 department=department, action=f"route feedback to {department.name}")  # fmt: skip
+    require_head(
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        department=department,
+        action=f"route feedback to {department.name}",
+    )
 
 
 def add_routes(
@@ -219,17 +233,11 @@ def add_routes(
     dept = find_department(session, team_id=team_id, name=department_name)
     if dept is None:
         raise NotFound(f"There is no department named `{department_name}`.", field="department")
-    _require_route_manager(session, team_id=team_id, actor_id=actor_id, is_admin=is_admin,
-                           department=dept)  # fmt: skip
-    cleaned = [" ".join(k.split()) for k in keywords if k.strip()]
-    if not cleaned:
-        raise DomainError("Give at least one keyword.", field="keyword")
-    for k in cleaned:
-        if len(k) > KEYWORD_MAX:
-            raise DomainError(f"`{k[:40]}…` is longer than {KEYWORD_MAX} characters.",
-                              field="keyword")  # fmt: skip
+    _require_route_manager(
+        session, team_id=team_id, actor_id=actor_id, is_admin=is_admin, department=dept
+    )
     out = []
-    for keyword in dict.fromkeys(cleaned):
+    for keyword in _route_keywords(keywords):
         key = keyword.casefold()
         row = session.exec(
             select(FeedbackRoute).where(
@@ -239,18 +247,45 @@ def add_routes(
         before = row.model_dump() if row else None
         if row is not None and row.department_id != dept.id:
             old = session.get(Department, row.department_id)
-            _require_route_manager(session, team_id=team_id, actor_id=actor_id,
-                                   is_admin=is_admin, department=old)  # fmt: skip
+            _require_route_manager(
+                session, team_id=team_id, actor_id=actor_id, is_admin=is_admin, department=old
+            )
         if row is None:
-            row = FeedbackRoute(team_id=team_id, keyword=keyword, keyword_key=key,
-                                department_id=dept.id, created_by=actor_id)  # fmt: skip
+            row = FeedbackRoute(
+                team_id=team_id,
+                keyword=keyword,
+                keyword_key=key,
+                department_id=dept.id,
+                created_by=actor_id,
+            )
         row.department_id = dept.id
         session.add(row)
         session.flush()
-        audit.record(session, team_id=team_id, actor_id=actor_id, action="feedback.route",
-                     entity="feedback_route", entity_id=row.id, before=before, after=row)  # fmt: skip
+        audit.record(
+            session,
+            team_id=team_id,
+            actor_id=actor_id,
+            action="feedback.route",
+            entity="feedback_route",
+            entity_id=row.id,
+            before=before,
+            after=row,
+        )
         out.append(row)
     return out
+
+
+def _route_keywords(keywords: list[str]) -> list[str]:
+    """The keywords as given, spaces folded, each once; DomainError when none or one too long."""
+    cleaned = [" ".join(k.split()) for k in keywords if k.strip()]
+    if not cleaned:
+        raise DomainError("Give at least one keyword.", field="keyword")
+    for k in cleaned:
+        if len(k) > KEYWORD_MAX:
+            raise DomainError(
+                f"`{k[:40]}…` is longer than {KEYWORD_MAX} characters.", field="keyword"
+            )
+    return list(dict.fromkeys(cleaned))
 
 
 def remove_route(
@@ -265,13 +300,21 @@ def remove_route(
     if row is None:
         raise NotFound(f"No routing rule for `{keyword.strip()[:80]}`.", field="keyword")
     dept = session.get(Department, row.department_id)
-    _require_route_manager(session, team_id=team_id, actor_id=actor_id, is_admin=is_admin,
-                           department=dept)  # fmt: skip
+    _require_route_manager(
+        session, team_id=team_id, actor_id=actor_id, is_admin=is_admin, department=dept
+    )
     before = row.model_dump()
     session.delete(row)
     session.flush()
-    audit.record(session, team_id=team_id, actor_id=actor_id, action="feedback.unroute",
-                 entity="feedback_route", entity_id=before["id"], before=before)  # fmt: skip
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="feedback.unroute",
+        entity="feedback_route",
+        entity_id=before["id"],
+        before=before,
+    )
     return row
 
 
@@ -290,8 +333,9 @@ class Router:
     """Routing for one batch. Reads only what the batch needs: the departments it names, and
     the keyword rules once something is left unrouted (a webhook call is one small read)."""
 
-    def __init__(self, session: Session, *, team_id: str, default_department_id: int | None,
-                 named: set[str]):  # fmt: skip
+    def __init__(
+        self, session: Session, *, team_id: str, default_department_id: int | None, named: set[str]
+    ):
         self.session, self.team_id = session, team_id
         self.default_department_id = default_department_id
         keys = list({name_key(n) for n in named if n and n.strip()})
@@ -404,30 +448,35 @@ def _insert_many(session: Session, table, rows: list[dict]) -> None:
     values = itemgetter(*order)
     params = [values(row) for row in rows]
     if dialect.name == "sqlite" and stamps:
-        seen: dict[datetime, str] = {}  # a sheet's dates repeat: each is formatted once
-
-        def text_of(v: datetime | None) -> str | None:
-            if v is None:
-                return None
-            out = seen.get(v)
-            if out is None:
-                out = seen[v] = (
-                    v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-                )
-            return out
-
-        at = [i for i, k in enumerate(order) if k in stamps]
-        converted = []
-        for p in params:
-            p = list(p)
-            for i in at:
-                p[i] = text_of(p[i])
-            converted.append(p)
-        params = converted
+        columns = list(zip(*params, strict=True))
+        for i, key in enumerate(order):
+            if key in stamps:
+                columns[i] = _sqlite_stamps(columns[i])
+        params = list(zip(*columns, strict=True))
     if compiled.positional:
-        conn.exec_driver_sql(compiled.string, [tuple(p) for p in params])
+        conn.exec_driver_sql(compiled.string, params)
     else:
         conn.exec_driver_sql(compiled.string, [dict(zip(order, p, strict=True)) for p in params])
+
+
+def _sqlite_stamps(values: Sequence[datetime | None]) -> list[str | None]:
+    """Aware datetimes as SQLite stores them (naive UTC text). A sheet's dates repeat, mostly as
+    the same objects, so each object is formatted once; the cache is keyed by identity because
+    hashing an aware datetime costs more than formatting saves (the caller's rows keep every
+    object alive, so no id is reused meanwhile)."""
+    seen: dict[int, str] = {}
+    out: list[str | None] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        text = seen.get(id(v))
+        if text is None:
+            text = seen[id(v)] = (
+                v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            )
+        out.append(text)
+    return out
 
 
 def _insert_ignoring_duplicates(session: Session, table):
@@ -470,6 +519,86 @@ def store_feedback(
     """Store new feedback (idempotent on team, source, source id), route it, open a follow-up
     for each detractor and mark recoveries. Items must have passed `check_item`."""
     result = StoreResult()
+    fresh = _fresh_items(
+        session, team_id=team_id, items=items, not_before=not_before, result=result
+    )
+    if not fresh:
+        return result
+    settings = feedback_settings(session, team_id=team_id)
+    now = utcnow()
+    route = Router(
+        session,
+        team_id=team_id,
+        default_department_id=settings.default_department_id,
+        named={it.department for _, it in fresh if it.department},
+    )
+    rows = _routed_rows(
+        route, team_id=team_id, actor_id=actor_id, fresh=fresh, now=now, result=result
+    )
+    if len(rows) <= SMALL_BATCH:
+        fresh, rows, ids = _insert_one_by_one(session, fresh=fresh, rows=rows, result=result)
+        if not ids:
+            return result
+    else:
+        ids = _insert_batch(session, team_id=team_id, rows=rows, now=now)
+    for (i, _), fid in zip(fresh, ids, strict=True):
+        result.created.append(fid)
+        result.feedback_ids[i] = fid
+    _follow_up(
+        session,
+        team_id=team_id,
+        stored=list(zip(ids, rows, strict=True)),
+        hours=timedelta(hours=settings.followup_hours),
+        now=now,
+        result=result,
+    )
+    counts = {  # counts and references only: customers' words stay out of the audit log
+        "source": sorted({it.source for _, it in fresh}),
+        "stored": len(ids),
+        "followups": len(result.followups),
+        "recovered": len(result.recovered),
+    }
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="feedback.store",
+        entity="feedback",
+        entity_id=ids[0] if len(ids) == 1 else None,
+        after=counts,
+    )
+    return result
+
+
+def _follow_up(
+    session: Session,
+    *,
+    team_id: str,
+    stored: list[tuple[int, dict]],
+    hours: timedelta,
+    now: datetime,
+    result: StoreResult,
+) -> None:
+    """Detractors get a follow-up; promoters may recover an earlier one."""
+    detractors = [(fid, row) for fid, row in stored if is_detractor(row["score"])]
+    if detractors:
+        result.followups, result.followup_numbers = _open_followups(
+            session, team_id=team_id, detractors=detractors, hours=hours, now=now
+        )
+    promoters = [(fid, row) for fid, row in stored if is_promoter(row["score"])]
+    if promoters:
+        result.recovered = _recover(session, team_id=team_id, promoters=promoters)
+
+
+def _fresh_items(
+    session: Session,
+    *,
+    team_id: str,
+    items: list[FeedbackIn],
+    not_before: datetime | None,
+    result: StoreResult,
+) -> list[tuple[int, FeedbackIn]]:
+    """The items not stored yet (by input index), counting duplicates and those too old."""
     fresh: list[tuple[int, FeedbackIn]] = []
     by_source: dict[str, list[tuple[int, FeedbackIn]]] = {}
     for i, item in enumerate(items):
@@ -477,16 +606,10 @@ def store_feedback(
     seen_in_batch: set[tuple[str, str]] = set()
     for source, group in by_source.items():
         # A small batch (a webhook call) skips this read: its insert ignores duplicates itself.
-        existing = (
-            {}
-            if len(items) <= SMALL_BATCH
-            else _existing_ids(
-                session,
-                team_id=team_id,
-                source=source,
-                source_ids=list({it.source_id for _, it in group}),
-            )  # fmt: skip
-        )
+        existing = {}
+        if len(items) > SMALL_BATCH:
+            source_ids = list({it.source_id for _, it in group})
+            existing = _existing_ids(session, team_id=team_id, source=source, source_ids=source_ids)
         for i, item in group:
             key = (source, item.source_id)
             if item.source_id in existing:
@@ -499,12 +622,19 @@ def store_feedback(
             else:
                 seen_in_batch.add(key)
                 fresh.append((i, item))
-    if not fresh:
-        return result
-    settings = feedback_settings(session, team_id=team_id)
-    route = Router(session, team_id=team_id, default_department_id=settings.default_department_id,
-                   named={it.department for _, it in fresh if it.department})  # fmt: skip
-    now = utcnow()
+    return fresh
+
+
+def _routed_rows(
+    route: Router,
+    *,
+    team_id: str,
+    actor_id: str,
+    fresh: list[tuple[int, FeedbackIn]],
+    now: datetime,
+    result: StoreResult,
+) -> list[dict]:
+    """The feedback rows to insert, each routed to a department."""
     rows = []
     for i, item in fresh:
         dept_id, unknown = route.route(item.department, item.comment)
@@ -527,41 +657,55 @@ def store_feedback(
                 "created_at": now,
             }
         )
-    table = Feedback.__table__
-    if len(rows) <= SMALL_BATCH:
-        # One by one, skipping an id another request stored since we looked (two deliveries of
-        # one survey answer at the same moment): the database decides, nothing fails.
-        once = _insert_ignoring_duplicates(session, table)
-        kept = []
-        for (i, item), row in zip(fresh, rows, strict=True):
-            fid = session.execute(once, row).scalar_one_or_none()
-            if fid is None:
-                result.duplicates += 1
-            else:
-                kept.append(((i, item), row, fid))
-        if not kept:
-            return result
-        fresh = [k[0] for k in kept]
-        rows = [k[1] for k in kept]
-        ids = [k[2] for k in kept]
-    else:
-        # executemany without RETURNING (with it SQLite would insert row by row), then the new
-        # ids in one read: this batch's rows are the ones stamped with its `now`.
-        _insert_many(session, table, rows)
-        new_ids = _ids_created(session, team_id=team_id, created_at=now,
-                               keys={(r["source"], r["source_id"]) for r in rows})  # fmt: skip
-        ids = [new_ids[(r["source"], r["source_id"])] for r in rows]
-    for (i, _), fid in zip(fresh, ids, strict=True):
-        result.created.append(fid)
-        result.feedback_ids[i] = fid
-    hours = timedelta(hours=settings.followup_hours)
+    return rows
+
+
+def _insert_one_by_one(
+    session: Session, *, fresh: list[tuple[int, FeedbackIn]], rows: list[dict], result: StoreResult
+) -> tuple[list[tuple[int, FeedbackIn]], list[dict], list[int]]:
+    """A small batch row by row, skipping an id another request stored since we looked (two
+    deliveries of one survey answer at the same moment): the database decides, nothing fails.
+    Returns the items, rows and ids actually stored."""
+    once = _insert_ignoring_duplicates(session, Feedback.__table__)
+    kept_items, kept_rows, ids = [], [], []
+    for item, row in zip(fresh, rows, strict=True):
+        fid = session.execute(once, row).scalar_one_or_none()
+        if fid is None:
+            result.duplicates += 1
+        else:
+            kept_items.append(item)
+            kept_rows.append(row)
+            ids.append(fid)
+    return kept_items, kept_rows, ids
+
+
+def _insert_batch(session: Session, *, team_id: str, rows: list[dict], now: datetime) -> list[int]:
+    """executemany without RETURNING (with it SQLite would insert row by row), then the new ids
+    in one read: this batch's rows are the ones stamped with its `now`."""
+    _insert_many(session, Feedback.__table__, rows)
+    new_ids = _ids_created(
+        session, team_id=team_id, created_at=now, keys={(r["source"], r["source_id"]) for r in rows}
+    )
+    return [new_ids[(r["source"], r["source_id"])] for r in rows]
+
+
+def _open_followups(
+    session: Session,
+    *,
+    team_id: str,
+    detractors: list[tuple[int, dict]],
+    hours: timedelta,
+    now: datetime,
+) -> tuple[list[int], list[int]]:
+    """One follow-up per detractor: (their ids, their F-numbers), in the same order."""
+    numbers = reserve_numbers(session, team_id=team_id, kind="followup", count=len(detractors))
     quiet_before = now - HISTORY_AGE
-    detractors = [(fid, row) for fid, row in zip(ids, rows, strict=True)
-                  if is_detractor(row["score"])]  # fmt: skip
-    if detractors:
-        numbers = reserve_numbers(session, team_id=team_id, kind="followup", count=len(detractors))
-        ftable = Followup.__table__
-        frows = [
+    frows = []
+    for n, (fid, row) in zip(numbers, detractors, strict=True):
+        # History (an old sheet, CSV or survey backfill): listed and counted, but nobody is
+        # DMed about answers from weeks ago. A message someone logs by hand is always announced.
+        quiet = now if _history(row, quiet_before) else None
+        frows.append(
             {
                 "team_id": team_id,
                 "number": n,
@@ -570,54 +714,30 @@ def store_feedback(
                 "score": row["score"],
                 "received_at": row["received_at"],
                 "due_at": row["received_at"] + hours,
-                "status": "open",
+                "status": FollowUpStatus.OPEN,
                 "created_at": now,
-                # History (an old sheet, CSV or survey backfill): listed and counted, but
-                # nobody is DMed about answers from weeks ago. A message someone logs by hand
-                # is always announced.
-                "heads_notified_at": now if _history(row, quiet_before) else None,
-                "overdue_notified_at": now if _history(row, quiet_before) else None,
+                "heads_notified_at": quiet,
+                "overdue_notified_at": quiet,
             }
-            for n, (fid, row) in zip(numbers, detractors, strict=True)
+        )
+    ftable = Followup.__table__
+    if len(frows) <= SMALL_BATCH:
+        ids = [
+            session.execute(insert(ftable).returning(ftable.c.id), row).scalar_one()
+            for row in frows
         ]
-        if len(frows) <= SMALL_BATCH:
-            result.followups = [
-                session.execute(insert(ftable).returning(ftable.c.id), row).scalar_one()
-                for row in frows
-            ]
-        else:
-            _insert_many(session, ftable, frows)
-            by_number = dict(
-                session.exec(
-                    select(Followup.number, Followup.id).where(
-                        Followup.team_id == team_id,
-                        col(Followup.number) >= numbers[0],
-                        col(Followup.number) <= numbers[-1],
-                    )
-                ).all()
+        return ids, numbers
+    _insert_many(session, ftable, frows)
+    by_number = dict(
+        session.exec(
+            select(Followup.number, Followup.id).where(
+                Followup.team_id == team_id,
+                col(Followup.number) >= numbers[0],
+                col(Followup.number) <= numbers[-1],
             )
-            result.followups = [by_number[n] for n in numbers]
-        result.followup_numbers = numbers
-    promoters = [(fid, row) for fid, row in zip(ids, rows, strict=True)
-                 if is_promoter(row["score"])]  # fmt: skip
-    if promoters:
-        result.recovered = _recover(session, team_id=team_id, promoters=promoters)
-    audit.record(
-        session,
-        team_id=team_id,
-        actor_id=actor_id,
-        action="feedback.store",
-        entity="feedback",
-        entity_id=ids[0] if len(ids) == 1 else None,
-        # Counts and references only: customers' words stay out of the audit log.
-        after={
-            "source": sorted({it.source for _, it in fresh}),
-            "stored": len(ids),
-            "followups": len(result.followups),
-            "recovered": len(result.recovered),
-        },
+        ).all()
     )
-    return result
+    return [by_number[n] for n in numbers], numbers
 
 
 def _recover(session: Session, *, team_id: str, promoters: list[tuple[int, dict]]) -> list[int]:
@@ -631,7 +751,7 @@ def _recover(session: Session, *, team_id: str, promoters: list[tuple[int, dict]
             .join(Feedback, col(Feedback.id) == col(Followup.feedback_id))
             .where(
                 Followup.team_id == team_id,
-                Followup.status == "closed",
+                Followup.status == FollowUpStatus.CLOSED,
                 col(Followup.recovered_at).is_(None),
                 col(Feedback.customer_key).in_(keys[i : i + _CHUNK]),
             )
@@ -646,8 +766,11 @@ def _recover(session: Session, *, team_id: str, promoters: list[tuple[int, dict]
             if fu.id in recovered or fu.closed_at is None:
                 continue
             answered = row["received_at"]
-            if not (fb.received_at < answered and fu.closed_at - RECOVERY_WINDOW <= answered
-                    and answered - fu.closed_at <= RECOVERY_WINDOW):  # fmt: skip
+            if not (
+                fb.received_at < answered
+                and fu.closed_at - RECOVERY_WINDOW <= answered
+                and answered - fu.closed_at <= RECOVERY_WINDOW
+            ):
                 continue
             won = session.execute(
                 update(Followup)
@@ -657,31 +780,35 @@ def _recover(session: Session, *, team_id: str, promoters: list[tuple[int, dict]
             if won != 1:
                 continue
             recovered.append(fu.id)
-            audit.record(session, team_id=team_id, actor_id=FEEDBACK_ACTOR,
-                         action="followup.recovered", entity="followup", entity_id=fu.id,
-                         after={"number": fu.number, "old_score": fu.score,
-                                "new_score": row["score"]})  # fmt: skip
+            audit.record(
+                session,
+                team_id=team_id,
+                actor_id=FEEDBACK_ACTOR,
+                action="followup.recovered",
+                entity="followup",
+                entity_id=fu.id,
+                after={"number": fu.number, "old_score": fu.score, "new_score": row["score"]},
+            )
             if fu.closed_by:
-                said = (row["comment"] or "").strip()
-                drafts.append(
-                    PraiseIn(
-                        row_key=f"recovery:F-{fu.number}",
-                        praise_date=answered.date() if isinstance(answered, datetime) else None,
-                        customer=row["customer"],
-                        comment=(
-                            f"{said} — turned a detractor into a promoter "
-                            f"(F-{fu.number}: {fu.score} → {row['score']})"
-                            if said
-                            else f"turned a detractor into a promoter "
-                            f"(F-{fu.number}: {fu.score} → {row['score']})"
-                        ),
-                        staff=fu.closed_by,
-                        staff_user_id=fu.closed_by,
-                    )
-                )
+                drafts.append(_recovery_draft(fu, row))
     if drafts:
         store_drafts(session, team_id=team_id, rows=drafts)
     return recovered
+
+
+def _recovery_draft(fu: Followup, row: dict) -> PraiseIn:
+    """A kudos draft for whoever closed the follow-up of a customer who came back a promoter."""
+    answered = row["received_at"]
+    turned = f"turned a detractor into a promoter (F-{fu.number}: {fu.score} → {row['score']})"
+    said = (row["comment"] or "").strip()
+    return PraiseIn(
+        row_key=f"recovery:F-{fu.number}",
+        praise_date=answered.date() if isinstance(answered, datetime) else None,
+        customer=row["customer"],
+        comment=f"{said} — {turned}" if said else turned,
+        staff=fu.closed_by,
+        staff_user_id=fu.closed_by,
+    )
 
 
 def feedback_by_id(session: Session, *, team_id: str, feedback_id: int) -> Feedback | None:
@@ -788,7 +915,8 @@ def forget_customer(
     texts = {r.customer for r in rows} | {
         r.comment for r in rows if r.comment and len(r.comment) >= 4
     }
-    texts.add(customer.strip())
+    named = customer.strip()
+    texts.add(named)
     followup_ids = list(
         session.exec(
             select(Followup.id).where(
@@ -796,7 +924,32 @@ def forget_customer(
             )
         ).all()
     )
-    changed = {"feedback": 0, "followup": 0, "praise_draft": 0, "auditlog": 0}
+    changed = _erase_feedback(session, team_id=team_id, ids=ids, followup_ids=followup_ids)
+    changed["praise_draft"] = _scrub_drafts(session, team_id=team_id, key=key, named=named)
+    # Their words may also live on in kudos confirmed from such a draft, and in audit payloads
+    # (notes written about their follow-ups, any text naming them). Identifiers are matched
+    # whatever their letter case: one customer writes ann@… in a survey and ANN@… in a sheet.
+    erase = _eraser(texts)
+    changed["recognition"] = _scrub_recognitions(session, team_id=team_id, key=key, erase=erase)
+    changed["auditlog"] = _scrub_audit(
+        session, team_id=team_id, key=key, followup_ids=followup_ids, erase=erase
+    )
+    session.flush()
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="customer.forget",
+        entity="feedback",
+        after={"feedback": len(ids), "followups": len(followup_ids)},
+    )
+    return changed
+
+
+def _erase_feedback(
+    session: Session, *, team_id: str, ids: list[int], followup_ids: list[int]
+) -> dict[str, int]:
+    changed = {"feedback": 0, "followup": 0}
     changed["feedback"] = session.execute(
         update(Feedback)
         .where(Feedback.team_id == team_id, col(Feedback.id).in_(ids))
@@ -808,23 +961,27 @@ def forget_customer(
             .where(Followup.team_id == team_id, col(Followup.id).in_(followup_ids))
             .values(note=None)
         ).rowcount
-    named = customer.strip()
+    return changed
+
+
+def _scrub_drafts(session: Session, *, team_id: str, key: str, named: str) -> int:
     drafts = session.exec(
         select(PraiseDraft).where(
             PraiseDraft.team_id == team_id,
             (func.lower(PraiseDraft.customer) == key) | col(PraiseDraft.comment).contains(named),
         )
     ).all()
+    changed = 0
     for d in drafts:
         if customer_key(d.customer) == key or named in d.comment:
             d.customer, d.comment = FORGOTTEN, "(erased at the customer's request)"
             session.add(d)
-            changed["praise_draft"] += 1
-    # Their words may also live on in kudos confirmed from such a draft, and in audit payloads
-    # (notes written about their follow-ups, any text naming them). Identifiers are matched
-    # whatever their letter case: one customer writes ann@… in a survey and ANN@… in a sheet.
-    erase = _eraser(texts)
-    changed["recognition"] = 0
+            changed += 1
+    return changed
+
+
+def _scrub_recognitions(session: Session, *, team_id: str, key: str, erase) -> int:
+    changed = 0
     for rec in session.exec(
         select(Recognition).where(
             Recognition.team_id == team_id, func.lower(Recognition.text).contains(key)
@@ -832,7 +989,14 @@ def forget_customer(
     ).all():
         rec.text = erase(rec.text)
         session.add(rec)
-        changed["recognition"] += 1
+        changed += 1
+    return changed
+
+
+def _scrub_audit(
+    session: Session, *, team_id: str, key: str, followup_ids: list[int], erase
+) -> int:
+    changed = 0
     for entry in session.exec(
         select(AuditLog).where(
             AuditLog.team_id == team_id,
@@ -854,10 +1018,7 @@ def forget_customer(
                 touched = True
         if touched:
             session.add(entry)
-            changed["auditlog"] += 1
-    session.flush()
-    audit.record(session, team_id=team_id, actor_id=actor_id, action="customer.forget",
-                 entity="feedback", after={"feedback": len(ids), "followups": len(followup_ids)})  # fmt: skip
+            changed += 1
     return changed
 
 
@@ -921,9 +1082,15 @@ def webhook_token(session: Session, *, team_id: str, actor_id: str) -> str:
     session.add(
         FeedbackWebhookToken(
             team_id=team_id, token_hash=webhook_token_hash(token), token=token, created_by=actor_id
-        )  # fmt: skip
+        )
     )
     session.flush()
-    audit.record(session, team_id=team_id, actor_id=actor_id, action="feedback.webhook_token",
-                 entity="feedback_settings", after={"created": True})  # fmt: skip
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="feedback.webhook_token",
+        entity="feedback_settings",
+        after={"created": True},
+    )
     return token

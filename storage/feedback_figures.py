@@ -23,7 +23,7 @@ from sqlalchemy import and_, case, or_
 from sqlmodel import Session, col, func, select
 
 from storage.kpi_values import ValueIn, ensure_kpis, refresh_bound_key_results, upsert_values
-from storage.models import Feedback, Followup, utcnow
+from storage.models import Feedback, Followup, FollowUpStatus, utcnow
 
 COMPANY = 0  # the company-wide figures' key, as KPI values' scope
 FEEDBACK_SOURCE = "feedback"
@@ -71,7 +71,7 @@ def count_detractor(
         fig.followed_up_in_window += 1
     if contact is not None or due <= now:
         fig.decided += 1
-    if status != "closed":
+    if status != FollowUpStatus.CLOSED:
         fig.open += 1
         if due < now:
             fig.overdue += 1
@@ -134,7 +134,7 @@ def open_and_overdue(
     overdue = func.sum(case((col(Followup.due_at) < now, 1), else_=0))
     rows = session.exec(
         select(Followup.department_id, func.count(), overdue)
-        .where(Followup.team_id == team_id, Followup.status != "closed")
+        .where(Followup.team_id == team_id, Followup.status != FollowUpStatus.CLOSED)
         .group_by(Followup.department_id)
     ).all()
     out: dict[int, tuple[int, int]] = {}
@@ -234,7 +234,7 @@ def open_followups(
             Feedback.comment,
         )
         .outerjoin(Feedback, and_(col(Feedback.id) == Followup.feedback_id, overdue))
-        .where(Followup.team_id == team_id, Followup.status != "closed")
+        .where(Followup.team_id == team_id, Followup.status != FollowUpStatus.CLOSED)
         .order_by(col(Followup.due_at), col(Followup.number))
     ).all()
     out: dict[int, OpenFollowups] = {COMPANY: OpenFollowups()}
@@ -242,8 +242,9 @@ def open_followups(
         due = _aware(due)
         item = None
         if due < _aware(now):
-            item = OverdueFollowup(number, dept_id, score, _aware(received), due,
-                                   customer or "", comment or "")  # fmt: skip
+            item = OverdueFollowup(
+                number, dept_id, score, _aware(received), due, customer or "", comment or ""
+            )
         for key in [COMPANY] + ([dept_id] if dept_id else []):
             found = out.get(key)
             if found is None:
@@ -265,21 +266,24 @@ def refresh_feedback_kpis(
     many values were stored or changed. Key results bound to them follow."""
     now = now or utcnow()
     start = monday(since)
-    figures = voice_figures(session, team_id=team_id, start=start,
-                            end=now.date() + timedelta(days=1), now=now)  # fmt: skip
+    figures = voice_figures(
+        session, team_id=team_id, start=start, end=now.date() + timedelta(days=1), now=now
+    )
     values: list[ValueIn] = []
     for (dept_id, week), fig in figures.items():
         rate = fig.close_the_loop_rate
         if rate is not None:
             values.append(ValueIn(RATE_KPI, dept_id, week, round(rate, 1), "follow-ups"))
         if fig.median_hours_to_contact is not None:
-            values.append(ValueIn(HOURS_KPI, dept_id, week, fig.median_hours_to_contact,
-                                  "follow-ups"))  # fmt: skip
+            values.append(
+                ValueIn(HOURS_KPI, dept_id, week, fig.median_hours_to_contact, "follow-ups")
+            )
     if not values:
         return 0
     ensure_kpis(session, team_id=team_id, names={RATE_KPI, HOURS_KPI})
-    counts = upsert_values(session, team_id=team_id, values=values, synced_at=now,
-                           source=FEEDBACK_SOURCE)  # fmt: skip
+    counts = upsert_values(
+        session, team_id=team_id, values=values, synced_at=now, source=FEEDBACK_SOURCE
+    )
     changed = counts.stored + counts.updated
     if changed:
         refresh_bound_key_results(session, team_id=team_id, actor_id=FEEDBACK_ACTOR)

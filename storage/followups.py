@@ -13,26 +13,34 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, func, select
 
 from storage import audit
 from storage.behaviors import get_behavior, log_behavior
-from storage.departments import department_by_id, find_department, head_ids, is_head
+from storage.departments import (
+    department_by_id,
+    departments_in,
+    find_department,
+    head_ids,
+    heads_of,
+    is_head,
+)
 from storage.errors import DomainError, NotFound, PermissionDenied
 from storage.models import (
     NOTE_MAX,
     Behavior,
     Department,
+    Feedback,
     FeedbackFollowupBehavior,
     Followup,
+    FollowUpStatus,
     utcnow,
 )
 from storage.refs import get_by_ref
 from storage.teams import admin_ids
 
-OPEN, TAKEN, CLOSED = "open", "taken", "closed"
-PENDING = (OPEN, TAKEN)
+PENDING = (FollowUpStatus.OPEN, FollowUpStatus.TAKEN)
 OUTCOMES = ("contacted", "resolved", "unreachable", "not-needed")
 CONTACT_OUTCOMES = ("contacted", "resolved")  # these log the department's follow-up behavior
 
@@ -99,8 +107,16 @@ def _change(session: Session, *, row: Followup, actor_id: str, values: dict, act
     session.refresh(row)
     if result.rowcount != 1:
         return Change(row, False)
-    audit.record(session, team_id=row.team_id, actor_id=actor_id, action=action,
-                 entity="followup", entity_id=row.id, before=before, after=row)  # fmt: skip
+    audit.record(
+        session,
+        team_id=row.team_id,
+        actor_id=actor_id,
+        action=action,
+        entity="followup",
+        entity_id=row.id,
+        before=before,
+        after=row,
+    )
     return Change(row, True)
 
 
@@ -111,12 +127,20 @@ def _first_contact(row: Followup, now: datetime) -> datetime:
 def take(session: Session, *, team_id: str, actor_id: str, is_admin, ref: str) -> Change:
     row = get_followup(session, team_id=team_id, ref=ref)
     _require_manager(session, row=row, user_id=actor_id, is_admin=is_admin, action="take")
-    if row.status != OPEN:
+    if row.status != FollowUpStatus.OPEN:
         return Change(row, False)
     now = utcnow()
-    return _change(session, row=row, actor_id=actor_id, action="followup.take",
-                   values={"status": TAKEN, "owner_id": actor_id,
-                           "first_contact_at": _first_contact(row, now)})  # fmt: skip
+    return _change(
+        session,
+        row=row,
+        actor_id=actor_id,
+        action="followup.take",
+        values={
+            "status": FollowUpStatus.TAKEN,
+            "owner_id": actor_id,
+            "first_contact_at": _first_contact(row, now),
+        },
+    )
 
 
 def assign(
@@ -124,17 +148,47 @@ def assign(
 ) -> Change:
     row = get_followup(session, team_id=team_id, ref=ref)
     _require_manager(session, row=row, user_id=actor_id, is_admin=is_admin, action="assign")
-    if row.status == CLOSED:
+    if row.status == FollowUpStatus.CLOSED:
         return Change(row, False)
     if row.owner_id == owner_id:
         raise DomainError(f"{ref_of(row)} is already owned by that person.", field="owner")
-    return _change(session, row=row, actor_id=actor_id, action="followup.assign",
-                   values={"status": TAKEN, "owner_id": owner_id})  # fmt: skip
+    return _change(
+        session,
+        row=row,
+        actor_id=actor_id,
+        action="followup.assign",
+        values={"status": FollowUpStatus.TAKEN, "owner_id": owner_id},
+    )
 
 
 @dataclass
 class Closing(Change):
     behavior: Behavior | None = None  # logged for the closer
+
+
+def _log_followup_behavior(session: Session, row: Followup, *, actor_id: str) -> Behavior | None:
+    """Log the department's follow-up behavior, if it has an active one, for a customer
+    contacted; returns the behavior logged."""
+    link = session.exec(
+        select(FeedbackFollowupBehavior).where(
+            FeedbackFollowupBehavior.team_id == row.team_id,
+            FeedbackFollowupBehavior.department_id == row.department_id,
+        )
+    ).first()
+    behavior = session.get(Behavior, link.behavior_id) if link else None
+    if behavior is None or not behavior.active:
+        return None
+    # Closing was allowed already; the behavior is logged in the closer's name.
+    log_behavior(
+        session,
+        team_id=row.team_id,
+        user_id=actor_id,
+        is_admin=True,
+        ref=f"B-{behavior.number}",
+        count=1,
+        note=f"from {ref_of(row)}",
+    )
+    return behavior
 
 
 def close(
@@ -166,28 +220,27 @@ def close(
                 f"its owner, a head of {department_name(session, row)} or a workspace admin",
                 f"close {ref_of(row)}",
             )
-    if row.status == CLOSED:
+    if row.status == FollowUpStatus.CLOSED:
         return Closing(row, False)
     now = utcnow()
-    change = _change(session, row=row, actor_id=actor_id, action="followup.close",
-                     values={"status": CLOSED, "outcome": outcome, "note": note or None,
-                             "closed_by": actor_id, "closed_at": now,
-                             "owner_id": row.owner_id or actor_id,
-                             "first_contact_at": _first_contact(row, now)})  # fmt: skip
+    change = _change(
+        session,
+        row=row,
+        actor_id=actor_id,
+        action="followup.close",
+        values={
+            "status": FollowUpStatus.CLOSED,
+            "outcome": outcome,
+            "note": note or None,
+            "closed_by": actor_id,
+            "closed_at": now,
+            "owner_id": row.owner_id or actor_id,
+            "first_contact_at": _first_contact(row, now),
+        },
+    )
     closing = Closing(change.followup, change.won)
     if change.won and outcome in CONTACT_OUTCOMES and row.department_id is not None:
-        link = session.exec(
-            select(FeedbackFollowupBehavior).where(
-                FeedbackFollowupBehavior.team_id == team_id,
-                FeedbackFollowupBehavior.department_id == row.department_id,
-            )
-        ).first()
-        behavior = session.get(Behavior, link.behavior_id) if link else None
-        if behavior is not None and behavior.active:
-            # Closing was allowed above; the behavior is logged in the closer's name.
-            log_behavior(session, team_id=team_id, user_id=actor_id, is_admin=True,
-                         ref=f"B-{behavior.number}", count=1, note=f"from {ref_of(row)}")  # fmt: skip
-            closing.behavior = behavior
+        closing.behavior = _log_followup_behavior(session, row, actor_id=actor_id)
     return closing
 
 
@@ -228,13 +281,22 @@ def set_followup_behavior(
     ).first()
     before = row.model_dump() if row else None
     if row is None:
-        row = FeedbackFollowupBehavior(team_id=team_id, department_id=dept.id,
-                                       behavior_id=behavior.id, created_by=actor_id)  # fmt: skip
+        row = FeedbackFollowupBehavior(
+            team_id=team_id, department_id=dept.id, behavior_id=behavior.id, created_by=actor_id
+        )
     row.behavior_id = behavior.id
     session.add(row)
     session.flush()
-    audit.record(session, team_id=team_id, actor_id=actor_id, action="followup.behavior",
-                 entity="followup_behavior", entity_id=row.id, before=before, after=row)  # fmt: skip
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="followup.behavior",
+        entity="followup_behavior",
+        entity_id=row.id,
+        before=before,
+        after=row,
+    )
     return behavior, dept
 
 
@@ -284,8 +346,9 @@ def owned_by(session: Session, *, team_id: str, user_id: str, limit: int = 10) -
 # ---- notifications (claimed once each) ------------------------------------------------------
 
 
-def needing_heads_notice(session: Session, *, team_id: str, ids: list[int] | None = None,
-                         limit: int = 200) -> list[Followup]:  # fmt: skip
+def needing_heads_notice(
+    session: Session, *, team_id: str, ids: list[int] | None = None, limit: int = 200
+) -> list[Followup]:
     """New follow-ups whose deciders have not been told yet."""
     q = select(Followup).where(
         Followup.team_id == team_id,
@@ -297,32 +360,91 @@ def needing_heads_notice(session: Session, *, team_id: str, ids: list[int] | Non
     return list(session.exec(q.order_by(col(Followup.id)).limit(limit)).all())
 
 
-def claim_heads_notice(session: Session, *, team_id: str, followup_id: int) -> bool:
-    """Claim the right to DM the deciders (each new follow-up is announced once; one already
-    closed is not announced at all)."""
-    return (
+@dataclass
+class Announcement:
+    """What the new-detractor DM of one claimed follow-up says, and to whom."""
+
+    followup: Followup
+    feedback: Feedback | None
+    department: str
+    deciders: list[str]
+
+
+def claim_announcements(
+    session: Session, *, team_id: str, followup_ids: list[int], configured_admins=()
+) -> list[Announcement]:
+    """Claim the right to DM the deciders of these follow-ups (each new follow-up is announced
+    once; one already closed is not announced at all) and read what to send, in a constant
+    number of statements however many there are. One that nobody can be told about (no head,
+    no admin known) is left unclaimed for a later try."""
+    if not followup_ids:
+        return []
+    claimed = (
         session.execute(
             update(Followup)
             .where(
-                Followup.id == followup_id,
                 Followup.team_id == team_id,
+                col(Followup.id).in_(followup_ids),
                 col(Followup.heads_notified_at).is_(None),
                 col(Followup.status).in_(PENDING),
             )
             .values(heads_notified_at=utcnow())
-        ).rowcount
-        == 1
+            .returning(Followup.id)
+        )
+        .scalars()
+        .all()
+    )
+    if not claimed:
+        return []
+    rows = session.exec(
+        select(Followup, Feedback)
+        .outerjoin(Feedback, col(Feedback.id) == col(Followup.feedback_id))
+        .where(col(Followup.id).in_(claimed))
+        .order_by(col(Followup.number))
+        .execution_options(populate_existing=True)
+    ).all()
+    dept_ids = list({fu.department_id for fu, _ in rows if fu.department_id is not None})
+    names = {d.id: d.name for d in departments_in(session, team_id=team_id, ids=dept_ids)}
+    heads = heads_of(session, department_ids=dept_ids)
+    admins: list[str] | None = None
+    out, nobody = [], []
+    for fu, fb in rows:
+        people = heads.get(fu.department_id, [])
+        if not people:
+            if admins is None:
+                admins = admin_ids(session, team_id=team_id, configured=configured_admins)
+            people = admins
+        if not people:
+            nobody.append(fu.id)
+            continue
+        dept = names.get(fu.department_id, "no department")
+        out.append(Announcement(fu, fb, dept, list(people)))
+    if nobody:
+        release_announcements(session, team_id=team_id, followup_ids=nobody)
+    return out
+
+
+def release_announcements(session: Session, *, team_id: str, followup_ids: list[int]) -> None:
+    """Give claims back when no DM went out: the next try announces them."""
+    session.execute(
+        update(Followup)
+        .where(Followup.team_id == team_id, col(Followup.id).in_(followup_ids))
+        .values(heads_notified_at=None)
     )
 
 
-def record_heads_messages(
-    session: Session, *, team_id: str, followup_id: int, messages: list[list[str]]
+def record_announcements(
+    session: Session, *, team_id: str, delivered: dict[int, list[list[str]]]
 ) -> None:
-    """Where the new-detractor DMs went ([[channel, ts], …])."""
+    """Where each follow-up's new-detractor DMs went ([[channel, ts], …]), in one executemany."""
+    if not delivered:
+        return
+    table = Followup.__table__
     session.execute(
-        update(Followup)
-        .where(Followup.id == followup_id, Followup.team_id == team_id)
-        .values(heads_messages=json.dumps(messages))
+        table.update()
+        .where(table.c.team_id == team_id, table.c.id == bindparam("fid"))
+        .values(heads_messages=bindparam("messages")),
+        [{"fid": fid, "messages": json.dumps(msgs)} for fid, msgs in delivered.items()],
     )
 
 

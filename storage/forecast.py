@@ -1,8 +1,8 @@
-"""Forecast: where a key result's own trend lands at quarter end (spec §9).
+"""Forecast: where a key result's own trend lands at quarter end.
 
 A least-squares line through the key result's values in the quarter (its check-in values, or
 its KPI's values when it is KPI-bound), evaluated at the quarter's last day. It needs two values
-at different times; otherwise there is no forecast and the pace rule of §2 decides the status.
+at different times; otherwise there is no forecast and the pace rule (progress against the calendar) decides the status.
 
 Bulk form for digests: two SELECTs for any number of key results, sums kept per key result, so
 200,000 check-ins cost one pass and no list per key result.
@@ -135,64 +135,17 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
     if not key_results:
         return {}
     start, end = quarter_bounds(quarter)
-    begin = datetime.combine(start, time(0), tzinfo=UTC)
-    finish = datetime.combine(end, time(23, 59, 59, 999999), tzinfo=UTC)
     plain = {kr.id: kr for kr in key_results if not kr.kpi_name}
     bound: dict[tuple[str, int], list] = {}
     for kr in key_results:
         if kr.kpi_name:
             bound.setdefault((kr.kpi_name, kr.kpi_department_id or 0), []).append(kr)
     out: dict[int, Forecast] = {}
-    fits: dict[int, _Fit] = {}  # KPI-bound ones, from the KPI's values
     if plain:
-        # The database sums x, y, x², xy per key result (x in days since the quarter began):
-        # one row per key result comes back, not one per check-in. x is computed once per
-        # check-in in a subquery; OFFSET 0 keeps SQLite from folding the subquery into the
-        # aggregate (which would parse each timestamp six times), and is a no-op elsewhere.
-        points = select(
-            CheckIn.key_result_id.label("kr_id"),
-            (epoch_days(CheckIn.created_at) - begin.timestamp() / 86400.0).label("x"),
-            col(CheckIn.value).label("y"),
-        ).where(
-            col(CheckIn.value).is_not(None),
-            CheckIn.created_at >= begin,
-            CheckIn.created_at <= finish,
-        )
-        if len(plain) <= ID_LIST_MAX:
-            # By key result id alone (the key results are the team's, and so are their
-            # check-ins): a team_id condition here makes SQLite walk the team's index, every
-            # check-in of the team, instead of the (key result, created_at) one.
-            points = points.where(col(CheckIn.key_result_id).in_(list(plain)))
-        else:
-            points = points.where(CheckIn.team_id == team_id)
-        p = points.offset(0).subquery("points")
-        q = select(
-            p.c.kr_id, func.count(), func.sum(p.c.x), func.sum(p.c.y), func.sum(p.c.x * p.c.x),
-            func.sum(p.c.x * p.c.y), func.min(p.c.x), func.max(p.c.x),
-        ).group_by(p.c.kr_id)  # fmt: skip
-        x_end = _days(start, end)
-        for kr_id, n, sx, sy, sxx, sxy, lo, hi in session.connection().execute(q).tuples():
-            kr = plain.get(kr_id)
-            value = None if kr is None else _line_at(n, sx, sy, sxx, sxy, lo, hi, x_end)
-            if value is not None:
-                out[kr_id] = Forecast(value, end, progress(kr.baseline, kr.target, value), int(n))
+        out.update(_checkin_forecasts(session, team_id=team_id, quarter=quarter, plain=plain))
+    fits: dict[int, _Fit] = {}  # KPI-bound ones, from the KPI's values
     if bound:
-        names = {name for name, _ in bound}
-        by_key: dict[tuple[str, int], _Fit] = {}
-        for name, scope, day, value in session.connection().execute(
-            select(KpiValue.kpi_name, KpiValue.scope, KpiValue.day, KpiValue.value).where(
-                KpiValue.team_id == team_id,
-                col(KpiValue.kpi_name).in_(names),
-                KpiValue.day >= start,
-                KpiValue.day <= end,
-            )
-        ):
-            if (name, scope) in bound:
-                by_key.setdefault((name, scope), _Fit()).add(float((day - start).days), value)
-        for key, krs in bound.items():
-            if key in by_key:
-                for kr in krs:
-                    fits[kr.id] = by_key[key]
+        fits = _kpi_fits(session, team_id=team_id, quarter=quarter, bound=bound)
     if fits:
         by_id = {kr.id: kr for kr in key_results}
         x_end = _days(start, end)
@@ -202,3 +155,75 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
                 kr = by_id[kr_id]
                 out[kr_id] = Forecast(value, end, progress(kr.baseline, kr.target, value), fit.n)
     return out
+
+
+def _checkin_forecasts(
+    session: Session, *, team_id: str, quarter: str, plain: dict
+) -> dict[int, Forecast]:
+    """Forecasts of the key results set by check-ins (`plain`, by id): one statement."""
+    start, end = quarter_bounds(quarter)
+    begin = datetime.combine(start, time(0), tzinfo=UTC)
+    finish = datetime.combine(end, time(23, 59, 59, 999999), tzinfo=UTC)
+    # The database sums x, y, x², xy per key result (x in days since the quarter began):
+    # one row per key result comes back, not one per check-in. x is computed once per
+    # check-in in a subquery; OFFSET 0 keeps SQLite from folding the subquery into the
+    # aggregate (which would parse each timestamp six times), and is a no-op elsewhere.
+    points = select(
+        CheckIn.key_result_id.label("kr_id"),
+        (epoch_days(CheckIn.created_at) - begin.timestamp() / 86400.0).label("x"),
+        col(CheckIn.value).label("y"),
+    ).where(
+        col(CheckIn.value).is_not(None),
+        CheckIn.created_at >= begin,
+        CheckIn.created_at <= finish,
+    )
+    if len(plain) <= ID_LIST_MAX:
+        # By key result id alone (the key results are the team's, and so are their
+        # check-ins): a team_id condition here makes SQLite walk the team's index, every
+        # check-in of the team, instead of the (key result, created_at) one.
+        points = points.where(col(CheckIn.key_result_id).in_(list(plain)))
+    else:
+        points = points.where(CheckIn.team_id == team_id)
+    p = points.offset(0).subquery("points")
+    q = select(
+        p.c.kr_id,
+        func.count(),
+        func.sum(p.c.x),
+        func.sum(p.c.y),
+        func.sum(p.c.x * p.c.x),
+        func.sum(p.c.x * p.c.y),
+        func.min(p.c.x),
+        func.max(p.c.x),
+    ).group_by(p.c.kr_id)
+    x_end = _days(start, end)
+    out: dict[int, Forecast] = {}
+    for kr_id, n, sx, sy, sxx, sxy, lo, hi in session.connection().execute(q).tuples():
+        kr = plain.get(kr_id)
+        value = None if kr is None else _line_at(n, sx, sy, sxx, sxy, lo, hi, x_end)
+        if value is not None:
+            out[kr_id] = Forecast(value, end, progress(kr.baseline, kr.target, value), int(n))
+    return out
+
+
+def _kpi_fits(session: Session, *, team_id: str, quarter: str, bound: dict) -> dict[int, _Fit]:
+    """The trend line of each KPI-bound key result (`bound`: (KPI, scope) → key results), from
+    the KPI's values in the quarter: one statement."""
+    start, end = quarter_bounds(quarter)
+    names = {name for name, _ in bound}
+    by_key: dict[tuple[str, int], _Fit] = {}
+    for name, scope, day, value in session.connection().execute(
+        select(KpiValue.kpi_name, KpiValue.scope, KpiValue.day, KpiValue.value).where(
+            KpiValue.team_id == team_id,
+            col(KpiValue.kpi_name).in_(names),
+            KpiValue.day >= start,
+            KpiValue.day <= end,
+        )
+    ):
+        if (name, scope) in bound:
+            by_key.setdefault((name, scope), _Fit()).add(float((day - start).days), value)
+    fits: dict[int, _Fit] = {}
+    for key, krs in bound.items():
+        if key in by_key:
+            for kr in krs:
+                fits[kr.id] = by_key[key]
+    return fits

@@ -1,4 +1,4 @@
-"""KPI guardrails (spec §9): a KPI that should stay above or below a threshold.
+"""KPI guardrails: a KPI that should stay above or below a threshold.
 
 Healthy means value ≥ threshold for `above`, value ≤ threshold for `below`, judged on the
 KPI's newest value (latest date) in its scope. Each guardrail stores the state it was last
@@ -24,16 +24,28 @@ from storage import audit
 from storage.departments import require_head
 from storage.errors import FieldErrors, PermissionDenied
 from storage.kpis import check_kpi
-from storage.models import Department, KeyResult, KpiGuardrail, KpiValue, Objective, utcnow
+from storage.models import (
+    Department,
+    GuardrailState,
+    KeyResult,
+    KpiGuardrail,
+    KpiValue,
+    Objective,
+    ObjectiveStatus,
+    utcnow,
+)
 
 ABOVE, BELOW = "above", "below"
 OPS = (ABOVE, BELOW)
-UNKNOWN, HEALTHY, UNHEALTHY = "unknown", "healthy", "unhealthy"
 ALERT, RECOVERY = "alert", "recovery"
 
 
 def is_healthy(op: str, threshold: float, value: float) -> bool:
     return value >= threshold if op == ABOVE else value <= threshold
+
+
+def state_for(op: str, threshold: float, value: float) -> GuardrailState:
+    return GuardrailState.HEALTHY if is_healthy(op, threshold, value) else GuardrailState.UNHEALTHY
 
 
 def _newest(session: Session, *, team_id: str, kpi_name: str, scope: int):
@@ -52,9 +64,13 @@ def _require_role(session, *, team_id, user_id, is_admin, department, kpi_name) 
             raise PermissionDenied("a workspace admin", f"{action} company-wide")
         return
     require_head(
-        session, team_id=team_id, user_id=user_id, is_admin=is_admin, department=department,
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        is_admin=is_admin,
+        department=department,
         action=f"{action} in {department.name}",
-    )  # fmt: skip
+    )
 
 
 def set_guardrail(
@@ -75,31 +91,45 @@ def set_guardrail(
     if op not in OPS:
         raise FieldErrors({"op": f"`{op}` is not a direction; use above or below."})
     _require_role(
-        session, team_id=team_id, user_id=actor_id, is_admin=is_admin, department=department,
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        department=department,
         kpi_name=kpi_name,
-    )  # fmt: skip
+    )
     scope = department.id if department else 0
     row = _find(session, team_id=team_id, kpi_name=kpi_name, scope=scope)
     before = row.model_dump() if row else None
     if row is None:
         row = KpiGuardrail(
-            team_id=team_id, kpi_name=kpi_name, scope=scope,
-            department_id=department.id if department else None, op=op, threshold=threshold,
+            team_id=team_id,
+            kpi_name=kpi_name,
+            scope=scope,
+            department_id=department.id if department else None,
+            op=op,
+            threshold=threshold,
             created_by=actor_id,
-        )  # fmt: skip
+        )
     row.op, row.threshold, row.created_by = op, threshold, actor_id
     newest = _newest(session, team_id=team_id, kpi_name=kpi_name, scope=scope)
     if newest is None:
-        row.state, row.evaluated_day, row.evaluated_value = UNKNOWN, None, None
+        row.state, row.evaluated_day, row.evaluated_value = GuardrailState.UNKNOWN, None, None
     else:
         row.evaluated_day, row.evaluated_value = newest.day, newest.value
-        row.state = HEALTHY if is_healthy(op, threshold, newest.value) else UNHEALTHY
+        row.state = state_for(op, threshold, newest.value)
     session.add(row)
     session.flush()
     audit.record(
-        session, team_id=team_id, actor_id=actor_id, action="kpi_guardrail.set",
-        entity="kpi_guardrail", entity_id=row.id, before=before, after=row,
-    )  # fmt: skip
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="kpi_guardrail.set",
+        entity="kpi_guardrail",
+        entity_id=row.id,
+        before=before,
+        after=row,
+    )
     return row
 
 
@@ -125,18 +155,28 @@ def remove_guardrail(
 ) -> KpiGuardrail:
     check_kpi(kpi_name, known_kpis)
     _require_role(
-        session, team_id=team_id, user_id=actor_id, is_admin=is_admin, department=department,
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        department=department,
         kpi_name=kpi_name,
-    )  # fmt: skip
+    )
     scope = department.id if department else 0
     row = _find(session, team_id=team_id, kpi_name=kpi_name, scope=scope)
     if row is None:
         where = department.name if department else "company-wide"
         raise FieldErrors({"kpi": f"`{kpi_name}` has no guardrail ({where})."})
     audit.record(
-        session, team_id=team_id, actor_id=actor_id, action="kpi_guardrail.remove",
-        entity="kpi_guardrail", entity_id=row.id, before=row, after=None,
-    )  # fmt: skip
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="kpi_guardrail.remove",
+        entity="kpi_guardrail",
+        entity_id=row.id,
+        before=row,
+        after=None,
+    )
     session.delete(row)
     session.flush()
     return row
@@ -175,21 +215,63 @@ def evaluate(session: Session, *, team_id: str, now: datetime | None = None) -> 
     """
     rails = session.execute(
         select(
-            KpiGuardrail.id, KpiGuardrail.kpi_name, KpiGuardrail.scope, KpiGuardrail.op,
-            KpiGuardrail.threshold, KpiGuardrail.state, KpiGuardrail.changes,
-            KpiGuardrail.evaluated_day, KpiGuardrail.evaluated_value,
+            KpiGuardrail.id,
+            KpiGuardrail.kpi_name,
+            KpiGuardrail.scope,
+            KpiGuardrail.op,
+            KpiGuardrail.threshold,
+            KpiGuardrail.state,
+            KpiGuardrail.changes,
+            KpiGuardrail.evaluated_day,
+            KpiGuardrail.evaluated_value,
         ).where(KpiGuardrail.team_id == team_id)
-    ).all()  # fmt: skip
+    ).all()
     if not rails:
         return []
-    names = {r.kpi_name for r in rails}
+    latest = _newest_values(session, team_id=team_id, names={r.kpi_name for r in rails})
+    now = now or utcnow()
+    changed, params = [], []
+    for r in rails:
+        found = latest.get((r.kpi_name, r.scope))
+        if found is None:
+            continue
+        day, value = found
+        state = state_for(r.op, r.threshold, value)
+        if state == r.state and (day, value) == (r.evaluated_day, r.evaluated_value):
+            continue
+        transition = state != r.state and not (
+            r.state == GuardrailState.UNKNOWN and state == GuardrailState.HEALTHY
+        )
+        seq = r.changes + 1 if transition else r.changes
+        params.append(
+            {
+                "g_id": r.id,
+                "g_seen": r.changes,
+                "g_state": state,
+                "g_changes": seq,
+                "g_day": day,
+                "g_value": value,
+                "g_at": now if transition else None,
+            }
+        )
+        if transition:
+            changed.append(_transition(r, state, seq=seq, day=day, value=value))
+    if params:
+        _store_evaluations(session, params)
+    return changed
+
+
+def _newest_values(
+    session: Session, *, team_id: str, names: set[str]
+) -> dict[tuple[str, int], tuple[date, float]]:
+    """(day, value) of the newest value of each (KPI, scope) of the KPIs named: one statement."""
     newest = (
         select(KpiValue.kpi_name, KpiValue.scope, func.max(KpiValue.day).label("day"))
         .where(KpiValue.team_id == team_id, col(KpiValue.kpi_name).in_(names))
         .group_by(KpiValue.kpi_name, KpiValue.scope)
         .subquery()
     )
-    latest = {
+    return {
         (name, scope): (day, value)
         for name, scope, day, value in session.execute(
             select(KpiValue.kpi_name, KpiValue.scope, KpiValue.day, KpiValue.value).join(
@@ -203,48 +285,38 @@ def evaluate(session: Session, *, team_id: str, now: datetime | None = None) -> 
             )
         )
     }
-    now = now or utcnow()
-    changed, params = [], []
-    for r in rails:
-        found = latest.get((r.kpi_name, r.scope))
-        if found is None:
-            continue
-        day, value = found
-        state = HEALTHY if is_healthy(r.op, r.threshold, value) else UNHEALTHY
-        if state == r.state and (day, value) == (r.evaluated_day, r.evaluated_value):
-            continue
-        transition = state != r.state and not (r.state == UNKNOWN and state == HEALTHY)
-        seq = r.changes + 1 if transition else r.changes
-        params.append(
-            {
-                "g_id": r.id, "g_seen": r.changes, "g_state": state, "g_changes": seq,
-                "g_day": day, "g_value": value, "g_at": now if transition else None,
-            }
-        )  # fmt: skip
-        if transition:
-            changed.append(
-                Transition(
-                    guardrail_id=r.id, kpi_name=r.kpi_name, scope=r.scope, op=r.op,
-                    threshold=r.threshold, kind=ALERT if state == UNHEALTHY else RECOVERY,
-                    seq=seq, day=day, value=value,
-                )
-            )  # fmt: skip
-    if params:
-        table = KpiGuardrail.__table__
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("g_id"), table.c.changes == bindparam("g_seen"))
-            .values(
-                state=bindparam("g_state"),
-                changes=bindparam("g_changes"),
-                evaluated_day=bindparam("g_day"),
-                evaluated_value=bindparam("g_value"),
-                changed_at=func.coalesce(bindparam("g_at"), table.c.changed_at),
-            ),
-            params,
-            execution_options={"synchronize_session": False},
-        )
-    return changed
+
+
+def _transition(r, state: str, *, seq: int, day: date, value: float) -> Transition:
+    return Transition(
+        guardrail_id=r.id,
+        kpi_name=r.kpi_name,
+        scope=r.scope,
+        op=r.op,
+        threshold=r.threshold,
+        kind=ALERT if state == GuardrailState.UNHEALTHY else RECOVERY,
+        seq=seq,
+        day=day,
+        value=value,
+    )
+
+
+def _store_evaluations(session: Session, params: list[dict]) -> None:
+    """One batched UPDATE, applied only where `changes` is still what was read."""
+    table = KpiGuardrail.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("g_id"), table.c.changes == bindparam("g_seen"))
+        .values(
+            state=bindparam("g_state"),
+            changes=bindparam("g_changes"),
+            evaluated_day=bindparam("g_day"),
+            evaluated_value=bindparam("g_value"),
+            changed_at=func.coalesce(bindparam("g_at"), table.c.changed_at),
+        ),
+        params,
+        execution_options={"synchronize_session": False},
+    )
 
 
 def bound_key_results(
@@ -257,7 +329,7 @@ def bound_key_results(
         .where(
             KeyResult.team_id == team_id,
             KeyResult.kpi_name == kpi_name,
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
         .order_by(KeyResult.number)
     )

@@ -11,13 +11,15 @@ from sqlmodel import Session, col, select
 
 from storage.away import away_until
 from storage.behaviors import BehaviorProgress, behaviors_for_user
-from storage.commitments import OPEN, PENDING
+from storage.commitments import PENDING
 from storage.departments import memberships
 from storage.kpi_values import LatestValue, latest_values
 from storage.models import (
     Commitment,
+    CommitmentStatus,
     Department,
     Objective,
+    ObjectiveStatus,
     Recognition,
     RecognitionRecipient,
     SlackUser,
@@ -69,7 +71,7 @@ class HomeData:
     more_objectives: int = 0
     kpis: list[LatestValue] = field(default_factory=list)  # company-wide
     kudos: list[tuple[Recognition, list[str]]] = field(default_factory=list)
-    # This quarter's company objectives with each contributing department's progress (§8).
+    # This quarter's company objectives with each contributing department's progress.
     company: list[CompanyObjective] = field(default_factory=list)
     tree: QuarterTree | None = None
     department_names: dict[int, str] = field(default_factory=dict)
@@ -91,7 +93,8 @@ def commitments_owed(
     owed = (col(Commitment.owner_id) == user_id) & col(Commitment.status).in_(PENDING)
     if headed_ids:
         owed = owed | (
-            col(Commitment.department_id).in_(headed_ids) & (col(Commitment.status) == OPEN)
+            col(Commitment.department_id).in_(headed_ids)
+            & (col(Commitment.status) == CommitmentStatus.OPEN)
         )
     rows = session.exec(
         select(Commitment, func.count().over())
@@ -130,6 +133,22 @@ def company_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree
     return partial_tree(session, team_id=team_id, quarter=quarter, objective_ids=[], company=True)
 
 
+def _department_objectives(
+    session: Session, *, team_id: str, department_ids: list[int], limit: int
+) -> tuple[list[Objective], int]:
+    """The newest active objectives of the person's departments, and how many more there are."""
+    if not department_ids:
+        return [], 0
+    base = select(Objective).where(
+        Objective.team_id == team_id,
+        Objective.status == ObjectiveStatus.ACTIVE,
+        col(Objective.department_id).in_(department_ids),
+    )
+    total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    objs = list(session.exec(base.order_by(Objective.number.desc()).limit(limit)))
+    return objs, max(0, total - len(objs))
+
+
 def home_data(
     session: Session,
     *,
@@ -156,16 +175,9 @@ def home_data(
         session, team_id=team_id, user_id=user_id, headed_ids=headed, limit=max_commitments
     )
     data.more_commitments = max(0, total - len(data.commitments_owed))
-    objs: list[Objective] = []
-    if dept_ids:
-        base = select(Objective).where(
-            Objective.team_id == team_id,
-            Objective.status == "active",
-            col(Objective.department_id).in_(dept_ids),
-        )
-        total = session.exec(select(func.count()).select_from(base.subquery())).one()
-        objs = list(session.exec(base.order_by(Objective.number.desc()).limit(max_objectives)))
-        data.more_objectives = max(0, total - len(objs))
+    objs, data.more_objectives = _department_objectives(
+        session, team_id=team_id, department_ids=dept_ids, limit=max_objectives
+    )
     trees = None
     if shared_company_tree is not None and shared_company_tree.quarter == quarter:
         data.tree = shared_company_tree
@@ -193,5 +205,7 @@ def home_data(
         data.department_objectives = load_views(session, objs, trees)
     data.kpis = latest_values(session, team_id=team_id, scope=0)
     data.kudos = recent_kudos(session, team_id=team_id)
-    data.behaviors = behaviors_for_user(session, team_id=team_id, user_id=user_id)
+    data.behaviors = behaviors_for_user(
+        session, team_id=team_id, user_id=user_id, department_ids=dept_ids
+    )
     return data

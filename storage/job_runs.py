@@ -11,7 +11,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from storage.models import RUN_FAILED, RUN_STARTED, JobRun, utcnow
+from storage.models import JobRun, JobRunStatus, utcnow
 
 
 def run_status(engine: Engine, *, team_id: str, job: str, scope: str, period: str) -> str | None:
@@ -41,7 +41,7 @@ def started_before(engine: Engine, *, cutoff: datetime) -> list[JobRun]:
     """`started` rows older than `cutoff`, detached from any session."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(JobRun).where(JobRun.status == RUN_STARTED, JobRun.started_at < cutoff)
+            select(JobRun).where(JobRun.status == JobRunStatus.STARTED, JobRun.started_at < cutoff)
         ).all()
     return [JobRun(**row._mapping) for row in rows]
 
@@ -72,7 +72,7 @@ def claim_run(
                     job=job,
                     scope=scope,
                     period=period,
-                    status=RUN_STARTED,
+                    status=JobRunStatus.STARTED,
                     started_at=now,
                 )
             )
@@ -84,9 +84,9 @@ def claim_run(
             update(JobRun.__table__)
             .where(
                 _run_is(team_id=team_id, job=job, scope=scope, period=period),
-                JobRun.status == RUN_FAILED,
+                JobRun.status == JobRunStatus.FAILED,
             )
-            .values(status=RUN_STARTED, started_at=now, finished_at=None)
+            .values(status=JobRunStatus.STARTED, started_at=now, finished_at=None)
         )
         conn.commit()
         return result.rowcount == 1

@@ -15,7 +15,16 @@ from storage import audit
 from storage.departments import find_department
 from storage.errors import DomainError
 from storage.kpis import KNOWN_KPIS
-from storage.models import Department, KeyResult, Kpi, KpiSyncRun, KpiValue, Objective, utcnow
+from storage.models import (
+    Department,
+    KeyResult,
+    Kpi,
+    KpiSyncRun,
+    KpiValue,
+    Objective,
+    ObjectiveStatus,
+    utcnow,
+)
 from storage.objectives import key_result_for_head
 from storage.refs import parse_ref
 
@@ -75,25 +84,13 @@ def ensure_kpis(session: Session, *, team_id: str, names: Iterable[str]) -> list
     return created
 
 
-def upsert_values(
-    session: Session,
-    *,
-    team_id: str,
-    values: Iterable[ValueIn],
-    synced_at: datetime | None = None,
-    source: str = "sheet",
-) -> UpsertCounts:
-    """Insert new values, update changed ones, leave equal ones untouched (idempotent).
-
-    Keyed on (team, kpi, scope, day). Uses executemany so 10,000 rows cost a few statements.
-    """
-    synced_at = synced_at or utcnow()
-    incoming = {(v.kpi_name, v.scope, v.day): v for v in values}
-    counts = UpsertCounts()
-    if not incoming:
-        return counts
-    names = {k[0] for k in incoming}
-    days = [k[2] for k in incoming]
+def _stored_values(
+    session: Session, *, team_id: str, keys: Iterable[tuple[str, int, date]]
+) -> dict[tuple[str, int, date], tuple[int, float, str | None]]:
+    """(id, value, source_ref) of the stored values among `keys`, in one statement (the days'
+    range of the KPIs named)."""
+    names = {k[0] for k in keys}
+    days = [k[2] for k in keys]
     existing: dict[tuple[str, int, date], tuple[int, float, str | None]] = {}
     for row in session.execute(
         select(
@@ -111,6 +108,55 @@ def upsert_values(
         )
     ):
         existing[(row.kpi_name, row.scope, row.day)] = (row.id, row.value, row.source_ref)
+    return existing
+
+
+def _write_values(
+    session: Session, inserts: list, value_updates: list, ref_updates: list, *, source: str
+) -> None:
+    """One executemany statement per kind of change."""
+    table = KpiValue.__table__
+    if inserts:
+        session.execute(insert(table), inserts)
+    if value_updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(
+                value=bindparam("_value"),
+                source=source,
+                source_ref=bindparam("_ref"),
+                synced_at=bindparam("_at"),
+            ),
+            value_updates,
+        )
+    if ref_updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(source_ref=bindparam("_ref")),
+            ref_updates,
+        )
+
+
+def upsert_values(
+    session: Session,
+    *,
+    team_id: str,
+    values: Iterable[ValueIn],
+    synced_at: datetime | None = None,
+    source: str = "sheet",
+) -> UpsertCounts:
+    """Insert new values, update changed ones, leave equal ones untouched (idempotent).
+
+    Keyed on (team, kpi, scope, day). Uses executemany so 10,000 rows cost a few statements.
+    """
+    synced_at = synced_at or utcnow()
+    incoming = {(v.kpi_name, v.scope, v.day): v for v in values}
+    counts = UpsertCounts()
+    if not incoming:
+        return counts
+    existing = _stored_values(session, team_id=team_id, keys=incoming.keys())
     inserts, value_updates, ref_updates = [], [], []
     for key, v in incoming.items():
         ref = (v.source_ref or "")[:128] or None
@@ -138,28 +184,7 @@ def upsert_values(
             counts.unchanged += 1
         else:
             counts.unchanged += 1
-    table = KpiValue.__table__
-    if inserts:
-        session.execute(insert(table), inserts)
-    if value_updates:
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values(
-                value=bindparam("_value"),
-                source=source,
-                source_ref=bindparam("_ref"),
-                synced_at=bindparam("_at"),
-            ),
-            value_updates,
-        )
-    if ref_updates:
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values(source_ref=bindparam("_ref")),
-            ref_updates,
-        )
+    _write_values(session, inserts, value_updates, ref_updates, source=source)
     counts.stored, counts.updated = len(inserts), len(value_updates)
     return counts
 
@@ -186,7 +211,7 @@ def refresh_bound_key_results(
         .where(
             KeyResult.team_id == team_id,
             col(KeyResult.kpi_name).is_not(None),
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
     ).all()
     changed = []
@@ -214,6 +239,36 @@ def refresh_bound_key_results(
     return changed
 
 
+def _key_result_to_bind(session: Session, *, team_id: str, user_id: str, is_admin: bool, ref: str):
+    """The key result and its department, once the user may change its KPI binding."""
+    return key_result_for_head(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        is_admin=is_admin,
+        ref=ref,
+        action=f"change the KPI binding of KR-{parse_ref(ref, 'key_result')}",
+    )
+
+
+def _save_binding(
+    session: Session, kr: KeyResult, *, before: dict, actor_id: str, action: str
+) -> KeyResult:
+    session.add(kr)
+    audit.record(
+        session,
+        team_id=kr.team_id,
+        actor_id=actor_id,
+        action=action,
+        entity="key_result",
+        entity_id=kr.id,
+        before=before,
+        after=kr,
+    )
+    session.flush()
+    return kr
+
+
 def bind_key_result(
     session: Session,
     *,
@@ -228,10 +283,9 @@ def bind_key_result(
     """Bind a key result to a KPI in a scope (`department`: the KR's own department, `company`,
     or a department's name); heads of the KR's department or admins. The KR takes the KPI's
     newest value right away."""
-    kr, dept = key_result_for_head(
-        session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref,
-        action=f"change the KPI binding of KR-{parse_ref(ref, 'key_result')}",
-    )  # fmt: skip
+    kr, dept = _key_result_to_bind(
+        session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref
+    )
     names = set(known_names) | set(KNOWN_KPIS)
     if kpi_name not in names:
         raise DomainError(
@@ -254,39 +308,28 @@ def bind_key_result(
     latest = newest_value(session, team_id=team_id, kpi_name=kpi_name, scope=scope_id or 0)
     if latest is not None:
         kr.current_value = latest.value
-    session.add(kr)
-    audit.record(
-        session, team_id=team_id, actor_id=user_id, action="key_result.bind_kpi",
-        entity="key_result", entity_id=kr.id, before=before, after=kr,
-    )  # fmt: skip
-    session.flush()
-    return kr
+    return _save_binding(session, kr, before=before, actor_id=user_id, action="key_result.bind_kpi")
 
 
 def unbind_key_result(
     session: Session, *, team_id: str, user_id: str, is_admin: bool, ref: str
 ) -> KeyResult:
-    kr, dept = key_result_for_head(
-        session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref,
-        action=f"change the KPI binding of KR-{parse_ref(ref, 'key_result')}",
-    )  # fmt: skip
+    kr, dept = _key_result_to_bind(
+        session, team_id=team_id, user_id=user_id, is_admin=is_admin, ref=ref
+    )
     if not kr.kpi_name:
         raise DomainError(f"KR-{kr.number} is not bound to a KPI.")
     before = kr.model_dump()
     kr.kpi_name, kr.kpi_department_id = None, None
-    session.add(kr)
-    audit.record(
-        session, team_id=team_id, actor_id=user_id, action="key_result.unbind_kpi",
-        entity="key_result", entity_id=kr.id, before=before, after=kr,
-    )  # fmt: skip
-    session.flush()
-    return kr
+    return _save_binding(
+        session, kr, before=before, actor_id=user_id, action="key_result.unbind_kpi"
+    )
 
 
 # ---------------------------------------------------------------- queries for `/kpi`
 
 
-# How far back "before" looks (spec §3 `/kpi`: change since last week).
+# How far back "before" looks: `/kpi`, App Home and digests show the change since last week.
 CHANGE_SPAN = timedelta(days=7)
 
 
@@ -342,30 +385,11 @@ def _kpi_defs(session: Session, *, team_id: str) -> dict[str, tuple[str, str]]:
     return defs
 
 
-def latest_values(
-    session: Session,
-    *,
-    team_id: str,
-    kpi_name: str | None = None,
-    scope: int | None = None,
-    as_of: date | None = None,
-    since: date | None = None,
-) -> list[LatestValue]:
-    """The newest value per (KPI, scope) and its change since the week before.
-
-    "Before" has one meaning everywhere (App Home, `/kpi`, digests): the newest value dated at
-    least CHANGE_SPAN (7 days) before the newest one — the change since last week (spec §3).
-    Filters: one KPI, one scope (0 = company-wide), values dated on or before `as_of`, newest
-    values dated on or after `since`. Known KPIs first, then custom ones; company-wide first.
-    At most four statements whatever the number of KPIs, departments and values.
-    """
-    where = [KpiValue.team_id == team_id]
-    if kpi_name:
-        where.append(KpiValue.kpi_name == kpi_name)
-    if scope is not None:
-        where.append(KpiValue.scope == scope)
-    if as_of is not None:
-        where.append(col(KpiValue.day) <= as_of)
+def _newest_and_previous(
+    session: Session, *, team_id: str, where: list, since: date | None
+) -> tuple[list[KpiValue], dict[tuple[str, int], KpiValue]]:
+    """The newest value per (KPI, scope) within `where` (dated on or after `since`), and the one
+    before it by (KPI, scope): two statements."""
     newest = (
         select(KpiValue.kpi_name, KpiValue.scope, func.max(KpiValue.day).label("day"))
         .where(*where)
@@ -400,18 +424,47 @@ def latest_values(
             .where(KpiValue.team_id == team_id)
         ).all()
     }
-    scopes = {row.scope for row in rows if row.scope}
-    names = (
-        dict(
-            session.exec(
-                select(Department.id, Department.name).where(
-                    Department.team_id == team_id, col(Department.id).in_(scopes)
-                )
-            ).all()
-        )
-        if scopes
-        else {}
+    return list(rows), previous
+
+
+def _scope_names(session: Session, *, team_id: str, scopes: set[int]) -> dict[int, str]:
+    if not scopes:
+        return {}
+    return dict(
+        session.exec(
+            select(Department.id, Department.name).where(
+                Department.team_id == team_id, col(Department.id).in_(scopes)
+            )
+        ).all()
     )
+
+
+def latest_values(
+    session: Session,
+    *,
+    team_id: str,
+    kpi_name: str | None = None,
+    scope: int | None = None,
+    as_of: date | None = None,
+    since: date | None = None,
+) -> list[LatestValue]:
+    """The newest value per (KPI, scope) and its change since the week before.
+
+    "Before" has one meaning everywhere (App Home, `/kpi`, digests): the newest value dated at
+    least CHANGE_SPAN (7 days) before the newest one — the change since last week.
+    Filters: one KPI, one scope (0 = company-wide), values dated on or before `as_of`, newest
+    values dated on or after `since`. Known KPIs first, then custom ones; company-wide first.
+    At most four statements whatever the number of KPIs, departments and values.
+    """
+    where = [KpiValue.team_id == team_id]
+    if kpi_name:
+        where.append(KpiValue.kpi_name == kpi_name)
+    if scope is not None:
+        where.append(KpiValue.scope == scope)
+    if as_of is not None:
+        where.append(col(KpiValue.day) <= as_of)
+    rows, previous = _newest_and_previous(session, team_id=team_id, where=where, since=since)
+    names = _scope_names(session, team_id=team_id, scopes={row.scope for row in rows if row.scope})
     defs = _kpi_defs(session, team_id=team_id)
     out = []
     for row in rows:

@@ -1,4 +1,4 @@
-"""Known KPIs (spec §2): units, good directions and how each is derived from raw inputs;
+"""Known KPIs: units, good directions and how each is derived from raw inputs;
 KPI definitions per team."""
 
 from __future__ import annotations

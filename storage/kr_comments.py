@@ -20,9 +20,13 @@ def add_comment(
 ) -> tuple[KrComment, KeyResult]:
     """Heads of the key result's department and admins comment; the text is 1–3,000 chars."""
     kr, _ = key_result_for_head(
-        session, team_id=team_id, user_id=actor_id, is_admin=is_admin, ref=ref,
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        ref=ref,
         action="comment on a key result",
-    )  # fmt: skip
+    )
     text = (text or "").strip()
     if not text:
         raise DomainError("Write a comment.", field="text")
@@ -35,11 +39,15 @@ def add_comment(
     session.add(row)
     session.flush()
     audit.record(
-        session, team_id=team_id, actor_id=actor_id, action="key_result.comment",
-        entity="key_result", entity_id=kr.id,
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="key_result.comment",
+        entity="key_result",
+        entity_id=kr.id,
         # The text stays on the comment row (forgetting its author blanks it there).
         after={"comment_id": row.id, "key_result_id": kr.id, "characters": len(text)},
-    )  # fmt: skip
+    )
     return row, kr
 
 

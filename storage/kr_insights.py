@@ -1,4 +1,4 @@
-"""Per key result insights (spec §9) in one place: forecast, status, mismatch, stale.
+"""Per key result insights in one place: forecast, status, mismatch, stale.
 
 Used by the objective detail and list, the digests and the reminders, so they all agree. A fixed
 number of SELECTs whatever the number of key results (see storage.forecast.forecasts).

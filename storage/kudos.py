@@ -1,7 +1,5 @@
-"""Kudos: storing a recognition of customer praise with its recipients, and reading them back.
-
-Spec §2 (Recognition), §3 (`/kudos`, the shortcut, reactions).
-"""
+"""Kudos: storing a recognition of customer praise with its recipients, and reading them back
+(given by `/kudos`, the shortcut, a reaction or a confirmed Praise-sheet row)."""
 
 from __future__ import annotations
 
@@ -20,6 +18,7 @@ from storage.models import (
     Behavior,
     DepartmentMember,
     PraiseDraft,
+    PraiseDraftStatus,
     Recognition,
     RecognitionRecipient,
     RecognitionWeek,
@@ -28,7 +27,7 @@ from storage.models import (
     utcnow,
 )
 from storage.teams import get_or_create_team
-from storage.undo import check_may_undo, row_to_undo
+from storage.undo import check_may_undo, delete_undone, row_to_undo
 
 UNDO_ACTION = "recognition.undo"
 
@@ -41,6 +40,75 @@ class KudosItem:
     recognition: Recognition
     recipient_ids: list[str]
     department_ids: list[int]
+
+
+def _recipients_problem(
+    session: Session,
+    team_id: str,
+    giver_id: str,
+    recipients: list[str],
+    name_people: Callable[[list[str]], str],
+) -> str | None:
+    """What is wrong with the recipients, None when nothing is."""
+    if not recipients:
+        return "Name at least one person to recognize."
+    if giver_id in recipients:
+        return (
+            "You can't give kudos to yourself — recognize the colleagues who helped instead."
+            if len(recipients) > 1
+            else "You can't give kudos to yourself; mention the colleague you want to recognize."
+        )
+    if len(recipients) > MAX_RECIPIENTS:
+        return f"Recognize at most {MAX_RECIPIENTS} people at once."
+    known = {
+        u.user_id: u
+        for u in session.exec(
+            select(SlackUser).where(
+                SlackUser.team_id == team_id, col(SlackUser.user_id).in_(recipients)
+            )
+        ).all()
+    }
+    bots = [r for r in recipients if known.get(r) and known[r].is_bot]
+    gone = [r for r in recipients if known.get(r) and known[r].deleted]
+    if bots:
+        return (
+            f"{name_people(bots)} {'is a bot' if len(bots) == 1 else 'are bots'}; "
+            "kudos are for people."
+        )
+    if gone:
+        return (
+            f"{name_people(gone)} {'is no longer' if len(gone) == 1 else 'are no longer'} in this "
+            "workspace (deactivated or not found); recognize someone who is."
+        )
+    return None
+
+
+def _chosen_behavior(
+    session: Session,
+    errors: dict[str, str],
+    *,
+    team_id: str,
+    behavior_tag: str | None,
+    behavior_id: int | None,
+    required: bool,
+) -> Behavior | None:
+    """The behavior the kudos names (by id, else by tag); a problem goes into `errors`."""
+    behavior = None
+    if behavior_id is not None:
+        behavior = session.get(Behavior, behavior_id)
+        if behavior is None or behavior.team_id != team_id:
+            errors["behavior"] = "That behavior does not exist any more; pick another."
+            behavior = None
+    elif behavior_tag:
+        try:
+            behavior = find_behavior_by_tag(session, team_id=team_id, tag=behavior_tag)
+        except DomainError as exc:
+            errors["behavior"] = exc.message
+    if behavior is None and "behavior" not in errors and required:
+        team = session.get(Team, team_id)
+        if team is not None and team.kudos_require_behavior:
+            errors["behavior"] = "This workspace asks every kudos to name the behavior it shows."
+    return behavior
 
 
 def validate_kudos(
@@ -61,55 +129,20 @@ def validate_kudos(
     named in messages by `name_people` (the caller's way of showing user ids)."""
     errors: dict[str, str] = {}
     recipients = list(dict.fromkeys(r for r in recipient_ids if r))
-    if not recipients:
-        errors["recipients"] = "Name at least one person to recognize."
-    elif giver_id in recipients:
-        errors["recipients"] = (
-            "You can't give kudos to yourself — recognize the colleagues who helped instead."
-            if len(recipients) > 1
-            else "You can't give kudos to yourself; mention the colleague you want to recognize."
-        )
-    elif len(recipients) > MAX_RECIPIENTS:
-        errors["recipients"] = f"Recognize at most {MAX_RECIPIENTS} people at once."
-    else:
-        known = {
-            u.user_id: u
-            for u in session.exec(
-                select(SlackUser).where(
-                    SlackUser.team_id == team_id, col(SlackUser.user_id).in_(recipients)
-                )
-            ).all()
-        }
-        bots = [r for r in recipients if known.get(r) and known[r].is_bot]
-        gone = [r for r in recipients if known.get(r) and known[r].deleted]
-        if bots:
-            errors["recipients"] = (
-                f"{name_people(bots)} {'is a bot' if len(bots) == 1 else 'are bots'}; "
-                "kudos are for people."
-            )
-        elif gone:
-            errors["recipients"] = (
-                f"{name_people(gone)} {'is no longer' if len(gone) == 1 else 'are no longer'} in this "
-                "workspace (deactivated or not found); recognize someone who is."
-            )
+    problem = _recipients_problem(session, team_id, giver_id, recipients, name_people)
+    if problem:
+        errors["recipients"] = problem
     clean = (text or "").strip()
     if not clean:
         errors["praise"] = "Say what the customer said or what they did."
-    behavior = None
-    if behavior_id is not None:
-        behavior = session.get(Behavior, behavior_id)
-        if behavior is None or behavior.team_id != team_id:
-            errors["behavior"] = "That behavior does not exist any more; pick another."
-            behavior = None
-    elif behavior_tag:
-        try:
-            behavior = find_behavior_by_tag(session, team_id=team_id, tag=behavior_tag)
-        except DomainError as exc:
-            errors["behavior"] = exc.message
-    if behavior is None and "behavior" not in errors and enforce_required_behavior:
-        team = session.get(Team, team_id)
-        if team is not None and team.kudos_require_behavior:
-            errors["behavior"] = "This workspace asks every kudos to name the behavior it shows."
+    behavior = _chosen_behavior(
+        session,
+        errors,
+        team_id=team_id,
+        behavior_tag=behavior_tag,
+        behavior_id=behavior_id,
+        required=enforce_required_behavior,
+    )
     if errors:
         raise FieldErrors(errors)
     return recipients, clean, behavior
@@ -174,20 +207,7 @@ def create_recognition(
     )
     session.add(rec)
     session.flush()
-    depts = recipient_departments(session, team_id=team_id, user_ids=recipients)
-    for uid in recipients:
-        session.add(
-            RecognitionRecipient(
-                team_id=team_id, recognition_id=rec.id, user_id=uid, department_id=depts.get(uid)
-            )
-        )
-    session.flush()
-    bump_weekly_tallies(
-        session,
-        team_id=team_id,
-        week=week_of(rec.created_at),
-        recipients={uid: depts.get(uid) or 0 for uid in recipients},
-    )
+    depts = _add_recipients(session, rec, recipients)
     audit.record(
         session,
         team_id=team_id,
@@ -199,6 +219,58 @@ def create_recognition(
     )
     dept_ids = sorted({d for d in depts.values()})
     return KudosItem(recognition=rec, recipient_ids=recipients, department_ids=dept_ids)
+
+
+def _add_recipients(session: Session, rec: Recognition, recipients: list[str]) -> dict[str, int]:
+    """Store the recipients with their departments and count them in their weekly tallies;
+    returns each one's department (absent: none)."""
+    depts = recipient_departments(session, team_id=rec.team_id, user_ids=recipients)
+    for uid in recipients:
+        session.add(
+            RecognitionRecipient(
+                team_id=rec.team_id,
+                recognition_id=rec.id,
+                user_id=uid,
+                department_id=depts.get(uid),
+            )
+        )
+    session.flush()
+    bump_weekly_tallies(
+        session,
+        team_id=rec.team_id,
+        week=week_of(rec.created_at),
+        recipients={uid: depts.get(uid) or 0 for uid in recipients},
+    )
+    return depts
+
+
+def _remove_recipients(session: Session, rec: Recognition) -> None:
+    """Delete the recipients and take the recognition out of their weekly tallies."""
+    team_id = rec.team_id
+    recipient_rows = session.exec(
+        select(RecognitionRecipient).where(RecognitionRecipient.recognition_id == rec.id)
+    ).all()
+    week = week_of(rec.created_at)
+    for rr in recipient_rows:
+        # The tally row it was counted in: the recipient's department then, 0 for none.
+        session.execute(
+            update(RecognitionWeek)
+            .where(
+                RecognitionWeek.team_id == team_id,
+                RecognitionWeek.week == week,
+                RecognitionWeek.user_id == rr.user_id,
+                RecognitionWeek.department_id == (rr.department_id or 0),
+            )
+            .values(received=RecognitionWeek.received - 1)
+        )
+        session.delete(rr)
+    session.execute(
+        delete(RecognitionWeek).where(
+            RecognitionWeek.team_id == team_id,
+            RecognitionWeek.week == week,
+            RecognitionWeek.received <= 0,
+        )
+    )
 
 
 def set_recognition_post(
@@ -240,47 +312,22 @@ def undo_recognition(
         now=now,
     )
     item = _items(session, [rec])[0]
-    recipient_rows = session.exec(
-        select(RecognitionRecipient).where(RecognitionRecipient.recognition_id == rec.id)
-    ).all()
-    week = week_of(rec.created_at)
-    for rr in recipient_rows:
-        # The tally row it was counted in: the recipient's department then, 0 for none.
-        session.execute(
-            update(RecognitionWeek)
-            .where(
-                RecognitionWeek.team_id == team_id,
-                RecognitionWeek.week == week,
-                RecognitionWeek.user_id == rr.user_id,
-                RecognitionWeek.department_id == (rr.department_id or 0),
-            )
-            .values(received=RecognitionWeek.received - 1)
-        )
-        session.delete(rr)
-    session.execute(
-        delete(RecognitionWeek).where(
-            RecognitionWeek.team_id == team_id,
-            RecognitionWeek.week == week,
-            RecognitionWeek.received <= 0,
-        )
-    )
+    _remove_recipients(session, rec)
     # A Praise-sheet row confirmed as these kudos goes back to dismissed, not to be posted again.
     session.execute(
         update(PraiseDraft)
         .where(PraiseDraft.team_id == team_id, PraiseDraft.recognition_id == rec.id)
-        .values(recognition_id=None, status="dismissed")
+        .values(recognition_id=None, status=PraiseDraftStatus.DISMISSED)
     )
     before = {**rec.model_dump(), "recipients": item.recipient_ids}
     session.flush()
-    session.delete(rec)
-    session.flush()
-    audit.record(
+    delete_undone(
         session,
+        rec,
         team_id=team_id,
         actor_id=user_id,
         action=UNDO_ACTION,
         entity="recognition",
-        entity_id=rec.id,
         before=before,
     )
     return item

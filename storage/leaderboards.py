@@ -1,6 +1,6 @@
 """Recognition leaderboards: weekly tallies per recipient, the quarter's board, opting out.
 
-Spec §3 (App Home leaderboard), §5 (quarterly review pack).
+They feed the App Home leaderboard and the quarterly review pack.
 """
 
 from __future__ import annotations

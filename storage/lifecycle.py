@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, delete, func, select, update
@@ -174,6 +175,39 @@ def _pseudonym(user_id: str) -> str:
     return ("UX" + secrets.token_hex(16).upper())[: len(user_id)]
 
 
+def _pseudonymise(
+    session: Session,
+    table,
+    *,
+    team_id: str,
+    needles: tuple[str, str | None],
+    to: str,
+    count: Callable[[str, int], None],
+) -> None:
+    """In every plain string column of `table` long enough to hold a user id, replace the
+    user id (`needles[0]`) as a whole value, then it and the email wherever they occur."""
+    user_id, email = needles
+    for col in table.c:
+        if col.name == "team_id" or not _is_plain_text(col):
+            continue
+        limit = getattr(getattr(col.type, "impl", col.type), "length", None) or getattr(
+            col.type, "length", None
+        )
+        if limit is not None and limit < len(user_id):
+            continue  # too short to hold a user id (e.g. a quarter like 2026-Q4)
+        exact = session.execute(
+            update(table).where(table.c.team_id == team_id, col == user_id).values({col.name: to})
+        ).rowcount
+        count(f"{table.name}.{col.name}", exact)
+        for needle in [n for n in (user_id, email) if n and (limit is None or limit >= len(n))]:
+            contained = session.execute(
+                update(table)
+                .where(table.c.team_id == team_id, col.contains(needle, autoescape=True))
+                .values({col.name: func.replace(col, needle, to)})
+            ).rowcount
+            count(f"{table.name}.{col.name}", contained)
+
+
 def forget_user(
     session: Session, *, team_id: str, user_id: str, actor_id: str = SYSTEM_ACTOR
 ) -> dict:
@@ -220,27 +254,9 @@ def forget_user(
     # 3. Every other mention of them: ids (and their email) in any string column of any team
     #    table, including tables added by other features, become the pseudonym.
     for table in team_tables_for_purge():
-        for col in table.c:
-            if col.name == "team_id" or not _is_plain_text(col):
-                continue
-            limit = getattr(getattr(col.type, "impl", col.type), "length", None) or getattr(
-                col.type, "length", None
-            )
-            if limit is not None and limit < len(user_id):
-                continue  # too short to hold a user id (e.g. a quarter like 2026-Q4)
-            exact = session.execute(
-                update(table)
-                .where(table.c.team_id == team_id, col == user_id)
-                .values({col.name: pseudonym})
-            ).rowcount
-            count(f"{table.name}.{col.name}", exact)
-            for needle in [n for n in (user_id, email) if n and (limit is None or limit >= len(n))]:
-                contained = session.execute(
-                    update(table)
-                    .where(table.c.team_id == team_id, col.contains(needle, autoescape=True))
-                    .values({col.name: func.replace(col, needle, pseudonym)})
-                ).rowcount
-                count(f"{table.name}.{col.name}", contained)
+        _pseudonymise(
+            session, table, team_id=team_id, needles=(user_id, email), to=pseudonym, count=count
+        )
     audit.record(
         session,
         team_id=team_id,

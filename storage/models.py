@@ -1,8 +1,9 @@
-"""SQLModel tables for the whole domain (spec §2). Every row carries its Slack `team_id`."""
+"""SQLModel tables for the whole domain. Every row carries its Slack `team_id`."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Column,
@@ -36,6 +37,56 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Status columns stay plain strings in the database; these name the values once. A StrEnum
+# member compares equal to the string read back, so rows loaded from the database match them.
+class ObjectiveStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+    CARRIED_OVER = "carried_over"
+
+
+class CommitmentStatus(StrEnum):
+    OPEN = "open"  # asked, waiting for the department's answer
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    DONE = "done"
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    SUBMITTED = "submitted"
+
+
+class PraiseDraftStatus(StrEnum):
+    PENDING = "pending"  # matched to a staff member, waiting for a head
+    UNMATCHED = "unmatched"  # no staff member found: kept, never sent
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+class JobRunStatus(StrEnum):
+    """The life of a run record (jobs/run_once.py explains it)."""
+
+    STARTED = "started"
+    DONE = "done"
+    FAILED = "failed"
+    SNOOZED = "snoozed"
+    REFUSED = "refused"  # the channel refused the app (not_in_channel…): admins told, not retried
+    UNCERTAIN = "uncertain"  # the sender died mid-send: maybe delivered, reported, not retried
+
+
+class GuardrailState(StrEnum):
+    UNKNOWN = "unknown"
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+
+
+class FollowUpStatus(StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+    CLOSED = "closed"
+
+
 class Team(SQLModel, table=True):
     """A workspace and its settings (set by an admin in the setup form)."""
 
@@ -52,7 +103,7 @@ class Team(SQLModel, table=True):
     review_lead_days: int = 7
     timezone: str | None = Field(default=None, max_length=64)
     kudos_require_behavior: bool = False
-    stale_days: int = 14  # a key result with no check-in for this long is "stale" (spec §9)
+    stale_days: int = 14  # a key result with no check-in for this long is "stale"
     # Multi-workspace mode: this workspace's own KPI spreadsheet key (KPI_SPREADSHEET serves
     # the single-workspace mode only).
     kpi_spreadsheet: str | None = Field(default=None, max_length=200)
@@ -121,14 +172,14 @@ class Objective(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
     number: int
-    # None: a company objective ("Company-wide", spec §8), created and edited by admins.
+    # None: a company objective ("Company-wide"), created and edited by admins.
     department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
     title: str = Field(max_length=TITLE_MAX)
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     quarter: str = Field(max_length=7)
     owner_id: str = Field(max_length=32)
     due_date: date
-    status: str = Field(default="active", max_length=16)  # active | closed | carried_over
+    status: str = Field(default=ObjectiveStatus.ACTIVE, max_length=16)
     final_score: float | None = None
     carried_from_id: int | None = Field(default=None, foreign_key="objective.id")
     created_by: str = Field(max_length=32)
@@ -151,7 +202,7 @@ class ObjectiveKrTotals(SQLModel, table=True):
 
 
 class ObjectiveLink(SQLModel, table=True):
-    """Alignment (spec §8): `child` contributes to `parent` (same team and quarter), weighted."""
+    """Alignment: `child` contributes to `parent` (same team and quarter), weighted."""
 
     __table_args__ = (
         UniqueConstraint("child_id", "parent_id"),
@@ -235,7 +286,7 @@ class KrNudge(SQLModel, table=True):
 
 
 class Commitment(SQLModel, table=True):
-    """`C-7`: something one department (`department_id`) owes another's member (spec §8)."""
+    """`C-7`: something one department (`department_id`) owes another's member."""
 
     __table_args__ = (
         UniqueConstraint("team_id", "number"),
@@ -251,7 +302,7 @@ class Commitment(SQLModel, table=True):
     what: str = Field(sa_column=Column(Text, nullable=False))
     due_date: date
     key_result_id: int | None = Field(default=None, foreign_key="keyresult.id")
-    status: str = Field(default="open", max_length=16)  # open | accepted | declined | done
+    status: str = Field(default=CommitmentStatus.OPEN, max_length=16)
     owner_id: str | None = Field(default=None, max_length=32)
     decided_by: str | None = Field(default=None, max_length=32)
     decided_at: datetime | None = None
@@ -397,9 +448,7 @@ class PraiseDraft(SQLModel, table=True):
     staff: str = Field(max_length=254)
     staff_user_id: str | None = Field(default=None, max_length=32)
     department_id: int | None = Field(default=None, foreign_key="department.id")
-    status: str = Field(
-        default="pending", max_length=16
-    )  # pending | unmatched | confirmed | dismissed
+    status: str = Field(default=PraiseDraftStatus.PENDING, max_length=16)
     decided_by: str | None = Field(default=None, max_length=32)
     decided_at: datetime | None = None
     recognition_id: int | None = Field(default=None, foreign_key="recognition.id")
@@ -429,7 +478,7 @@ class Review(SQLModel, table=True):
     team_id: str = Field(max_length=32)
     quarter: str = Field(max_length=7)
     department_id: int | None = Field(default=None, foreign_key="department.id")
-    status: str = Field(default="pending", max_length=16)  # pending | submitted
+    status: str = Field(default=ReviewStatus.PENDING, max_length=16)
     submitted_by: str | None = Field(default=None, max_length=32)
     submitted_at: datetime | None = None
     started_at: datetime = Field(default_factory=utcnow)
@@ -485,11 +534,6 @@ class AuditLog(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-# JobRun.status values (jobs/run_once.py explains the life of a run record).
-RUN_STARTED, RUN_DONE, RUN_FAILED, RUN_SNOOZED = "started", "done", "failed", "snoozed"
-RUN_REFUSED = "refused"  # the channel refused the app (not_in_channel…): admins told, not retried
-
-
 class JobRun(SQLModel, table=True):
     """Run record making each job exactly-once per (team, job, scope, period)."""
 
@@ -500,7 +544,7 @@ class JobRun(SQLModel, table=True):
     job: str = Field(max_length=32)
     scope: str = Field(default="", max_length=64)
     period: str = Field(max_length=32)
-    status: str = Field(default="started", max_length=16)  # started | done | failed
+    status: str = Field(default=JobRunStatus.STARTED, max_length=16)
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -524,7 +568,7 @@ class UserAway(SQLModel, table=True):
 
 
 class KpiGuardrail(SQLModel, table=True):
-    """A KPI that must stay above/below a threshold, with its last evaluated state (spec §9).
+    """A KPI that must stay above/below a threshold, with its last evaluated state.
 
     `changes` counts healthy↔unhealthy transitions; each transition's alert or recovery note is
     posted once under the run key (guardrail id, changes).
@@ -539,7 +583,7 @@ class KpiGuardrail(SQLModel, table=True):
     department_id: int | None = Field(default=None, foreign_key="department.id")
     op: str = Field(max_length=8)  # above | below
     threshold: float
-    state: str = Field(default="unknown", max_length=16)  # unknown | healthy | unhealthy
+    state: str = Field(default=GuardrailState.UNKNOWN, max_length=16)
     evaluated_day: date | None = None
     evaluated_value: float | None = None
     changes: int = 0
@@ -663,7 +707,7 @@ class Followup(SQLModel, table=True):
     score: int
     received_at: datetime
     due_at: datetime
-    status: str = Field(default="open", max_length=16)  # open | taken | closed
+    status: str = Field(default=FollowUpStatus.OPEN, max_length=16)
     owner_id: str | None = Field(default=None, max_length=32)
     outcome: str | None = Field(default=None, max_length=16)
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

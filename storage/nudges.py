@@ -26,9 +26,13 @@ def nudge(
     session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref: str, today: date
 ) -> NudgeResult:
     kr, _ = key_result_for_head(
-        session, team_id=team_id, user_id=actor_id, is_admin=is_admin, ref=ref,
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        ref=ref,
         action="nudge a key result's owner",
-    )  # fmt: skip
+    )
     # INSERT … ON CONFLICT DO NOTHING: of two presses at once, one inserts, the other sees it.
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
@@ -42,7 +46,7 @@ def nudge(
                 nudged_by=actor_id,
                 owner_id=kr.owner_id,
                 created_at=utcnow(),
-            )  # fmt: skip
+            )
             .on_conflict_do_nothing(index_elements=["team_id", "key_result_id", "day"])
             .returning(KrNudge.__table__.c.id)
         ).first()
@@ -52,9 +56,14 @@ def nudge(
     if not created:
         return NudgeResult(row, kr, False)
     audit.record(
-        session, team_id=team_id, actor_id=actor_id, action="key_result.nudge",
-        entity="key_result", entity_id=kr.id, after=row,
-    )  # fmt: skip
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="key_result.nudge",
+        entity="key_result",
+        entity_id=kr.id,
+        after=row,
+    )
     return NudgeResult(row, kr, True)
 
 

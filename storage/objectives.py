@@ -9,7 +9,12 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, select
 
 from storage import audit
-from storage.departments import department_by_id, memberships, require_head
+from storage.departments import (
+    department_by_id,
+    memberships,
+    require_head,
+    require_head_or_company_admin,
+)
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied, item_field
 from storage.models import (
     TITLE_MAX,
@@ -21,6 +26,7 @@ from storage.models import (
     KrComment,
     KrNudge,
     Objective,
+    ObjectiveStatus,
     utcnow,
 )
 from storage.paging import pages_for
@@ -58,7 +64,7 @@ class ObjectiveView:
 
     @property
     def progress(self) -> float:
-        """Rolled-up progress: own key results and contributing objectives (spec §8)."""
+        """Rolled-up progress: own key results and contributing objectives."""
         if self.tree is None or self.objective.id not in self.tree.nodes:
             return self.own_progress
         return self.tree.progress(self.objective.id)
@@ -145,7 +151,7 @@ def _objective_for_head(
             department=dept,
             action=f"{verb} {dept.name}'s objectives",
         )
-    if obj.status != "active":
+    if obj.status != ObjectiveStatus.ACTIVE:
         raise DomainError(f"O-{obj.number} is already {obj.status.replace('_', ' ')}.")
     return obj
 
@@ -176,6 +182,59 @@ def add_key_result(
     return row
 
 
+def _check_quarter(
+    errors: dict[str, str], quarter: str, due_date: date | None
+) -> tuple[str, date | None]:
+    try:
+        quarter = parse_quarter(quarter)
+        due_date = _check_due_date(errors, quarter, due_date)
+    except DomainError as exc:
+        errors["quarter"] = exc.message
+    return quarter, due_date
+
+
+def _check_new_key_results(
+    errors: dict[str, str], key_results: list[KeyResultInput]
+) -> list[KeyResultInput]:
+    """The key results filled in (blank rows of the form dropped), each checked into `errors`."""
+    krs = [k for k in key_results if (k.title or "").strip() or k.target is not None]
+    if not krs:
+        errors[item_field("kr", 0, "title")] = "Add at least one key result with a numeric target."
+    if len(krs) > MAX_KEY_RESULTS:
+        errors["key_results"] = f"At most {MAX_KEY_RESULTS} key results per objective."
+    for i, kr in enumerate(krs):
+        _check_key_result(
+            errors, i, title=kr.title, unit=kr.unit, baseline=kr.baseline, target=kr.target
+        )
+    return krs
+
+
+def _add_with_key_results(
+    session: Session, obj: Objective, krs: list[KeyResultInput], *, actor_id: str
+) -> list[KeyResult]:
+    """Store a new objective and its key results, with one audit row for all of it."""
+    team_id, owner_id = obj.team_id, obj.owner_id
+    session.add(obj)
+    session.flush()
+    rows = [
+        add_key_result(
+            session, team_id=team_id, objective_id=obj.id, spec=kr, default_owner_id=owner_id
+        )
+        for kr in krs
+    ]
+    session.flush()
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="objective.create",
+        entity="objective",
+        entity_id=obj.id,
+        after={**obj.model_dump(), "key_results": [r.model_dump() for r in rows]},
+    )
+    return rows
+
+
 def create_objective(
     session: Session,
     *,
@@ -195,43 +254,24 @@ def create_objective(
     Field error keys: title, description, quarter, due_date, kr.{i}.title, kr.{i}.baseline,
     kr.{i}.target, kr.{i}.unit, key_results. `department_id` None: a company objective (admins).
     """
-    if department_id is None:
-        dept = None
-        if not is_admin:
-            raise PermissionDenied("a workspace admin", "create company-wide objectives")
-    else:
-        dept = department_by_id(session, team_id=team_id, department_id=department_id)
-        require_head(
-            session,
-            team_id=team_id,
-            user_id=actor_id,
-            is_admin=is_admin,
-            department=dept,
-            action=f"create objectives for {dept.name}",
-        )
+    dept = require_head_or_company_admin(
+        session,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        department_id=department_id,
+        action="create objectives",
+        company_action="create company-wide objectives",
+    )
     errors: dict[str, str] = {}
     title, description = _check_objective_text(errors, title, description, owner_id)
-    try:
-        quarter = parse_quarter(quarter)
-        due_date = _check_due_date(errors, quarter, due_date)
-    except DomainError as exc:
-        errors["quarter"] = exc.message
-    krs = [k for k in key_results if (k.title or "").strip() or k.target is not None]
-    if not krs:
-        errors[item_field("kr", 0, "title")] = "Add at least one key result with a numeric target."
-    if len(krs) > MAX_KEY_RESULTS:
-        errors["key_results"] = f"At most {MAX_KEY_RESULTS} key results per objective."
-    for i, kr in enumerate(krs):
-        _check_key_result(
-            errors, i, title=kr.title, unit=kr.unit, baseline=kr.baseline, target=kr.target
-        )
+    quarter, due_date = _check_quarter(errors, quarter, due_date)
+    krs = _check_new_key_results(errors, key_results)
     if errors:
         raise FieldErrors(errors)
-
-    number = next_number(session, team_id=team_id, kind="objective")
     obj = Objective(
         team_id=team_id,
-        number=number,
+        number=next_number(session, team_id=team_id, kind="objective"),
         department_id=dept.id if dept else None,
         title=title,
         description=description,
@@ -240,25 +280,7 @@ def create_objective(
         due_date=due_date,
         created_by=actor_id,
     )
-    session.add(obj)
-    session.flush()
-    rows = []
-    for kr in krs:
-        row = add_key_result(
-            session, team_id=team_id, objective_id=obj.id, spec=kr, default_owner_id=owner_id
-        )
-        rows.append(row)
-    session.flush()
-    audit.record(
-        session,
-        team_id=team_id,
-        actor_id=actor_id,
-        action="objective.create",
-        entity="objective",
-        entity_id=obj.id,
-        after={**obj.model_dump(), "key_results": [r.model_dump() for r in rows]},
-    )
-    return obj, rows
+    return obj, _add_with_key_results(session, obj, krs, actor_id=actor_id)
 
 
 def get_objective(session: Session, *, team_id: str, ref: str) -> Objective:
@@ -325,7 +347,7 @@ def _objectives_query(
 ):
     q = select(Objective).where(Objective.team_id == team_id)
     if not include_closed:
-        q = q.where(Objective.status == "active")
+        q = q.where(Objective.status == ObjectiveStatus.ACTIVE)
     if quarter:
         q = q.where(Objective.quarter == quarter)
     if scope == "department":
@@ -401,7 +423,7 @@ def key_results_owned_by(
         .where(
             KeyResult.team_id == team_id,
             KeyResult.owner_id == user_id,
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
         )
         .order_by(KeyResult.number)
     ).all()
@@ -426,7 +448,7 @@ def close_objective(
         view = load_views(session, [obj])[0]
         score = round(view.progress, 2)
     before = obj.model_dump()
-    obj.status = "closed"
+    obj.status = ObjectiveStatus.CLOSED
     obj.final_score = score
     obj.closed_at = utcnow()
     session.add(obj)
@@ -462,9 +484,13 @@ def key_result_for_head(
             raise PermissionDenied("a workspace admin", action)
         return kr, dept
     require_head(
-        session, team_id=team_id, user_id=user_id, is_admin=is_admin, department=dept,
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        is_admin=is_admin,
+        department=dept,
         action=action,
-    )  # fmt: skip
+    )
     return kr, dept
 
 
@@ -569,8 +595,157 @@ def _remove_key_result(
         session.execute(delete(table).where(table.key_result_id == kr.id))
     session.delete(kr)
     session.flush()
-    audit.record(session, team_id=team_id, actor_id=actor_id, action="key_result.remove",
-                 entity="key_result", entity_id=before["id"], before=before)  # fmt: skip
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="key_result.remove",
+        entity="key_result",
+        entity_id=before["id"],
+        before=before,
+    )
+
+
+def _check_key_result_edits(
+    session: Session,
+    errors: dict[str, str],
+    obj: Objective,
+    existing: dict[int, KeyResult],
+    key_results: list[KeyResultEdit],
+) -> list[tuple[int, KeyResult]]:
+    """Check the kept key results' edits into `errors`; return those to remove (with their
+    position), each needing a confirmation when it has check-ins."""
+    removing: list[tuple[int, KeyResult]] = []
+    for i, edit in enumerate(key_results):
+        kr = existing.get(edit.number)
+        if kr is None:  # only this objective's key results can be edited through it
+            raise NotFound(f"KR-{edit.number} is not part of O-{obj.number}.")
+        if edit.remove or edit.confirm_remove:
+            removing.append((i, kr))
+            continue
+        _check_key_result(
+            errors, i, title=edit.title, unit=edit.unit, baseline=kr.baseline, target=edit.target
+        )
+    counts = checkin_counts(session, key_result_ids=[kr.id for _, kr in removing])
+    for i, kr in removing:
+        n = counts.get(kr.id, 0)
+        if n and not key_results[i].confirm_remove:
+            errors[item_field("kr", i, "remove")] = (
+                f"KR-{kr.number} has {n} check-in{'s' if n != 1 else ''}; removing it deletes "
+                "them too (the audit log keeps a copy)."
+            )
+    return removing
+
+
+def _check_key_result_count(
+    errors: dict[str, str], obj: Objective, remaining: int, removing: list[tuple[int, KeyResult]]
+) -> None:
+    if remaining < 1:
+        key = item_field("kr", removing[0][0], "remove") if removing else "key_results"
+        errors.setdefault(
+            key, f"O-{obj.number} must keep at least one key result; add one or keep one."
+        )
+    elif remaining > MAX_KEY_RESULTS:
+        errors["key_results"] = (
+            f"At most {MAX_KEY_RESULTS} key results per objective; this would leave {remaining}."
+        )
+
+
+def _apply_key_result_edits(
+    session: Session,
+    *,
+    team_id: str,
+    actor_id: str,
+    obj: Objective,
+    existing: dict[int, KeyResult],
+    key_results: list[KeyResultEdit],
+    removing: list[tuple[int, KeyResult]],
+    added: list[tuple[int, KeyResultInput]],
+    owner_id: str | None,
+) -> set[int]:
+    """Change the kept key results, remove and add the others; `existing` ends as the
+    objective's key results by number. Returns the numbers removed."""
+    removed_numbers = {kr.number for _, kr in removing}
+    for edit in key_results:
+        if edit.number in removed_numbers:
+            continue
+        kr = existing[edit.number]
+        kr.title = edit.title.strip()
+        kr.unit = (edit.unit or "").strip()
+        kr.target = edit.target
+        kr.owner_id = edit.owner_id or kr.owner_id
+        session.add(kr)
+    for _, kr in removing:
+        _remove_key_result(session, team_id=team_id, actor_id=actor_id, obj=obj, kr=kr)
+        del existing[kr.number]
+    for _, new in added:
+        row = add_key_result(
+            session, team_id=team_id, objective_id=obj.id, spec=new, default_owner_id=owner_id
+        )
+        existing[row.number] = row
+    return removed_numbers
+
+
+def _check_added_key_results(
+    errors: dict[str, str], new_key_results: list[KeyResultInput]
+) -> list[tuple[int, KeyResultInput]]:
+    added = _new_key_result_rows(list(new_key_results))
+    for j, new in added:
+        _check_key_result(
+            errors,
+            j,
+            title=new.title,
+            unit=new.unit,
+            baseline=new.baseline,
+            target=new.target,
+            kind="new_kr",
+        )
+    return added
+
+
+def _apply_update(
+    session: Session,
+    *,
+    team_id: str,
+    actor_id: str,
+    obj: Objective,
+    fields: tuple[str, str, str | None, date | None],
+    existing: dict[int, KeyResult],
+    key_results: list[KeyResultEdit],
+    removing: list[tuple[int, KeyResult]],
+    added: list[tuple[int, KeyResultInput]],
+) -> None:
+    """Write a checked edit: the objective's `fields` (title, description, owner, due date),
+    its key results, and one audit row with all of it."""
+    before = {**obj.model_dump(), "key_results": [k.model_dump() for k in existing.values()]}
+    obj.title, obj.description, obj.owner_id, obj.due_date = fields
+    session.add(obj)
+    removed_numbers = _apply_key_result_edits(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        obj=obj,
+        existing=existing,
+        key_results=key_results,
+        removing=removing,
+        added=added,
+        owner_id=obj.owner_id,
+    )
+    session.flush()
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="objective.update",
+        entity="objective",
+        entity_id=obj.id,
+        before=before,
+        after={
+            **obj.model_dump(),
+            "key_results": [k.model_dump() for k in existing.values()],
+            "removed": sorted(f"KR-{n}" for n in removed_numbers),
+        },
+    )
 
 
 def update_objective(
@@ -607,78 +782,21 @@ def update_objective(
     errors: dict[str, str] = {}
     title, description = _check_objective_text(errors, title, description, owner_id)
     due_date = _check_due_date(errors, obj.quarter, due_date)
-    removing: list[tuple[int, KeyResult]] = []
-    for i, edit in enumerate(key_results):
-        kr = existing.get(edit.number)
-        if kr is None:  # only this objective's key results can be edited through it
-            raise NotFound(f"KR-{edit.number} is not part of O-{obj.number}.")
-        if edit.remove or edit.confirm_remove:
-            removing.append((i, kr))
-            continue
-        _check_key_result(
-            errors, i, title=edit.title, unit=edit.unit, baseline=kr.baseline, target=edit.target
-        )
-    counts = checkin_counts(session, key_result_ids=[kr.id for _, kr in removing])
-    for i, kr in removing:
-        n = counts.get(kr.id, 0)
-        if n and not key_results[i].confirm_remove:
-            errors[item_field("kr", i, "remove")] = (
-                f"KR-{kr.number} has {n} check-in{'s' if n != 1 else ''}; removing it deletes "
-                "them too (the audit log keeps a copy)."
-            )
-    added = _new_key_result_rows(list(new_key_results))
-    for j, new in added:
-        _check_key_result(
-            errors, j, title=new.title, unit=new.unit, baseline=new.baseline, target=new.target,
-            kind="new_kr",
-        )  # fmt: skip
-    remaining = len(existing) - len(removing) + len(added)
-    if remaining < 1:
-        key = item_field("kr", removing[0][0], "remove") if removing else "key_results"
-        errors.setdefault(
-            key, f"O-{obj.number} must keep at least one key result; add one or keep one."
-        )
-    elif remaining > MAX_KEY_RESULTS:
-        errors["key_results"] = (
-            f"At most {MAX_KEY_RESULTS} key results per objective; this would leave {remaining}."
-        )
+    removing = _check_key_result_edits(session, errors, obj, existing, key_results)
+    added = _check_added_key_results(errors, new_key_results)
+    _check_key_result_count(errors, obj, len(existing) - len(removing) + len(added), removing)
     if errors:
         raise FieldErrors(errors)
-    before = {**obj.model_dump(), "key_results": [k.model_dump() for k in existing.values()]}
-    obj.title, obj.description, obj.owner_id, obj.due_date = title, description, owner_id, due_date
-    session.add(obj)
-    removed_numbers = {kr.number for _, kr in removing}
-    for edit in key_results:
-        if edit.number in removed_numbers:
-            continue
-        kr = existing[edit.number]
-        kr.title = edit.title.strip()
-        kr.unit = (edit.unit or "").strip()
-        kr.target = edit.target
-        kr.owner_id = edit.owner_id or kr.owner_id
-        session.add(kr)
-    for _, kr in removing:
-        _remove_key_result(session, team_id=team_id, actor_id=actor_id, obj=obj, kr=kr)
-        del existing[kr.number]
-    for _, new in added:
-        row = add_key_result(
-            session, team_id=team_id, objective_id=obj.id, spec=new, default_owner_id=owner_id
-        )
-        existing[row.number] = row
-    session.flush()
-    audit.record(
+    _apply_update(
         session,
         team_id=team_id,
         actor_id=actor_id,
-        action="objective.update",
-        entity="objective",
-        entity_id=obj.id,
-        before=before,
-        after={
-            **obj.model_dump(),
-            "key_results": [k.model_dump() for k in existing.values()],
-            "removed": sorted(f"KR-{n}" for n in removed_numbers),
-        },
+        obj=obj,
+        fields=(title, description, owner_id, due_date),
+        existing=existing,
+        key_results=key_results,
+        removing=removing,
+        added=added,
     )
     return obj
 
@@ -689,7 +807,7 @@ def active_key_results(session: Session, *, team_id: str) -> list[tuple[KeyResul
         session.exec(
             select(KeyResult, Objective.quarter)
             .join(Objective, col(Objective.id) == KeyResult.objective_id)
-            .where(KeyResult.team_id == team_id, Objective.status == "active")
+            .where(KeyResult.team_id == team_id, Objective.status == ObjectiveStatus.ACTIVE)
             .order_by(KeyResult.number)
         ).all()
     )
@@ -706,7 +824,7 @@ def active_objective_titles(
         select(Objective.number, Objective.title)
         .where(
             Objective.team_id == team_id,
-            Objective.status == "active",
+            Objective.status == ObjectiveStatus.ACTIVE,
             col(Objective.department_id).in_(department_ids),
         )
         .order_by(Objective.number.desc())

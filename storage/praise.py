@@ -1,4 +1,4 @@
-"""Praise worksheet rows stored as kudos drafts, once per row, and deciding them (spec §4).
+"""Praise worksheet rows stored as kudos drafts, once per row, and deciding them.
 
 Matching staff to Slack users happens in jobs/ (it needs the Slack API); this module gets
 plain data: the row, the matched user id (or None) and stores it.
@@ -18,7 +18,7 @@ from storage import audit
 from storage.errors import DomainError, NotFound, PermissionDenied
 from storage.kpi_values import SYNC_ACTOR
 from storage.kudos import KudosItem, create_recognition
-from storage.models import DepartmentMember, PraiseDraft, utcnow
+from storage.models import DepartmentMember, PraiseDraft, PraiseDraftStatus, utcnow
 from storage.teams import admin_ids
 
 
@@ -86,7 +86,7 @@ def store_drafts(session: Session, *, team_id: str, rows: Iterable[PraiseIn]) ->
                 if r.staff_user_id
                 else None
             ),
-            status="pending" if r.staff_user_id else "unmatched",
+            status=PraiseDraftStatus.PENDING if r.staff_user_id else PraiseDraftStatus.UNMATCHED,
         )
         session.add(draft)
         session.flush()
@@ -113,7 +113,7 @@ def drafts_to_notify(session: Session, *, team_id: str) -> list[PraiseDraft]:
             select(PraiseDraft)
             .where(
                 PraiseDraft.team_id == team_id,
-                PraiseDraft.status == "pending",
+                PraiseDraft.status == PraiseDraftStatus.PENDING,
                 col(PraiseDraft.staff_user_id).is_not(None),
                 col(PraiseDraft.notified_at).is_(None),
             )
@@ -200,6 +200,27 @@ def draft_praise_text(draft: PraiseDraft) -> str:
     return f"{who} said: {draft.comment.strip()}"
 
 
+def _post_as_kudos(
+    session: Session, draft: PraiseDraft, actor_id: str, name_people: Callable[[list[str]], str]
+) -> KudosItem:
+    """The recognition a confirmed draft becomes, given by the head who confirmed it."""
+    item = create_recognition(
+        session,
+        team_id=draft.team_id,
+        giver_id=actor_id,
+        recipient_ids=[draft.staff_user_id] if draft.staff_user_id else [],
+        text=draft_praise_text(draft),
+        source="sheet",
+        name_people=name_people,
+    )
+    session.execute(
+        update(PraiseDraft)
+        .where(PraiseDraft.id == draft.id)
+        .values(recognition_id=item.recognition.id)
+    )
+    return item
+
+
 def decide_draft(
     session: Session,
     *,
@@ -226,30 +247,19 @@ def decide_draft(
         .where(
             PraiseDraft.id == draft_id,
             PraiseDraft.team_id == team_id,
-            PraiseDraft.status == "pending",
+            PraiseDraft.status == PraiseDraftStatus.PENDING,
         )
-        .values(status="confirmed" if confirm else "dismissed", decided_by=actor_id, decided_at=now)
+        .values(
+            status=PraiseDraftStatus.CONFIRMED if confirm else PraiseDraftStatus.DISMISSED,
+            decided_by=actor_id,
+            decided_at=now,
+        )
     )
     if result.rowcount != 1:
         session.rollback()
         session.refresh(draft)
         raise AlreadyDecided(draft)
-    item = None
-    if confirm:
-        item = create_recognition(
-            session,
-            team_id=team_id,
-            giver_id=actor_id,
-            recipient_ids=[draft.staff_user_id] if draft.staff_user_id else [],
-            text=draft_praise_text(draft),
-            source="sheet",
-            name_people=name_people,
-        )
-        session.execute(
-            update(PraiseDraft)
-            .where(PraiseDraft.id == draft_id)
-            .values(recognition_id=item.recognition.id)
-        )
+    item = _post_as_kudos(session, draft, actor_id, name_people) if confirm else None
     session.refresh(draft)
     audit.record(
         session,

@@ -1,4 +1,4 @@
-"""Key-result progress and status rules (spec §2)."""
+"""Key-result progress and status rules."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def band(share: float) -> str:
 
 def status_for_progress(done: float, quarter: str, now: datetime | date) -> str:
     """Progress against where the calendar says it should be, banded (also the status of an
-    objective's rolled-up progress, spec §8)."""
+    objective's rolled-up progress)."""
     expected = elapsed_share(quarter, now)
     return ON_TRACK if done >= 1.0 or expected <= 0.0 else band(done / expected)
 
@@ -54,7 +54,7 @@ def status(
     """Progress against the elapsed share of the quarter, tempered by the latest confidence.
 
     Progress at least 70% of where the calendar says it should be is on track, 40–70% at risk,
-    below that off track. With a forecast (spec §9) its progress at quarter end decides instead:
+    below that off track. With a forecast its progress at quarter end decides instead:
     ≥ 70% on track, 40–70% at risk, < 40% off track. A confidence reading can only make the
     status worse, never better: owners who feel it slipping see that before the numbers do.
     """

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from storage import audit
 from storage.db import session_scope
-from storage.models import RUN_FAILED, RUN_SNOOZED, JobRun, utcnow
+from storage.models import JobRun, JobRunStatus, utcnow
 from storage.weeks import next_iso_week
 
 REMINDER_JOB = "reminder"  # the run records' job name, scope = the person's user id
@@ -33,10 +33,10 @@ def snooze(engine: Engine, *, team_id: str, user_id: str, period: str) -> tuple[
                 JobRun.period == week,
             )
         ).first()
-        if row is not None and row.status != RUN_FAILED:
-            return week, row.status == RUN_SNOOZED
+        if row is not None and row.status != JobRunStatus.FAILED:
+            return week, row.status == JobRunStatus.SNOOZED
         row = row or JobRun(team_id=team_id, job=REMINDER_JOB, scope=user_id, period=week)
-        row.status = RUN_SNOOZED
+        row.status = JobRunStatus.SNOOZED
         row.finished_at = utcnow()
         session.add(row)
         session.flush()

@@ -19,8 +19,8 @@ from sqlmodel import Session, col, select
 
 from storage import audit
 from storage.commitments import KeptMissed, kept_and_missed
-from storage.departments import department_by_id, require_head
-from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied, item_field
+from storage.departments import require_head_or_company_admin
+from storage.errors import DomainError, FieldErrors, NotFound, item_field
 from storage.feedback_figures import VoiceFigures, period_figures
 from storage.forecast import Forecast, forecasts
 from storage.models import (
@@ -31,8 +31,10 @@ from storage.models import (
     KeyResult,
     KpiValue,
     Objective,
+    ObjectiveStatus,
     Review,
     ReviewItem,
+    ReviewStatus,
     utcnow,
 )
 from storage.quarters import (
@@ -45,7 +47,7 @@ from storage.quarters import (
 from storage.refs import next_number
 from storage.rollup import QuarterTree, quarter_tree
 
-REVIEWABLE = ("active", "closed")
+REVIEWABLE = (ObjectiveStatus.ACTIVE, ObjectiveStatus.CLOSED)
 SUMMARY_AFTER_DAYS = 14  # the summary goes out at quarter end + 14 days at the latest
 # A score further than this from the measured progress needs a reason.
 SCORE_GAP_MAX = 0.3
@@ -157,7 +159,7 @@ class ReviewSummary:
 
     @property
     def all_submitted(self) -> bool:
-        return all(d.review.status == "submitted" for d in self.departments)
+        return all(d.review.status == ReviewStatus.SUBMITTED for d in self.departments)
 
     @property
     def company(self) -> DepartmentReview | None:
@@ -171,7 +173,7 @@ def _objectives(session: Session, *, team_id: str, quarter: str) -> dict[int, li
         .where(
             Objective.team_id == team_id,
             Objective.quarter == quarter,
-            col(Objective.status).in_([*REVIEWABLE, "carried_over"]),
+            col(Objective.status).in_([*REVIEWABLE, ObjectiveStatus.CARRIED_OVER]),
         )
         .order_by(Objective.number)
     ).all():
@@ -296,20 +298,15 @@ def require_reviewer(
 ) -> Department | None:
     """Heads of the department (or admins) run its review; admins alone run the company one.
     Returns the department (None for the company review)."""
-    if department_id is None:
-        if not is_admin:
-            raise PermissionDenied("a workspace admin", f"{action} for company objectives")
-        return None
-    dept = department_by_id(session, team_id=team_id, department_id=department_id)
-    require_head(
+    return require_head_or_company_admin(
         session,
         team_id=team_id,
         user_id=user_id,
         is_admin=is_admin,
-        department=dept,
-        action=f"{action} for {dept.name}",
+        department_id=department_id,
+        action=action,
+        company_action=f"{action} for company objectives",
     )
-    return dept
 
 
 def review_evidence(
@@ -377,35 +374,13 @@ def submit_review(
     current = department_review(
         session, team_id=team_id, quarter=quarter, department_id=department_id
     )
-    if current.review.status == "submitted" and not open_objectives(current):
+    if current.review.status == ReviewStatus.SUBMITTED and not open_objectives(current):
         name = _review_name(dept)
         raise DomainError(f"{name[0].upper()}{name[1:]} {quarter} review was already submitted.")
     allowed = {o.id: o for o in open_objectives(current)}
     errors: dict[str, str] = {}
     for item in items:
-        score_field = item_field("objective", item.objective_id, "score")
-        if item.objective_id not in allowed:
-            errors[score_field] = "This objective is not open for this review and quarter."
-            continue
-        reason = " ".join((item.reason or "").split())  # one line
-        measured = current.progress.get(item.objective_id, 0.0)
-        if not 0.0 <= item.score <= 1.0:
-            errors[score_field] = f"Give a score from 0.0 to 1.0 (got {item.score:g})."
-        elif abs(item.score - measured) > SCORE_GAP_MAX + 1e-9 and not reason:
-            # On the reason input: the score may stand, it is the why that is missing.
-            errors[item_field("objective", item.objective_id, "score_reason")] = (
-                f"{item.score:.1f} is more than {SCORE_GAP_MAX:.1f} away from the measured "
-                f"progress ({measured:.2f}): give a one-line reason for it."
-            )
-        if len(reason) > REASON_MAX:
-            errors[item_field("objective", item.objective_id, "score_reason")] = (
-                f"At most {REASON_MAX} characters."
-            )
-        for key, text in (("what_worked", item.what_worked), ("what_did_not", item.what_did_not)):
-            if len(text or "") > NOTE_MAX:
-                errors[item_field("objective", item.objective_id, key)] = (
-                    f"At most {NOTE_MAX:,} characters."
-                )
+        errors.update(_item_errors(item, allowed, current.progress))
     if not items:
         errors["review"] = "There is nothing to score."
     if errors:
@@ -413,55 +388,104 @@ def submit_review(
 
     now = utcnow()
     for item in items:
-        obj = allowed[item.objective_id]
-        before = obj.model_dump()
-        row = ReviewItem(
-            team_id=team_id,
-            review_id=current.review.id,
-            objective_id=obj.id,
-            score=round(item.score, 2),
-            what_worked=(item.what_worked or "").strip(),
-            what_did_not=(item.what_did_not or "").strip(),
-            carry_over=item.carry_over,
-            measured_progress=round(current.progress.get(obj.id, 0.0), 4),
-            score_reason=" ".join((item.reason or "").split()),
-        )
-        session.add(row)
-        obj.final_score = row.score
-        obj.closed_at = obj.closed_at or now
-        obj.status = "carried_over" if item.carry_over else "closed"
-        session.add(obj)
-        session.flush()
-        copy = _carry_over(session, obj, actor_id=actor_id) if item.carry_over else None
-        audit.record(
-            session,
-            team_id=team_id,
-            actor_id=actor_id,
-            action="review.score",
-            entity="objective",
-            entity_id=obj.id,
-            before=before,
-            after={**obj.model_dump(), "review_item": row.model_dump(), "copy_id": copy},
+        _score_objective(
+            session, current, allowed[item.objective_id], item, actor_id=actor_id, now=now
         )
     done = department_review(session, team_id=team_id, quarter=quarter, department_id=department_id)
     if not open_objectives(done):
-        before = done.review.model_dump()
-        done.review.status = "submitted"
-        done.review.submitted_by = actor_id
-        done.review.submitted_at = now
-        session.add(done.review)
-        audit.record(
-            session,
-            team_id=team_id,
-            actor_id=actor_id,
-            action="review.submit",
-            entity="review",
-            entity_id=done.review.id,
-            before=before,
-            after=done.review,
-        )
-        session.flush()
+        _mark_submitted(session, done.review, actor_id=actor_id, now=now)
     return done
+
+
+def _item_errors(
+    item: ReviewItemInput, allowed: dict[int, Objective], measured_by_id: dict[int, float]
+) -> dict[str, str]:
+    """What is wrong with one scored objective, keyed by its form field."""
+    errors: dict[str, str] = {}
+    score_field = item_field("objective", item.objective_id, "score")
+    if item.objective_id not in allowed:
+        errors[score_field] = "This objective is not open for this review and quarter."
+        return errors
+    reason = " ".join((item.reason or "").split())  # one line
+    measured = measured_by_id.get(item.objective_id, 0.0)
+    if not 0.0 <= item.score <= 1.0:
+        errors[score_field] = f"Give a score from 0.0 to 1.0 (got {item.score:g})."
+    elif abs(item.score - measured) > SCORE_GAP_MAX + 1e-9 and not reason:
+        # On the reason input: the score may stand, it is the why that is missing.
+        errors[item_field("objective", item.objective_id, "score_reason")] = (
+            f"{item.score:.1f} is more than {SCORE_GAP_MAX:.1f} away from the measured "
+            f"progress ({measured:.2f}): give a one-line reason for it."
+        )
+    if len(reason) > REASON_MAX:
+        errors[item_field("objective", item.objective_id, "score_reason")] = (
+            f"At most {REASON_MAX} characters."
+        )
+    for key, text in (("what_worked", item.what_worked), ("what_did_not", item.what_did_not)):
+        if len(text or "") > NOTE_MAX:
+            errors[item_field("objective", item.objective_id, key)] = (
+                f"At most {NOTE_MAX:,} characters."
+            )
+    return errors
+
+
+def _score_objective(
+    session: Session,
+    current: DepartmentReview,
+    obj: Objective,
+    item: ReviewItemInput,
+    *,
+    actor_id: str,
+    now: datetime,
+) -> None:
+    """Store one objective's score and retro, and close it or carry it over."""
+    before = obj.model_dump()
+    row = ReviewItem(
+        team_id=obj.team_id,
+        review_id=current.review.id,
+        objective_id=obj.id,
+        score=round(item.score, 2),
+        what_worked=(item.what_worked or "").strip(),
+        what_did_not=(item.what_did_not or "").strip(),
+        carry_over=item.carry_over,
+        measured_progress=round(current.progress.get(obj.id, 0.0), 4),
+        score_reason=" ".join((item.reason or "").split()),
+    )
+    session.add(row)
+    obj.final_score = row.score
+    obj.closed_at = obj.closed_at or now
+    obj.status = ObjectiveStatus.CARRIED_OVER if item.carry_over else ObjectiveStatus.CLOSED
+    session.add(obj)
+    session.flush()
+    copy = _carry_over(session, obj, actor_id=actor_id) if item.carry_over else None
+    audit.record(
+        session,
+        team_id=obj.team_id,
+        actor_id=actor_id,
+        action="review.score",
+        entity="objective",
+        entity_id=obj.id,
+        before=before,
+        after={**obj.model_dump(), "review_item": row.model_dump(), "copy_id": copy},
+    )
+
+
+def _mark_submitted(session: Session, review: Review, *, actor_id: str, now: datetime) -> None:
+    before = review.model_dump()
+    review.status = ReviewStatus.SUBMITTED
+    review.submitted_by = actor_id
+    review.submitted_at = now
+    session.add(review)
+    audit.record(
+        session,
+        team_id=review.team_id,
+        actor_id=actor_id,
+        action="review.submit",
+        entity="review",
+        entity_id=review.id,
+        before=before,
+        after=review,
+    )
+    session.flush()
 
 
 def _carry_over(session: Session, obj: Objective, *, actor_id: str) -> int:

@@ -1,4 +1,4 @@
-"""Rolled-up progress (spec §8): an objective's progress is the weighted mean of its own key
+"""Rolled-up progress: an objective's progress is the weighted mean of its own key
 results (weight 1 each) and its children's rolled-up progress (each link's weight).
 
 Links never cross quarters, so one quarter's whole alignment graph answers every question about
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from storage.models import KeyResult, Objective, ObjectiveKrTotals, ObjectiveLink
+from storage.models import KeyResult, Objective, ObjectiveKrTotals, ObjectiveLink, ObjectiveStatus
 from storage.progress import progress, status_for_progress
 
 
@@ -204,6 +204,18 @@ def quarter_tree(session: Session, *, team_id: str, quarter: str) -> QuarterTree
     return _attach(tree, _quarter_links(conn, tree))
 
 
+def _company_objective_ids(conn, *, team_id: str, quarter: str) -> list[int]:
+    return list(
+        conn.execute(
+            select(Objective.id).where(
+                Objective.team_id == team_id,
+                Objective.quarter == quarter,
+                Objective.department_id.is_(None),
+            )
+        ).scalars()
+    )
+
+
 def partial_tree(
     session: Session,
     *,
@@ -225,15 +237,7 @@ def partial_tree(
     links = _quarter_links(conn, tree)
     roots = set(objective_ids)
     if company:
-        roots.update(
-            conn.execute(
-                select(Objective.id).where(
-                    Objective.team_id == team_id,
-                    Objective.quarter == quarter,
-                    Objective.department_id.is_(None),
-                )
-            ).scalars()
-        )
+        roots.update(_company_objective_ids(conn, team_id=team_id, quarter=quarter))
     children: dict[int, list[int]] = {}
     parents: set[int] = set()  # shown with their own rolled-up progress
     for child, parent, _ in links:
@@ -248,8 +252,16 @@ def partial_tree(
     for oid in needed & known.keys():
         obj, krs = known[oid]
         own = sum(progress(kr.baseline, kr.target, kr.current_value) for kr in krs)
-        tree.nodes[oid] = Node(obj.id, obj.number, obj.title, obj.department_id, obj.owner_id,
-                               obj.status, own, len(krs))  # fmt: skip
+        tree.nodes[oid] = Node(
+            obj.id,
+            obj.number,
+            obj.title,
+            obj.department_id,
+            obj.owner_id,
+            obj.status,
+            own,
+            len(krs),
+        )
     rest = needed - known.keys()
     if rest:
         where = [Objective.team_id == team_id, Objective.quarter == quarter]
@@ -293,8 +305,8 @@ def with_own_values(
     week ago: (objective id, baseline, target, value) per key result."""
     copy = QuarterTree(team_id=tree.team_id, quarter=tree.quarter)
     for oid, node in tree.nodes.items():
-        copy.nodes[oid] = Node(node.id, node.number, node.title, node.department_id,
-                               node.owner_id, node.status, 0.0, 0, node.parents, node.children)  # fmt: skip
+        # Links are shared with the tree copied: only the own key results' sums start over.
+        copy.nodes[oid] = replace(node, own_sum=0.0, own_count=0)
     for oid, baseline, target, value in key_results:
         node = copy.nodes.get(oid)
         if node is not None:
@@ -317,7 +329,7 @@ def company_overview(tree: QuarterTree, *, active_only: bool = True) -> list[Com
     out = []
     for oid in tree.company_ids():
         node = tree.nodes[oid]
-        if active_only and node.status != "active":
+        if active_only and node.status != ObjectiveStatus.ACTIVE:
             continue
         per_dept: dict[int | None, list[float]] = {}
         for child, _ in node.children:

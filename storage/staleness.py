@@ -1,4 +1,4 @@
-"""Stale key results (spec §9): no check-in for the team's `stale_days` (default 14)."""
+"""Stale key results: no check-in for the team's `stale_days` (default 14)."""
 
 from __future__ import annotations
 

@@ -53,6 +53,12 @@ def get_or_create_team(session: Session, *, team_id: str) -> Team:
     return team
 
 
+def team_or_default(session: Session, *, team_id: str) -> Team:
+    """The team's row, or an unsaved one holding the defaults (a workspace that has changed no
+    setting yet has no row)."""
+    return session.get(Team, team_id) or Team(team_id=team_id)
+
+
 def team_timezone(team: Team | None, default: str = "UTC") -> str:
     """The workspace's timezone, or `default` (the configured LOYALTY_TIMEZONE) when unset."""
     return (team.timezone if team is not None else None) or default
@@ -116,7 +122,7 @@ def team_kpi_spreadsheet(
 
 
 def admin_ids(session: Session, *, team_id: str, configured: Iterable[str] = ()) -> list[str]:
-    """The workspace's admins (spec §1): the configured LOYALTY_ADMINS first, then the Slack
+    """The workspace's admins: the configured LOYALTY_ADMINS first, then the Slack
     admins and owners seen in `users.info` (not deactivated, not bots), each once."""
     cached = session.exec(
         select(SlackUser.user_id)

@@ -3,11 +3,14 @@ day, and once (a second try is told it was already undone, found through the aud
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
 
+from storage import audit
 from storage.errors import DomainError, NotFound, PermissionDenied
 from storage.models import AuditLog, utcnow
 
@@ -87,3 +90,86 @@ def row_to_undo(
     if row is None:
         raise NotFound(f"You have no {noun}{where} to undo.")
     return row
+
+
+@dataclass(frozen=True)
+class UndoKind:
+    """What undoing one kind of record needs to know: its table and author column, the record
+    it belongs to (a key result, a behavior) and how that one is found by reference and named
+    in messages ("this check-in on KR-3", "no check-in on KR-3 to undo")."""
+
+    model: type[SQLModel]
+    author_column: Any
+    parent_model: type[SQLModel]
+    parent_column: Any  # the column of `model` holding the parent's id
+    find_parent: Callable[..., Any]  # (session, *, team_id, ref) -> the parent, or raises
+    parent_label: Callable[[Any], str]
+    action: str
+    noun: str  # "check-in": "That check-in was already undone."
+    this: str  # "this check-in on": "this check-in on KR-3"
+    prep: str  # "on": "You have no check-in on KR-3 to undo."
+
+
+def own_row_to_undo(
+    session: Session,
+    kind: UndoKind,
+    *,
+    team_id: str,
+    user_id: str,
+    row_id: int | None,
+    ref: str | None,
+    now: datetime | None,
+) -> tuple[Any, Any]:
+    """The row to undo and its parent: `row_id`, or the user's latest row (of the parent `ref`
+    if given), once its author may still undo it."""
+    narrow, where = None, ""
+    if row_id is None and ref:
+        parent = kind.find_parent(session, team_id=team_id, ref=ref)
+        narrow = kind.parent_column == parent.id
+        where = f" {kind.prep} {kind.parent_label(parent)}"
+    row = row_to_undo(
+        session,
+        model=kind.model,
+        team_id=team_id,
+        row_id=row_id,
+        action=kind.action,
+        noun=kind.noun,
+        author_column=kind.author_column,
+        user_id=user_id,
+        narrow=narrow,
+        where=where,
+    )
+    parent = session.get(kind.parent_model, getattr(row, kind.parent_column.key))
+    check_may_undo(
+        user_id=user_id,
+        author_id=getattr(row, kind.author_column.key),
+        created_at=row.created_at,
+        what=f"{kind.this} {kind.parent_label(parent)}",
+        now=now,
+    )
+    return row, parent
+
+
+def delete_undone(
+    session: Session,
+    row: SQLModel,
+    *,
+    team_id: str,
+    actor_id: str,
+    action: str,
+    entity: str,
+    before: dict,
+) -> None:
+    """Delete the undone row and record who undid it, with the row as it was."""
+    row_id = row.id
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action=action,
+        entity=entity,
+        entity_id=row_id,
+        before=before,
+    )

@@ -146,9 +146,7 @@ def app(settings, engine):
     yield app
     # Let listeners still running after ack() finish before the fakes and database go away.
     app.bolt.listener_runner.listener_executor.shutdown(wait=True)
-    refresher = app.deps.extras.get("home_refresher")
-    if refresher is not None:
-        refresher.cancel_all()
+    app.deps.home_refresher.cancel_all()
 
 
 @pytest.fixture

@@ -224,3 +224,57 @@ def test_listeners_and_jobs_build_no_queries():
                 found[path.relative_to(ROOT).as_posix()] = lines
     allowed = {f: n for f, n in QUERY_ALLOW_LIST.items() if len(found.get(f, [])) <= n}
     assert {f: lines for f, lines in found.items() if f not in allowed} == {}
+
+
+# Listeners take `deps`, `caller`, `team_id` and `user_id` as arguments: Bolt fills any
+# parameter named after a context key. Reading them out of `context` by hand is the old way.
+INJECTED_KEYS = frozenset({"deps", "caller", "team_id", "user_id"})
+INJECTED_USERS = ("slackapp/listeners", "slackapp/undo.py", "slackapp/commands.py")
+
+
+def _is_context(node: ast.AST) -> bool:
+    return isinstance(node, ast.Name) and node.id == "context"
+
+
+def context_reads(source: str) -> list[str]:
+    """`context["deps"]` (read, not written) and `context.get("deps")`, for every injected key:
+    `line key` each."""
+    found = []
+    for node in runtime_nodes(ast.parse(source)):
+        key = None
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.ctx, ast.Load)
+            and _is_context(node.value)
+        ):
+            key = node.slice
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and _is_context(node.func.value)
+            and node.args
+        ):
+            key = node.args[0]
+        if isinstance(key, ast.Constant) and key.value in INJECTED_KEYS:
+            found.append(f"{node.lineno} {key.value}")
+    return sorted(found, key=lambda line: int(line.split()[0]))
+
+
+def test_the_context_read_finder_sees_reads():
+    sample = (
+        'def handle(ack, context):\n    deps, who = context["deps"], context.get("user_id")\n'
+        '    context["caller"] = None\n    return context["channel_id"]\n'
+    )
+    assert sorted(context_reads(sample)) == ["2 deps", "2 user_id"]
+
+
+def test_listeners_take_injected_arguments_not_the_context():
+    found: dict[str, list[str]] = {}
+    for place in INJECTED_USERS:
+        root = ROOT / place
+        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+            lines = context_reads(path.read_text(encoding="utf-8"))
+            if lines:
+                found[path.relative_to(ROOT).as_posix()] = lines
+    assert found == {}

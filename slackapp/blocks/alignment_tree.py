@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+from slack_sdk.models.blocks import Block
 
 from slackapp.blocks.common import (
     MESSAGE_BLOCKS_MAX,
@@ -20,10 +21,12 @@ from slackapp.blocks.common import (
     cut,
     escape,
     header,
+    paging_buttons,
     progress_bar,
     section,
 )
 from slackapp.blocks.objectives import STATUS_EMOJI
+from storage.models import ObjectiveStatus
 from storage.numbers import format_number
 from storage.paging import pages_for
 from storage.rollup import QuarterTree
@@ -32,7 +35,11 @@ LINES_PER_PAGE = 40
 INDENT = "\u2003\u2003"  # em spaces survive Slack's whitespace trimming
 MAX_INDENT = 6
 COMPANY_WIDE = "Company-wide"
-TREE_PREV, TREE_NEXT = "okr_tree_prev", "okr_tree_next"
+
+
+class TreeAction(StrEnum):
+    PREV = "okr_tree_prev"
+    NEXT = "okr_tree_next"
 
 
 @dataclass(slots=True)
@@ -55,7 +62,7 @@ def node_line(tree: QuarterTree, oid: int, names: dict[int, str], now: datetime)
     n = tree.nodes[oid]
     share = tree.progress(oid)
     st = tree.status(oid, now)
-    closed = f" · _{n.status.replace('_', ' ')}_" if n.status != "active" else ""
+    closed = f" · _{n.status.replace('_', ' ')}_" if n.status != ObjectiveStatus.ACTIVE else ""
     return (
         f"*O-{n.number}* {escape(cut(n.title, 80))} · {escape(department_label(n.department_id, names))}"
         f" · `{progress_bar(share)}` {share:.0%} {STATUS_EMOJI[st]} {st}{closed}"
@@ -166,16 +173,8 @@ def tree_page(
         blocks.append(section("\n".join(chunk)))
     shown = sum(1 for line in lines if line.oid is not None)
     blocks.append(context(f"Page {page} of {pages} · {shown} lines"))
-    buttons = []
-    if page > 1:
-        buttons.append(
-            ButtonElement(text="‹ Previous", action_id=TREE_PREV, value=f"{scope_value}|{page - 1}")
-        )
-    if page < pages:
-        buttons.append(
-            ButtonElement(text="Next ›", action_id=TREE_NEXT, value=f"{scope_value}|{page + 1}")
-        )
-    if buttons:
-        blocks.append(ActionsBlock(elements=buttons))
+    blocks += paging_buttons(
+        page, pages, scope_value, prev_id=TreeAction.PREV, next_id=TreeAction.NEXT
+    )
     assert len(blocks) <= MESSAGE_BLOCKS_MAX
     return blocks

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -31,9 +34,26 @@ from slackapp.blocks.common import (
 from storage.behaviors import BehaviorProgress
 from storage.models import NOTE_MAX, TITLE_MAX, Behavior, Department
 
-ADD_CALLBACK_ID = "behavior_add_submit"
-LOG_CALLBACK_ID = "behavior_log_submit"
-ADD_OPEN_ACTION = "behavior_add_open"
+
+class BehaviorAction(StrEnum):
+    ADD_OPEN = "behavior_add_open"  # "Define a new behavior" on the log form
+
+
+class BehaviorCallback(StrEnum):
+    ADD = "behavior_add_submit"
+    LOG = "behavior_log_submit"
+
+
+class BehaviorField(StrEnum):
+    """The inputs of the add and log forms, named as storage names the fields in its errors."""
+
+    DEPARTMENT = "department"
+    DESCRIPTION = "description"
+    WEEKLY_TARGET = "weekly_target"
+    OBJECTIVE = "objective"
+    BEHAVIOR = "behavior"
+    COUNT = "count"
+    NOTE = "note"
 
 
 def behavior_label(behavior: Behavior, limit: int = 120) -> str:
@@ -86,26 +106,31 @@ def _dept_option(dept: Department) -> Option:
     return Option(value=str(dept.id), text=cut(dept.name, OPTION_TEXT_MAX))
 
 
+def _pick_one(block_id: str, label: str, items: Sequence, option: Callable) -> InputBlock:
+    """A select of `items` (as many as Slack shows), already chosen when there is only one."""
+    return InputBlock(
+        block_id=block_id,
+        label=plain(label),
+        element=StaticSelectElement(
+            action_id="value",
+            options=[option(x) for x in items[:OPTIONS_MAX]],
+            initial_option=option(items[0]) if len(items) == 1 else None,
+        ),
+    )
+
+
 def behavior_add_modal(departments: list[Department], objectives: list) -> View:
     """Heads pick one of the departments they lead; objectives are (number, title) pairs."""
     blocks: list[Block] = [
+        _pick_one(BehaviorField.DEPARTMENT, "Department", departments, _dept_option),
         InputBlock(
-            block_id="department",
-            label=plain("Department"),
-            element=StaticSelectElement(
-                action_id="value",
-                options=[_dept_option(d) for d in departments[:OPTIONS_MAX]],
-                initial_option=_dept_option(departments[0]) if len(departments) == 1 else None,
-            ),
-        ),
-        InputBlock(
-            block_id="description",
+            block_id=BehaviorField.DESCRIPTION,
             label=plain("Behavior"),
             hint=plain("e.g. Call every detractor within 48 hours", 2000),
             element=PlainTextInputElement(action_id="value", max_length=TITLE_MAX),
         ),
         InputBlock(
-            block_id="weekly_target",
+            block_id=BehaviorField.WEEKLY_TARGET,
             label=plain("Weekly target (how many times a week)"),
             optional=True,
             element=PlainTextInputElement(action_id="value", max_length=6),
@@ -114,7 +139,7 @@ def behavior_add_modal(departments: list[Department], objectives: list) -> View:
     if objectives:
         blocks.append(
             InputBlock(
-                block_id="objective",
+                block_id=BehaviorField.OBJECTIVE,
                 label=plain("Linked objective"),
                 optional=True,
                 element=StaticSelectElement(
@@ -126,7 +151,7 @@ def behavior_add_modal(departments: list[Department], objectives: list) -> View:
                 ),
             )
         )
-    return modal("New behavior", blocks, callback_id=ADD_CALLBACK_ID, submit="Add")
+    return modal("New behavior", blocks, callback_id=BehaviorCallback.ADD, submit="Add")
 
 
 def behavior_log_modal(
@@ -137,36 +162,30 @@ def behavior_log_modal(
         blocks.append(
             ActionsBlock(
                 block_id="behavior_tools",
-                elements=[ButtonElement(text="Define a new behavior", action_id=ADD_OPEN_ACTION)],
+                elements=[
+                    ButtonElement(text="Define a new behavior", action_id=BehaviorAction.ADD_OPEN)
+                ],
             )
         )
     if progress_text:
         blocks.append(section(progress_text))
     blocks += [
+        _pick_one(BehaviorField.BEHAVIOR, "Behavior", behaviors, behavior_option),
         InputBlock(
-            block_id="behavior",
-            label=plain("Behavior"),
-            element=StaticSelectElement(
-                action_id="value",
-                options=[behavior_option(b) for b in behaviors[:OPTIONS_MAX]],
-                initial_option=behavior_option(behaviors[0]) if len(behaviors) == 1 else None,
-            ),
-        ),
-        InputBlock(
-            block_id="count",
+            block_id=BehaviorField.COUNT,
             label=plain("How many times"),
             optional=True,
             hint=plain("Leave blank for once.", 2000),
             element=PlainTextInputElement(action_id="value", max_length=5),
         ),
         InputBlock(
-            block_id="note",
+            block_id=BehaviorField.NOTE,
             label=plain("Note"),
             optional=True,
             element=PlainTextInputElement(action_id="value", multiline=True, max_length=NOTE_MAX),
         ),
     ]
-    return modal("Log a behavior", blocks, callback_id=LOG_CALLBACK_ID, submit="Log")
+    return modal("Log a behavior", blocks, callback_id=BehaviorCallback.LOG, submit="Log")
 
 
 def no_behaviors_modal(is_head: bool) -> View:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from enum import StrEnum
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -31,19 +32,39 @@ from slackapp.blocks.common import (
     plain,
     section,
 )
-from storage.models import NOTE_MAX, Commitment, Department
+from storage.commitments import PENDING
+from storage.models import NOTE_MAX, Commitment, CommitmentStatus, Department
 
-ACCEPT, DECLINE = "commitment_accept", "commitment_decline"
-DECLINE_CALLBACK = "commitment_decline_submit"
-ASK_CALLBACK = "commitment_ask_submit"
+
+class CommitmentAction(StrEnum):
+    """The owing heads' buttons on an ask."""
+
+    ACCEPT = "commitment_accept"
+    DECLINE = "commitment_decline"
+
+
+class CommitmentCallback(StrEnum):
+    ASK = "commitment_ask_submit"
+    DECLINE = "commitment_decline_submit"
+
+
+class CommitmentField(StrEnum):
+    """The inputs of the ask and decline forms."""
+
+    DEPARTMENT = "department"
+    WHAT = "what"
+    DUE_DATE = "due_date"
+    KEY_RESULT = "kr"
+    REASON = "reason"
+
+
 LIST_MAX = 40  # lines in one `/okr asks` reply
 
 
 def status_text(c: Commitment, today: date) -> str:
-    if c.status in ("open", "accepted") and c.due_date < today:
+    if c.status in PENDING and c.due_date < today:
         return ":rotating_light: overdue"
-    return {"open": "waiting for an answer", "accepted": "accepted", "declined": "declined",
-            "done": "done"}[c.status]  # fmt: skip
+    return "waiting for an answer" if c.status == CommitmentStatus.OPEN else str(c.status)
 
 
 def commitment_line(
@@ -73,9 +94,14 @@ def ask_dm(c: Commitment, department_name: str, kr_ref: str | None) -> list[Bloc
             block_id=f"commitment_{c.number}",
             elements=[
                 ButtonElement(
-                    text="Accept", action_id=ACCEPT, value=f"C-{c.number}", style="primary"
-                ),  # fmt: skip
-                ButtonElement(text="Decline…", action_id=DECLINE, value=f"C-{c.number}"),
+                    text="Accept",
+                    action_id=CommitmentAction.ACCEPT,
+                    value=f"C-{c.number}",
+                    style="primary",
+                ),
+                ButtonElement(
+                    text="Decline…", action_id=CommitmentAction.DECLINE, value=f"C-{c.number}"
+                ),
             ],
         ),
     ]
@@ -84,7 +110,7 @@ def ask_dm(c: Commitment, department_name: str, kr_ref: str | None) -> list[Bloc
 def decided_dm(c: Commitment, department_name: str, by_you: bool) -> list[Block]:
     """What the heads' DM becomes once someone answered."""
     who = "You" if by_you else f"<@{c.decided_by}>"
-    verb = "accepted" if c.status != "declined" else "declined"
+    verb = "accepted" if c.status != CommitmentStatus.DECLINED else "declined"
     return [
         section(
             f"*C-{c.number}* {escape(cut(c.what, 2500))} — asked of "
@@ -100,14 +126,14 @@ def decline_modal(ref: str, what: str) -> View:
         [
             section(escape(cut(what, 2900))),
             InputBlock(
-                block_id="reason",
+                block_id=CommitmentField.REASON,
                 label=plain("Why? The asker sees this."),
                 element=PlainTextInputElement(
                     action_id="value", multiline=True, max_length=NOTE_MAX
-                ),  # fmt: skip
+                ),
             ),
         ],
-        callback_id=DECLINE_CALLBACK,
+        callback_id=CommitmentCallback.DECLINE,
         submit="Decline",
         private_metadata=ref,
     )
@@ -171,31 +197,31 @@ def ask_modal(
         "Ask a department",
         [
             InputBlock(
-                block_id="department",
+                block_id=CommitmentField.DEPARTMENT,
                 label=plain("Ask which department"),
                 element=StaticSelectElement(
                     action_id="value", options=options, initial_option=initial
                 ),
             ),
             InputBlock(
-                block_id="what",
+                block_id=CommitmentField.WHAT,
                 label=plain("What do you need?"),
                 element=PlainTextInputElement(
                     action_id="value",
                     multiline=True,
                     max_length=what_max,
                     initial_value=cut(what, what_max) or None,
-                ),  # fmt: skip
+                ),
             ),
             InputBlock(
-                block_id="due_date",
+                block_id=CommitmentField.DUE_DATE,
                 label=plain("By when"),
                 element=DatePickerElement(
                     action_id="value", initial_date=due.isoformat() if due else None
                 ),
             ),
             InputBlock(
-                block_id="kr",
+                block_id=CommitmentField.KEY_RESULT,
                 label=plain("For key result"),
                 optional=True,
                 hint=plain("Like KR-34: the commitment then shows next to it.", 2000),
@@ -204,6 +230,6 @@ def ask_modal(
                 ),
             ),
         ],
-        callback_id=ASK_CALLBACK,
+        callback_id=CommitmentCallback.ASK,
         submit="Ask",
     )

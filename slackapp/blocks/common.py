@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -139,3 +141,18 @@ def modal(
 def notice_modal(title: str, text: str) -> View:
     """A modal that only says something."""
     return modal(title, [section(text)])
+
+
+def paging_buttons(page: int, pages: int, scope_value: str, *, prev_id: str, next_id: str) -> list:
+    """‹ Previous / Next › under a paged reply (none on a single page); each button's value is
+    `scope|page`, what the listener needs to draw that page again."""
+    buttons = []
+    if page > 1:
+        buttons.append(
+            ButtonElement(text="‹ Previous", action_id=prev_id, value=f"{scope_value}|{page - 1}")
+        )
+    if page < pages:
+        buttons.append(
+            ButtonElement(text="Next ›", action_id=next_id, value=f"{scope_value}|{page + 1}")
+        )
+    return [ActionsBlock(elements=buttons)] if buttons else []

@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    InputBlock,
+    PlainTextInputElement,
+)
 
+from slackapp.blocks.checkin_form import CheckinAction
 from slackapp.blocks.commitments import commitment_line
 from slackapp.blocks.common import (
     MESSAGE_BLOCKS_MAX,
@@ -24,6 +32,8 @@ from slackapp.blocks.common import (
     escape,
     header,
     line_sections,
+    modal,
+    plain,
     progress_bar,
     section,
 )
@@ -41,6 +51,7 @@ from slackapp.blocks.people import People
 from storage.digest_queries import CompanyDigest, DepartmentDigest, DigestData, KrDigest
 from storage.feedback_figures import OpenFollowups, OverdueFollowup, VoiceFigures
 from storage.kpi_values import LatestValue
+from storage.kr_comments import COMMENT_MAX
 from storage.numbers import format_number
 from storage.progress import AT_RISK, OFF_TRACK, ON_TRACK
 
@@ -50,7 +61,18 @@ BLOCKER_CUT = 300
 CUSTOMER_CUT, FEEDBACK_CUT = 60, 150  # an overdue follow-up's customer and comment
 OVERDUE_FOLLOWUPS_LISTED = 15  # the rest are one `/feedback list overdue` away
 # The heads' copy buttons (slackapp/listeners/digest_actions.py answers them).
-NUDGE_ACTION, COMMENT_ACTION, ASK_ACTION = "digest_nudge", "digest_comment", "digest_blocker_ask"
+
+
+class DigestAction(StrEnum):
+    """The buttons of a head's digest (handled in slackapp.listeners.digest_actions)."""
+
+    NUDGE = "digest_nudge"
+    COMMENT = "digest_comment"
+    ASK = "digest_blocker_ask"  # Turn into ask
+
+
+class DigestView(StrEnum):
+    COMMENT = "digest_comment_submit"
 
 
 @dataclass
@@ -219,6 +241,30 @@ def department_digests(
     top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
     # Every key result's `*KR-n* Title` once, for all the lines that name it.
     refs = {id(k): kr_ref(k.key_result) for k in d.key_results}
+    shared = _shared_body(d, data, refs, who)
+
+    channel_who = who.copy()
+    channel_tail = blocked_blocks(d, refs, channel_who, buttons=False)
+    if d.missed:
+        channel_tail += line_sections("Missed check-ins", [missed_count_text(d)])
+    channel = top + shared + as_dicts(channel_tail)
+    if not d.missed:
+        channel += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
+
+    heads_top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
+    needs = heads_summary(d)
+    if needs:
+        heads_top.append(section(needs).to_dict())
+    heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy(), data.now))
+    if not d.missed:
+        heads += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
+    text = f"Weekly digest for {name}"
+    return split_dicts(channel, text), split_dicts(heads, text)
+
+
+def _shared_body(d: DepartmentDigest, data: DigestData, refs: dict, who: People) -> list[dict]:
+    """What both copies of a department's digest show, serialized once: objectives, what moved,
+    KPIs, customer voice, stale key results, behaviors, kudos and commitments."""
     body: list[Block] = []
     if not d.objectives:
         body.append(
@@ -261,24 +307,7 @@ def department_digests(
     if not d.kudos:
         shared += _fixed_lines("Kudos", "_No kudos this week._")
     shared += as_dicts(commitment_sections(d, data, who))
-
-    channel_who = who.copy()
-    channel_tail = blocked_blocks(d, refs, channel_who, buttons=False)
-    if d.missed:
-        channel_tail += line_sections("Missed check-ins", [missed_count_text(d)])
-    channel = top + shared + as_dicts(channel_tail)
-    if not d.missed:
-        channel += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
-
-    heads_top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
-    needs = heads_summary(d)
-    if needs:
-        heads_top.append(section(needs).to_dict())
-    heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy(), data.now))
-    if not d.missed:
-        heads += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")
-    text = f"Weekly digest for {name}"
-    return split_dicts(channel, text), split_dicts(heads, text)
+    return shared
 
 
 def heads_summary(d: DepartmentDigest) -> str:
@@ -314,10 +343,10 @@ def _heads_tail(d: DepartmentDigest, refs: dict, who: People, now: datetime) -> 
                 ActionsBlock(
                     elements=[
                         ButtonElement(
-                            text="Nudge", action_id=NUDGE_ACTION, value=f"KR-{kr.number}"
+                            text="Nudge", action_id=DigestAction.NUDGE, value=f"KR-{kr.number}"
                         ),
                         ButtonElement(
-                            text="Comment…", action_id=COMMENT_ACTION, value=f"KR-{kr.number}"
+                            text="Comment…", action_id=DigestAction.COMMENT, value=f"KR-{kr.number}"
                         ),
                     ]
                 )
@@ -370,7 +399,7 @@ def blocked_blocks(
                 blocker_line(k, refs[id(k)], who),
                 accessory=ButtonElement(
                     text="Turn into ask",
-                    action_id=ASK_ACTION,
+                    action_id=DigestAction.ASK,
                     value=f"KR-{k.key_result.number}|{k.blocker_checkin_id}",
                 ),
             )
@@ -457,7 +486,7 @@ def leadership_digest(data: DigestData) -> list[Message]:
     return split_messages(blocks, "Leadership digest")
 
 
-# ---- Alignment and commitments (spec §8) --------------------------------------------------------
+# ---- Alignment and commitments --------------------------------------------------------------
 
 
 def company_line(c: CompanyDigest, data: DigestData) -> str:
@@ -497,12 +526,13 @@ def commitment_sections(
     """Overdue commitments in a department's digest: what it owes, what is owed to it."""
     names, today = data.department_names, data.now.date()
     out: list[Block] = []
-    if d.owes:
-        out += line_sections(":rotating_light: You owe (overdue)",
-                             [f"• {commitment_line(c, names, today, who)}" for c in d.owes])  # fmt: skip
-    if d.owed:
-        out += line_sections("Owed to you (overdue)",
-                             [f"• {commitment_line(c, names, today, who)}" for c in d.owed])  # fmt: skip
+    for title, commitments in (
+        (":rotating_light: You owe (overdue)", d.owes),
+        ("Owed to you (overdue)", d.owed),
+    ):
+        if commitments:
+            lines = [f"• {commitment_line(c, names, today, who)}" for c in commitments]
+            out += line_sections(title, lines)
     return out
 
 
@@ -582,3 +612,50 @@ def customer_voice_line(d: DepartmentDigest) -> str:
     parts = [f"NPS {format_number(nps.value, nps.unit)}"] if nps else []
     parts += voice_parts(d.voice, d.followups)
     return f"• *{escape(d.department.name)}* — " + " · ".join(parts)
+
+
+# ---- what the digest's buttons open or send --------------------------------------------------
+
+COMMENT_BLOCK = "comment"
+
+
+def nudge_dm(kr, head_id: str) -> list:
+    return [
+        section(
+            f":wave: <@{head_id}> asks for an update on *KR-{kr.number}* "
+            f"{escape(cut(kr.title, 150))}. Check in with its current value, your confidence and "
+            "what you are blocked on, if anything."
+        ),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Check in",
+                    action_id=CheckinAction.OPEN,
+                    value=str(kr.number),
+                    style="primary",
+                )
+            ]
+        ),
+    ]
+
+
+def comment_modal(kr) -> object:
+    return modal(
+        f"Comment on KR-{kr.number}",
+        [
+            section(f"*KR-{kr.number}* {escape(cut(kr.title, 200))} · owner <@{kr.owner_id}>"),
+            InputBlock(
+                block_id=COMMENT_BLOCK,
+                label=plain("Comment"),
+                hint=plain(
+                    "Kept on the key result (shown in /okr show) and sent to its owner.", 2000
+                ),
+                element=PlainTextInputElement(
+                    action_id="value", multiline=True, max_length=COMMENT_MAX
+                ),
+            ),
+        ],
+        callback_id=DigestView.COMMENT,
+        submit="Comment",
+        private_metadata=f"KR-{kr.number}",
+    )

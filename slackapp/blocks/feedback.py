@@ -6,6 +6,7 @@ part of the setup form. Customers' words are always escaped: a comment holding `
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -36,11 +37,38 @@ from slackapp.blocks.common import (
 )
 from storage.feedback import COMMENT_MAX, CUSTOMER_MAX
 from storage.followups import OUTCOMES
-from storage.models import NOTE_MAX, Feedback, FeedbackRoute, Followup
+from storage.models import NOTE_MAX, Feedback, FeedbackRoute, Followup, FollowUpStatus
 
-TAKE, ASSIGN, CLOSE = "followup_take", "followup_assign", "followup_close"
-ASSIGN_CALLBACK, CLOSE_CALLBACK = "followup_assign_submit", "followup_close_submit"
-LOG_CALLBACK = "feedback_log_submit"
+
+class FeedbackAction(StrEnum):
+    """The heads' buttons on a follow-up (App Home shows *Close…* too)."""
+
+    TAKE = "followup_take"
+    ASSIGN = "followup_assign"
+    CLOSE = "followup_close"
+
+
+class FeedbackCallback(StrEnum):
+    ASSIGN = "followup_assign_submit"
+    CLOSE = "followup_close_submit"
+    LOG = "feedback_log_submit"
+    LOG_SHORTCUT = "log_customer_feedback"  # the message shortcut that opens the log form
+
+
+class FeedbackField(StrEnum):
+    """The inputs of the follow-up, log and setup forms."""
+
+    OWNER = "owner"
+    OUTCOME = "outcome"
+    NOTE = "note"
+    CUSTOMER = "customer"
+    SCORE = "score"
+    COMMENT = "comment"
+    DEPARTMENT = "department"
+    DEFAULT_DEPARTMENT = "feedback_default_department"
+    FOLLOWUP_HOURS = "feedback_followup_hours"
+
+
 OUTCOME_LABELS = {
     "contacted": "Contacted the customer",
     "resolved": "Resolved their problem",
@@ -56,7 +84,7 @@ def _when(at: datetime | None) -> str:
 
 
 def status_text(fu: Followup, now: datetime) -> str:
-    if fu.status == "closed":
+    if fu.status == FollowUpStatus.CLOSED:
         recovered = " · :tada: recovered" if fu.recovered_at else ""
         return f"closed ({fu.outcome}) by <@{fu.closed_by}>{recovered}"
     overdue = ":rotating_light: overdue · " if fu.due_at < now else ""
@@ -91,6 +119,13 @@ def _summary(fu: Followup, fb: Feedback | None, dept_name: str) -> str:
     return cut("\n".join(lines), SECTION_TEXT_MAX)
 
 
+def _owned_buttons(value: str) -> list[ButtonElement]:
+    return [
+        ButtonElement(text="Assign…", action_id=FeedbackAction.ASSIGN, value=value),
+        ButtonElement(text="Close…", action_id=FeedbackAction.CLOSE, value=value),
+    ]
+
+
 def followup_dm(fu: Followup, fb: Feedback | None, dept_name: str) -> list[Block]:
     """To each head of the department: the detractor's words with the three buttons."""
     value = f"F-{fu.number}"
@@ -99,9 +134,10 @@ def followup_dm(fu: Followup, fb: Feedback | None, dept_name: str) -> list[Block
         ActionsBlock(
             block_id=f"followup_{fu.number}",
             elements=[
-                ButtonElement(text="Take it", action_id=TAKE, value=value, style="primary"),
-                ButtonElement(text="Assign…", action_id=ASSIGN, value=value),
-                ButtonElement(text="Close…", action_id=CLOSE, value=value),
+                ButtonElement(
+                    text="Take it", action_id=FeedbackAction.TAKE, value=value, style="primary"
+                ),
+                *_owned_buttons(value),
             ],
         ),
     ]
@@ -111,15 +147,12 @@ def followup_after(fu: Followup, fb: Feedback | None, dept_name: str, what: str)
     """What the DM becomes once someone acted: the words stay, the buttons that no longer
     apply go (an owned follow-up can still be closed or reassigned)."""
     blocks: list[Block] = [section(_summary(fu, fb, dept_name)), context(what)]
-    if fu.status != "closed":
+    if fu.status != FollowUpStatus.CLOSED:
         value = f"F-{fu.number}"
         blocks.append(
             ActionsBlock(
                 block_id=f"followup_{fu.number}",
-                elements=[
-                    ButtonElement(text="Assign…", action_id=ASSIGN, value=value),
-                    ButtonElement(text="Close…", action_id=CLOSE, value=value),
-                ],
+                elements=_owned_buttons(value),
             )
         )
     return blocks
@@ -134,15 +167,15 @@ def followup_detail(
     ]
     if fb and fb.comment:
         lines.append(quote(fb.comment, 1500))
-    lines.append(f"Received {_when(fu.received_at)} ({fb.source if fb else 'erased'}) · due "
-                 f"{_when(fu.due_at)}")  # fmt: skip
+    source = fb.source if fb else "erased"
+    lines.append(f"Received {_when(fu.received_at)} ({source}) · due {_when(fu.due_at)}")
     lines.append(f"Status: {status_text(fu, now)}")
     if fu.first_contact_at:
         lines.append(f"First contact {_when(fu.first_contact_at)}")
     if fu.note:
         lines.append(f"Note: _{escape(cut(fu.note, 800))}_")
     blocks: list[Block] = [section(cut("\n".join(lines), SECTION_TEXT_MAX))]
-    if fu.status != "closed":
+    if fu.status != FollowUpStatus.CLOSED:
         blocks.append(followup_dm(fu, fb, dept_name)[1])
     return blocks
 
@@ -179,12 +212,12 @@ def assign_modal(ref: str, summary: str) -> View:
         [
             section(summary),
             InputBlock(
-                block_id="owner",
+                block_id=FeedbackField.OWNER,
                 label=plain("Who follows up with the customer?"),
                 element=UserSelectElement(action_id="value"),
-            ),  # fmt: skip
+            ),
         ],
-        callback_id=ASSIGN_CALLBACK,
+        callback_id=FeedbackCallback.ASSIGN,
         submit="Assign",
         private_metadata=ref,
     )
@@ -197,20 +230,20 @@ def close_modal(ref: str, summary: str) -> View:
         [
             section(summary),
             InputBlock(
-                block_id="outcome",
+                block_id=FeedbackField.OUTCOME,
                 label=plain("Outcome"),
                 element=StaticSelectElement(action_id="value", options=options),
-            ),  # fmt: skip
+            ),
             InputBlock(
-                block_id="note",
+                block_id=FeedbackField.NOTE,
                 label=plain("Note (what happened)"),
                 optional=True,
                 element=PlainTextInputElement(
                     action_id="value", multiline=True, max_length=NOTE_MAX
-                ),  # fmt: skip
+                ),
             ),
         ],
-        callback_id=CLOSE_CALLBACK,
+        callback_id=FeedbackCallback.CLOSE,
         submit="Close",
         private_metadata=ref,
     )
@@ -225,40 +258,45 @@ def log_modal(comment: str, link: str, departments: list[tuple[int, str]], metad
     blocks: list[Block] = [
         context(f"From <{link}|this message>" if link else "From a message"),
         InputBlock(
-            block_id="customer",
+            block_id=FeedbackField.CUSTOMER,
             label=plain("Customer (name, email or account)"),
             element=PlainTextInputElement(action_id="value", max_length=CUSTOMER_MAX),
-        ),  # fmt: skip
+        ),
         InputBlock(
-            block_id="score",
+            block_id=FeedbackField.SCORE,
             label=plain("Score (0–10)"),
             element=StaticSelectElement(
                 action_id="value", options=[Option(value=str(n), text=str(n)) for n in range(11)]
             ),
         ),
         InputBlock(
-            block_id="comment",
+            block_id=FeedbackField.COMMENT,
             label=plain("What the customer said"),
             element=PlainTextInputElement(
                 action_id="value",
                 multiline=True,
                 max_length=min(COMMENT_MAX, 3000),
                 initial_value=cut(comment, 3000) or None,
-            ),  # fmt: skip
+            ),
         ),
     ]
     options = department_options(departments)
     if options:
         blocks.append(
             InputBlock(
-                block_id="department",
+                block_id=FeedbackField.DEPARTMENT,
                 label=plain("Department (empty: routed by keywords)"),
                 optional=True,
                 element=StaticSelectElement(action_id="value", options=options),
             )
         )
-    return modal("Log customer feedback", blocks, callback_id=LOG_CALLBACK, submit="Log",
-                 private_metadata=metadata)  # fmt: skip
+    return modal(
+        "Log customer feedback",
+        blocks,
+        callback_id=FeedbackCallback.LOG,
+        submit="Log",
+        private_metadata=metadata,
+    )
 
 
 # ---- the setup form's customer-voice part ----------------------------------------------------
@@ -276,25 +314,25 @@ def setup_blocks(
     if options:
         blocks.append(
             InputBlock(
-                block_id="feedback_default_department",
+                block_id=FeedbackField.DEFAULT_DEPARTMENT,
                 label=plain("Customer feedback: default department"),
                 optional=True,
                 hint=plain(
                     "Gets feedback that names no department and matches no routing rule.", 2000
-                ),  # fmt: skip
+                ),
                 element=StaticSelectElement(
                     action_id="value", options=options, initial_option=initial
-                ),  # fmt: skip
+                ),
             )
         )
     blocks.append(
         InputBlock(
-            block_id="feedback_followup_hours",
+            block_id=FeedbackField.FOLLOWUP_HOURS,
             label=plain("Detractor follow-up window (hours)"),
             hint=plain("Every score of 0–6 must be followed up within this many hours.", 2000),
             element=PlainTextInputElement(
                 action_id="value", max_length=3, initial_value=str(followup_hours)
-            ),  # fmt: skip
+            ),
         )
     )
     blocks.append(context(webhook_text))
@@ -310,7 +348,9 @@ def home_followup_blocks(
             followup_line(
                 fu, feedback.get(fu.feedback_id), names.get(fu.department_id, "no department"), now
             ),
-            accessory=ButtonElement(text="Close…", action_id=CLOSE, value=f"F-{fu.number}"),
-        )  # fmt: skip
+            accessory=ButtonElement(
+                text="Close…", action_id=FeedbackAction.CLOSE, value=f"F-{fu.number}"
+            ),
+        )
         for fu in rows
     ]

@@ -1,12 +1,14 @@
-"""App Home view (spec §3): one views.publish, at most 100 blocks."""
+"""App Home view: one views.publish, at most 100 blocks."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
+from slackapp.blocks.checkin_form import CheckinAction
 from slackapp.blocks.commitments import commitment_line
 from slackapp.blocks.common import (
     VIEW_BLOCKS_MAX,
@@ -33,7 +35,13 @@ MAX_COMPANY = 5
 MAX_DEPARTMENTS_SHOWN = 12
 MAX_BEHAVIOR_DEPARTMENTS = 3
 MAX_BEHAVIORS = 10
-BEHAVIOR_LOG_ACTION = "home_behavior_log"
+
+
+class HomeAction(StrEnum):
+    LOG_BEHAVIOR = "home_behavior_log"
+    NEW_OBJECTIVE = "home_new_objective"
+
+
 NEW_OBJECTIVE_HINT = (
     "Objectives are created by department heads and admins: ask your department head to add one."
 )
@@ -110,7 +118,7 @@ def behaviors_section(data: HomeData) -> list[Block]:
                     behavior_line(p),
                     accessory=ButtonElement(
                         text="Log",
-                        action_id=BEHAVIOR_LOG_ACTION,
+                        action_id=HomeAction.LOG_BEHAVIOR,
                         value=str(p.behavior.number),
                     ),
                 )
@@ -130,6 +138,84 @@ def kpi_line(latest: LatestValue) -> str:
     )
 
 
+def _top(
+    data: HomeData, extra_buttons: list[ButtonElement], may_create_objectives: bool
+) -> list[Block]:
+    """ "Away until …" first, then the title and the main buttons."""
+    blocks: list[Block] = []
+    if data.away_until is not None:  # first thing they see while away
+        blocks.append(
+            section(
+                f"{away_text(data.away_until)} — no check-in reminders until then. "
+                "`/checkin back` ends it early."
+            )
+        )
+    buttons = [ButtonElement(text="Check in", action_id=CheckinAction.OPEN, style="primary")]
+    if may_create_objectives:
+        buttons.append(ButtonElement(text="New objective", action_id=HomeAction.NEW_OBJECTIVE))
+    blocks += [
+        header("Loyalty OKRs"),
+        ActionsBlock(block_id="home_actions", elements=[*buttons, *extra_buttons]),
+    ]
+    if not may_create_objectives:
+        blocks.append(context(NEW_OBJECTIVE_HINT))
+    return blocks
+
+
+def key_results_section(data: HomeData, now: datetime) -> list[Block]:
+    """The person's own key results, each with its Check in button."""
+    blocks: list[Block] = [divider(), header("Your key results")]
+    if not data.key_results:
+        blocks.append(
+            section("You don't own any active key results. Heads assign them in `/okr new`.")
+        )
+    for kr, obj in data.key_results[:MAX_KRS]:
+        due = due_for_checkin(kr, now)
+        flag = "\n:bell: *Check-in due*" if due else ""
+        blocks.append(
+            section(
+                f"{kr_line(kr, obj.quarter, now)}\n_O-{obj.number} {escape(cut(obj.title, 100))}_{flag}",
+                accessory=ButtonElement(
+                    text="Check in", action_id=CheckinAction.OPEN, value=str(kr.number)
+                ),
+            )
+        )
+    if len(data.key_results) > MAX_KRS:
+        blocks.append(context(f"…and {len(data.key_results) - MAX_KRS} more: `/okr list me`."))
+    return blocks
+
+
+def department_objectives_section(data: HomeData, now: datetime) -> list[Block]:
+    blocks: list[Block] = [divider(), header("Your department's objectives")]
+    if not data.department_objectives:
+        blocks.append(section("No active objectives in your departments."))
+    for view in data.department_objectives:
+        blocks.append(section(objective_summary(view, now)))
+    if data.more_objectives:
+        blocks.append(context(f"…and {data.more_objectives} more: `/okr list me`."))
+    return blocks
+
+
+def kpis_and_kudos_section(data: HomeData) -> list[Block]:
+    blocks: list[Block] = [divider(), header("Company KPIs")]
+    if not data.kpis:
+        blocks.append(section("No KPI values yet. They arrive from the KPI sheet (`/kpi`)."))
+    else:
+        lines = [kpi_line(latest) for latest in data.kpis[:MAX_KPIS]]
+        blocks.append(section(cut("\n".join(lines), 3000)))
+    blocks += [divider(), header("Recent kudos")]
+    if not data.kudos:
+        blocks.append(
+            section("No kudos yet. Recognize someone with `/kudos @name what the customer said`.")
+        )
+    for rec, recipients in data.kudos:
+        who = " ".join(f"<@{u}>" for u in recipients[:10])
+        blocks.append(
+            section(f":star: {who} — from <@{rec.giver_id}>\n{escape(cut(rec.text, 280))}")
+        )
+    return blocks
+
+
 def home_view(
     data: HomeData,
     *,
@@ -142,72 +228,16 @@ def home_view(
     """`may_create_objectives`: heads and admins get the New objective button, others a hint
     saying whom to ask."""
     now = now or datetime.now(UTC)
-    blocks: list[Block] = []
-    if data.away_until is not None:  # first thing they see while away
-        blocks.append(
-            section(
-                f"{away_text(data.away_until)} — no check-in reminders until then. "
-                "`/checkin back` ends it early."
-            )
-        )
-    buttons = [ButtonElement(text="Check in", action_id="checkin_open", style="primary")]
-    if may_create_objectives:
-        buttons.append(ButtonElement(text="New objective", action_id="home_new_objective"))
-    blocks += [
-        header("Loyalty OKRs"),
-        ActionsBlock(block_id="home_actions", elements=[*buttons, *(extra_buttons or [])]),
+    blocks = [
+        *_top(data, extra_buttons or [], may_create_objectives),
+        *key_results_section(data, now),
+        *commitments_section(data, now.date()),
+        *company_section(data, now),
+        *department_objectives_section(data, now),
+        *behaviors_section(data),
+        *kpis_and_kudos_section(data),
+        *(extra_sections or []),
     ]
-    if not may_create_objectives:
-        blocks.append(context(NEW_OBJECTIVE_HINT))
-    blocks += [divider(), header("Your key results")]
-    if not data.key_results:
-        blocks.append(
-            section("You don't own any active key results. Heads assign them in `/okr new`.")
-        )
-    for kr, obj in data.key_results[:MAX_KRS]:
-        due = due_for_checkin(kr, now)
-        flag = "\n:bell: *Check-in due*" if due else ""
-        blocks.append(
-            section(
-                f"{kr_line(kr, obj.quarter, now)}\n_O-{obj.number} {escape(cut(obj.title, 100))}_{flag}",
-                accessory=ButtonElement(
-                    text="Check in", action_id="checkin_open", value=str(kr.number)
-                ),
-            )
-        )
-    if len(data.key_results) > MAX_KRS:
-        blocks.append(context(f"…and {len(data.key_results) - MAX_KRS} more: `/okr list me`."))
-
-    blocks += commitments_section(data, now.date())
-    blocks += company_section(data, now)
-    blocks += [divider(), header("Your department's objectives")]
-    if not data.department_objectives:
-        blocks.append(section("No active objectives in your departments."))
-    for view in data.department_objectives:
-        blocks.append(section(objective_summary(view, now)))
-    if data.more_objectives:
-        blocks.append(context(f"…and {data.more_objectives} more: `/okr list me`."))
-    blocks += behaviors_section(data)
-
-    blocks += [divider(), header("Company KPIs")]
-    if not data.kpis:
-        blocks.append(section("No KPI values yet. They arrive from the KPI sheet (`/kpi`)."))
-    else:
-        lines = [kpi_line(latest) for latest in data.kpis[:MAX_KPIS]]
-        blocks.append(section(cut("\n".join(lines), 3000)))
-
-    blocks += [divider(), header("Recent kudos")]
-    if not data.kudos:
-        blocks.append(
-            section("No kudos yet. Recognize someone with `/kudos @name what the customer said`.")
-        )
-    for rec, recipients in data.kudos:
-        who = " ".join(f"<@{u}>" for u in recipients[:10])
-        blocks.append(
-            section(f":star: {who} — from <@{rec.giver_id}>\n{escape(cut(rec.text, 280))}")
-        )
-    for extra in extra_sections or []:
-        blocks.append(extra)
     if len(blocks) > VIEW_BLOCKS_MAX:
         blocks = blocks[: VIEW_BLOCKS_MAX - 1] + [context("More is available with `/okr list me`.")]
     return View(type="home", blocks=blocks)

@@ -1,4 +1,4 @@
-"""Block Kit text for the insights of spec §9: forecast, mismatch, stale, net confidence,
+"""Block Kit text for the insights drawn from the data: forecast, mismatch, stale, net confidence,
 guardrails, away, behaviors against KPIs."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from storage.behavior_correlation import (
 )
 from storage.confidence import OVERCONFIDENT, NetConfidence
 from storage.forecast import Forecast
-from storage.guardrails import ABOVE, HEALTHY, UNHEALTHY, Transition
+from storage.guardrails import ABOVE, Transition
 from storage.kr_insights import KrInsight
-from storage.models import KeyResult, KpiGuardrail
+from storage.models import GuardrailState, KeyResult, KpiGuardrail
 from storage.numbers import format_number
 
 CAUTION = "_Correlation, not causation._"
@@ -78,9 +78,10 @@ def guardrail_rule(g: KpiGuardrail | Transition) -> str:
 
 
 def guardrail_state_text(g: KpiGuardrail, unit: str = "") -> str:
-    mark = {HEALTHY: ":large_green_circle: healthy", UNHEALTHY: ":red_circle: unhealthy"}.get(
-        g.state, ":white_circle: no value yet"
-    )
+    mark = {
+        GuardrailState.HEALTHY: ":large_green_circle: healthy",
+        GuardrailState.UNHEALTHY: ":red_circle: unhealthy",
+    }.get(g.state, ":white_circle: no value yet")
     value = f" at {format_number(g.evaluated_value, unit)}" if g.evaluated_value is not None else ""
     return f"{mark}{value} (guardrail: {guardrail_rule(g)})"
 

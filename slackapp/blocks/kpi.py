@@ -1,4 +1,4 @@
-"""Block Kit for `/kpi` and `/kpi <name>` (spec §3)."""
+"""Block Kit for `/kpi` and `/kpi <name>`."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from enum import StrEnum
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -34,12 +35,33 @@ from storage.kudos import MAX_RECIPIENTS, KudosItem
 from storage.leaderboards import Leaderboard
 from storage.models import Behavior, PraiseDraft
 
-KUDOS_CALLBACK_ID = "kudos_submit"
-READ_ALL_ACTION = "kudos_read_all"
-OPEN_KUDOS_ACTION = "kudos_open"  # App Home "Give kudos"
-DRAFT_CONFIRM_ACTION = "praise_draft_confirm"
-DRAFT_DISMISS_ACTION = "praise_draft_dismiss"
-PRIVACY_ACTION = "leaderboard_privacy_toggle"
+
+class KudosAction(StrEnum):
+    """The buttons of recognition messages, App Home and praise prompts."""
+
+    READ_ALL = "kudos_read_all"
+    OPEN = "kudos_open"  # App Home "Give kudos"
+    DRAFT_CONFIRM = "praise_draft_confirm"
+    DRAFT_DISMISS = "praise_draft_dismiss"
+    PRIVACY = "leaderboard_privacy_toggle"
+    REACTION_OPEN = "reaction_kudos_open"  # the prompt after a recognition emoji
+
+
+class KudosCallback(StrEnum):
+    """The kudos modal and the message shortcut that opens it on a message."""
+
+    SUBMIT = "kudos_submit"
+    PRAISE_SHORTCUT = "recognize_customer_praise"
+
+
+class KudosField(StrEnum):
+    """The kudos modal's inputs, named as storage names the fields in its errors."""
+
+    RECIPIENTS = "recipients"
+    PRAISE = "praise"
+    BEHAVIOR = "behavior"
+
+
 PREVIEW_CHARS = 700  # praise shown in a post before "Read all"
 PRAISE_INPUT_MAX = 3000  # Slack's plain_text_input limit
 
@@ -99,7 +121,9 @@ def recognition_blocks(
             ActionsBlock(
                 block_id="kudos_more",
                 elements=[
-                    ButtonElement(text="Read all", action_id=READ_ALL_ACTION, value=str(rec.id))
+                    ButtonElement(
+                        text="Read all", action_id=KudosAction.READ_ALL, value=str(rec.id)
+                    )
                 ],
             )
         )
@@ -148,6 +172,30 @@ def full_text_modal(item: KudosItem) -> View:
     return modal("Kudos", blocks)
 
 
+def _behavior_input(behaviors: list[Behavior], require_behavior: bool) -> list[Block]:
+    """The behavior the kudos shows: a choice, or why there is none when one is required."""
+    if behaviors:
+        return [
+            InputBlock(
+                block_id=KudosField.BEHAVIOR,
+                label=plain("Behavior it shows"),
+                optional=not require_behavior,
+                element=StaticSelectElement(
+                    action_id="value",
+                    options=[behavior_option(b) for b in behaviors[:OPTIONS_MAX]],
+                ),
+            )
+        ]
+    if require_behavior:
+        return [
+            context(
+                ":warning: This workspace asks every kudos to name a behavior, but none are "
+                "defined yet. A department head adds them with `/behavior add`."
+            )
+        ]
+    return []
+
+
 def kudos_modal(
     *,
     behaviors: list[Behavior],
@@ -166,7 +214,7 @@ def kudos_modal(
             blocks.append(context(f":link: <{link}|Open the original message>"))
     blocks += [
         InputBlock(
-            block_id="recipients",
+            block_id=KudosField.RECIPIENTS,
             label=plain("Who made this happen?"),
             hint=plain(f"Up to {MAX_RECIPIENTS} people.", 2000),
             element=UserMultiSelectElement(
@@ -176,7 +224,7 @@ def kudos_modal(
             ),
         ),
         InputBlock(
-            block_id="praise",
+            block_id=KudosField.PRAISE,
             label=plain("What the customer said or what they did"),
             element=PlainTextInputElement(
                 action_id="value",
@@ -185,30 +233,12 @@ def kudos_modal(
                 initial_value=cut(praise, PRAISE_INPUT_MAX) or None,
             ),
         ),
+        *_behavior_input(behaviors, require_behavior),
     ]
-    if behaviors:
-        blocks.append(
-            InputBlock(
-                block_id="behavior",
-                label=plain("Behavior it shows"),
-                optional=not require_behavior,
-                element=StaticSelectElement(
-                    action_id="value",
-                    options=[behavior_option(b) for b in behaviors[:OPTIONS_MAX]],
-                ),
-            )
-        )
-    elif require_behavior:
-        blocks.append(
-            context(
-                ":warning: This workspace asks every kudos to name a behavior, but none are "
-                "defined yet. A department head adds them with `/behavior add`."
-            )
-        )
     return modal(
         title,
         blocks,
-        callback_id=KUDOS_CALLBACK_ID,
+        callback_id=KudosCallback.SUBMIT,
         submit="Recognize",
         private_metadata=json.dumps(metadata or {}),
     )
@@ -230,11 +260,13 @@ def draft_prompt_blocks(draft: PraiseDraft) -> list[Block]:
             elements=[
                 ButtonElement(
                     text="Confirm kudos",
-                    action_id=DRAFT_CONFIRM_ACTION,
+                    action_id=KudosAction.DRAFT_CONFIRM,
                     value=str(draft.id),
                     style="primary",
                 ),
-                ButtonElement(text="Dismiss", action_id=DRAFT_DISMISS_ACTION, value=str(draft.id)),
+                ButtonElement(
+                    text="Dismiss", action_id=KudosAction.DRAFT_DISMISS, value=str(draft.id)
+                ),
             ],
         ),
     ]
@@ -278,7 +310,7 @@ def leaderboard_blocks(
             elements=[
                 ButtonElement(
                     text="Show me on leaderboards" if hidden else "Hide me from leaderboards",
-                    action_id=PRIVACY_ACTION,
+                    action_id=KudosAction.PRIVACY,
                     value="show" if hidden else "hide",
                 )
             ],

@@ -1,8 +1,9 @@
-"""The `/okr new` modal (spec §3)."""
+"""The `/okr new` and `/okr edit` modals."""
 
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 from slack_sdk.models.blocks import (
     CheckboxesElement,
@@ -33,7 +34,23 @@ from storage.models import TITLE_MAX, UNIT_MAX, Department, Objective
 from storage.objectives import MAX_KEY_RESULTS
 from storage.quarters import next_quarter, quarter_bounds, quarter_of
 
-CALLBACK_ID = "okr_new_objective"
+
+class ObjectiveFormView(StrEnum):
+    NEW = "okr_new_objective"
+    EDIT = "okr_edit_objective"
+
+
+class ObjectiveFormAction(StrEnum):
+    """The selects that search as you type, past what a static select may hold."""
+
+    DEPARTMENT_SEARCH = "department_search"
+    CONTRIBUTES_SEARCH = "contributes_search"
+
+
+class ObjectiveFormBlock(StrEnum):
+    CONTRIBUTES_TO = "contributes_to"  # read by slackapp.listeners.alignment
+
+
 OPTION_VALUE_MAX = 150  # Slack's limit on a select option's value
 
 
@@ -125,20 +142,110 @@ def contributes_to_block(
         )
     else:
         element = ExternalDataMultiSelectElement(
-            action_id="contributes_search",
+            action_id=ObjectiveFormAction.CONTRIBUTES_SEARCH,
             placeholder=plain("Type to search the quarter's objectives", 150),
             min_query_length=0,
             initial_options=initial_options,
         )
     return [
         InputBlock(
-            block_id="contributes_to",
+            block_id=ObjectiveFormBlock.CONTRIBUTES_TO,
             label=plain("Contributes to"),
             optional=True,
             hint=plain("Company or other departments' objectives of the same quarter.", 2000),
             element=element,
         )
     ]
+
+
+def _department_element(departments: list[Department], company: bool):
+    options = ([company_option()] if company else []) + [department_option(d) for d in departments]
+    if len(options) <= OPTIONS_MAX:
+        return StaticSelectElement(
+            action_id="value",
+            placeholder=plain("Choose a department", 150),
+            options=options,
+            initial_option=options[0] if len(options) == 1 else None,
+        )
+    # More than a static select may hold: search as you type.
+    return ExternalDataSelectElement(
+        action_id=ObjectiveFormAction.DEPARTMENT_SEARCH,
+        placeholder=plain("Type to search departments", 150),
+        min_query_length=0,
+    )
+
+
+def _kpi_options(kpi_names: list[str]) -> list[Option]:
+    """No binding, then each KPI company-wide and for this department."""
+    options = [Option(value="", text="No KPI binding (checked in by hand)")]
+    for name in kpi_names:
+        if len(f"{name}|department") > OPTION_VALUE_MAX:
+            # A name that cannot travel in an option value cannot be picked; leaving it out
+            # keeps the form opening whatever names the database holds.
+            continue
+        options.append(
+            Option(value=f"{name}|company", text=cut(f"{name} · company-wide", OPTION_TEXT_MAX))
+        )
+        options.append(
+            Option(
+                value=f"{name}|department", text=cut(f"{name} · this department", OPTION_TEXT_MAX)
+            )
+        )
+    return options[:OPTIONS_MAX]
+
+
+def _objective_inputs(*, title=None, description=None) -> list[InputBlock]:
+    return [
+        _text_input(
+            "title",
+            "Objective",
+            max_length=TITLE_MAX,
+            placeholder=None if title is not None else "Turn detractors into promoters",
+            initial=title,
+        ),
+        _text_input(
+            "description",
+            "Why it matters for loyalty",
+            optional=True,
+            multiline=True,
+            max_length=3000,
+            initial=description,
+        ),
+    ]
+
+
+def _owner_input(block_id: str, initial_user: str | None) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=plain("Owner"),
+        element=UserSelectElement(action_id="value", initial_user=initial_user),
+    )
+
+
+def _due_date_input(initial: date, hint: str, *, optional: bool) -> InputBlock:
+    return InputBlock(
+        block_id="due_date",
+        label=plain("Due date"),
+        optional=optional,
+        hint=plain(hint, 2000),
+        element=DatePickerElement(action_id="value", initial_date=initial.isoformat()),
+    )
+
+
+def _quarter_input(quarter: str) -> InputBlock:
+    """This quarter and the next three."""
+    quarters = [quarter]
+    for _ in range(3):
+        quarters.append(next_quarter(quarters[-1]))
+    return InputBlock(
+        block_id="quarter",
+        label=plain("Quarter"),
+        element=StaticSelectElement(
+            action_id="value",
+            options=[Option(value=q, text=q) for q in quarters],
+            initial_option=Option(value=quarter, text=quarter),
+        ),
+    )
 
 
 def new_objective_modal(
@@ -153,76 +260,21 @@ def new_objective_modal(
 ) -> View:
     """`company`: offer "Company-wide" first (admins); `parents`: the "Contributes to" choices."""
     quarter = quarter_of(today)
-    quarters = [quarter]
-    for _ in range(3):
-        quarters.append(next_quarter(quarters[-1]))
-    dept_options = ([company_option()] if company else []) + [
-        department_option(d) for d in departments
-    ]
-    if len(dept_options) <= OPTIONS_MAX:
-        dept_el = StaticSelectElement(
-            action_id="value",
-            placeholder=plain("Choose a department", 150),
-            options=dept_options,
-            initial_option=dept_options[0] if len(dept_options) == 1 else None,
-        )
-    else:  # more than a static select may hold: search as you type
-        dept_el = ExternalDataSelectElement(
-            action_id="department_search",
-            placeholder=plain("Type to search departments", 150),
-            min_query_length=0,
-        )
-    kpi_options = [Option(value="", text="No KPI binding (checked in by hand)")]
-    for name in kpi_names:
-        if len(f"{name}|department") > OPTION_VALUE_MAX:
-            # A name that cannot travel in an option value cannot be picked; leaving it out
-            # keeps the form opening whatever names the database holds.
-            continue
-        kpi_options.append(
-            Option(value=f"{name}|company", text=cut(f"{name} · company-wide", OPTION_TEXT_MAX))
-        )
-        kpi_options.append(
-            Option(
-                value=f"{name}|department", text=cut(f"{name} · this department", OPTION_TEXT_MAX)
-            )
-        )
-    kpi_options = kpi_options[:OPTIONS_MAX]
-
+    kpi_options = _kpi_options(kpi_names)
     blocks = [
-        InputBlock(block_id="department", label=plain("Department"), element=dept_el),
-        _text_input(
-            "title", "Objective", max_length=TITLE_MAX, placeholder="Turn detractors into promoters"
-        ),
-        _text_input(
-            "description",
-            "Why it matters for loyalty",
-            optional=True,
-            multiline=True,
-            max_length=3000,
-        ),
         InputBlock(
-            block_id="quarter",
-            label=plain("Quarter"),
-            element=StaticSelectElement(
-                action_id="value",
-                options=[Option(value=q, text=q) for q in quarters],
-                initial_option=Option(value=quarter, text=quarter),
-            ),
+            block_id="department",
+            label=plain("Department"),
+            element=_department_element(departments, company),
         ),
-        InputBlock(
-            block_id="owner",
-            label=plain("Owner"),
-            element=UserSelectElement(action_id="value", initial_user=user_id),
-        ),
+        *_objective_inputs(),
+        _quarter_input(quarter),
+        _owner_input("owner", user_id),
         *contributes_to_block(list(parents), department_names or {}),
-        InputBlock(
-            block_id="due_date",
-            label=plain("Due date"),
+        _due_date_input(
+            quarter_bounds(quarter)[1],
+            "Inside the quarter; defaults to its last day.",
             optional=True,
-            hint=plain("Inside the quarter; defaults to its last day.", 2000),
-            element=DatePickerElement(
-                action_id="value", initial_date=quarter_bounds(quarter)[1].isoformat()
-            ),
         ),
     ]
     for i in range(MAX_KEY_RESULTS):
@@ -244,14 +296,26 @@ def new_objective_modal(
             "from its baseline, and the due date must be inside the quarter."
         )
     )
-    return modal("New objective", blocks, callback_id=CALLBACK_ID, submit="Create")
+    return modal("New objective", blocks, callback_id=ObjectiveFormView.NEW, submit="Create")
 
 
 def no_department_modal(message: str) -> View:
     return notice_modal("New objective", message)
 
 
-EDIT_CALLBACK_ID = "okr_edit_objective"
+def _existing_kr_blocks(i: int, kr, checkins: int) -> list:
+    """One key result of the objective being edited (block ids `kr{i}_…`)."""
+    return [
+        divider(),
+        header(f"KR-{kr.number} (baseline {kr.baseline:g})"),
+        _text_input(f"kr{i}_title", "What is measured", max_length=TITLE_MAX, initial=kr.title),
+        _text_input(
+            f"kr{i}_unit", "Unit", optional=True, max_length=UNIT_MAX, initial=kr.unit or None
+        ),
+        _text_input(f"kr{i}_target", "Target", initial=f"{kr.target:g}"),
+        _owner_input(f"kr{i}_owner", kr.owner_id),
+        remove_block(i, kr.number, checkins),
+    ]
 
 
 def edit_objective_modal(
@@ -268,47 +332,16 @@ def edit_objective_modal(
     private_metadata names the objective and its key results; the submission re-checks both
     against the verified team and user."""
     blocks = [
-        _text_input("title", "Objective", max_length=TITLE_MAX, initial=obj.title),
-        _text_input(
-            "description",
-            "Why it matters for loyalty",
-            optional=True,
-            multiline=True,
-            max_length=3000,
-            initial=obj.description or None,
-        ),
-        InputBlock(
-            block_id="owner",
-            label=plain("Owner"),
-            element=UserSelectElement(action_id="value", initial_user=obj.owner_id),
-        ),
-        InputBlock(
-            block_id="due_date",
-            label=plain("Due date"),
-            hint=plain(f"Inside {obj.quarter}.", 2000),
-            element=DatePickerElement(action_id="value", initial_date=obj.due_date.isoformat()),
-        ),
+        *_objective_inputs(title=obj.title, description=obj.description or None),
+        _owner_input("owner", obj.owner_id),
+        _due_date_input(obj.due_date, f"Inside {obj.quarter}.", optional=False),
         *contributes_to_block(
             [p for p in parents if p.id != obj.id], department_names or {}, list(current_parents)
         ),
     ]
     checkins = checkins or {}
     for i, kr in enumerate(key_results):
-        blocks += [
-            divider(),
-            header(f"KR-{kr.number} (baseline {kr.baseline:g})"),
-            _text_input(f"kr{i}_title", "What is measured", max_length=TITLE_MAX, initial=kr.title),
-            _text_input(
-                f"kr{i}_unit", "Unit", optional=True, max_length=UNIT_MAX, initial=kr.unit or None
-            ),
-            _text_input(f"kr{i}_target", "Target", initial=f"{kr.target:g}"),
-            InputBlock(
-                block_id=f"kr{i}_owner",
-                label=plain("Owner"),
-                element=UserSelectElement(action_id="value", initial_user=kr.owner_id),
-            ),
-            remove_block(i, kr.number, checkins.get(kr.number, 0)),
-        ]
+        blocks += _existing_kr_blocks(i, kr, checkins.get(kr.number, 0))
     # Empty rows for new key results, up to the per-objective limit; blank rows are ignored.
     for j in range(max(0, MAX_KEY_RESULTS - len(key_results))):
         blocks += [
@@ -326,7 +359,7 @@ def edit_objective_modal(
     return modal(
         f"Edit O-{obj.number}",
         blocks,
-        callback_id=EDIT_CALLBACK_ID,
+        callback_id=ObjectiveFormView.EDIT,
         submit="Save",
         private_metadata=meta,
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+from slack_sdk.models.blocks import Block
 
 from slackapp.blocks.common import (
     MESSAGE_BLOCKS_MAX,
@@ -13,12 +14,13 @@ from slackapp.blocks.common import (
     divider,
     escape,
     header,
+    paging_buttons,
     progress_bar,
     section,
 )
 from slackapp.blocks.insights import kr_flags
 from storage.kr_insights import KrInsight
-from storage.models import CheckIn, KeyResult
+from storage.models import CheckIn, KeyResult, ObjectiveStatus
 from storage.numbers import format_number
 from storage.objectives import ObjectiveView, kr_progress
 from storage.paging import pages_for
@@ -30,6 +32,13 @@ STATUS_EMOJI = {
     OFF_TRACK: ":red_circle:",
 }
 PAGE_SIZE = 15
+
+
+class ListAction(StrEnum):
+    """`/okr list`'s paging buttons."""
+
+    PREV = "okr_list_prev"
+    NEXT = "okr_list_next"
 
 
 def kr_status(kr: KeyResult, quarter: str, now: datetime | None = None) -> str:
@@ -72,7 +81,7 @@ def objective_summary(
         f"{escape(department_name(view))} · {o.quarter} · <@{o.owner_id}> · "
         f"{progress_text(view, now)}"
     )
-    if o.status != "active":
+    if o.status != ObjectiveStatus.ACTIVE:
         score = f" · score {o.final_score:.2f}" if o.final_score is not None else ""
         head += f" · _{o.status.replace('_', ' ')}{score}_"
     insights = insights or {}
@@ -86,7 +95,7 @@ def objective_summary(
 def progress_text(view: ObjectiveView, now: datetime | None = None) -> str:
     """Bar, rolled-up percentage and, while active, the status that progress gives."""
     text = f"`{progress_bar(view.progress)}` {view.progress:.0%}"
-    if view.objective.status == "active" and view.tree is not None:
+    if view.objective.status == ObjectiveStatus.ACTIVE and view.tree is not None:
         st = view.tree.status(view.objective.id, now or datetime.now(UTC))
         text += f" {STATUS_EMOJI[st]} {st}"
     return text
@@ -105,7 +114,11 @@ def alignment_lines(view: ObjectiveView, limit: int = 20) -> str:
             continue
         items = []
         for node, weight in linked[:limit]:
-            state = f", {node.status.replace('_', ' ')}" if node.status != "active" else ""
+            state = (
+                f", {node.status.replace('_', ' ')}"
+                if node.status != ObjectiveStatus.ACTIVE
+                else ""
+            )
             share = view.tree.progress(node.id)
             items.append(
                 f"*O-{node.number}* {escape(cut(node.title, 60))} ({share:.0%}, weight "
@@ -143,21 +156,9 @@ def objective_list(
     for v in chunk:
         blocks.append(section(objective_summary(v, insights=insights)))
     blocks.append(context(f"Page {page} of {pages} · {total} objective{'s' if total != 1 else ''}"))
-    buttons = []
-    if page > 1:
-        buttons.append(
-            ButtonElement(
-                text="‹ Previous", action_id="okr_list_prev", value=f"{scope_value}|{page - 1}"
-            )
-        )
-    if page < pages:
-        buttons.append(
-            ButtonElement(
-                text="Next ›", action_id="okr_list_next", value=f"{scope_value}|{page + 1}"
-            )
-        )
-    if buttons:
-        blocks.append(ActionsBlock(elements=buttons))
+    blocks += paging_buttons(
+        page, pages, scope_value, prev_id=ListAction.PREV, next_id=ListAction.NEXT
+    )
     assert len(blocks) <= MESSAGE_BLOCKS_MAX
     return blocks
 

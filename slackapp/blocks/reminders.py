@@ -2,23 +2,53 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
+from slackapp.blocks.checkin_form import CheckinAction
 from slackapp.blocks.common import as_dicts, context, cut, escape, md, plain, section
 from slackapp.blocks.insights import mismatch_text
 from storage.models import KeyResult
 from storage.numbers import format_number
 from storage.objectives import kr_progress
 
-SNOOZE_ACTION = "reminder_snooze"
+
+class ReminderAction(StrEnum):
+    SNOOZE = "reminder_snooze"  # the "Check in" buttons are CheckinAction.OPEN
+
+
 KRS_PER_MESSAGE = 40  # one section per KR, plus header and actions: well within 50 blocks
+
+
+def _due_line(kr: KeyResult, mismatch: str | None) -> SectionBlock:
+    """One due key result, with its Check in button."""
+    title = f"*KR-{kr.number}* {escape(cut(kr.title, 150))}"
+    if kr.kpi_name:
+        detail = (
+            f"Its value comes from the KPI `{escape(kr.kpi_name)}` — just tell us how "
+            "confident you are (1–10)."
+        )
+    else:
+        detail = (
+            f"Now {format_number(kr.current_value, kr.unit)} of "
+            f"{format_number(kr.target, kr.unit)} ({kr_progress(kr):.0%})."
+        )
+    if mismatch is not None:
+        detail += "\n" + mismatch_text(mismatch, kr.last_confidence)
+    return SectionBlock(
+        text=md(f"{title}\n{detail}"),
+        accessory=ButtonElement(
+            text=plain("Check in", 75), action_id=CheckinAction.OPEN, value=str(kr.number)
+        ),
+    )
 
 
 def reminder_blocks(
     krs: list[KeyResult], period: str, mismatches: dict[int, tuple[KeyResult, str]] | None = None
 ) -> list[dict]:
     """`mismatches`: key result id → (key result, overconfident|underconfident) for the owner's
-    key results whose confidence disagrees with the data (spec §9)."""
+    key results whose confidence disagrees with the data."""
     mismatches = mismatches or {}
     blocks = [
         section(
@@ -27,27 +57,7 @@ def reminder_blocks(
         )
     ]
     for kr in krs[:KRS_PER_MESSAGE]:
-        title = f"*KR-{kr.number}* {escape(cut(kr.title, 150))}"
-        if kr.kpi_name:
-            detail = (
-                f"Its value comes from the KPI `{escape(kr.kpi_name)}` — just tell us how "
-                "confident you are (1–10)."
-            )
-        else:
-            detail = (
-                f"Now {format_number(kr.current_value, kr.unit)} of "
-                f"{format_number(kr.target, kr.unit)} ({kr_progress(kr):.0%})."
-            )
-        if kr.id in mismatches:
-            detail += "\n" + mismatch_text(mismatches[kr.id][1], kr.last_confidence)
-        blocks.append(
-            SectionBlock(
-                text=md(f"{title}\n{detail}"),
-                accessory=ButtonElement(
-                    text=plain("Check in", 75), action_id="checkin_open", value=str(kr.number)
-                ),
-            )
-        )
+        blocks.append(_due_line(kr, mismatches[kr.id][1] if kr.id in mismatches else None))
     if len(krs) > KRS_PER_MESSAGE:
         rest = ", ".join(f"KR-{k.number}" for k in krs[KRS_PER_MESSAGE:])
         blocks.append(section(f"Also due: {rest} — `/checkin` lists them all."))
@@ -68,10 +78,10 @@ def reminder_blocks(
             elements=[
                 # No key result named: opens the form listing all of the owner's key results.
                 ButtonElement(
-                    text=plain("Check in on all", 75), action_id="checkin_open", style="primary"
+                    text=plain("Check in on all", 75), action_id=CheckinAction.OPEN, style="primary"
                 ),
                 ButtonElement(
-                    text=plain("Snooze a week", 75), action_id=SNOOZE_ACTION, value=period
+                    text=plain("Snooze a week", 75), action_id=ReminderAction.SNOOZE, value=period
                 ),
             ],
         )

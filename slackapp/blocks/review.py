@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from enum import StrEnum
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -35,7 +36,7 @@ from slackapp.blocks.common import (
 )
 from slackapp.blocks.decisions import COMPANY_LABEL
 from slackapp.blocks.digest import Message, line_sections, split_messages
-from storage.models import DECISION_MAX, NOTE_MAX, REASON_MAX, Department
+from storage.models import DECISION_MAX, NOTE_MAX, REASON_MAX, Department, ReviewStatus
 from storage.numbers import format_number
 from storage.reviews import (
     SCORE_GAP_MAX,
@@ -46,10 +47,47 @@ from storage.reviews import (
     open_objectives,
 )
 
-START_ACTION = "review_start"
-CALLBACK_ID = "review_submit"
-DECISION_ACTION = "review_record_decision"
-DECISION_CALLBACK = "review_decision_submit"
+
+class ReviewAction(StrEnum):
+    START = "review_start"  # a head's (or the admins') prompt
+    RECORD_DECISION = "review_record_decision"  # on the leadership summary
+
+
+class ReviewCallback(StrEnum):
+    SUBMIT = "review_submit"
+    DECISION = "review_decision_submit"
+
+
+class ReviewField(StrEnum):
+    """The review form's inputs, one of each per objective (`objective_block`)."""
+
+    SCORE = "score"
+    REASON = "reason"
+    WORKED = "worked"
+    DID_NOT = "didnt"
+    CARRY = "carry"
+
+
+class DecisionField(StrEnum):
+    """The decision form's inputs."""
+
+    TEXT = "text"
+    DEPARTMENT = "department"
+    START_OBJECTIVE = "start_objective"
+
+
+def objective_block(field: ReviewField, objective_id: int) -> str:
+    """The block id of one objective's input in the review form."""
+    return f"{field}_{objective_id}"
+
+
+def block_objective(block_id: str, field: ReviewField) -> int | None:
+    """The objective id in a block id `objective_block` made for `field`, else None."""
+    prefix = f"{field}_"
+    rest = block_id[len(prefix) :] if block_id.startswith(prefix) else ""
+    return int(rest) if rest.isdigit() else None
+
+
 # Per objective: the evidence, score, reason, what worked, what did not, carry-over.
 BLOCKS_PER_OBJECTIVE = 6
 HEAD_BLOCKS = 2  # the introduction and the page line
@@ -65,7 +103,7 @@ def start_button(quarter: str, ref: str | int) -> ButtonElement:
     """`ref`: a department id, or `company`."""
     return ButtonElement(
         text=plain("Start review", 75),
-        action_id=START_ACTION,
+        action_id=ReviewAction.START,
         value=f"{quarter}|{ref}",
         style="primary",
     )
@@ -155,77 +193,78 @@ def page_position(d: DepartmentReview) -> tuple[int, int]:
     return total - left + 1, total
 
 
-def review_modal(quarter: str, d: DepartmentReview, evidence: list[ObjectiveEvidence]) -> View:
-    """One page of the open objectives (`evidence`: at least those of this page, in order).
-    More than a page: the submit button saves this page and shows the next."""
-    todo = open_objectives(d)
-    shown = todo[:PER_PAGE]
-    by_id = {e.objective.id: e for e in evidence}
+def _page_head(quarter: str, d: DepartmentReview, todo_count: int) -> list[Block]:
     page, pages = page_position(d)
     what = "company objectives" if d.is_company else f"*{escape(d.department.name)}*"
-    blocks: list[Block] = [
+    more = " · *Save & next* keeps this page's scores and opens the next" if pages > page else ""
+    return [
         section(
             f"{what} · {quarter}: score each objective from 0.0 (nothing achieved) to 1.0 "
             "(fully achieved). The score starts at the measured progress; one more than "
             f"{SCORE_GAP_MAX:.1f} away from it needs a one-line reason."
         ),
         context(
-            f"Page {page} of {pages} · {len(todo)} objective{'s' if len(todo) != 1 else ''} "
-            "left to score"
-            + (
-                " · *Save & next* keeps this page's scores and opens the next"
-                if pages > page
-                else ""
-            )
+            f"Page {page} of {pages} · {todo_count} objective{'s' if todo_count != 1 else ''} "
+            f"left to score{more}"
         ),
     ]
+
+
+def _text_input(field: ReviewField, objective_id: int, label: str, max_length: int, **kw):
+    return InputBlock(
+        block_id=objective_block(field, objective_id),
+        label=plain(label, 2000),
+        optional=True,
+        element=PlainTextInputElement(action_id="value", max_length=max_length, **kw),
+    )
+
+
+def _objective_inputs(e: ObjectiveEvidence) -> list[Block]:
+    """The evidence, then the score, reason, what worked, what did not and carry-over."""
+    oid = e.objective.id
+    return [
+        section(evidence_text(e)),
+        InputBlock(
+            block_id=objective_block(ReviewField.SCORE, oid),
+            label=plain(f"Score for O-{e.objective.number} (0.0–1.0)", 2000),
+            element=PlainTextInputElement(
+                action_id="value", initial_value=f"{e.suggested_score:.1f}", max_length=10
+            ),
+        ),
+        _text_input(
+            ReviewField.REASON,
+            oid,
+            "Why this score (needed when far from the measured progress)",
+            REASON_MAX,
+        ),
+        _text_input(ReviewField.WORKED, oid, "What worked", NOTE_MAX, multiline=True),
+        _text_input(ReviewField.DID_NOT, oid, "What did not", NOTE_MAX, multiline=True),
+        InputBlock(
+            block_id=objective_block(ReviewField.CARRY, oid),
+            label=plain("Next quarter", 2000),
+            optional=True,
+            element=CheckboxesElement(
+                action_id="value",
+                options=[Option(value="carry", text="Carry over (copy with its key results)")],
+            ),
+        ),
+    ]
+
+
+def review_modal(quarter: str, d: DepartmentReview, evidence: list[ObjectiveEvidence]) -> View:
+    """One page of the open objectives (`evidence`: at least those of this page, in order).
+    More than a page: the submit button saves this page and shows the next."""
+    todo = open_objectives(d)
+    shown = todo[:PER_PAGE]
+    by_id = {e.objective.id: e for e in evidence}
+    blocks = _page_head(quarter, d, len(todo))
     for o in shown:
         e = by_id.get(o.id) or ObjectiveEvidence(o, d.progress.get(o.id, 0.0), [])
-        blocks += [
-            section(evidence_text(e)),
-            InputBlock(
-                block_id=f"score_{o.id}",
-                label=plain(f"Score for O-{o.number} (0.0–1.0)", 2000),
-                element=PlainTextInputElement(
-                    action_id="value", initial_value=f"{e.suggested_score:.1f}", max_length=10
-                ),
-            ),
-            InputBlock(
-                block_id=f"reason_{o.id}",
-                label=plain("Why this score (needed when far from the measured progress)", 2000),
-                optional=True,
-                element=PlainTextInputElement(action_id="value", max_length=REASON_MAX),
-            ),
-            InputBlock(
-                block_id=f"worked_{o.id}",
-                label=plain("What worked", 2000),
-                optional=True,
-                element=PlainTextInputElement(
-                    action_id="value", multiline=True, max_length=NOTE_MAX
-                ),
-            ),
-            InputBlock(
-                block_id=f"didnt_{o.id}",
-                label=plain("What did not", 2000),
-                optional=True,
-                element=PlainTextInputElement(
-                    action_id="value", multiline=True, max_length=NOTE_MAX
-                ),
-            ),
-            InputBlock(
-                block_id=f"carry_{o.id}",
-                label=plain("Next quarter", 2000),
-                optional=True,
-                element=CheckboxesElement(
-                    action_id="value",
-                    options=[Option(value="carry", text="Carry over (copy with its key results)")],
-                ),
-            ),
-        ]
+        blocks += _objective_inputs(e)
     return modal(
         f"Review {quarter}",
         blocks,
-        callback_id=CALLBACK_ID,
+        callback_id=ReviewCallback.SUBMIT,
         submit="Save & next" if len(todo) > len(shown) else "Submit",
         private_metadata=json.dumps(
             {"quarter": quarter, "department_id": d.ref if d.is_company else d.department_id}
@@ -260,7 +299,7 @@ def _score(value: float | None) -> str:
 def decision_button(team_id: str, quarter: str) -> ButtonElement:
     return ButtonElement(
         text=plain("Record decision", 75),
-        action_id=DECISION_ACTION,
+        action_id=ReviewAction.RECORD_DECISION,
         value=f"{team_id}|{quarter}",
     )
 
@@ -277,6 +316,62 @@ def close_the_loop_text(voice) -> str:
     return f"{rate_text} · {voice.recovered} recovered"
 
 
+def _company_lines(company: DepartmentReview) -> list[str]:
+    lines = []
+    for o in company.objectives:
+        item = company.items.get(o.id)
+        score = f"score *{item.score:.1f}*" if item else "_not scored_"
+        lines.append(
+            f"• O-{o.number} {escape(cut(o.title, 120))}: "
+            f"`{progress_bar(company.measured(o.id))}` {company.measured(o.id):.0%} · {score}"
+        )
+    return lines
+
+
+def _department_lines(summary: ReviewSummary, d: DepartmentReview) -> list[str]:
+    """One department's paragraph: scores against the data, commitments, customer follow-ups,
+    KPIs and carry-overs."""
+    dept_id = d.department.id
+    scored, total = len(d.items), len(d.objectives)
+    line = (
+        f"*{escape(d.department.name)}* — {scored} of {total} objective"
+        f"{'s' if total != 1 else ''} scored · average score {_score(d.average)} vs "
+        f"measured progress {_score(d.mean_measured)}"
+    )
+    if d.scored_above_data:
+        line += " · :warning: _scored above the data_"
+    lines = [line]
+    km = summary.commitments.get(dept_id)
+    if km is not None:
+        lines.append(f"   Commitments: {km.kept} kept · {km.missed} missed")
+    voice = summary.close_the_loop.get(dept_id)
+    if voice is not None:
+        lines.append(f"   Customer follow-ups: {close_the_loop_text(voice)}")
+    dept_kpis = summary.department_kpis.get(dept_id) or []
+    if dept_kpis:
+        lines.append("   KPIs: " + " · ".join(_kpi_line(k) for k in dept_kpis))
+    carried = sum(1 for i in d.items.values() if i.carry_over)
+    if carried:
+        lines.append(f"   {carried} carried over to next quarter")
+    return lines
+
+
+def _other_commitments(summary: ReviewSummary) -> list[Block]:
+    """Departments that owed commitments but had nothing to review."""
+    names = summary.department_names
+    reviewed = {d.department_id for d in summary.departments}
+    others = {k: v for k, v in summary.commitments.items() if k not in reviewed}
+    if not others:
+        return []
+    return line_sections(
+        "Commitments kept and missed",
+        [
+            f"• *{escape(names.get(dept_id, '?'))}* — {km.kept} kept · {km.missed} missed"
+            for dept_id, km in sorted(others.items(), key=lambda p: names.get(p[0], "").casefold())
+        ],
+    )
+
+
 def summary_messages(summary: ReviewSummary) -> list[Message]:
     """The leadership post: company objectives first, then one paragraph per department, the
     company KPIs, the most recognized staff, and the Record decision button. The retros follow
@@ -284,58 +379,17 @@ def summary_messages(summary: ReviewSummary) -> list[Message]:
     blocks: list[Block] = [header(f"{summary.quarter} quarterly review: summary")]
     if not summary.departments:
         blocks.append(section(f"No objectives were set in {summary.quarter}."))
-    missing = [review_label(d) for d in summary.departments if d.review.status != "submitted"]
+    missing = [
+        review_label(d) for d in summary.departments if d.review.status != ReviewStatus.SUBMITTED
+    ]
     if missing:
         blocks.append(context("Not submitted in time: " + ", ".join(escape(n) for n in missing)))
-    company = summary.company
-    if company is not None:
-        lines = []
-        for o in company.objectives:
-            item = company.items.get(o.id)
-            score = f"score *{item.score:.1f}*" if item else "_not scored_"
-            lines.append(
-                f"• O-{o.number} {escape(cut(o.title, 120))}: "
-                f"`{progress_bar(company.measured(o.id))}` {company.measured(o.id):.0%} · {score}"
-            )
-        blocks += line_sections("Company objectives", lines)
-    names = summary.department_names
+    if summary.company is not None:
+        blocks += line_sections("Company objectives", _company_lines(summary.company))
     for d in summary.departments:
-        if d.is_company:
-            continue
-        scored, total = len(d.items), len(d.objectives)
-        line = (
-            f"*{escape(d.department.name)}* — {scored} of {total} objective"
-            f"{'s' if total != 1 else ''} scored · average score {_score(d.average)} vs "
-            f"measured progress {_score(d.mean_measured)}"
-        )
-        if d.scored_above_data:
-            line += " · :warning: _scored above the data_"
-        lines = [line]
-        km = summary.commitments.get(d.department.id)
-        if km is not None:
-            lines.append(f"   Commitments: {km.kept} kept · {km.missed} missed")
-        voice = summary.close_the_loop.get(d.department.id)
-        if voice is not None:
-            lines.append(f"   Customer follow-ups: {close_the_loop_text(voice)}")
-        dept_kpis = summary.department_kpis.get(d.department.id) or []
-        if dept_kpis:
-            lines.append("   KPIs: " + " · ".join(_kpi_line(k) for k in dept_kpis))
-        carried = sum(1 for i in d.items.values() if i.carry_over)
-        if carried:
-            lines.append(f"   {carried} carried over to next quarter")
-        blocks += line_sections(None, lines)
-    reviewed = {d.department_id for d in summary.departments}
-    others = {k: v for k, v in summary.commitments.items() if k not in reviewed}
-    if others:  # departments that owed commitments but had nothing to review
-        blocks += line_sections(
-            "Commitments kept and missed",
-            [
-                f"• *{escape(names.get(dept_id, '?'))}* — {km.kept} kept · {km.missed} missed"
-                for dept_id, km in sorted(
-                    others.items(), key=lambda p: names.get(p[0], "").casefold()
-                )
-            ],
-        )
+        if not d.is_company:
+            blocks += line_sections(None, _department_lines(summary, d))
+    blocks += _other_commitments(summary)
     kpi_lines = [f"• {_kpi_line(k, bold=True)}" for k in summary.kpis]
     blocks += line_sections(
         "KPIs quarter over quarter (company-wide)",
@@ -405,15 +459,15 @@ def decision_modal(quarter: str, departments: list[Department]) -> View:
     blocks: list[Block] = [
         section(f"A decision from the {quarter} review, for everyone to see and act on."),
         InputBlock(
-            block_id="text",
+            block_id=DecisionField.TEXT,
             label=plain("Decision", 2000),
             element=PlainTextInputElement(
                 action_id="value", multiline=True, max_length=DECISION_MAX
             ),
         ),
-        InputBlock(block_id="department", label=plain("Owned by", 2000), element=owner),
+        InputBlock(block_id=DecisionField.DEPARTMENT, label=plain("Owned by", 2000), element=owner),
         InputBlock(
-            block_id="start_objective",
+            block_id=DecisionField.START_OBJECTIVE,
             label=plain("Next quarter", 2000),
             optional=True,
             element=CheckboxesElement(
@@ -425,7 +479,7 @@ def decision_modal(quarter: str, departments: list[Department]) -> View:
     return modal(
         "Record decision",
         blocks,
-        callback_id=DECISION_CALLBACK,
+        callback_id=ReviewCallback.DECISION,
         submit="Record",
         private_metadata=json.dumps({"quarter": quarter}),
     )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from slackapp.blocks.common import MESSAGE_BLOCKS_MAX, context
 
-SHARE_ACTION = "share_in_channel"
+
+class ShareAction(StrEnum):
+    SHARE = "share_in_channel"
+
+
 KINDS = ("show", "tree", "kpi")
 INVITE_HINT = (
     "I'm not in this channel, so I can't share it here. Invite me with `/invite @Loyalty OKRs`, "
@@ -17,8 +23,9 @@ INVITE_HINT = (
 def with_share_button(blocks: list[dict], kind: str, arg: str) -> list[dict]:
     """The reply's blocks with the button last (within the 50-block limit). Its value names
     what to show again, never the content itself: the press rebuilds it from current data."""
-    button = ButtonElement(text="Share in channel", action_id=SHARE_ACTION,
-                           value=f"{kind}|{arg}"[:2000])  # fmt: skip
+    button = ButtonElement(
+        text="Share in channel", action_id=ShareAction.SHARE, value=f"{kind}|{arg}"[:2000]
+    )
     if len(blocks) < MESSAGE_BLOCKS_MAX:
         return [*blocks, ActionsBlock(elements=[button]).to_dict()]
     last = blocks[-1]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from slackapp.blocks.common import section
 
-BEHAVIOR_LOG_UNDO_ACTION = "behavior_log_undo"
-KUDOS_UNDO_ACTION = "kudos_undo"
+
+class UndoAction(StrEnum):
+    CHECKIN = "checkin_undo"
+    BEHAVIOR_LOG = "behavior_log_undo"
+    KUDOS = "kudos_undo"
 
 
 def with_undo(text: str, action_id: str, value: int) -> list[Block]:

@@ -1,4 +1,5 @@
-"""`/okr align`, `/okr unalign` and `/okr tree` (spec §8)."""
+"""`/okr align`, `/okr unalign` and `/okr tree`: objectives contributing to others, and the
+quarter's tree with rolled-up progress."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from datetime import UTC, datetime
 
 from slack_bolt import App
 
-from slackapp.blocks.alignment_tree import TREE_NEXT, TREE_PREV, tree_lines, tree_page
+from slackapp.blocks.alignment_tree import TreeAction, tree_lines, tree_page
 from slackapp.blocks.common import as_dicts
-from slackapp.blocks.objective_form import parent_option
+from slackapp.blocks.objective_form import ObjectiveFormAction, ObjectiveFormBlock, parent_option
 from slackapp.blocks.share import with_share_button
 from slackapp.commands import CommandContext
+from slackapp.context import Deps
 from slackapp.replies import UsageError, reply
 from storage import alignment
 from storage.digest_queries import department_names
@@ -29,10 +31,6 @@ _ALIGN = re.compile(r"^(\S+)\s+to\s+(\S+)(?:\s+weight\s+(\S+))?$", re.IGNORECASE
 _UNALIGN = re.compile(r"^(\S+)\s+from\s+(\S+)$", re.IGNORECASE)
 
 
-def _ids(context):
-    return context["deps"], context["team_id"], context["user_id"]
-
-
 def _objectives(session, team_id: str, child_ref: str, parent_ref: str, usage: str):
     try:
         return (
@@ -44,7 +42,7 @@ def _objectives(session, team_id: str, child_ref: str, parent_ref: str, usage: s
 
 
 def align_from_text(ctx: CommandContext, arg: str) -> None:
-    deps, team_id, user_id = ctx.deps, ctx.team_id, ctx.user_id
+    deps, team_id = ctx.deps, ctx.team_id
     m = _ALIGN.match(arg.strip())
     if not m:
         raise UsageError(
@@ -58,14 +56,11 @@ def align_from_text(ctx: CommandContext, arg: str) -> None:
         except DomainError as exc:
             raise UsageError(exc.message, usage=ALIGN_USAGE) from None
     with deps.session() as session:
-        admin = ctx.caller.is_admin(session)
         child, parent = _objectives(session, team_id, m.group(1), m.group(2), ALIGN_USAGE)
         try:
             _, created = alignment.align(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **ctx.caller.as_actor(session),
                 child=child,
                 parent=parent,
                 weight=weight,
@@ -83,19 +78,16 @@ def align_from_text(ctx: CommandContext, arg: str) -> None:
 
 
 def unalign_from_text(ctx: CommandContext, arg: str) -> None:
-    deps, team_id, user_id = ctx.deps, ctx.team_id, ctx.user_id
+    deps, team_id = ctx.deps, ctx.team_id
     m = _UNALIGN.match(arg.strip())
     if not m:
         raise UsageError("Say which link to remove.", usage=UNALIGN_USAGE)
     with deps.session() as session:
-        admin = ctx.caller.is_admin(session)
         child, parent = _objectives(session, team_id, m.group(1), m.group(2), UNALIGN_USAGE)
         try:
             alignment.unalign(
                 session,
-                team_id=team_id,
-                actor_id=user_id,
-                is_admin=admin,
+                **ctx.caller.as_actor(session),
                 child=child,
                 parent=parent,
             )
@@ -107,12 +99,14 @@ def unalign_from_text(ctx: CommandContext, arg: str) -> None:
 
 
 def tree_command(ctx: CommandContext, rest: str) -> None:
-    respond_tree(ctx.context, ctx.respond, rest)
+    respond_tree(ctx.deps, ctx.respond, rest, team_id=ctx.team_id)
 
 
-def respond_tree(context, respond, arg: str, page: int = 1, replace: bool = False) -> None:
+def respond_tree(
+    deps: Deps, respond, arg: str, *, team_id: str, page: int = 1, replace: bool = False
+) -> None:
     """The quarter's tree (default: this quarter) or one objective's subtree, with Share."""
-    title, blocks = tree_content(context, arg, page)
+    title, blocks = tree_content(deps, arg, team_id=team_id, page=page)
     respond(
         text=title,
         blocks=with_share_button(blocks, "tree", f"{arg.strip()}|{page}"),
@@ -121,9 +115,8 @@ def respond_tree(context, respond, arg: str, page: int = 1, replace: bool = Fals
     )
 
 
-def tree_content(context, arg: str, page: int = 1) -> tuple[str, list[dict]]:
+def tree_content(deps: Deps, arg: str, *, team_id: str, page: int = 1) -> tuple[str, list[dict]]:
     """The tree reply's title and blocks (also what Share in channel posts)."""
-    deps, team_id, _ = _ids(context)
     arg = arg.strip()
     if len(arg.split()) > 1:
         raise UsageError(f"`{arg}` is not an objective or a quarter.", usage=TREE_USAGE)
@@ -158,11 +151,11 @@ def tree_content(context, arg: str, page: int = 1) -> tuple[str, list[dict]]:
     return title, as_dicts(blocks)
 
 
-def handle_tree_page(ack, body, context, respond):
+def handle_tree_page(ack, body, deps: Deps, team_id: str, respond):
     ack()
     scope, _, page = (body["actions"][0].get("value") or "").rpartition("|")
     try:
-        respond_tree(context, respond, scope, page=int(page), replace=True)
+        respond_tree(deps, respond, scope, team_id=team_id, page=int(page), replace=True)
     except (DomainError, ValueError):
         reply(respond, "That tree is out of date; run `/okr tree` again.")
 
@@ -181,10 +174,10 @@ def parent_choices(session, team_id: str, quarter: str) -> tuple[list, dict[int,
 def selected_parent_ids(values: dict) -> list[int] | None:
     """Objective ids chosen in "Contributes to"; None when the form has no such field.
     The ids are only a claim: storage.alignment checks each is this team's and quarter's."""
-    block = values.get("contributes_to")
+    block = values.get(ObjectiveFormBlock.CONTRIBUTES_TO)
     if block is None:
         return None
-    element = block.get("value") or block.get("contributes_search") or {}
+    element = block.get("value") or block.get(ObjectiveFormAction.CONTRIBUTES_SEARCH) or {}
     out = []
     for opt in element.get("selected_options") or []:
         try:
@@ -199,15 +192,15 @@ def save_parents(session, *, team_id: str, actor_id: str, child, values: dict) -
     try:
         ids = selected_parent_ids(values)
     except DomainError as exc:
-        raise FieldErrors({"contributes_to": exc.message}) from None
+        raise FieldErrors({ObjectiveFormBlock.CONTRIBUTES_TO: exc.message}) from None
     if ids is not None:
-        alignment.set_parents(session, team_id=team_id, actor_id=actor_id, child=child,
-                              parent_ids=ids)  # fmt: skip
+        alignment.set_parents(
+            session, team_id=team_id, actor_id=actor_id, child=child, parent_ids=ids
+        )
 
 
-def handle_contributes_search(ack, body, context):
+def handle_contributes_search(ack, body, deps: Deps, team_id: str):
     """Options for "Contributes to" beyond 100 objectives: the quarter's, matching the query."""
-    deps, team_id, _ = _ids(context)
     query = (body.get("value") or "").casefold()
     meta = ((body.get("view") or {}).get("private_metadata") or "").partition("|")[0]
     with deps.session() as session:
@@ -223,6 +216,6 @@ def handle_contributes_search(ack, body, context):
 
 
 def register(app: App) -> None:
-    app.action(TREE_PREV)(handle_tree_page)
-    app.action(TREE_NEXT)(handle_tree_page)
-    app.options("contributes_search")(handle_contributes_search)
+    app.action(TreeAction.PREV)(handle_tree_page)
+    app.action(TreeAction.NEXT)(handle_tree_page)
+    app.options(ObjectiveFormAction.CONTRIBUTES_SEARCH)(handle_contributes_search)

@@ -1,4 +1,5 @@
-"""`/checkin away until <YYYY-MM-DD>` and `/checkin back` (spec §9)."""
+"""`/checkin away until <YYYY-MM-DD>` and `/checkin back`: no reminders or escalations while
+someone is away."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slackapp.blocks.insights import away_text
-from slackapp.context import fetch_user
+from slackapp.context import Deps
+from slackapp.home_refresher import refresh_home
 from slackapp.replies import UsageError, guarded, reply
+from slackapp.slack_users import fetch_user
 from storage.away import MAX_AWAY_DAYS, end_away, parse_until, set_away
 
 USAGE = "`/checkin away until 2026-12-24` · `/checkin back`"
@@ -23,8 +26,7 @@ def user_today(session, client, *, team_id: str, user_id: str) -> date:
         return datetime.now(UTC).date()
 
 
-def handle_away_text(context, client, respond, text: str) -> None:
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+def handle_away_text(deps: Deps, client, respond, text: str, *, team_id: str, user_id: str) -> None:
     verb, _, rest = text.partition(" ")
     verb, words = verb.lower(), rest.split()
 
@@ -55,8 +57,6 @@ def handle_away_text(context, client, respond, text: str) -> None:
                 "until then; your department's digest says you are away. "
                 "`/checkin back` ends it early.",
             )
-        from slackapp.listeners.app_home import refresh_home
-
         refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
     guarded(respond, f"/checkin {text}", USAGE, run)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from slackapp.blocks.behaviors import (
-    ADD_CALLBACK_ID,
-    ADD_OPEN_ACTION,
-    LOG_CALLBACK_ID,
+    BehaviorAction,
+    BehaviorCallback,
+    BehaviorField,
     behavior_add_modal,
     behavior_list_blocks,
     behavior_log_modal,
@@ -15,7 +15,7 @@ from slackapp.blocks.behaviors import (
     no_behaviors_modal,
 )
 from slackapp.blocks.common import as_dicts, divider, escape, header, section
-from slackapp.blocks.undo import BEHAVIOR_LOG_UNDO_ACTION, with_undo
+from slackapp.blocks.undo import UndoAction, with_undo
 from slackapp.command_parsing import (
     BEHAVIOR_ADD_USAGE,
     BEHAVIOR_LOG_USAGE,
@@ -90,13 +90,17 @@ def open_behavior_modal(
     )
 
 
-def handle_behavior_command(ack, command, context, client, respond):
+def handle_behavior_command(ack, command, deps, team_id, user_id, caller, client, respond):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     text = (command.get("text") or "").strip()
     if not text:
         open_behavior_modal(
-            deps, context["caller"], client, command["trigger_id"], team_id=team_id, user_id=user_id
+            deps,
+            caller,
+            client,
+            command["trigger_id"],
+            team_id=team_id,
+            user_id=user_id,
         )
         return
     verb, _, rest = text.partition(" ")
@@ -104,56 +108,17 @@ def handle_behavior_command(ack, command, context, client, respond):
 
     def run():
         if verb == "add":
-            with deps.session() as session:
-                parsed = parse_behavior_add(session, team_id=team_id, text=rest)
-                behavior = create_behavior(
-                    session,
-                    **context["caller"].as_actor(session),
-                    department=get_department(session, team_id=team_id, name=parsed.department),
-                    description=parsed.description,
-                    weekly_target=parsed.weekly_target,
-                    objective_ref=parsed.objective_ref,
-                )
-                dept = session.get(Department, behavior.department_id)
-            target = f", target {behavior.weekly_target} a week" if behavior.weekly_target else ""
-            reply(
-                respond,
-                f":white_check_mark: Added *B-{behavior.number}* to {escape(dept.name)}{target}: "
-                f"{escape(behavior.description)}\nMembers log it with `/behavior log B-{behavior.number}`.",
-            )
+            add_from_text(deps, caller, respond, rest)
         elif verb == "log":
-            ref, count, note = parse_behavior_log(rest)
-            with deps.session() as session:
-                row, behavior = log_behavior(
-                    session,
-                    **context["caller"].as_user(session),
-                    ref=ref,
-                    count=count,
-                    note=note,
-                )
-                confirmation = log_confirmation(session, behavior, team_id=team_id)
-            # After the commit, so a follow-up (or its Undo button) sees the log.
-            blocks = with_undo(confirmation, BEHAVIOR_LOG_UNDO_ACTION, row.id)
-            reply(respond, confirmation, as_dicts(blocks))
-            from slackapp.listeners.app_home import refresh_home
-
-            refresh_home(deps, client, team_id=team_id, user_id=user_id)
+            log_from_text(deps, caller, client, respond, rest)
         elif verb == "undo":
-            undo_from_text(context, client, respond, rest)
+            undo_from_text(deps, caller, client, respond, rest)
         elif verb == "list":
-            with deps.session() as session:
-                rows = list_behaviors(session, team_id=team_id, department_name=rest or None)
-            blocks = behavior_list_blocks(rows)
-            respond(
-                text="Behaviors this week",
-                blocks=as_dicts(blocks),
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            list_from_text(deps, team_id, respond, rest)
         elif verb == "link":
-            behavior_insights.link_from_text(context, client, respond, rest)
+            behavior_insights.link_from_text(deps, caller, respond, rest)
         elif verb == "show":
-            behavior_insights.show_from_text(context, client, respond, command, rest)
+            behavior_insights.show_from_text(deps, team_id, client, respond, command, rest)
         elif verb == "help":
             reply(respond, f"*Usage:* {BEHAVIOR_USAGE}")
         else:
@@ -167,6 +132,56 @@ def handle_behavior_command(ack, command, context, client, respond):
         "undo": UNDO_USAGE,
     }.get(verb, BEHAVIOR_USAGE)
     guarded(respond, f"/behavior {text}", usage, run)
+
+
+def add_from_text(deps: Deps, caller: Caller, respond, rest: str) -> None:
+    """`/behavior add <department> <description> [--target 5] [--objective O-3]`."""
+    team_id = caller.team_id
+    with deps.session() as session:
+        parsed = parse_behavior_add(session, team_id=team_id, text=rest)
+        behavior = create_behavior(
+            session,
+            **caller.as_actor(session),
+            department=get_department(session, team_id=team_id, name=parsed.department),
+            description=parsed.description,
+            weekly_target=parsed.weekly_target,
+            objective_ref=parsed.objective_ref,
+        )
+        dept = session.get(Department, behavior.department_id)
+    target = f", target {behavior.weekly_target} a week" if behavior.weekly_target else ""
+    reply(
+        respond,
+        f":white_check_mark: Added *B-{behavior.number}* to {escape(dept.name)}{target}: "
+        f"{escape(behavior.description)}\nMembers log it with `/behavior log B-{behavior.number}`.",
+    )
+
+
+def log_from_text(deps: Deps, caller: Caller, client, respond, rest: str) -> None:
+    """`/behavior log B-5 [count] [note]`."""
+    ref, count, note = parse_behavior_log(rest)
+    with deps.session() as session:
+        row, behavior = log_behavior(
+            session, **caller.as_user(session), ref=ref, count=count, note=note
+        )
+        confirmation = log_confirmation(session, behavior, team_id=caller.team_id)
+    # After the commit, so a follow-up (or its Undo button) sees the log.
+    blocks = with_undo(confirmation, UndoAction.BEHAVIOR_LOG, row.id)
+    reply(respond, confirmation, as_dicts(blocks))
+    from slackapp.home_refresher import refresh_home
+
+    refresh_home(deps, client, team_id=caller.team_id, user_id=caller.user_id)
+
+
+def list_from_text(deps: Deps, team_id: str, respond, rest: str) -> None:
+    """`/behavior list [department]`."""
+    with deps.session() as session:
+        rows = list_behaviors(session, team_id=team_id, department_name=rest or None)
+    respond(
+        text="Behaviors this week",
+        blocks=as_dicts(behavior_list_blocks(rows)),
+        response_type="ephemeral",
+        replace_original=False,
+    )
 
 
 def log_confirmation(session, behavior, *, team_id: str) -> str:
@@ -189,26 +204,29 @@ def _value(values: dict, block: str, key: str = "value"):
     return values.get(block, {}).get("value", {}).get(key)
 
 
-def handle_add_submission(ack, view, context, client):
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+def _picked(values: dict, block: str) -> str | None:
+    return (_value(values, block, "selected_option") or {}).get("value")
+
+
+def handle_add_submission(ack, view, deps, team_id, user_id, caller, client):
     values = view["state"]["values"]
-    dept_id = (_value(values, "department", "selected_option") or {}).get("value")
-    description = _value(values, "description") or ""
-    objective_ref = (_value(values, "objective", "selected_option") or {}).get("value")
+    dept_id = _picked(values, BehaviorField.DEPARTMENT)
+    description = _value(values, BehaviorField.DESCRIPTION) or ""
+    objective_ref = _picked(values, BehaviorField.OBJECTIVE)
     try:
-        target = parse_target(_value(values, "weekly_target"))
+        target = parse_target(_value(values, BehaviorField.WEEKLY_TARGET))
     except DomainError as exc:
-        ack(response_action="errors", errors={"weekly_target": exc.message})
+        ack(response_action="errors", errors={BehaviorField.WEEKLY_TARGET: exc.message})
         return
     if not (dept_id or "").isdigit():
-        ack(response_action="errors", errors={"department": "Pick a department."})
+        ack(response_action="errors", errors={BehaviorField.DEPARTMENT: "Pick a department."})
         return
     try:
         with deps.session() as session:
             dept = department_by_id(session, team_id=team_id, department_id=int(dept_id))
             behavior = create_behavior(
                 session,
-                **context["caller"].as_actor(session),
+                **caller.as_actor(session),
                 department=dept,
                 description=description,
                 weekly_target=target,
@@ -218,7 +236,7 @@ def handle_add_submission(ack, view, context, client):
         ack(response_action="errors", errors=block_errors(exc.errors))
         return
     except DomainError as exc:  # permission, or the department vanished
-        ack(response_action="errors", errors={"department": exc.message[:2000]})
+        ack(response_action="errors", errors={BehaviorField.DEPARTMENT: exc.message[:2000]})
         return
     ack()
     text = (
@@ -228,47 +246,49 @@ def handle_add_submission(ack, view, context, client):
     client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts([section(text)]))
 
 
-def handle_log_submission(ack, view, context, client):
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+def handle_log_submission(ack, view, deps, team_id, user_id, caller, client):
     values = view["state"]["values"]
-    number = (_value(values, "behavior", "selected_option") or {}).get("value")
-    raw_count = (_value(values, "count") or "").strip()
-    note = _value(values, "note") or ""
+    number = _picked(values, BehaviorField.BEHAVIOR)
+    raw_count = (_value(values, BehaviorField.COUNT) or "").strip()
+    note = _value(values, BehaviorField.NOTE) or ""
     count = 1
     if raw_count:
         if not raw_count.isdigit():  # its range is checked by log_behavior
-            ack(response_action="errors", errors={"count": "Give a whole number, like 2."})
+            ack(
+                response_action="errors",
+                errors={BehaviorField.COUNT: "Give a whole number, like 2."},
+            )
             return
         count = int(raw_count)
     if not (number or "").isdigit():
-        ack(response_action="errors", errors={"behavior": "Pick a behavior."})
+        ack(response_action="errors", errors={BehaviorField.BEHAVIOR: "Pick a behavior."})
         return
     try:
         with deps.session() as session:
             row, behavior = log_behavior(
                 session,
-                **context["caller"].as_user(session),
+                **caller.as_user(session),
                 ref=f"B-{number}",
                 count=count,
                 note=note,
             )
             text = log_confirmation(session, behavior, team_id=team_id)
     except DomainError as exc:
-        field = exc.field if exc.field in ("count", "note") else "behavior"
+        named = exc.field in (BehaviorField.COUNT, BehaviorField.NOTE)
+        field = exc.field if named else BehaviorField.BEHAVIOR
         ack(response_action="errors", errors={field: exc.message[:2000]})
         return
     ack()
-    blocks = with_undo(text, BEHAVIOR_LOG_UNDO_ACTION, row.id)
+    blocks = with_undo(text, UndoAction.BEHAVIOR_LOG, row.id)
     client.chat_postMessage(channel=user_id, text=text, blocks=as_dicts(blocks))
-    from slackapp.listeners.app_home import refresh_home
+    from slackapp.home_refresher import refresh_home
 
     refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
-def handle_add_open(ack, body, context, client):
+def handle_add_open(ack, body, deps, team_id, caller, client):
     ack()
-    deps, team_id = context["deps"], context["team_id"]
-    view = add_modal_for(deps, context["caller"], team_id=team_id)
+    view = add_modal_for(deps, caller, team_id=team_id)
     if view is not None:
         client.views_push(trigger_id=body["trigger_id"], view=view)
 
@@ -281,24 +301,27 @@ def undone_text(behavior, count: int) -> str:
     )
 
 
-def undo_from_text(context, client, respond, rest: str) -> None:
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+def undo_from_text(deps: Deps, caller: Caller, client, respond, rest: str) -> None:
+    """`/behavior undo [B-5]`."""
     words = rest.split()
     if len(words) > 1:
         raise UsageError("Undo takes at most one behavior, e.g. `B-5`.", usage=UNDO_USAGE)
     with deps.session() as session:
         row, behavior = undo_behavior_log(
-            session, team_id=team_id, user_id=user_id, ref=words[0] if words else None
+            session,
+            team_id=caller.team_id,
+            user_id=caller.user_id,
+            ref=words[0] if words else None,
         )
-    confirm_undone(context, client, respond, undone_text(behavior, row.count))
+    confirm_undone(caller, client, respond, undone_text(behavior, row.count))
 
 
-def handle_undo_button(ack, body, context, client, respond):
+def handle_undo_button(ack, body, caller: Caller, client, respond):
     ack()
-    undone = undo_from_button(body, context, respond, undo=undo_behavior_log, id_keyword="log_id")
+    undone = undo_from_button(body, caller, respond, undo=undo_behavior_log, id_keyword="log_id")
     if undone is not None:
         row, behavior = undone
-        confirm_undone(context, client, respond, undone_text(behavior, row.count))
+        confirm_undone(caller, client, respond, undone_text(behavior, row.count))
 
 
 def home_contribution(session, *, team_id: str, user_id: str):
@@ -313,7 +336,7 @@ def home_contribution(session, *, team_id: str, user_id: str):
 
 def register(app: App) -> None:
     app.command("/behavior")(handle_behavior_command)
-    app.view(ADD_CALLBACK_ID)(handle_add_submission)
-    app.view(LOG_CALLBACK_ID)(handle_log_submission)
-    app.action(ADD_OPEN_ACTION)(handle_add_open)
-    app.action(BEHAVIOR_LOG_UNDO_ACTION)(handle_undo_button)
+    app.view(BehaviorCallback.ADD)(handle_add_submission)
+    app.view(BehaviorCallback.LOG)(handle_log_submission)
+    app.action(BehaviorAction.ADD_OPEN)(handle_add_open)
+    app.action(UndoAction.BEHAVIOR_LOG)(handle_undo_button)

@@ -1,5 +1,5 @@
-"""`/behavior link B-5 <kpi> [department]` and `/behavior show B-5` (spec §9): a behavior's
-weekly counts against a KPI, best lag by Spearman ρ, with a chart. Correlation, not causation."""
+"""`/behavior link B-5 <kpi> [department]` and `/behavior show B-5`: a behavior's weekly counts
+against a KPI, best lag by Spearman ρ, with a chart. Correlation, not causation."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from slackapp.blocks.common import as_dicts, context, escape, header, section
 from slackapp.blocks.insights import CAUTION, correlation_text
 from slackapp.listeners.kpi_targets import split_kpi_name
 from slackapp.replies import UsageError, reply
+from slackapp.roles import Caller
 from storage.behavior_correlation import correlate, link_behavior
 from storage.behaviors import get_behavior
 from storage.departments import department_by_id, find_department, require_head
@@ -24,8 +25,8 @@ SHOW_USAGE = "`/behavior show B-5` — the behavior against its KPI, with a char
 VERBS = ("link", "show")
 
 
-def link_from_text(context_, client, respond, rest: str) -> None:
-    deps, team_id, user_id = context_["deps"], context_["team_id"], context_["user_id"]
+def link_from_text(deps, caller: Caller, respond, rest: str) -> None:
+    team_id = caller.team_id
     words = rest.split()
     if len(words) < 2:
         raise UsageError("Say which behavior and which KPI.", usage=LINK_USAGE)
@@ -44,13 +45,20 @@ def link_from_text(context_, client, respond, rest: str) -> None:
             scope, where = dept.id, dept.name
         own = department_by_id(s, team_id=team_id, department_id=behavior.department_id)
         require_head(
-            s, **context_["caller"].as_user(s),
-            department=own, action=f"link B-{behavior.number} to a KPI",
-        )  # fmt: skip
+            s,
+            **caller.as_user(s),
+            department=own,
+            action=f"link B-{behavior.number} to a KPI",
+        )
         link_behavior(
-            s, team_id=team_id, actor_id=user_id, behavior=behavior, kpi_name=name,
-            scope=scope, known_names=known,
-        )  # fmt: skip
+            s,
+            team_id=team_id,
+            actor_id=caller.user_id,
+            behavior=behavior,
+            kpi_name=name,
+            scope=scope,
+            known_names=known,
+        )
     reply(
         respond,
         f":link: *B-{behavior.number}* is now compared with `{name}` ({escape(where)}). "
@@ -58,8 +66,7 @@ def link_from_text(context_, client, respond, rest: str) -> None:
     )
 
 
-def show_from_text(context_, client, respond, command: dict, rest: str) -> None:
-    deps, team_id = context_["deps"], context_["team_id"]
+def show_from_text(deps, team_id: str, client, respond, command: dict, rest: str) -> None:
     ref = rest.strip()
     if not ref or " " in ref:
         raise UsageError("Say which behavior, e.g. `B-5`.", usage=SHOW_USAGE)
@@ -119,9 +126,12 @@ def _chart(client, command: dict, bc) -> str | None:
     )
     try:
         return _share_chart(
-            client, channel_id=command["channel_id"], user_id=command["user_id"], png=png,
+            client,
+            channel_id=command["channel_id"],
+            user_id=command["user_id"],
+            png=png,
             name=f"{bc.link.kpi_name}-vs-B-{b.number}",
-        )  # fmt: skip
+        )
     except SlackApiError as exc:
         log.warning("behavior chart upload failed: %s", exc.response.get("error"))
         return f"The chart could not be uploaded ({exc.response.get('error')})."

@@ -7,30 +7,27 @@ import json
 import logging
 
 from slack_bolt import App
-from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, StaticSelectElement
-from slack_sdk.models.views import View
 
 from slackapp.blocks.checkin_form import (
-    CHECKIN_UNDO_ACTION,
     FIELDS,
-    FORM_CALLBACK_ID,
+    CheckinAction,
+    CheckinView,
     checkin_form,
+    checkin_modal,
     confirmation_blocks,
+    no_key_results_modal,
     page_count,
+    read_checkin_modal,
 )
-from slackapp.blocks.common import (
-    OPTIONS_MAX,
-    as_dicts,
-    cut,
-    escape,
-    modal,
-    notice_modal,
-    plain,
-)
+from slackapp.blocks.common import as_dicts, cut, escape
+from slackapp.blocks.undo import UndoAction
 from slackapp.command_parsing import CHECKIN_USAGE, checkin_value_example, parse_checkin_text
+from slackapp.context import Deps
 from slackapp.form_errors import block_errors
+from slackapp.home_refresher import refresh_home
 from slackapp.listeners import away
 from slackapp.replies import UsageError, explain, guarded, reply
+from slackapp.roles import Caller
 from slackapp.undo import confirm_undone, undo_from_button
 from storage.checkins import CheckinEntry, record_checkin, record_checkins, undo_checkin
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
@@ -38,7 +35,6 @@ from storage.models import KeyResult
 from storage.numbers import format_number, parse_number
 from storage.objectives import get_key_result, key_results_owned_by, kr_progress
 
-CALLBACK_ID = "checkin_submit"
 UNDO_USAGE = (
     "`/checkin undo` (your latest check-in) or `/checkin undo KR-34` (your latest on KR-34), "
     "within 24 hours"
@@ -46,86 +42,15 @@ UNDO_USAGE = (
 log = logging.getLogger(__name__)
 
 
-def kr_option(kr: KeyResult) -> Option:
-    return Option(value=str(kr.number), text=cut(f"KR-{kr.number} {kr.title}", 75))
-
-
-def checkin_modal(krs: list[KeyResult], selected: KeyResult | None = None) -> View:
-    if selected is None and len(krs) == 1:
-        selected = krs[0]
-    options = [kr_option(k) for k in krs[:OPTIONS_MAX]]
-    if selected is not None and all(o.value != str(selected.number) for o in options):
-        options = [kr_option(selected), *options[: OPTIONS_MAX - 1]]
-    confidence = [Option(value=str(i), text=f"{i}/10") for i in range(10, 0, -1)]
-    initial_conf = None
-    if selected is not None and selected.last_confidence:
-        initial_conf = confidence[10 - selected.last_confidence]
-    kpi_hint = (
-        f"KR-{selected.number} takes its value from the KPI `{selected.kpi_name}`: leave it blank."
-        if selected is not None and selected.kpi_name
-        else "Numbers like 45, -3, 1,234.5 or 12%. Leave blank for a KPI-bound key result."
-    )
-    return modal(
-        "Check in",
-        callback_id=CALLBACK_ID,
-        submit="Save",
-        blocks=[
-            InputBlock(
-                block_id="kr",
-                label=plain("Key result"),
-                element=StaticSelectElement(
-                    action_id="value",
-                    options=options,
-                    initial_option=kr_option(selected) if selected else None,
-                ),
-            ),
-            InputBlock(
-                block_id="value",
-                label=plain("Current value"),
-                optional=True,
-                hint=plain(kpi_hint, 2000),
-                element=PlainTextInputElement(action_id="value", max_length=40),
-            ),
-            InputBlock(
-                block_id="confidence",
-                label=plain("Confidence"),
-                hint=plain("1–3 off track · 4–6 at risk · 7–10 on track", 2000),
-                element=StaticSelectElement(
-                    action_id="value", options=confidence, initial_option=initial_conf
-                ),
-            ),
-            InputBlock(
-                block_id="note",
-                label=plain("Note"),
-                optional=True,
-                element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000),
-            ),
-            InputBlock(
-                block_id="blocker",
-                label=plain("Blocked on / need help from"),
-                optional=True,
-                hint=plain(
-                    "Stays open in /okr show and the digest until a later check-in leaves this "
-                    "blank. Heads can turn it into an ask of another department.",
-                    2000,
-                ),
-                element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000),
-            ),
-        ],
-    )
-
-
-def no_key_results_modal() -> View:
-    return notice_modal(
-        "Check in",
-        "You don't own any active key results yet. A department head assigns them in `/okr new`.",
-    )
-
-
 def open_checkin_modal(
-    context, client, trigger_id: str, selected_number: int | None = None
+    deps: Deps,
+    client,
+    trigger_id: str,
+    *,
+    team_id: str,
+    user_id: str,
+    selected_number: int | None = None,
 ) -> None:
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     with deps.session() as session:
         krs = [kr for kr, _ in key_results_owned_by(session, team_id=team_id, user_id=user_id)]
         selected = next((k for k in krs if k.number == selected_number), None)
@@ -139,15 +64,14 @@ def open_checkin_modal(
     client.views_open(trigger_id=trigger_id, view=view)
 
 
-def owned_key_results(context) -> list[KeyResult]:
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+def owned_key_results(deps: Deps, *, team_id: str, user_id: str) -> list[KeyResult]:
     with deps.session() as session:
         return [kr for kr, _ in key_results_owned_by(session, team_id=team_id, user_id=user_id)]
 
 
-def open_checkin_form(context, client, trigger_id: str) -> None:
+def open_checkin_form(deps: Deps, client, trigger_id: str, *, team_id: str, user_id: str) -> None:
     """Every active key result the user owns, in one form (paged past Slack's block limit)."""
-    krs = owned_key_results(context)
+    krs = owned_key_results(deps, team_id=team_id, user_id=user_id)
     client.views_open(
         trigger_id=trigger_id, view=checkin_form(krs) if krs else no_key_results_modal()
     )
@@ -168,29 +92,34 @@ def confirmation(kr: KeyResult, blocker: str = "") -> str:
     return text
 
 
-def handle_checkin_command(ack, command, context, client, respond):
+def handle_checkin_command(
+    ack, command, deps: Deps, caller: Caller, team_id: str, user_id: str, client, respond
+):
     text = (command.get("text") or "").strip()
+    first = text.split()[0].lower() if text else ""
     if not text:
         ack()
-        open_checkin_form(context, client, command["trigger_id"])
-        return
-    if text.split()[0].lower() == "undo":
+        open_checkin_form(deps, client, command["trigger_id"], team_id=team_id, user_id=user_id)
+    elif first == "undo":
         ack()
         guarded(
             respond,
             f"/checkin {text}",
             UNDO_USAGE,
-            lambda: undo_from_text(context, client, respond, text),
+            lambda: undo_from_text(caller, client, respond, text),
         )
-        return
-    if text.split()[0].lower() in away.VERBS:
+    elif first in away.VERBS:
         ack()
-        away.handle_away_text(context, client, respond, text)
-        return
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
-    # A check-in is stored before Slack hears it arrived: a process killed just after the ack can
-    # then never lose a check-in its author saw accepted. The write takes milliseconds (the
-    # caller's users.info facts are cached), well inside Slack's 3 seconds.
+        away.handle_away_text(deps, client, respond, text, team_id=team_id, user_id=user_id)
+    else:
+        checkin_from_text(ack, respond, text, caller=caller, client=client)
+
+
+def checkin_from_text(ack, respond, text: str, *, caller: Caller, client) -> None:
+    """`/checkin KR-34 45 7/10 [note]`. The check-in is stored before Slack hears it arrived: a
+    process killed just after the ack can then never lose a check-in its author saw accepted.
+    The write takes milliseconds (the caller's users.info facts are cached), well inside
+    Slack's 3 seconds."""
     acked = False
 
     def answer(**kwargs):
@@ -200,72 +129,72 @@ def handle_checkin_command(ack, command, context, client, respond):
             acked = True
         respond(**kwargs)
 
-    def run():
-        parsed = parse_checkin_text(text)
-        value = parse_number(parsed.value_text) if parsed.value_text is not None else None
-        with deps.session() as session:
-            try:
-                row, kr = record_checkin(
-                    session,
-                    **context["caller"].as_user(session),
-                    ref=parsed.ref,
-                    value=value,
-                    confidence=parsed.confidence,
-                    note=parsed.note,
-                    blocker=parsed.blocker,
-                )
-            except DomainError as exc:
-                if exc.field != "value":
-                    raise
-                kr = get_key_result(session, team_id=team_id, ref=parsed.ref)
-                example = checkin_value_example(kr.number, kpi_bound=bool(kr.kpi_name))
-                raise UsageError(f"{exc.message[:-1]}, {example}.", field="value") from None
-        message = confirmation(kr, row.blocker)
-        reply(answer, message, as_dicts(confirmation_blocks([(message, row.id)])))
-        from slackapp.listeners.app_home import refresh_home
-
-        refresh_home(deps, client, team_id=team_id, user_id=user_id)
-
     try:
-        guarded(answer, f"/checkin {text}", CHECKIN_USAGE, run)
+        guarded(
+            answer,
+            f"/checkin {text}",
+            CHECKIN_USAGE,
+            lambda: _record_text_checkin(answer, text, caller=caller, client=client),
+        )
     finally:
         if not acked:  # an unexpected error: Slack still gets its answer in time
             ack()
 
 
-def handle_checkin_submission(ack, view, context, client):
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
-    values = view["state"]["values"]
-    number = ((values.get("kr", {}).get("value", {}).get("selected_option")) or {}).get("value")
-    raw_value = (values.get("value", {}).get("value", {}).get("value") or "").strip()
-    conf = ((values.get("confidence", {}).get("value", {}).get("selected_option")) or {}).get(
-        "value"
-    )
-    note = values.get("note", {}).get("value", {}).get("value") or ""
-    blocker = values.get("blocker", {}).get("value", {}).get("value") or ""
-    value = None
-    if raw_value:
+def _record_text_checkin(answer, text: str, *, caller: Caller, client) -> None:
+    parsed = parse_checkin_text(text)
+    value = parse_number(parsed.value_text) if parsed.value_text is not None else None
+    deps, team_id = caller.deps, caller.team_id
+    with deps.session() as session:
         try:
-            value = parse_number(raw_value)
+            row, kr = record_checkin(
+                session,
+                **caller.as_user(session),
+                ref=parsed.ref,
+                value=value,
+                confidence=parsed.confidence,
+                note=parsed.note,
+                blocker=parsed.blocker,
+            )
+        except DomainError as exc:
+            if exc.field != "value":
+                raise
+            kr = get_key_result(session, team_id=team_id, ref=parsed.ref)
+            example = checkin_value_example(kr.number, kpi_bound=bool(kr.kpi_name))
+            raise UsageError(f"{exc.message[:-1]}, {example}.", field="value") from None
+    message = confirmation(kr, row.blocker)
+    reply(answer, message, as_dicts(confirmation_blocks([(message, row.id)])))
+    refresh_home(deps, client, team_id=team_id, user_id=caller.user_id)
+
+
+def handle_checkin_submission(
+    ack, view, deps: Deps, caller: Caller, team_id: str, user_id: str, client
+):
+    submitted = read_checkin_modal(view["state"]["values"])
+    value = None
+    if submitted["value"]:
+        try:
+            value = parse_number(submitted["value"])
         except DomainError as exc:
             ack(response_action="errors", errors={"value": exc.message})
             return
+    conf = submitted["confidence"]
     try:
         with deps.session() as session:
             row, kr = record_checkin(
                 session,
-                **context["caller"].as_user(session),
-                ref=f"KR-{number}",
+                **caller.as_user(session),
+                ref=f"KR-{submitted['kr']}",
                 value=value,
                 confidence=int(conf) if conf else None,
-                note=note,
-                blocker=blocker,
+                note=submitted["note"],
+                blocker=submitted["blocker"],
             )
     except PermissionDenied as exc:
         ack(response_action="errors", errors={"kr": explain(exc)[:2000]})
         return
     except DomainError as exc:
-        field = exc.field if exc.field in ("value", "confidence", "note", "blocker") else "kr"
+        field = exc.field if exc.field in FIELDS else "kr"
         ack(response_action="errors", errors={field: exc.message[:2000]})
         return
     ack()
@@ -273,8 +202,6 @@ def handle_checkin_submission(ack, view, context, client):
     client.chat_postMessage(
         channel=user_id, text=text[:3000], blocks=as_dicts(confirmation_blocks([(text, row.id)]))
     )
-    from slackapp.listeners.app_home import refresh_home
-
     refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
@@ -311,14 +238,15 @@ def _form_page(view) -> int:
     return page if isinstance(page, int) and page >= 0 else 0
 
 
-def handle_form_submission(ack, view, context, client):
+def handle_form_submission(
+    ack, view, deps: Deps, caller: Caller, team_id: str, user_id: str, client
+):
     """Save the page's filled rows in one transaction — or, on any bad row, nothing, with the
     error on that row — then show the next page, or close."""
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     entries = form_entries(view["state"]["values"])
     filled = [e for e in entries if not e.empty]
     page = _form_page(view)
-    krs = owned_key_results(context)
+    krs = owned_key_results(deps, team_id=team_id, user_id=user_id)
     pages = page_count(len(krs))
     if not filled and page + 1 >= pages:
         if page == 0 and entries:
@@ -338,9 +266,7 @@ def handle_form_submission(ack, view, context, client):
     if filled:
         try:
             with deps.session() as session:
-                saved = record_checkins(
-                    session, **context["caller"].as_user(session), entries=filled
-                )
+                saved = record_checkins(session, **caller.as_user(session), entries=filled)
         except FieldErrors as exc:
             ack(response_action="errors", errors=block_errors(exc.errors))
             return
@@ -359,21 +285,25 @@ def handle_form_submission(ack, view, context, client):
         client.chat_postMessage(
             channel=user_id, text=summary[:3000], blocks=as_dicts(confirmation_blocks(lines))
         )
-        from slackapp.listeners.app_home import refresh_home
-
         refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
-def handle_checkin_button(ack, body, context, client):
+def handle_checkin_button(ack, body, deps: Deps, team_id: str, user_id: str, client):
     """Without a key result (App Home's and the reminder's main button): the form for all of
     them; with one (a row's button, a digest's): the modal for that one."""
     ack()
     value = body["actions"][0].get("value") or ""
     if not value:
-        open_checkin_form(context, client, body["trigger_id"])
+        open_checkin_form(deps, client, body["trigger_id"], team_id=team_id, user_id=user_id)
         return
-    number = int(value) if value.isdigit() else None
-    open_checkin_modal(context, client, body["trigger_id"], number)
+    open_checkin_modal(
+        deps,
+        client,
+        body["trigger_id"],
+        team_id=team_id,
+        user_id=user_id,
+        selected_number=int(value) if value.isdigit() else None,
+    )
 
 
 # --- undo ---------------------------------------------------------------------------------
@@ -390,29 +320,31 @@ def undone_text(kr: KeyResult) -> str:
     )
 
 
-def undo_from_text(context, client, respond, text: str) -> None:
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+def undo_from_text(caller: Caller, client, respond, text: str) -> None:
     words = text.split()[1:]
     if len(words) > 1:
         raise UsageError("Undo takes at most one key result, e.g. `KR-34`.", usage=UNDO_USAGE)
-    with deps.session() as session:
+    with caller.deps.session() as session:
         _, kr = undo_checkin(
-            session, team_id=team_id, user_id=user_id, ref=words[0] if words else None
+            session,
+            team_id=caller.team_id,
+            user_id=caller.user_id,
+            ref=words[0] if words else None,
         )
-    confirm_undone(context, client, respond, undone_text(kr))
+    confirm_undone(caller, client, respond, undone_text(kr))
 
 
-def handle_undo_button(ack, body, context, client, respond):
+def handle_undo_button(ack, body, caller: Caller, client, respond):
     ack()
-    undone = undo_from_button(body, context, respond, undo=undo_checkin, id_keyword="checkin_id")
+    undone = undo_from_button(body, caller, respond, undo=undo_checkin, id_keyword="checkin_id")
     if undone is not None:
         _, kr = undone
-        confirm_undone(context, client, respond, undone_text(kr))
+        confirm_undone(caller, client, respond, undone_text(kr))
 
 
 def register(app: App) -> None:
     app.command("/checkin")(handle_checkin_command)
-    app.view(CALLBACK_ID)(handle_checkin_submission)
-    app.view(FORM_CALLBACK_ID)(handle_form_submission)
-    app.action("checkin_open")(handle_checkin_button)
-    app.action(CHECKIN_UNDO_ACTION)(handle_undo_button)
+    app.view(CheckinView.ONE)(handle_checkin_submission)
+    app.view(CheckinView.ALL)(handle_form_submission)
+    app.action(CheckinAction.OPEN)(handle_checkin_button)
+    app.action(UndoAction.CHECKIN)(handle_undo_button)

@@ -1,5 +1,4 @@
-"""Commitments between departments (spec §8): `/okr ask`, `/okr commit`, `/okr done`,
-`/okr asks`, the heads' Accept / Decline buttons and the decline modal. The asker gets a DM at
+"""Commitments between departments: `/okr ask`, `/okr commit`, `/okr done`, `/okr asks`, the heads' Accept / Decline buttons and the decline modal. The asker gets a DM at
 every change."""
 
 from __future__ import annotations
@@ -13,10 +12,9 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.commitments import (
-    ACCEPT,
-    ASK_CALLBACK,
-    DECLINE,
-    DECLINE_CALLBACK,
+    CommitmentAction,
+    CommitmentCallback,
+    CommitmentField,
     ask_dm,
     ask_modal,
     asker_notice,
@@ -28,6 +26,7 @@ from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.commands import CommandContext
 from slackapp.mentions import split_mentions
 from slackapp.replies import UsageError, explain, reply
+from slackapp.roles import Caller
 from storage import commitments as store
 from storage.departments import (
     department_by_id,
@@ -37,7 +36,7 @@ from storage.departments import (
 )
 from storage.digest_queries import department_names
 from storage.errors import DomainError, FieldErrors, PermissionDenied
-from storage.models import Commitment, Department, KeyResult, Team
+from storage.models import Commitment, CommitmentStatus, Department, KeyResult, Team
 from storage.teams import team_now
 
 log = logging.getLogger(__name__)
@@ -49,10 +48,6 @@ ASKS_USAGE = "`/okr asks [mine|<department>|all]`"
 
 _ASK = re.compile(r"^(?P<head>.+)\s+by\s+(?P<due>\S+)(?:\s+for\s+(?P<kr>\S+))?\s*$", re.I | re.S)
 _COMMIT = re.compile(r"^(?P<ref>\S+)\s+owner\s+(?P<who>.+)$", re.I)
-
-
-def _ids(context):
-    return context["deps"], context["team_id"], context["user_id"]
 
 
 def _today(deps, session, team_id: str):
@@ -82,7 +77,7 @@ def _already(exc: store.AlreadyChanged) -> str:
     """The answer to a change someone else made first (nothing written, nobody notified)."""
     row = exc.commitment
     text = f":information_source: {exc.message}"
-    if row.status == store.DONE and row.done_by:
+    if row.status == CommitmentStatus.DONE and row.done_by:
         text += f" <@{row.done_by}> closed it."
     elif row.owner_id:
         text += f" It is owned by <@{row.owner_id}>."
@@ -92,7 +87,7 @@ def _already(exc: store.AlreadyChanged) -> str:
 def ask_from_text(ctx: CommandContext, arg: str) -> None:
     """`/okr ask …`; `/okr ask` alone opens the form."""
     if not arg.strip():
-        open_ask_modal(ctx.context, ctx.client, ctx.trigger_id)
+        open_ask_modal(ctx.deps, ctx.client, ctx.trigger_id, team_id=ctx.team_id)
         return
     deps, team_id = ctx.deps, ctx.team_id
     m = _ASK.match(arg.strip())
@@ -104,8 +99,15 @@ def ask_from_text(ctx: CommandContext, arg: str) -> None:
         def run():
             dept, what = store.split_department(session, team_id=team_id, text=m.group("head"))
             due = store.parse_due_date(m.group("due"), today=today)
-            return create_ask(ctx.context, session, department=dept, what=what, due_date=due,
-                              key_result_ref=m.group("kr"), today=today)  # fmt: skip
+            return create_ask(
+                ctx.caller,
+                session,
+                department=dept,
+                what=what,
+                due_date=due,
+                key_result_ref=m.group("kr"),
+                today=today,
+            )
 
         made = _with_usage(ASK_USAGE, run)
     reply(ctx.respond, announce_ask(ctx.client, made))
@@ -120,14 +122,20 @@ class MadeAsk:
 
 
 def create_ask(
-    context, session, *, department, what: str, due_date, key_result_ref, today
+    caller: Caller, session, *, department, what: str, due_date, key_result_ref, today
 ) -> MadeAsk:
     """The commitment `/okr ask` and its form both create, by the person asking."""
-    team_id, user_id = context["team_id"], context["user_id"]
-    admin = context["caller"].is_admin(session)
-    row = store.ask(session, team_id=team_id, asker_id=user_id, is_admin=admin,
-                    department=department, what=what, due_date=due_date,
-                    key_result_ref=key_result_ref, today=today)  # fmt: skip
+    row = store.ask(
+        session,
+        team_id=caller.team_id,
+        asker_id=caller.user_id,  # storage names the actor the asker here
+        is_admin=caller.is_admin(session),
+        department=department,
+        what=what,
+        due_date=due_date,
+        key_result_ref=key_result_ref,
+        today=today,
+    )
     kr_ref = f"KR-{session.get(KeyResult, row.key_result_id).number}" if row.key_result_id else None
     return MadeAsk(row, department, head_ids(session, department_id=department.id), kr_ref)
 
@@ -138,8 +146,9 @@ def announce_ask(client, made: MadeAsk) -> str:
     blocks = as_dicts(ask_dm(row, dept.name, made.kr_ref))
     for head in heads:
         try:
-            client.chat_postMessage(channel=head, text=f"{dept.name} is asked for C-{row.number}",
-                                    blocks=blocks)  # fmt: skip
+            client.chat_postMessage(
+                channel=head, text=f"{dept.name} is asked for C-{row.number}", blocks=blocks
+            )
         except SlackApiError as exc:
             log.warning("ask DM to %s failed: %s", head, exc.response.get("error"))
     who = " and ".join(f"<@{h}>" for h in heads[:5]) or "nobody yet (it has no head)"
@@ -151,21 +160,30 @@ def announce_ask(client, made: MadeAsk) -> str:
 
 
 def open_ask_modal(
-    context, client, trigger_id: str, *, what: str = "", department=None, kr_ref=None
+    deps, client, trigger_id: str, *, team_id: str, what: str = "", department=None, kr_ref=None
 ) -> None:
     """The `/okr ask` form, prefilled (a blocker from the digest, the department it names)."""
-    deps, team_id, _ = _ids(context)
     with deps.session() as session:
         depts = departments_in(session, team_id=team_id, ids=None)
         today = _today(deps, session, team_id)
-    view = ask_modal(depts, what=what, department=department, kr_ref=kr_ref,
-                     due=today + timedelta(days=7), what_max=store.WHAT_MAX)  # fmt: skip
+    view = ask_modal(
+        depts,
+        what=what,
+        department=department,
+        kr_ref=kr_ref,
+        due=today + timedelta(days=7),
+        what_max=store.WHAT_MAX,
+    )
     client.views_open(trigger_id=trigger_id, view=view)
 
 
 # The form's fields by the domain field names storage reports.
-_ASK_FIELDS = {"department": "department", "what": "what", "due_date": "due_date",
-               "key_result": "kr"}  # fmt: skip
+_ASK_FIELDS = {
+    "department": CommitmentField.DEPARTMENT,
+    "what": CommitmentField.WHAT,
+    "due_date": CommitmentField.DUE_DATE,
+    "key_result": CommitmentField.KEY_RESULT,
+}
 
 
 def _ask_block(exc: DomainError) -> str:
@@ -174,31 +192,39 @@ def _ask_block(exc: DomainError) -> str:
         return _ASK_FIELDS[exc.field]
     text = exc.message.lower()
     if "key result" in text:
-        return "kr"
+        return CommitmentField.KEY_RESULT
     if isinstance(exc, PermissionDenied) or "department" in text:
-        return "department"
-    return "what"
+        return CommitmentField.DEPARTMENT
+    return CommitmentField.WHAT
 
 
-def handle_ask_submission(ack, view, context, client):
-    deps, team_id, user_id = _ids(context)
+def handle_ask_submission(ack, view, deps, team_id, user_id, caller, client):
     values = view["state"]["values"]
 
     def field(block: str, key: str = "value"):
         element = (values.get(block) or {}).get("value") or {}
         return element.get(key)
 
-    dept_id = (field("department", "selected_option") or {}).get("value")
-    kr_ref = (field("kr") or "").strip() or None
+    dept_id = (field(CommitmentField.DEPARTMENT, "selected_option") or {}).get("value")
+    kr_ref = (field(CommitmentField.KEY_RESULT) or "").strip() or None
     try:
         with deps.session() as session:
             today = _today(deps, session, team_id)
             if not (dept_id or "").isdigit():
                 raise DomainError("Choose a department.", field="department")
             dept = department_by_id(session, team_id=team_id, department_id=int(dept_id))
-            due = store.parse_due_date(field("due_date", "selected_date") or "", today=today)
-            made = create_ask(context, session, department=dept, what=field("what") or "",
-                              due_date=due, key_result_ref=kr_ref, today=today)  # fmt: skip
+            due = store.parse_due_date(
+                field(CommitmentField.DUE_DATE, "selected_date") or "", today=today
+            )
+            made = create_ask(
+                caller,
+                session,
+                department=dept,
+                what=field(CommitmentField.WHAT) or "",
+                due_date=due,
+                key_result_ref=kr_ref,
+                today=today,
+            )
     except DomainError as exc:
         ack(response_action="errors", errors={_ask_block(exc): explain(exc)[:2000]})
         return
@@ -214,33 +240,39 @@ def commit_from_text(ctx: CommandContext, arg: str) -> None:
     if not m or len(users) != 1:
         raise UsageError("Say which commitment and its new owner.", usage=COMMIT_USAGE)
     with deps.session() as session:
-        admin = ctx.caller.is_admin(session)
         try:
-            row = _with_usage(COMMIT_USAGE, lambda: store.reassign(
-                session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=m.group("ref"),
-                owner_id=users[0]))  # fmt: skip
+            row = _with_usage(
+                COMMIT_USAGE,
+                lambda: store.reassign(
+                    session, **ctx.caller.as_actor(session), ref=m.group("ref"), owner_id=users[0]
+                ),
+            )
         except store.AlreadyChanged as exc:
             reply(respond, _already(exc))
             return
         dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
     _dm(client, row.asker_id, asker_notice(row, dept.name, "reassigned"))
     if row.owner_id != user_id:
-        _dm(client, row.owner_id, f"You now own *C-{row.number}* {escape(row.what[:500])}, due "
-                                  f"{row.due_date.isoformat()} (asked by <@{row.asker_id}>).")  # fmt: skip
+        owned = (
+            f"You now own *C-{row.number}* {escape(row.what[:500])}, due "
+            f"{row.due_date.isoformat()} (asked by <@{row.asker_id}>)."
+        )
+        _dm(client, row.owner_id, owned)
     reply(respond, f"*C-{row.number}* is now owned by <@{row.owner_id}>.")
 
 
 def done_from_text(ctx: CommandContext, arg: str) -> None:
-    deps, team_id, user_id = ctx.deps, ctx.team_id, ctx.user_id
+    deps, team_id = ctx.deps, ctx.team_id
     client, respond = ctx.client, ctx.respond
     ref, _, note = arg.strip().partition(" ")
     if not ref:
         raise UsageError("Say which commitment is done.", usage=DONE_USAGE)
     with deps.session() as session:
-        admin = ctx.caller.is_admin(session)
         try:
-            row = _with_usage(DONE_USAGE, lambda: store.complete(
-                session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=ref, note=note))  # fmt: skip
+            row = _with_usage(
+                DONE_USAGE,
+                lambda: store.complete(session, **ctx.caller.as_actor(session), ref=ref, note=note),
+            )
         except store.AlreadyChanged as exc:
             reply(respond, _already(exc))
             return
@@ -263,8 +295,7 @@ def respond_asks(ctx: CommandContext, arg: str) -> None:
         else:
             dept = find_department(session, team_id=team_id, name=arg.strip())
             if dept is None:
-                raise UsageError(f"There is no department named `{arg.strip()}`.",
-                                  usage=ASKS_USAGE)  # fmt: skip
+                raise UsageError(f"There is no department named `{arg.strip()}`.", usage=ASKS_USAGE)
             title = f"{dept.name}: commitments"
             rows = store.pending(session, team_id=team_id, department_id=dept.id)
         names = department_names(session, team_id=team_id)
@@ -276,15 +307,12 @@ def respond_asks(ctx: CommandContext, arg: str) -> None:
 # ---- Accept / Decline --------------------------------------------------------------------------
 
 
-def handle_accept(ack, body, context, client, respond):
+def handle_accept(ack, body, deps, team_id, user_id, caller, client, respond):
     ack()
-    deps, team_id, user_id = _ids(context)
     ref = (body["actions"][0].get("value") or "")[:20]
     try:
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
-            decision = store.accept(session, team_id=team_id, actor_id=user_id, is_admin=admin,
-                                    ref=ref)  # fmt: skip
+            decision = store.accept(session, **caller.as_actor(session), ref=ref)
             row = decision.commitment
             dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
     except DomainError as exc:
@@ -294,25 +322,32 @@ def handle_accept(ack, body, context, client, respond):
         who = "You" if row.decided_by == user_id else f"<@{row.decided_by}>"
         reply(respond, f"*C-{row.number}* was already {row.status} — {who} answered first.")
         return
-    respond(text=f"You accepted C-{row.number}.", blocks=as_dicts(decided_dm(row, dept.name, True)),
-            replace_original=True)  # fmt: skip
+    respond(
+        text=f"You accepted C-{row.number}.",
+        blocks=as_dicts(decided_dm(row, dept.name, True)),
+        replace_original=True,
+    )
     _dm(client, row.asker_id, asker_notice(row, dept.name, "accepted"))
 
 
-def handle_decline_button(ack, body, context, client, respond):
+def handle_decline_button(ack, body, deps, team_id, user_id, caller, client, respond):
     ack()
-    deps, team_id, user_id = _ids(context)
     ref = (body["actions"][0].get("value") or "")[:20]
     try:
         with deps.session() as session:
             row = store.get_commitment(session, team_id=team_id, ref=ref)
-            admin = context["caller"].is_admin(session)
-            store.require_owing_head(session, row=row, user_id=user_id, is_admin=admin,
-                                      action=f"decline C-{row.number}")  # fmt: skip
+            # Takes no team (the row has it), so not the caller's actor keywords.
+            store.require_owing_head(
+                session,
+                row=row,
+                user_id=user_id,
+                is_admin=caller.is_admin(session),
+                action=f"decline C-{row.number}",
+            )
     except DomainError as exc:
         reply(respond, f":warning: {exc.message}")
         return
-    if row.status != store.OPEN:
+    if row.status != CommitmentStatus.OPEN:
         reply(respond, f"*C-{row.number}* was already {row.status}.")
         return
     client.views_open(
@@ -320,33 +355,32 @@ def handle_decline_button(ack, body, context, client, respond):
     )
 
 
-def handle_decline_submission(ack, view, context, client):
-    deps, team_id, user_id = _ids(context)
+def handle_decline_submission(ack, view, deps, team_id, caller, client):
     ref = (view.get("private_metadata") or "")[:20]
-    reason = ((view["state"]["values"].get("reason") or {}).get("value") or {}).get("value") or ""
+    values = view["state"]["values"]
+    reason = ((values.get(CommitmentField.REASON) or {}).get("value") or {}).get("value") or ""
     try:
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
-            decision = store.decline(session, team_id=team_id, actor_id=user_id, is_admin=admin,
-                                     ref=ref, reason=reason)  # fmt: skip
+            decision = store.decline(session, **caller.as_actor(session), ref=ref, reason=reason)
             row = decision.commitment
             dept = department_by_id(session, team_id=team_id, department_id=row.department_id)
     except FieldErrors as exc:
-        ack(response_action="errors", errors={"reason": "; ".join(exc.errors.values())[:2000]})
+        message = "; ".join(exc.errors.values())
+        ack(response_action="errors", errors={CommitmentField.REASON: message[:2000]})
         return
     except DomainError as exc:
-        ack(response_action="errors", errors={"reason": exc.message[:2000]})
+        ack(response_action="errors", errors={CommitmentField.REASON: exc.message[:2000]})
         return
     if not decision.won:
-        ack(response_action="errors",
-            errors={"reason": f"C-{row.number} was already {row.status} by someone else."})  # fmt: skip
+        lost = f"C-{row.number} was already {row.status} by someone else."
+        ack(response_action="errors", errors={CommitmentField.REASON: lost})
         return
     ack()
     _dm(client, row.asker_id, asker_notice(row, dept.name, "declined"))
 
 
 def register(app: App) -> None:
-    app.action(ACCEPT)(handle_accept)
-    app.action(DECLINE)(handle_decline_button)
-    app.view(DECLINE_CALLBACK)(handle_decline_submission)
-    app.view(ASK_CALLBACK)(handle_ask_submission)
+    app.action(CommitmentAction.ACCEPT)(handle_accept)
+    app.action(CommitmentAction.DECLINE)(handle_decline_button)
+    app.view(CommitmentCallback.DECLINE)(handle_decline_submission)
+    app.view(CommitmentCallback.ASK)(handle_ask_submission)

@@ -1,4 +1,4 @@
-"""`/okr dept create|list|add|head` (spec §3)."""
+"""`/okr dept create|list|add|head`: departments, their heads and members."""
 
 from __future__ import annotations
 

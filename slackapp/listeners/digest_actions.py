@@ -12,27 +12,22 @@ import logging
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import ActionsBlock, ButtonElement, InputBlock, PlainTextInputElement
 
-from slackapp.blocks.common import as_dicts, cut, error_reply, escape, modal, plain, section
-from slackapp.blocks.digest import ASK_ACTION, COMMENT_ACTION, NUDGE_ACTION
+from slackapp.blocks.common import as_dicts, cut, error_reply, escape, section
+from slackapp.blocks.digest import COMMENT_BLOCK, DigestAction, DigestView, comment_modal, nudge_dm
+from slackapp.context import Deps
 from slackapp.listeners.commitments import open_ask_modal
 from slackapp.replies import explain, reply
+from slackapp.roles import Caller
 from storage.checkins import blocker_to_ask, guess_department
 from storage.errors import DomainError
-from storage.kr_comments import COMMENT_MAX, add_comment
+from storage.kr_comments import add_comment
 from storage.models import Team
 from storage.nudges import nudge
 from storage.objectives import key_result_for_head
 from storage.teams import team_now, team_zone
 
 log = logging.getLogger(__name__)
-
-COMMENT_CALLBACK = "digest_comment_submit"
-
-
-def _ids(context):
-    return context["deps"], context["team_id"], context["user_id"]
 
 
 def _pressed(body) -> str:
@@ -53,38 +48,17 @@ def refuse(respond, pressed: str, exc: DomainError | str) -> None:
 # ---- Nudge -------------------------------------------------------------------------------------
 
 
-def nudge_dm(kr, head_id: str) -> list:
-    return [
-        section(
-            f":wave: <@{head_id}> asks for an update on *KR-{kr.number}* "
-            f"{escape(cut(kr.title, 150))}. Check in with its current value, your confidence and "
-            "what you are blocked on, if anything."
-        ),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text="Check in",
-                    action_id="checkin_open",
-                    value=str(kr.number),
-                    style="primary",
-                )  # fmt: skip
-            ]
-        ),
-    ]
-
-
-def handle_nudge(ack, body, context, client, respond):
+def handle_nudge(
+    ack, body, deps: Deps, caller: Caller, team_id: str, user_id: str, client, respond
+):
     ack()
-    deps, team_id, user_id = _ids(context)
     value = _pressed(body)
     pressed = f"Nudge {value}"
     try:
         with deps.session() as session:
             team = session.get(Team, team_id)
             today = team_now(team, deps.settings.loyalty_timezone).date()
-            admin = context["caller"].is_admin(session)
-            result = nudge(session, team_id=team_id, actor_id=user_id, is_admin=admin, ref=value,
-                           today=today)  # fmt: skip
+            result = nudge(session, **caller.as_actor(session), ref=value, today=today)
             kr = result.key_result
             if result.created:
                 # Inside the transaction: if Slack refuses the DM, no nudge is recorded and a
@@ -117,37 +91,14 @@ def handle_nudge(ack, body, context, client, respond):
 # ---- Comment -----------------------------------------------------------------------------------
 
 
-def comment_modal(kr) -> object:
-    return modal(
-        f"Comment on KR-{kr.number}",
-        [
-            section(f"*KR-{kr.number}* {escape(cut(kr.title, 200))} · owner <@{kr.owner_id}>"),
-            InputBlock(
-                block_id="comment",
-                label=plain("Comment"),
-                hint=plain(
-                    "Kept on the key result (shown in /okr show) and sent to its owner.", 2000
-                ),
-                element=PlainTextInputElement(
-                    action_id="value", multiline=True, max_length=COMMENT_MAX
-                ),
-            ),
-        ],
-        callback_id=COMMENT_CALLBACK,
-        submit="Comment",
-        private_metadata=f"KR-{kr.number}",
-    )
-
-
-def handle_comment_button(ack, body, context, client, respond):
+def handle_comment_button(ack, body, deps: Deps, caller: Caller, client, respond):
     ack()
-    deps, team_id, user_id = _ids(context)
     value = _pressed(body)
     try:
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
-            kr, _ = key_result_for_head(session, team_id=team_id, user_id=user_id, is_admin=admin,
-                                        ref=value, action="comment on a key result")  # fmt: skip
+            kr, _ = key_result_for_head(
+                session, **caller.as_user(session), ref=value, action="comment on a key result"
+            )
             view = comment_modal(kr)
     except DomainError as exc:
         refuse(respond, f"Comment {value}", exc)
@@ -155,17 +106,15 @@ def handle_comment_button(ack, body, context, client, respond):
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def handle_comment_submission(ack, view, context, client):
-    deps, team_id, user_id = _ids(context)
+def handle_comment_submission(ack, view, deps: Deps, caller: Caller, user_id: str, client):
     ref = (view.get("private_metadata") or "")[:20]
-    text = ((view["state"]["values"].get("comment") or {}).get("value") or {}).get("value") or ""
+    comment = view["state"]["values"].get(COMMENT_BLOCK) or {}
+    text = (comment.get("value") or {}).get("value") or ""
     try:
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
-            row, kr = add_comment(session, team_id=team_id, actor_id=user_id, is_admin=admin,
-                                  ref=ref, text=text)  # fmt: skip
+            row, kr = add_comment(session, **caller.as_actor(session), ref=ref, text=text)
     except DomainError as exc:
-        ack(response_action="errors", errors={"comment": explain(exc)[:2000]})
+        ack(response_action="errors", errors={COMMENT_BLOCK: explain(exc)[:2000]})
         return
     ack()
     if kr.owner_id == user_id:
@@ -176,9 +125,10 @@ def handle_comment_submission(ack, view, context, client):
     )
     try:
         client.chat_postMessage(
-            channel=kr.owner_id, text=f"A comment on KR-{kr.number}",
+            channel=kr.owner_id,
+            text=f"A comment on KR-{kr.number}",
             blocks=as_dicts([section(message)]),
-        )  # fmt: skip
+        )
     except SlackApiError as exc:  # the comment is kept; /okr show has it
         log.warning("comment DM to %s failed: %s", kr.owner_id, exc.response.get("error"))
 
@@ -186,31 +136,37 @@ def handle_comment_submission(ack, view, context, client):
 # ---- Turn into ask -----------------------------------------------------------------------------
 
 
-def handle_blocker_ask(ack, body, context, client, respond):
+def handle_blocker_ask(ack, body, deps: Deps, caller: Caller, team_id: str, client, respond):
     ack()
-    deps, team_id, user_id = _ids(context)
     value = _pressed(body)
     ref, _, checkin_id = value.partition("|")
     try:
         if not checkin_id.isdigit():
             raise DomainError("That button does not name a blocker.")
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
-            kr, row, dept = blocker_to_ask(session, team_id=team_id, user_id=user_id,
-                                           is_admin=admin, ref=ref,
-                                           checkin_id=int(checkin_id))  # fmt: skip
-            guess = guess_department(session, team_id=team_id, text=row.blocker,
-                                     exclude_id=dept.id if dept else None)  # fmt: skip
+            kr, row, dept = blocker_to_ask(
+                session, **caller.as_user(session), ref=ref, checkin_id=int(checkin_id)
+            )
+            guess = guess_department(
+                session, team_id=team_id, text=row.blocker, exclude_id=dept.id if dept else None
+            )
             what = row.blocker
     except DomainError as exc:
         refuse(respond, f"Turn into ask {value}", exc)
         return
-    open_ask_modal(context, client, body["trigger_id"], what=what, department=guess,
-                   kr_ref=f"KR-{kr.number}")  # fmt: skip
+    open_ask_modal(
+        deps,
+        client,
+        body["trigger_id"],
+        team_id=team_id,
+        what=what,
+        department=guess,
+        kr_ref=f"KR-{kr.number}",
+    )
 
 
 def register(app: App) -> None:
-    app.action(NUDGE_ACTION)(handle_nudge)
-    app.action(COMMENT_ACTION)(handle_comment_button)
-    app.view(COMMENT_CALLBACK)(handle_comment_submission)
-    app.action(ASK_ACTION)(handle_blocker_ask)
+    app.action(DigestAction.NUDGE)(handle_nudge)
+    app.action(DigestAction.COMMENT)(handle_comment_button)
+    app.view(DigestView.COMMENT)(handle_comment_submission)
+    app.action(DigestAction.ASK)(handle_blocker_ask)

@@ -13,12 +13,9 @@ from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.feedback import (
-    ASSIGN,
-    ASSIGN_CALLBACK,
-    CLOSE,
-    CLOSE_CALLBACK,
-    LOG_CALLBACK,
-    TAKE,
+    FeedbackAction,
+    FeedbackCallback,
+    FeedbackField,
     assign_modal,
     close_modal,
     followup_after,
@@ -32,16 +29,16 @@ from slackapp.feedback_notify import announce_followups, refresh_heads_messages
 from slackapp.listeners.praise_shortcut import linked_message, message_text
 from slackapp.mentions import split_mentions
 from slackapp.replies import UsageError, guarded, reply
+from slackapp.roles import Caller
 from storage import feedback as fstore
 from storage import followups as store
 from storage.departments import find_department
 from storage.errors import DomainError, FieldErrors
 from storage.feedback_figures import refresh_for_followup
-from storage.models import Department, Followup, utcnow
+from storage.models import Department, Followup, FollowUpStatus, utcnow
 
 log = logging.getLogger(__name__)
 
-SHORTCUT_ID = "log_customer_feedback"
 TAKE_USAGE = "`/feedback take F-3`"
 ASSIGN_USAGE = "`/feedback assign F-3 @user`"
 CLOSE_USAGE = "`/feedback close F-3 contacted|resolved|unreachable|not-needed [note]`"
@@ -68,10 +65,6 @@ Feedback arrives from the *Feedback* tab of the KPI sheet, survey tools (webhook
 _REF_AND_REST = re.compile(r"^(?P<ref>\S+)(?:\s+(?P<rest>.*))?$", re.S)
 
 
-def _ids(context):
-    return context["deps"], context["team_id"], context["user_id"]
-
-
 def _with_usage(usage: str, fn):
     """Domain refusals answered with the usage of the sub-command they came from."""
     try:
@@ -96,8 +89,9 @@ def _refresh_kpis(deps, fu: Followup) -> None:
         with deps.session() as session:
             refresh_for_followup(session, team_id=fu.team_id, received_at=fu.received_at)
     except Exception:  # noqa: BLE001 - the daily job recomputes them
-        log.exception("customer-voice KPIs after F-%s failed; the daily job recomputes them",
-                      fu.number)  # fmt: skip
+        log.exception(
+            "customer-voice KPIs after F-%s failed; the daily job recomputes them", fu.number
+        )
 
 
 def _after_win(deps, client, fu: Followup, what: str, *, skip=None, kpis: bool = True) -> None:
@@ -115,7 +109,7 @@ def _after_win(deps, client, fu: Followup, what: str, *, skip=None, kpis: bool =
 
 def _loser_text(fu: Followup, user_id: str) -> str:
     """What the person who lost a race (or came late) is told."""
-    if fu.status == "closed":
+    if fu.status == FollowUpStatus.CLOSED:
         who = "you" if fu.closed_by == user_id else f"<@{fu.closed_by}>"
         return f"*F-{fu.number}* was already closed ({fu.outcome}) by {who}; nothing changed."
     who = "you" if fu.owner_id == user_id else f"<@{fu.owner_id}>"
@@ -134,33 +128,38 @@ def _context_of(session, fu: Followup):
 # ---- /feedback sub-commands -------------------------------------------------------------------
 
 
-def take_cmd(context, client, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def take_cmd(deps, caller: Caller, respond, arg: str) -> None:
+    user_id = caller.user_id
     ref = arg.strip()
     if not ref or " " in ref:
         raise UsageError("Say which follow-up to take.", usage=TAKE_USAGE)
     with deps.session() as session:
-        caller = context["caller"].as_actor(session)
-        change = _with_usage(TAKE_USAGE, lambda: store.take(session, ref=ref, **caller))
+        actor = caller.as_actor(session)
+        change = _with_usage(TAKE_USAGE, lambda: store.take(session, ref=ref, **actor))
         fu = change.followup
     if not change.won:
         reply(respond, _loser_text(fu, user_id))
         return
-    _after_win(deps, client, fu, f"<@{user_id}> took it.")
-    reply(respond, f":white_check_mark: You took *F-{fu.number}*. Close it with "
-                   f"`/feedback close F-{fu.number} contacted [note]` once you've talked.")  # fmt: skip
+    _after_win(deps, caller.client, fu, f"<@{user_id}> took it.")
+    reply(
+        respond,
+        f":white_check_mark: You took *F-{fu.number}*. Close it with "
+        f"`/feedback close F-{fu.number} contacted [note]` once you've talked.",
+    )
 
 
-def assign_cmd(context, client, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def assign_cmd(deps, caller: Caller, respond, arg: str) -> None:
+    client, user_id = caller.client, caller.user_id
     m = _REF_AND_REST.match(arg.strip())
     users = split_mentions(m.group("rest") or "").users if m else []
     if not m or len(users) != 1:
         raise UsageError("Say which follow-up and who should own it.", usage=ASSIGN_USAGE)
     with deps.session() as session:
-        caller = context["caller"].as_actor(session)
-        change = _with_usage(ASSIGN_USAGE, lambda: store.assign(
-            session, ref=m.group("ref"), owner_id=users[0], **caller))  # fmt: skip
+        actor = caller.as_actor(session)
+        change = _with_usage(
+            ASSIGN_USAGE,
+            lambda: store.assign(session, ref=m.group("ref"), owner_id=users[0], **actor),
+        )
         fu = change.followup
         fb, dept = _context_of(session, fu)
     if not change.won:
@@ -181,28 +180,30 @@ def _tell_new_owner(client, fu: Followup, fb, dept: str, by: str) -> None:
             blocks=as_dicts(
                 [section(f"<@{by}> asked you to follow up *F-{fu.number}*:")]
                 + followup_after(fu, fb, dept, "Yours now.")
-            ),  # fmt: skip
+            ),
         )
     except SlackApiError as exc:
         log.warning("F-%s: DM to the new owner failed: %s", fu.number, exc.response.get("error"))
 
 
-def close_cmd(context, client, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def close_cmd(deps, caller: Caller, respond, arg: str) -> None:
+    user_id = caller.user_id
     parts = arg.strip().split(None, 2)
     if len(parts) < 2:
         raise UsageError("Say which follow-up and how it ended.", usage=CLOSE_USAGE)
     ref, outcome = parts[0], parts[1]
     note = parts[2] if len(parts) > 2 else ""
     with deps.session() as session:
-        caller = context["caller"].as_actor(session)
-        closing = _with_usage(CLOSE_USAGE, lambda: store.close(
-            session, ref=ref, outcome=outcome, note=note, **caller))  # fmt: skip
+        actor = caller.as_actor(session)
+        closing = _with_usage(
+            CLOSE_USAGE,
+            lambda: store.close(session, ref=ref, outcome=outcome, note=note, **actor),
+        )
         fu = closing.followup
     if not closing.won:
         reply(respond, _loser_text(fu, user_id))
         return
-    _after_win(deps, client, fu, f"Closed ({fu.outcome}) by <@{user_id}>.")
+    _after_win(deps, caller.client, fu, f"Closed ({fu.outcome}) by <@{user_id}>.")
     reply(respond, _closed_text(closing))
 
 
@@ -216,27 +217,39 @@ def _closed_text(closing: store.Closing) -> str:
     return f":tada: Closed *F-{fu.number}* ({fu.outcome}).{logged}"
 
 
-def show_cmd(context, respond, arg: str) -> None:
-    deps, team_id, _ = _ids(context)
+def show_cmd(deps, caller: Caller, respond, arg: str) -> None:
+    team_id = caller.team_id
     ref = arg.strip()
     if not ref:
         raise UsageError("Say which follow-up to show.", usage=SHOW_USAGE)
     with deps.session() as session:
         fu = _with_usage(SHOW_USAGE, lambda: store.get_followup(session, team_id=team_id, ref=ref))
         fb, dept = _context_of(session, fu)
-    respond(text=f"F-{fu.number}", blocks=as_dicts(followup_detail(fu, fb, dept, utcnow())),
-            response_type="ephemeral", replace_original=False)  # fmt: skip
+    respond(
+        text=f"F-{fu.number}",
+        blocks=as_dicts(followup_detail(fu, fb, dept, utcnow())),
+        response_type="ephemeral",
+        replace_original=False,
+    )
 
 
-def list_cmd(context, respond, arg: str) -> None:
-    deps, team_id, user_id = _ids(context)
+_LIST_TITLES = {
+    "mine": "Your follow-ups",
+    "open": "Open follow-ups",
+    "overdue": "Overdue follow-ups",
+    "all": "All follow-ups",
+}
+
+
+def list_cmd(deps, caller: Caller, respond, arg: str) -> None:
+    team_id = caller.team_id
     key = arg.strip()
     view = key.lower() or "mine"
     if view == "me":
         view = "mine"
     with deps.session() as session:
         department_id = None
-        if view not in ("mine", "open", "overdue", "all"):
+        if view not in _LIST_TITLES:
             dept = find_department(session, team_id=team_id, name=key)
             if dept is None:
                 raise UsageError(
@@ -244,16 +257,21 @@ def list_cmd(context, respond, arg: str) -> None:
                 )
             view, department_id, title = "department", dept.id, f"{dept.name}: open follow-ups"
         else:
-            title = {"mine": "Your follow-ups", "open": "Open follow-ups",
-                     "overdue": "Overdue follow-ups", "all": "All follow-ups"}[view]  # fmt: skip
+            title = _LIST_TITLES[view]
         now = utcnow()
-        rows, total = store.list_followups(session, team_id=team_id, view=view, user_id=user_id,
-                                           department_id=department_id, now=now)  # fmt: skip
-        fbs = fstore.feedback_of(session, team_id=team_id,
-                                 ids=[r.feedback_id for r in rows if r.feedback_id])  # fmt: skip
-        names = _department_names(session, team_id)
-    lines = [followup_line(r, fbs.get(r.feedback_id), names.get(r.department_id, "no department"),
-                           now) for r in rows]  # fmt: skip
+        rows, total = store.list_followups(
+            session,
+            team_id=team_id,
+            view=view,
+            user_id=caller.user_id,
+            department_id=department_id,
+            now=now,
+        )
+        fbs, names = _feedback_and_departments(session, team_id, rows)
+    lines = [
+        followup_line(r, fbs.get(r.feedback_id), names.get(r.department_id, "no department"), now)
+        for r in rows
+    ]
     blocks = followup_list(title, lines, total, "Nothing here. :tada:")
     respond(text=title, blocks=as_dicts(blocks), response_type="ephemeral", replace_original=False)
 
@@ -262,8 +280,14 @@ def _department_names(session, team_id: str) -> dict[int, str]:
     return fstore.department_names(session, team_id=team_id)
 
 
-def route_cmd(context, respond, arg: str) -> None:
-    deps, team_id, _ = _ids(context)
+def _feedback_and_departments(session, team_id: str, rows: list[Followup]):
+    """The feedback behind each follow-up (by id) and the department names, to list them."""
+    ids = [r.feedback_id for r in rows if r.feedback_id]
+    fbs = fstore.feedback_of(session, team_id=team_id, ids=ids)
+    return fbs, _department_names(session, team_id)
+
+
+def route_cmd(deps, caller: Caller, respond, arg: str) -> None:
     head, sep, dept_name = arg.strip().rpartition(" to ")
     if not sep or not head.strip() or not dept_name.strip():
         raise UsageError("Say which keywords go to which department.", usage=ROUTE_USAGE)
@@ -272,17 +296,24 @@ def route_cmd(context, respond, arg: str) -> None:
     except ValueError:
         keywords = head.split()
     with deps.session() as session:
-        caller = context["caller"].as_actor(session)
-        rows = _with_usage(ROUTE_USAGE, lambda: fstore.add_routes(
-            session, keywords=keywords, department_name=dept_name.strip(), **caller))  # fmt: skip
+        actor = caller.as_actor(session)
+        rows = _with_usage(
+            ROUTE_USAGE,
+            lambda: fstore.add_routes(
+                session, keywords=keywords, department_name=dept_name.strip(), **actor
+            ),
+        )
         dept = session.get(Department, rows[0].department_id)
     words = ", ".join(f"`{escape(r.keyword)}`" for r in rows)
-    reply(respond, f":twisted_rightwards_arrows: Feedback mentioning {words} now goes to "
-                   f"*{escape(dept.name)}*.")  # fmt: skip
+    reply(
+        respond,
+        f":twisted_rightwards_arrows: Feedback mentioning {words} now goes to "
+        f"*{escape(dept.name)}*.",
+    )
 
 
-def routes_cmd(context, respond) -> None:
-    deps, team_id, _ = _ids(context)
+def routes_cmd(deps, caller: Caller, respond, arg: str) -> None:
+    team_id = caller.team_id
     with deps.session() as session:
         rows = fstore.routes(session, team_id=team_id)
         settings = fstore.feedback_settings(session, team_id=team_id)
@@ -292,36 +323,60 @@ def routes_cmd(context, respond) -> None:
             else None
         )
     blocks = routes_list(rows, default.name if default else None)
-    respond(text="Feedback routing", blocks=as_dicts(blocks), response_type="ephemeral",
-            replace_original=False)  # fmt: skip
+    respond(
+        text="Feedback routing",
+        blocks=as_dicts(blocks),
+        response_type="ephemeral",
+        replace_original=False,
+    )
 
 
-def unroute_cmd(context, respond, arg: str) -> None:
-    deps, team_id, _ = _ids(context)
+def unroute_cmd(deps, caller: Caller, respond, arg: str) -> None:
     if not arg.strip():
         raise UsageError("Say which keyword to stop routing.", usage=UNROUTE_USAGE)
     keyword = arg.strip().strip('"')
     with deps.session() as session:
-        caller = context["caller"].as_actor(session)
-        row = _with_usage(UNROUTE_USAGE, lambda: fstore.remove_route(
-            session, keyword=keyword, **caller))  # fmt: skip
+        actor = caller.as_actor(session)
+        row = _with_usage(
+            UNROUTE_USAGE, lambda: fstore.remove_route(session, keyword=keyword, **actor)
+        )
     reply(respond, f"`{escape(row.keyword)}` no longer routes feedback.")
 
 
-def behavior_cmd(context, respond, arg: str) -> None:
-    deps, team_id, _ = _ids(context)
+def behavior_cmd(deps, caller: Caller, respond, arg: str) -> None:
     ref, _, dept_name = arg.strip().partition(" ")
     if not ref:
         raise UsageError("Say which behavior.", usage=BEHAVIOR_USAGE)
     with deps.session() as session:
-        caller = context["caller"].as_actor(session)
-        behavior, dept = _with_usage(BEHAVIOR_USAGE, lambda: store.set_followup_behavior(
-            session, behavior_ref=ref, department_name_text=dept_name, **caller))  # fmt: skip
-    reply(respond, f"Closing a *{escape(dept.name)}* follow-up as contacted or resolved now logs "
-                   f"*B-{behavior.number}* {escape(behavior.description)} for the closer.")  # fmt: skip
+        actor = caller.as_actor(session)
+        behavior, dept = _with_usage(
+            BEHAVIOR_USAGE,
+            lambda: store.set_followup_behavior(
+                session, behavior_ref=ref, department_name_text=dept_name, **actor
+            ),
+        )
+    reply(
+        respond,
+        f"Closing a *{escape(dept.name)}* follow-up as contacted or resolved now logs "
+        f"*B-{behavior.number}* {escape(behavior.description)} for the closer.",
+    )
 
 
-def handle_feedback(ack, command, context, client, respond):
+# Each `/feedback` word and the function that answers it, all called alike.
+SUBCOMMANDS = {
+    "take": take_cmd,
+    "assign": assign_cmd,
+    "close": close_cmd,
+    "show": show_cmd,
+    "list": list_cmd,
+    "route": route_cmd,
+    "routes": routes_cmd,
+    "unroute": unroute_cmd,
+    "behavior": behavior_cmd,
+}
+
+
+def handle_feedback(ack, command, deps, caller, respond):
     ack()
     text = (command.get("text") or "").strip()
     sub, _, rest = text.partition(" ")
@@ -330,24 +385,8 @@ def handle_feedback(ack, command, context, client, respond):
     def run():
         if sub in ("", "help"):
             reply(respond, HELP)
-        elif sub == "take":
-            take_cmd(context, client, respond, rest)
-        elif sub == "assign":
-            assign_cmd(context, client, respond, rest)
-        elif sub == "close":
-            close_cmd(context, client, respond, rest)
-        elif sub == "show":
-            show_cmd(context, respond, rest)
-        elif sub == "list":
-            list_cmd(context, respond, rest)
-        elif sub == "route":
-            route_cmd(context, respond, rest)
-        elif sub == "routes":
-            routes_cmd(context, respond)
-        elif sub == "unroute":
-            unroute_cmd(context, respond, rest)
-        elif sub == "behavior":
-            behavior_cmd(context, respond, rest)
+        elif sub in SUBCOMMANDS:
+            SUBCOMMANDS[sub](deps, caller, respond, rest)
         else:
             raise UsageError(f"`{sub[:40]}` is not a `/feedback` command.", usage=USAGE)
 
@@ -361,13 +400,11 @@ def _ref_of(body) -> str:
     return (body["actions"][0].get("value") or "")[:20]
 
 
-def handle_take_button(ack, body, context, client, respond):
+def handle_take_button(ack, body, deps, user_id, caller, client, respond):
     ack()
-    deps, team_id, user_id = _ids(context)
     try:
         with deps.session() as session:
-            caller = context["caller"].as_actor(session)
-            change = store.take(session, ref=_ref_of(body), **caller)
+            change = store.take(session, ref=_ref_of(body), **caller.as_actor(session))
             fu = change.followup
             fb, dept = _context_of(session, fu)
     except DomainError as exc:
@@ -379,9 +416,12 @@ def handle_take_button(ack, body, context, client, respond):
     container = body.get("container") or {}
     pressed = (container.get("channel_id"), container.get("message_ts"))
     _after_win(deps, client, fu, f"<@{user_id}> took it.", skip=pressed)
-    respond(text=f"You took F-{fu.number}.", replace_original=True,
-            blocks=as_dicts(followup_after(fu, fb, dept, "You took it — call the customer, then "
-                                           "press *Close…*.")))  # fmt: skip
+    what = "You took it — call the customer, then press *Close…*."
+    respond(
+        text=f"You took F-{fu.number}.",
+        replace_original=True,
+        blocks=as_dicts(followup_after(fu, fb, dept, what)),
+    )
 
 
 def _summary_for(session, fu: Followup) -> str:
@@ -399,80 +439,81 @@ def _tell(respond, client, user_id: str, text: str) -> None:
         _dm(client, user_id, text)
 
 
-def _open_modal(ack, body, context, client, respond, build, action: str, owner_may: bool):
-    ack()
-    deps, team_id, user_id = _ids(context)
+def _open_modal(body, deps, caller: Caller, respond, build, action: str, owner_may: bool):
+    team_id, user_id, client = caller.team_id, caller.user_id, caller.client
     try:
         with deps.session() as session:
             fu = store.get_followup(session, team_id=team_id, ref=_ref_of(body))
-            admin = context["caller"].is_admin(session)
+            # may_manage takes no team (the row has it), so not the caller's actor keywords.
             if not (owner_may and fu.owner_id == user_id) and not store.may_manage(
-                session, row=fu, user_id=user_id, is_admin=admin
+                session, row=fu, user_id=user_id, is_admin=caller.is_admin(session)
             ):
-                raise DomainError(f"Only a head of {store.department_name(session, fu)} or a "
-                                  f"workspace admin can {action} F-{fu.number}.")  # fmt: skip
+                raise DomainError(
+                    f"Only a head of {store.department_name(session, fu)} or a "
+                    f"workspace admin can {action} F-{fu.number}."
+                )
             summary = _summary_for(session, fu)
     except DomainError as exc:
         _tell(respond, client, user_id, f":warning: {exc.message}")
         return
-    if fu.status == "closed":
+    if fu.status == FollowUpStatus.CLOSED:
         _tell(respond, client, user_id, _loser_text(fu, user_id))
         return
     client.views_open(trigger_id=body["trigger_id"], view=build(f"F-{fu.number}", summary))
 
 
-def handle_assign_button(ack, body, context, client, respond):
-    _open_modal(ack, body, context, client, respond, assign_modal, "assign", owner_may=False)
+def handle_assign_button(ack, body, deps, caller, respond):
+    ack()
+    _open_modal(body, deps, caller, respond, assign_modal, "assign", owner_may=False)
 
 
-def handle_close_button(ack, body, context, client, respond):
-    _open_modal(ack, body, context, client, respond, close_modal, "close", owner_may=True)
+def handle_close_button(ack, body, deps, caller, respond):
+    ack()
+    _open_modal(body, deps, caller, respond, close_modal, "close", owner_may=True)
 
 
 def _value(view, block: str, key: str = "value"):
     return ((view["state"]["values"].get(block) or {}).get("value") or {}).get(key)
 
 
-def handle_assign_submission(ack, view, context, client):
-    deps, team_id, user_id = _ids(context)
+def handle_assign_submission(ack, view, deps, user_id, caller, client):
     ref = (view.get("private_metadata") or "")[:20]
-    owner = _value(view, "owner", "selected_user")
+    owner = _value(view, FeedbackField.OWNER, "selected_user")
     if not owner:
-        ack(response_action="errors", errors={"owner": "Pick who follows up."})
+        ack(response_action="errors", errors={FeedbackField.OWNER: "Pick who follows up."})
         return
     try:
         with deps.session() as session:
-            caller = context["caller"].as_actor(session)
-            change = store.assign(session, ref=ref, owner_id=owner, **caller)
+            change = store.assign(session, ref=ref, owner_id=owner, **caller.as_actor(session))
             fu = change.followup
             fb, dept = _context_of(session, fu)
     except DomainError as exc:
-        ack(response_action="errors", errors={"owner": exc.message[:2000]})
+        ack(response_action="errors", errors={FeedbackField.OWNER: exc.message[:2000]})
         return
     if not change.won:
-        ack(response_action="errors", errors={"owner": _loser_text(fu, user_id).replace("*", "")})
+        lost = _loser_text(fu, user_id).replace("*", "")
+        ack(response_action="errors", errors={FeedbackField.OWNER: lost})
         return
     ack()
     _tell_new_owner(client, fu, fb, dept, user_id)
     _after_win(deps, client, fu, f"<@{user_id}> assigned it to <@{fu.owner_id}>.", kpis=False)
 
 
-def handle_close_submission(ack, view, context, client):
-    deps, team_id, user_id = _ids(context)
+def handle_close_submission(ack, view, deps, user_id, caller, client):
     ref = (view.get("private_metadata") or "")[:20]
-    outcome = (_value(view, "outcome", "selected_option") or {}).get("value") or ""
-    note = _value(view, "note") or ""
+    outcome = (_value(view, FeedbackField.OUTCOME, "selected_option") or {}).get("value") or ""
+    note = _value(view, FeedbackField.NOTE) or ""
     try:
         with deps.session() as session:
-            caller = context["caller"].as_actor(session)
-            closing = store.close(session, ref=ref, outcome=outcome, note=note, **caller)
+            actor = caller.as_actor(session)
+            closing = store.close(session, ref=ref, outcome=outcome, note=note, **actor)
     except DomainError as exc:
-        block = "note" if exc.field == "note" else "outcome"
+        block = FeedbackField.NOTE if exc.field == "note" else FeedbackField.OUTCOME
         ack(response_action="errors", errors={block: exc.message[:2000]})
         return
     if not closing.won:
-        ack(response_action="errors",
-            errors={"outcome": _loser_text(closing.followup, user_id).replace("*", "")})  # fmt: skip
+        lost = _loser_text(closing.followup, user_id).replace("*", "")
+        ack(response_action="errors", errors={FeedbackField.OUTCOME: lost})
         return
     ack()
     fu = closing.followup
@@ -483,9 +524,8 @@ def handle_close_submission(ack, view, context, client):
 # ---- message shortcut: Log customer feedback ----------------------------------------------------
 
 
-def handle_log_shortcut(ack, shortcut, context, client):
+def handle_log_shortcut(ack, shortcut, deps, team_id, client):
     ack()
-    deps, team_id = context["deps"], context["team_id"]
     linked = linked_message(client, shortcut)
     if linked is None:
         return
@@ -493,28 +533,29 @@ def handle_log_shortcut(ack, shortcut, context, client):
     with deps.session() as session:
         names = sorted(_department_names(session, team_id).items(), key=lambda kv: kv[1].casefold())
     metadata = f"{channel_id}|{ts}|{link}"[:3000]
-    client.views_open(trigger_id=shortcut["trigger_id"],
-                      view=log_modal(message_text(message), link, names, metadata))  # fmt: skip
+    client.views_open(
+        trigger_id=shortcut["trigger_id"],
+        view=log_modal(message_text(message), link, names, metadata),
+    )
 
 
-def handle_log_submission(ack, view, context, client):
-    deps, team_id, user_id = _ids(context)
+def handle_log_submission(ack, view, deps, team_id, user_id, client):
     channel_id, _, rest = (view.get("private_metadata") or "").partition("|")
     ts, _, link = rest.partition("|")
-    score_text = (_value(view, "score", "selected_option") or {}).get("value")
-    dept_value = (_value(view, "department", "selected_option") or {}).get("value")
+    score_text = (_value(view, FeedbackField.SCORE, "selected_option") or {}).get("value")
+    dept_value = (_value(view, FeedbackField.DEPARTMENT, "selected_option") or {}).get("value")
     errors: dict[str, str] = {}
     try:
         score = fstore.parse_score(score_text)
     except DomainError as exc:
-        errors["score"] = exc.message
+        errors[FeedbackField.SCORE] = exc.message
         score = 0
     department = None
     with deps.session() as session:
         if dept_value:
             dept = session.get(Department, int(dept_value)) if dept_value.isdigit() else None
             if dept is None or dept.team_id != team_id:
-                errors["department"] = "Pick one of this workspace's departments."
+                errors[FeedbackField.DEPARTMENT] = "Pick one of this workspace's departments."
             else:
                 department = dept.name
         item = fstore.FeedbackIn(
@@ -522,16 +563,17 @@ def handle_log_submission(ack, view, context, client):
             # One message is one customer's answer: logging it again stores nothing new.
             source_id=f"{channel_id}:{ts}"[:128],
             received_at=_message_time(ts),
-            customer=(_value(view, "customer") or "").strip(),
+            customer=(_value(view, FeedbackField.CUSTOMER) or "").strip(),
             score=score,
-            comment=(_value(view, "comment") or "").strip(),
+            comment=(_value(view, FeedbackField.COMMENT) or "").strip(),
             department=department,
             link=link if link.startswith("https://") else None,
         )
         try:
             fstore.check_item(item)
         except FieldErrors as exc:
-            errors.update({k: v for k, v in exc.errors.items() if k in ("customer", "comment")})
+            shown = (FeedbackField.CUSTOMER, FeedbackField.COMMENT)
+            errors.update({k: v for k, v in exc.errors.items() if k in shown})
         if errors:
             ack(response_action="errors", errors=errors)
             return
@@ -546,8 +588,13 @@ def handle_log_submission(ack, view, context, client):
         text = f":memo: Logged {score}/10 customer feedback. Thank you."
     _dm(client, user_id, text)
     if result.followups:
-        announce_followups(deps.engine, client, team_id=team_id, followup_ids=result.followups,
-                           configured_admins=deps.settings.admin_ids)  # fmt: skip
+        announce_followups(
+            deps.engine,
+            client,
+            team_id=team_id,
+            followup_ids=result.followups,
+            configured_admins=deps.settings.admin_ids,
+        )
 
 
 def _message_time(ts: str) -> datetime:
@@ -561,20 +608,20 @@ def _message_time(ts: str) -> datetime:
 
 def register(app: App) -> None:
     app.command("/feedback")(handle_feedback)
-    app.action(TAKE)(handle_take_button)
-    app.action(ASSIGN)(handle_assign_button)
-    app.action(CLOSE)(handle_close_button)
-    app.view(ASSIGN_CALLBACK)(handle_assign_submission)
-    app.view(CLOSE_CALLBACK)(handle_close_submission)
-    app.shortcut(SHORTCUT_ID)(handle_log_shortcut)
-    app.view(LOG_CALLBACK)(handle_log_submission)
+    app.action(FeedbackAction.TAKE)(handle_take_button)
+    app.action(FeedbackAction.ASSIGN)(handle_assign_button)
+    app.action(FeedbackAction.CLOSE)(handle_close_button)
+    app.view(FeedbackCallback.ASSIGN)(handle_assign_submission)
+    app.view(FeedbackCallback.CLOSE)(handle_close_submission)
+    app.shortcut(FeedbackCallback.LOG_SHORTCUT)(handle_log_shortcut)
+    app.view(FeedbackCallback.LOG)(handle_log_submission)
 
 
 # ---- the customer-voice part of `/okr setup` -------------------------------------------------
 
 SETUP_BLOCK_IDS = {
-    "default_department": "feedback_default_department",
-    "followup_hours": "feedback_followup_hours",
+    "default_department": FeedbackField.DEFAULT_DEPARTMENT,
+    "followup_hours": FeedbackField.FOLLOWUP_HOURS,
 }
 
 
@@ -616,10 +663,13 @@ def save_setup_part(session, values: dict, *, team_id: str, user_id: str, is_adm
     try:
         hours = fstore.parse_followup_hours(el(SETUP_BLOCK_IDS["followup_hours"]).get("value"))
         fstore.update_feedback_settings(
-            session, team_id=team_id, actor_id=user_id, is_admin=is_admin,
+            session,
+            team_id=team_id,
+            actor_id=user_id,
+            is_admin=is_admin,
             default_department_id=int(chosen) if chosen and chosen.isdigit() else None,
             followup_hours=hours,
-        )  # fmt: skip
+        )
     except FieldErrors as exc:
         raise FieldErrors({SETUP_BLOCK_IDS.get(k, k): v for k, v in exc.errors.items()}) from None
 
@@ -635,13 +685,12 @@ def home_contribution(session, *, team_id: str, user_id: str):
     from slackapp.blocks.common import divider, header
     from slackapp.blocks.feedback import home_followup_blocks
 
-    rows, total = store.list_followups(session, team_id=team_id, view="mine", user_id=user_id,
-                                       limit=HOME_MAX_FOLLOWUPS)  # fmt: skip
+    rows, total = store.list_followups(
+        session, team_id=team_id, view="mine", user_id=user_id, limit=HOME_MAX_FOLLOWUPS
+    )
     if not rows:
         return [], []
-    fbs = fstore.feedback_of(session, team_id=team_id,
-                             ids=[r.feedback_id for r in rows if r.feedback_id])  # fmt: skip
-    names = _department_names(session, team_id)
+    fbs, names = _feedback_and_departments(session, team_id, rows)
     blocks = [divider(), header("Follow-ups you own")]
     blocks += home_followup_blocks(rows, fbs, names, utcnow())
     if total > len(rows):

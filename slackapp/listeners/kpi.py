@@ -1,4 +1,4 @@
-"""`/kpi` (latest values) and `/kpi <name>` (trend + PNG chart), spec §3."""
+"""`/kpi` (latest values), `/kpi <name>` (trend + PNG chart) and `/okr bind|unbind`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from slackapp.blocks.kpi import kpi_detail, kpi_overview
 from slackapp.blocks.share import with_share_button
 from slackapp.charts import kpi_trend_png
 from slackapp.commands import CommandContext
+from slackapp.context import Deps
 from slackapp.listeners import kpi_targets
 from slackapp.replies import UsageError, guarded, reply
+from slackapp.roles import Caller
 from slackapp.slack_upload import upload_png
 from storage import kpi_values
 from storage.departments import department_by_id
@@ -64,12 +66,10 @@ def _share_chart(client, *, channel_id: str, user_id: str, png: bytes, name: str
     return "I can't post in this channel, so I sent you the chart in a direct message."
 
 
-def respond_kpi(context, client, respond, command) -> None:
-    deps = context["deps"]
-    team_id = context["team_id"]
+def respond_kpi(deps: Deps, caller: Caller, client, respond, command, *, team_id: str) -> None:
     text = (command.get("text") or "").strip()
     if text and text.split()[0].lower() == "target":
-        kpi_targets.target_from_text(context, client, respond, text.partition(" ")[2])
+        kpi_targets.target_from_text(deps, caller, respond, text.partition(" ")[2], team_id=team_id)
         return
     with deps.session() as s:
         last, last_ok, stale = _sync_state(s, deps.settings, team_id)
@@ -130,9 +130,8 @@ def _named_kpi(s, team_id: str, text: str):
     return name, values, series
 
 
-def kpi_content(context, text: str) -> tuple[str, list[dict]]:
+def kpi_content(deps: Deps, text: str, *, team_id: str) -> tuple[str, list[dict]]:
     """`/kpi <name>`'s text and blocks, without the chart upload (what Share posts)."""
-    deps, team_id = context["deps"], context["team_id"]
     with deps.session() as s:
         last, last_ok, stale = _sync_state(s, deps.settings, team_id)
         name, values, series = _named_kpi(s, team_id, text)
@@ -142,7 +141,7 @@ def kpi_content(context, text: str) -> tuple[str, list[dict]]:
     return f"KPI {name}", as_dicts(blocks)
 
 
-def handle_kpi(ack, command, context, client, respond):
+def handle_kpi(ack, command, deps: Deps, caller: Caller, team_id: str, client, respond):
     ack()
     text = (command.get("text") or "").strip()
     usage = kpi_targets.USAGE if text.lower().startswith("target") else USAGE
@@ -150,7 +149,7 @@ def handle_kpi(ack, command, context, client, respond):
         respond,
         f"/kpi {text}".strip(),
         usage,
-        lambda: respond_kpi(context, client, respond, command),
+        lambda: respond_kpi(deps, caller, client, respond, command, team_id=team_id),
     )
 
 

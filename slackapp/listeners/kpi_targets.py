@@ -1,11 +1,13 @@
-"""`/kpi target <kpi> above|below <n> [<department>]` and `/kpi target <kpi> off [...]`
-(spec §9): KPI guardrails. Admins set company-wide ones, heads their department's."""
+"""`/kpi target <kpi> above|below <n> [<department>]` and `/kpi target <kpi> off [...]`: KPI
+guardrails. Admins set company-wide ones, heads their department's."""
 
 from __future__ import annotations
 
 from slackapp.blocks.common import escape
 from slackapp.blocks.insights import guardrail_state_text
+from slackapp.context import Deps
 from slackapp.replies import UsageError, reply
+from slackapp.roles import Caller
 from storage.departments import find_department
 from storage.errors import DomainError
 from storage.guardrails import ABOVE, BELOW, remove_guardrail, set_guardrail
@@ -31,38 +33,14 @@ def split_kpi_name(words: list[str], known: list[str]) -> tuple[str, list[str]]:
     return header_key(words[0]), words[1:]
 
 
-def target_from_text(context, client, respond, rest: str) -> None:
-    deps, team_id = context["deps"], context["team_id"]
+def target_from_text(deps: Deps, caller: Caller, respond, rest: str, *, team_id: str) -> None:
     words = rest.split()
     if not words:
         raise UsageError("Say which KPI and its guardrail.", usage=USAGE)
     with deps.session() as s:
         known = kpi_names(s, team_id=team_id)
         name, after = split_kpi_name(words, known)
-        if not name:
-            raise UsageError("Say which KPI first.", usage=USAGE)
-        if not after:
-            raise UsageError(
-                f"Say `above <number>`, `below <number>` or `off` after `{escape(name)}`.",
-                usage=USAGE,
-            )
-        op = after[0].lower()
-        if op not in (ABOVE, BELOW, OFF):
-            raise UsageError(
-                f"`{escape(after[0])}` is not a direction: use `above`, `below` or `off`.",
-                usage=USAGE,
-            )
-        threshold = None
-        if op != OFF:
-            if len(after) < 2:
-                raise UsageError(f"Say the threshold after `{op}`, e.g. `{op} 40`.", usage=USAGE)
-            try:
-                threshold = parse_number(after[1])
-            except DomainError as exc:
-                raise UsageError(exc.message, usage=USAGE, field="threshold") from None
-            dept_words = after[2:]
-        else:
-            dept_words = after[1:]
+        op, threshold, dept_words = _parse_guardrail(name, after)
         department = None
         if dept_words:
             dept_name = " ".join(dept_words)
@@ -73,7 +51,7 @@ def target_from_text(context, client, respond, rest: str) -> None:
                     usage=USAGE,
                 )
         common = dict(
-            **context["caller"].as_actor(s),
+            **caller.as_actor(s),
             kpi_name=name,
             department=department,
             known_kpis=known,
@@ -93,3 +71,30 @@ def target_from_text(context, client, respond, rest: str) -> None:
                 + ", and one note when it recovers."
             )
     reply(respond, text)
+
+
+def _parse_guardrail(name: str, after: list[str]) -> tuple[str, float | None, list[str]]:
+    """The direction (above, below or off), the threshold and the department's words from what
+    follows the KPI's name."""
+    if not name:
+        raise UsageError("Say which KPI first.", usage=USAGE)
+    if not after:
+        raise UsageError(
+            f"Say `above <number>`, `below <number>` or `off` after `{escape(name)}`.",
+            usage=USAGE,
+        )
+    op = after[0].lower()
+    if op not in (ABOVE, BELOW, OFF):
+        raise UsageError(
+            f"`{escape(after[0])}` is not a direction: use `above`, `below` or `off`.",
+            usage=USAGE,
+        )
+    if op == OFF:
+        return op, None, after[1:]
+    if len(after) < 2:
+        raise UsageError(f"Say the threshold after `{op}`, e.g. `{op} 40`.", usage=USAGE)
+    try:
+        threshold = parse_number(after[1])
+    except DomainError as exc:
+        raise UsageError(exc.message, usage=USAGE, field="threshold") from None
+    return op, threshold, after[2:]

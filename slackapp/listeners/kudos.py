@@ -14,10 +14,9 @@ from slack_sdk.models.blocks import ButtonElement
 
 from slackapp.blocks.common import as_dicts, divider, quote, section
 from slackapp.blocks.kudos import (
-    KUDOS_CALLBACK_ID,
-    OPEN_KUDOS_ACTION,
-    PRIVACY_ACTION,
-    READ_ALL_ACTION,
+    KudosAction,
+    KudosCallback,
+    KudosField,
     full_text_modal,
     kudos_modal,
     leaderboard_blocks,
@@ -25,13 +24,15 @@ from slackapp.blocks.kudos import (
     recognition_blocks,
     recognition_text,
 )
-from slackapp.blocks.undo import KUDOS_UNDO_ACTION, with_undo
+from slackapp.blocks.undo import UndoAction, with_undo
 from slackapp.command_parsing import KUDOS_USAGE as USAGE
 from slackapp.command_parsing import split_behavior_tag
 from slackapp.context import Deps, fetch_user
 from slackapp.form_errors import block_errors
 from slackapp.mentions import USER, split_mentions
 from slackapp.replies import UsageError, guarded, reply
+from slackapp.roles import Caller
+from slackapp.slack_users import is_fresh
 from slackapp.undo import undo_from_button
 from storage.behaviors import behavior_options
 from storage.errors import DomainError, FieldErrors
@@ -45,9 +46,10 @@ from storage.kudos import (
     validate_kudos,
 )
 from storage.leaderboards import is_hidden, leaderboard, set_hide_from_leaderboards
-from storage.models import Behavior, Team
+from storage.models import Behavior
 from storage.once import claim_once
 from storage.quarters import current_quarter_range
+from storage.teams import cached_users, team_or_default
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +95,13 @@ def parse_kudos_text(text: str) -> tuple[list[str], str, str | None]:
 
 def refresh_recipients(deps: Deps, client, *, team_id: str, user_ids: list[str]) -> None:
     """users.info for each recipient (cached), so bots and deleted accounts are refused. Each
-    person is cached in a transaction of their own: no write waits on the next Slack call."""
+    person asked of Slack is cached in a transaction of their own: no write waits on the next
+    Slack call. Those cached within the hour cost one read for all of them."""
+    with deps.session() as session:
+        cached = cached_users(session, team_id=team_id, user_ids=list(user_ids))
     for uid in user_ids:
+        if is_fresh(cached.get(uid)):
+            continue
         try:
             with deps.session() as session:
                 fetch_user(session, client, team_id=team_id, user_id=uid)
@@ -103,10 +110,6 @@ def refresh_recipients(deps: Deps, client, *, team_id: str, user_ids: list[str])
                 f"I couldn't check <@{uid}> with Slack ({exc.response.get('error')}); "
                 "try again in a moment."
             ) from exc
-
-
-def team_row(session, team_id: str) -> Team:
-    return session.get(Team, team_id) or Team(team_id=team_id)
 
 
 # --- delivering ---------------------------------------------------------------------------
@@ -122,7 +125,7 @@ def deliver_recognition(
     failure never loses it. The giver hears what happened (and about a missing channel), with
     an Undo button."""
     with deps.session() as session:
-        team = team_row(session, team_id)
+        team = team_or_default(session, team_id=team_id)
         behavior = (
             session.get(Behavior, item.recognition.behavior_id)
             if item.recognition.behavior_id
@@ -166,7 +169,7 @@ def deliver_recognition(
         except SlackApiError as exc:
             log.warning("kudos DM to %s failed: %s", uid, exc.response.get("error"))
     outcome += " Changed your mind? *Undo* within 24 hours."
-    tell_giver(outcome, as_dicts(with_undo(outcome, KUDOS_UNDO_ACTION, item.recognition.id)))
+    tell_giver(outcome, as_dicts(with_undo(outcome, UndoAction.KUDOS, item.recognition.id)))
 
 
 def dm_teller(client, user_id: str) -> Teller:
@@ -204,7 +207,7 @@ def open_kudos_modal(
     push: bool = False,
 ) -> None:
     with deps.session() as session:
-        team = team_row(session, team_id)
+        team = team_or_default(session, team_id=team_id)
         behaviors = behavior_options(session, team_id=team_id)
         require = team.kudos_require_behavior
     view = kudos_modal(
@@ -222,9 +225,8 @@ def open_kudos_modal(
         client.views_open(trigger_id=trigger_id, view=view)
 
 
-def handle_kudos_command(ack, command, context, client, respond):
+def handle_kudos_command(ack, command, deps, team_id, user_id, client, respond):
     ack()  # everything else (users.info, storing, posting) happens after the ack
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     text = (command.get("text") or "").strip()
     if not text:
         open_kudos_modal(deps, client, command["trigger_id"], team_id=team_id)
@@ -259,6 +261,10 @@ def handle_kudos_command(ack, command, context, client, respond):
     guarded(respond, f"/kudos {text}", USAGE, run)
 
 
+def _input(values: dict, block_id: str) -> dict:
+    return values.get(block_id, {}).get("value", {})
+
+
 def _metadata(view) -> dict:
     try:
         data = json.loads(view.get("private_metadata") or "{}")
@@ -267,15 +273,14 @@ def _metadata(view) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def handle_kudos_submission(ack, view, context, client):
+def handle_kudos_submission(ack, view, deps, team_id, user_id, client):
     """What the form alone can show wrong (yourself, nobody, no praise, a behavior) is answered
     inline before the ack; users.info, which may be slow, runs after it. A resubmission of the
     same form (Slack showed an error, the giver pressed Send again) is recorded once."""
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     values = view["state"]["values"]
-    recipients = values.get("recipients", {}).get("value", {}).get("selected_users") or []
-    praise = values.get("praise", {}).get("value", {}).get("value") or ""
-    picked = (values.get("behavior", {}).get("value", {}).get("selected_option") or {}).get("value")
+    recipients = _input(values, KudosField.RECIPIENTS).get("selected_users") or []
+    praise = _input(values, KudosField.PRAISE).get("value") or ""
+    picked = (_input(values, KudosField.BEHAVIOR).get("selected_option") or {}).get("value")
     meta = _metadata(view)
     # private_metadata only says where the praise came from; who gives it is the payload's user.
     source = meta.get("source") if meta.get("source") in SOURCES else "command"
@@ -334,12 +339,11 @@ def _submission_key(team_id: str, view: dict) -> str | None:
     return f"kudos-form:{team_id}:{view_id}"[:64] if view_id else None
 
 
-def handle_read_all(ack, body, context, client):
+def handle_read_all(ack, body, deps, team_id, client):
     ack()
     value = body["actions"][0].get("value") or ""
     if not value.isdigit():
         return
-    deps, team_id = context["deps"], context["team_id"]
     try:
         with deps.session() as session:
             item = get_recognition(session, team_id=team_id, recognition_id=int(value))
@@ -348,9 +352,9 @@ def handle_read_all(ack, body, context, client):
     client.views_open(trigger_id=body["trigger_id"], view=full_text_modal(item))
 
 
-def handle_open_kudos(ack, body, context, client):
+def handle_open_kudos(ack, body, deps, team_id, client):
     ack()
-    open_kudos_modal(context["deps"], client, body["trigger_id"], team_id=context["team_id"])
+    open_kudos_modal(deps, client, body["trigger_id"], team_id=team_id)
 
 
 # --- undo ---------------------------------------------------------------------------------
@@ -378,10 +382,10 @@ def take_down_post(client, *, channel: str, ts: str) -> str:
         return f" I couldn't take down its post in <#{channel}>; a channel admin can delete it."
 
 
-def handle_kudos_undo(ack, body, context, client, respond):
+def handle_kudos_undo(ack, body, caller: Caller, client, respond):
     ack()
     item = undo_from_button(
-        body, context, respond, undo=undo_recognition, id_keyword="recognition_id"
+        body, caller, respond, undo=undo_recognition, id_keyword="recognition_id"
     )
     if item is None:
         return
@@ -403,13 +407,12 @@ def home_contribution(session, *, team_id: str, user_id: str):
     quarter, start, end = current_quarter_range(session, team_id=team_id)
     board = leaderboard(session, team_id=team_id, start=start, end=end, limit=10)
     hidden = is_hidden(session, team_id=team_id, user_id=user_id)
-    button = ButtonElement(text="Give kudos", action_id=OPEN_KUDOS_ACTION)
+    button = ButtonElement(text="Give kudos", action_id=KudosAction.OPEN)
     return [button], [divider(), *leaderboard_blocks(board, quarter=quarter, hidden=hidden)]
 
 
-def handle_privacy_toggle(ack, body, context, client):
+def handle_privacy_toggle(ack, body, deps, team_id, user_id, client):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     hide = (body["actions"][0].get("value") or "") == "hide"
     with deps.session() as session:
         set_hide_from_leaderboards(session, team_id=team_id, user_id=user_id, hide=hide)
@@ -421,8 +424,8 @@ def handle_privacy_toggle(ack, body, context, client):
 
 def register(app: App) -> None:
     app.command("/kudos")(handle_kudos_command)
-    app.view(KUDOS_CALLBACK_ID)(handle_kudos_submission)
-    app.action(READ_ALL_ACTION)(handle_read_all)
-    app.action(OPEN_KUDOS_ACTION)(handle_open_kudos)
-    app.action(PRIVACY_ACTION)(handle_privacy_toggle)
-    app.action(KUDOS_UNDO_ACTION)(handle_kudos_undo)
+    app.view(KudosCallback.SUBMIT)(handle_kudos_submission)
+    app.action(KudosAction.READ_ALL)(handle_read_all)
+    app.action(KudosAction.OPEN)(handle_open_kudos)
+    app.action(KudosAction.PRIVACY)(handle_privacy_toggle)
+    app.action(UndoAction.KUDOS)(handle_kudos_undo)

@@ -10,19 +10,22 @@ from slack_bolt import App
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.objective_form import (
     CONFIRM_REMOVE_VALUE,
-    EDIT_CALLBACK_ID,
     REMOVE_VALUE,
+    ObjectiveFormView,
     confirm_remove_label,
     edit_objective_modal,
 )
 from slackapp.commands import CommandContext
+from slackapp.context import Deps
 from slackapp.form_errors import block_errors
+from slackapp.home_refresher import refresh_home
 from slackapp.listeners.alignment import parent_choices, save_parents
-from slackapp.listeners.app_home import refresh_home
 from slackapp.listeners.objectives import _value
 from slackapp.replies import UsageError
+from slackapp.roles import Caller
 from storage.alignment import objectives_by_ids, parent_ids_of, require_objective_head
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
+from storage.models import ObjectiveStatus
 from storage.numbers import parse_number
 from storage.objectives import (
     MAX_KEY_RESULTS,
@@ -46,9 +49,10 @@ def open_edit_modal(ctx: CommandContext, arg: str) -> None:
         raise UsageError("Say which objective to edit.", usage=USAGE)
     with deps.session() as session:
         obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
-        require_objective_head(session, **ctx.caller.as_actor(session), obj=obj,
-                               action=f"edit O-{obj.number}")  # fmt: skip
-        if obj.status != "active":
+        require_objective_head(
+            session, **ctx.caller.as_actor(session), obj=obj, action=f"edit O-{obj.number}"
+        )
+        if obj.status != ObjectiveStatus.ACTIVE:
             raise DomainError(
                 f"O-{obj.number} is {obj.status.replace('_', ' ')}; it can't be edited."
             )
@@ -59,14 +63,19 @@ def open_edit_modal(ctx: CommandContext, arg: str) -> None:
             session, team_id=team_id, ids=parent_ids_of(session, child_id=obj.id)
         )
     modal = edit_objective_modal(
-        obj, view.key_results, parents=parents, current_parents=current, department_names=names,
+        obj,
+        view.key_results,
+        parents=parents,
+        current_parents=current,
+        department_names=names,
         checkins={kr.number: counts.get(kr.id, 0) for kr in view.key_results},
-    )  # fmt: skip
+    )
     ctx.client.views_open(trigger_id=ctx.trigger_id, view=modal)
 
 
-def handle_edit_submission(ack, view, context, client):
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+def handle_edit_submission(
+    ack, view, deps: Deps, caller: Caller, team_id: str, user_id: str, client
+):
     meta = _META.match(view.get("private_metadata") or "")
     numbers = [int(n) for n in meta.group(2).split(",") if n] if meta else []
     if not meta or len(numbers) > MAX_KEY_RESULTS:  # not a form this app drew
@@ -77,6 +86,44 @@ def handle_edit_submission(ack, view, context, client):
         return
     values = view["state"]["values"]
     errors: dict[str, str] = {}
+    edits, added = _key_result_changes(values, numbers, errors)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    due = _value(values, "due_date")
+    try:
+        with deps.session() as session:
+            obj = update_objective(
+                session,
+                **caller.as_actor(session),
+                ref=f"O-{meta.group(1)}",
+                title=_value(values, "title") or "",
+                description=_value(values, "description") or "",
+                owner_id=_value(values, "owner"),
+                due_date=date.fromisoformat(due) if due else None,
+                key_results=edits,
+                new_key_results=added,
+            )
+            save_parents(session, team_id=team_id, actor_id=user_id, child=obj, values=values)
+    except FieldErrors as exc:
+        ack(response_action="errors", errors=_form_errors(exc.errors, edits, len(added)))
+        return
+    except (PermissionDenied, NotFound, DomainError) as exc:
+        ack(response_action="errors", errors={"title": exc.message[:2000]})
+        return
+    ack()
+    text = f":pencil2: Saved *O-{obj.number}* {escape(obj.title)}."
+    client.chat_postMessage(
+        channel=user_id, text=f"Saved O-{obj.number}.", blocks=as_dicts([section(text)])
+    )
+    refresh_home(deps, client, team_id=team_id, user_id=user_id)
+
+
+def _key_result_changes(
+    values: dict, numbers: list[int], errors: dict[str, str]
+) -> tuple[list[KeyResultEdit], list[KeyResultInput]]:
+    """The edits of the existing key results (`kr{i}_` rows, in `numbers`' order) and the key
+    results to add (`new{j}_` rows); numbers that do not parse go into `errors`."""
 
     def number(block: str):
         raw = _value(values, block)
@@ -92,13 +139,18 @@ def handle_edit_submission(ack, view, context, client):
     for i, kr_number in enumerate(numbers):
         ticked = _ticked(values, f"kr{i}_remove")
         removing = bool(ticked & {REMOVE_VALUE, CONFIRM_REMOVE_VALUE})
-        edits.append(KeyResultEdit(number=kr_number, title=_value(values, f"kr{i}_title") or "",
-                                   unit=_value(values, f"kr{i}_unit") or "",
-                                   # a key result on its way out needs no valid target
-                                   target=None if removing else number(f"kr{i}_target"),
-                                   owner_id=_value(values, f"kr{i}_owner"),
-                                   remove=REMOVE_VALUE in ticked,
-                                   confirm_remove=CONFIRM_REMOVE_VALUE in ticked))  # fmt: skip
+        edits.append(
+            KeyResultEdit(
+                number=kr_number,
+                title=_value(values, f"kr{i}_title") or "",
+                unit=_value(values, f"kr{i}_unit") or "",
+                # a key result on its way out needs no valid target
+                target=None if removing else number(f"kr{i}_target"),
+                owner_id=_value(values, f"kr{i}_owner"),
+                remove=REMOVE_VALUE in ticked,
+                confirm_remove=CONFIRM_REMOVE_VALUE in ticked,
+            )
+        )
     added = [
         KeyResultInput(
             title=_value(values, f"new{j}_title") or "",
@@ -109,31 +161,7 @@ def handle_edit_submission(ack, view, context, client):
         )
         for j in range(MAX_KEY_RESULTS - len(numbers))
     ]
-    if errors:
-        ack(response_action="errors", errors=errors)
-        return
-    due = _value(values, "due_date")
-    try:
-        with deps.session() as session:
-            obj = update_objective(
-                session, **context["caller"].as_actor(session),
-                ref=f"O-{meta.group(1)}", title=_value(values, "title") or "",
-                description=_value(values, "description") or "", owner_id=_value(values, "owner"),
-                due_date=date.fromisoformat(due) if due else None, key_results=edits,
-                new_key_results=added,
-            )  # fmt: skip
-            save_parents(session, team_id=team_id, actor_id=user_id, child=obj, values=values)
-    except FieldErrors as exc:
-        ack(response_action="errors", errors=_form_errors(exc.errors, edits, len(added)))
-        return
-    except (PermissionDenied, NotFound, DomainError) as exc:
-        ack(response_action="errors", errors={"title": exc.message[:2000]})
-        return
-    ack()
-    text = f":pencil2: Saved *O-{obj.number}* {escape(obj.title)}."
-    client.chat_postMessage(channel=user_id, text=f"Saved O-{obj.number}.",
-                            blocks=as_dicts([section(text)]))  # fmt: skip
-    refresh_home(deps, client, team_id=team_id, user_id=user_id)
+    return edits, added
 
 
 def _ticked(values: dict, block_id: str) -> set[str]:
@@ -167,4 +195,4 @@ def _form_errors(errors: dict[str, str], edits: list[KeyResultEdit], new_rows: i
 
 
 def register(app: App) -> None:
-    app.view(EDIT_CALLBACK_ID)(handle_edit_submission)
+    app.view(ObjectiveFormView.EDIT)(handle_edit_submission)

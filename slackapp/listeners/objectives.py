@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime
 from slack_bolt import App
 
 from slackapp.blocks.common import as_dicts, escape, section
+from slackapp.blocks.home import HomeAction
 from slackapp.blocks.objective_form import (
-    CALLBACK_ID,
     COMPANY_VALUE,
+    ObjectiveFormAction,
+    ObjectiveFormView,
     company_option,
     department_option,
     new_objective_modal,
@@ -18,6 +20,7 @@ from slackapp.blocks.objective_form import (
 )
 from slackapp.blocks.objectives import (
     PAGE_SIZE,
+    ListAction,
     filtered_list,
     objective_detail,
     objective_list,
@@ -26,8 +29,10 @@ from slackapp.blocks.share import with_share_button
 from slackapp.commands import CommandContext
 from slackapp.context import Deps
 from slackapp.form_errors import block_errors
+from slackapp.home_refresher import refresh_home
 from slackapp.listeners.alignment import parent_choices, save_parents
 from slackapp.replies import UsageError, reply
+from slackapp.roles import Caller
 from storage import checkins as checkin_store
 from storage.departments import department_by_id, find_department
 from storage.errors import DomainError, FieldErrors
@@ -62,21 +67,17 @@ LIST_FILTERS = {
 }
 
 
-def _ids(context) -> tuple[Deps, str, str]:
-    return context["deps"], context["team_id"], context["user_id"]
-
-
 def new_command(ctx: CommandContext, rest: str) -> None:
     """`/okr new` (and `/okr` alone): the form; any text after it is ignored."""
-    open_new_objective_modal(ctx.context, ctx.client, ctx.trigger_id)
+    open_new_objective_modal(ctx.caller, ctx.client, ctx.trigger_id)
 
 
-def open_new_objective_modal(context, client, trigger_id: str) -> None:
-    deps, team_id, user_id = _ids(context)
+def open_new_objective_modal(caller: Caller, client, trigger_id: str) -> None:
+    deps, team_id = caller.deps, caller.team_id
     today = datetime.now(UTC).date()
     with deps.session() as session:
-        admin = context["caller"].is_admin(session)
-        depts = context["caller"].managed_departments(session)
+        admin = caller.is_admin(session)
+        depts = caller.managed_departments(session)
         names = kpi_names(session, team_id=team_id)
         parents, dept_names = parent_choices(session, team_id, quarter_of(today))
     if not depts and not admin:
@@ -86,16 +87,21 @@ def open_new_objective_modal(context, client, trigger_id: str) -> None:
         )
     else:
         view = new_objective_modal(
-            departments=depts, user_id=user_id, kpi_names=names, today=today, company=admin,
-            parents=parents, department_names=dept_names,
-        )  # fmt: skip
+            departments=depts,
+            user_id=caller.user_id,
+            kpi_names=names,
+            today=today,
+            company=admin,
+            parents=parents,
+            department_names=dept_names,
+        )
     client.views_open(trigger_id=trigger_id, view=view)
 
 
 def _value(values: dict, block_id: str):
     el = (
         (values.get(block_id) or {}).get("value")
-        or (values.get(block_id) or {}).get("department_search")
+        or (values.get(block_id) or {}).get(ObjectiveFormAction.DEPARTMENT_SEARCH)
         or {}
     )
     if "selected_option" in el:
@@ -174,8 +180,9 @@ def _block_errors(errors: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def handle_new_objective_submission(ack, body, view, context, client):
-    deps, team_id, user_id = _ids(context)
+def handle_new_objective_submission(
+    ack, view, deps: Deps, caller: Caller, team_id: str, user_id: str, client
+):
     fields, krs, errors = parse_new_objective(view["state"]["values"])
     if errors:
         ack(response_action="errors", errors=_block_errors(errors))
@@ -184,12 +191,17 @@ def handle_new_objective_submission(ack, body, view, context, client):
         with deps.session() as session:
             obj, rows = create_objective(
                 session,
-                **context["caller"].as_actor(session),
+                **caller.as_actor(session),
                 key_results=krs,
                 **fields,
             )
-            save_parents(session, team_id=team_id, actor_id=user_id, child=obj,
-                         values=view["state"]["values"])  # fmt: skip
+            save_parents(
+                session,
+                team_id=team_id,
+                actor_id=user_id,
+                child=obj,
+                values=view["state"]["values"],
+            )
     except FieldErrors as exc:
         ack(response_action="errors", errors=_block_errors(exc.errors))
         return
@@ -210,8 +222,6 @@ def handle_new_objective_submission(ack, body, view, context, client):
             ]
         ),
     )
-    from slackapp.listeners.app_home import refresh_home
-
     refresh_home(deps, client, team_id=team_id, user_id=user_id)
 
 
@@ -241,14 +251,24 @@ def _resolve_scope(session, team_id: str, arg: str) -> tuple[str, str, dict]:
 
 
 def list_command(ctx: CommandContext, rest: str) -> None:
-    respond_list(ctx.context, ctx.respond, rest)
+    respond_list(ctx.deps, ctx.respond, rest, team_id=ctx.team_id, user_id=ctx.user_id)
 
 
-def respond_list(context, respond, arg: str, page: int = 1, replace: bool = False) -> None:
-    deps, team_id, user_id = _ids(context)
+def respond_list(
+    deps: Deps,
+    respond,
+    arg: str,
+    *,
+    team_id: str,
+    user_id: str,
+    page: int = 1,
+    replace: bool = False,
+) -> None:
     wanted, _, rest = arg.strip().partition(" ")
     if wanted.lower() in LIST_FILTERS:
-        respond_filtered(context, respond, wanted.lower(), rest.strip())
+        respond_filtered(
+            deps, respond, wanted.lower(), rest.strip(), team_id=team_id, user_id=user_id
+        )
         return
     with deps.session() as session:
         title, scope, filters = _resolve_scope(session, team_id, arg)
@@ -264,10 +284,11 @@ def respond_list(context, respond, arg: str, page: int = 1, replace: bool = Fals
     respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=replace)
 
 
-def respond_filtered(context, respond, wanted: str, department: str) -> None:
+def respond_filtered(
+    deps: Deps, respond, wanted: str, department: str, *, team_id: str, user_id: str
+) -> None:
     """Active key results at risk, off track, stale or blocked, company-wide or in one
     department."""
-    deps, team_id, user_id = _ids(context)
     now = datetime.now(UTC)
     with deps.session() as session:
         filters = {"scope": "all"}
@@ -301,9 +322,8 @@ def respond_filtered(context, respond, wanted: str, department: str) -> None:
     respond(text=title, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 
-def show_content(context, arg: str) -> tuple[str, list[dict]]:
+def show_content(deps: Deps, arg: str, *, team_id: str) -> tuple[str, list[dict]]:
     """`/okr show O-12`'s text and blocks (its reply, and what Share in channel posts)."""
-    deps, team_id, _ = _ids(context)
     if not arg:
         raise UsageError("Say which objective, e.g. `/okr show O-12`.", usage="`/okr show O-12`")
     with deps.session() as session:
@@ -322,7 +342,7 @@ def show_content(context, arg: str) -> tuple[str, list[dict]]:
 
 
 def respond_show(ctx: CommandContext, arg: str) -> None:
-    text, blocks = show_content(ctx.context, arg)
+    text, blocks = show_content(ctx.deps, arg, team_id=ctx.team_id)
     ref = arg.split()[0].upper()
     ctx.respond(
         text=text,
@@ -351,35 +371,36 @@ def close_from_text(ctx: CommandContext, arg: str) -> None:
     )
 
 
-def handle_list_page(ack, body, context, respond):
+def handle_list_page(ack, body, deps: Deps, team_id: str, user_id: str, respond):
     ack()
     scope, _, page = body["actions"][0]["value"].rpartition("|")
     try:
-        respond_list(context, respond, scope, page=int(page), replace=True)
+        respond_list(
+            deps, respond, scope, team_id=team_id, user_id=user_id, page=int(page), replace=True
+        )
     except (DomainError, ValueError):
         reply(respond, "That list is out of date; run `/okr list` again.")
 
 
-def handle_department_search(ack, body, context, client):
-    deps, team_id, user_id = _ids(context)
+def handle_department_search(ack, body, deps: Deps, caller: Caller):
     query = (body.get("value") or "").casefold()
     with deps.session() as session:
-        admin = context["caller"].is_admin(session)
-        depts = context["caller"].managed_departments(session)
+        admin = caller.is_admin(session)
+        depts = caller.managed_departments(session)
     options = [company_option()] if admin and query in "company-wide" else []
     options += [department_option(d) for d in depts if query in d.name_key]
     ack(options=[o.to_dict() for o in options[:100]])
 
 
-def handle_new_objective_button(ack, body, context, client):
+def handle_new_objective_button(ack, body, caller: Caller, client):
     """The App Home's "New objective" button."""
     ack()
-    open_new_objective_modal(context, client, body["trigger_id"])
+    open_new_objective_modal(caller, client, body["trigger_id"])
 
 
 def register(app: App) -> None:
-    app.action("home_new_objective")(handle_new_objective_button)
-    app.view(CALLBACK_ID)(handle_new_objective_submission)
-    app.action("okr_list_next")(handle_list_page)
-    app.action("okr_list_prev")(handle_list_page)
-    app.options("department_search")(handle_department_search)
+    app.action(HomeAction.NEW_OBJECTIVE)(handle_new_objective_button)
+    app.view(ObjectiveFormView.NEW)(handle_new_objective_submission)
+    app.action(ListAction.NEXT)(handle_list_page)
+    app.action(ListAction.PREV)(handle_list_page)
+    app.options(ObjectiveFormAction.DEPARTMENT_SEARCH)(handle_department_search)

@@ -8,6 +8,7 @@ from slack_bolt import App
 
 from slackapp.command_parsing import BEHAVIOR_USAGE, CHECKIN_USAGE, KUDOS_USAGE
 from slackapp.commands import CommandContext, CommandTable, OtherCommand, Subcommand
+from slackapp.context import Deps
 from slackapp.listeners import (
     alignment,
     away,
@@ -20,6 +21,7 @@ from slackapp.listeners import (
     review_decisions,
     workspace_setup,
 )
+from slackapp.roles import Caller
 
 HEADS = "heads, admins"
 
@@ -189,9 +191,19 @@ OKR = CommandTable(
 )
 
 
-def handle_okr(ack, command, context, client, respond):
+def handle_okr(
+    ack, command, deps: Deps, caller: Caller, team_id: str, user_id: str, client, respond
+):
     ack()
-    ctx = CommandContext(context=context, client=client, respond=respond, command=command)
+    ctx = CommandContext(
+        deps=deps,
+        team_id=team_id,
+        user_id=user_id,
+        caller=caller,
+        client=client,
+        respond=respond,
+        command=command,
+    )
     OKR.dispatch(ctx, command.get("text") or "")
 
 

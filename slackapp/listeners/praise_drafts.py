@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import as_dicts, context, section
-from slackapp.blocks.kudos import DRAFT_CONFIRM_ACTION, DRAFT_DISMISS_ACTION, people, render_praise
+from slackapp.blocks.kudos import KudosAction, people, render_praise
 from slackapp.listeners.kudos import deliver_recognition, respond_teller
 from slackapp.replies import reply
 from storage.errors import DomainError
@@ -18,9 +18,8 @@ from storage.praise import AlreadyDecided, decide_draft
 log = logging.getLogger(__name__)
 
 
-def _decide(ack, body, context_, client, respond, *, confirm: bool):
+def _decide(ack, body, deps, team_id, caller, client, respond, *, confirm: bool):
     ack()
-    deps, team_id = context_["deps"], context_["team_id"]
     value = body["actions"][0].get("value") or ""
     if not value.isdigit():
         return
@@ -28,7 +27,7 @@ def _decide(ack, body, context_, client, respond, *, confirm: bool):
         with deps.session() as session:
             draft, item = decide_draft(
                 session,
-                **context_["caller"].as_actor(session),
+                **caller.as_actor(session),
                 draft_id=int(value),
                 confirm=confirm,
                 name_people=people,
@@ -75,14 +74,14 @@ def update_other_copies(client, draft, body, *, confirm: bool) -> None:
             )
 
 
-def handle_confirm(ack, body, context, client, respond):
-    _decide(ack, body, context, client, respond, confirm=True)
+def handle_confirm(ack, body, deps, team_id, caller, client, respond):
+    _decide(ack, body, deps, team_id, caller, client, respond, confirm=True)
 
 
-def handle_dismiss(ack, body, context, client, respond):
-    _decide(ack, body, context, client, respond, confirm=False)
+def handle_dismiss(ack, body, deps, team_id, caller, client, respond):
+    _decide(ack, body, deps, team_id, caller, client, respond, confirm=False)
 
 
 def register(app: App) -> None:
-    app.action(DRAFT_CONFIRM_ACTION)(handle_confirm)
-    app.action(DRAFT_DISMISS_ACTION)(handle_dismiss)
+    app.action(KudosAction.DRAFT_CONFIRM)(handle_confirm)
+    app.action(KudosAction.DRAFT_DISMISS)(handle_dismiss)

@@ -8,11 +8,11 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import notice_modal
+from slackapp.blocks.kudos import KudosCallback
 from slackapp.listeners.kudos import ADD_BOT_HINT, open_kudos_modal
 
 log = logging.getLogger(__name__)
 
-CALLBACK_ID = "recognize_customer_praise"
 UNREADABLE = ("channel_not_found", "not_in_channel", "access_denied", "missing_scope")
 
 
@@ -59,9 +59,8 @@ def linked_message(client, shortcut: dict) -> tuple[str, dict, str, str] | None:
     return channel_id, message, ts, link
 
 
-def handle_praise_shortcut(ack, shortcut, context, client):
+def handle_praise_shortcut(ack, shortcut, deps, team_id, client):
     ack()
-    deps, team_id = context["deps"], context["team_id"]
     linked = linked_message(client, shortcut)
     if linked is None:
         return
@@ -83,4 +82,4 @@ def handle_praise_shortcut(ack, shortcut, context, client):
 
 
 def register(app: App) -> None:
-    app.shortcut(CALLBACK_ID)(handle_praise_shortcut)
+    app.shortcut(KudosCallback.PRAISE_SHORTCUT)(handle_praise_shortcut)

@@ -19,10 +19,13 @@ from slack_bolt import App
 
 from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.review import (
-    CALLBACK_ID,
     PER_PAGE,
-    START_ACTION,
+    ReviewAction,
+    ReviewCallback,
+    ReviewField,
+    block_objective,
     nothing_to_review_modal,
+    objective_block,
     review_label,
     review_modal,
 )
@@ -58,16 +61,15 @@ def _next_page(session, team_id: str, quarter: str, d):
     return review_modal(quarter, d, evidence)
 
 
-def handle_start(ack, body, context, client):
+def handle_start(ack, body, deps, team_id, user_id, caller, client):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     value = body["actions"][0].get("value") or ""
     try:
         quarter, dept_id = _parse_target(*value.split("|", 1))
         with deps.session() as session:
             require_reviewer(
                 session,
-                **context["caller"].as_user(session),
+                **caller.as_user(session),
                 department_id=dept_id,
                 action="run the quarterly review",
             )
@@ -96,27 +98,29 @@ def _text(values: dict, block_id: str) -> str:
 def _items_from(values: dict, objective_ids: list[int]) -> tuple[list[ReviewItemInput], dict]:
     items, errors = [], {}
     for oid in objective_ids:
-        if f"score_{oid}" not in values:
+        score_block = objective_block(ReviewField.SCORE, oid)
+        if score_block not in values:
             continue  # not on this page: stays open
-        raw = _text(values, f"score_{oid}").strip()
+        raw = _text(values, score_block).strip()
         try:
             score = float(raw.replace(",", "."))
         except ValueError:
-            errors[f"score_{oid}"] = (
+            errors[score_block] = (
                 f"`{raw}` is not a score: give a number from 0.0 to 1.0, like 0.7."
                 if raw
                 else "Give a score from 0.0 to 1.0, like 0.7."
             )
             continue
-        carry = (values.get(f"carry_{oid}") or {}).get("value", {}).get("selected_options") or []
+        carry_block = values.get(objective_block(ReviewField.CARRY, oid)) or {}
+        carry = carry_block.get("value", {}).get("selected_options") or []
         items.append(
             ReviewItemInput(
                 objective_id=oid,
                 score=score,
-                what_worked=_text(values, f"worked_{oid}"),
-                what_did_not=_text(values, f"didnt_{oid}"),
+                what_worked=_text(values, objective_block(ReviewField.WORKED, oid)),
+                what_did_not=_text(values, objective_block(ReviewField.DID_NOT, oid)),
                 carry_over=any(o.get("value") == "carry" for o in carry),
-                reason=_text(values, f"reason_{oid}"),
+                reason=_text(values, objective_block(ReviewField.REASON, oid)),
             )
         )
     return items, errors
@@ -128,22 +132,21 @@ def _review_block_errors(errors: dict[str, str], present: set[str], fallback: st
     for field, message in errors.items():
         parts = field.split(".")
         if len(parts) == 3 and parts[0] == "objective" and parts[2] == "score_reason":
-            field = f"reason_{parts[1]}"
+            field = f"{ReviewField.REASON}_{parts[1]}"
         renamed[field] = message
     return block_errors(renamed, present=present, fallback=fallback)
 
 
-def handle_submission(ack, view, context, client):
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+def handle_submission(ack, view, deps, team_id, user_id, caller, client):
     values = view["state"]["values"]
-    first_block = next(iter(values), "score")
+    first_block = next(iter(values), ReviewField.SCORE)
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
         quarter, dept_id = _parse_target(meta.get("quarter"), meta.get("department_id"))
     except (ValueError, TypeError, AttributeError, DomainError):
         ack(response_action="errors", errors={first_block: "This form is out of date; reopen it."})
         return
-    shown = [int(k.split("_", 1)[1]) for k in values if k.startswith("score_") and k[6:].isdigit()]
+    shown = [oid for k in values if (oid := block_objective(k, ReviewField.SCORE)) is not None]
     items, errors = _items_from(values, shown)
     if errors:
         ack(response_action="errors", errors=errors)
@@ -153,7 +156,7 @@ def handle_submission(ack, view, context, client):
         with deps.session() as session:
             d = submit_review(
                 session,
-                **context["caller"].as_actor(session),
+                **caller.as_actor(session),
                 quarter=quarter,
                 department_id=dept_id,
                 items=items,
@@ -179,5 +182,5 @@ def handle_submission(ack, view, context, client):
 
 
 def register(app: App) -> None:
-    app.action(START_ACTION)(handle_start)
-    app.view(CALLBACK_ID)(handle_submission)
+    app.action(ReviewAction.START)(handle_start)
+    app.view(ReviewCallback.SUBMIT)(handle_submission)

@@ -11,13 +11,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from slackapp.blocks.common import as_dicts, section
-from slackapp.listeners.kudos import open_kudos_modal, team_row
+from slackapp.blocks.kudos import KudosAction
+from slackapp.listeners.kudos import open_kudos_modal
 from slackapp.listeners.praise_shortcut import message_text
 from slackapp.roles import Caller
+from storage.teams import team_or_default
 
 log = logging.getLogger(__name__)
-
-OPEN_ACTION = "reaction_kudos_open"
 
 
 def emoji_name(reaction: str) -> str:
@@ -41,7 +41,7 @@ def prompt_blocks(channel_id: str, ts: str) -> list[dict]:
                 elements=[
                     ButtonElement(
                         text="Recognize the people behind it",
-                        action_id=OPEN_ACTION,
+                        action_id=KudosAction.REACTION_OPEN,
                         value=json.dumps({"c": channel_id, "ts": ts}),
                         style="primary",
                     )
@@ -51,20 +51,19 @@ def prompt_blocks(channel_id: str, ts: str) -> list[dict]:
     )
 
 
-def handle_reaction_added(event, context, client):
-    deps, team_id = context["deps"], context["team_id"]
+def handle_reaction_added(event, deps, team_id, caller, client):
     item = event.get("item") or {}
     user_id = event.get("user") or ""
     if item.get("type") != "message" or not user_id:
         return
     channel_id, ts = item.get("channel") or "", item.get("ts") or ""
     with deps.session() as session:
-        team = team_row(session, team_id)
+        team = team_or_default(session, team_id=team_id)
         if not team.feedback_channel or channel_id != team.feedback_channel:
             return
         if emoji_name(event.get("reaction")) != emoji_name(team.recognition_emoji or "star"):
             return
-        caller = context["caller"]  # the person who reacted
+        # The caller is the person who reacted.
         if caller.user_id != user_id or not may_recognize(caller, session):
             return
     blocks = prompt_blocks(channel_id, ts)
@@ -89,18 +88,17 @@ def fetch_message_text(client, channel_id: str, ts: str) -> str:
     return message_text(messages[0]) if messages else ""
 
 
-def handle_open(ack, body, context, client, respond):
+def handle_open(ack, body, deps, team_id, caller, client, respond):
     ack()
-    deps, team_id = context["deps"], context["team_id"]
     try:
         target = json.loads(body["actions"][0].get("value") or "{}")
         channel_id, ts = str(target["c"]), str(target["ts"])
     except (ValueError, KeyError, TypeError):
         return
     with deps.session() as session:
-        team = team_row(session, team_id)
+        team = team_or_default(session, team_id=team_id)
         # The button only ever points into the feedback channel; never read anywhere else.
-        allowed = team.feedback_channel == channel_id and may_recognize(context["caller"], session)
+        allowed = team.feedback_channel == channel_id and may_recognize(caller, session)
     if not allowed:
         respond(
             text="This prompt is no longer valid (the feedback channel changed).",
@@ -130,4 +128,4 @@ def handle_open(ack, body, context, client, respond):
 
 def register(app: App) -> None:
     app.event("reaction_added")(handle_reaction_added)
-    app.action(OPEN_ACTION)(handle_open)
+    app.action(KudosAction.REACTION_OPEN)(handle_open)

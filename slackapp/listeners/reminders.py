@@ -1,4 +1,4 @@
-"""The "Snooze a week" button on check-in reminders (Check in is `checkin_open`, in checkin.py)."""
+"""The "Snooze a week" button on check-in reminders (their Check in buttons are checkin.py's)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ import re
 from slack_bolt import App
 
 from slackapp.blocks.common import as_dicts, section
-from slackapp.blocks.reminders import SNOOZE_ACTION
+from slackapp.blocks.reminders import ReminderAction
+from slackapp.context import Deps
 from storage.reminder_snoozes import snooze
 
 _PERIOD = re.compile(r"^\d{4}-W\d{2}$")
 
 
-def handle_snooze(ack, body, context, respond):
+def handle_snooze(ack, body, deps: Deps, team_id: str, user_id: str, respond):
     ack()
-    deps = context["deps"]
-    team_id, user_id = context["team_id"], context["user_id"]
     period = (body["actions"][0].get("value") or "").strip()
     if not _PERIOD.match(period):
         respond(
@@ -38,4 +37,4 @@ def handle_snooze(ack, body, context, respond):
 
 
 def register(app: App) -> None:
-    app.action(SNOOZE_ACTION)(handle_snooze)
+    app.action(ReminderAction.SNOOZE)(handle_snooze)

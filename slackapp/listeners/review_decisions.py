@@ -17,8 +17,9 @@ from slackapp.blocks.common import as_dicts, escape, section
 from slackapp.blocks.decisions import decision_lines
 from slackapp.blocks.review import (
     COMPANY_CHOICE,
-    DECISION_ACTION,
-    DECISION_CALLBACK,
+    DecisionField,
+    ReviewAction,
+    ReviewCallback,
     decision_modal,
     decisions_reply,
 )
@@ -52,9 +53,8 @@ def _refuse(client, body, user_id: str, text: str) -> None:
         client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
 
 
-def handle_record_button(ack, body, context, client):
+def handle_record_button(ack, body, deps, team_id, user_id, caller, client):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     value = body["actions"][0].get("value") or ""
     button_team, _, quarter = value.partition("|")
     try:
@@ -62,7 +62,7 @@ def handle_record_button(ack, body, context, client):
             raise DomainError("That button was not made for this workspace.")
         quarter = parse_quarter(quarter)
         with deps.session() as session:
-            if not context["caller"].is_admin(session):
+            if not caller.is_admin(session):
                 raise PermissionDenied("a workspace admin", "record review decisions")
             departments = departments_in(session, team_id=team_id, ids=None)
             view = decision_modal(quarter, departments)
@@ -79,26 +79,29 @@ def _choice(values: dict, block_id: str):
     return ((state or {}).get("selected_option") or {}).get("value")
 
 
-def handle_decision_submission(ack, view, context, client):
-    deps, user_id = context["deps"], context["user_id"]
+def handle_decision_submission(ack, view, deps, user_id, caller, client):
     values = view["state"]["values"]
-    first_block = next(iter(values), "text")
+    first_block = next(iter(values), DecisionField.TEXT)
     try:
         quarter = parse_quarter(str(json.loads(view.get("private_metadata") or "{}")["quarter"]))
     except (ValueError, TypeError, KeyError, DomainError):
         ack(response_action="errors", errors={first_block: "This form is out of date; reopen it."})
         return
-    owner = _choice(values, "department")
+    owner = _choice(values, DecisionField.DEPARTMENT)
     if owner not in (None, COMPANY_CHOICE) and not str(owner).isdigit():
-        ack(response_action="errors", errors={"department": "Choose a department or Company."})
+        ack(
+            response_action="errors",
+            errors={DecisionField.DEPARTMENT: "Choose a department or Company."},
+        )
         return
-    text = ((values.get("text") or {}).get("value") or {}).get("value") or ""
-    start = ((values.get("start_objective") or {}).get("value") or {}).get("selected_options")
+    text = ((values.get(DecisionField.TEXT) or {}).get("value") or {}).get("value") or ""
+    start_block = (values.get(DecisionField.START_OBJECTIVE) or {}).get("value") or {}
+    start = start_block.get("selected_options")
     try:
         with deps.session() as session:
             decision = record_decision(
                 session,
-                **context["caller"].as_actor(session),
+                **caller.as_actor(session),
                 quarter=quarter,
                 text=text,
                 department_id=None if owner in (None, COMPANY_CHOICE) else int(owner),
@@ -152,5 +155,5 @@ def respond_decisions(ctx: CommandContext, arg: str) -> None:
 
 
 def register(app: App) -> None:
-    app.action(DECISION_ACTION)(handle_record_button)
-    app.view(DECISION_CALLBACK)(handle_decision_submission)
+    app.action(ReviewAction.RECORD_DECISION)(handle_record_button)
+    app.view(ReviewCallback.DECISION)(handle_decision_submission)

@@ -10,9 +10,11 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import cut, error_reply
-from slackapp.blocks.share import INVITE_HINT, SHARE_ACTION, shared_copy
+from slackapp.blocks.share import INVITE_HINT, ShareAction, shared_copy
+from slackapp.context import Deps
 from slackapp.listeners import alignment, kpi, objectives
 from slackapp.replies import explain, reply
+from slackapp.roles import Caller
 from storage.departments import require_member
 from storage.errors import DomainError
 
@@ -22,20 +24,22 @@ log = logging.getLogger(__name__)
 NOT_THERE = {"not_in_channel", "channel_not_found"}
 
 
-def _content(context, kind: str, arg: str) -> tuple[str, list[dict]]:
+def _content(deps: Deps, kind: str, arg: str, *, team_id: str) -> tuple[str, list[dict]]:
     if kind == "show":
-        return objectives.show_content(context, arg)
+        return objectives.show_content(deps, arg, team_id=team_id)
     if kind == "tree":
         scope, _, page = arg.rpartition("|")
-        return alignment.tree_content(context, scope, int(page) if page.isdigit() else 1)
+        page_number = int(page) if page.isdigit() else 1
+        return alignment.tree_content(deps, scope, team_id=team_id, page=page_number)
     if kind == "kpi":
-        return kpi.kpi_content(context, arg)
+        return kpi.kpi_content(deps, arg, team_id=team_id)
     raise DomainError("That button does not say what to share.")
 
 
-def handle_share(ack, body, context, client, respond):
+def handle_share(
+    ack, body, deps: Deps, caller: Caller, team_id: str, user_id: str, client, respond
+):
     ack()
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
     value = (body["actions"][0].get("value") or "")[:300]
     kind, _, arg = value.partition("|")
     pressed = f"Share in channel {value}"
@@ -46,14 +50,16 @@ def handle_share(ack, body, context, client, respond):
         if not channel:
             raise DomainError("Slack did not say which channel this reply is in.")
         with deps.session() as session:
-            admin = context["caller"].is_admin(session)
-            require_member(session, team_id=team_id, user_id=user_id, is_admin=admin,
-                           action="share in a channel")  # fmt: skip
-        text, blocks = _content(context, kind, arg)
+            require_member(session, **caller.as_user(session), action="share in a channel")
+        text, blocks = _content(deps, kind, arg, team_id=team_id)
     except DomainError as exc:
         message = explain(exc)
-        respond(text=message, blocks=error_reply(pressed, message), response_type="ephemeral",
-                replace_original=False)  # fmt: skip
+        respond(
+            text=message,
+            blocks=error_reply(pressed, message),
+            response_type="ephemeral",
+            replace_original=False,
+        )
         return
     try:
         client.chat_postMessage(
@@ -71,4 +77,4 @@ def handle_share(ack, body, context, client, respond):
 
 
 def register(app: App) -> None:
-    app.action(SHARE_ACTION)(handle_share)
+    app.action(ShareAction.SHARE)(handle_share)

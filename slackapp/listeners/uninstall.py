@@ -13,6 +13,7 @@ import time
 
 from slack_bolt import App
 
+from slackapp.context import Deps
 from slackapp.oauth import installation_store
 from storage.lifecycle import mark_uninstalled, reactivate_if_uninstalled
 
@@ -21,23 +22,24 @@ REACTIVATE_CHECK_SECONDS = 60.0
 
 
 def _team_id(context, body) -> str | None:
+    # These events may come without a team in Bolt's context: Bolt's property, then the body.
     return context.team_id or body.get("team_id")
 
 
 def register(app: App) -> None:
-    def handle_app_uninstalled(body, context):
+    def handle_app_uninstalled(body, context, deps: Deps):
         team_id = _team_id(context, body)
         if not team_id:
             return
         store = installation_store(app)
         if store is not None:
             store.delete_team(team_id)
-        with context["deps"].session() as session:
+        with deps.session() as session:
             mark_uninstalled(session, team_id=team_id)
         checked.pop(team_id, None)
         log.info("Team %s uninstalled the app: tokens deleted, data kept until purge", team_id)
 
-    def handle_tokens_revoked(body, event, context):
+    def handle_tokens_revoked(body, event, context, deps: Deps):
         team_id = _team_id(context, body)
         if not team_id:
             return
@@ -51,7 +53,7 @@ def register(app: App) -> None:
                 # This app installs bot-only: without the bot token an installation is empty.
                 store.delete_team(team_id)
             # Without its bot token the app can do nothing for this team: same as uninstalled.
-            with context["deps"].session() as session:
+            with deps.session() as session:
                 mark_uninstalled(session, team_id=team_id)
             checked.pop(team_id, None)
         log.info(
@@ -63,7 +65,7 @@ def register(app: App) -> None:
 
     checked: dict[str, float] = {}  # team_id -> when this process last found it active
 
-    def reactivate_team(body, context, next):  # noqa: A002 - Bolt's parameter name
+    def reactivate_team(body, context, deps: Deps, next):  # noqa: A002 - Bolt's parameter name
         # A person using a command, button or modal proves the app is installed there (again),
         # e.g. a single-workspace reinstall that no OAuth redirect reported. Events are not
         # proof: a late retry may arrive after the uninstall. Checked at most once a minute per
@@ -76,7 +78,7 @@ def register(app: App) -> None:
             and time.monotonic() - checked.get(team_id, -REACTIVATE_CHECK_SECONDS)
             >= REACTIVATE_CHECK_SECONDS
         ):
-            with context["deps"].session() as session:
+            with deps.session() as session:
                 reactivate_if_uninstalled(session, team_id=team_id)
             checked[team_id] = time.monotonic()
         return next()

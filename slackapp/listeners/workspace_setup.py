@@ -1,4 +1,4 @@
-"""`/okr setup`: the admin's workspace settings modal (spec §3)."""
+"""`/okr setup`: the admin's workspace settings modal."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from slack_sdk.models.views import View
 
 from slackapp.blocks.common import as_dicts, modal, notice_modal, plain, section
 from slackapp.commands import CommandContext
+from slackapp.context import Deps
 from slackapp.listeners import feedback
+from slackapp.roles import Caller
 from storage.errors import FieldErrors
 from storage.teams import get_or_create_team, team_timezone, update_settings
 
@@ -92,6 +94,94 @@ def _spreadsheet_field(initial: str | None, share_with: str | None) -> InputBloc
     )
 
 
+def _channel_inputs(team) -> list[InputBlock]:
+    return [
+        _channel(
+            "leadership_channel",
+            "Leadership channel",
+            team.leadership_channel,
+            "Gets the cross-department digest and the quarterly review pack.",
+        ),
+        _channel(
+            "recognition_channel",
+            "Recognition channel",
+            team.recognition_channel,
+            "Where kudos are posted publicly.",
+        ),
+        _channel(
+            "feedback_channel",
+            "Customer-feedback channel",
+            team.feedback_channel,
+            "Heads react here with the recognition emoji to recognize people.",
+        ),
+        InputBlock(
+            block_id="recognition_emoji",
+            label=plain("Recognition emoji"),
+            element=PlainTextInputElement(
+                action_id="value", max_length=100, initial_value=team.recognition_emoji
+            ),
+        ),
+    ]
+
+
+def _schedule_inputs(team) -> list[InputBlock]:
+    return [
+        _day_select("digest_weekday", "Weekly digest day", team.digest_weekday),
+        InputBlock(
+            block_id="digest_time",
+            label=plain("Weekly digest time"),
+            element=TimePickerElement(action_id="value", initial_time=team.digest_time),
+        ),
+        _day_select("reminder_weekday", "Check-in reminder day", team.reminder_weekday),
+        InputBlock(
+            block_id="reminder_time",
+            label=plain("Check-in reminder time (each owner's own timezone)"),
+            element=TimePickerElement(action_id="value", initial_time=team.reminder_time),
+        ),
+        InputBlock(
+            block_id="review_lead_days",
+            label=plain("Quarterly review: days before quarter end"),
+            element=PlainTextInputElement(
+                action_id="value", max_length=2, initial_value=str(team.review_lead_days)
+            ),
+        ),
+    ]
+
+
+def _rule_inputs(team, default_tz: str) -> list[InputBlock]:
+    """When a key result is stale, the workspace's timezone, and whether kudos need a
+    behavior."""
+    yes = Option(value="yes", text="Kudos must name a behavior (#B-5)")
+    return [
+        InputBlock(
+            block_id="stale_days",
+            label=plain("Stale key results: days without a check-in"),
+            hint=plain("Key results with no check-in for this long are marked stale.", 2000),
+            element=PlainTextInputElement(
+                action_id="value", max_length=2, initial_value=str(team.stale_days)
+            ),
+        ),
+        InputBlock(
+            block_id="timezone",
+            label=plain("Workspace timezone"),
+            hint=plain("IANA name such as Europe/Paris or America/New_York.", 2000),
+            element=PlainTextInputElement(
+                action_id="value", max_length=64, initial_value=team_timezone(team, default_tz)
+            ),
+        ),
+        InputBlock(
+            block_id="kudos_require_behavior",
+            label=plain("Kudos"),
+            optional=True,
+            element=CheckboxesElement(
+                action_id="value",
+                options=[yes],
+                initial_options=[yes] if team.kudos_require_behavior else None,
+            ),
+        ),
+    ]
+
+
 def setup_modal(
     team,
     default_tz: str,
@@ -103,83 +193,15 @@ def setup_modal(
     """`own_spreadsheet`: multi-workspace mode, where each workspace connects its own KPI
     sheet here; `share_with` is the service account's email the sheet must be shared with;
     `extra_blocks`: other features' settings (customer feedback)."""
-    yes = Option(value="yes", text="Kudos must name a behavior (#B-5)")
     spreadsheet = [_spreadsheet_field(team.kpi_spreadsheet, share_with)] if own_spreadsheet else []
     return modal(
         "Loyalty OKRs setup",
         callback_id=CALLBACK_ID,
         submit="Save",
         blocks=[
-            _channel(
-                "leadership_channel",
-                "Leadership channel",
-                team.leadership_channel,
-                "Gets the cross-department digest and the quarterly review pack.",
-            ),
-            _channel(
-                "recognition_channel",
-                "Recognition channel",
-                team.recognition_channel,
-                "Where kudos are posted publicly.",
-            ),
-            _channel(
-                "feedback_channel",
-                "Customer-feedback channel",
-                team.feedback_channel,
-                "Heads react here with the recognition emoji to recognize people.",
-            ),
-            InputBlock(
-                block_id="recognition_emoji",
-                label=plain("Recognition emoji"),
-                element=PlainTextInputElement(
-                    action_id="value", max_length=100, initial_value=team.recognition_emoji
-                ),
-            ),
-            _day_select("digest_weekday", "Weekly digest day", team.digest_weekday),
-            InputBlock(
-                block_id="digest_time",
-                label=plain("Weekly digest time"),
-                element=TimePickerElement(action_id="value", initial_time=team.digest_time),
-            ),
-            _day_select("reminder_weekday", "Check-in reminder day", team.reminder_weekday),
-            InputBlock(
-                block_id="reminder_time",
-                label=plain("Check-in reminder time (each owner's own timezone)"),
-                element=TimePickerElement(action_id="value", initial_time=team.reminder_time),
-            ),
-            InputBlock(
-                block_id="review_lead_days",
-                label=plain("Quarterly review: days before quarter end"),
-                element=PlainTextInputElement(
-                    action_id="value", max_length=2, initial_value=str(team.review_lead_days)
-                ),
-            ),
-            InputBlock(
-                block_id="stale_days",
-                label=plain("Stale key results: days without a check-in"),
-                hint=plain("Key results with no check-in for this long are marked stale.", 2000),
-                element=PlainTextInputElement(
-                    action_id="value", max_length=2, initial_value=str(team.stale_days)
-                ),
-            ),
-            InputBlock(
-                block_id="timezone",
-                label=plain("Workspace timezone"),
-                hint=plain("IANA name such as Europe/Paris or America/New_York.", 2000),
-                element=PlainTextInputElement(
-                    action_id="value", max_length=64, initial_value=team_timezone(team, default_tz)
-                ),
-            ),
-            InputBlock(
-                block_id="kudos_require_behavior",
-                label=plain("Kudos"),
-                optional=True,
-                element=CheckboxesElement(
-                    action_id="value",
-                    options=[yes],
-                    initial_options=[yes] if team.kudos_require_behavior else None,
-                ),
-            ),
+            *_channel_inputs(team),
+            *_schedule_inputs(team),
+            *_rule_inputs(team, default_tz),
             *spreadsheet,
             *(extra_blocks or []),
         ],
@@ -236,13 +258,14 @@ def read_setup(values: dict) -> dict:
     return out
 
 
-def handle_setup_submission(ack, view, context, client):
-    deps, team_id, user_id = context["deps"], context["team_id"], context["user_id"]
+def handle_setup_submission(
+    ack, view, deps: Deps, caller: Caller, team_id: str, user_id: str, client
+):
     values = read_setup(view["state"]["values"])
     if not deps.settings.oauth_enabled:  # one workspace: the server's KPI_SPREADSHEET rules
         values.pop("kpi_spreadsheet", None)
     with deps.session() as session:
-        if not context["caller"].is_admin(session):
+        if not caller.is_admin(session):
             ack(
                 response_action="errors",
                 errors={"leadership_channel": "Only a workspace admin can change settings."},
@@ -250,8 +273,7 @@ def handle_setup_submission(ack, view, context, client):
             return
         try:
             update_settings(session, team_id=team_id, actor_id=user_id, values=values)
-            feedback.save_setup_part(session, view["state"]["values"], team_id=team_id,
-                                     user_id=user_id, is_admin=True)  # fmt: skip
+            feedback.save_setup_part(session, view["state"]["values"], **caller.as_user(session))
         except FieldErrors as exc:
             ack(response_action="errors", errors=exc.errors)
             return

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from jobs.checkin_reminders import send_due_reminders
 from jobs.posting import Poster
-from slackapp.blocks.reminders import SNOOZE_ACTION
+from slackapp.blocks.reminders import ReminderAction
 from slackapp.web_client import make_web_client
 from storage.checkins import record_checkin
 from storage.db import session_scope
@@ -87,7 +87,7 @@ def test_reminder_buttons_and_kpi_bound_asks_confidence_only(engine, settings, s
         }
     ]
     actions = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert [a["action_id"] for a in actions] == ["checkin_open", SNOOZE_ACTION]
+    assert [a["action_id"] for a in actions] == ["checkin_open", ReminderAction.SNOOZE]
     assert "value" not in actions[0]  # no key result named: the form for all of them
     bob = str(dms(slack, BOB)[0]["blocks"])
     assert "Now — of 10" in bob
@@ -109,9 +109,9 @@ def test_snooze_skips_next_week_only(engine, settings, slack, driver):
         for b in dms(slack, BOB)[0]["blocks"]
         if b["type"] == "actions"
         for e in b["elements"]
-        if e["action_id"] == SNOOZE_ACTION
+        if e["action_id"] == ReminderAction.SNOOZE
     )
-    driver.block_action(SNOOZE_ACTION, period, user=BOB, channel="D0BOB0001")
+    driver.block_action(ReminderAction.SNOOZE, period, user=BOB, channel="D0BOB0001")
     reply = driver.replies(1)[0]
     assert "Snoozed" in reply["text"] and reply.get("replace_original") in (True, "true")
     next_week = MONDAY + timedelta(days=7)
@@ -129,7 +129,9 @@ def test_snooze_skips_next_week_only(engine, settings, slack, driver):
 
 def test_snooze_with_a_forged_value_changes_nothing(engine, settings, slack, driver):
     seed(engine)
-    driver.block_action(SNOOZE_ACTION, "'; drop table jobrun; --", user=BOB, channel="D0BOB0001")
+    driver.block_action(
+        ReminderAction.SNOOZE, "'; drop table jobrun; --", user=BOB, channel="D0BOB0001"
+    )
     assert "out of date" in driver.replies(1)[0]["text"]
     with session_scope(engine) as s:
         assert s.exec(select(JobRun)).all() == []

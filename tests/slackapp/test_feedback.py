@@ -475,3 +475,30 @@ def test_every_heads_copy_shows_who_took_and_closed_it(driver, slack, engine, wo
     updates = slack.wait_for("chat.update", 2)
     assert all("Closed (unreachable)" in json.dumps(u["blocks"]) for u in updates)
     assert all("actions" not in json.dumps(u["blocks"]) for u in updates)
+
+
+def test_heads_dms_in_flight_hold_no_transaction(slack, engine, world, http):
+    """While Slack is slow to take the heads' DMs, the follow-up's claim is already committed
+    (no second sender can take it) and other answers are stored at once: no transaction stays
+    open across the Slack calls (on SQLite one would hold every writer back)."""
+    slack.slow("chat.postMessage", 1.5)
+    assert (
+        hook(http, {"id": "s1", "customer": "Ann", "score": 1, "department": "Support"})[0] == 200
+    )
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        claimed = [f for f in followups(engine) if f.heads_notified_at is not None]
+        if claimed:
+            break
+        time.sleep(0.02)
+    assert [f.number for f in claimed] == [1]
+    assert claimed[0].heads_messages is None  # claimed, its DMs still on their way
+    status, body = hook(http, {"id": "s2", "customer": "Ben", "score": 2, "department": "Billing"})
+    assert (status, body["followup"]) == (200, "F-2")
+    assert slack.calls_to("chat.postMessage") == []  # stored before any DM was answered
+    slack.wait_for("chat.postMessage", 3, timeout=15)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(f.heads_messages is None for f in followups(engine)):
+        time.sleep(0.05)
+    told = {f.number: len(json.loads(f.heads_messages)) for f in followups(engine)}
+    assert told == {1: 2, 2: 1}  # Support's two heads, Billing's one

@@ -46,7 +46,7 @@ def test_write_by_someone_not_on_home_publishes_nothing(app, driver, slack, engi
     on_home(driver, slack, ALICE)
     driver.command("/checkin", f"KR-{kr.number} 45 8/10", user=ALICE)
     assert "Checked in" in driver.last_reply_text()
-    refresher = app.deps.extras["home_refresher"]
+    refresher = app.deps.home_refresher
     deadline = time.monotonic() + 10
     while not refresher._due and not publishes(slack, ALICE) and time.monotonic() < deadline:
         time.sleep(0.01)  # the listener asks for the refresh just after its reply
@@ -112,7 +112,7 @@ def aligned_world(engine):
 
 
 def test_refreshes_share_a_company_tree_read_after_their_writes(app, engine):
-    from slackapp.listeners.app_home import HomeRefresher
+    from slackapp.home_refresher import HomeRefresher
     from storage.checkins import record_checkin
     from storage.db import session_scope
 
@@ -139,7 +139,7 @@ def test_home_with_a_shared_company_tree_is_the_same_home(app, engine, monkeypat
     from storage import rollup
 
     monkeypatch.setattr(rollup, "ID_LIST_MAX", id_list_max)
-    from slackapp.listeners.app_home import build_home
+    from slackapp.home_refresher import build_home
     from storage.home import company_tree
     from storage.quarters import quarter_of
 
@@ -161,25 +161,25 @@ def test_a_burst_of_refreshes_shares_one_company_tree_read_per_interval(
 ):
     """Refreshes asked for after the last company-tree read wait for the next one (at most
     one read per interval per workspace); every Home still shows the write before it."""
-    from slackapp.listeners import app_home
+    from slackapp import home_refresher
     from storage.checkins import record_checkin
     from storage.db import session_scope
     from storage.home import note_home_seen
 
     company, kr = aligned_world(engine)
     reads = []
-    real_company_tree = app_home.company_tree
+    real_company_tree = home_refresher.company_tree
 
     def counted(session, **kwargs):
         reads.append(time.monotonic())
         return real_company_tree(session, **kwargs)
 
-    monkeypatch.setattr(app_home, "company_tree", counted)
+    monkeypatch.setattr(home_refresher, "company_tree", counted)
     viewers = [f"U0VIEW{i:04d}" for i in range(4)]
     with session_scope(engine) as s:
         for user in viewers:
             note_home_seen(s, team_id="T0TEAMA01", user_id=user)
-    refresher = app_home.HomeRefresher(delay=0.0, company_interval=1.5)
+    refresher = home_refresher.HomeRefresher(delay=0.0, company_interval=1.5)
     client = app.bolt.client
     refresher.request(app.deps, client, team_id="T0TEAMA01", user_id=viewers[0])
     assert refresher.drain(timeout=10)
@@ -203,7 +203,7 @@ def test_a_burst_of_refreshes_shares_one_company_tree_read_per_interval(
 def test_without_company_objectives_refreshes_do_not_wait(app, engine, slack):
     """Nothing to share when the workspace has no company objectives: no waiting for the
     next company-tree read."""
-    from slackapp.listeners import app_home
+    from slackapp import home_refresher
     from storage.db import session_scope
     from storage.home import note_home_seen
 
@@ -212,7 +212,7 @@ def test_without_company_objectives_refreshes_do_not_wait(app, engine, slack):
     with session_scope(engine) as s:
         for user in (ALICE, BOB):
             note_home_seen(s, team_id="T0TEAMA01", user_id=user)
-    refresher = app_home.HomeRefresher(delay=0.0, company_interval=60.0)
+    refresher = home_refresher.HomeRefresher(delay=0.0, company_interval=60.0)
     for user in (ALICE, BOB):
         refresher.request(app.deps, app.bolt.client, team_id="T0TEAMA01", user_id=user)
         assert refresher.drain(timeout=10), user

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from slackapp.listeners.app_home import build_home
+from slackapp.home_refresher import build_home
 from storage.behaviors import log_behavior
 from storage.db import session_scope
 from storage.kpi_values import ValueIn, upsert_values

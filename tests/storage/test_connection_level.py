@@ -15,7 +15,7 @@ from storage.event_log import first_delivery, forget_events_before
 from storage.health import check_database
 from storage.job_runs import claim_run, run_status, set_run_status
 from storage.locks import advisory_unlock, holds_advisory_lock, try_advisory_lock
-from storage.models import RUN_DONE, RUN_FAILED, RUN_STARTED, ProcessedEvent
+from storage.models import JobRunStatus, ProcessedEvent
 from storage.oauth_tables import slack_bots, slack_installations
 from storage.oauth_tokens import delete_team_tokens, delete_user_tokens
 
@@ -26,13 +26,13 @@ NOW = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
 def test_a_run_is_claimed_once_and_again_only_after_failing(engine):
     assert claim_run(engine, **KEY, now=NOW) is True
     assert claim_run(engine, **KEY, now=NOW) is False
-    assert run_status(engine, **KEY) == RUN_STARTED
-    set_run_status(engine, **KEY, status=RUN_FAILED, detail="channel_not_found")
+    assert run_status(engine, **KEY) == JobRunStatus.STARTED
+    set_run_status(engine, **KEY, status=JobRunStatus.FAILED, detail="channel_not_found")
     assert claim_run(engine, **KEY, now=NOW) is True  # a failed run is taken over
     assert claim_run(engine, **KEY, now=NOW) is False
-    set_run_status(engine, **KEY, status=RUN_DONE, detail=None)
+    set_run_status(engine, **KEY, status=JobRunStatus.DONE, detail=None)
     assert claim_run(engine, **KEY, now=NOW) is False
-    assert run_status(engine, **KEY) == RUN_DONE
+    assert run_status(engine, **KEY) == JobRunStatus.DONE
     assert run_status(engine, **{**KEY, "scope": "dept:2"}) is None
 
 
