@@ -81,24 +81,9 @@ def plan_reminders(
     at = parse_hhmm(team.reminder_time, "10:00")
     if not _slot_open_somewhere(now, team.reminder_weekday, at, grace):
         return []  # most minutes of the week: no timezone on Earth is in its reminder window
-    with session_scope(engine) as session:
-        pairs = active_key_results(session, team_id=team_id)
-        rows = [kr for kr, _ in pairs]
-        # Away people get no reminder until their away date has passed (spec §9).
-        away = away_until(session, team_id=team_id, today=now.date())
-        due: dict[str, list[KeyResult]] = defaultdict(list)
-        for kr in rows:
-            if due_for_checkin(kr, now) and kr.owner_id not in away:
-                due[kr.owner_id].append(kr)
-        if not due:
-            return []
-        found = kr_insights(
-            session,
-            team_id=team_id,
-            items=[(kr, q) for kr, q in pairs if kr.owner_id in due],
-            now=now,
-        )
-        session.expunge_all()
+    rows, due, found = _due_key_results(engine, team_id=team_id, now=now)
+    if not due:
+        return []
     mismatches: dict[str, dict[int, tuple[KeyResult, str]]] = defaultdict(dict)
     for kr in rows:
         insight = found.get(kr.id)
@@ -113,6 +98,37 @@ def plan_reminders(
         period = due_weekly(now, zone(tzs[owner], team_tz), team.reminder_weekday, at, grace)
         if period is not None:
             by_period[period].append(owner)
+    return _reminders(engine, team_id=team_id, by_period=by_period, due=due, mismatches=mismatches)
+
+
+def _due_key_results(engine: Engine, *, team_id: str, now: datetime):
+    """(every active key result, owner → the ones due a check-in, kr id → insight), detached."""
+    with session_scope(engine) as session:
+        pairs = active_key_results(session, team_id=team_id)
+        rows = [kr for kr, _ in pairs]
+        # Someone away is not nagged about numbers they cannot move until they are back.
+        away = away_until(session, team_id=team_id, today=now.date())
+        due: dict[str, list[KeyResult]] = defaultdict(list)
+        for kr in rows:
+            if due_for_checkin(kr, now) and kr.owner_id not in away:
+                due[kr.owner_id].append(kr)
+        if not due:
+            return rows, due, {}
+        found = kr_insights(
+            session,
+            team_id=team_id,
+            items=[(kr, q) for kr, q in pairs if kr.owner_id in due],
+            now=now,
+        )
+        session.expunge_all()
+    return rows, due, found
+
+
+def _reminders(
+    engine: Engine, *, team_id: str, by_period: dict[str, list[str]], due, mismatches
+) -> list[Outgoing]:
+    """One DM per owner and week, unless that week's reminder was sent, is going out or was
+    snoozed (a failed one is tried again)."""
     messages = []
     for period, owners in by_period.items():
         taken = run_once.statuses(engine, team_id=team_id, job=JOB, period=period)

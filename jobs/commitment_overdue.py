@@ -1,4 +1,4 @@
-"""Overdue commitments (spec §8): the day after its due date, one DM to the owner of each
+"""Overdue commitments: the day after its due date, one DM to the owner of each
 commitment still owed (to the owing department's heads while nobody has accepted it). Days are
 the workspace's (`/okr setup` timezone, else LOYALTY_TIMEZONE), and the DM waits for the
 morning: it goes out from OVERDUE_NOTICE_HOUR on the day after the due date, not at midnight.

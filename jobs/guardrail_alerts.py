@@ -1,5 +1,5 @@
 """After each KPI sync: one alert per guardrail that turned unhealthy, one recovery note per
-guardrail that turned healthy again (spec §9).
+guardrail that turned healthy again, in the channel of the department it watches.
 
 The state change itself is recorded by `storage.guardrails.evaluate` inside the sync's
 transaction. Each change has a number (the guardrail's `changes`), and its message and chart
@@ -41,10 +41,16 @@ CHART_DAYS = 90
 
 def _transition(g: KpiGuardrail) -> Transition:
     return Transition(
-        guardrail_id=g.id, kpi_name=g.kpi_name, scope=g.scope, op=g.op, threshold=g.threshold,
-        kind=ALERT if g.state == GuardrailState.UNHEALTHY else RECOVERY, seq=g.changes,
-        day=g.evaluated_day, value=g.evaluated_value,
-    )  # fmt: skip
+        guardrail_id=g.id,
+        kpi_name=g.kpi_name,
+        scope=g.scope,
+        op=g.op,
+        threshold=g.threshold,
+        kind=ALERT if g.state == GuardrailState.UNHEALTHY else RECOVERY,
+        seq=g.changes,
+        day=g.evaluated_day,
+        value=g.evaluated_value,
+    )
 
 
 def plan_guardrail_messages(engine: Engine, *, team_id: str) -> list[Outgoing]:
@@ -68,25 +74,30 @@ def plan_guardrail_messages(engine: Engine, *, team_id: str) -> list[Outgoing]:
             bound = bound_key_results(s, team_id=team_id, kpi_name=g.kpi_name, scope=g.scope)
             text, blocks = guardrail_message(t, where=where, unit=unit, bound=bound)
             points = series(
-                s, team_id=team_id, kpi_name=g.kpi_name,
+                s,
+                team_id=team_id,
+                kpi_name=g.kpi_name,
                 since=t.day - timedelta(days=CHART_DAYS),
-            ).get(where, [])  # fmt: skip
+            ).get(where, [])
             scope = f"g{g.id}"
             out.append(
                 Outgoing(
-                    channel=channel, text=text, blocks=as_dicts(blocks),
+                    channel=channel,
+                    text=text,
+                    blocks=as_dicts(blocks),
                     key=RunKey(team_id, JOB, scope, str(t.seq)),
                     label=f"guardrail {t.kind} for {g.kpi_name} ({where})",
                 )
-            )  # fmt: skip
+            )
             out.append(
                 Outgoing(
-                    channel=channel, text=f"{g.kpi_name} chart",
+                    channel=channel,
+                    text=f"{g.kpi_name} chart",
                     key=RunKey(team_id, JOB, f"{scope}:chart", str(t.seq)),
                     send=_chart_sender(channel, g.kpi_name, where, g.threshold, points),
                     label=f"guardrail chart for {g.kpi_name} ({where})",
                 )
-            )  # fmt: skip
+            )
     return out
 
 
@@ -100,9 +111,12 @@ def _chart_sender(channel: str, name: str, where: str, threshold: float, points)
             f"{name} ({where}) — last {CHART_DAYS} days",
         )
         return upload_png(
-            client, channel_id=channel, png=png, filename=f"guardrail-{name}.png",
+            client,
+            channel_id=channel,
+            png=png,
+            filename=f"guardrail-{name}.png",
             title=f"{name} ({where}) against its guardrail",
-        )  # fmt: skip
+        )
 
     return send
 
@@ -116,6 +130,9 @@ def post_guardrail_changes(
     report = (poster or Poster(client, engine=engine)).post_all(messages)
     log.info(
         "guardrail messages for %s: %d sent, %d already sent, %d failed",
-        team_id, len(report.sent), len(report.skipped), len(report.failed),
-    )  # fmt: skip
+        team_id,
+        len(report.sent),
+        len(report.skipped),
+        len(report.failed),
+    )
     return report

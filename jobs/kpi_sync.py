@@ -265,33 +265,13 @@ def run_kpi_sync(
         data = fetch() if fetch else _fetch(settings, spreadsheet, retry)
     except SheetsError as exc:
         report.error = str(exc)
-        if _finish_failed(engine, report, notify_admins):
-            report.admins_notified = dm_admins(
-                client, _admin_ids(engine, settings, team_id), report
-            )
-        return report
-    report.spreadsheet, report.worksheets = data.title, list(data.worksheets)
-    if data.praise_title:
-        report.worksheets.append(data.praise_title)
-    if data.feedback_title:
-        report.worksheets.append(data.feedback_title)
-    report.requests = data.requests
-
+        return _fail_and_tell(engine, settings, client, report, notify_admins)
+    _describe_source(report, data)
     try:
-        with session_scope(engine) as s:
-            departments = department_keys(s, team_id=team_id)
-            known = set(kpi_names(s, team_id=team_id))
-        result, praise_rows = _parse(data, settings=settings, departments=departments, known=known)
-        with session_scope(engine) as s:
-            seen = known_row_keys(s, team_id=team_id, row_keys=[r.row_key for r in praise_rows])
-        new_praise_rows = [r for r in praise_rows if r.row_key not in seen]
+        result, new_praise_rows = _read_rows(engine, settings, data, team_id)
     except HeaderError as exc:
         report.error = str(exc)
-        if _finish_failed(engine, report, notify_admins):
-            report.admins_notified = dm_admins(
-                client, _admin_ids(engine, settings, team_id), report
-            )
-        return report
+        return _fail_and_tell(engine, settings, client, report, notify_admins)
     except SQLAlchemyError as exc:
         report.error = f"The database could not be read ({type(exc).__name__})."
         _finish_failed(engine, report, notify_admins)
@@ -304,77 +284,148 @@ def run_kpi_sync(
     praise_in, problems, unmatched = match_praise(new_praise_rows, StaffMatcher(client))
     report.problems.extend(problems)
     report.praise_unmatched.extend(unmatched)
-
-    values = list(result.values.values())
-    dm = False
+    parsed = _Parsed(data, list(result.values.values()), praise_in, feedback_rows)
     try:
-        with session_scope(engine) as s:
-            previous = last_run(s, team_id=team_id)
-            report.custom_kpis = ensure_kpis(s, team_id=team_id, names={v.kpi_name for v in values})
-            counts = upsert_values(s, team_id=team_id, values=values, synced_at=utcnow())
-            report.stored, report.updated, report.unchanged = (
-                counts.stored,
-                counts.updated,
-                counts.unchanged,
-            )
-            report.key_results_updated = len(refresh_bound_key_results(s, team_id=team_id))
-            report.guardrail_changes = len(evaluate_guardrails(s, team_id=team_id))
-            report.praise_new = len(store_drafts(s, team_id=team_id, rows=praise_in))
-            if feedback_rows is not None:
-                stored = feedback_sync.store_rows(
-                    s, team_id=team_id, parsed=feedback_rows, sheet=data.feedback_title or "",
-                    retention_days=settings.loyalty_feedback_retention_days,
-                )  # fmt: skip
-                report.feedback_new, report.feedback_followups = (
-                    len(stored.created),
-                    stored.followups,
-                )
-                report.problems.extend(feedback_rows.problems)
-            report.ok = True
-            report.finished_at = utcnow()
-            key, dm = _carried_problem_key(report, previous, notify_admins)
-            run = record_run(
-                s,
-                team_id=team_id,
-                run=KpiSyncRun(
-                    started_at=report.started_at,
-                    finished_at=report.finished_at,
-                    ok=True,
-                    rows_read=report.rows_read,
-                    stored=report.stored,
-                    updated=report.updated,
-                    unchanged=report.unchanged,
-                    rejected=len(report.rejected),
-                    report=report.text(),
-                    problem_key=key,
-                ),
-            )
-            audit.record(
-                s,
-                team_id=team_id,
-                actor_id=SYNC_ACTOR,
-                action="kpi.sync",
-                entity="kpi_sync_run",
-                entity_id=run.id,
-                after={
-                    "stored": report.stored,
-                    "updated": report.updated,
-                    "unchanged": report.unchanged,
-                    "rejected": len(report.rejected),
-                    "praise_new": report.praise_new,
-                },
-            )
-        report.run_id = run.id
+        dm = _store(engine, settings, report, parsed, notify_admins=notify_admins)
     except SQLAlchemyError as exc:
-        # The transaction rolled back: nothing of this sync landed, earlier values are intact.
-        report.ok = False
-        report.stored = report.updated = report.unchanged = report.praise_new = 0
-        report.feedback_new, report.feedback_followups = 0, []
-        report.key_results_updated = 0
-        report.guardrail_changes = 0
-        report.error = f"Saving the KPI values failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})."
+        _forget_unsaved(report, exc)
         dm = _finish_failed(engine, report, notify_admins)
     log.info("%s (%.2fs)", report.summary(), time.monotonic() - began)
+    _after_sync(engine, client, settings, report, dm=dm)
+    return report
+
+
+def _fail_and_tell(
+    engine: Engine, settings: Settings, client, report: SyncReport, notify: bool
+) -> SyncReport:
+    """Record the failed run and DM the admins unless they were told of this problem before."""
+    if _finish_failed(engine, report, notify):
+        report.admins_notified = dm_admins(
+            client, _admin_ids(engine, settings, report.team_id), report
+        )
+    return report
+
+
+def _describe_source(report: SyncReport, data: SheetData) -> None:
+    report.spreadsheet, report.worksheets = data.title, list(data.worksheets)
+    if data.praise_title:
+        report.worksheets.append(data.praise_title)
+    if data.feedback_title:
+        report.worksheets.append(data.feedback_title)
+    report.requests = data.requests
+
+
+def _read_rows(engine: Engine, settings: Settings, data: SheetData, team_id: str):
+    """The parsed KPI sheets, and the praise rows not stored by an earlier sync."""
+    with session_scope(engine) as s:
+        departments = department_keys(s, team_id=team_id)
+        known = set(kpi_names(s, team_id=team_id))
+    result, praise_rows = _parse(data, settings=settings, departments=departments, known=known)
+    with session_scope(engine) as s:
+        seen = known_row_keys(s, team_id=team_id, row_keys=[r.row_key for r in praise_rows])
+    return result, [r for r in praise_rows if r.row_key not in seen]
+
+
+@dataclass
+class _Parsed:
+    """What one sync read and is about to store."""
+
+    data: SheetData
+    values: list
+    praise: list
+    feedback: feedback_sync.FeedbackRows | None
+
+
+def _store(
+    engine: Engine, settings: Settings, report: SyncReport, parsed: _Parsed, *, notify_admins: bool
+) -> bool:
+    """Everything a sync writes, in ONE transaction; returns whether to DM the admins."""
+    team_id = report.team_id
+    with session_scope(engine) as s:
+        previous = last_run(s, team_id=team_id)
+        report.custom_kpis = ensure_kpis(
+            s, team_id=team_id, names={v.kpi_name for v in parsed.values}
+        )
+        counts = upsert_values(s, team_id=team_id, values=parsed.values, synced_at=utcnow())
+        report.stored, report.updated, report.unchanged = (
+            counts.stored,
+            counts.updated,
+            counts.unchanged,
+        )
+        report.key_results_updated = len(refresh_bound_key_results(s, team_id=team_id))
+        report.guardrail_changes = len(evaluate_guardrails(s, team_id=team_id))
+        report.praise_new = len(store_drafts(s, team_id=team_id, rows=parsed.praise))
+        if parsed.feedback is not None:
+            _store_feedback(s, settings, report, parsed)
+        report.ok = True
+        report.finished_at = utcnow()
+        key, dm = _carried_problem_key(report, previous, notify_admins)
+        run = _record_success(s, report, key)
+    report.run_id = run.id
+    return dm
+
+
+def _store_feedback(s, settings: Settings, report: SyncReport, parsed: _Parsed) -> None:
+    stored = feedback_sync.store_rows(
+        s,
+        team_id=report.team_id,
+        parsed=parsed.feedback,
+        sheet=parsed.data.feedback_title or "",
+        retention_days=settings.loyalty_feedback_retention_days,
+    )
+    report.feedback_new, report.feedback_followups = len(stored.created), stored.followups
+    report.problems.extend(parsed.feedback.problems)
+
+
+def _record_success(s, report: SyncReport, key: str | None) -> KpiSyncRun:
+    run = record_run(
+        s,
+        team_id=report.team_id,
+        run=KpiSyncRun(
+            started_at=report.started_at,
+            finished_at=report.finished_at,
+            ok=True,
+            rows_read=report.rows_read,
+            stored=report.stored,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=len(report.rejected),
+            report=report.text(),
+            problem_key=key,
+        ),
+    )
+    audit.record(
+        s,
+        team_id=report.team_id,
+        actor_id=SYNC_ACTOR,
+        action="kpi.sync",
+        entity="kpi_sync_run",
+        entity_id=run.id,
+        after={
+            "stored": report.stored,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected": len(report.rejected),
+            "praise_new": report.praise_new,
+        },
+    )
+    return run
+
+
+def _forget_unsaved(report: SyncReport, exc: SQLAlchemyError) -> None:
+    """The transaction rolled back: nothing of this sync landed, earlier values are intact."""
+    report.ok = False
+    report.stored = report.updated = report.unchanged = report.praise_new = 0
+    report.feedback_new, report.feedback_followups = 0, []
+    report.key_results_updated = 0
+    report.guardrail_changes = 0
+    first_line = str(exc).splitlines()[0][:200]
+    report.error = f"Saving the KPI values failed ({type(exc).__name__}: {first_line})."
+
+
+def _after_sync(engine: Engine, client, settings: Settings, report: SyncReport, *, dm: bool):
+    """DMs and posts that follow a sync; none of them can undo what landed."""
+    team_id = report.team_id
     if dm:
         report.admins_notified = dm_admins(client, _admin_ids(engine, settings, team_id), report)
     if report.ok and report.praise_new and client is not None:
@@ -383,13 +434,17 @@ def run_kpi_sync(
         _post_guardrails(engine, client, team_id)
     if report.ok and report.feedback_followups:
         _announce_followups(engine, client, settings, team_id, report.feedback_followups)
-    return report
 
 
 def _announce_followups(engine, client, settings, team_id: str, followup_ids: list[int]) -> None:
     try:
-        feedback_sync.announce(engine, client, team_id=team_id, followup_ids=followup_ids,
-                               configured_admins=settings.admin_ids)  # fmt: skip
+        feedback_sync.announce(
+            engine,
+            client,
+            team_id=team_id,
+            followup_ids=followup_ids,
+            configured_admins=settings.admin_ids,
+        )
     except Exception:  # noqa: BLE001 - the rows landed; the scheduler's tick retries the DMs
         log.exception("Telling heads about new detractor follow-ups failed")
 

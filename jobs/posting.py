@@ -177,22 +177,7 @@ class Poster:
     def _send_next(self, channel, queue, report, lock, first_try, requeue) -> None:
         msg = queue[0]
         if msg.key is not None and self.engine is not None and id(msg) not in first_try:
-            try:
-                owned = run_once.claim(self.engine, msg.key)
-            except Exception as exc:  # noqa: BLE001 - database down: the next run retries it
-                log.warning("could not claim %s: %s", msg.key, exc.__class__.__name__)
-                queue.popleft()
-                with lock:
-                    report.failed.append((msg, f"database: {exc.__class__.__name__}"))
-                if queue:
-                    requeue(channel, time.monotonic())
-                return
-            if not owned:
-                queue.popleft()
-                with lock:
-                    report.skipped.append(msg)
-                if queue:
-                    requeue(channel, time.monotonic())
+            if not self._claimed(channel, queue, report, lock, requeue):
                 return
         first_try.setdefault(id(msg), time.monotonic())
         sent_at = time.monotonic()
@@ -215,15 +200,7 @@ class Poster:
             self._failed(msg, error, report, lock, retry=not refused and error not in UNDELIVERABLE)
             queue.popleft()
             if refused:
-                # The rest would fail the same way. Not retried every minute: the admins are
-                # told once and resend with `loyalty digest` after inviting the app.
-                while queue:
-                    self._failed(queue.popleft(), error, report, lock, retry=False)
-                with lock:
-                    first_report = channel not in report.channel_problems
-                    report.channel_problems[channel] = error
-                if first_report and self.on_problem is not None:
-                    self.on_problem(channel, error)
+                self._channel_refused(channel, queue, error, report, lock)
                 return
         except Exception as exc:  # noqa: BLE001 - network gone after retries: retry next run
             self._failed(msg, f"{exc.__class__.__name__}: {exc}", report, lock)
@@ -236,6 +213,39 @@ class Poster:
                 report.sent.append(msg)
         if queue:
             requeue(channel, sent_at + self.interval)
+
+    def _claimed(self, channel, queue, report, lock, requeue) -> bool:
+        """Claim the run key of the channel's next message. When someone else has it, or the
+        database cannot say, the message leaves the queue (skipped or failed) and False comes
+        back."""
+        msg = queue[0]
+        try:
+            owned = run_once.claim(self.engine, msg.key)
+        except Exception as exc:  # noqa: BLE001 - database down: the next run retries it
+            log.warning("could not claim %s: %s", msg.key, exc.__class__.__name__)
+            queue.popleft()
+            with lock:
+                report.failed.append((msg, f"database: {exc.__class__.__name__}"))
+        else:
+            if owned:
+                return True
+            queue.popleft()
+            with lock:
+                report.skipped.append(msg)
+        if queue:
+            requeue(channel, time.monotonic())
+        return False
+
+    def _channel_refused(self, channel, queue, error: str, report, lock) -> None:
+        """The rest would fail the same way. Not retried every minute: the admins are told
+        once and resend with `loyalty digest` after inviting the app."""
+        while queue:
+            self._failed(queue.popleft(), error, report, lock, retry=False)
+        with lock:
+            first_report = channel not in report.channel_problems
+            report.channel_problems[channel] = error
+        if first_report and self.on_problem is not None:
+            self.on_problem(channel, error)
 
     def _failed(self, msg: Outgoing, error: str, report: PostReport, lock, retry=True) -> None:
         log.warning("could not post %s to %s: %s", msg.label or "message", msg.channel, error)

@@ -167,37 +167,9 @@ def _summary_and_retros(
 ) -> list[Outgoing]:
     """The summary's parts, then each retro as a reply in the thread of the summary's first
     part. Same channel, so the poster sends them in this order."""
+    # Filled in when the summary's first part is posted, read by the retros after it.
     thread = {"channel": posted[0], "ts": posted[1]} if posted else {}
     messages: list[Outgoing] = []
-
-    def post_parent(m):
-        def send(client):
-            response = client.chat_postMessage(
-                channel=channel, text=m.text, blocks=m.blocks, unfurl_links=False
-            )
-            thread.update(channel=response["channel"], ts=response["ts"])
-            with session_scope(engine) as session:
-                record_summary_post(
-                    session, team_id=team_id, quarter=quarter, channel=channel, ts=response["ts"]
-                )
-            return response
-
-        return send
-
-    def post_reply(m):
-        def send(client):
-            if not thread.get("ts"):
-                raise SummaryNotPosted("the review summary is not posted yet")
-            return client.chat_postMessage(
-                channel=thread.get("channel") or channel,
-                thread_ts=thread["ts"],
-                text=m.text,
-                blocks=m.blocks,
-                unfurl_links=False,
-            )
-
-        return send
-
     for i, m in enumerate(summary_messages(summary)):
         messages.append(
             Outgoing(
@@ -205,7 +177,13 @@ def _summary_and_retros(
                 text=m.text,
                 blocks=m.blocks,
                 key=RunKey(team_id, SUMMARY, f"leadership:{i}", quarter),
-                send=post_parent(m) if i == 0 else None,
+                send=(
+                    _summary_sender(
+                        engine, m, team_id=team_id, quarter=quarter, channel=channel, thread=thread
+                    )
+                    if i == 0
+                    else None
+                ),
                 label="review summary",
             )
         )
@@ -216,11 +194,44 @@ def _summary_and_retros(
                 text=m.text,
                 blocks=m.blocks,
                 key=RunKey(team_id, SUMMARY, f"retro:{ref}", quarter),
-                send=post_reply(m),
+                send=_retro_sender(m, channel=channel, thread=thread),
                 label="review retro",
             )
         )
     return messages
+
+
+def _summary_sender(engine: Engine, m, *, team_id: str, quarter: str, channel: str, thread: dict):
+    """Posts the summary's first part and keeps its ts (in `thread` and in the database), so
+    retros sent now or by a later run land in its thread."""
+
+    def send(client):
+        response = client.chat_postMessage(
+            channel=channel, text=m.text, blocks=m.blocks, unfurl_links=False
+        )
+        thread.update(channel=response["channel"], ts=response["ts"])
+        with session_scope(engine) as session:
+            record_summary_post(
+                session, team_id=team_id, quarter=quarter, channel=channel, ts=response["ts"]
+            )
+        return response
+
+    return send
+
+
+def _retro_sender(m, *, channel: str, thread: dict):
+    def send(client):
+        if not thread.get("ts"):
+            raise SummaryNotPosted("the review summary is not posted yet")
+        return client.chat_postMessage(
+            channel=thread.get("channel") or channel,
+            thread_ts=thread["ts"],
+            text=m.text,
+            blocks=m.blocks,
+            unfurl_links=False,
+        )
+
+    return send
 
 
 def run_review_cycle(

@@ -29,7 +29,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import (
@@ -40,7 +39,13 @@ from tenacity import (
     wait_exponential,
 )
 
-from storage.job_runs import run_status, run_statuses, started_before
+from storage.job_runs import (
+    claim_run,
+    run_status,
+    run_statuses,
+    set_run_status,
+    started_before,
+)
 from storage.models import JobRun, JobRunStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -61,13 +66,14 @@ class RunKey:
     scope: str
     period: str
 
-    def where(self):
-        return and_(
-            JobRun.team_id == self.team_id,
-            JobRun.job == self.job,
-            JobRun.scope == self.scope,
-            JobRun.period == self.period,
-        )
+    def columns(self) -> dict[str, str]:
+        """The key as the run record's keyword arguments."""
+        return {
+            "team_id": self.team_id,
+            "job": self.job,
+            "scope": self.scope,
+            "period": self.period,
+        }
 
     def __str__(self) -> str:
         return f"{self.job}/{self.scope}/{self.period}@{self.team_id}"
@@ -79,31 +85,7 @@ def claim(engine: Engine, key: RunKey, *, now: datetime | None = None) -> bool:
     A `failed` row (Slack refused it for certain) is taken over again; `started`, `done` and
     `snoozed` rows are not.
     """
-    now = now or utcnow()
-    with engine.connect() as conn:
-        try:
-            conn.execute(
-                JobRun.__table__.insert().values(
-                    team_id=key.team_id,
-                    job=key.job,
-                    scope=key.scope,
-                    period=key.period,
-                    status=STARTED,
-                    started_at=now,
-                )
-            )
-            conn.commit()
-            return True
-        except IntegrityError:
-            conn.rollback()
-        # Compare-and-set: of two processes retrying a failed message, exactly one wins.
-        result = conn.execute(
-            update(JobRun.__table__)
-            .where(key.where(), JobRun.status == FAILED)
-            .values(status=STARTED, started_at=now, finished_at=None)
-        )
-        conn.commit()
-        return result.rowcount == 1
+    return claim_run(engine, **key.columns(), now=now or utcnow())
 
 
 def _database_unavailable(exc: BaseException) -> bool:
@@ -129,12 +111,7 @@ def _with_db_retry(what: str, fn) -> None:
 
 def _set_status(engine: Engine, key: RunKey, status: str, detail: str | None) -> None:
     def write():
-        with engine.begin() as conn:
-            conn.execute(
-                update(JobRun.__table__)
-                .where(key.where())
-                .values(status=status, finished_at=utcnow(), detail=detail)
-            )
+        set_run_status(engine, **key.columns(), status=status, detail=detail)
 
     _with_db_retry(f"recording {key}", write)
 
@@ -165,7 +142,7 @@ def mark(engine: Engine, key: RunKey, *, status: str = DONE, detail: str | None 
 
 
 def status_of(engine: Engine, key: RunKey) -> str | None:
-    return run_status(engine, team_id=key.team_id, job=key.job, scope=key.scope, period=key.period)
+    return run_status(engine, **key.columns())
 
 
 def statuses(engine: Engine, *, team_id: str, job: str, period: str) -> dict[str, str]:

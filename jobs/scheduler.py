@@ -6,9 +6,9 @@ Jobs (module-level functions, fixed ids, `replace_existing=True`, `coalesce=True
   review lead days, timezone — as changed with `/okr setup`, no restart needed) and runs what is
   due: the weekly digest, check-in reminders (each owner's own timezone), the quarterly review
   cycle, and customer voice (overdue follow-ups, unannounced detractors, staff praise from
-  promoters: jobs/feedback_jobs.py). A weekly slot stays due for `WEEKLY_GRACE` (a day), so a scheduler that was down at
-  16:00 Friday catches up when it starts; run keys (`jobs.run_once`) make every tick after the
-  first a no-op for that period.
+  promoters: jobs/feedback_jobs.py). A weekly slot stays due for `WEEKLY_GRACE` (a day), so a
+  scheduler that was down at 16:00 Friday catches up when it starts; run keys
+  (`jobs.run_once`) make every tick after the first a no-op for that period.
 - `loyalty.kpi_sync` on `KPI_SYNC_CRON` (hourly by default).
 - `loyalty.daily` once a day: data retention purge (uninstalled teams, old customer feedback),
   the customer-voice KPIs and the report of possibly-lost messages.
@@ -96,31 +96,13 @@ def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
     from jobs.commitment_overdue import send_overdue_notices
     from jobs.feedback_jobs import run_feedback_jobs
     from jobs.quarterly_review import run_review_cycle
-    from jobs.weekly_digest import digest_done, send_weekly_digest
 
     default_tz = rt.settings.loyalty_timezone
     for team_id, client in rt.active_teams():
         with session_scope(rt.engine) as session:
             team = session.get(Team, team_id)
             admins = admin_ids(session, team_id=team_id, configured=rt.settings.admin_ids)
-        tz = team_zone(team, default_tz)
-        period = due_weekly(now, tz, team.digest_weekday, parse_hhmm(team.digest_time, "16:00"))
-        if (
-            period
-            and rt.may_attempt(("digest", team_id, period), now)
-            and not digest_done(rt.engine, team_id=team_id, period=period)
-        ):
-            _guarded(
-                "digest",
-                send_weekly_digest,
-                rt.engine,
-                client,
-                team_id=team_id,
-                now=now,
-                period=period,
-                admins=admins,
-                default_timezone=default_tz,
-            )
+        _digest_if_due(rt, client, team=team, admins=admins, now=now)
         _guarded(
             "reminders",
             send_due_reminders,
@@ -157,6 +139,32 @@ def run_due_jobs(rt: Runtime, *, now: datetime) -> None:
             now=now,
             default_timezone=default_tz,
             admins=admins,
+        )
+
+
+def _digest_if_due(rt: Runtime, client: WebClient, *, team: Team, admins, now: datetime) -> None:
+    """The weekly digest, when its slot is due in the team's timezone and it is not all sent
+    yet (an unfinished one is retried every RETRY_EVERY)."""
+    from jobs.weekly_digest import digest_done, send_weekly_digest
+
+    team_id, default_tz = team.team_id, rt.settings.loyalty_timezone
+    tz = team_zone(team, default_tz)
+    period = due_weekly(now, tz, team.digest_weekday, parse_hhmm(team.digest_time, "16:00"))
+    if (
+        period
+        and rt.may_attempt(("digest", team_id, period), now)
+        and not digest_done(rt.engine, team_id=team_id, period=period)
+    ):
+        _guarded(
+            "digest",
+            send_weekly_digest,
+            rt.engine,
+            client,
+            team_id=team_id,
+            now=now,
+            period=period,
+            admins=admins,
+            default_timezone=default_tz,
         )
 
 

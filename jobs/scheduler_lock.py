@@ -15,8 +15,9 @@ import logging
 import os
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
+
+from storage.locks import advisory_unlock, holds_advisory_lock, try_advisory_lock
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,7 @@ class PostgresAdvisoryLock(SchedulerLock):
         self._drop()
         try:
             conn = self.engine.connect()
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
-            conn.commit()
+            got = try_advisory_lock(conn, key=self.key)
         except Exception as exc:  # noqa: BLE001 - database down: simply not the leader now
             log.warning("scheduler lock: database unavailable: %s", exc.__class__.__name__)
             return False
@@ -64,16 +64,7 @@ class PostgresAdvisoryLock(SchedulerLock):
         if self._conn is None:
             return False
         try:
-            n = self._conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND pid = pg_backend_pid() AND granted "
-                    "AND ((classid::bigint << 32) | objid::bigint) = :k"
-                ),
-                {"k": self.key},
-            ).scalar()
-            self._conn.commit()
-            return bool(n)
+            return holds_advisory_lock(self._conn, key=self.key)
         except Exception:  # noqa: BLE001
             self._drop()
             return False
@@ -90,8 +81,7 @@ class PostgresAdvisoryLock(SchedulerLock):
     def release(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-                self._conn.commit()
+                advisory_unlock(self._conn, key=self.key)
             except Exception:  # noqa: BLE001
                 pass
         self._drop()

@@ -1,4 +1,4 @@
-"""Reading KPI worksheets as a person sees them (spec §4). Pure functions: no I/O, no database.
+"""Reading KPI worksheets as a person sees them. Pure functions: no I/O, no database.
 
 The sync asks the Sheets API for FORMATTED_VALUE, so a percent-formatted cell arrives as
 the text `12%` and a currency cell as `$1,234.50`; numbers are parsed from that text with
@@ -414,8 +414,15 @@ class _KpiColumns:
 class _KpiSheetReader:
     """Reading one KPI worksheet: what it stores, and the raw inputs waiting to be derived."""
 
-    def __init__(self, sheet: str, rows: Sequence[Sequence[object]], *,
-                 departments: dict[str, int], fmt: NumberFormat, known: Iterable[str]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        sheet: str,
+        rows: Sequence[Sequence[object]],
+        *,
+        departments: dict[str, int],
+        fmt: NumberFormat,
+        known: Iterable[str],
+    ) -> None:
         self.sheet, self.rows, self.departments, self.fmt = sheet, rows, departments, fmt
         self.known = set(known) | set(KPI_DEFS)  # every known KPI name is accepted as a column
         self.result = SheetResult()
@@ -430,8 +437,13 @@ class _KpiSheetReader:
     def _columns(self) -> _KpiColumns:
         header = _find_header(self.sheet, self.rows, set(COLUMN_HEADERS["date"]), LONG_EXAMPLE)
         cols = header.columns
-        found = _KpiColumns(header, _column(cols, "date"), _column(cols, "department"),
-                            _column(cols, "kpi"), _column(cols, "value"))  # fmt: skip
+        found = _KpiColumns(
+            header,
+            _column(cols, "date"),
+            _column(cols, "department"),
+            _column(cols, "kpi"),
+            _column(cols, "value"),
+        )
         if found.kpi is not None and found.value is None:
             raise HeaderError(
                 f"{self._header_range(header)}: `{self.sheet}` has a `kpi` column but no "
@@ -479,9 +491,11 @@ class _KpiSheetReader:
             where = self._day_and_scope(r, row)
             if where is None:
                 continue
-            entries = self._long_entry(r, row) if self.columns.kpi is not None else [
-                (name, c) for c, name in self.columns.wide.items()
-            ]  # fmt: skip
+            entries = (
+                self._long_entry(r, row)
+                if self.columns.kpi is not None
+                else [(name, c) for c, name in self.columns.wide.items()]
+            )
             for name, c in entries:
                 ref = cell_address(self.sheet, r, c)
                 try:
@@ -500,9 +514,11 @@ class _KpiSheetReader:
             if c in used or c in self.headerless_reported or c in labels or not _text(row[c]):
                 continue
             self.headerless_reported.add(c)
-            self._problem(cell_address(self.sheet, r, c),
-                          f"column {column_letter(c)} has values but no header; ignored",
-                          rejected=False)  # fmt: skip
+            self._problem(
+                cell_address(self.sheet, r, c),
+                f"column {column_letter(c)} has values but no header; ignored",
+                rejected=False,
+            )
 
     def _day_and_scope(self, r: int, row: Sequence[object]) -> tuple[int, date] | None:
         """The row's (department scope, day), or None (with a problem) when it is unusable."""
@@ -532,8 +548,10 @@ class _KpiSheetReader:
             self._problem(cell_address(self.sheet, r, kpi_col), "no KPI name; row skipped")
             return []
         if len(kpi) > KPI_NAME_MAX:
-            self._problem(cell_address(self.sheet, r, kpi_col),
-                          f"KPI name longer than {KPI_NAME_MAX} characters")  # fmt: skip
+            self._problem(
+                cell_address(self.sheet, r, kpi_col),
+                f"KPI name longer than {KPI_NAME_MAX} characters",
+            )
             return []
         self._note_if_custom(kpi, r, kpi_col, f"`{kpi_label}`")
         return [(kpi, self.columns.value)]
@@ -548,8 +566,11 @@ class _KpiSheetReader:
         if kpi in self.known or kpi in RAW_INPUTS or kpi in self.result.custom_kpis:
             return
         self.result.custom_kpis.add(kpi)
-        self._problem(cell_address(self.sheet, r, c),
-                      f"{what} is not a known KPI; stored as custom KPI `{kpi}`", rejected=False)  # fmt: skip
+        self._problem(
+            cell_address(self.sheet, r, c),
+            f"{what} is not a known KPI; stored as custom KPI `{kpi}`",
+            rejected=False,
+        )
 
     def _put(self, kpi: str, scope: int, day: date, value: float, ref: str) -> None:
         key = (kpi, scope, day)
@@ -569,8 +590,9 @@ class _KpiSheetReader:
             for kpi in KPI_DEFS.values():
                 self._derive(kpi, scope, day, group)
 
-    def _derive(self, kpi: KpiDef, scope: int, day: date,
-                group: dict[str, tuple[float, str]]) -> None:  # fmt: skip
+    def _derive(
+        self, kpi: KpiDef, scope: int, day: date, group: dict[str, tuple[float, str]]
+    ) -> None:
         # customers_start feeds two KPIs: a KPI is attempted when one of its own inputs is there
         if not any(i in group for i in EXCLUSIVE_INPUTS[kpi.name]):
             return
@@ -585,8 +607,11 @@ class _KpiSheetReader:
             return
         given = self.result.values.get((kpi.name, scope, day))
         if given is not None:
-            self._problem(where, f"{kpi.name} for {day} is given directly in {given.source_ref}; "
-                          "inputs ignored", rejected=False)  # fmt: skip
+            self._problem(
+                where,
+                f"{kpi.name} for {day} is given directly in {given.source_ref}; inputs ignored",
+                rejected=False,
+            )
             return
         try:
             value = kpi.formula({i: group[i][0] for i in kpi.inputs})

@@ -1,4 +1,4 @@
-"""Reading the KPI spreadsheet with gspread and a Google service account (spec §4).
+"""Reading the KPI spreadsheet with gspread and a Google service account.
 
 One sync costs exactly two requests: the spreadsheet metadata (title, locale, worksheet
 names) and ONE `values:batchGet` for every configured worksheet plus the praise and feedback
@@ -280,28 +280,10 @@ def fetch_sheet(
     client = gspread.Client(auth=creds, http_client=http_cls)
     client.set_timeout(timeout)
     http = client.http_client
-    try:
-        meta = http.fetch_sheet_metadata(
-            key,
-            params={
-                "includeGridData": "false",
-                "fields": "properties(title,locale),sheets.properties.title",
-            },
-        )
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one readable line
-        raise _explain(exc, key=key, email=email, during="opening the spreadsheet") from exc
+    meta = _metadata(http, key=key, email=email)
     titles = [s.get("properties", {}).get("title", "") for s in meta.get("sheets", [])]
     props = meta.get("properties", {})
-    chosen: list[str] = []
-    for name in worksheets:
-        title = _find_title(titles, name)
-        if title is None:
-            raise SheetsError(
-                f"Worksheet `{name}` not found in spreadsheet `{props.get('title', key)}` "
-                f"(it has: {', '.join(titles) or 'no worksheets'}); fix KPI_WORKSHEETS or rename the tab"
-            )
-        if title not in chosen:
-            chosen.append(title)
+    chosen = _chosen_worksheets(titles, worksheets, spreadsheet=props.get("title", key))
     praise_title = _find_title(titles, praise_worksheet) if praise_worksheet else None
     if praise_title in chosen:
         praise_title = None
@@ -312,19 +294,7 @@ def fetch_sheet(
         feedback_title = None
     if feedback_title:
         ranges.append(sheet_ref(feedback_title))
-    try:
-        body = http.values_batch_get(
-            key,
-            ranges,
-            params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
-        )
-    except Exception as exc:  # noqa: BLE001
-        raise _explain(exc, key=key, email=email, during="reading the worksheets") from exc
-    value_ranges = body.get("valueRanges", [])
-    if len(value_ranges) != len(ranges):
-        raise SheetsError(
-            f"Google Sheets returned {len(value_ranges)} ranges for {len(ranges)} requested"
-        )
+    value_ranges = _batch_get(http, key=key, email=email, ranges=ranges)
     data = SheetData(
         spreadsheet_id=key,
         title=props.get("title", key),
@@ -338,3 +308,50 @@ def fetch_sheet(
         titles=titles,
     )
     return data
+
+
+def _metadata(http, *, key: str, email: str) -> dict:
+    """The spreadsheet's title, locale and worksheet names (one request)."""
+    try:
+        return http.fetch_sheet_metadata(
+            key,
+            params={
+                "includeGridData": "false",
+                "fields": "properties(title,locale),sheets.properties.title",
+            },
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one readable line
+        raise _explain(exc, key=key, email=email, during="opening the spreadsheet") from exc
+
+
+def _chosen_worksheets(titles: list[str], worksheets: list[str], *, spreadsheet: str) -> list[str]:
+    """The configured worksheets' real titles, each once; a missing one stops the sync."""
+    chosen: list[str] = []
+    for name in worksheets:
+        title = _find_title(titles, name)
+        if title is None:
+            raise SheetsError(
+                f"Worksheet `{name}` not found in spreadsheet `{spreadsheet}` "
+                f"(it has: {', '.join(titles) or 'no worksheets'}); fix KPI_WORKSHEETS or rename the tab"
+            )
+        if title not in chosen:
+            chosen.append(title)
+    return chosen
+
+
+def _batch_get(http, *, key: str, email: str, ranges: list[str]) -> list[dict]:
+    """Every range in one values:batchGet, in the order asked."""
+    try:
+        body = http.values_batch_get(
+            key,
+            ranges,
+            params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
+        )
+    except Exception as exc:  # noqa: BLE001
+        raise _explain(exc, key=key, email=email, during="reading the worksheets") from exc
+    value_ranges = body.get("valueRanges", [])
+    if len(value_ranges) != len(ranges):
+        raise SheetsError(
+            f"Google Sheets returned {len(value_ranges)} ranges for {len(ranges)} requested"
+        )
+    return value_ranges

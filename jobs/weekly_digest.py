@@ -83,54 +83,67 @@ def plan_digest(
         return RunKey(team_id, JOB, scope, period)
 
     for d in data.departments:
-        dept_id = d.department.id
         if not d.department.channel_id and not d.head_ids:
             continue  # nobody to tell; the leadership digest still lists the department
-        channel_msgs, head_msgs = department_digests(d, data)
-        if d.department.channel_id:
-            for i, m in enumerate(channel_msgs):
-                plan.messages.append(
-                    Outgoing(
-                        channel=d.department.channel_id,
-                        text=m.text,
-                        blocks=m.blocks,
-                        key=key(f"dept:{dept_id}:channel:{i}"),
-                        label=f"digest for {d.department.name}",
-                    )
-                )
-        for head in d.head_ids:
-            for i, m in enumerate(head_msgs):
-                plan.messages.append(
-                    Outgoing(
-                        channel=head,
-                        text=m.text,
-                        blocks=m.blocks,
-                        key=key(f"dept:{dept_id}:head:{head}:{i}"),
-                        label=f"digest for {d.department.name} to its head",
-                    )
-                )
+        plan.messages.extend(_department_messages(d, data, key))
     leadership = data.team.leadership_channel
     if leadership and department is None:
-        for i, m in enumerate(leadership_digest(data)):
-            plan.messages.append(
+        plan.messages.extend(_leadership_messages(data, leadership, key))
+    return plan
+
+
+def _department_messages(d, data: DigestData, key) -> list[Outgoing]:
+    """One department's digest in its channel, and to each of its heads."""
+    dept_id = d.department.id
+    out: list[Outgoing] = []
+    channel_msgs, head_msgs = department_digests(d, data)
+    if d.department.channel_id:
+        for i, m in enumerate(channel_msgs):
+            out.append(
                 Outgoing(
-                    channel=leadership,
+                    channel=d.department.channel_id,
                     text=m.text,
                     blocks=m.blocks,
-                    key=key(f"leadership:{i}"),
-                    label="leadership digest",
+                    key=key(f"dept:{dept_id}:channel:{i}"),
+                    label=f"digest for {d.department.name}",
                 )
             )
-        plan.messages.append(
-            Outgoing(
-                channel=leadership,
-                text="KPI trends chart",
-                key=key("leadership:chart"),
-                send=_chart_sender(data, leadership),
-                label="KPI trend chart",
+    for head in d.head_ids:
+        for i, m in enumerate(head_msgs):
+            out.append(
+                Outgoing(
+                    channel=head,
+                    text=m.text,
+                    blocks=m.blocks,
+                    key=key(f"dept:{dept_id}:head:{head}:{i}"),
+                    label=f"digest for {d.department.name} to its head",
+                )
             )
+    return out
+
+
+def _leadership_messages(data: DigestData, leadership: str, key) -> list[Outgoing]:
+    """The company-wide digest and its KPI trend chart, in the leadership channel."""
+    out = [
+        Outgoing(
+            channel=leadership,
+            text=m.text,
+            blocks=m.blocks,
+            key=key(f"leadership:{i}"),
+            label="leadership digest",
         )
-    return plan
+        for i, m in enumerate(leadership_digest(data))
+    ]
+    out.append(
+        Outgoing(
+            channel=leadership,
+            text="KPI trends chart",
+            key=key("leadership:chart"),
+            send=_chart_sender(data, leadership),
+            label="KPI trend chart",
+        )
+    )
+    return out
 
 
 def _chart_sender(data: DigestData, channel: str):

@@ -1,4 +1,5 @@
-"""The `loyalty` command (spec §6, §10)."""
+"""The `loyalty` command: it reads the settings, builds the engine, the app and the scheduler,
+and starts whatever the subcommand asks for (the app, the HTTP server, a sync, an export…)."""
 
 from __future__ import annotations
 
@@ -336,9 +337,14 @@ def feedback_import(ctx: click.Context, file: str, team_id: str | None) -> None:
     client = None
     if settings.oauth_enabled or settings.slack_bot_token:  # heads are told about detractors
         team_id, client = _team_and_client(settings, engine, team_id)
-    report = import_csv(engine, team_id=team_id, path=Path(file), client=client,
-                        configured_admins=settings.admin_ids,
-                        retention_days=settings.loyalty_feedback_retention_days)  # fmt: skip
+    report = import_csv(
+        engine,
+        team_id=team_id,
+        path=Path(file),
+        client=client,
+        configured_admins=settings.admin_ids,
+        retention_days=settings.loyalty_feedback_retention_days,
+    )
     click.echo(report.text())
 
 

@@ -14,40 +14,17 @@ import logging
 from datetime import datetime, timedelta
 
 from slack_bolt import App, BoltResponse
-from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from storage.models import ProcessedEvent, utcnow
+from storage.event_log import first_delivery, forget_events_before
 
 log = logging.getLogger(__name__)
 # Slack stops retrying after about an hour; a week of ids is plenty to recognise repeats.
 KEEP_PROCESSED_EVENTS = timedelta(days=7)
 
 
-def first_delivery(engine: Engine, *, event_id: str, team_id: str) -> bool:
-    """True exactly once per event_id (atomic across processes sharing the database)."""
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(ProcessedEvent.__table__)
-        .values(event_id=event_id[:64], team_id=(team_id or "")[:32], received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(ProcessedEvent.__table__.c.event_id)
-    )
-    # RETURNING yields the row only when this statement inserted it (rowcount is unreliable
-    # across drivers for ON CONFLICT DO NOTHING).
-    with engine.begin() as conn:
-        return conn.execute(stmt).first() is not None
-
-
 def prune_processed_events(engine: Engine, *, now: datetime) -> int:
-    with engine.begin() as conn:
-        table = ProcessedEvent.__table__
-        result = conn.execute(
-            delete(table).where(table.c.received_at < now - KEEP_PROCESSED_EVENTS)
-        )
-        return result.rowcount or 0
+    return forget_events_before(engine, cutoff=now - KEEP_PROCESSED_EVENTS)
 
 
 def dedupe_events(body, context, next, request):  # noqa: A002 - Bolt's parameter name

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import text
 
 from slackapp.feedback_webhook import FEEDBACK_HOOK_PATH, FeedbackHook
 from slackapp.input_guard import malformed_reason
+from storage.health import check_database
 
 if TYPE_CHECKING:
     from slackapp.app import SlackApp
@@ -63,8 +63,7 @@ def make_wsgi_app(app: SlackApp):
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz" and method == "GET":
             try:
-                with engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
+                check_database(engine)
                 body, status = {"ok": True}, "200 OK"
             except Exception as exc:  # noqa: BLE001 - health checks report, never raise
                 body, status = {"ok": False, "error": type(exc).__name__}, "503 Service Unavailable"
@@ -163,6 +162,43 @@ def _listening(arbiter) -> None:
     )
 
 
+def _gunicorn_options(host: str, port: int, workers: int) -> dict:
+    return {
+        "bind": [_bind(host, port)],
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": THREADS,
+        # A worker takes only the connections it can serve soon (its threads plus as many kept
+        # alive); the rest wait in the shared backlog for any worker. A worker that dies then
+        # takes few requests with it, and a busy one does not hoard.
+        "worker_connections": 2 * THREADS,
+        "backlog": 2048,
+        "timeout": 30,  # a worker silent this long is killed and replaced
+        "graceful_timeout": 30,  # drain time on SIGTERM / SIGHUP
+        "keepalive": 5,  # behind a load balancer that reuses connections
+        "preload_app": False,  # one app and database engine per worker
+        "proc_name": "loyalty-okrs",
+        "logger_class": _Logger.make(),
+        "post_fork": _remember_worker,
+        "worker_exit": _drain_acknowledged_work,
+        "when_ready": _listening,
+        "control_socket_disable": True,  # no shared control socket in $HOME
+    }
+
+
+def _wait_before_retry(worker, exc: Exception, delay: float) -> None:
+    """Log why the worker could not start and wait `delay` seconds, telling the master all
+    along that the worker is starting, not stuck; leave quietly if it is stopped meanwhile."""
+    reason = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+    log.warning("Worker %s could not start (%s); trying again in %.0fs", os.getpid(), reason, delay)
+    retry_at = time.monotonic() + delay
+    while worker.alive and time.monotonic() < retry_at:
+        worker.notify()  # starting, not stuck: the master must not kill it
+        time.sleep(0.2)
+    if not worker.alive:  # stopped (SIGTERM) while waiting
+        raise SystemExit(0) from None
+
+
 def make_server(make_app: Callable[[], SlackApp], host: str, port: int, workers: int):
     """The gunicorn application: `make_app` runs in each worker after the fork."""
     from gunicorn.app.base import BaseApplication
@@ -172,28 +208,7 @@ def make_server(make_app: Callable[[], SlackApp], host: str, port: int, workers:
         worker = None  # this process's gunicorn worker, after the fork
 
         def load_config(self):
-            options = {
-                "bind": [_bind(host, port)],
-                "workers": workers,
-                "worker_class": "gthread",
-                "threads": THREADS,
-                # A worker takes only the connections it can serve soon (its threads plus as
-                # many kept alive); the rest wait in the shared backlog for any worker. A worker
-                # that dies then takes few requests with it, and a busy one does not hoard.
-                "worker_connections": 2 * THREADS,
-                "backlog": 2048,
-                "timeout": 30,  # a worker silent this long is killed and replaced
-                "graceful_timeout": 30,  # drain time on SIGTERM / SIGHUP
-                "keepalive": 5,  # behind a load balancer that reuses connections
-                "preload_app": False,  # one app and database engine per worker
-                "proc_name": "loyalty-okrs",
-                "logger_class": _Logger.make(),
-                "post_fork": _remember_worker,
-                "worker_exit": _drain_acknowledged_work,
-                "when_ready": _listening,
-                "control_socket_disable": True,  # no shared control socket in $HOME
-            }
-            for key, value in options.items():
+            for key, value in _gunicorn_options(host, port, workers).items():
                 if key in self.cfg.settings:
                     self.cfg.set(key, value)
 
@@ -213,22 +228,9 @@ def make_server(make_app: Callable[[], SlackApp], host: str, port: int, workers:
                     log.info("Worker %s ready", os.getpid())
                     return wsgi
                 except Exception as exc:  # noqa: BLE001 - logged, retried
-                    worker = self.worker
-                    if worker is None:
+                    if self.worker is None:
                         raise
-                    reason = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
-                    log.warning(
-                        "Worker %s could not start (%s); trying again in %.0fs",
-                        os.getpid(),
-                        reason,
-                        delay,
-                    )
-                    retry_at = time.monotonic() + delay
-                    while worker.alive and time.monotonic() < retry_at:
-                        worker.notify()  # starting, not stuck: the master must not kill it
-                        time.sleep(0.2)
-                    if not worker.alive:  # stopped (SIGTERM) while waiting
-                        raise SystemExit(0) from None
+                    _wait_before_retry(self.worker, exc, delay)
                     delay = min(30.0, delay * 2)
 
     return LoyaltyServer()

@@ -1,4 +1,4 @@
-"""Logging (spec §10): LOG_LEVEL and LOG_FORMAT (text | json), the Slack request on each line,
+"""Logging: LOG_LEVEL and LOG_FORMAT (text | json), the Slack request on each line,
 and libraries' routine chatter only at DEBUG.
 
 Each line logged while a Slack request is handled names its team, user and command / action /

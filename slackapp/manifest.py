@@ -1,5 +1,5 @@
-"""The Slack app manifest (spec §10): one source of truth for the commands, the message shortcut,
-the bot events and the scopes the app declares. `loyalty manifest` prints it; `manifest.yml` is
+"""The Slack app manifest: one source of truth for the commands, the message shortcut, the bot
+events and the scopes the app declares. `loyalty manifest` prints it; `manifest.yml` is
 its Socket Mode rendering; the OAuth install asks for exactly `BOT_SCOPES`."""
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 from slackapp.settings import ConfigError, Settings
 from slackapp.web_client import make_web_client
-from storage import lifecycle, token_crypto
+from storage import lifecycle, oauth_tokens, token_crypto
 from storage.db import session_scope
 from storage.oauth_tables import slack_bots, slack_installations, slack_oauth_states
 
@@ -99,19 +99,10 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
 
     def delete_team(self, team_id: str) -> None:
         """Remove every stored token of a workspace (installations and bots)."""
-        # By team_id alone: whatever enterprise_id an install had, the team's tokens go.
-        with self.engine.begin() as conn:
-            for table in (self.installations, self.bots):
-                conn.execute(table.delete().where(table.c.team_id == team_id))
+        oauth_tokens.delete_team_tokens(self.engine, team_id=team_id)
 
     def delete_user_tokens(self, team_id: str, user_ids: list[str]) -> None:
-        with self.engine.begin() as conn:
-            t = self.installations
-            conn.execute(
-                t.update()
-                .where(t.c.team_id == team_id, t.c.user_id.in_(user_ids))
-                .values(user_token=None, user_refresh_token=None)
-            )
+        oauth_tokens.delete_user_tokens(self.engine, team_id=team_id, user_ids=user_ids)
 
 
 class DatabaseStateStore(SQLAlchemyOAuthStateStore):

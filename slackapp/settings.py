@@ -1,4 +1,4 @@
-"""Configuration read once at start-up from the environment or a `.env` file (spec §6)."""
+"""Configuration read once at start-up from the environment or a `.env` file."""
 
 from __future__ import annotations
 
