@@ -24,10 +24,10 @@ from slackapp.blocks.reminders import reminder_blocks
 from storage.away import away_until
 from storage.db import session_scope
 from storage.kr_insights import kr_insights
-from storage.models import KeyResult, Team, utcnow
+from storage.models import KeyResult, utcnow
 from storage.objectives import active_key_results, due_for_checkin
 from storage.reminder_snoozes import REMINDER_JOB
-from storage.teams import cached_users, team_timezone
+from storage.teams import cached_users, team_or_default, team_timezone
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def plan_reminders(
     grace: timedelta = WEEKLY_GRACE,
 ) -> list[Outgoing]:
     with session_scope(engine) as session:
-        team = session.get(Team, team_id) or Team(team_id=team_id)
+        team = team_or_default(session, team_id=team_id)
     at = parse_hhmm(team.reminder_time, "10:00")
     if not _slot_open_somewhere(now, team.reminder_weekday, at, grace):
         return []  # most minutes of the week: no timezone on Earth is in its reminder window

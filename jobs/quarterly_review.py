@@ -40,7 +40,7 @@ from storage.reviews import (
     start_review,
     summary_post,
 )
-from storage.teams import admin_ids, team_zone
+from storage.teams import admin_ids, team_or_default, team_zone
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def start_and_prompt(
     quarter = parse_quarter(quarter)
     now = now or utcnow()
     with session_scope(engine) as session:
-        team = session.get(Team, team_id) or Team(team_id=team_id)
+        team = team_or_default(session, team_id=team_id)
         reviews = start_review(session, team_id=team_id, quarter=quarter, now=now)
     messages: list[Outgoing] = []
     if team.leadership_channel:
@@ -248,7 +248,7 @@ def run_review_cycle(
     now = now or utcnow()
     poster = poster or Poster(client, engine=engine)
     with session_scope(engine) as session:
-        team = session.get(Team, team_id) or Team(team_id=team_id)
+        team = team_or_default(session, team_id=team_id)
     tz = team_zone(team, default_timezone)
     if admins is None:
         with session_scope(engine) as session:
