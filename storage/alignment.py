@@ -146,17 +146,14 @@ def align(
     if link is not None:
         before = link.model_dump()
         link.weight = weight
-        session.add(link)
-        session.flush()
-        audit.record(
+        audit.saved(
             session,
+            link,
             team_id=team_id,
             actor_id=actor_id,
             action="objective.align",
             entity="objective_link",
-            entity_id=link.id,
             before=before,
-            after=link,
         )
         return link, False
     link = _add_link(
@@ -264,16 +261,13 @@ def _add_link(
         weight=weight,
         created_by=actor_id,
     )
-    session.add(link)
-    session.flush()
-    audit.record(
+    audit.saved(
         session,
+        link,
         team_id=team_id,
         actor_id=actor_id,
         action="objective.align",
         entity="objective_link",
-        entity_id=link.id,
-        after=link,
     )
     return link
 

@@ -56,6 +56,66 @@ def record(
     return row
 
 
+def saved(
+    session: Session,
+    row: SQLModel,
+    *,
+    team_id: str,
+    actor_id: str,
+    action: str,
+    entity: str,
+    before: SQLModel | dict | None = None,
+) -> SQLModel:
+    """Write `row` (flushed, so a new one has its id) and audit it: how a storage function
+    records what it created or changed."""
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action=action,
+        entity=entity,
+        entity_id=row.id,
+        before=before,
+        after=row,
+    )
+    return row
+
+
+def audited_update(
+    session: Session,
+    row: SQLModel,
+    *,
+    where: list,
+    values: dict,
+    team_id: str,
+    actor_id: str,
+    action: str,
+    entity: str,
+) -> bool:
+    """Apply `values` to `row` only while `where` still holds (the state the row was read in),
+    reload it either way, and audit the change when it landed. False: another change landed
+    first and nothing was written — of two people pressing at once, exactly one wins."""
+    model = type(row)
+    before = row.model_dump()
+    result = session.execute(update(model).where(model.id == row.id, *where).values(**values))
+    session.refresh(row)
+    if result.rowcount != 1:
+        return False
+    record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action=action,
+        entity=entity,
+        entity_id=row.id,
+        before=before,
+        after=row,
+    )
+    return True
+
+
 def blank_personal_text(payload: Any, *, person_id: str, actor_id: str) -> bool:
     """Blank, in place, every PERSONAL_TEXT_KEYS field of `payload` (nested dicts and lists
     too) that is `person_id`'s; True when something changed."""

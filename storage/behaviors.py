@@ -137,16 +137,13 @@ def create_behavior(
         weekly_target=int(weekly_target),
         created_by=actor_id,
     )
-    session.add(behavior)
-    session.flush()
-    audit.record(
+    audit.saved(
         session,
+        behavior,
         team_id=team_id,
         actor_id=actor_id,
         action="behavior.create",
         entity="behavior",
-        entity_id=behavior.id,
-        after=behavior,
     )
     return behavior
 
@@ -219,16 +216,13 @@ def log_behavior(
     row = BehaviorLog(
         team_id=team_id, behavior_id=behavior.id, user_id=user_id, count=int(count), note=note or ""
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.saved(
         session,
+        row,
         team_id=team_id,
         actor_id=user_id,
         action="behavior.log",
         entity="behavior_log",
-        entity_id=row.id,
-        after=row,
     )
     return row, behavior
 

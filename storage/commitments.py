@@ -13,7 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage import audit
@@ -46,21 +45,12 @@ class AlreadyChanged(DomainError):
         self.commitment = row
 
 
-def _change_from(
-    session: Session, *, row: Commitment, status: str, owner_id: str | None, values: dict
-) -> bool:
-    """Apply `values` only if the row still has the status and owner it was read with; the
-    row is reloaded either way. False: another change landed first."""
+def _as_read(status: str, owner_id: str | None) -> list:
+    """The condition that a commitment still has the status and owner it was read with."""
     owner_then = (
         Commitment.owner_id.is_(None) if owner_id is None else Commitment.owner_id == owner_id
     )
-    result = session.execute(
-        update(Commitment)
-        .where(Commitment.id == row.id, Commitment.status == status, owner_then)
-        .values(**values)
-    )
-    session.refresh(row)
-    return result.rowcount == 1
+    return [Commitment.status == status, owner_then]
 
 
 def parse_due_date(text: str, *, today: date) -> date:
@@ -154,16 +144,13 @@ def ask(
         due_date=due_date,
         key_result_id=kr_id,
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.saved(
         session,
+        row,
         team_id=team_id,
         actor_id=asker_id,
         action="commitment.ask",
         entity="commitment",
-        entity_id=row.id,
-        after=row,
     )
     return row
 
@@ -186,26 +173,17 @@ class Decision:
 
 
 def _decide(session: Session, *, row: Commitment, actor_id: str, values: dict, action: str):
-    before = row.model_dump()
-    result = session.execute(
-        update(Commitment)
-        .where(Commitment.id == row.id, Commitment.status == CommitmentStatus.OPEN)
-        .values(decided_by=actor_id, decided_at=utcnow(), **values)
-    )
-    session.refresh(row)
-    if result.rowcount != 1:
-        return Decision(row, False)
-    audit.record(
+    won = audit.audited_update(
         session,
+        row,
+        where=[Commitment.status == CommitmentStatus.OPEN],
+        values={"decided_by": actor_id, "decided_at": utcnow(), **values},
         team_id=row.team_id,
         actor_id=actor_id,
         action=action,
         entity="commitment",
-        entity_id=row.id,
-        before=before,
-        after=row,
     )
-    return Decision(row, True)
+    return Decision(row, won)
 
 
 def accept(session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref: str) -> Decision:
@@ -259,22 +237,20 @@ def reassign(
         m.department_id == dept.id for m in memberships(session, team_id=team_id, user_id=owner_id)
     ):
         raise DomainError(f"The new owner must be a member of {dept.name}.", field="owner")
-    before = row.model_dump()
     values: dict = {"owner_id": owner_id}
     if read_status == CommitmentStatus.OPEN:
         values.update(status=CommitmentStatus.ACCEPTED, decided_by=actor_id, decided_at=utcnow())
-    if not _change_from(session, row=row, status=read_status, owner_id=read_owner, values=values):
-        raise AlreadyChanged(row, read_status=read_status)
-    audit.record(
+    if not audit.audited_update(
         session,
+        row,
+        where=_as_read(read_status, read_owner),
+        values=values,
         team_id=team_id,
         actor_id=actor_id,
         action="commitment.reassign",
         entity="commitment",
-        entity_id=row.id,
-        before=before,
-        after=row,
-    )
+    ):
+        raise AlreadyChanged(row, read_status=read_status)
     return row
 
 
@@ -300,7 +276,6 @@ def complete(
         raise DomainError(
             f"The note is {len(note):,} characters; the limit is {NOTE_MAX:,}.", field="note"
         )
-    before = row.model_dump()
     values = {
         "status": CommitmentStatus.DONE,
         "done_by": actor_id,
@@ -309,18 +284,17 @@ def complete(
         "owner_id": read_owner or actor_id,
     }
     # The owner is part of the condition: the permission above was checked against it.
-    if not _change_from(session, row=row, status=read_status, owner_id=read_owner, values=values):
-        raise AlreadyChanged(row, read_status=read_status)
-    audit.record(
+    if not audit.audited_update(
         session,
+        row,
+        where=_as_read(read_status, read_owner),
+        values=values,
         team_id=team_id,
         actor_id=actor_id,
         action="commitment.done",
         entity="commitment",
-        entity_id=row.id,
-        before=before,
-        after=row,
-    )
+    ):
+        raise AlreadyChanged(row, read_status=read_status)
     return row
 
 

@@ -259,17 +259,14 @@ def add_routes(
                 created_by=actor_id,
             )
         row.department_id = dept.id
-        session.add(row)
-        session.flush()
-        audit.record(
+        audit.saved(
             session,
+            row,
             team_id=team_id,
             actor_id=actor_id,
             action="feedback.route",
             entity="feedback_route",
-            entity_id=row.id,
             before=before,
-            after=row,
         )
         out.append(row)
     return out

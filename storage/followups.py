@@ -92,31 +92,22 @@ class Change:
 
 def _change(session: Session, *, row: Followup, actor_id: str, values: dict, action: str) -> Change:
     """Compare-and-set from the state `row` was read in."""
-    before = row.model_dump()
     owner_cond = (
         col(Followup.owner_id).is_(None)
         if row.owner_id is None
         else Followup.owner_id == row.owner_id
     )
-    result = session.execute(
-        update(Followup)
-        .where(Followup.id == row.id, Followup.status == row.status, owner_cond)
-        .values(**values)
-    )
-    session.refresh(row)
-    if result.rowcount != 1:
-        return Change(row, False)
-    audit.record(
+    won = audit.audited_update(
         session,
+        row,
+        where=[Followup.status == row.status, owner_cond],
+        values=values,
         team_id=row.team_id,
         actor_id=actor_id,
         action=action,
         entity="followup",
-        entity_id=row.id,
-        before=before,
-        after=row,
     )
-    return Change(row, True)
+    return Change(row, won)
 
 
 def _first_contact(row: Followup, now: datetime) -> datetime:
@@ -284,17 +275,14 @@ def set_followup_behavior(
             team_id=team_id, department_id=dept.id, behavior_id=behavior.id, created_by=actor_id
         )
     row.behavior_id = behavior.id
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.saved(
         session,
+        row,
         team_id=team_id,
         actor_id=actor_id,
         action="followup.behavior",
         entity="followup_behavior",
-        entity_id=row.id,
         before=before,
-        after=row,
     )
     return behavior, dept
 

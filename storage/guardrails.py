@@ -118,17 +118,14 @@ def set_guardrail(
     else:
         row.evaluated_day, row.evaluated_value = newest.day, newest.value
         row.state = state_for(op, threshold, newest.value)
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.saved(
         session,
+        row,
         team_id=team_id,
         actor_id=actor_id,
         action="kpi_guardrail.set",
         entity="kpi_guardrail",
-        entity_id=row.id,
         before=before,
-        after=row,
     )
     return row
 

@@ -88,16 +88,13 @@ def store_drafts(session: Session, *, team_id: str, rows: Iterable[PraiseIn]) ->
             ),
             status=PraiseDraftStatus.PENDING if r.staff_user_id else PraiseDraftStatus.UNMATCHED,
         )
-        session.add(draft)
-        session.flush()
-        audit.record(
+        audit.saved(
             session,
+            draft,
             team_id=team_id,
             actor_id=SYNC_ACTOR,
             action="praise_draft.create",
             entity="praise_draft",
-            entity_id=draft.id,
-            after=draft,
         )
         created.append(draft)
     return created
