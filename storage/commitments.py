@@ -45,12 +45,33 @@ class AlreadyChanged(DomainError):
         self.commitment = row
 
 
-def _as_read(status: str, owner_id: str | None) -> list:
-    """The condition that a commitment still has the status and owner it was read with."""
+def _change_as_read(
+    session: Session,
+    row: Commitment,
+    status: str,
+    owner_id: str | None,
+    *,
+    values: dict,
+    actor_id: str,
+    action: str,
+) -> Commitment:
+    """Apply `values` only if the commitment still has the status and owner it was read with
+    (audited); AlreadyChanged when another change landed first."""
     owner_then = (
         Commitment.owner_id.is_(None) if owner_id is None else Commitment.owner_id == owner_id
     )
-    return [Commitment.status == status, owner_then]
+    if not audit.audited_update(
+        session,
+        row,
+        where=[Commitment.status == status, owner_then],
+        values=values,
+        team_id=row.team_id,
+        actor_id=actor_id,
+        action=action,
+        entity="commitment",
+    ):
+        raise AlreadyChanged(row, read_status=status)
+    return row
 
 
 def parse_due_date(text: str, *, today: date) -> date:
@@ -240,18 +261,15 @@ def reassign(
     values: dict = {"owner_id": owner_id}
     if read_status == CommitmentStatus.OPEN:
         values.update(status=CommitmentStatus.ACCEPTED, decided_by=actor_id, decided_at=utcnow())
-    if not audit.audited_update(
+    return _change_as_read(
         session,
         row,
-        where=_as_read(read_status, read_owner),
+        read_status,
+        read_owner,
         values=values,
-        team_id=team_id,
         actor_id=actor_id,
         action="commitment.reassign",
-        entity="commitment",
-    ):
-        raise AlreadyChanged(row, read_status=read_status)
-    return row
+    )
 
 
 def complete(
@@ -284,18 +302,15 @@ def complete(
         "owner_id": read_owner or actor_id,
     }
     # The owner is part of the condition: the permission above was checked against it.
-    if not audit.audited_update(
+    return _change_as_read(
         session,
         row,
-        where=_as_read(read_status, read_owner),
+        read_status,
+        read_owner,
         values=values,
-        team_id=team_id,
         actor_id=actor_id,
         action="commitment.done",
-        entity="commitment",
-    ):
-        raise AlreadyChanged(row, read_status=read_status)
-    return row
+    )
 
 
 def pending(
