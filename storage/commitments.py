@@ -128,7 +128,7 @@ def ask(
     session: Session,
     *,
     team_id: str,
-    asker_id: str,
+    actor_id: str,
     is_admin: bool,
     department: Department,
     what: str,
@@ -140,7 +140,7 @@ def ask(
     mine = require_member(
         session,
         team_id=team_id,
-        user_id=asker_id,
+        user_id=actor_id,
         is_admin=is_admin,
         action="ask another department for a commitment",
     )
@@ -159,7 +159,7 @@ def ask(
         team_id=team_id,
         number=next_number(session, team_id=team_id, kind="commitment"),
         department_id=department.id,
-        asker_id=asker_id,
+        asker_id=actor_id,
         asker_department_id=mine[0].department_id if mine else None,
         what=what,
         due_date=due_date,
@@ -169,7 +169,7 @@ def ask(
         session,
         row,
         team_id=team_id,
-        actor_id=asker_id,
+        actor_id=actor_id,
         action="commitment.ask",
         entity="commitment",
     )
@@ -177,8 +177,10 @@ def ask(
 
 
 def require_owing_head(
-    session: Session, *, row: Commitment, user_id: str, is_admin: bool, action: str
+    session: Session, *, row: Commitment, team_id: str, user_id: str, is_admin: bool, action: str
 ) -> Department:
+    if row.team_id != team_id:  # another workspace's commitment is not this caller's to touch
+        raise PermissionDenied("a head of the owing department", action)
     dept = department_by_id(session, team_id=row.team_id, department_id=row.department_id)
     if not is_admin and not is_head(
         session, team_id=row.team_id, user_id=user_id, department_id=dept.id
@@ -210,7 +212,12 @@ def _decide(session: Session, *, row: Commitment, actor_id: str, values: dict, a
 def accept(session: Session, *, team_id: str, actor_id: str, is_admin: bool, ref: str) -> Decision:
     row = get_commitment(session, team_id=team_id, ref=ref)
     require_owing_head(
-        session, row=row, user_id=actor_id, is_admin=is_admin, action=f"accept C-{row.number}"
+        session,
+        row=row,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        action=f"accept C-{row.number}",
     )
     return _decide(
         session,
@@ -227,7 +234,12 @@ def decline(
     """Field error key: reason."""
     row = get_commitment(session, team_id=team_id, ref=ref)
     require_owing_head(
-        session, row=row, user_id=actor_id, is_admin=is_admin, action=f"decline C-{row.number}"
+        session,
+        row=row,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        action=f"decline C-{row.number}",
     )
     reason = (reason or "").strip()
     if not reason:
@@ -249,7 +261,12 @@ def reassign(
     """A head of the owing department (or an admin) names its owner; an open one is accepted."""
     row = get_commitment(session, team_id=team_id, ref=ref)
     dept = require_owing_head(
-        session, row=row, user_id=actor_id, is_admin=is_admin, action=f"reassign C-{row.number}"
+        session,
+        row=row,
+        team_id=team_id,
+        user_id=actor_id,
+        is_admin=is_admin,
+        action=f"reassign C-{row.number}",
     )
     read_status, read_owner = row.status, row.owner_id
     if read_status not in PENDING:

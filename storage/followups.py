@@ -67,8 +67,13 @@ def deciders(session: Session, *, row: Followup, configured_admins=()) -> list[s
     return heads or admin_ids(session, team_id=row.team_id, configured=configured_admins)
 
 
-def may_manage(session: Session, *, row: Followup, user_id: str, is_admin: bool) -> bool:
-    """Heads of the follow-up's department and admins take, assign and close."""
+def may_manage(
+    session: Session, *, row: Followup, team_id: str, user_id: str, is_admin: bool
+) -> bool:
+    """Heads of the follow-up's department and admins (of its workspace) take, assign and
+    close."""
+    if row.team_id != team_id:
+        return False
     if is_admin:
         return True
     return row.department_id is not None and is_head(
@@ -77,7 +82,7 @@ def may_manage(session: Session, *, row: Followup, user_id: str, is_admin: bool)
 
 
 def _require_manager(session: Session, *, row: Followup, user_id: str, is_admin, action: str):
-    if not may_manage(session, row=row, user_id=user_id, is_admin=is_admin):
+    if not may_manage(session, row=row, team_id=row.team_id, user_id=user_id, is_admin=is_admin):
         raise PermissionDenied(
             f"a head of {department_name(session, row)} or a workspace admin",
             f"{action} {ref_of(row)}",
@@ -205,7 +210,7 @@ def close(
         )
     row = get_followup(session, team_id=team_id, ref=ref)
     if row.owner_id != actor_id:
-        if not may_manage(session, row=row, user_id=actor_id, is_admin=is_admin):
+        if not may_manage(session, row=row, team_id=team_id, user_id=actor_id, is_admin=is_admin):
             raise PermissionDenied(
                 f"its owner, a head of {department_name(session, row)} or a workspace admin",
                 f"close {ref_of(row)}",

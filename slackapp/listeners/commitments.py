@@ -127,9 +127,7 @@ def create_ask(
     """The commitment `/okr ask` and its form both create, by the person asking."""
     row = store.ask(
         session,
-        team_id=caller.team_id,
-        asker_id=caller.user_id,  # storage names the actor the asker here
-        is_admin=caller.is_admin(session),
+        **caller.as_actor(session),
         department=department,
         what=what,
         due_date=due_date,
@@ -336,13 +334,8 @@ def handle_decline_button(ack, body, deps, team_id, user_id, caller, client, res
     try:
         with deps.session() as session:
             row = store.get_commitment(session, team_id=team_id, ref=ref)
-            # Takes no team (the row has it), so not the caller's actor keywords.
             store.require_owing_head(
-                session,
-                row=row,
-                user_id=user_id,
-                is_admin=caller.is_admin(session),
-                action=f"decline C-{row.number}",
+                session, row=row, **caller.as_user(session), action=f"decline C-{row.number}"
             )
     except DomainError as exc:
         reply(respond, f":warning: {exc.message}")

@@ -444,9 +444,8 @@ def _open_modal(body, deps, caller: Caller, respond, build, action: str, owner_m
     try:
         with deps.session() as session:
             fu = store.get_followup(session, team_id=team_id, ref=_ref_of(body))
-            # may_manage takes no team (the row has it), so not the caller's actor keywords.
             if not (owner_may and fu.owner_id == user_id) and not store.may_manage(
-                session, row=fu, user_id=user_id, is_admin=caller.is_admin(session)
+                session, row=fu, **caller.as_user(session)
             ):
                 raise DomainError(
                     f"Only a head of {store.department_name(session, fu)} or a "

@@ -54,7 +54,7 @@ def world(engine):
 def make_commitment(engine, world, due: date, *, accept_by=None, what="Fix the export"):
     with session_scope(engine) as s:
         row = commitments.ask(
-            s, team_id=TEAM, asker_id=CAROL, is_admin=False, department=world["product"],
+            s, team_id=TEAM, actor_id=CAROL, is_admin=False, department=world["product"],
             what=what, due_date=due, today=due - timedelta(days=10),
         )  # fmt: skip
         ref = f"C-{row.number}"

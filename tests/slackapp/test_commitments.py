@@ -141,7 +141,7 @@ def test_forged_actions_cannot_touch_other_teams_or_departments(driver, slack, e
 
     with session_scope(engine) as s:  # team B's C-1 and C-2
         for _ in range(2):
-            store_ask(s, team_id=TEAM_B, asker_id=ADMIN, is_admin=True, department=other,
+            store_ask(s, team_id=TEAM_B, actor_id=ADMIN, is_admin=True, department=other,
                       what="B secret", due_date=date.today(), today=date.today())  # fmt: skip
     ask(driver, slack, f"Product Team Fix the export by {due()}")  # team A's C-1
     slack.reset()

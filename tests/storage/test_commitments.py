@@ -34,7 +34,7 @@ def world(engine):
 
 def ask(engine, world, *, due=TODAY + timedelta(days=5), asker=CAROL, what="Fix the export"):
     with session_scope(engine) as s:
-        return commitments.ask(s, team_id=TEAM, asker_id=asker, is_admin=False,
+        return commitments.ask(s, team_id=TEAM, actor_id=asker, is_admin=False,
                                department=world["product"], what=what, due_date=due, today=TODAY)  # fmt: skip
 
 
@@ -78,7 +78,7 @@ def test_numbers_per_team_and_one_decision(engine, world):
     assert (first.number, second.number) == (1, 2)
     other = department(engine, "Ops", team_id=TEAM_B, heads=(BOB,), channel="C0BOPS0001")
     with session_scope(engine) as s:
-        b = commitments.ask(s, team_id=TEAM_B, asker_id=ADMIN, is_admin=True, department=other,
+        b = commitments.ask(s, team_id=TEAM_B, actor_id=ADMIN, is_admin=True, department=other,
                             what="x", due_date=TODAY, today=TODAY)  # fmt: skip
         assert b.number == 1
     with session_scope(engine) as s:
@@ -143,7 +143,7 @@ def test_export_forget_and_purge_cover_links_and_commitments(engine, world, tmp_
                              note="Bob's private note")  # fmt: skip
     other = department(engine, "Ops", team_id=TEAM_B, heads=(BOB,), channel="C0BOPS0001")
     with session_scope(engine) as s:
-        commitments.ask(s, team_id=TEAM_B, asker_id=ADMIN, is_admin=True, department=other,
+        commitments.ask(s, team_id=TEAM_B, actor_id=ADMIN, is_admin=True, department=other,
                         what="B only", due_date=TODAY, today=TODAY)  # fmt: skip
 
     manifest = export_team(engine, team_id=TEAM, out_dir=tmp_path)

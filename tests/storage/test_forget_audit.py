@@ -57,7 +57,7 @@ def seed(engine):
     for what in ("Fix the export", "Ship dark mode", "Call the big account"):
         with session_scope(engine) as s:
             product = commitments.find_department(s, team_id=TEAM, name="Product")
-            commitments.ask(s, team_id=TEAM, asker_id=CAROL, is_admin=False, department=product,
+            commitments.ask(s, team_id=TEAM, actor_id=CAROL, is_admin=False, department=product,
                             what=what, due_date=due, today=TODAY)  # fmt: skip
     with session_scope(engine) as s:
         commitments.decline(s, team_id=TEAM, actor_id=ALICE, is_admin=False, ref="C-1",
