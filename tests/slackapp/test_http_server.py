@@ -215,8 +215,11 @@ def raw_exchange(port: int, head: bytes, body: bytes) -> bytes:
         except OSError:  # the server may answer and close before reading it all
             pass
         answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except ConnectionResetError:  # closed on unread data: what arrived before still counts
+            pass
         return answer
 
 
@@ -232,8 +235,9 @@ def test_oversized_body_refused_before_it_is_read(served):
     ).encode()
     # Only the headers and a first part of the body: the answer must not wait for the rest.
     assert raw_exchange(server.port, head, body[:1024].encode()).startswith(b"HTTP/1.1 413")
-    status, _ = post(server.base, body, {"content-type": FORM, **headers})
-    assert status == 413
+    # A client that sends it all gets the same answer (it may find the connection closed while
+    # still sending: the server does not read what it refuses, so the answer is read after).
+    assert raw_exchange(server.port, head, body.encode()).startswith(b"HTTP/1.1 413")
 
 
 def test_oversized_chunked_body_refused(served):

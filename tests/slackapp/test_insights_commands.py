@@ -89,7 +89,9 @@ def test_checkin_away_bad_dates_refused_then_away_and_back(driver, engine, slack
     department(engine, "Support", heads=(ALICE,), members=(BOB,))
     today = datetime.now(UTC).date()
     bad = {
-        f"away until {(today - timedelta(days=1)).isoformat()}": "is in the past",
+        # Two days back: in the past in every timezone (the app reads the date in the
+        # person's own, which may still be yesterday in UTC terms).
+        f"away until {(today - timedelta(days=2)).isoformat()}": "is in the past",
         "away until 2026-02-31": "not a real date",
         f"away until {today.replace(year=today.year + 10).isoformat()}": "more than a year ahead",
         "away until tomorrow": "not a date",
