@@ -93,15 +93,16 @@ def parse_kudos_text(text: str) -> tuple[list[str], str, str | None]:
     return mentions.users, praise, tag
 
 
-def refresh_recipients(deps: Deps, client, *, team_id: str, user_ids: list[str]) -> None:
-    """users.info for each recipient (cached), so bots and deleted accounts are refused. Each
-    person asked of Slack is cached in a transaction of their own: no write waits on the next
-    Slack call. Those cached within the hour cost one read for all of them."""
-    with deps.session() as session:
-        cached = cached_users(session, team_id=team_id, user_ids=list(user_ids))
+def stale_recipients(session, *, team_id: str, user_ids: list[str]) -> list[str]:
+    """Those whose users.info facts are not cached within the hour (one read for all)."""
+    cached = cached_users(session, team_id=team_id, user_ids=list(user_ids))
+    return [uid for uid in user_ids if not is_fresh(cached.get(uid))]
+
+
+def ask_slack_about(deps: Deps, client, *, team_id: str, user_ids: list[str]) -> None:
+    """users.info for each of them, so bots and deleted accounts are refused; each cached in a
+    transaction of its own, so no write waits on the next Slack call."""
     for uid in user_ids:
-        if is_fresh(cached.get(uid)):
-            continue
         try:
             with deps.session() as session:
                 fetch_user(session, client, team_id=team_id, user_id=uid)
@@ -112,26 +113,45 @@ def refresh_recipients(deps: Deps, client, *, team_id: str, user_ids: list[str])
             ) from exc
 
 
+def refresh_recipients(deps: Deps, client, *, team_id: str, user_ids: list[str]) -> None:
+    """users.info for each recipient not cached within the hour."""
+    with deps.session() as session:
+        stale = stale_recipients(session, team_id=team_id, user_ids=user_ids)
+    ask_slack_about(deps, client, team_id=team_id, user_ids=stale)
+
+
 # --- delivering ---------------------------------------------------------------------------
 
 
 Teller = Callable[..., None]  # (text, blocks=None): how the giver hears back
 
 
+def delivery_facts(session, *, team_id: str, item: KudosItem) -> tuple[str | None, Behavior | None]:
+    """What delivering a recognition needs to know: the recognition channel and its behavior."""
+    behavior = (
+        session.get(Behavior, item.recognition.behavior_id)
+        if item.recognition.behavior_id
+        else None
+    )
+    return team_or_default(session, team_id=team_id).recognition_channel, behavior
+
+
 def deliver_recognition(
-    deps: Deps, client, *, team_id: str, item: KudosItem, tell_giver: Teller
+    deps: Deps,
+    client,
+    *,
+    team_id: str,
+    item: KudosItem,
+    tell_giver: Teller,
+    facts: tuple[str | None, Behavior | None] | None = None,
 ) -> None:
     """Post publicly and DM each recipient; runs after the recognition is committed, so a Slack
     failure never loses it. The giver hears what happened (and about a missing channel), with
-    an Undo button."""
-    with deps.session() as session:
-        team = team_or_default(session, team_id=team_id)
-        behavior = (
-            session.get(Behavior, item.recognition.behavior_id)
-            if item.recognition.behavior_id
-            else None
-        )
-        channel = team.recognition_channel
+    an Undo button. `facts`: `delivery_facts`, when the caller read them already."""
+    if facts is None:
+        with deps.session() as session:
+            facts = delivery_facts(session, team_id=team_id, item=item)
+    channel, behavior = facts
     public = as_dicts(recognition_blocks(item, behavior=behavior))
     text = recognition_text(item)
     outcome = f":star2: Kudos to {people(item.recipient_ids)} recorded"
@@ -232,30 +252,49 @@ def handle_kudos_command(ack, command, deps, team_id, user_id, client, respond):
         open_kudos_modal(deps, client, command["trigger_id"], team_id=team_id)
         return
 
+    def record(session, recipients, praise, tag):
+        try:
+            item = create_recognition(
+                session,
+                team_id=team_id,
+                giver_id=user_id,
+                recipient_ids=recipients,
+                text=praise,
+                behavior_tag=tag,
+                source="command",
+                channel_id=command.get("channel_id"),
+                name_people=people,
+            )
+        except FieldErrors as exc:
+            if "behavior" not in exc.errors:
+                raise
+            hinted = f"{exc.errors['behavior']} {BEHAVIOR_TAG_HINT}"
+            raise FieldErrors({**exc.errors, "behavior": hinted}) from None
+        return item, delivery_facts(session, team_id=team_id, item=item)
+
     def run():
         recipients, praise, tag = parse_kudos_text(text)
-        if user_id not in recipients:  # self-kudos is refused without asking Slack
-            refresh_recipients(deps, client, team_id=team_id, user_ids=recipients)
+        stored = None
         with deps.session() as session:
-            try:
-                item = create_recognition(
-                    session,
-                    team_id=team_id,
-                    giver_id=user_id,
-                    recipient_ids=recipients,
-                    text=praise,
-                    behavior_tag=tag,
-                    source="command",
-                    channel_id=command.get("channel_id"),
-                    name_people=people,
-                )
-            except FieldErrors as exc:
-                if "behavior" not in exc.errors:
-                    raise
-                hinted = f"{exc.errors['behavior']} {BEHAVIOR_TAG_HINT}"
-                raise FieldErrors({**exc.errors, "behavior": hinted}) from None
+            # Self-kudos is refused without asking Slack; recipients cached within the hour
+            # need no Slack call, and then one transaction does it all.
+            stale = []
+            if user_id not in recipients:
+                stale = stale_recipients(session, team_id=team_id, user_ids=recipients)
+            if not stale:
+                stored = record(session, recipients, praise, tag)
+        if stored is None:
+            ask_slack_about(deps, client, team_id=team_id, user_ids=stale)
+            with deps.session() as session:
+                stored = record(session, recipients, praise, tag)
+        item, facts = stored
         deliver_recognition(
-            deps, client, team_id=team_id, item=item, tell_giver=respond_teller(respond)
+            deps,
+            client,
+            team_id=team_id,
+            item=item,
+            tell_giver=respond_teller(respond),
+            facts=facts,
         )
 
     guarded(respond, f"/kudos {text}", USAGE, run)
@@ -273,14 +312,19 @@ def _metadata(view) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def _form_values(values: dict) -> tuple[list[str], str, str | None]:
+    """(recipients, praise, picked behavior number) as the kudos form holds them."""
+    recipients = _input(values, KudosField.RECIPIENTS).get("selected_users") or []
+    praise = _input(values, KudosField.PRAISE).get("value") or ""
+    picked = (_input(values, KudosField.BEHAVIOR).get("selected_option") or {}).get("value")
+    return recipients, praise, picked
+
+
 def handle_kudos_submission(ack, view, deps, team_id, user_id, client):
     """What the form alone can show wrong (yourself, nobody, no praise, a behavior) is answered
     inline before the ack; users.info, which may be slow, runs after it. A resubmission of the
     same form (Slack showed an error, the giver pressed Send again) is recorded once."""
-    values = view["state"]["values"]
-    recipients = _input(values, KudosField.RECIPIENTS).get("selected_users") or []
-    praise = _input(values, KudosField.PRAISE).get("value") or ""
-    picked = (_input(values, KudosField.BEHAVIOR).get("selected_option") or {}).get("value")
+    recipients, praise, picked = _form_values(view["state"]["values"])
     meta = _metadata(view)
     # private_metadata only says where the praise came from; who gives it is the payload's user.
     source = meta.get("source") if meta.get("source") in SOURCES else "command"
@@ -324,13 +368,16 @@ def handle_kudos_submission(ack, view, deps, team_id, user_id, client):
                 message_ts=(meta.get("ts") or None) if source != "command" else None,
                 name_people=people,
             )
+            facts = delivery_facts(session, team_id=team_id, item=item)
     except DomainError as exc:  # FieldErrors included: the form is closed, so say it by DM
         tell_giver(
             f":warning: Your kudos was not recorded: {exc.message}\n"
             f"{quote(praise, 2500)}\nGive it again with `/kudos` once that is sorted."
         )
         return
-    deliver_recognition(deps, client, team_id=team_id, item=item, tell_giver=tell_giver)
+    deliver_recognition(
+        deps, client, team_id=team_id, item=item, tell_giver=tell_giver, facts=facts
+    )
 
 
 def _submission_key(team_id: str, view: dict) -> str | None:
