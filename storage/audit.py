@@ -57,63 +57,33 @@ def record(
 
 
 def saved(
-    session: Session,
-    row: SQLModel,
-    *,
-    team_id: str,
-    actor_id: str,
-    action: str,
-    entity: str,
-    before: SQLModel | dict | None = None,
+    session: Session, row: SQLModel, *, before: SQLModel | dict | None = None, **what
 ) -> SQLModel:
     """Write `row` (flushed, so a new one has its id) and audit it: how a storage function
-    records what it created or changed."""
+    records what it created or changed. `what`: team_id, actor_id, action, entity."""
     session.add(row)
     session.flush()
-    record(
-        session,
-        team_id=team_id,
-        actor_id=actor_id,
-        action=action,
-        entity=entity,
-        entity_id=row.id,
-        before=before,
-        after=row,
-    )
+    _record_row(session, row, before, what)
     return row
 
 
-def audited_update(
-    session: Session,
-    row: SQLModel,
-    *,
-    where: list,
-    values: dict,
-    team_id: str,
-    actor_id: str,
-    action: str,
-    entity: str,
-) -> bool:
+def audited_update(session: Session, row: SQLModel, *, where: list, values: dict, **what) -> bool:
     """Apply `values` to `row` only while `where` still holds (the state the row was read in),
     reload it either way, and audit the change when it landed. False: another change landed
-    first and nothing was written — of two people pressing at once, exactly one wins."""
+    first and nothing was written — of two people pressing at once, exactly one wins.
+    `what`: team_id, actor_id, action, entity."""
     model = type(row)
     before = row.model_dump()
     result = session.execute(update(model).where(model.id == row.id, *where).values(**values))
     session.refresh(row)
     if result.rowcount != 1:
         return False
-    record(
-        session,
-        team_id=team_id,
-        actor_id=actor_id,
-        action=action,
-        entity=entity,
-        entity_id=row.id,
-        before=before,
-        after=row,
-    )
+    _record_row(session, row, before, what)
     return True
+
+
+def _record_row(session: Session, row: SQLModel, before, what: dict) -> None:
+    record(session, entity_id=row.id, before=before, after=row, **what)
 
 
 def blank_personal_text(payload: Any, *, person_id: str, actor_id: str) -> bool:

@@ -474,18 +474,15 @@ def _mark_submitted(session: Session, review: Review, *, actor_id: str, now: dat
     review.status = ReviewStatus.SUBMITTED
     review.submitted_by = actor_id
     review.submitted_at = now
-    session.add(review)
-    audit.record(
+    audit.saved(
         session,
+        review,
         team_id=review.team_id,
         actor_id=actor_id,
         action="review.submit",
         entity="review",
-        entity_id=review.id,
         before=before,
-        after=review,
     )
-    session.flush()
 
 
 def _carry_over(session: Session, obj: Objective, *, actor_id: str) -> int:
