@@ -82,6 +82,19 @@ def audited_update(session: Session, row: SQLModel, *, where: list, values: dict
     return True
 
 
+def changed(session: Session, row: SQLModel, *, before: SQLModel | dict | None, **what) -> None:
+    """Audit a change to `row` already added to the session (no flush: a caller changing many
+    rows flushes once). `what`: team_id, actor_id, action, entity."""
+    _record_row(session, row, before, what)
+
+
+def removed(session: Session, row: SQLModel, **what) -> None:
+    """Audit and delete `row` (flushed). `what`: team_id, actor_id, action, entity."""
+    record(session, entity_id=getattr(row, "id", None), before=row, after=None, **what)
+    session.delete(row)
+    session.flush()
+
+
 def _record_row(session: Session, row: SQLModel, before, what: dict) -> None:
     record(session, entity_id=row.id, before=before, after=row, **what)
 

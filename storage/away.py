@@ -67,17 +67,9 @@ def end_away(session: Session, *, team_id: str, user_id: str, today: date) -> da
     if row is None or row.until < today:
         raise DomainError("You are not marked away.", field="away")
     until = row.until
-    audit.record(
-        session,
-        team_id=team_id,
-        actor_id=user_id,
-        action="away.end",
-        entity="user_away",
-        before=row,
-        after=None,
+    audit.removed(
+        session, row, team_id=team_id, actor_id=user_id, action="away.end", entity="user_away"
     )
-    session.delete(row)
-    session.flush()
     return until
 
 

@@ -164,18 +164,14 @@ def remove_guardrail(
     if row is None:
         where = department.name if department else "company-wide"
         raise FieldErrors({"kpi": f"`{kpi_name}` has no guardrail ({where})."})
-    audit.record(
+    audit.removed(
         session,
+        row,
         team_id=team_id,
         actor_id=actor_id,
         action="kpi_guardrail.remove",
         entity="kpi_guardrail",
-        entity_id=row.id,
-        before=row,
-        after=None,
     )
-    session.delete(row)
-    session.flush()
     return row
 
 

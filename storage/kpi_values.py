@@ -224,15 +224,14 @@ def refresh_bound_key_results(
         before = kr.model_dump()
         kr.current_value = latest.value
         session.add(kr)
-        audit.record(
+        audit.changed(
             session,
+            kr,
+            before=before,
             team_id=team_id,
             actor_id=actor_id,
             action="key_result.kpi_value",
             entity="key_result",
-            entity_id=kr.id,
-            before=before,
-            after=kr,
         )
         changed.append(kr)
     session.flush()
