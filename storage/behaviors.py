@@ -229,15 +229,13 @@ def log_behavior(
 
 LOG_UNDO_ACTION = "behavior.log.undo"
 LOG_UNDO = UndoKind(
-    model=BehaviorLog,
     author_column=BehaviorLog.user_id,
     parent_model=Behavior,
     parent_column=BehaviorLog.behavior_id,
     find_parent=get_behavior,
-    parent_label=lambda b: f"B-{b.number}",
+    parent_prefix="B",
     action=LOG_UNDO_ACTION,
     noun="behavior log",
-    this="this log of",
     prep="of",
 )
 

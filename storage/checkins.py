@@ -36,15 +36,13 @@ from storage.undo import UndoKind, own_row_to_undo
 
 UNDO_ACTION = "checkin.undo"
 CHECKIN_UNDO = UndoKind(
-    model=CheckIn,
     author_column=CheckIn.author_id,
     parent_model=KeyResult,
     parent_column=CheckIn.key_result_id,
     find_parent=get_key_result,
-    parent_label=lambda kr: f"KR-{kr.number}",
+    parent_prefix="KR",
     action=UNDO_ACTION,
     noun="check-in",
-    this="this check-in on",
     prep="on",
 )
 

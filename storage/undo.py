@@ -98,16 +98,26 @@ class UndoKind:
     it belongs to (a key result, a behavior) and how that one is found by reference and named
     in messages ("this check-in on KR-3", "no check-in on KR-3 to undo")."""
 
-    model: type[SQLModel]
-    author_column: Any
+    author_column: Any  # CheckIn.author_id: the model is the column's class
     parent_model: type[SQLModel]
     parent_column: Any  # the column of `model` holding the parent's id
     find_parent: Callable[..., Any]  # (session, *, team_id, ref) -> the parent, or raises
-    parent_label: Callable[[Any], str]
+    parent_prefix: str  # "KR": the parent is named "KR-3"
     action: str
     noun: str  # "check-in": "That check-in was already undone."
-    this: str  # "this check-in on": "this check-in on KR-3"
     prep: str  # "on": "You have no check-in on KR-3 to undo."
+
+    @property
+    def model(self) -> type[SQLModel]:
+        return self.author_column.class_
+
+    def parent_label(self, parent) -> str:
+        return f"{self.parent_prefix}-{parent.number}"
+
+    @property
+    def this(self) -> str:
+        """ "this check-in on", "this log of" (the noun's last word: "behavior log")."""
+        return f"this {self.noun.split()[-1]} {self.prep}"
 
 
 def own_row_to_undo(
