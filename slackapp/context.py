@@ -12,7 +12,7 @@ from slackapp.settings import Settings
 
 # Jobs and listeners import fetch_user from here, beside Deps.
 from slackapp.slack_users import fetch_user as fetch_user
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 
 
 @dataclass
@@ -26,3 +26,7 @@ class Deps:
 
     def session(self):
         return session_scope(self.engine)
+
+    def reading(self):
+        """A session for a request that only reads (storage.db.read_scope)."""
+        return read_scope(self.engine)

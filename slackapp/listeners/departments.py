@@ -35,7 +35,7 @@ def handle_dept(ctx: CommandContext, text: str) -> None:
     action, _, rest = text.partition(" ")
     action = action.lower()
     if action == "list":
-        with deps.session() as session:
+        with deps.reading() as session:
             rows = list_departments(session, team_id=team_id)
         respond(
             text="Departments",

@@ -270,7 +270,7 @@ def respond_list(
             deps, respond, wanted.lower(), rest.strip(), team_id=team_id, user_id=user_id
         )
         return
-    with deps.session() as session:
+    with deps.reading() as session:
         title, scope, filters = _resolve_scope(session, team_id, arg)
         views, total, page = objectives_page(
             session, team_id=team_id, user_id=user_id, page=page, page_size=PAGE_SIZE, **filters
@@ -290,7 +290,7 @@ def respond_filtered(
     """Active key results at risk, off track, stale or blocked, company-wide or in one
     department."""
     now = datetime.now(UTC)
-    with deps.session() as session:
+    with deps.reading() as session:
         filters = {"scope": "all"}
         where = "all departments"
         if department:
@@ -326,7 +326,7 @@ def show_content(deps: Deps, arg: str, *, team_id: str) -> tuple[str, list[dict]
     """`/okr show O-12`'s text and blocks (its reply, and what Share in channel posts)."""
     if not arg:
         raise UsageError("Say which objective, e.g. `/okr show O-12`.", usage="`/okr show O-12`")
-    with deps.session() as session:
+    with deps.reading() as session:
         obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
         view = load_views(session, [obj])[0]
         hist = {
