@@ -15,6 +15,7 @@ from slackapp import event_dedupe, input_guard, logging_setup
 from slackapp.context import Deps
 from slackapp.listeners import HOME_SECTIONS, register_listeners
 from slackapp.logging_setup import ContextThreadPoolExecutor
+from slackapp.middleware import RequestMiddleware
 from slackapp.oauth import (
     bot_client,
     build_oauth_settings,
@@ -81,12 +82,13 @@ def create_app(
         listener_executor=ContextThreadPoolExecutor(max_workers=5),
     )
 
-    @app.middleware
-    def inject_deps(context, next):  # noqa: A002 - Bolt's parameter name
-        # Any listener or middleware after this one takes `deps` as an argument: Bolt passes
-        # context entries to the parameters named after them.
-        context["deps"] = deps
+    def inject_deps(req, next):  # noqa: A002 - Bolt's parameter name
+        # Any listener after this one takes `deps` as an argument: Bolt passes context entries
+        # to the parameters named after them.
+        req.context["deps"] = deps
         return next()
+
+    app.use(RequestMiddleware(inject_deps))
 
     logging_setup.install(app)  # each log line names the request's team, user and command
     event_dedupe.install(app)  # a retried or repeated event is processed once

@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy.engine import Engine
 
+from slackapp.middleware import RequestMiddleware
 from storage.event_log import first_delivery, forget_events_before
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,8 @@ def prune_processed_events(engine: Engine, *, now: datetime) -> int:
     return forget_events_before(engine, cutoff=now - KEEP_PROCESSED_EVENTS)
 
 
-def dedupe_events(body, context, next, request):  # noqa: A002 - Bolt's parameter name
+def dedupe_events(req: BoltRequest, next):  # noqa: A002 - Bolt's parameter name
+    body, context = req.body, req.context
     if not isinstance(body, dict) or body.get("type") != "event_callback":
         return next()
     event_id = body.get("event_id")
@@ -36,7 +38,7 @@ def dedupe_events(body, context, next, request):  # noqa: A002 - Bolt's paramete
     team_id = context.team_id or body.get("team_id") or ""
     if first_delivery(context["deps"].engine, event_id=event_id, team_id=team_id):
         return next()
-    retry = (request.headers.get("x-slack-retry-num") or [None])[0]
+    retry = (req.headers.get("x-slack-retry-num") or [None])[0]
     log.info("Dropping repeated delivery of %s (retry %s)", event_id, retry or "-")
     # 200 tells Slack to stop retrying; nothing runs twice.
     return BoltResponse(status=200, body="")
@@ -44,4 +46,4 @@ def dedupe_events(body, context, next, request):  # noqa: A002 - Bolt's paramete
 
 def install(app: App) -> None:
     """Register the global middleware (after the one that puts deps in the context)."""
-    app.middleware(dedupe_events)
+    app.use(RequestMiddleware(dedupe_events))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from slackapp.middleware import RequestMiddleware
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -34,14 +36,14 @@ def clean(value):
     return value
 
 
-def guard_input(body, next):  # noqa: A002 - Bolt's parameter name
-    if isinstance(body, dict):
-        clean(body)
+def guard_input(req, next):  # noqa: A002 - Bolt's parameter name
+    if isinstance(req.body, dict):
+        clean(req.body)
     return next()
 
 
 def install(app) -> None:
-    app.middleware(guard_input)
+    app.use(RequestMiddleware(guard_input))
 
 
 # ---- payload shape (HTTP mode) ----------------------------------------------------------------

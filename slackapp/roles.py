@@ -14,6 +14,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from slackapp.middleware import RequestMiddleware
 from slackapp.slack_users import fetch_user
 from storage.departments import departments_in, memberships
 from storage.models import Department
@@ -95,11 +96,16 @@ class Caller:
 def install_caller(app: App) -> None:
     """Listeners then take `caller` as an argument (Bolt fills it in from the context)."""
 
-    @app.middleware
-    def resolve_caller(context, deps: Deps, client, next):  # noqa: A002 - Bolt's parameter name
+    def resolve_caller(req, next):  # noqa: A002 - Bolt's parameter name
+        context = req.context
         # Some events come without a team or a user: Bolt's properties are None then.
         if context.team_id and context.user_id:
             context["caller"] = Caller(
-                deps=deps, client=client, team_id=context.team_id, user_id=context.user_id
+                deps=context["deps"],
+                client=context.client,
+                team_id=context.team_id,
+                user_id=context.user_id,
             )
         return next()
+
+    app.use(RequestMiddleware(resolve_caller))
