@@ -344,7 +344,6 @@ def load_views(
 
 
 def _objectives_query(
-    session: Session,
     *,
     team_id: str,
     user_id: str,
@@ -386,7 +385,7 @@ def list_objectives(
 ) -> list[ObjectiveView]:
     """Objectives in list order. filters: scope ('me' — owned by me, with a KR I own, or in my
     departments —, 'all' or 'department'), department_id, include_closed, quarter."""
-    q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
+    q = _objectives_query(team_id=team_id, user_id=user_id, **filters)
     return _listed(session, q, limit=limit, offset=offset)
 
 
@@ -415,7 +414,7 @@ def objectives_page(
     moved into range (a list gone shorter since its buttons were drawn shows its last page).
     The count is its own statement: a window count on the page's statement would make the
     database sort every matching objective, not just find the page's."""
-    q = _objectives_query(session, team_id=team_id, user_id=user_id, **filters)
+    q = _objectives_query(team_id=team_id, user_id=user_id, **filters)
     if page <= 1:
         # A first page that is not full holds every objective: no count needed (most lists).
         views = _listed(session, q, limit=page_size, offset=0)

@@ -1,0 +1,62 @@
+"""`/okr list` pages: the total and the page are right whether the first page is short (no
+count is run), exactly full or followed by more, and "me" covers objectives of the caller's
+departments, ones they own and ones with a key result they own. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.db import read_scope
+from storage.objectives import KeyResultInput, objectives_page
+from tests.support import factories
+from tests.support.sql_count import counted_statements
+
+TEAM = factories.TEAM
+ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
+
+
+def page_of(engine, *, page=1, page_size=5, user=ALICE, **filters):
+    with read_scope(engine) as session, counted_statements(engine) as statements:
+        views, total, page = objectives_page(
+            session, team_id=TEAM, user_id=user, page=page, page_size=page_size, **filters
+        )
+    counts = [s for s in statements if "count(" in s.lower()]
+    return [v.objective.title for v in views], total, page, len(counts)
+
+
+@pytest.mark.parametrize(
+    ("objectives", "page", "expected"),
+    [
+        (3, 1, (["O1", "O2", "O3"], 3, 1, 0)),  # short first page: no count
+        (0, 1, ([], 0, 1, 0)),
+        (5, 1, (["O1", "O2", "O3", "O4", "O5"], 5, 1, 1)),  # full: counted
+        (7, 1, (["O1", "O2", "O3", "O4", "O5"], 7, 1, 1)),
+        (7, 2, (["O6", "O7"], 7, 2, 1)),
+        (7, 9, (["O6", "O7"], 7, 2, 1)),  # past the end: the last page
+    ],
+)
+def test_a_page_holds_the_right_objectives_and_total(engine, objectives, page, expected):
+    dept = factories.department(engine, heads=(BOB,))
+    for n in range(1, objectives + 1):
+        factories.objective(engine, dept, owner=BOB, title=f"O{n}")
+    assert page_of(engine, page=page, scope="all") == expected
+
+
+def test_me_is_what_i_own_my_key_results_and_my_departments(engine):
+    mine = factories.department(engine, "Support", heads=(ALICE,), channel="C0SUPPORT1")
+    other = factories.department(engine, "Sales", heads=(BOB,), channel="C0SALES001")
+    factories.objective(engine, mine, owner=BOB, title="In my department")
+    factories.objective(engine, other, owner=ALICE, title="Owned by me")
+    factories.objective(
+        engine,
+        other,
+        owner=BOB,
+        title="My key result",
+        krs=[KeyResultInput(title="NPS", baseline=1, target=2, owner_id=ALICE)],
+    )
+    factories.objective(engine, other, owner=BOB, title="Not mine")
+    titles, total, _, _ = page_of(engine, page_size=10)
+    assert sorted(titles) == ["In my department", "My key result", "Owned by me"]
+    assert total == 3
+    # Someone in no department sees only what they own.
+    assert page_of(engine, user=CAROL, page_size=10)[:2] == ([], 0)
