@@ -10,7 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
 
 from storage.confidence import mismatch
 from storage.forecast import Forecast, forecasts
@@ -50,9 +51,15 @@ def insight(kr, *, quarter: str, now: datetime, stale_days: int, forecast: Forec
     )
 
 
+# Read by every list and objective view: built once, not on each call.
+_STALE_DAYS = select(Team.stale_days).where(Team.team_id == bindparam("team_id"))
+
+
 def stale_days_of(session: Session, team_id: str) -> int:
-    team = session.get(Team, team_id)
-    return (team.stale_days if team else None) or DEFAULT_STALE_DAYS
+    team = session.identity_map.get(session.identity_key(Team, team_id))
+    if team is not None:  # already read in this unit of work (a digest): no statement
+        return team.stale_days or DEFAULT_STALE_DAYS
+    return session.execute(_STALE_DAYS, {"team_id": team_id}).scalar() or DEFAULT_STALE_DAYS
 
 
 def kr_insights(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import Integer, Select, bindparam, delete, update
 from sqlmodel import Session, col, func, select
 
 from storage import audit
@@ -295,19 +296,33 @@ def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
     )
 
 
+_KEY_RESULT_AND_OBJECTIVE = (
+    select(KeyResult, Objective)
+    .join(Objective, Objective.id == KeyResult.objective_id)
+    .where(KeyResult.team_id == bindparam("team_id"), KeyResult.number == bindparam("number"))
+)
+
+
 def get_key_result_and_objective(
     session: Session, *, team_id: str, ref: str
 ) -> tuple[KeyResult, Objective]:
     """A key result and its objective, in one statement (a check-in's hot path)."""
     number = parse_ref(ref, "key_result")
-    row = session.exec(
-        select(KeyResult, Objective)
-        .join(Objective, Objective.id == KeyResult.objective_id)
-        .where(KeyResult.team_id == team_id, KeyResult.number == number)
-    ).first()
+    row = session.execute(_KEY_RESULT_AND_OBJECTIVE, {"team_id": team_id, "number": number}).first()
     if row is None:
         raise NotFound(f"There is no key result `KR-{number}` in this workspace.")
     return row[0], row[1]
+
+
+# load_views's statements, built once (every list, objective view and Home runs them).
+_DEPARTMENTS_BY_ID = select(Department).where(
+    col(Department.id).in_(bindparam("ids", expanding=True))
+)
+_KEY_RESULTS_OF = (
+    select(KeyResult)
+    .where(col(KeyResult.objective_id).in_(bindparam("ids", expanding=True)))
+    .order_by(KeyResult.number)
+)
 
 
 def load_views(
@@ -325,15 +340,10 @@ def load_views(
     ids = [o.id for o in objectives]
     depts = departments
     if depts is None:
-        dept_ids = {o.department_id for o in objectives if o.department_id is not None}
-        depts = {
-            d.id: d
-            for d in session.exec(select(Department).where(col(Department.id).in_(dept_ids)))
-        }
+        dept_ids = [o.department_id for o in objectives if o.department_id is not None]
+        depts = {d.id: d for d in session.scalars(_DEPARTMENTS_BY_ID, {"ids": dept_ids})}
     by_obj: dict[int, list[KeyResult]] = {}
-    for kr in session.exec(
-        select(KeyResult).where(col(KeyResult.objective_id).in_(ids)).order_by(KeyResult.number)
-    ):
+    for kr in session.scalars(_KEY_RESULTS_OF, {"ids": ids}):
         by_obj.setdefault(kr.objective_id, []).append(kr)
     missing = [o for o in objectives if o.quarter not in (trees or {})]
     trees = {**(trees or {}), **trees_for(session, missing, by_obj)}
@@ -343,23 +353,30 @@ def load_views(
     ]
 
 
-def _objectives_query(
-    *,
-    team_id: str,
-    user_id: str,
-    scope: str = "me",
-    department_id: int | None = None,
-    include_closed: bool = False,
-    quarter: str | None = None,
-):
+@dataclass(frozen=True)
+class _Listing:
+    """The statements of one kind of objective list (see `_listing`)."""
+
+    every: Select  # (objective, department) rows in list order
+    page: Select  # the same, :limit rows from :offset
+    count: Select
+
+
+@functools.cache
+def _listing(scope: str, include_closed: bool, by_quarter: bool) -> _Listing:
+    """The statements of one kind of list, built once: with their subqueries, building them
+    cost more CPU than running them. Parameters: :team_id, and :user_id for "me",
+    :department_id for "department", :quarter when `by_quarter`."""
+    team_id = bindparam("team_id")
     q = select(Objective).where(Objective.team_id == team_id)
     if not include_closed:
         q = q.where(Objective.status == ObjectiveStatus.ACTIVE)
-    if quarter:
-        q = q.where(Objective.quarter == quarter)
+    if by_quarter:
+        q = q.where(Objective.quarter == bindparam("quarter"))
     if scope == "department":
-        q = q.where(Objective.department_id == department_id)
+        q = q.where(Objective.department_id == bindparam("department_id"))
     elif scope == "me":
+        user_id = bindparam("user_id")
         owned_kr = select(KeyResult.objective_id).where(
             KeyResult.team_id == team_id, KeyResult.owner_id == user_id
         )
@@ -371,7 +388,43 @@ def _objectives_query(
             | col(Objective.id).in_(owned_kr)
             | col(Objective.department_id).in_(my_depts)
         )
-    return q
+    # Each objective with its department, in the same statement.
+    every = (
+        q.add_columns(Department)
+        .outerjoin(Department, Department.id == Objective.department_id)
+        .order_by(
+            # Company objectives (no department) first, on both databases.
+            col(Objective.department_id).asc().nulls_first(),
+            Objective.number,
+        )
+    )
+    return _Listing(
+        every=every,
+        page=every.offset(bindparam("offset", type_=Integer)).limit(
+            bindparam("limit", type_=Integer)
+        ),
+        count=select(func.count()).select_from(q.subquery()),
+    )
+
+
+def _list_query(
+    *,
+    team_id: str,
+    user_id: str,
+    scope: str = "me",
+    department_id: int | None = None,
+    include_closed: bool = False,
+    quarter: str | None = None,
+) -> tuple[_Listing, dict]:
+    """The statements of the list the filters describe, and their parameters."""
+    params: dict = {"team_id": team_id}
+    if quarter:
+        params["quarter"] = quarter
+    if scope == "department":
+        params["department_id"] = department_id
+    elif scope == "me":
+        params["user_id"] = user_id
+    return _listing(scope, include_closed, bool(quarter)), params
 
 
 def list_objectives(
@@ -385,24 +438,18 @@ def list_objectives(
 ) -> list[ObjectiveView]:
     """Objectives in list order. filters: scope ('me' — owned by me, with a KR I own, or in my
     departments —, 'all' or 'department'), department_id, include_closed, quarter."""
-    q = _objectives_query(team_id=team_id, user_id=user_id, **filters)
-    return _listed(session, q, limit=limit, offset=offset)
+    listing, params = _list_query(team_id=team_id, user_id=user_id, **filters)
+    return _listed(session, listing, params, limit=limit, offset=offset)
 
 
-def _listed(session: Session, q, *, limit: int | None, offset: int) -> list[ObjectiveView]:
-    # Each objective with its department, in the same statement.
-    q = (
-        q.add_columns(Department)
-        .outerjoin(Department, Department.id == Objective.department_id)
-        .order_by(
-            # Company objectives (no department) first, on both databases.
-            col(Objective.department_id).asc().nulls_first(),
-            Objective.number,
-        )
-    )
-    if limit is not None:
-        q = q.offset(offset).limit(limit)
-    rows = session.execute(q).tuples().all()  # (objective, department), not scalars
+def _listed(
+    session: Session, listing: _Listing, params: dict, *, limit: int | None, offset: int
+) -> list[ObjectiveView]:
+    if limit is None:
+        rows = session.execute(listing.every, params).tuples().all()
+    else:
+        rows = session.execute(listing.page, {**params, "limit": limit, "offset": offset})
+        rows = rows.tuples().all()
     departments = {dept.id: dept for _, dept in rows if dept is not None}
     return load_views(session, [obj for obj, _ in rows], departments=departments)
 
@@ -414,19 +461,20 @@ def objectives_page(
     moved into range (a list gone shorter since its buttons were drawn shows its last page).
     The count is its own statement: a window count on the page's statement would make the
     database sort every matching objective, not just find the page's."""
-    q = _objectives_query(team_id=team_id, user_id=user_id, **filters)
+    listing, params = _list_query(team_id=team_id, user_id=user_id, **filters)
     if page <= 1:
         # A first page that is not full holds every objective: no count needed (most lists).
-        views = _listed(session, q, limit=page_size, offset=0)
+        views = _listed(session, listing, params, limit=page_size, offset=0)
         if len(views) < page_size:
             return views, len(views), 1
-    total = session.exec(select(func.count()).select_from(q.subquery())).one()
+    total = session.execute(listing.count, params).scalar_one()
     page = min(max(1, page), pages_for(total, page_size))
     if total == 0:
         return [], 0, page
     if page <= 1:
         return views, total, 1
-    return _listed(session, q, limit=page_size, offset=(page - 1) * page_size), total, page
+    offset = (page - 1) * page_size
+    return _listed(session, listing, params, limit=page_size, offset=offset), total, page
 
 
 def key_results_owned_by(

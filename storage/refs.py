@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TypeVar
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, SQLModel, select
 
 from storage.db import upsert_insert
@@ -29,6 +31,15 @@ def parse_ref(text: str, kind: str) -> int:
     return int(m.group(2))
 
 
+@functools.cache
+def _by_number(model: type[Numbered]):
+    """A workspace's row of `model` by number, built once per model (every check-in, show and
+    edit names its row by reference)."""
+    return select(model).where(
+        model.team_id == bindparam("team_id"), model.number == bindparam("number")
+    )
+
+
 def get_by_ref(
     session: Session,
     *,
@@ -42,9 +53,7 @@ def get_by_ref(
     """The workspace's row of `model` that `ref` (e.g. `KR-34`) names; NotFound (on `field`)
     saying so in the user's words (`noun`) otherwise."""
     number = parse_ref(ref, kind)
-    row = session.exec(
-        select(model).where(model.team_id == team_id, model.number == number)
-    ).first()
+    row = session.scalars(_by_number(model), {"team_id": team_id, "number": number}).first()
     if row is None:
         raise NotFound(
             f"There is no {noun} `{format_ref(kind, number)}` in this workspace.", field=field

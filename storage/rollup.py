@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from storage.models import KeyResult, Objective, ObjectiveKrTotals, ObjectiveLink, ObjectiveStatus
@@ -175,12 +175,18 @@ def _add_nodes(conn, tree: QuarterTree, where) -> None:
         nodes[oid] = Node(oid, number, title, dept_id, owner_id, status, total or 0.0, count or 0)
 
 
+# Read by every list, objective view and Home: built once, not on each call.
+_QUARTER_LINKS = (
+    select(ObjectiveLink.child_id, ObjectiveLink.parent_id, ObjectiveLink.weight)
+    .where(
+        ObjectiveLink.team_id == bindparam("team_id"), ObjectiveLink.quarter == bindparam("quarter")
+    )
+    .order_by(ObjectiveLink.id)
+)
+
+
 def _quarter_links(conn, tree: QuarterTree) -> list[tuple[int, int, float]]:
-    return conn.execute(
-        select(ObjectiveLink.child_id, ObjectiveLink.parent_id, ObjectiveLink.weight)
-        .where(ObjectiveLink.team_id == tree.team_id, ObjectiveLink.quarter == tree.quarter)
-        .order_by(ObjectiveLink.id)
-    ).all()
+    return conn.execute(_QUARTER_LINKS, {"team_id": tree.team_id, "quarter": tree.quarter}).all()
 
 
 def _attach(tree: QuarterTree, links) -> QuarterTree:
