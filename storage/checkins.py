@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, col, select
 
 from storage import audit
@@ -249,17 +250,20 @@ def latest_checked_in_value(session: Session, *, key_result_id: int) -> float | 
     ).first()
 
 
+# Read by every objective view and undo: built once, not on each call.
+_HISTORY = (
+    select(CheckIn)
+    .where(CheckIn.team_id == bindparam("team_id"), CheckIn.key_result_id == bindparam("kr_id"))
+    .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 def history(
     session: Session, *, team_id: str, key_result_id: int, limit: int = 10
 ) -> list[CheckIn]:
-    return list(
-        session.exec(
-            select(CheckIn)
-            .where(CheckIn.team_id == team_id, CheckIn.key_result_id == key_result_id)
-            .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
-            .limit(limit)
-        ).all()
-    )
+    params = {"team_id": team_id, "kr_id": key_result_id, "limit": limit}
+    return list(session.scalars(_HISTORY, params).all())
 
 
 def latest_checkin_id(key_result_id):

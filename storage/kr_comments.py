@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage import audit
@@ -51,6 +52,17 @@ def add_comment(
     return row, kr
 
 
+# Read by every objective view: built once, not on each call.
+_COMMENTS_OF = (
+    select(KrComment)
+    .where(
+        KrComment.team_id == bindparam("team_id"),
+        col(KrComment.key_result_id).in_(bindparam("ids", expanding=True)),
+    )
+    .order_by(col(KrComment.created_at).desc(), col(KrComment.id).desc())
+)
+
+
 def recent_comments(
     session: Session, *, team_id: str, key_result_ids: list[int], per_key_result: int = 3
 ) -> dict[int, list[KrComment]]:
@@ -58,11 +70,7 @@ def recent_comments(
     if not key_result_ids:
         return {}
     out: dict[int, list[KrComment]] = defaultdict(list)
-    for row in session.exec(
-        select(KrComment)
-        .where(KrComment.team_id == team_id, col(KrComment.key_result_id).in_(key_result_ids))
-        .order_by(col(KrComment.created_at).desc(), col(KrComment.id).desc())
-    ):
+    for row in session.scalars(_COMMENTS_OF, {"team_id": team_id, "ids": key_result_ids}):
         if len(out[row.key_result_id]) < per_key_result:
             out[row.key_result_id].append(row)
     return dict(out)
