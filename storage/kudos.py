@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
 from storage import audit
@@ -48,8 +48,10 @@ def _recipients_problem(
     giver_id: str,
     recipients: list[str],
     name_people: Callable[[list[str]], str],
+    users: Mapping[str, SlackUser] | None = None,
 ) -> str | None:
-    """What is wrong with the recipients, None when nothing is."""
+    """What is wrong with the recipients, None when nothing is. `users`: their cached rows
+    when the caller has just read them in this session (else they are read here)."""
     if not recipients:
         return "Name at least one person to recognize."
     if giver_id in recipients:
@@ -60,14 +62,16 @@ def _recipients_problem(
         )
     if len(recipients) > MAX_RECIPIENTS:
         return f"Recognize at most {MAX_RECIPIENTS} people at once."
-    known = {
-        u.user_id: u
-        for u in session.exec(
-            select(SlackUser).where(
-                SlackUser.team_id == team_id, col(SlackUser.user_id).in_(recipients)
-            )
-        ).all()
-    }
+    known = users
+    if known is None:
+        known = {
+            u.user_id: u
+            for u in session.exec(
+                select(SlackUser).where(
+                    SlackUser.team_id == team_id, col(SlackUser.user_id).in_(recipients)
+                )
+            ).all()
+        }
     bots = [r for r in recipients if known.get(r) and known[r].is_bot]
     gone = [r for r in recipients if known.get(r) and known[r].deleted]
     if bots:
@@ -91,8 +95,10 @@ def _chosen_behavior(
     behavior_tag: str | None,
     behavior_id: int | None,
     required: bool,
+    team: Team | None = None,
 ) -> Behavior | None:
-    """The behavior the kudos names (by id, else by tag); a problem goes into `errors`."""
+    """The behavior the kudos names (by id, else by tag); a problem goes into `errors`.
+    `team`: the team's row when the caller holds it (else it is read here)."""
     behavior = None
     if behavior_id is not None:
         behavior = session.get(Behavior, behavior_id)
@@ -105,7 +111,8 @@ def _chosen_behavior(
         except DomainError as exc:
             errors["behavior"] = exc.message
     if behavior is None and "behavior" not in errors and required:
-        team = session.get(Team, team_id)
+        if team is None:
+            team = session.get(Team, team_id)
         if team is not None and team.kudos_require_behavior:
             errors["behavior"] = "This workspace asks every kudos to name the behavior it shows."
     return behavior
@@ -122,14 +129,18 @@ def validate_kudos(
     behavior_id: int | None = None,
     enforce_required_behavior: bool = True,
     name_people: Callable[[list[str]], str] = ", ".join,
+    users: Mapping[str, SlackUser] | None = None,
+    team: Team | None = None,
 ) -> tuple[list[str], str, Behavior | None]:
     """Check a recognition before anything is written; FieldErrors keyed
     `recipients` / `praise` / `behavior`. Bots and deleted users are judged from the cached
     `SlackUser` rows, which the caller refreshes from `users.info` first. Refused people are
-    named in messages by `name_people` (the caller's way of showing user ids)."""
+    named in messages by `name_people` (the caller's way of showing user ids). `users` (the
+    recipients' cached rows, by user id) and `team` (the team's row): when the caller has just
+    read them in this session, so they are not read again."""
     errors: dict[str, str] = {}
     recipients = list(dict.fromkeys(r for r in recipient_ids if r))
-    problem = _recipients_problem(session, team_id, giver_id, recipients, name_people)
+    problem = _recipients_problem(session, team_id, giver_id, recipients, name_people, users)
     if problem:
         errors["recipients"] = problem
     clean = (text or "").strip()
@@ -142,6 +153,7 @@ def validate_kudos(
         behavior_tag=behavior_tag,
         behavior_id=behavior_id,
         required=enforce_required_behavior,
+        team=team,
     )
     if errors:
         raise FieldErrors(errors)
@@ -175,12 +187,18 @@ def create_recognition(
     message_ts: str | None = None,
     at: datetime | None = None,
     name_people: Callable[[list[str]], str] = ", ".join,
+    users: Mapping[str, SlackUser] | None = None,
 ) -> KudosItem:
     """Validate and store a recognition with its recipients and their departments (and the
     recipients' weekly tallies). `at` is for imports and tests; it defaults to now.
-    `name_people` shows refused recipients in messages (see validate_kudos)."""
+    `name_people` shows refused recipients in messages, and `users` are their cached rows when
+    the caller has just read them (see validate_kudos)."""
     if source not in SOURCES:
         raise ValueError(f"unknown recognition source {source!r}")
+    # Read once and held for the whole call (a session forgets an unchanged row as soon as
+    # nothing refers to it), so validating does not read it again. A row created here is
+    # rolled back with the rest when validating refuses.
+    team = get_or_create_team(session, team_id=team_id)
     recipients, clean, behavior = validate_kudos(
         session,
         team_id=team_id,
@@ -192,8 +210,9 @@ def create_recognition(
         # A one-click Praise-sheet confirmation has nowhere to pick a behavior.
         enforce_required_behavior=source != "sheet",
         name_people=name_people,
+        users=users,
+        team=team,
     )
-    get_or_create_team(session, team_id=team_id)
     rec = Recognition(
         team_id=team_id,
         giver_id=giver_id,
@@ -225,16 +244,19 @@ def _add_recipients(session: Session, rec: Recognition, recipients: list[str]) -
     """Store the recipients with their departments and count them in their weekly tallies;
     returns each one's department (absent: none)."""
     depts = recipient_departments(session, team_id=rec.team_id, user_ids=recipients)
-    for uid in recipients:
-        session.add(
-            RecognitionRecipient(
-                team_id=rec.team_id,
-                recognition_id=rec.id,
-                user_id=uid,
-                department_id=depts.get(uid),
-            )
-        )
-    session.flush()
+    # One statement for all of them, in order (their ids keep the order they were named in).
+    session.execute(
+        insert(RecognitionRecipient.__table__),
+        [
+            {
+                "team_id": rec.team_id,
+                "recognition_id": rec.id,
+                "user_id": uid,
+                "department_id": depts.get(uid),
+            }
+            for uid in recipients
+        ],
+    )
     bump_weekly_tallies(
         session,
         team_id=rec.team_id,
@@ -275,13 +297,17 @@ def _remove_recipients(session: Session, rec: Recognition) -> None:
 
 def set_recognition_post(
     session: Session, *, team_id: str, recognition_id: int, channel_id: str, ts: str
-) -> None:
-    """Where the app posted the recognition publicly, so undoing it can take the post down."""
-    rec = session.get(Recognition, recognition_id)
-    if rec is None or rec.team_id != team_id:
-        return  # undone (or forgotten) while it was being posted
-    rec.post_channel_id, rec.post_ts = channel_id, ts
-    session.add(rec)
+) -> bool:
+    """Where the app posted the recognition publicly, so undoing it can take the post down.
+    One UPDATE, nothing read first (a Recognition this session holds is not refreshed); False
+    when there is no such recognition (undone, or forgotten, while it was being posted)."""
+    table = Recognition.__table__
+    result = session.connection().execute(
+        update(table)
+        .where(table.c.id == recognition_id, table.c.team_id == team_id)
+        .values(post_channel_id=channel_id, post_ts=ts)
+    )
+    return result.rowcount > 0
 
 
 def undo_recognition(

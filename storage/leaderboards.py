@@ -60,21 +60,22 @@ def _upsert(session: Session):
 def bump_weekly_tallies(
     session: Session, *, team_id: str, week: date, recipients: dict[str, int]
 ) -> None:
-    """One statement; concurrent kudos add up (INSERT … ON CONFLICT DO UPDATE)."""
+    """One statement, run for each recipient in one call; concurrent kudos add up (INSERT …
+    ON CONFLICT DO UPDATE). Its rows go as parameters, not in its text, so the statement is
+    compiled once per process rather than once per kudos."""
     if not recipients:
         return
     table = RecognitionWeek.__table__
-    stmt = _upsert(session)(table).values(
-        [
-            {"team_id": team_id, "week": week, "user_id": uid, "department_id": dept, "received": 1}
-            for uid, dept in recipients.items()
-        ]
-    )
+    stmt = _upsert(session)(table)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["team_id", "week", "user_id", "department_id"],
             set_={"received": table.c.received + stmt.excluded.received},
-        )
+        ),
+        [
+            {"team_id": team_id, "week": week, "user_id": uid, "department_id": dept, "received": 1}
+            for uid, dept in recipients.items()
+        ],
     )
 
 

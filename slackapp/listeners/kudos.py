@@ -46,7 +46,7 @@ from storage.kudos import (
     validate_kudos,
 )
 from storage.leaderboards import is_hidden, leaderboard, set_hide_from_leaderboards
-from storage.models import Behavior
+from storage.models import Behavior, SlackUser, Team
 from storage.once import claim_once
 from storage.quarters import current_quarter_range
 from storage.teams import cached_users, team_or_default
@@ -95,8 +95,15 @@ def parse_kudos_text(text: str) -> tuple[list[str], str, str | None]:
 
 def stale_recipients(session, *, team_id: str, user_ids: list[str]) -> list[str]:
     """Those whose users.info facts are not cached within the hour (one read for all)."""
+    return recipients_in_cache(session, team_id=team_id, user_ids=user_ids)[1]
+
+
+def recipients_in_cache(
+    session, *, team_id: str, user_ids: list[str]
+) -> tuple[dict[str, SlackUser], list[str]]:
+    """The recipients' cached users.info rows, and those not cached within the hour."""
     cached = cached_users(session, team_id=team_id, user_ids=list(user_ids))
-    return [uid for uid in user_ids if not is_fresh(cached.get(uid))]
+    return cached, [uid for uid in user_ids if not is_fresh(cached.get(uid))]
 
 
 def ask_slack_about(deps: Deps, client, *, team_id: str, user_ids: list[str]) -> None:
@@ -126,14 +133,19 @@ def refresh_recipients(deps: Deps, client, *, team_id: str, user_ids: list[str])
 Teller = Callable[..., None]  # (text, blocks=None): how the giver hears back
 
 
-def delivery_facts(session, *, team_id: str, item: KudosItem) -> tuple[str | None, Behavior | None]:
-    """What delivering a recognition needs to know: the recognition channel and its behavior."""
+def delivery_facts(
+    session, *, team_id: str, item: KudosItem, team: Team | None = None
+) -> tuple[str | None, Behavior | None]:
+    """What delivering a recognition needs to know: the recognition channel and its behavior.
+    `team`: the team's row when the caller holds it already."""
     behavior = (
         session.get(Behavior, item.recognition.behavior_id)
         if item.recognition.behavior_id
         else None
     )
-    return team_or_default(session, team_id=team_id).recognition_channel, behavior
+    if team is None:
+        team = team_or_default(session, team_id=team_id)
+    return team.recognition_channel, behavior
 
 
 def deliver_recognition(
@@ -252,7 +264,10 @@ def handle_kudos_command(ack, command, deps, team_id, user_id, client, respond):
         open_kudos_modal(deps, client, command["trigger_id"], team_id=team_id)
         return
 
-    def record(session, recipients, praise, tag):
+    def record(session, recipients, praise, tag, users=None):
+        # Read first and held: storing finds the team's row in the session instead of reading
+        # it again, and so does delivery_facts.
+        team = team_or_default(session, team_id=team_id)
         try:
             item = create_recognition(
                 session,
@@ -264,13 +279,14 @@ def handle_kudos_command(ack, command, deps, team_id, user_id, client, respond):
                 source="command",
                 channel_id=command.get("channel_id"),
                 name_people=people,
+                users=users,
             )
         except FieldErrors as exc:
             if "behavior" not in exc.errors:
                 raise
             hinted = f"{exc.errors['behavior']} {BEHAVIOR_TAG_HINT}"
             raise FieldErrors({**exc.errors, "behavior": hinted}) from None
-        return item, delivery_facts(session, team_id=team_id, item=item)
+        return item, delivery_facts(session, team_id=team_id, item=item, team=team)
 
     def run():
         recipients, praise, tag = parse_kudos_text(text)
@@ -278,11 +294,11 @@ def handle_kudos_command(ack, command, deps, team_id, user_id, client, respond):
         with deps.session() as session:
             # Self-kudos is refused without asking Slack; recipients cached within the hour
             # need no Slack call, and then one transaction does it all.
-            stale = []
+            cached, stale = None, []
             if user_id not in recipients:
-                stale = stale_recipients(session, team_id=team_id, user_ids=recipients)
-            if not stale:
-                stored = record(session, recipients, praise, tag)
+                cached, stale = recipients_in_cache(session, team_id=team_id, user_ids=recipients)
+            if not stale:  # checking them uses the rows just read
+                stored = record(session, recipients, praise, tag, users=cached)
         if stored is None:
             ask_slack_about(deps, client, team_id=team_id, user_ids=stale)
             with deps.session() as session:
@@ -355,6 +371,7 @@ def handle_kudos_submission(ack, view, deps, team_id, user_id, client):
             if key and not claim_once(session, team_id=team_id, key=key):
                 log.info("kudos form %s was submitted again; recorded once", view.get("id"))
                 return
+            team = team_or_default(session, team_id=team_id)  # held: read once (see record)
             item = create_recognition(
                 session,
                 team_id=team_id,
@@ -368,7 +385,7 @@ def handle_kudos_submission(ack, view, deps, team_id, user_id, client):
                 message_ts=(meta.get("ts") or None) if source != "command" else None,
                 name_people=people,
             )
-            facts = delivery_facts(session, team_id=team_id, item=item)
+            facts = delivery_facts(session, team_id=team_id, item=item, team=team)
     except DomainError as exc:  # FieldErrors included: the form is closed, so say it by DM
         tell_giver(
             f":warning: Your kudos was not recorded: {exc.message}\n"

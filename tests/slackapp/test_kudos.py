@@ -8,6 +8,7 @@ import time
 from sqlmodel import Session, func, select
 
 from storage.db import session_scope
+from storage.kudos import create_recognition, set_recognition_post
 from storage.models import AuditLog, Recognition, RecognitionRecipient
 from storage.teams import update_settings
 from tests.conftest import ADMIN, ALICE, BOB, CAROL
@@ -309,3 +310,49 @@ def test_kudos_form_problem_found_after_the_ack_is_sent_to_the_giver(driver, sla
     )
     posts_to(slack, RECOGNITION_CHANNEL)
     assert count(engine, Recognition) == 1
+
+
+def test_a_bot_or_a_departed_person_cached_within_the_hour_is_refused_again_without_slack(
+    driver, slack, engine
+):
+    # The second time, their users.info facts are cached: the transaction that checks them
+    # judges them from the rows it has just read, and still refuses them.
+    setup_team(engine)
+    slack.add_user("U0BOTUSER1", name="Deploy Bot", bot=True)
+    slack.add_user("U0GONE0001", name="Former", deleted=True)
+    for text, expected in (
+        ("<@U0BOTUSER1|deploybot> <@U0BOB0001> shipped it", "is a bot"),
+        ("<@U0BOB0001> <@U0GONE0001|former> helped", "no longer in this workspace"),
+    ):
+        for _ in range(2):
+            slack.reset()
+            driver.command("/kudos", text, user=ALICE)
+            assert expected in driver.last_reply_text(), text
+        assert not slack.calls_to("users.info"), text  # the second time: all cached
+    assert count(engine, Recognition) == 0
+    assert not slack.calls_to("chat.postMessage")
+
+
+def test_where_a_recognition_was_posted_is_recorded_for_its_own_team_only(engine):
+    setup_team(engine)
+    with session_scope(engine) as s:
+        rec_id = create_recognition(
+            s, team_id=TEAM, giver_id=ALICE, recipient_ids=[BOB], text="thanks"
+        ).recognition.id
+    with session_scope(engine) as s:
+        assert not set_recognition_post(
+            s, team_id="T0OTHER001", recognition_id=rec_id, channel_id="C0X", ts="1.2"
+        )
+        assert not set_recognition_post(
+            s, team_id=TEAM, recognition_id=rec_id + 1, channel_id="C0X", ts="1.2"
+        )
+    with Session(engine) as s:
+        rec = s.get(Recognition, rec_id)
+        assert (rec.post_channel_id, rec.post_ts) == (None, None)
+    with session_scope(engine) as s:
+        assert set_recognition_post(
+            s, team_id=TEAM, recognition_id=rec_id, channel_id=RECOGNITION_CHANNEL, ts="1.2"
+        )
+    with Session(engine) as s:
+        rec = s.get(Recognition, rec_id)
+        assert (rec.post_channel_id, rec.post_ts) == (RECOGNITION_CHANNEL, "1.2")
