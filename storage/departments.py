@@ -3,6 +3,7 @@ workspace admins."""
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from storage import audit
@@ -78,20 +79,26 @@ def department_by_id(session: Session, *, team_id: str, department_id: int) -> D
     return dept
 
 
+# `/okr dept list`'s statements, built once; members as plain rows, not entities.
+_TEAM_DEPARTMENTS = (
+    select(Department)
+    .where(Department.team_id == bindparam("team_id"))
+    .order_by(Department.name_key)
+)
+_TEAM_MEMBERS = select(
+    DepartmentMember.department_id, DepartmentMember.user_id, DepartmentMember.is_head
+).where(DepartmentMember.team_id == bindparam("team_id"))
+
+
 def list_departments(session: Session, *, team_id: str) -> list[tuple[Department, int, list[str]]]:
     """Each department with its member count and head ids, by name."""
-    depts = session.exec(
-        select(Department).where(Department.team_id == team_id).order_by(Department.name_key)
-    ).all()
-    members = session.exec(
-        select(DepartmentMember).where(DepartmentMember.team_id == team_id)
-    ).all()
+    depts = session.scalars(_TEAM_DEPARTMENTS, {"team_id": team_id}).all()
     counts: dict[int, int] = {}
     heads: dict[int, list[str]] = {}
-    for m in members:
-        counts[m.department_id] = counts.get(m.department_id, 0) + 1
-        if m.is_head:
-            heads.setdefault(m.department_id, []).append(m.user_id)
+    for department_id, user_id, is_head in session.execute(_TEAM_MEMBERS, {"team_id": team_id}):
+        counts[department_id] = counts.get(department_id, 0) + 1
+        if is_head:
+            heads.setdefault(department_id, []).append(user_id)
     return [(d, counts.get(d.id, 0), heads.get(d.id, [])) for d in depts]
 
 
