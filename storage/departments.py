@@ -79,7 +79,7 @@ def department_by_id(session: Session, *, team_id: str, department_id: int) -> D
     return dept
 
 
-# `/okr dept list`'s statements, built once; members as plain rows, not entities.
+# The department list's statements, built once; members as plain rows, not entities.
 _TEAM_DEPARTMENTS = (
     select(Department)
     .where(Department.team_id == bindparam("team_id"))
