@@ -63,7 +63,7 @@ def saved(
     records what it created or changed. `what`: team_id, actor_id, action, entity."""
     session.add(row)
     session.flush()
-    _record_row(session, row, before, what)
+    changed(session, row, before=before, **what)
     return row
 
 
@@ -78,14 +78,14 @@ def audited_update(session: Session, row: SQLModel, *, where: list, values: dict
     session.refresh(row)
     if result.rowcount != 1:
         return False
-    _record_row(session, row, before, what)
+    changed(session, row, before=before, **what)
     return True
 
 
 def changed(session: Session, row: SQLModel, *, before: SQLModel | dict | None, **what) -> None:
     """Audit a change to `row` already added to the session (no flush: a caller changing many
     rows flushes once). `what`: team_id, actor_id, action, entity."""
-    _record_row(session, row, before, what)
+    record(session, entity_id=row.id, before=before, after=row, **what)
 
 
 def removed(session: Session, row: SQLModel, **what) -> None:
@@ -93,10 +93,6 @@ def removed(session: Session, row: SQLModel, **what) -> None:
     record(session, entity_id=getattr(row, "id", None), before=row, after=None, **what)
     session.delete(row)
     session.flush()
-
-
-def _record_row(session: Session, row: SQLModel, before, what: dict) -> None:
-    record(session, entity_id=row.id, before=before, after=row, **what)
 
 
 def blank_personal_text(payload: Any, *, person_id: str, actor_id: str) -> bool:

@@ -58,7 +58,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 class ReadOnlySession(Session):
-    """A session for reading: flushing a new, changed or deleted row raises."""
+    """A session for reading: flushing a new, changed or deleted row raises. It never flushes
+    on its own (no autoflush): nothing is checked before each query."""
 
     def flush(self, objects=None) -> None:
         if self.new or self.deleted or self.dirty:
@@ -82,7 +83,7 @@ def read_scope(engine: Engine) -> Iterator[Session]:
             setattr(engine, _AUTOCOMMIT, bind)
     else:
         bind = engine
-    with ReadOnlySession(bind, expire_on_commit=False) as session:
+    with ReadOnlySession(bind, expire_on_commit=False, autoflush=False) as session:
         yield session
 
 

@@ -93,15 +93,11 @@ def parse_kudos_text(text: str) -> tuple[list[str], str, str | None]:
     return mentions.users, praise, tag
 
 
-def stale_recipients(session, *, team_id: str, user_ids: list[str]) -> list[str]:
-    """Those whose users.info facts are not cached within the hour (one read for all)."""
-    return recipients_in_cache(session, team_id=team_id, user_ids=user_ids)[1]
-
-
 def recipients_in_cache(
     session, *, team_id: str, user_ids: list[str]
 ) -> tuple[dict[str, SlackUser], list[str]]:
-    """The recipients' cached users.info rows, and those not cached within the hour."""
+    """The recipients' cached users.info rows, and those not cached within the hour (one read
+    for all)."""
     cached = cached_users(session, team_id=team_id, user_ids=list(user_ids))
     return cached, [uid for uid in user_ids if not is_fresh(cached.get(uid))]
 
@@ -123,7 +119,7 @@ def ask_slack_about(deps: Deps, client, *, team_id: str, user_ids: list[str]) ->
 def refresh_recipients(deps: Deps, client, *, team_id: str, user_ids: list[str]) -> None:
     """users.info for each recipient not cached within the hour."""
     with deps.session() as session:
-        stale = stale_recipients(session, team_id=team_id, user_ids=user_ids)
+        _, stale = recipients_in_cache(session, team_id=team_id, user_ids=user_ids)
     ask_slack_about(deps, client, team_id=team_id, user_ids=stale)
 
 
