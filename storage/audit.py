@@ -6,10 +6,10 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
 from sqlmodel import Session, SQLModel, select
 
-from storage.models import AuditLog
+from storage.models import AuditLog, utcnow
 
 # Fields holding a person's own words, or naming them, each with the fields that say whose they
 # are (in the same row or payload; in a payload without any of those, the one who made the
@@ -43,17 +43,43 @@ def record(
     before: SQLModel | dict | None = None,
     after: SQLModel | dict | None = None,
 ) -> AuditLog:
-    row = AuditLog(
-        team_id=team_id,
-        actor_id=actor_id,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        before=json.dumps(snapshot(before), ensure_ascii=False, default=str) if before else None,
-        after=json.dumps(snapshot(after), ensure_ascii=False, default=str) if after else None,
-    )
+    """Audit one change, written with the caller's other changes when the session flushes
+    (a bulk change's rows go in one batched statement)."""
+    row = AuditLog(**_values(team_id, actor_id, action, entity, entity_id, before, after))
     session.add(row)
     return row
+
+
+_INSERT = insert(AuditLog.__table__)
+
+
+def record_now(
+    session: Session,
+    *,
+    team_id: str,
+    actor_id: str,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    before: SQLModel | dict | None = None,
+    after: SQLModel | dict | None = None,
+) -> None:
+    """`record`, written at once by a statement built once: for a hot path that writes
+    without the ORM's unit of work (a check-in)."""
+    values = _values(team_id, actor_id, action, entity, entity_id, before, after)
+    session.connection().execute(_INSERT, {**values, "created_at": utcnow()})
+
+
+def _values(team_id, actor_id, action, entity, entity_id, before, after) -> dict[str, Any]:
+    return {
+        "team_id": team_id,
+        "actor_id": actor_id,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "before": json.dumps(snapshot(before), ensure_ascii=False, default=str) if before else None,
+        "after": json.dumps(snapshot(after), ensure_ascii=False, default=str) if after else None,
+    }
 
 
 def saved(

@@ -501,7 +501,7 @@ def _ids_created(
         select(table.c.source, table.c.source_id, table.c.id).where(
             table.c.team_id == team_id, table.c.created_at == created_at
         )
-    ).tuples()
+    )
     return {(src, sid): fid for src, sid, fid in rows if (src, sid) in keys}
 
 

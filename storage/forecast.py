@@ -209,7 +209,7 @@ def _checkin_forecasts(
     params.update({"ids": list(plain)} if by_ids else {"team_id": team_id})
     x_end = _days(start, end)
     out: dict[int, Forecast] = {}
-    rows = session.connection().execute(_checkin_sums(by_ids=by_ids), params).tuples()
+    rows = session.connection().execute(_checkin_sums(by_ids=by_ids), params)
     for kr_id, n, sx, sy, sxx, sxy, lo, hi in rows:
         kr = plain.get(kr_id)
         value = None if kr is None else _line_at(n, sx, sy, sxx, sxy, lo, hi, x_end)

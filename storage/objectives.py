@@ -446,10 +446,10 @@ def _listed(
     session: Session, listing: _Listing, params: dict, *, limit: int | None, offset: int
 ) -> list[ObjectiveView]:
     if limit is None:
-        rows = session.execute(listing.every, params).tuples().all()
+        rows = session.execute(listing.every, params).all()
     else:
         rows = session.execute(listing.page, {**params, "limit": limit, "offset": offset})
-        rows = rows.tuples().all()
+        rows = rows.all()
     departments = {dept.id: dept for _, dept in rows if dept is not None}
     return load_views(session, [obj for obj, _ in rows], departments=departments)
 
