@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Float, Integer, bindparam, func, insert, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -131,6 +132,9 @@ def record_checkin(
               "confidence": confidence, "note": note, "blocker": blocker, "created_at": now}  # fmt: skip
     conn = session.connection()
     row = CheckIn(id=conn.execute(_INSERT_CHECKIN, fields).inserted_primary_key[0], **fields)
+    # The written row, in the session as if loaded: a caller may still change it and flush.
+    make_transient_to_detached(row)
+    session.add(row)
     conn.execute(
         _KEY_RESULT_CHECKED_IN,
         {"kr_id": kr.id, "new_value": value, "new_confidence": confidence, "checked_at": now},

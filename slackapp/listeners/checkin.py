@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from slack_bolt import App
 
@@ -40,6 +41,8 @@ UNDO_USAGE = (
     "within 24 hours"
 )
 log = logging.getLogger(__name__)
+# Slack waits 3 s for the acknowledgement; a reply carried in it must leave well before.
+ACK_REPLY_BUDGET = 2.0
 
 
 def open_checkin_modal(
@@ -118,16 +121,25 @@ def handle_checkin_command(
 def checkin_from_text(ack, respond, text: str, *, caller: Caller, client) -> None:
     """`/checkin KR-34 45 7/10 [note]`. The check-in is stored before Slack hears it arrived: a
     process killed just after the ack can then never lose a check-in its author saw accepted.
-    The write takes milliseconds (the caller's users.info facts are cached), well inside
-    Slack's 3 seconds."""
+    The write takes milliseconds (the caller's users.info facts are cached), so the answer —
+    the confirmation, or what is wrong — goes in the acknowledgement itself, which Slack shows
+    as the command's reply: no second request to Slack. A write slower than ACK_REPLY_BUDGET
+    is acknowledged at once and answered through the response URL instead."""
+    started = time.monotonic()
     acked = False
 
-    def answer(**kwargs):
+    def answer(*, text: str, blocks=None, response_type="ephemeral", replace_original=None):
         nonlocal acked
+        if not acked and time.monotonic() - started < ACK_REPLY_BUDGET:
+            acked = True
+            ack(text=text, blocks=blocks, response_type=response_type)
+            return
         if not acked:
             ack()
             acked = True
-        respond(**kwargs)
+        respond(
+            text=text, blocks=blocks, response_type=response_type, replace_original=replace_original
+        )
 
     try:
         guarded(

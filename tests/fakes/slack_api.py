@@ -204,6 +204,12 @@ class FakeSlack:
                     )
                 self._cond.wait(left)
 
+    def command_reply(self, name: str, body: dict) -> None:
+        """A slash command answered in its acknowledgement: Slack shows that body as the
+        command's reply, just as it shows a post to the command's response URL, so it is
+        recorded as one (marked `_via: ack`)."""
+        self._record(Call("response_url", {**body, "_name": name, "_via": "ack"}, {}))
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()

@@ -90,7 +90,8 @@ class SlackDriver:
         response_name: str | None = None,
     ) -> BoltResponse:
         n = next(_ids)
-        return self.send_form(
+        name = response_name or f"cmd{n}"
+        resp = self.send_form(
             {
                 "token": "legacy-verification-token",
                 "team_id": self.team_id,
@@ -103,10 +104,14 @@ class SlackDriver:
                 "text": text,
                 "api_app_id": "A0LOYALTY1",
                 "is_enterprise_install": "false",
-                "response_url": self.fake.response_url(response_name or f"cmd{n}"),
+                "response_url": self.fake.response_url(name),
                 "trigger_id": f"{n}.{n}.trigger{n:04d}",
             }
         )
+        reply = command_reply(resp)
+        if reply is not None:
+            self.fake.command_reply(name, reply)
+        return resp
 
     def _user(self, user: str) -> dict:
         return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team_id}
@@ -277,6 +282,18 @@ class SlackDriver:
     def last_reply_text(self, timeout: float = 10.0) -> str:
         reply = self.fake.wait_for("response_url", 1, timeout)[-1].args
         return json.dumps(reply.get("blocks") or reply.get("text"), ensure_ascii=False)
+
+
+def command_reply(resp: BoltResponse) -> dict | None:
+    """The message a slash command's acknowledgement carries (Slack shows it as the reply), or
+    None for an empty acknowledgement."""
+    if resp.status != 200 or not resp.body:
+        return None
+    try:
+        body = json.loads(resp.body)
+    except ValueError:
+        return {"text": resp.body}  # a plain-text acknowledgement is shown as it is
+    return body if isinstance(body, dict) and ("text" in body or "blocks" in body) else None
 
 
 def state(**fields) -> dict:
