@@ -128,8 +128,16 @@ def record_checkin(
     confidence, note, blocker = _checked_input(kr, obj, value, confidence, note, blocker)
     before = kr.model_dump()
     now = utcnow()
-    fields = {"team_id": team_id, "key_result_id": kr.id, "author_id": user_id, "value": value,
-              "confidence": confidence, "note": note, "blocker": blocker, "created_at": now}  # fmt: skip
+    fields = {
+        "team_id": team_id,
+        "key_result_id": kr.id,
+        "author_id": user_id,
+        "value": value,
+        "confidence": confidence,
+        "note": note,
+        "blocker": blocker,
+        "created_at": now,
+    }
     conn = session.connection()
     row = CheckIn(id=conn.execute(_INSERT_CHECKIN, fields).inserted_primary_key[0], **fields)
     # The written row, in the session as if loaded: a caller may still change it and flush.
