@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Float, Integer, bindparam, func, insert, update
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -290,6 +290,43 @@ def history(
 ) -> list[CheckIn]:
     params = {"team_id": team_id, "kr_id": key_result_id, "limit": limit}
     return list(session.scalars(_HISTORY, params).all())
+
+
+# The newest check-ins of several key results in one statement: each key result's check-ins
+# ranked newest first, the first `limit` of each kept.
+_RANKED = (
+    select(
+        CheckIn,
+        func.row_number()
+        .over(
+            partition_by=CheckIn.key_result_id,
+            order_by=(col(CheckIn.created_at).desc(), col(CheckIn.id).desc()),
+        )
+        .label("rank"),
+    )
+    .where(
+        CheckIn.team_id == bindparam("team_id"),
+        col(CheckIn.key_result_id).in_(bindparam("ids", expanding=True)),
+    )
+    .subquery()
+)
+_RECENT = (
+    select(aliased(CheckIn, _RANKED))
+    .where(_RANKED.c.rank <= bindparam("limit", type_=Integer))
+    .order_by(_RANKED.c.key_result_id, _RANKED.c.rank)
+)
+
+
+def recent_history(
+    session: Session, *, team_id: str, key_result_ids: list[int], limit: int = 3
+) -> dict[int, list[CheckIn]]:
+    """`history` of each key result (newest first, at most `limit`), in one statement."""
+    out: dict[int, list[CheckIn]] = {kr_id: [] for kr_id in key_result_ids}
+    if key_result_ids:
+        params = {"team_id": team_id, "ids": list(key_result_ids), "limit": limit}
+        for row in session.scalars(_RECENT, params):
+            out[row.key_result_id].append(row)
+    return out
 
 
 def latest_checkin_id(key_result_id):

@@ -290,6 +290,24 @@ def get_objective(session: Session, *, team_id: str, ref: str) -> Objective:
     )
 
 
+_OBJECTIVE_AND_DEPARTMENT = (
+    select(Objective, Department)
+    .outerjoin(Department, Department.id == Objective.department_id)
+    .where(Objective.team_id == bindparam("team_id"), Objective.number == bindparam("number"))
+)
+
+
+def get_objective_and_department(
+    session: Session, *, team_id: str, ref: str
+) -> tuple[Objective, Department | None]:
+    """An objective and its department (None: company-wide), in one statement."""
+    number = parse_ref(ref, "objective")
+    row = session.execute(_OBJECTIVE_AND_DEPARTMENT, {"team_id": team_id, "number": number}).first()
+    if row is None:
+        raise NotFound(f"There is no objective `O-{number}` in this workspace.")
+    return row[0], row[1]
+
+
 def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
     return get_by_ref(
         session, model=KeyResult, team_id=team_id, ref=ref, kind="key_result", noun="key result"

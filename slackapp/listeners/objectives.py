@@ -45,7 +45,7 @@ from storage.objectives import (
     KeyResultInput,
     close_objective,
     create_objective,
-    get_objective,
+    get_objective_and_department,
     list_objectives,
     load_views,
     objectives_page,
@@ -327,16 +327,12 @@ def show_content(deps: Deps, arg: str, *, team_id: str) -> tuple[str, list[dict]
     if not arg:
         raise UsageError("Say which objective, e.g. `/okr show O-12`.", usage="`/okr show O-12`")
     with deps.reading() as session:
-        obj = get_objective(session, team_id=team_id, ref=arg.split()[0])
-        view = load_views(session, [obj])[0]
-        hist = {
-            kr.id: checkin_store.history(session, team_id=team_id, key_result_id=kr.id, limit=3)
-            for kr in view.key_results
-        }
+        obj, dept = get_objective_and_department(session, team_id=team_id, ref=arg.split()[0])
+        view = load_views(session, [obj], departments={dept.id: dept} if dept else {})[0]
+        krs = [kr.id for kr in view.key_results]
+        hist = checkin_store.recent_history(session, team_id=team_id, key_result_ids=krs, limit=3)
         insights = view_insights(session, team_id=team_id, views=[view], now=datetime.now(UTC))
-        comments = recent_comments(
-            session, team_id=team_id, key_result_ids=[kr.id for kr in view.key_results]
-        )
+        comments = recent_comments(session, team_id=team_id, key_result_ids=krs)
     blocks = as_dicts(objective_detail(view, hist, insights, comments))
     return f"O-{obj.number} {escape(obj.title[:200])}", blocks
 
