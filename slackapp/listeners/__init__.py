@@ -30,17 +30,20 @@ from slackapp.listeners import (
     workspace_setup,
 )
 
+# Bolt tries listeners in the order they were registered, building each one's arguments to
+# ask whether it matches: the features behind the most frequent requests (the slash commands
+# people type every day) come first, so their requests are matched after the fewest tries.
 FEATURES = (
     okr_command,
+    checkin,
+    kudos,
+    behavior,
     objectives,
     objective_edit,
     departments,
     workspace_setup,
-    checkin,
     app_home,
     uninstall,
-    behavior,
-    kudos,
     praise_shortcut,
     reaction_kudos,
     praise_drafts,
