@@ -162,7 +162,8 @@ def stop_home_refresher(app: SlackApp) -> None:
 def time_checkins(
     app: SlackApp, bare: App, fake: FakeSlack, owned: dict[str, list[int]], rng, runs: int = 300
 ) -> tuple[list[float], list[float], list[float]]:
-    """Signed `/checkin`s through App.dispatch: (ack ms, until the reply ms, bare app ack ms)."""
+    """Signed `/checkin`s through App.dispatch: (ack ms, until the reply ms, bare app ack ms).
+    The reply comes in the acknowledgement, or after a slow write through the response URL."""
     users = sorted(owned)
     ack_ms, full_ms, bare_ms = [], [], []
     for i in range(runs + 20):
@@ -172,7 +173,9 @@ def time_checkins(
         start = time.perf_counter()
         resp = app.bolt.dispatch(signed_request(body))
         acked = time.perf_counter()
-        fake.wait_for("response_url", timeout=10)
+        if "Checked in" not in (resp.body or ""):
+            # A slow write is acknowledged empty and answered through the response URL.
+            fake.wait_for("response_url", timeout=10)
         done = time.perf_counter()
         assert resp.status == 200
         start_bare = time.perf_counter()
