@@ -224,7 +224,7 @@ def main() -> bool:
         )
         print(f"bare Bolt app acking the same request: p95 {p95(bare_ms):.1f} ms")
         print(
-            f"/checkin until the reply reached Slack (write + respond): p95 {p95(full_ms):.1f} ms"
+            f"/checkin until the reply reached Slack (write + reply, in the ack or through the response URL): p95 {p95(full_ms):.1f} ms"
         )
 
         deps = app.deps
