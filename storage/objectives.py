@@ -33,7 +33,7 @@ from storage.models import (
 from storage.paging import pages_for
 from storage.progress import progress
 from storage.quarters import parse_quarter, quarter_bounds
-from storage.refs import get_by_ref, next_number, parse_ref
+from storage.refs import format_ref, get_by_ref, next_number, parse_ref
 from storage.rollup import Node, QuarterTree, trees_for
 
 MAX_KEY_RESULTS = 5
@@ -304,7 +304,9 @@ def get_objective_and_department(
     number = parse_ref(ref, "objective")
     row = session.execute(_OBJECTIVE_AND_DEPARTMENT, {"team_id": team_id, "number": number}).first()
     if row is None:
-        raise NotFound(f"There is no objective `O-{number}` in this workspace.")
+        raise NotFound(
+            f"There is no objective `{format_ref('objective', number)}` in this workspace."
+        )
     return row[0], row[1]
 
 
