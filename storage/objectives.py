@@ -290,24 +290,24 @@ def get_objective(session: Session, *, team_id: str, ref: str) -> Objective:
     )
 
 
+# A row and what it belongs to, named by its reference, in one statement each.
 _OBJECTIVE_AND_DEPARTMENT = (
     select(Objective, Department)
     .outerjoin(Department, Department.id == Objective.department_id)
     .where(Objective.team_id == bindparam("team_id"), Objective.number == bindparam("number"))
+)
+_KEY_RESULT_AND_OBJECTIVE = (
+    select(KeyResult, Objective)
+    .join(Objective, Objective.id == KeyResult.objective_id)
+    .where(KeyResult.team_id == bindparam("team_id"), KeyResult.number == bindparam("number"))
 )
 
 
 def get_objective_and_department(
     session: Session, *, team_id: str, ref: str
 ) -> tuple[Objective, Department | None]:
-    """An objective and its department (None: company-wide), in one statement."""
-    number = parse_ref(ref, "objective")
-    row = session.execute(_OBJECTIVE_AND_DEPARTMENT, {"team_id": team_id, "number": number}).first()
-    if row is None:
-        raise NotFound(
-            f"There is no objective `{format_ref('objective', number)}` in this workspace."
-        )
-    return row[0], row[1]
+    """An objective and its department (None: company-wide)."""
+    return _pair(session, _OBJECTIVE_AND_DEPARTMENT, team_id, ref, "objective", "objective")
 
 
 def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
@@ -316,21 +316,18 @@ def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
     )
 
 
-_KEY_RESULT_AND_OBJECTIVE = (
-    select(KeyResult, Objective)
-    .join(Objective, Objective.id == KeyResult.objective_id)
-    .where(KeyResult.team_id == bindparam("team_id"), KeyResult.number == bindparam("number"))
-)
-
-
 def get_key_result_and_objective(
     session: Session, *, team_id: str, ref: str
 ) -> tuple[KeyResult, Objective]:
-    """A key result and its objective, in one statement (a check-in's hot path)."""
-    number = parse_ref(ref, "key_result")
-    row = session.execute(_KEY_RESULT_AND_OBJECTIVE, {"team_id": team_id, "number": number}).first()
+    """A key result and its objective (a check-in's hot path)."""
+    return _pair(session, _KEY_RESULT_AND_OBJECTIVE, team_id, ref, "key_result", "key result")
+
+
+def _pair(session: Session, statement: Select, team_id: str, ref: str, kind: str, noun: str):
+    number = parse_ref(ref, kind)
+    row = session.execute(statement, {"team_id": team_id, "number": number}).first()
     if row is None:
-        raise NotFound(f"There is no key result `KR-{number}` in this workspace.")
+        raise NotFound(f"There is no {noun} `{format_ref(kind, number)}` in this workspace.")
     return row[0], row[1]
 
 
