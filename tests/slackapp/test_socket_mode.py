@@ -1,5 +1,6 @@
 """`loyalty run` in Socket Mode: apps.connections.open on the fake Web API hands out a local
-WebSocket URL; a slash-command envelope delivered over it is acknowledged and answered."""
+WebSocket URL; a slash-command envelope delivered over it is acknowledged and answered (through
+the response URL, or for `/checkin` in the acknowledgement's payload)."""
 
 from __future__ import annotations
 
@@ -78,25 +79,26 @@ def test_loyalty_run_acks_and_replies_over_socket_mode(slack, socket_server, tmp
     )
     try:
         slack.wait_for("apps.connections.open", timeout=30)
+        envelope_payload = {
+            "token": "legacy",
+            "team_id": slack.team_id,
+            "team_domain": "example",
+            "channel_id": "C0GENERAL",
+            "channel_name": "general",
+            "user_id": "U0BOB0001",
+            "user_name": "bob",
+            "command": "/okr",
+            "text": "help",
+            "api_app_id": "A0LOYALTY1",
+            "response_url": slack.response_url("socket"),
+            "trigger_id": "1.2.socket",
+        }
         to_send.put(
             {
                 "envelope_id": "env-123",
                 "type": "slash_commands",
                 "accepts_response_payload": True,
-                "payload": {
-                    "token": "legacy",
-                    "team_id": slack.team_id,
-                    "team_domain": "example",
-                    "channel_id": "C0GENERAL",
-                    "channel_name": "general",
-                    "user_id": "U0BOB0001",
-                    "user_name": "bob",
-                    "command": "/okr",
-                    "text": "help",
-                    "api_app_id": "A0LOYALTY1",
-                    "response_url": slack.response_url("socket"),
-                    "trigger_id": "1.2.socket",
-                },
+                "payload": envelope_payload,
             }
         )
         ack = received.get(timeout=20)
@@ -106,6 +108,29 @@ def test_loyalty_run_acks_and_replies_over_socket_mode(slack, socket_server, tmp
         reply = slack.wait_for("response_url", timeout=20)[0]
         assert reply["_name"] == "socket"
         assert "/okr new" in json.dumps(reply["blocks"]) and reply["response_type"] == "ephemeral"
+
+        # /checkin answers in its acknowledgement: over Socket Mode, in the envelope's payload.
+        to_send.put(
+            {
+                "envelope_id": "env-456",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": {
+                    **envelope_payload,
+                    "command": "/checkin",
+                    "text": "KR-999 5 7/10",
+                    "response_url": slack.response_url("socket-checkin"),
+                    "trigger_id": "2.3.socket",
+                },
+            }
+        )
+        ack = received.get(timeout=20)
+        while ack.get("envelope_id") != "env-456":
+            ack = received.get(timeout=20)
+        answer = ack["payload"]
+        assert "There is no key result `KR-999`" in answer["text"], ack
+        assert answer["response_type"] == "ephemeral"
+        assert not [c for c in slack.calls_to("response_url") if c["_name"] == "socket-checkin"]
     finally:
         proc.terminate()
         try:
