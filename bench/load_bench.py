@@ -17,8 +17,8 @@ First printed: the ratio of the servers' CPU time per request (master + workers,
 counted until the server is idle again), product against bare, goal ≤ 2×. CPU time, unlike
 latency, barely moves when other programs load the machine, and the ratio cancels the
 machine's speed. Then each run checks that every check-in acknowledged with a 200 is in the
-database afterwards (rows are counted; how many authors got the "Checked in" reply is printed
-too) and prints p50/p95/p99 latency per request as measured on loopback (the server's answer
+database afterwards (rows are counted; how many authors got the "Checked in" reply, and how
+many reads were answered in their acknowledgement, are printed too) and prints p50/p95/p99 latency per request as measured on loopback (the server's answer
 time; Slack's limit is 3 s).
 
 Environment: LOYALTY_BENCH_POSTGRES_URL (else LOYALTY_TEST_POSTGRES_URL, else
@@ -72,6 +72,9 @@ CPU_RATIO_GOAL = 2.0  # product CPU per request against the bare Bolt app's
 # 4 in 10 requests are check-ins (writes); the rest read.
 MIX = ("checkin", "list_all", "checkin", "show", "checkin", "dept_list", "list_me", "checkin",
        "help", "list_dept")  # fmt: skip
+# What each read's answer holds (every objective of the bench's data is "Objective of <owner>").
+READ_ANSWERS = {"list_all": "Objective of", "list_me": "Objective of", "list_dept": "Objective of",
+                "show": "Objective of", "dept_list": "Dept 0", "help": "/okr show O-12"}  # fmt: skip
 
 
 def pg_base_url() -> str:
@@ -134,6 +137,7 @@ class Results:
     checkins_acked: int = 0
     acked_ids: set[int] = field(default_factory=set)
     confirmed_in_ack: int = 0  # check-ins whose acknowledgement carried the confirmation
+    reads_in_ack: int = 0  # reads whose acknowledgement carried the answer
     checkins_dropped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     elapsed: float = 0.0
@@ -202,7 +206,14 @@ def send(i: int, load: Workload, port: int, results: Results, give_up_at: float)
             results.acked_ids.add(i)
             if answer:
                 results.confirmed_in_ack += 1
-        elif answer:  # a read is acknowledged at once, with an empty body, and answered later
+        elif kind != "checkin" and answer:
+            # A read is answered in its acknowledgement (or, past the acknowledgement's
+            # deadline, acknowledged empty and answered through the response URL).
+            if READ_ANSWERS[kind] in answer:
+                results.reads_in_ack += 1
+            else:
+                results.errors.append(f"#{i} {kind}: answered {answer[:120]!r}")
+        elif answer:
             results.errors.append(f"#{i} {kind}: answered {answer[:120]!r}")
 
 
@@ -320,6 +331,8 @@ def report(name: str, results: Results, stored: int, confirmed: int) -> tuple[bo
         f"{confirmed}, rows stored {stored}"
         + (f" (dropped check-ins {results.checkins_dropped})" if results.checkins_dropped else "")
     )
+    reads = sum(n for kind, n in results.kinds.items() if kind != "checkin")
+    lines.append(f"  reads answered in their acknowledgement {results.reads_in_ack} of {reads}")
     ok = (
         not results.errors
         and stored >= results.checkins_acked

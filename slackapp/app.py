@@ -11,7 +11,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
-from slackapp import event_dedupe, input_guard, logging_setup
+from slackapp import command_answer, event_dedupe, input_guard, logging_setup
 from slackapp.context import Deps
 from slackapp.listeners import HOME_SECTIONS, register_listeners
 from slackapp.logging_setup import ContextThreadPoolExecutor
@@ -81,6 +81,9 @@ def create_app(
         # Bolt's default pool size; listeners see the request's log context (logging_setup).
         listener_executor=ContextThreadPoolExecutor(max_workers=5),
     )
+
+    # First: a command's deadline runs from its arrival, whatever the next middleware waits for.
+    command_answer.install(app, deps.ack_deadlines)
 
     def inject_deps(req, next):  # noqa: A002 - Bolt's parameter name
         # Any listener after this one takes `deps` as an argument: Bolt passes context entries

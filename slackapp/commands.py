@@ -32,7 +32,7 @@ class CommandContext:
     user_id: str
     caller: Caller  # who is asking, in what role (slackapp.roles)
     client: WebClient
-    respond: Callable
+    respond: Callable  # the command's answer (slackapp.command_answer); a button's respond
     command: Mapping = field(default_factory=dict)  # Slack's payload; empty for a button
 
     @property

@@ -1,5 +1,5 @@
-"""What every listener needs besides the Slack payload: settings, the database engine and the
-App Home refresher. Bolt passes them as the listener's `deps` argument."""
+"""What every listener needs besides the Slack payload: settings, the database engine, the
+App Home refresher and the slash commands' acknowledgement deadlines. Bolt passes them as the listener's `deps` argument."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
+from slackapp.command_answer import AckDeadlines
 from slackapp.home_refresher import HomeRefresher
 from slackapp.settings import Settings
 
@@ -23,6 +24,8 @@ class Deps:
     home_sections: tuple = ()
     # Republishes Homes after writes, off the request path; one per app.
     home_refresher: HomeRefresher = field(default_factory=HomeRefresher)
+    # Acknowledges slash commands whose answer is late (slackapp.command_answer); one per app.
+    ack_deadlines: AckDeadlines = field(default_factory=AckDeadlines)
 
     def session(self):
         return session_scope(self.engine)

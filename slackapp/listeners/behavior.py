@@ -16,6 +16,7 @@ from slackapp.blocks.behaviors import (
 )
 from slackapp.blocks.common import as_dicts, divider, escape, header, section
 from slackapp.blocks.undo import UndoAction, with_undo
+from slackapp.command_answer import CommandAnswer
 from slackapp.command_parsing import (
     BEHAVIOR_ADD_USAGE,
     BEHAVIOR_LOG_USAGE,
@@ -90,8 +91,12 @@ def open_behavior_modal(
     )
 
 
-def handle_behavior_command(ack, command, deps, team_id, user_id, caller, client, respond):
-    ack()
+def handle_behavior_command(answer: CommandAnswer, command, deps, team_id, user_id, caller, client):
+    with answer:
+        _behavior_command(answer, command, deps, team_id, user_id, caller, client)
+
+
+def _behavior_command(respond, command, deps, team_id, user_id, caller, client):
     text = (command.get("text") or "").strip()
     if not text:
         open_behavior_modal(

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from slackapp.blocks.common import as_dicts, context, escape, header, section
 from slackapp.blocks.insights import CAUTION, correlation_text
+from slackapp.command_answer import CommandAnswer
 from slackapp.listeners.kpi_targets import split_kpi_name
 from slackapp.replies import UsageError, reply
 from slackapp.roles import Caller
@@ -66,7 +67,9 @@ def link_from_text(deps, caller: Caller, respond, rest: str) -> None:
     )
 
 
-def show_from_text(deps, team_id: str, client, respond, command: dict, rest: str) -> None:
+def show_from_text(
+    deps, team_id: str, client, respond: CommandAnswer, command: dict, rest: str
+) -> None:
     ref = rest.strip()
     if not ref or " " in ref:
         raise UsageError("Say which behavior, e.g. `B-5`.", usage=SHOW_USAGE)
@@ -105,6 +108,7 @@ def show_from_text(deps, team_id: str, client, respond, command: dict, rest: str
     )
     note = None
     if bc.counts and bc.kpi:
+        respond.acknowledge()  # drawing and uploading the chart take longer than a read
         note = _chart(client, command, bc)
     if note:
         blocks.append(context(note))

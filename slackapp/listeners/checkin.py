@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 from slack_bolt import App
 
@@ -22,6 +21,7 @@ from slackapp.blocks.checkin_form import (
 )
 from slackapp.blocks.common import as_dicts, cut, escape
 from slackapp.blocks.undo import UndoAction
+from slackapp.command_answer import CommandAnswer
 from slackapp.command_parsing import CHECKIN_USAGE, checkin_value_example, parse_checkin_text
 from slackapp.context import Deps
 from slackapp.form_errors import block_errors
@@ -41,8 +41,6 @@ UNDO_USAGE = (
     "within 24 hours"
 )
 log = logging.getLogger(__name__)
-# Slack waits 3 s for the acknowledgement; a reply carried in it must leave well before.
-ACK_REPLY_BUDGET = 2.0
 
 
 def open_checkin_modal(
@@ -96,61 +94,31 @@ def confirmation(kr: KeyResult, blocker: str = "") -> str:
 
 
 def handle_checkin_command(
-    ack, command, deps: Deps, caller: Caller, team_id: str, user_id: str, client, respond
+    answer: CommandAnswer, command, deps: Deps, caller: Caller, team_id: str, user_id: str, client
 ):
     text = (command.get("text") or "").strip()
     first = text.split()[0].lower() if text else ""
-    if not text:
-        ack()
-        open_checkin_form(deps, client, command["trigger_id"], team_id=team_id, user_id=user_id)
-    elif first == "undo":
-        ack()
-        guarded(
-            respond,
-            f"/checkin {text}",
-            UNDO_USAGE,
-            lambda: undo_from_text(caller, client, respond, text),
-        )
-    elif first in away.VERBS:
-        ack()
-        away.handle_away_text(deps, client, respond, text, team_id=team_id, user_id=user_id)
-    else:
-        checkin_from_text(ack, respond, text, caller=caller, client=client)
-
-
-def checkin_from_text(ack, respond, text: str, *, caller: Caller, client) -> None:
-    """`/checkin KR-34 45 7/10 [note]`. The check-in is stored before Slack hears it arrived: a
-    process killed just after the ack can then never lose a check-in its author saw accepted.
-    The write takes milliseconds (the caller's users.info facts are cached), so the answer —
-    the confirmation, or what is wrong — goes in the acknowledgement itself, which Slack shows
-    as the command's reply: no second request to Slack. A write slower than ACK_REPLY_BUDGET
-    is acknowledged at once and answered through the response URL instead."""
-    started = time.monotonic()
-    acked = False
-
-    def answer(*, text: str, blocks=None, response_type="ephemeral", replace_original=None):
-        nonlocal acked
-        if not acked and time.monotonic() - started < ACK_REPLY_BUDGET:
-            acked = True
-            ack(text=text, blocks=blocks, response_type=response_type)
-            return
-        if not acked:
-            ack()
-            acked = True
-        respond(
-            text=text, blocks=blocks, response_type=response_type, replace_original=replace_original
-        )
-
-    try:
-        guarded(
-            answer,
-            f"/checkin {text}",
-            CHECKIN_USAGE,
-            lambda: _record_text_checkin(answer, text, caller=caller, client=client),
-        )
-    finally:
-        if not acked:  # an unexpected error: Slack still gets its answer in time
-            ack()
+    with answer:
+        if not text:
+            open_checkin_form(deps, client, command["trigger_id"], team_id=team_id, user_id=user_id)
+        elif first == "undo":
+            guarded(
+                answer,
+                f"/checkin {text}",
+                UNDO_USAGE,
+                lambda: undo_from_text(caller, client, answer, text),
+            )
+        elif first in away.VERBS:
+            away.handle_away_text(deps, client, answer, text, team_id=team_id, user_id=user_id)
+        else:
+            # The check-in is stored before Slack hears it arrived: a process killed just after
+            # the acknowledgement can then never lose a check-in its author saw accepted.
+            guarded(
+                answer,
+                f"/checkin {text}",
+                CHECKIN_USAGE,
+                lambda: _record_text_checkin(answer, text, caller=caller, client=client),
+            )
 
 
 def _record_text_checkin(answer, text: str, *, caller: Caller, client) -> None:

@@ -25,6 +25,7 @@ from slackapp.blocks.feedback import (
     log_modal,
     routes_list,
 )
+from slackapp.command_answer import CommandAnswer
 from slackapp.feedback_notify import announce_followups, refresh_heads_messages
 from slackapp.listeners.praise_shortcut import linked_message, message_text
 from slackapp.mentions import split_mentions
@@ -376,8 +377,12 @@ SUBCOMMANDS = {
 }
 
 
-def handle_feedback(ack, command, deps, caller, respond):
-    ack()
+def handle_feedback(answer: CommandAnswer, command, deps, caller):
+    with answer:
+        _feedback_command(answer, command, deps, caller)
+
+
+def _feedback_command(respond, command, deps, caller):
     text = (command.get("text") or "").strip()
     sub, _, rest = text.partition(" ")
     sub = sub.lower()

@@ -12,6 +12,7 @@ from slackapp.blocks.common import as_dicts, escape
 from slackapp.blocks.kpi import kpi_detail, kpi_overview
 from slackapp.blocks.share import with_share_button
 from slackapp.charts import kpi_trend_png
+from slackapp.command_answer import CommandAnswer
 from slackapp.commands import CommandContext
 from slackapp.context import Deps
 from slackapp.listeners import kpi_targets
@@ -66,7 +67,9 @@ def _share_chart(client, *, channel_id: str, user_id: str, png: bytes, name: str
     return "I can't post in this channel, so I sent you the chart in a direct message."
 
 
-def respond_kpi(deps: Deps, caller: Caller, client, respond, command, *, team_id: str) -> None:
+def respond_kpi(
+    deps: Deps, caller: Caller, client, respond: CommandAnswer, command, *, team_id: str
+) -> None:
     text = (command.get("text") or "").strip()
     if text and text.split()[0].lower() == "target":
         kpi_targets.target_from_text(deps, caller, respond, text.partition(" ")[2], team_id=team_id)
@@ -96,6 +99,7 @@ def respond_kpi(deps: Deps, caller: Caller, client, respond, command, *, team_id
         name, values, series = _named_kpi(s, team_id, text)
     note = None
     if values:
+        respond.acknowledge()  # drawing and uploading the chart take longer than a read
         png = kpi_trend_png(series, f"{name} — last {CHART_DAYS} days")
         try:
             note = _share_chart(
@@ -141,16 +145,16 @@ def kpi_content(deps: Deps, text: str, *, team_id: str) -> tuple[str, list[dict]
     return f"KPI {name}", as_dicts(blocks)
 
 
-def handle_kpi(ack, command, deps: Deps, caller: Caller, team_id: str, client, respond):
-    ack()
+def handle_kpi(answer: CommandAnswer, command, deps: Deps, caller: Caller, team_id: str, client):
     text = (command.get("text") or "").strip()
     usage = kpi_targets.USAGE if text.lower().startswith("target") else USAGE
-    guarded(
-        respond,
-        f"/kpi {text}".strip(),
-        usage,
-        lambda: respond_kpi(deps, caller, client, respond, command, team_id=team_id),
-    )
+    with answer:
+        guarded(
+            answer,
+            f"/kpi {text}".strip(),
+            usage,
+            lambda: respond_kpi(deps, caller, client, answer, command, team_id=team_id),
+        )
 
 
 def register(app: App) -> None:

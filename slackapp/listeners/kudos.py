@@ -25,6 +25,7 @@ from slackapp.blocks.kudos import (
     recognition_text,
 )
 from slackapp.blocks.undo import UndoAction, with_undo
+from slackapp.command_answer import CommandAnswer
 from slackapp.command_parsing import KUDOS_USAGE as USAGE
 from slackapp.command_parsing import split_behavior_tag
 from slackapp.context import Deps, fetch_user
@@ -253,8 +254,14 @@ def open_kudos_modal(
         client.views_open(trigger_id=trigger_id, view=view)
 
 
-def handle_kudos_command(ack, command, deps, team_id, user_id, client, respond):
-    ack()  # everything else (users.info, storing, posting) happens after the ack
+def handle_kudos_command(answer: CommandAnswer, command, deps, team_id, user_id, client):
+    # Acknowledged first: users.info, storing and posting follow, and the confirmation says
+    # where the kudos went, after the posts.
+    answer.acknowledge()
+    _kudos_command(answer, command, deps, team_id, user_id, client)
+
+
+def _kudos_command(respond, command, deps, team_id, user_id, client):
     text = (command.get("text") or "").strip()
     if not text:
         open_kudos_modal(deps, client, command["trigger_id"], team_id=team_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from slackapp.command_answer import CommandAnswer
 from slackapp.command_parsing import BEHAVIOR_USAGE, CHECKIN_USAGE, KUDOS_USAGE
 from slackapp.commands import CommandContext, CommandTable, OtherCommand, Subcommand
 from slackapp.context import Deps
@@ -192,19 +193,19 @@ OKR = CommandTable(
 
 
 def handle_okr(
-    ack, command, deps: Deps, caller: Caller, team_id: str, user_id: str, client, respond
+    answer: CommandAnswer, command, deps: Deps, caller: Caller, team_id: str, user_id: str, client
 ):
-    ack()
     ctx = CommandContext(
         deps=deps,
         team_id=team_id,
         user_id=user_id,
         caller=caller,
         client=client,
-        respond=respond,
+        respond=answer,
         command=command,
     )
-    OKR.dispatch(ctx, command.get("text") or "")
+    with answer:
+        OKR.dispatch(ctx, command.get("text") or "")
 
 
 def register(app: App) -> None:

@@ -1,6 +1,6 @@
 """`loyalty run` in Socket Mode: apps.connections.open on the fake Web API hands out a local
-WebSocket URL; a slash-command envelope delivered over it is acknowledged and answered (through
-the response URL, or for `/checkin` in the acknowledgement's payload)."""
+WebSocket URL; a slash-command envelope delivered over it is acknowledged and answered: in the
+acknowledgement's payload when the answer is ready in time, else through the response URL."""
 
 from __future__ import annotations
 
@@ -48,6 +48,14 @@ def socket_server():
     thread.start()
     yield f"ws://127.0.0.1:{port}/link", received, to_send
     server.shutdown()
+
+
+def acked_payload(received: queue.Queue, envelope_id: str) -> dict:
+    """The payload of the acknowledgement the app sent for `envelope_id` ({} when empty)."""
+    ack = received.get(timeout=20)
+    while ack.get("envelope_id") != envelope_id:
+        ack = received.get(timeout=20)
+    return ack.get("payload") or {}
 
 
 def test_loyalty_run_acks_and_replies_over_socket_mode(slack, socket_server, tmp_path):
@@ -101,15 +109,10 @@ def test_loyalty_run_acks_and_replies_over_socket_mode(slack, socket_server, tmp
                 "payload": envelope_payload,
             }
         )
-        ack = received.get(timeout=20)
-        while ack.get("envelope_id") != "env-123":
-            ack = received.get(timeout=20)
-        assert ack["envelope_id"] == "env-123"
-        reply = slack.wait_for("response_url", timeout=20)[0]
-        assert reply["_name"] == "socket"
-        assert "/okr new" in json.dumps(reply["blocks"]) and reply["response_type"] == "ephemeral"
+        # An answer ready in time rides in the acknowledgement: in the envelope's payload.
+        answer = acked_payload(received, "env-123")
+        assert "/okr new" in json.dumps(answer["blocks"]) and answer["response_type"] == "ephemeral"
 
-        # /checkin answers in its acknowledgement: over Socket Mode, in the envelope's payload.
         to_send.put(
             {
                 "envelope_id": "env-456",
@@ -124,13 +127,31 @@ def test_loyalty_run_acks_and_replies_over_socket_mode(slack, socket_server, tmp
                 },
             }
         )
-        ack = received.get(timeout=20)
-        while ack.get("envelope_id") != "env-456":
-            ack = received.get(timeout=20)
-        answer = ack["payload"]
-        assert "There is no key result `KR-999`" in answer["text"], ack
+        answer = acked_payload(received, "env-456")
+        assert "There is no key result `KR-999`" in answer["text"]
         assert answer["response_type"] == "ephemeral"
-        assert not [c for c in slack.calls_to("response_url") if c["_name"] == "socket-checkin"]
+
+        # /kudos acknowledges first (it posts and sends DMs before it can confirm): its answer
+        # goes through the response URL.
+        to_send.put(
+            {
+                "envelope_id": "env-789",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": {
+                    **envelope_payload,
+                    "command": "/kudos",
+                    "text": "thanks for the quick fix",
+                    "response_url": slack.response_url("socket-kudos"),
+                    "trigger_id": "3.4.socket",
+                },
+            }
+        )
+        assert not acked_payload(received, "env-789")
+        reply = slack.wait_for("response_url", timeout=20)[0]
+        assert reply["_name"] == "socket-kudos"
+        assert "thanks for the quick fix" in json.dumps(reply["blocks"])
+        assert [c["_name"] for c in slack.calls_to("response_url")] == ["socket-kudos"]
     finally:
         proc.terminate()
         try:
