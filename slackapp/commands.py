@@ -92,6 +92,7 @@ class CommandTable:
         self.others = others
         self._subcommands: list[Subcommand] = []
         self._by_name: dict[str, Subcommand] = {}
+        self._help_blocks: list[dict] | None = None  # built on first use, reset by add/remove
         for sub in subcommands:
             self.add(sub)
 
@@ -103,6 +104,7 @@ class CommandTable:
                 raise ValueError(f"{self.command} {name} is declared twice")
             self._by_name[key] = sub
         self._subcommands.append(sub)
+        self._help_blocks = None
         return sub
 
     def remove(self, name: str) -> None:
@@ -110,6 +112,7 @@ class CommandTable:
         self._subcommands.remove(sub)
         for key in [k for k, v in self._by_name.items() if v is sub]:
             del self._by_name[key]
+        self._help_blocks = None
 
     @property
     def subcommands(self) -> tuple[Subcommand, ...]:
@@ -144,13 +147,19 @@ class CommandTable:
         return "\n".join(p for p in parts if p)
 
     def help_blocks(self) -> list[dict]:
-        """The help text in as many sections as Slack's 3,000 characters a section need."""
-        chunks: list[list[str]] = [[]]
-        for line in self.help_text().split("\n"):
-            if sum(len(x) + 1 for x in chunks[-1]) + len(line) > SECTION_TEXT_MAX and chunks[-1]:
-                chunks.append([])
-            chunks[-1].append(line)
-        return as_dicts([section("\n".join(chunk)) for chunk in chunks])
+        """The help text in as many sections as Slack's 3,000 characters a section need. Built
+        once per set of subcommands: it is the same for everyone who asks."""
+        if self._help_blocks is None:
+            chunks: list[list[str]] = [[]]
+            size = 0  # of the last chunk, newlines included
+            for line in self.help_text().split("\n"):
+                if chunks[-1] and size + len(line) > SECTION_TEXT_MAX:
+                    chunks.append([])
+                    size = 0
+                chunks[-1].append(line)
+                size += len(line) + 1
+            self._help_blocks = as_dicts([section("\n".join(chunk)) for chunk in chunks])
+        return list(self._help_blocks)  # the blocks are shared: a reply only serializes them
 
     def manifest_hint(self) -> str:
         """What Slack shows under the command while it is typed."""

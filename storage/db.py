@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from urllib.parse import quote
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -31,9 +32,27 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.close()
 
         return engine
-    # pool_pre_ping: a restarted PostgreSQL costs one retry, not a failed request.
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "checkout", _check_connection_alive)
+    return engine
+
+
+def _check_connection_alive(dbapi_conn, _record, _proxy) -> None:
+    """A restarted PostgreSQL costs a reconnect, not a failed request. A pooled connection
+    sits idle with nothing to read; a server that restarted or ended the session has left its
+    goodbye (or the end of the stream) on the socket. Looking costs no round trip, where
+    SQLAlchemy's pool_pre_ping sends a query before every use. The pool replaces a connection
+    refused here and tries again."""
+    try:
+        socket = dbapi_conn.pgconn.socket  # raises once psycopg knows the connection is lost
+    except Exception as exc:
+        raise DisconnectionError("the connection is lost") from exc
+    if dbapi_conn.closed:
+        raise DisconnectionError("the connection was closed")
+    poller = select.poll()
+    poller.register(socket, select.POLLIN)
+    if poller.poll(0):
+        raise DisconnectionError("the server ended this connection")
 
 
 def upsert_insert(session: Session, model):

@@ -57,12 +57,14 @@ def create_department(
     return dept
 
 
+# A listing by department looks its department up on every request: built once.
+_DEPARTMENT_NAMED = select(Department).where(
+    Department.team_id == bindparam("team_id"), Department.name_key == bindparam("key")
+)
+
+
 def find_department(session: Session, *, team_id: str, name: str) -> Department | None:
-    return session.exec(
-        select(Department).where(
-            Department.team_id == team_id, Department.name_key == name_key(name)
-        )
-    ).first()
+    return session.scalars(_DEPARTMENT_NAMED, {"team_id": team_id, "key": name_key(name)}).first()
 
 
 def get_department(session: Session, *, team_id: str, name: str) -> Department:

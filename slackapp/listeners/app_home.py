@@ -13,6 +13,7 @@ from slackapp.blocks.home import HomeAction
 from slackapp.context import Deps
 from slackapp.home_refresher import publish_home
 from slackapp.home_refresher import refresh_home as refresh_home  # other listeners import it here
+from slackapp.middleware import RequestMiddleware
 from slackapp.roles import Caller
 from storage.behaviors import get_behavior, team_week, weekly_behavior_counts
 from storage.departments import department_by_id, memberships
@@ -30,14 +31,15 @@ def handle_home_opened(event, deps: Deps, team_id: str, user_id: str, client):
     publish_home(deps, client, team_id=team_id, user_id=user_id)
 
 
-def note_home_use(body, deps: Deps, context, next):  # noqa: A002 - Bolt's parameter name
+def note_home_use(req, next):  # noqa: A002 - Bolt's parameter name
     """A button clicked on App Home: its owner is looking at it."""
+    body = req.body
     view = body.get("view") or {}
     if body.get("type") == "block_actions" and view.get("type") == "home":
         # Every request passes here, some without a user (events): Bolt's own properties.
-        team_id, user_id = context.team_id, context.user_id
+        team_id, user_id = req.context.team_id, req.context.user_id
         if team_id and user_id:
-            with deps.session() as session:
+            with req.context["deps"].session() as session:
                 note_home_seen(session, team_id=team_id, user_id=user_id)
     return next()
 
@@ -83,4 +85,4 @@ def handle_behavior_log_button(
 def register(app: App) -> None:
     app.event("app_home_opened")(handle_home_opened)
     app.action(HomeAction.LOG_BEHAVIOR)(handle_behavior_log_button)
-    app.middleware(note_home_use)
+    app.use(RequestMiddleware(note_home_use))

@@ -14,6 +14,7 @@ import time
 from slack_bolt import App
 
 from slackapp.context import Deps
+from slackapp.middleware import RequestMiddleware
 from slackapp.oauth import installation_store
 from storage.lifecycle import mark_uninstalled, reactivate_if_uninstalled
 
@@ -65,12 +66,12 @@ def register(app: App) -> None:
 
     checked: dict[str, float] = {}  # team_id -> when this process last found it active
 
-    def reactivate_team(body, context, deps: Deps, next):  # noqa: A002 - Bolt's parameter name
+    def reactivate_team(req, next):  # noqa: A002 - Bolt's parameter name
         # A person using a command, button or modal proves the app is installed there (again),
         # e.g. a single-workspace reinstall that no OAuth redirect reported. Events are not
         # proof: a late retry may arrive after the uninstall. Checked at most once a minute per
         # team and process, so the hot path does not pay a query per request.
-        team_id = context.team_id
+        team_id, body = req.context.team_id, req.body
         if (
             team_id
             and isinstance(body, dict)
@@ -78,11 +79,11 @@ def register(app: App) -> None:
             and time.monotonic() - checked.get(team_id, -REACTIVATE_CHECK_SECONDS)
             >= REACTIVATE_CHECK_SECONDS
         ):
-            with deps.session() as session:
+            with req.context["deps"].session() as session:
                 reactivate_if_uninstalled(session, team_id=team_id)
             checked[team_id] = time.monotonic()
         return next()
 
     app.event("app_uninstalled")(handle_app_uninstalled)
     app.event("tokens_revoked")(handle_tokens_revoked)
-    app.middleware(reactivate_team)
+    app.use(RequestMiddleware(reactivate_team))

@@ -41,3 +41,39 @@ def test_a_read_scope_opens_no_transaction_and_leaves_none_behind(engine):
         session.add(Team(team_id="T1", name="Acme"))
         session.flush()
         assert in_transaction(session.connection().connection.dbapi_connection)
+
+
+def test_connections_the_server_ended_are_replaced_without_a_failed_request(engine, db_url):
+    """A PostgreSQL restart ends every pooled connection. The next unit of work, reading or
+    writing, gets a fresh connection instead of an error, and no query was sent to find out."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to restart")
+    from sqlalchemy import create_engine, event, text
+
+    with session_scope(engine) as session:
+        session.add(Team(team_id="T1", name="Acme"))
+    with read_scope(engine) as session, session_scope(engine) as other:
+        # Two pooled connections (one per scope), both about to be ended.
+        before = {
+            session.exec(text("SELECT pg_backend_pid()")).scalar_one(),
+            other.exec(text("SELECT pg_backend_pid()")).scalar_one(),
+        }
+    killer = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as conn:
+        ended = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    killer.dispose()
+    assert ended >= 2
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    with session_scope(engine) as session:
+        session.add(Team(team_id="T2", name="Other"))
+    with read_scope(engine) as session:
+        assert session.exec(select(Team.team_id).order_by(Team.team_id)).all() == ["T1", "T2"]
+        after = session.exec(text("SELECT pg_backend_pid()")).scalar_one()
+    assert after not in before
+    assert not [s for s in sent if "SELECT 1" in s]  # no ping query before each use
