@@ -87,6 +87,8 @@ def kr_insights(
 
 
 def view_insights(session: Session, *, team_id: str, views: list, now: datetime):
-    """Insights for every key result of ObjectiveViews (storage.objectives)."""
+    """Insights for every key result of ObjectiveViews (storage.objectives); the team's
+    stale-days setting is read only when the views were loaded without it."""
     items = [(kr, v.objective.quarter) for v in views for kr in v.key_results]
-    return kr_insights(session, team_id=team_id, items=items, now=now)
+    stale_days = next((v.stale_days for v in views if v.stale_days is not None), None)
+    return kr_insights(session, team_id=team_id, items=items, now=now, stale_days=stale_days)

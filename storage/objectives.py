@@ -28,6 +28,7 @@ from storage.models import (
     KrNudge,
     Objective,
     ObjectiveStatus,
+    Team,
     utcnow,
 )
 from storage.paging import pages_for
@@ -35,6 +36,7 @@ from storage.progress import progress
 from storage.quarters import parse_quarter, quarter_bounds
 from storage.refs import format_ref, get_by_ref, next_number, parse_ref
 from storage.rollup import Node, QuarterTree, trees_for
+from storage.staleness import DEFAULT_STALE_DAYS
 
 MAX_KEY_RESULTS = 5
 
@@ -56,6 +58,9 @@ class ObjectiveView:
     department: Department | None  # None: a company objective
     key_results: list[KeyResult] = field(default_factory=list)
     tree: QuarterTree | None = None  # its quarter's alignment graph, for rolled-up progress
+    # The team's stale-days setting when it was read with the objective (lists, the detail
+    # view): their insights then need no statement of their own to learn it.
+    stale_days: int | None = None
 
     @property
     def own_progress(self) -> float:
@@ -290,10 +295,12 @@ def get_objective(session: Session, *, team_id: str, ref: str) -> Objective:
     )
 
 
-# A row and what it belongs to, named by its reference, in one statement each.
+# A row and what it belongs to, named by its reference, in one statement each; the objective
+# comes with its team's stale-days setting (no team row yet: the default).
 _OBJECTIVE_AND_DEPARTMENT = (
-    select(Objective, Department)
+    select(Objective, Department, Team.stale_days)
     .outerjoin(Department, Department.id == Objective.department_id)
+    .outerjoin(Team, Team.team_id == Objective.team_id)
     .where(Objective.team_id == bindparam("team_id"), Objective.number == bindparam("number"))
 )
 _KEY_RESULT_AND_OBJECTIVE = (
@@ -307,7 +314,20 @@ def get_objective_and_department(
     session: Session, *, team_id: str, ref: str
 ) -> tuple[Objective, Department | None]:
     """An objective and its department (None: company-wide)."""
-    return _pair(session, _OBJECTIVE_AND_DEPARTMENT, team_id, ref, "objective", "objective")
+    obj, dept, _ = _row(session, _OBJECTIVE_AND_DEPARTMENT, team_id, ref, "objective", "objective")
+    return obj, dept
+
+
+def objective_view(session: Session, *, team_id: str, ref: str) -> ObjectiveView:
+    """One objective with its department, key results, rolled-up progress and its team's
+    stale-days setting (the detail view)."""
+    obj, dept, stale_days = _row(
+        session, _OBJECTIVE_AND_DEPARTMENT, team_id, ref, "objective", "objective"
+    )
+    departments = {dept.id: dept} if dept else {}
+    return load_views(
+        session, [obj], departments=departments, stale_days=stale_days or DEFAULT_STALE_DAYS
+    )[0]
 
 
 def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
@@ -320,15 +340,16 @@ def get_key_result_and_objective(
     session: Session, *, team_id: str, ref: str
 ) -> tuple[KeyResult, Objective]:
     """A key result and its objective (a check-in's hot path)."""
-    return _pair(session, _KEY_RESULT_AND_OBJECTIVE, team_id, ref, "key_result", "key result")
+    kr, obj = _row(session, _KEY_RESULT_AND_OBJECTIVE, team_id, ref, "key_result", "key result")
+    return kr, obj
 
 
-def _pair(session: Session, statement: Select, team_id: str, ref: str, kind: str, noun: str):
+def _row(session: Session, statement: Select, team_id: str, ref: str, kind: str, noun: str):
     number = parse_ref(ref, kind)
     row = session.execute(statement, {"team_id": team_id, "number": number}).first()
     if row is None:
         raise NotFound(f"There is no {noun} `{format_ref(kind, number)}` in this workspace.")
-    return row[0], row[1]
+    return row
 
 
 # load_views's statements, built once (every list, objective view and Home runs them).
@@ -348,10 +369,12 @@ def load_views(
     trees: dict[str, QuarterTree] | None = None,
     *,
     departments: dict[int, Department] | None = None,
+    stale_days: int | None = None,
 ) -> list[ObjectiveView]:
     """Objectives with department, key results and rolled-up progress: a fixed number of
     queries whatever the count (two, plus two per distinct quarter; storage.rollup; one fewer
-    when the objectives' `departments` were read with them)."""
+    when the objectives' `departments` were read with them). `stale_days`, when the team's
+    setting was read with the objectives, goes on each view."""
     if not objectives:
         return []
     ids = [o.id for o in objectives]
@@ -365,7 +388,9 @@ def load_views(
     missing = [o for o in objectives if o.quarter not in (trees or {})]
     trees = {**(trees or {}), **trees_for(session, missing, by_obj)}
     return [
-        ObjectiveView(o, depts.get(o.department_id), by_obj.get(o.id, []), trees[o.quarter])
+        ObjectiveView(
+            o, depts.get(o.department_id), by_obj.get(o.id, []), trees[o.quarter], stale_days
+        )
         for o in objectives
     ]
 
@@ -374,7 +399,7 @@ def load_views(
 class _Listing:
     """The statements of one kind of objective list (see `_listing`)."""
 
-    every: Select  # (objective, department) rows in list order
+    every: Select  # (objective, department, the team's stale days) rows in list order
     page: Select  # the same, :limit rows from :offset
     count: Select
 
@@ -405,10 +430,12 @@ def _listing(scope: str, include_closed: bool, by_quarter: bool) -> _Listing:
             | col(Objective.id).in_(owned_kr)
             | col(Objective.department_id).in_(my_depts)
         )
-    # Each objective with its department, in the same statement.
+    # Each objective with its department and its team's stale-days setting, in the same
+    # statement (the list's insights need the setting).
     every = (
-        q.add_columns(Department)
+        q.add_columns(Department, Team.stale_days)
         .outerjoin(Department, Department.id == Objective.department_id)
+        .outerjoin(Team, Team.team_id == Objective.team_id)
         .order_by(
             # Company objectives (no department) first, on both databases.
             col(Objective.department_id).asc().nulls_first(),
@@ -467,8 +494,13 @@ def _listed(
     else:
         rows = session.execute(listing.page, {**params, "limit": limit, "offset": offset})
         rows = rows.all()
-    departments = {dept.id: dept for _, dept in rows if dept is not None}
-    return load_views(session, [obj for obj, _ in rows], departments=departments)
+    if not rows:
+        return []
+    departments = {dept.id: dept for _, dept, _ in rows if dept is not None}
+    stale_days = rows[0][2] or DEFAULT_STALE_DAYS  # the same on every row: the team's
+    return load_views(
+        session, [obj for obj, _, _ in rows], departments=departments, stale_days=stale_days
+    )
 
 
 def objectives_page(

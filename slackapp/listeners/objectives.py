@@ -45,9 +45,8 @@ from storage.objectives import (
     KeyResultInput,
     close_objective,
     create_objective,
-    get_objective_and_department,
     list_objectives,
-    load_views,
+    objective_view,
     objectives_page,
 )
 from storage.progress import AT_RISK, OFF_TRACK
@@ -327,8 +326,8 @@ def show_content(deps: Deps, arg: str, *, team_id: str) -> tuple[str, list[dict]
     if not arg:
         raise UsageError("Say which objective, e.g. `/okr show O-12`.", usage="`/okr show O-12`")
     with deps.reading() as session:
-        obj, dept = get_objective_and_department(session, team_id=team_id, ref=arg.split()[0])
-        view = load_views(session, [obj], departments={dept.id: dept} if dept else {})[0]
+        view = objective_view(session, team_id=team_id, ref=arg.split()[0])
+        obj = view.objective
         krs = [kr.id for kr in view.key_results]
         hist = checkin_store.recent_history(session, team_id=team_id, key_result_ids=krs, limit=3)
         insights = view_insights(session, team_id=team_id, views=[view], now=datetime.now(UTC))

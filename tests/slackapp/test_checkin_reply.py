@@ -13,6 +13,7 @@ from slackapp.listeners import checkin
 from storage.models import AuditLog, CheckIn, KeyResult
 from tests.conftest import ALICE
 from tests.support.factories import department, objective
+from tests.support.slow import slow_down
 
 
 def posted_replies(slack) -> list[dict]:
@@ -57,13 +58,7 @@ def test_a_slow_check_in_is_acknowledged_empty_and_answered_through_the_response
     dept = department(engine, heads=(ALICE,))
     _, (kr,) = objective(engine, dept, owner=ALICE)
     app.deps.ack_deadlines.budget = 0.2  # Slack's patience, shortened for the test
-    real_record = checkin.record_checkin
-
-    def slow_record(*args, **kwargs):
-        time.sleep(0.8)  # a database that answers late
-        return real_record(*args, **kwargs)
-
-    monkeypatch.setattr(checkin, "record_checkin", slow_record)
+    slow_down(monkeypatch, checkin, "record_checkin", 0.8)  # a database that answers late
     started = time.monotonic()
     resp = driver.command("/checkin", f"KR-{kr.number} 41 6/10", user=ALICE)
     assert time.monotonic() - started < 0.6  # acknowledged by the deadline, not by the write

@@ -17,6 +17,7 @@ from slackapp.listeners import objectives
 from storage.models import Department
 from tests.conftest import ADMIN, ALICE
 from tests.support.factories import department, objective
+from tests.support.slow import slow_down
 
 
 def posted_replies(slack) -> list[dict]:
@@ -53,13 +54,7 @@ def test_a_slow_read_is_acknowledged_by_the_deadline_and_answered_later(
     dept = department(engine, name="Support", heads=(ALICE,))
     objective(engine, dept, owner=ALICE, title="Answer every ticket in a day")
     app.deps.ack_deadlines.budget = 0.2  # Slack's patience, shortened for the test
-    real_list = objectives.respond_list
-
-    def slow_list(*args, **kwargs):
-        time.sleep(0.8)  # a database that answers late
-        return real_list(*args, **kwargs)
-
-    monkeypatch.setattr(objectives, "respond_list", slow_list)
+    slow_down(monkeypatch, objectives, "respond_list", 0.8)  # a database that answers late
     started = time.monotonic()
     resp = driver.command("/okr", "list all", user=ALICE)
     assert time.monotonic() - started < 0.6  # the deadline acknowledged it, not the answer

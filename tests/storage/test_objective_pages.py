@@ -1,13 +1,19 @@
 """`/okr list` pages: the total and the page are right whether the first page is short (no
 count is run), exactly full or followed by more, and "me" covers objectives of the caller's
-departments, ones they own and ones with a key result they own. On SQLite and PostgreSQL."""
+departments, ones they own and ones with a key result they own; lists and the detail view read
+the team's stale-days setting with their objectives. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from storage.db import read_scope
-from storage.objectives import KeyResultInput, objectives_page
+import pytest
+from sqlalchemy import delete
+
+from storage.db import read_scope, session_scope
+from storage.kr_insights import view_insights
+from storage.models import Team, utcnow
+from storage.objectives import KeyResultInput, objective_view, objectives_page
 from tests.support import factories
 from tests.support.sql_count import counted_statements
 
@@ -60,3 +66,32 @@ def test_me_is_what_i_own_my_key_results_and_my_departments(engine):
     assert total == 3
     # Someone in no department sees only what they own.
     assert page_of(engine, user=CAROL, page_size=10)[:2] == ([], 0)
+
+
+@pytest.mark.parametrize("setting", [None, 3, 30])  # None: the workspace has no team row yet
+def test_lists_and_the_detail_view_read_the_stale_days_setting_with_their_objectives(
+    engine, setting
+):
+    """A key result five days without a check-in is stale under a 3-day setting, not under
+    30 days nor the default (14). The list page and the detail view read the setting with
+    their objectives: their insights run no statement of their own to learn it."""
+    dept = factories.department(engine, heads=(BOB,))
+    obj, _ = factories.objective(engine, dept, owner=BOB, title="O1")
+    with session_scope(engine) as s:
+        s.execute(delete(Team).where(Team.team_id == TEAM))
+        if setting is not None:
+            s.add(Team(team_id=TEAM, stale_days=setting))
+    later = utcnow() + timedelta(days=5, hours=1)
+    with read_scope(engine) as session, counted_statements(engine) as statements:
+        views, _, _ = objectives_page(
+            session, team_id=TEAM, user_id=BOB, page=1, page_size=5, scope="all"
+        )
+        listed = view_insights(session, team_id=TEAM, views=views, now=later)
+        detail = objective_view(session, team_id=TEAM, ref=f"O-{obj.number}")
+        shown = view_insights(session, team_id=TEAM, views=[detail], now=later)
+    stale = setting == 3
+    assert [i.stale for i in listed.values()] == [stale]
+    assert [i.stale for i in shown.values()] == [stale]
+    assert [i.days_since_checkin for i in shown.values()] == [5]
+    assert not [s for s in statements if "FROM team" in s]  # only ever joined, never alone
+    assert sum("stale_days" in s for s in statements) == 2  # the page's and the detail's
