@@ -30,9 +30,10 @@ from storage.models import (
 )
 from storage.numbers import parse_number
 from storage.objectives import (
+    ObjectiveState,
     can_check_in,
     get_key_result,
-    get_key_result_and_objective,
+    get_key_result_and_objective_state,
     key_result_for_head,
 )
 from storage.undo import UndoKind, own_row_to_undo
@@ -52,7 +53,7 @@ CHECKIN_UNDO = UndoKind(
 
 def _checked_input(
     kr: KeyResult,
-    obj: Objective,
+    obj: ObjectiveState,
     value: float | None,
     confidence: int | None,
     note: str,
@@ -123,7 +124,7 @@ def record_checkin(
     note: str = "",
     blocker: str = "",
 ) -> tuple[CheckIn, KeyResult]:
-    kr, obj = get_key_result_and_objective(session, team_id=team_id, ref=ref)
+    kr, obj = get_key_result_and_objective_state(session, team_id=team_id, ref=ref)
     can_check_in(session, team_id=team_id, user_id=user_id, is_admin=is_admin, kr=kr)
     confidence, note, blocker = _checked_input(kr, obj, value, confidence, note, blocker)
     before = kr.model_dump()

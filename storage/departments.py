@@ -3,7 +3,7 @@ workspace admins."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, case, literal_column
 from sqlmodel import Session, col, func, select
 
 from storage import audit
@@ -81,27 +81,29 @@ def department_by_id(session: Session, *, team_id: str, department_id: int) -> D
     return dept
 
 
-# The department list's statements, built once; members as plain rows, not entities.
+# The department list in one statement, built once: each department with its member count and
+# its heads' ids (joined by commas: Slack user ids hold none).
 _TEAM_DEPARTMENTS = (
-    select(Department)
+    select(
+        Department,
+        func.count(DepartmentMember.user_id),
+        func.aggregate_strings(
+            case((DepartmentMember.is_head, DepartmentMember.user_id)), literal_column("','")
+        ),
+    )
+    .outerjoin(DepartmentMember, DepartmentMember.department_id == Department.id)
     .where(Department.team_id == bindparam("team_id"))
+    .group_by(Department.id)
     .order_by(Department.name_key)
 )
-_TEAM_MEMBERS = select(
-    DepartmentMember.department_id, DepartmentMember.user_id, DepartmentMember.is_head
-).where(DepartmentMember.team_id == bindparam("team_id"))
 
 
 def list_departments(session: Session, *, team_id: str) -> list[tuple[Department, int, list[str]]]:
-    """Each department with its member count and head ids, by name."""
-    depts = session.scalars(_TEAM_DEPARTMENTS, {"team_id": team_id}).all()
-    counts: dict[int, int] = {}
-    heads: dict[int, list[str]] = {}
-    for department_id, user_id, is_head in session.execute(_TEAM_MEMBERS, {"team_id": team_id}):
-        counts[department_id] = counts.get(department_id, 0) + 1
-        if is_head:
-            heads.setdefault(department_id, []).append(user_id)
-    return [(d, counts.get(d.id, 0), heads.get(d.id, [])) for d in depts]
+    """Each department with its member count and head ids (sorted), by name."""
+    return [
+        (dept, members, sorted(heads.split(",")) if heads else [])
+        for dept, members, heads in session.execute(_TEAM_DEPARTMENTS, {"team_id": team_id})
+    ]
 
 
 def add_members(

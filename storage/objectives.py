@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Integer, Select, bindparam, delete, update
 from sqlmodel import Session, col, func, select
@@ -303,8 +304,9 @@ _OBJECTIVE_AND_DEPARTMENT = (
     .outerjoin(Team, Team.team_id == Objective.team_id)
     .where(Objective.team_id == bindparam("team_id"), Objective.number == bindparam("number"))
 )
-_KEY_RESULT_AND_OBJECTIVE = (
-    select(KeyResult, Objective)
+# A check-in needs only its objective's number and status: not a whole Objective entity.
+_KEY_RESULT_AND_OBJECTIVE_STATE = (
+    select(KeyResult, Objective.number, Objective.status)
     .join(Objective, Objective.id == KeyResult.objective_id)
     .where(KeyResult.team_id == bindparam("team_id"), KeyResult.number == bindparam("number"))
 )
@@ -336,12 +338,19 @@ def get_key_result(session: Session, *, team_id: str, ref: str) -> KeyResult:
     )
 
 
-def get_key_result_and_objective(
+class ObjectiveState(NamedTuple):
+    number: int
+    status: str
+
+
+def get_key_result_and_objective_state(
     session: Session, *, team_id: str, ref: str
-) -> tuple[KeyResult, Objective]:
-    """A key result and its objective (a check-in's hot path)."""
-    kr, obj = _row(session, _KEY_RESULT_AND_OBJECTIVE, team_id, ref, "key_result", "key result")
-    return kr, obj
+) -> tuple[KeyResult, ObjectiveState]:
+    """A key result and its objective's number and status (a check-in's hot path)."""
+    kr, number, status = _row(
+        session, _KEY_RESULT_AND_OBJECTIVE_STATE, team_id, ref, "key_result", "key result"
+    )
+    return kr, ObjectiveState(number, status)
 
 
 def _row(session: Session, statement: Select, team_id: str, ref: str, kind: str, noun: str):
