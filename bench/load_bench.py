@@ -18,8 +18,8 @@ counted until the server is idle again), product against bare, goal ≤ 2×. CPU
 latency, barely moves when other programs load the machine, and the ratio cancels the
 machine's speed. Then each run checks that every check-in acknowledged with a 200 is in the
 database afterwards (rows are counted; how many authors got the "Checked in" reply, and how
-many reads were answered in their acknowledgement, are printed too) and prints p50/p95/p99 latency per request as measured on loopback (the server's answer
-time; Slack's limit is 3 s).
+many reads were answered in their acknowledgement, are printed too) and prints p50/p95/p99
+latency per request as measured on loopback (the server's answer time; Slack's limit is 3 s).
 
 Environment: LOYALTY_BENCH_POSTGRES_URL (else LOYALTY_TEST_POSTGRES_URL, else
 postgresql+psycopg://postgres@127.0.0.1:5432/postgres) names a server where a database can be
@@ -73,8 +73,11 @@ CPU_RATIO_GOAL = 2.0  # product CPU per request against the bare Bolt app's
 MIX = ("checkin", "list_all", "checkin", "show", "checkin", "dept_list", "list_me", "checkin",
        "help", "list_dept")  # fmt: skip
 # What each read's answer holds (every objective of the bench's data is "Objective of <owner>").
-READ_ANSWERS = {"list_all": "Objective of", "list_me": "Objective of", "list_dept": "Objective of",
-                "show": "Objective of", "dept_list": "Dept 0", "help": "/okr show O-12"}  # fmt: skip
+READ_ANSWERS = {
+    **dict.fromkeys(("list_all", "list_me", "list_dept", "show"), "Objective of"),
+    "dept_list": "Dept 0",
+    "help": "/okr show O-12",
+}
 
 
 def pg_base_url() -> str:

@@ -1,5 +1,6 @@
 """What every listener needs besides the Slack payload: settings, the database engine, the
-App Home refresher and the slash commands' acknowledgement deadlines. Bolt passes them as the listener's `deps` argument."""
+App Home refresher and the slash commands' acknowledgement deadlines. Bolt passes them as the
+listener's `deps` argument."""
 
 from __future__ import annotations
 

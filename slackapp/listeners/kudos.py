@@ -258,7 +258,8 @@ def handle_kudos_command(answer: CommandAnswer, command, deps, team_id, user_id,
     # Acknowledged first: users.info, storing and posting follow, and the confirmation says
     # where the kudos went, after the posts.
     answer.acknowledge()
-    _kudos_command(answer, command, deps, team_id, user_id, client)
+    with answer:
+        _kudos_command(answer, command, deps, team_id, user_id, client)
 
 
 def _kudos_command(respond, command, deps, team_id, user_id, client):
