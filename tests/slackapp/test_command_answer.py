@@ -13,7 +13,7 @@ import time
 from sqlmodel import Session, func, select
 
 from slackapp.command_answer import FAILED
-from slackapp.listeners import objectives
+from slackapp.listeners import kudos, objectives
 from storage.models import Department
 from tests.conftest import ADMIN, ALICE
 from tests.support.factories import department, objective
@@ -114,3 +114,16 @@ def test_the_deadline_watcher_ends_when_no_command_is_in_flight(app, driver):
     assert app.deps.ack_deadlines._thread is None
     # …and starts again with the next command.
     assert json.loads(driver.command("/okr", "help", user=ALICE).body)["text"]
+
+
+def test_a_command_acknowledged_first_that_fails_tells_its_author_through_the_response_url(
+    driver, slack, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug after the acknowledgement")
+
+    monkeypatch.setattr(kudos, "parse_kudos_text", broken)
+    resp = driver.command("/kudos", "<@U0BOB0001> saved the renewal", user=ALICE)
+    assert resp.status == 200 and not resp.body  # /kudos acknowledges first
+    (reply,) = [c.args for c in slack.wait_for("response_url", 1)]
+    assert reply.get("_via") is None and reply["text"] == FAILED
