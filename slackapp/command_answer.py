@@ -72,7 +72,7 @@ class CommandAnswer:
         if error is None or not isinstance(error, Exception):
             self.acknowledge()
             return False
-        log.error("a slash command failed", exc_info=(kind, error, tb))
+        log.error("A slash command failed (error: %s)", error, exc_info=(kind, error, tb))
         if not self._said:  # say so, rather than leave the person waiting for an answer
             try:
                 self(text=FAILED, response_type="ephemeral")
