@@ -3,6 +3,8 @@ work wrote, refuses to write, and on PostgreSQL opens no transaction. On SQLite 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlmodel import select
 
@@ -66,6 +68,15 @@ def test_connections_the_server_ended_are_replaced_without_a_failed_request(engi
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         ).scalar_one()
+        # pg_terminate_backend only signals: wait until those sessions have ended, as after a
+        # restart (a request racing the shutdown itself fails, with or without a ping).
+        deadline = time.monotonic() + 10
+        while conn.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+            {"pids": sorted(before)},
+        ).scalar_one():
+            assert time.monotonic() < deadline, "the terminated sessions did not end"
+            time.sleep(0.05)
     killer.dispose()
     assert ended >= 2
     sent: list[str] = []
