@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
+from slackapp.blocks.block_json import block_json
 from slackapp.blocks.home import home_view
 from slackapp.roles import Caller
 from storage.home import company_tree, home_data, home_seen_recently
@@ -65,7 +66,7 @@ def publish_home(
             shared_company_tree=shared_company_tree,
             client=client,
         )
-        client.views_publish(user_id=user_id, view=view)
+        client.views_publish(user_id=user_id, view=block_json(view))
     except SlackApiError as exc:  # a stale Home is not worth failing the user's write over
         log.warning("views.publish failed for %s: %s", user_id, exc.response.get("error"))
 

@@ -152,3 +152,28 @@ def app(settings, engine):
 @pytest.fixture
 def driver(app, slack):
     return SlackDriver(app.bolt, slack)
+
+
+@pytest.fixture(autouse=True)
+def block_json_matches_slack_sdk(monkeypatch):
+    """Every Block Kit object the app turns into JSON in a test is also turned by `slack_sdk`'s
+    own `to_dict`: the two must agree, on the dict and on refusing what breaks a limit."""
+    from slackapp import home_refresher
+    from slackapp.blocks import block_json as module
+    from slackapp.blocks import common, digest, share
+
+    real = module.block_json
+
+    def checked(obj):
+        try:
+            expected = obj.to_dict()
+        except Exception as exc:
+            with pytest.raises(type(exc)):
+                real(obj)
+            raise
+        got = real(obj)
+        assert got == expected, f"block_json differs from to_dict for {type(obj).__name__}"
+        return got
+
+    for user in (common, digest, share, home_refresher):
+        monkeypatch.setattr(user, "block_json", checked)

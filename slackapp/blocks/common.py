@@ -15,6 +15,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from slackapp.blocks.block_json import block_json
+
 SECTION_TEXT_MAX = 3000
 HEADER_MAX = 150
 BUTTON_TEXT_MAX = 75
@@ -96,7 +98,7 @@ def progress_bar(share: float, width: int = 10) -> str:
 
 
 def as_dicts(blocks: list[Block]) -> list[dict]:
-    return [b.to_dict() for b in blocks]
+    return [block_json(b) for b in blocks]
 
 
 def error_reply(input_text: str, message: str, usage: str | None = None) -> list[dict]:

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
     PlainTextInputElement,
 )
 
+from slackapp.blocks.block_json import block_json
 from slackapp.blocks.checkin_form import CheckinAction
 from slackapp.blocks.commitments import commitment_line
 from slackapp.blocks.common import (
@@ -112,7 +113,7 @@ def split_dicts(blocks: list[dict], text: str) -> list[Message]:
     return [
         Message(
             text=cut(f"{text} (part {i}/{total})", 3000),
-            blocks=[*chunk, context(f"Part {i} of {total}").to_dict()],
+            blocks=[*chunk, block_json(context(f"Part {i} of {total}"))],
         )
         for i, chunk in enumerate(chunks, 1)
     ]
@@ -254,7 +255,7 @@ def department_digests(
     heads_top = as_dicts([header(f"Weekly digest: {name}"), context(summary)])
     needs = heads_summary(d)
     if needs:
-        heads_top.append(section(needs).to_dict())
+        heads_top.append(block_json(section(needs)))
     heads = heads_top + shared + as_dicts(_heads_tail(d, refs, who.copy(), data.now))
     if not d.missed:
         heads += _fixed_lines("Missed check-ins", "_Everyone checked in this week._ :tada:")

@@ -24,6 +24,7 @@ from slackapp.blocks.common import (
     MESSAGE_BLOCKS_MAX,
     OPTIONS_MAX,
     VIEW_BLOCKS_MAX,
+    as_dicts,
     context,
     cut,
     escape,
@@ -126,7 +127,7 @@ def head_prompt(quarter: str, d: DepartmentReview, *, reminder: bool = False) ->
         section(text),
         ActionsBlock(block_id="review", elements=[start_button(quarter, d.ref)]),
     ]
-    return Message(text=cut(text, 3000), blocks=[b.to_dict() for b in blocks])
+    return Message(text=cut(text, 3000), blocks=as_dicts(blocks))
 
 
 def leadership_prompt(quarter: str, reviews: list[DepartmentReview]) -> list[Message]:
@@ -501,4 +502,4 @@ def decisions_reply(quarter: str, lines: list[str]) -> list[dict]:
         blocks = blocks[:shown] + [
             context("More decisions than one message holds: `loyalty export` has them all.")
         ]
-    return [b.to_dict() for b in blocks]
+    return as_dicts(blocks)

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
+from slackapp.blocks.block_json import block_json
 from slackapp.blocks.common import MESSAGE_BLOCKS_MAX, context
 
 
@@ -27,15 +28,15 @@ def with_share_button(blocks: list[dict], kind: str, arg: str) -> list[dict]:
         text="Share in channel", action_id=ShareAction.SHARE, value=f"{kind}|{arg}"[:2000]
     )
     if len(blocks) < MESSAGE_BLOCKS_MAX:
-        return [*blocks, ActionsBlock(elements=[button]).to_dict()]
+        return [*blocks, block_json(ActionsBlock(elements=[button]))]
     last = blocks[-1]
     if last.get("type") == "actions" and len(last["elements"]) < 25:
         # A full reply: next to its own buttons (paging), which must not be pushed out.
-        return [*blocks[:-1], {**last, "elements": [*last["elements"], button.to_dict()]}]
-    return [*blocks[: MESSAGE_BLOCKS_MAX - 1], ActionsBlock(elements=[button]).to_dict()]
+        return [*blocks[:-1], {**last, "elements": [*last["elements"], block_json(button)]}]
+    return [*blocks[: MESSAGE_BLOCKS_MAX - 1], block_json(ActionsBlock(elements=[button]))]
 
 
 def shared_copy(blocks: list[dict], user_id: str) -> list[dict]:
     """What the channel sees: the reply without its buttons, and who shared it."""
     body = [b for b in blocks if b.get("type") != "actions"]
-    return [*body[: MESSAGE_BLOCKS_MAX - 1], context(f"Shared by <@{user_id}>").to_dict()]
+    return [*body[: MESSAGE_BLOCKS_MAX - 1], block_json(context(f"Shared by <@{user_id}>"))]
