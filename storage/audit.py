@@ -51,8 +51,8 @@ def record(
         action=action,
         entity=entity,
         entity_id=entity_id,
-        before=_json(before),
-        after=_json(after),
+        before=as_json(before),
+        after=as_json(after),
     )
     session.add(row)
     return row
@@ -64,12 +64,22 @@ _INSERT = insert(AuditLog.__table__)
 def record_now(session: Session, **what) -> None:
     """`record` (the same arguments), written at once by a statement built once: for a hot
     path that writes without the ORM's unit of work (a check-in)."""
-    payloads = {"before": _json(what.get("before")), "after": _json(what.get("after"))}
+    payloads = {"before": as_json(what.get("before")), "after": as_json(what.get("after"))}
     row = {"entity_id": None, **what, **payloads, "created_at": utcnow()}
     session.connection().execute(_INSERT, row)
 
 
-def _json(payload: SQLModel | dict | None) -> str | None:
+def json_around(payload: dict, key: str) -> tuple[str, str]:
+    """The JSON an audit row holds for `payload`, cut where the integer under `key` goes: for
+    a value only the database knows yet (an id it hands out in the same statement), so that
+    head + str(value) + tail is what `record` would have written."""
+    text = as_json({**payload, key: 0}) or ""
+    head, mark, tail = text.rpartition(f'"{key}": 0')
+    return head + mark[:-1], tail
+
+
+def as_json(payload: SQLModel | dict | None) -> str | None:
+    """A payload as an audit row holds it."""
     return json.dumps(snapshot(payload), ensure_ascii=False, default=str) if payload else None
 
 

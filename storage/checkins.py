@@ -11,7 +11,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Float, Integer, bindparam, func, insert, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    update,
+)
 from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -21,6 +31,7 @@ from storage.departments import departments_in
 from storage.errors import DomainError, FieldErrors, NotFound, item_field
 from storage.models import (
     NOTE_MAX,
+    AuditLog,
     CheckIn,
     Department,
     KeyResult,
@@ -99,7 +110,8 @@ def _checked_input(
 
 # A check-in's writes as statements built once, not through the ORM's unit of work: on the
 # busiest write path, its change tracking and flush planning cost more CPU than the writes.
-_INSERT_CHECKIN = insert(CheckIn.__table__)
+_CHECKIN = CheckIn.__table__
+_INSERT_CHECKIN = insert(_CHECKIN)
 _KR = KeyResult.__table__
 _KEY_RESULT_CHECKED_IN = (
     update(_KR)
@@ -110,6 +122,49 @@ _KEY_RESULT_CHECKED_IN = (
         last_checkin_at=bindparam("checked_at"),
     )
 )
+CHECKIN_ACTION = "checkin.create"
+_CHECKIN_FIELDS = ("team_id", "key_result_id", "author_id", "value", "confidence", "note",
+                   "blocker", "created_at")  # fmt: skip
+
+
+def _all_at_once() -> Select:
+    """On PostgreSQL the three writes go as one statement (data-modifying WITH clauses): the
+    check-in, the key result's new state, and the audit row, whose payload takes the new
+    check-in's id in SQL. One round trip instead of three, and one statement's CPU. No
+    parameter is named after a column: the UPDATE would also set every column so named."""
+    new_checkin = (
+        insert(_CHECKIN)
+        .values(
+            {name: bindparam(f"ck_{name}", type_=_CHECKIN.c[name].type) for name in _CHECKIN_FIELDS}
+        )
+        .returning(_CHECKIN.c.id)
+        .cte("new_checkin")
+    )
+    log = AuditLog.__table__
+    audit_row = select(
+        bindparam("ck_team_id", type_=String),
+        bindparam("ck_author_id", type_=String),
+        bindparam("audit_action", type_=String),
+        bindparam("audit_entity", type_=String),
+        bindparam("kr_id", type_=Integer),
+        bindparam("audit_before", type_=String),
+        bindparam("after_head", type_=String)
+        + cast(new_checkin.c.id, String)
+        + bindparam("after_tail", type_=String),
+        bindparam("ck_created_at", type_=_CHECKIN.c.created_at.type),
+    ).select_from(new_checkin)
+    audited = insert(log).from_select(
+        ["team_id", "actor_id", "action", "entity", "entity_id", "before", "after", "created_at"],
+        audit_row,
+    )
+    return (
+        select(new_checkin.c.id)
+        .add_cte(_KEY_RESULT_CHECKED_IN.cte("key_result_checked_in"))
+        .add_cte(audited.cte("audited"))
+    )
+
+
+_CHECK_IN_AT_ONCE = _all_at_once()
 
 
 def record_checkin(
@@ -140,30 +195,49 @@ def record_checkin(
         "created_at": now,
     }
     conn = session.connection()
-    row = CheckIn(id=conn.execute(_INSERT_CHECKIN, fields).inserted_primary_key[0], **fields)
+    kr_after = {
+        **before,
+        "current_value": kr.current_value if value is None else value,
+        "last_confidence": confidence,
+        "last_checkin_at": now,
+    }
+    # The texts stay on the check-in row (forgetting its author blanks them there).
+    after = {**kr_after, "checkin_id": 0, "blocker": bool(blocker)}
+    changes = {"kr_id": kr.id, "new_value": value, "new_confidence": confidence, "checked_at": now}
+    if conn.dialect.name == "postgresql":
+        head, tail = audit.json_around(after, "checkin_id")
+        checkin_id = conn.execute(
+            _CHECK_IN_AT_ONCE,
+            {
+                **{f"ck_{name}": v for name, v in fields.items()},
+                **changes,
+                "audit_action": CHECKIN_ACTION,
+                "audit_entity": "key_result",
+                "audit_before": audit.as_json(before),
+                "after_head": head,
+                "after_tail": tail,
+            },
+        ).scalar_one()
+    else:
+        checkin_id = conn.execute(_INSERT_CHECKIN, fields).inserted_primary_key[0]
+        conn.execute(_KEY_RESULT_CHECKED_IN, changes)
+        audit.record_now(
+            session,
+            team_id=team_id,
+            actor_id=user_id,
+            action=CHECKIN_ACTION,
+            entity="key_result",
+            entity_id=kr.id,
+            before=before,
+            after={**after, "checkin_id": checkin_id},
+        )
+    row = CheckIn(id=checkin_id, **fields)
     # The written row, in the session as if loaded: a caller may still change it and flush.
     make_transient_to_detached(row)
     session.add(row)
-    conn.execute(
-        _KEY_RESULT_CHECKED_IN,
-        {"kr_id": kr.id, "new_value": value, "new_confidence": confidence, "checked_at": now},
-    )
     # The loaded key result now says what the row says, without a change left to flush.
-    if value is not None:
-        set_committed_value(kr, "current_value", value)
-    set_committed_value(kr, "last_confidence", confidence)
-    set_committed_value(kr, "last_checkin_at", now)
-    audit.record_now(
-        session,
-        team_id=team_id,
-        actor_id=user_id,
-        action="checkin.create",
-        entity="key_result",
-        entity_id=kr.id,
-        before=before,
-        # The texts stay on the check-in row (forgetting its author blanks them there).
-        after={**kr.model_dump(), "checkin_id": row.id, "blocker": bool(blocker)},
-    )
+    for name in ("current_value", "last_confidence", "last_checkin_at"):
+        set_committed_value(kr, name, kr_after[name])
     return row, kr
 
 
