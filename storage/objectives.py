@@ -312,14 +312,6 @@ _KEY_RESULT_AND_OBJECTIVE_STATE = (
 )
 
 
-def get_objective_and_department(
-    session: Session, *, team_id: str, ref: str
-) -> tuple[Objective, Department | None]:
-    """An objective and its department (None: company-wide)."""
-    obj, dept, _ = _row(session, _OBJECTIVE_AND_DEPARTMENT, team_id, ref, "objective", "objective")
-    return obj, dept
-
-
 def objective_view(session: Session, *, team_id: str, ref: str) -> ObjectiveView:
     """One objective with its department, key results, rolled-up progress and its team's
     stale-days setting (the detail view)."""

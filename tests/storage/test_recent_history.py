@@ -12,7 +12,7 @@ from storage.checkins import history, recent_history, record_checkin
 from storage.db import read_scope, session_scope
 from storage.errors import NotFound
 from storage.models import CheckIn, utcnow
-from storage.objectives import KeyResultInput, get_objective_and_department
+from storage.objectives import KeyResultInput, objective_view
 from tests.support import factories
 from tests.support.sql_count import counted_statements
 
@@ -68,11 +68,11 @@ def test_an_objective_comes_with_its_department_or_none(engine):
     team_obj, _ = factories.objective(engine, dept, owner=ALICE)
     company_obj, _ = factories.objective(engine, None, owner=ALICE, title="Company")
     with read_scope(engine) as s:
-        obj, found = get_objective_and_department(s, team_id=TEAM, ref=f"O-{team_obj.number}")
-        assert (obj.id, found.name) == (team_obj.id, "Support")
-        obj, found = get_objective_and_department(s, team_id=TEAM, ref=f"o-{company_obj.number}")
-        assert (obj.title, found) == ("Company", None)
+        view = objective_view(s, team_id=TEAM, ref=f"O-{team_obj.number}")
+        assert (view.objective.id, view.department.name) == (team_obj.id, "Support")
+        view = objective_view(s, team_id=TEAM, ref=f"o-{company_obj.number}")
+        assert (view.objective.title, view.department) == ("Company", None)
         with pytest.raises(NotFound, match="no objective `O-999`"):
-            get_objective_and_department(s, team_id=TEAM, ref="O-999")
+            objective_view(s, team_id=TEAM, ref="O-999")
         with pytest.raises(NotFound):  # another workspace's objective is not found either
-            get_objective_and_department(s, team_id="T0OTHER01", ref=f"O-{team_obj.number}")
+            objective_view(s, team_id="T0OTHER01", ref=f"O-{team_obj.number}")
