@@ -123,8 +123,7 @@ _KEY_RESULT_CHECKED_IN = (
     )
 )
 CHECKIN_ACTION = "checkin.create"
-_CHECKIN_FIELDS = ("team_id", "key_result_id", "author_id", "value", "confidence", "note",
-                   "blocker", "created_at")  # fmt: skip
+_CHECKIN_FIELDS = tuple(c.name for c in _CHECKIN.columns if c.name != "id")
 
 
 def _all_at_once() -> Select:
@@ -194,7 +193,6 @@ def record_checkin(
         "blocker": blocker,
         "created_at": now,
     }
-    conn = session.connection()
     kr_after = {
         **before,
         "current_value": kr.current_value if value is None else value,
@@ -204,9 +202,26 @@ def record_checkin(
     # The texts stay on the check-in row (forgetting its author blanks them there).
     after = {**kr_after, "checkin_id": 0, "blocker": bool(blocker)}
     changes = {"kr_id": kr.id, "new_value": value, "new_confidence": confidence, "checked_at": now}
+    checkin_id = _write_checkin(session, fields, changes, before=before, after=after)
+    row = CheckIn(id=checkin_id, **fields)
+    # The written row, in the session as if loaded: a caller may still change it and flush.
+    make_transient_to_detached(row)
+    session.add(row)
+    # The loaded key result now says what the row says, without a change left to flush.
+    for name in ("current_value", "last_confidence", "last_checkin_at"):
+        set_committed_value(kr, name, kr_after[name])
+    return row, kr
+
+
+def _write_checkin(
+    session: Session, fields: dict, changes: dict, *, before: dict, after: dict
+) -> int:
+    """Write the check-in `fields`, the key result's `changes` and the audit row (`after`
+    with the new check-in's id); returns that id."""
+    conn = session.connection()
     if conn.dialect.name == "postgresql":
         head, tail = audit.json_around(after, "checkin_id")
-        checkin_id = conn.execute(
+        return conn.execute(
             _CHECK_IN_AT_ONCE,
             {
                 **{f"ck_{name}": v for name, v in fields.items()},
@@ -218,27 +233,19 @@ def record_checkin(
                 "after_tail": tail,
             },
         ).scalar_one()
-    else:
-        checkin_id = conn.execute(_INSERT_CHECKIN, fields).inserted_primary_key[0]
-        conn.execute(_KEY_RESULT_CHECKED_IN, changes)
-        audit.record_now(
-            session,
-            team_id=team_id,
-            actor_id=user_id,
-            action=CHECKIN_ACTION,
-            entity="key_result",
-            entity_id=kr.id,
-            before=before,
-            after={**after, "checkin_id": checkin_id},
-        )
-    row = CheckIn(id=checkin_id, **fields)
-    # The written row, in the session as if loaded: a caller may still change it and flush.
-    make_transient_to_detached(row)
-    session.add(row)
-    # The loaded key result now says what the row says, without a change left to flush.
-    for name in ("current_value", "last_confidence", "last_checkin_at"):
-        set_committed_value(kr, name, kr_after[name])
-    return row, kr
+    checkin_id = conn.execute(_INSERT_CHECKIN, fields).inserted_primary_key[0]
+    conn.execute(_KEY_RESULT_CHECKED_IN, changes)
+    audit.record_now(
+        session,
+        team_id=fields["team_id"],
+        actor_id=fields["author_id"],
+        action=CHECKIN_ACTION,
+        entity="key_result",
+        entity_id=changes["kr_id"],
+        before=before,
+        after={**after, "checkin_id": checkin_id},
+    )
+    return checkin_id
 
 
 @dataclass

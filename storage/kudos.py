@@ -224,13 +224,18 @@ def create_recognition(
         message_ts=message_ts,
         created_at=at or utcnow(),
     )
+    return _stored(session, rec, recipients)
+
+
+def _stored(session: Session, rec: Recognition, recipients: list[str]) -> KudosItem:
+    """Write a validated recognition with its recipients, audited."""
     session.add(rec)
     session.flush()
     depts = _add_recipients(session, rec, recipients)
     audit.record(
         session,
-        team_id=team_id,
-        actor_id=giver_id,
+        team_id=rec.team_id,
+        actor_id=rec.giver_id,
         action="recognition.create",
         entity="recognition",
         entity_id=rec.id,
