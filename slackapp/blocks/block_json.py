@@ -31,6 +31,9 @@ def _plain(cls: type) -> tuple[str, ...] | None:
     return tuple(sorted(n for n in names if _is_validator(getattr(cls, n, None))))
 
 
+_KEYS: dict[type, tuple[str, ...]] = {}
+
+
 def _is_validator(attribute: Any) -> bool:
     return callable(attribute) and hasattr(attribute, "validator")
 
@@ -43,8 +46,11 @@ def block_json(obj: JsonObject) -> dict:
     for name in validators:
         getattr(obj, name)()
     kind = getattr(obj, "type", None)
+    keys = _KEYS.get(type(obj))
+    if keys is None:  # a class's attributes are the same for all its objects
+        keys = _KEYS[type(obj)] = tuple(sorted(obj.attributes))
     out = {}
-    for key in sorted(obj.attributes):
+    for key in keys:
         value = getattr(obj, key, None)
         if value is None:
             continue
