@@ -14,7 +14,7 @@ from slackapp.settings import Settings
 
 # Jobs and listeners import fetch_user from here, beside Deps.
 from slackapp.slack_users import fetch_user as fetch_user
-from storage.db import read_scope, session_scope, single_write_scope
+from storage.db import read_scope, session_scope
 
 
 @dataclass
@@ -34,8 +34,3 @@ class Deps:
     def reading(self):
         """A session for a request that only reads (storage.db.read_scope)."""
         return read_scope(self.engine)
-
-    def single_write(self):
-        """A session for a request whose one write is a single statement on PostgreSQL (a
-        check-in; storage.db.single_write_scope)."""
-        return single_write_scope(self.engine)

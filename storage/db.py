@@ -89,40 +89,21 @@ class ReadOnlySession(Session):
 _AUTOCOMMIT = "_loyalty_autocommit"
 
 
-def _autocommit_bind(engine: Engine) -> Engine:
-    """The engine's pool, without transactions (PostgreSQL); made once per engine."""
-    bind = engine.__dict__.get(_AUTOCOMMIT)
-    if bind is None:
-        bind = engine.execution_options(isolation_level="AUTOCOMMIT")
-        setattr(engine, _AUTOCOMMIT, bind)
-    return bind
-
-
 @contextmanager
 def read_scope(engine: Engine) -> Iterator[Session]:
     """A unit of work that only reads (a listing, a detail view). On PostgreSQL it opens no
     transaction: under READ COMMITTED each statement reads its own snapshot whether or not one
     is open, so BEGIN and COMMIT would only add two round trips to every read. SQLite opens
     none for reads either."""
-    bind = _autocommit_bind(engine) if engine.dialect.name == "postgresql" else engine
+    if engine.dialect.name == "postgresql":
+        bind = engine.__dict__.get(_AUTOCOMMIT)
+        if bind is None:  # made once per engine: the same pool, without transactions
+            bind = engine.execution_options(isolation_level="AUTOCOMMIT")
+            setattr(engine, _AUTOCOMMIT, bind)
+    else:
+        bind = engine
     with ReadOnlySession(bind, expire_on_commit=False, autoflush=False) as session:
         yield session
-
-
-@contextmanager
-def single_write_scope(engine: Engine) -> Iterator[Session]:
-    """A unit of work that reads, then writes with one statement (a check-in: see
-    storage.checkins). On PostgreSQL it opens no transaction either: one statement is atomic
-    by itself, and the reads before it see what they would see in a transaction (READ
-    COMMITTED), so BEGIN and COMMIT would only add two round trips. Elsewhere, where such a
-    write takes several statements, it is `session_scope`."""
-    if engine.dialect.name != "postgresql":
-        with session_scope(engine) as session:
-            yield session
-        return
-    with Session(_autocommit_bind(engine), expire_on_commit=False) as session:
-        yield session
-        session.commit()  # anything flushed late is written, each statement on its own
 
 
 def alembic_config(url: str):

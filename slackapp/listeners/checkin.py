@@ -125,7 +125,7 @@ def _record_text_checkin(answer, text: str, *, caller: Caller, client) -> None:
     parsed = parse_checkin_text(text)
     value = parse_number(parsed.value_text) if parsed.value_text is not None else None
     deps, team_id = caller.deps, caller.team_id
-    with deps.single_write() as session:
+    with deps.session() as session:
         try:
             row, kr = record_checkin(
                 session,
@@ -160,7 +160,7 @@ def handle_checkin_submission(
             return
     conf = submitted["confidence"]
     try:
-        with deps.single_write() as session:
+        with deps.session() as session:
             row, kr = record_checkin(
                 session,
                 **caller.as_user(session),

@@ -1,7 +1,5 @@
 """The read-only unit of work listings and detail views use: it reads what committed units of
-work wrote, refuses to write, and on PostgreSQL opens no transaction. The check-in's unit of
-work, whose one write is a single statement, opens none on PostgreSQL either. On SQLite and
-PostgreSQL."""
+work wrote, refuses to write, and on PostgreSQL opens no transaction. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,11 +8,8 @@ import time
 import pytest
 from sqlmodel import select
 
-from storage.checkins import record_checkin
-from storage.db import read_scope, session_scope, single_write_scope
-from storage.errors import DomainError
-from storage.models import CheckIn, Team
-from tests.support.factories import department, objective
+from storage.db import read_scope, session_scope
+from storage.models import Team
 
 
 def test_a_read_scope_reads_what_was_committed_and_refuses_to_write(engine):
@@ -45,34 +40,6 @@ def test_a_read_scope_opens_no_transaction_and_leaves_none_behind(engine):
         session.exec(select(Team)).all()
         assert not in_transaction(session.connection().connection.dbapi_connection)
     with session_scope(engine) as session:  # the pool's connections still open transactions
-        session.add(Team(team_id="T1", name="Acme"))
-        session.flush()
-        assert in_transaction(session.connection().connection.dbapi_connection)
-
-
-def _check_in(session, value, confidence=6):
-    return record_checkin(
-        session,
-        team_id="T0TEAMA01",
-        user_id="U0ALICE01",
-        is_admin=False,
-        ref="KR-1",
-        value=value,
-        confidence=confidence,
-    )
-
-
-def test_a_check_in_writes_without_a_transaction_on_postgresql_and_in_one_elsewhere(engine):
-    objective(engine, department(engine, "Support"))
-    with single_write_scope(engine) as session:
-        _check_in(session, 41)
-        # PostgreSQL: the one statement committed itself; SQLite: three, in a transaction.
-        dbapi = session.connection().connection.dbapi_connection
-        assert in_transaction(dbapi) is (engine.dialect.name != "postgresql")
-    with pytest.raises(DomainError, match="out of range"), single_write_scope(engine) as session:
-        _check_in(session, 43, confidence=11)  # refused before anything is written
-    with session_scope(engine) as session:  # the pool's connections still open transactions
-        assert [c.value for c in session.exec(select(CheckIn)).all()] == [41]
         session.add(Team(team_id="T1", name="Acme"))
         session.flush()
         assert in_transaction(session.connection().connection.dbapi_connection)
