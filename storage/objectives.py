@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
@@ -55,9 +56,10 @@ class KeyResultInput:
 
 @dataclass
 class ObjectiveView:
-    objective: Objective
-    department: Department | None  # None: a company objective
-    key_results: list[KeyResult] = field(default_factory=list)
+    # Plain rows on a list page (ObjectiveRow…, only read); entities elsewhere.
+    objective: Objective | ObjectiveRow
+    department: Department | DepartmentRow | None  # None: a company objective
+    key_results: list[KeyResult] | list[KeyResultRow] = field(default_factory=list)
     tree: QuarterTree | None = None  # its quarter's alignment graph, for rolled-up progress
     # The team's stale-days setting when it was read with the objective (lists, the detail
     # view): their insights then need no statement of their own to learn it.
@@ -353,6 +355,15 @@ def _row(session: Session, statement: Select, team_id: str, ref: str, kind: str,
     return row
 
 
+# A list page's objectives, departments and key results as plain rows, not ORM entities:
+# the page only reads them, and loading entities (identity map, instrumented attributes) cost
+# a third of a page's CPU. Same attribute names as the models; nothing writes through them.
+ObjectiveRow = namedtuple("ObjectiveRow", [c.name for c in Objective.__table__.columns])
+DepartmentRow = namedtuple("DepartmentRow", [c.name for c in Department.__table__.columns])
+KeyResultRow = namedtuple("KeyResultRow", [c.name for c in KeyResult.__table__.columns])
+_OBJECTIVE_WIDTH, _DEPARTMENT_WIDTH = len(ObjectiveRow._fields), len(DepartmentRow._fields)
+
+
 # load_views's statements, built once (every list, objective view and Home runs them).
 _DEPARTMENTS_BY_ID = select(Department).where(
     col(Department.id).in_(bindparam("ids", expanding=True))
@@ -371,11 +382,13 @@ def load_views(
     *,
     departments: dict[int, Department] | None = None,
     stale_days: int | None = None,
+    plain: bool = False,
 ) -> list[ObjectiveView]:
     """Objectives with department, key results and rolled-up progress: a fixed number of
     queries whatever the count (two, plus two per distinct quarter; storage.rollup; one fewer
     when the objectives' `departments` were read with them). `stale_days`, when the team's
-    setting was read with the objectives, goes on each view."""
+    setting was read with the objectives, goes on each view. `plain`: the key results as
+    KeyResultRows (a view only read, as a list page)."""
     if not objectives:
         return []
     ids = [o.id for o in objectives]
@@ -384,7 +397,11 @@ def load_views(
         dept_ids = [o.department_id for o in objectives if o.department_id is not None]
         depts = {d.id: d for d in session.scalars(_DEPARTMENTS_BY_ID, {"ids": dept_ids})}
     by_obj: dict[int, list[KeyResult]] = {}
-    for kr in session.scalars(_KEY_RESULTS_OF, {"ids": ids}):
+    if plain:
+        krs = map(KeyResultRow._make, session.connection().execute(_KEY_RESULTS_OF, {"ids": ids}))
+    else:
+        krs = session.scalars(_KEY_RESULTS_OF, {"ids": ids})
+    for kr in krs:
         by_obj.setdefault(kr.objective_id, []).append(kr)
     missing = [o for o in objectives if o.quarter not in (trees or {})]
     trees = {**(trees or {}), **trees_for(session, missing, by_obj)}
@@ -490,17 +507,25 @@ def list_objectives(
 def _listed(
     session: Session, listing: _Listing, params: dict, *, limit: int | None, offset: int
 ) -> list[ObjectiveView]:
+    """The views of one list page, read as plain rows (ObjectiveRow, DepartmentRow,
+    KeyResultRow): a list is only rendered."""
+    conn = session.connection()
     if limit is None:
-        rows = session.execute(listing.every, params).all()
+        rows = conn.execute(listing.every, params).all()
     else:
-        rows = session.execute(listing.page, {**params, "limit": limit, "offset": offset})
-        rows = rows.all()
+        rows = conn.execute(listing.page, {**params, "limit": limit, "offset": offset}).all()
     if not rows:
         return []
-    departments = {dept.id: dept for _, dept, _ in rows if dept is not None}
-    stale_days = rows[0][2] or DEFAULT_STALE_DAYS  # the same on every row: the team's
+    objectives, departments = [], {}
+    dept_end = _OBJECTIVE_WIDTH + _DEPARTMENT_WIDTH
+    for row in rows:
+        objectives.append(ObjectiveRow._make(row[:_OBJECTIVE_WIDTH]))
+        dept_id = row[_OBJECTIVE_WIDTH]
+        if dept_id is not None and dept_id not in departments:
+            departments[dept_id] = DepartmentRow._make(row[_OBJECTIVE_WIDTH:dept_end])
+    stale_days = rows[0][-1] or DEFAULT_STALE_DAYS  # the same on every row: the team's
     return load_views(
-        session, [obj for obj, _, _ in rows], departments=departments, stale_days=stale_days
+        session, objectives, departments=departments, stale_days=stale_days, plain=True
     )
 
 

@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete
+from sqlmodel import select
 
 from storage.db import read_scope, session_scope
 from storage.kr_insights import view_insights
-from storage.models import Team, utcnow
+from storage.models import Department, KeyResult, Objective, Team, utcnow
 from storage.objectives import KeyResultInput, objective_view, objectives_page
 from tests.support import factories
 from tests.support.sql_count import counted_statements
@@ -95,3 +96,28 @@ def test_lists_and_the_detail_view_read_the_stale_days_setting_with_their_object
     assert [i.days_since_checkin for i in shown.values()] == [5]
     assert not [s for s in statements if "FROM team" in s]  # only ever joined, never alone
     assert sum("stale_days" in s for s in statements) == 2  # the page's and the detail's
+
+
+def test_a_page_reads_plain_rows_that_say_what_the_rows_hold(engine):
+    """A list page is only rendered: its objectives, departments and key results come as plain
+    rows, each field what the model's row holds (a company objective has no department)."""
+    dept = factories.department(engine, "Support", heads=(ALICE,))
+    factories.objective(engine, dept, owner=ALICE, title="Department one")
+    factories.objective(engine, None, owner=ALICE, title="Company one")
+    with read_scope(engine) as session:
+        views, total, _ = objectives_page(
+            session, team_id=TEAM, user_id=ALICE, page=1, page_size=5, scope="all"
+        )
+    assert total == 2 and [v.objective.title for v in views] == ["Company one", "Department one"]
+    assert views[0].department is None
+    with session_scope(engine) as session:
+        for view in views:
+            obj = session.get(Objective, view.objective.id)
+            assert not isinstance(view.objective, Objective)  # no entity to load or track
+            assert view.objective._asdict() == obj.model_dump()
+            stored = session.exec(
+                select(KeyResult).where(KeyResult.objective_id == obj.id).order_by(KeyResult.number)
+            ).all()
+            assert [kr._asdict() for kr in view.key_results] == [kr.model_dump() for kr in stored]
+            assert view.key_results and not isinstance(view.key_results[0], KeyResult)
+        assert views[1].department._asdict() == session.get(Department, dept.id).model_dump()
