@@ -357,7 +357,7 @@ def _row(session: Session, statement: Select, team_id: str, ref: str, kind: str,
 
 # A list page's objectives, departments and key results as plain rows, not ORM entities:
 # the page only reads them, and loading entities (identity map, instrumented attributes) cost
-# a third of a page's CPU. Same attribute names as the models; nothing writes through them.
+# about a sixth of a page's CPU. Same field names as the models; nothing writes through them.
 ObjectiveRow = namedtuple("ObjectiveRow", [c.name for c in Objective.__table__.columns])
 DepartmentRow = namedtuple("DepartmentRow", [c.name for c in Department.__table__.columns])
 KeyResultRow = namedtuple("KeyResultRow", [c.name for c in KeyResult.__table__.columns])
