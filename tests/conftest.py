@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 
 import pytest
@@ -158,9 +159,7 @@ def driver(app, slack):
 def block_json_matches_slack_sdk(monkeypatch):
     """Every Block Kit object the app turns into JSON in a test is also turned by `slack_sdk`'s
     own `to_dict`: the two must agree, on the dict and on refusing what breaks a limit."""
-    from slackapp import home_refresher
     from slackapp.blocks import block_json as module
-    from slackapp.blocks import common, digest, share
 
     real = module.block_json
 
@@ -175,5 +174,9 @@ def block_json_matches_slack_sdk(monkeypatch):
         assert got == expected, f"block_json differs from to_dict for {type(obj).__name__}"
         return got
 
-    for user in (common, digest, share, home_refresher):
-        monkeypatch.setattr(user, "block_json", checked)
+    # Every module of the app that imported it, so a new one is checked without a list here.
+    for user in list(sys.modules.values()):
+        name = getattr(user, "__name__", "")
+        if name.startswith("slackapp.") and user is not module:
+            if getattr(user, "block_json", None) is real:
+                monkeypatch.setattr(user, "block_json", checked)

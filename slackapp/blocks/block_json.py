@@ -7,7 +7,7 @@ of the request's CPU. This walks the same objects with each class's validators a
 names found once: the same limits are checked (a too-long text raises the same
 `SlackObjectFormationError`) and the same dict comes out — tests/slackapp/test_block_json.py
 holds it to `to_dict` on every kind of block the app builds. A class with its own `to_dict`
-(options, confirm dialogs, views) is asked for it, as `slack_sdk` does.
+(options, confirm dialogs) is asked for it, as `slack_sdk` does.
 """
 
 from __future__ import annotations
