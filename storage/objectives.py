@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Integer, Select, bindparam, delete, update
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, delete, exists, or_, update
 from sqlmodel import Session, col, func, select
 
 from storage import audit
@@ -29,6 +29,7 @@ from storage.models import (
     KrComment,
     KrNudge,
     Objective,
+    ObjectiveLink,
     ObjectiveStatus,
     Team,
     utcnow,
@@ -300,8 +301,17 @@ def get_objective(session: Session, *, team_id: str, ref: str) -> Objective:
 
 # A row and what it belongs to, named by its reference, in one statement each; the objective
 # comes with its team's stale-days setting (no team row yet: the default).
+def _is_linked(objective_id) -> ColumnElement[bool]:
+    """Whether the objective is aligned (a link's child or parent): when no objective a page
+    shows is, its rolled-up progress is its own and the quarter's links need no read."""
+    return or_(
+        exists().where(ObjectiveLink.child_id == objective_id),
+        exists().where(ObjectiveLink.parent_id == objective_id),
+    ).label("linked")
+
+
 _OBJECTIVE_AND_DEPARTMENT = (
-    select(Objective, Department, Team.stale_days)
+    select(Objective, Department, Team.stale_days, _is_linked(Objective.id))
     .outerjoin(Department, Department.id == Objective.department_id)
     .outerjoin(Team, Team.team_id == Objective.team_id)
     .where(Objective.team_id == bindparam("team_id"), Objective.number == bindparam("number"))
@@ -317,12 +327,16 @@ _KEY_RESULT_AND_OBJECTIVE_STATE = (
 def objective_view(session: Session, *, team_id: str, ref: str) -> ObjectiveView:
     """One objective with its department, key results, rolled-up progress and its team's
     stale-days setting (the detail view)."""
-    obj, dept, stale_days = _row(
+    obj, dept, stale_days, linked = _row(
         session, _OBJECTIVE_AND_DEPARTMENT, team_id, ref, "objective", "objective"
     )
     departments = {dept.id: dept} if dept else {}
     return load_views(
-        session, [obj], departments=departments, stale_days=stale_days or DEFAULT_STALE_DAYS
+        session,
+        [obj],
+        departments=departments,
+        stale_days=stale_days or DEFAULT_STALE_DAYS,
+        unlinked=not linked,
     )[0]
 
 
@@ -383,12 +397,14 @@ def load_views(
     departments: dict[int, Department] | None = None,
     stale_days: int | None = None,
     plain: bool = False,
+    unlinked: bool = False,
 ) -> list[ObjectiveView]:
     """Objectives with department, key results and rolled-up progress: a fixed number of
     queries whatever the count (two, plus two per distinct quarter; storage.rollup; one fewer
-    when the objectives' `departments` were read with them). `stale_days`, when the team's
-    setting was read with the objectives, goes on each view. `plain`: the key results as
-    KeyResultRows (a view only read, as a list page)."""
+    when the objectives' `departments` were read with them, and none for the trees when they
+    are known to be `unlinked`: no link has any of them as child or parent). `stale_days`, when
+    the team's setting was read with the objectives, goes on each view. `plain`: the key
+    results as KeyResultRows (a view only read, as a list page)."""
     if not objectives:
         return []
     ids = [o.id for o in objectives]
@@ -404,7 +420,7 @@ def load_views(
     for kr in krs:
         by_obj.setdefault(kr.objective_id, []).append(kr)
     missing = [o for o in objectives if o.quarter not in (trees or {})]
-    trees = {**(trees or {}), **trees_for(session, missing, by_obj)}
+    trees = {**(trees or {}), **trees_for(session, missing, by_obj, unlinked=unlinked)}
     return [
         ObjectiveView(
             o, depts.get(o.department_id), by_obj.get(o.id, []), trees[o.quarter], stale_days
@@ -448,10 +464,10 @@ def _listing(scope: str, include_closed: bool, by_quarter: bool) -> _Listing:
             | col(Objective.id).in_(owned_kr)
             | col(Objective.department_id).in_(my_depts)
         )
-    # Each objective with its department and its team's stale-days setting, in the same
-    # statement (the list's insights need the setting).
+    # Each objective with its department, its team's stale-days setting (the list's insights
+    # need it) and whether it is aligned, in the same statement.
     every = (
-        q.add_columns(Department, Team.stale_days)
+        q.add_columns(Department, Team.stale_days, _is_linked(Objective.id))
         .outerjoin(Department, Department.id == Objective.department_id)
         .outerjoin(Team, Team.team_id == Objective.team_id)
         .order_by(
@@ -523,9 +539,14 @@ def _listed(
         dept_id = row[_OBJECTIVE_WIDTH]
         if dept_id is not None and dept_id not in departments:
             departments[dept_id] = DepartmentRow._make(row[_OBJECTIVE_WIDTH:dept_end])
-    stale_days = rows[0][-1] or DEFAULT_STALE_DAYS  # the same on every row: the team's
+    stale_days = rows[0][-2] or DEFAULT_STALE_DAYS  # the same on every row: the team's
     return load_views(
-        session, objectives, departments=departments, stale_days=stale_days, plain=True
+        session,
+        objectives,
+        departments=departments,
+        stale_days=stale_days,
+        plain=True,
+        unlinked=not any(row[-1] for row in rows),
     )
 
 

@@ -230,6 +230,7 @@ def partial_tree(
     objective_ids: Iterable[int],
     company: bool = False,
     known: Mapping[int, tuple[Objective, list[KeyResult]]] | None = None,
+    unlinked: bool = False,
 ) -> QuarterTree:
     """The part of the quarter's graph that the given objectives (and, with `company`, the
     quarter's company objectives) need: themselves, the objectives they contribute to, and
@@ -237,10 +238,11 @@ def partial_tree(
     and linked objectives are exactly those of the whole quarter tree, whose other objectives
     are not read (an objective list page, App Home). Two statements, three with `company`;
     one when every objective needed is `known` (already loaded with all its key results, as on
-    a list page whose objectives are not aligned)."""
+    a list page whose objectives are not aligned); none when, besides, the caller knows them
+    `unlinked` (no link has any of them as child or parent)."""
     tree = QuarterTree(team_id=team_id, quarter=quarter)
     conn = session.connection()
-    links = _quarter_links(conn, tree)
+    links = [] if unlinked else _quarter_links(conn, tree)
     roots = set(objective_ids)
     if company:
         roots.update(_company_objective_ids(conn, team_id=team_id, quarter=quarter))
@@ -283,10 +285,13 @@ def trees_for(
     session: Session,
     objectives: Iterable[Objective],
     key_results: Mapping[int, list[KeyResult]] | None = None,
+    *,
+    unlinked: bool = False,
 ) -> dict[str, QuarterTree]:
     """Per quarter, the part of its tree the given objectives need (`partial_tree`): at most two
     statements per distinct quarter. With `key_results` (objective id → all its key results,
-    already loaded) those objectives are not read again."""
+    already loaded) those objectives are not read again; with `unlinked` (none of them is a
+    link's child or parent) neither are the quarters' links."""
     by_quarter: dict[str, list[Objective]] = {}
     for o in objectives:
         by_quarter.setdefault(o.quarter, []).append(o)
@@ -299,6 +304,7 @@ def trees_for(
             known=None
             if key_results is None
             else {o.id: (o, key_results.get(o.id, [])) for o in objs},
+            unlinked=unlinked,
         )
         for quarter, objs in by_quarter.items()
     }
