@@ -8,6 +8,7 @@ blocker replaces it.
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +23,7 @@ from sqlalchemy import (
     insert,
     update,
 )
-from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -41,6 +42,7 @@ from storage.models import (
 )
 from storage.numbers import parse_number
 from storage.objectives import (
+    KeyResultRow,
     ObjectiveState,
     can_check_in,
     get_key_result,
@@ -63,7 +65,7 @@ CHECKIN_UNDO = UndoKind(
 
 
 def _checked_input(
-    kr: KeyResult,
+    kr: KeyResultRow,
     obj: ObjectiveState,
     value: float | None,
     confidence: int | None,
@@ -124,6 +126,9 @@ _KEY_RESULT_CHECKED_IN = (
 )
 CHECKIN_ACTION = "checkin.create"
 _CHECKIN_FIELDS = tuple(c.name for c in _CHECKIN.columns if c.name != "id")
+_CHECKED_IN = ("current_value", "last_confidence", "last_checkin_at")  # what a check-in sets
+# A written check-in, as a plain row with the model's field names.
+CheckinRow = namedtuple("CheckinRow", [c.name for c in _CHECKIN.columns])
 
 
 def _all_at_once() -> Select:
@@ -177,11 +182,14 @@ def record_checkin(
     confidence: int | None,
     note: str = "",
     blocker: str = "",
-) -> tuple[CheckIn, KeyResult]:
+) -> tuple[CheckinRow, KeyResultRow]:
+    """Record a check-in: the written check-in and the key result as it now stands, as plain
+    rows (the writes are statements, not the ORM's; a key result this session had loaded is
+    brought up to date)."""
     kr, obj = get_key_result_and_objective_state(session, team_id=team_id, ref=ref)
     can_check_in(session, team_id=team_id, user_id=user_id, is_admin=is_admin, kr=kr)
     confidence, note, blocker = _checked_input(kr, obj, value, confidence, note, blocker)
-    before = kr.model_dump()
+    before = kr._asdict()
     now = utcnow()
     fields = {
         "team_id": team_id,
@@ -203,14 +211,12 @@ def record_checkin(
     after = {**kr_after, "checkin_id": 0, "blocker": bool(blocker)}
     changes = {"kr_id": kr.id, "new_value": value, "new_confidence": confidence, "checked_at": now}
     checkin_id = _write_checkin(session, fields, changes, before=before, after=after)
-    row = CheckIn(id=checkin_id, **fields)
-    # The written row, in the session as if loaded: a caller may still change it and flush.
-    make_transient_to_detached(row)
-    session.add(row)
-    # The loaded key result now says what the row says, without a change left to flush.
-    for name in ("current_value", "last_confidence", "last_checkin_at"):
-        set_committed_value(kr, name, kr_after[name])
-    return row, kr
+    checked_in = {name: kr_after[name] for name in _CHECKED_IN}
+    loaded = session.identity_map.get(session.identity_key(KeyResult, kr.id))
+    if loaded is not None:  # it now says what the row says, without a change left to flush
+        for name, value_now in checked_in.items():
+            set_committed_value(loaded, name, value_now)
+    return CheckinRow(id=checkin_id, **fields), kr._replace(**checked_in)
 
 
 def _write_checkin(
@@ -267,12 +273,12 @@ class CheckinEntry:
 
 def record_checkins(
     session: Session, *, team_id: str, user_id: str, is_admin: bool, entries: list[CheckinEntry]
-) -> list[tuple[CheckIn, KeyResult]]:
+) -> list[tuple[CheckinRow, KeyResultRow]]:
     """Record one check-in per non-empty entry, all or nothing: every entry is checked, and
     FieldErrors keyed `kr.<number>.<field>` name each bad one (the caller's transaction then
     rolls back what the good ones wrote)."""
     errors: dict[str, str] = {}
-    done: list[tuple[CheckIn, KeyResult]] = []
+    done: list[tuple[CheckinRow, KeyResultRow]] = []
     for entry in entries:
         if entry.empty:
             continue

@@ -20,7 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
-from storage.models import CheckIn, KpiValue
+from storage.models import CheckIn, KeyResult, KpiValue
 from storage.progress import progress
 from storage.quarters import quarter_bounds
 
@@ -127,11 +127,20 @@ def _finish(fit: _Fit, start: date, end: date, baseline: float, target: float) -
     return Forecast(value=value, on=end, progress=progress(baseline, target, value), points=fit.n)
 
 
-def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list) -> dict:
+def forecasts(
+    session: Session,
+    *,
+    team_id: str,
+    quarter: str,
+    key_results: list,
+    checkin_forecasts: dict[int, Forecast] | None = None,
+) -> dict:
     """key result id → Forecast (absent when there is none), for any number of key results.
 
     `key_results` are KeyResult rows (or rows with the same attributes). Two SELECTs whatever
-    their number: check-in values in the quarter, and KPI values in the quarter.
+    their number: check-in values in the quarter, and KPI values in the quarter. The first is
+    skipped when the forecasts of the key results set by check-ins are known already
+    (`checkin_forecasts`, read with the key results: `forecast_from_sums`).
     """
     if not key_results:
         return {}
@@ -142,7 +151,9 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
         if kr.kpi_name:
             bound.setdefault((kr.kpi_name, kr.kpi_department_id or 0), []).append(kr)
     out: dict[int, Forecast] = {}
-    if plain:
+    if plain and checkin_forecasts is not None:
+        out.update((i, checkin_forecasts[i]) for i in plain if i in checkin_forecasts)
+    elif plain:
         out.update(_checkin_forecasts(session, team_id=team_id, quarter=quarter, plain=plain))
     fits: dict[int, _Fit] = {}  # KPI-bound ones, from the KPI's values
     if bound:
@@ -159,11 +170,13 @@ def forecasts(session: Session, *, team_id: str, quarter: str, key_results: list
 
 
 @functools.cache
-def _checkin_sums(*, by_ids: bool):
-    """Per key result, the count and sums of x, y, x², xy (x in days since the quarter began)
-    of its check-in values in [:begin, :finish]: for the key results :ids (`by_ids`), or for
-    every key result of the team :team_id. Built once: with its subquery and functions, building
-    it cost five times as much CPU as running it."""
+def checkin_sums(*, by: str):
+    """Per key result, the count and sums of x, y, x², xy and the least and greatest x (x in
+    days since the quarter began) of its check-in values in [:begin, :finish] (`sums_params`):
+    for the key results :ids (`by="ids"`), for the key results of the objectives :ids
+    (`by="objectives"`: joined to a page's key-result read), or for every key result of the
+    team :team_id (`by="team"`). Built once: with its subquery and functions, building it cost
+    five times as much CPU as running it."""
     # The database sums per key result: one row per key result comes back, not one per
     # check-in. x is computed once per check-in in a subquery; OFFSET 0 keeps SQLite from
     # folding the subquery into the aggregate (which would parse each timestamp six times), and
@@ -177,44 +190,66 @@ def _checkin_sums(*, by_ids: bool):
         CheckIn.created_at >= bindparam("begin"),
         CheckIn.created_at <= bindparam("finish"),
     )
-    if by_ids:
-        # By key result id alone (the key results are the team's, and so are their
-        # check-ins): a team_id condition here makes SQLite walk the team's index, every
-        # check-in of the team, instead of the (key result, created_at) one.
+    # By key result id alone (the key results are the team's, and so are their check-ins): a
+    # team_id condition here makes SQLite walk the team's index, every check-in of the team,
+    # instead of the (key result, created_at) one.
+    if by == "ids":
         points = points.where(col(CheckIn.key_result_id).in_(bindparam("ids", expanding=True)))
+    elif by == "objectives":
+        of_objectives = select(KeyResult.id).where(
+            col(KeyResult.objective_id).in_(bindparam("ids", expanding=True))
+        )
+        points = points.where(col(CheckIn.key_result_id).in_(of_objectives))
     else:
         points = points.where(CheckIn.team_id == bindparam("team_id"))
     p = points.offset(0).subquery("points")
     return select(
         p.c.kr_id,
-        func.count(),
-        func.sum(p.c.x),
-        func.sum(p.c.y),
-        func.sum(p.c.x * p.c.x),
-        func.sum(p.c.x * p.c.y),
-        func.min(p.c.x),
-        func.max(p.c.x),
+        func.count().label("n"),
+        func.sum(p.c.x).label("sx"),
+        func.sum(p.c.y).label("sy"),
+        func.sum(p.c.x * p.c.x).label("sxx"),
+        func.sum(p.c.x * p.c.y).label("sxy"),
+        func.min(p.c.x).label("lo"),
+        func.max(p.c.x).label("hi"),
     ).group_by(p.c.kr_id)
+
+
+def sums_params(quarter: str) -> dict:
+    """The parameters of `checkin_sums` for the quarter (ids or team aside)."""
+    start, end = quarter_bounds(quarter)
+    begin = datetime.combine(start, time(0), tzinfo=UTC)
+    finish = datetime.combine(end, time(23, 59, 59, 999999), tzinfo=UTC)
+    return {"origin_days": begin.timestamp() / 86400.0, "begin": begin, "finish": finish}
+
+
+def forecast_from_sums(kr, quarter: str, sums) -> Forecast | None:
+    """The forecast of a key result set by check-ins, from its row of `checkin_sums`
+    (n, sx, sy, sxx, sxy, lo, hi; n None or 0 when it has no check-in value in the quarter)."""
+    n, sx, sy, sxx, sxy, lo, hi = sums
+    if not n:
+        return None
+    start, end = quarter_bounds(quarter)
+    value = _line_at(n, sx, sy, sxx, sxy, lo, hi, _days(start, end))
+    if value is None:
+        return None
+    return Forecast(value, end, progress(kr.baseline, kr.target, value), int(n))
 
 
 def _checkin_forecasts(
     session: Session, *, team_id: str, quarter: str, plain: dict
 ) -> dict[int, Forecast]:
     """Forecasts of the key results set by check-ins (`plain`, by id): one statement."""
-    start, end = quarter_bounds(quarter)
-    begin = datetime.combine(start, time(0), tzinfo=UTC)
-    finish = datetime.combine(end, time(23, 59, 59, 999999), tzinfo=UTC)
     by_ids = len(plain) <= ID_LIST_MAX
-    params = {"origin_days": begin.timestamp() / 86400.0, "begin": begin, "finish": finish}
+    params = sums_params(quarter)
     params.update({"ids": list(plain)} if by_ids else {"team_id": team_id})
-    x_end = _days(start, end)
     out: dict[int, Forecast] = {}
-    rows = session.connection().execute(_checkin_sums(by_ids=by_ids), params)
-    for kr_id, n, sx, sy, sxx, sxy, lo, hi in rows:
+    rows = session.connection().execute(checkin_sums(by="ids" if by_ids else "team"), params)
+    for kr_id, *sums in rows:
         kr = plain.get(kr_id)
-        value = None if kr is None else _line_at(n, sx, sy, sxx, sxy, lo, hi, x_end)
-        if value is not None:
-            out[kr_id] = Forecast(value, end, progress(kr.baseline, kr.target, value), int(n))
+        found = None if kr is None else forecast_from_sums(kr, quarter, sums)
+        if found is not None:
+            out[kr_id] = found
     return out
 
 

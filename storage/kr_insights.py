@@ -69,8 +69,10 @@ def kr_insights(
     items: list[tuple[object, str]],
     now: datetime,
     stale_days: int | None = None,
+    checkin_forecasts: dict[int, Forecast] | None = None,
 ) -> dict[int, KrInsight]:
-    """key result id → KrInsight for (key result, quarter) pairs."""
+    """key result id → KrInsight for (key result, quarter) pairs. `checkin_forecasts`: the
+    forecasts of those set by check-ins, when they were read with the key results."""
     if stale_days is None:
         stale_days = stale_days_of(session, team_id)
     by_quarter: dict[str, list] = defaultdict(list)
@@ -78,7 +80,13 @@ def kr_insights(
         by_quarter[quarter].append(kr)
     out: dict[int, KrInsight] = {}
     for quarter, krs in by_quarter.items():
-        found = forecasts(session, team_id=team_id, quarter=quarter, key_results=krs)
+        found = forecasts(
+            session,
+            team_id=team_id,
+            quarter=quarter,
+            key_results=krs,
+            checkin_forecasts=checkin_forecasts,
+        )
         for kr in krs:
             out[kr.id] = insight(
                 kr, quarter=quarter, now=now, stale_days=stale_days, forecast=found.get(kr.id)
@@ -88,7 +96,21 @@ def kr_insights(
 
 def view_insights(session: Session, *, team_id: str, views: list, now: datetime):
     """Insights for every key result of ObjectiveViews (storage.objectives); the team's
-    stale-days setting is read only when the views were loaded without it."""
+    stale-days setting is read only when the views were loaded without it, and the check-in
+    forecasts only when they were not read with the key results."""
     items = [(kr, v.objective.quarter) for v in views for kr in v.key_results]
     stale_days = next((v.stale_days for v in views if v.stale_days is not None), None)
-    return kr_insights(session, team_id=team_id, items=items, now=now, stale_days=stale_days)
+    known: dict[int, Forecast] | None = {}
+    for v in views:
+        if v.checkin_forecasts is None:
+            known = None
+            break
+        known.update(v.checkin_forecasts)
+    return kr_insights(
+        session,
+        team_id=team_id,
+        items=items,
+        now=now,
+        stale_days=stale_days,
+        checkin_forecasts=known,
+    )

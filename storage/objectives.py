@@ -18,6 +18,7 @@ from storage.departments import (
     require_head_or_company_admin,
 )
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied, item_field
+from storage.forecast import Forecast, checkin_sums, forecast_from_sums, sums_params
 from storage.models import (
     TITLE_MAX,
     UNIT_MAX,
@@ -57,7 +58,7 @@ class KeyResultInput:
 
 @dataclass
 class ObjectiveView:
-    # Plain rows on a list page (ObjectiveRow…, only read); entities elsewhere.
+    # Plain rows on a list page and the detail view (ObjectiveRow…, only read); entities elsewhere.
     objective: Objective | ObjectiveRow
     department: Department | DepartmentRow | None  # None: a company objective
     key_results: list[KeyResult] | list[KeyResultRow] = field(default_factory=list)
@@ -65,6 +66,9 @@ class ObjectiveView:
     # The team's stale-days setting when it was read with the objective (lists, the detail
     # view): their insights then need no statement of their own to learn it.
     stale_days: int | None = None
+    # The forecasts of its key results set by check-ins, by key result id, when they were read
+    # with the key results (lists, the detail view); None: not read.
+    checkin_forecasts: dict[int, Forecast] | None = None
 
     @property
     def own_progress(self) -> float:
@@ -316,27 +320,24 @@ _OBJECTIVE_AND_DEPARTMENT = (
     .outerjoin(Team, Team.team_id == Objective.team_id)
     .where(Objective.team_id == bindparam("team_id"), Objective.number == bindparam("number"))
 )
-# A check-in needs only its objective's number and status: not a whole Objective entity.
-_KEY_RESULT_AND_OBJECTIVE_STATE = (
-    select(KeyResult, Objective.number, Objective.status)
-    .join(Objective, Objective.id == KeyResult.objective_id)
-    .where(KeyResult.team_id == bindparam("team_id"), KeyResult.number == bindparam("number"))
-)
 
 
 def objective_view(session: Session, *, team_id: str, ref: str) -> ObjectiveView:
     """One objective with its department, key results, rolled-up progress and its team's
-    stale-days setting (the detail view)."""
-    obj, dept, stale_days, linked = _row(
-        session, _OBJECTIVE_AND_DEPARTMENT, team_id, ref, "objective", "objective"
+    stale-days setting (the detail view), as plain rows like a list page's: it is only
+    rendered."""
+    row = _row(
+        session.connection(), _OBJECTIVE_AND_DEPARTMENT, team_id, ref, "objective", "objective"
     )
-    departments = {dept.id: dept} if dept else {}
+    obj, dept = _objective_and_department(row)
     return load_views(
         session,
         [obj],
-        departments=departments,
-        stale_days=stale_days or DEFAULT_STALE_DAYS,
-        unlinked=not linked,
+        departments={dept.id: dept} if dept else {},
+        stale_days=row.stale_days or DEFAULT_STALE_DAYS,
+        plain=True,
+        unlinked=not row.linked,
+        with_forecasts=True,
     )[0]
 
 
@@ -351,31 +352,57 @@ class ObjectiveState(NamedTuple):
     status: str
 
 
-def get_key_result_and_objective_state(
-    session: Session, *, team_id: str, ref: str
-) -> tuple[KeyResult, ObjectiveState]:
-    """A key result and its objective's number and status (a check-in's hot path)."""
-    kr, number, status = _row(
-        session, _KEY_RESULT_AND_OBJECTIVE_STATE, team_id, ref, "key_result", "key result"
-    )
-    return kr, ObjectiveState(number, status)
-
-
-def _row(session: Session, statement: Select, team_id: str, ref: str, kind: str, noun: str):
+def _row(reader, statement: Select, team_id: str, ref: str, kind: str, noun: str):
+    """The one row of `statement` for the reference (`reader`: a session, or its connection
+    for plain rows); NotFound naming it when there is none."""
     number = parse_ref(ref, kind)
-    row = session.execute(statement, {"team_id": team_id, "number": number}).first()
+    row = reader.execute(statement, {"team_id": team_id, "number": number}).first()
     if row is None:
         raise NotFound(f"There is no {noun} `{format_ref(kind, number)}` in this workspace.")
     return row
 
 
-# A list page's objectives, departments and key results as plain rows, not ORM entities:
-# the page only reads them, and loading entities (identity map, instrumented attributes) cost
+# A list page's (and the detail view's) objectives, departments and key results as plain
+# rows, not ORM entities: the page only reads them, and loading entities (identity map, instrumented attributes) cost
 # about a sixth of a page's CPU. Same field names as the models; nothing writes through them.
 ObjectiveRow = namedtuple("ObjectiveRow", [c.name for c in Objective.__table__.columns])
 DepartmentRow = namedtuple("DepartmentRow", [c.name for c in Department.__table__.columns])
 KeyResultRow = namedtuple("KeyResultRow", [c.name for c in KeyResult.__table__.columns])
 _OBJECTIVE_WIDTH, _DEPARTMENT_WIDTH = len(ObjectiveRow._fields), len(DepartmentRow._fields)
+
+
+def _objective_and_department(row) -> tuple[ObjectiveRow, DepartmentRow | None]:
+    """The objective and its department (None: a company objective) at the head of a row."""
+    obj = ObjectiveRow._make(row[:_OBJECTIVE_WIDTH])
+    if row[_OBJECTIVE_WIDTH] is None:
+        return obj, None
+    return obj, DepartmentRow._make(row[_OBJECTIVE_WIDTH : _OBJECTIVE_WIDTH + _DEPARTMENT_WIDTH])
+
+
+# A check-in's read: its key result as a plain row (the check-in writes through statements,
+# not the ORM) with its objective's number and status, not a whole Objective entity.
+_KEY_RESULT_AND_OBJECTIVE_STATE = (
+    select(*KeyResult.__table__.columns, Objective.number, Objective.status)
+    .join(Objective, Objective.id == KeyResult.objective_id)
+    .where(KeyResult.team_id == bindparam("team_id"), KeyResult.number == bindparam("number"))
+)
+_KEY_RESULT_WIDTH = len(KeyResultRow._fields)
+
+
+def get_key_result_and_objective_state(
+    session: Session, *, team_id: str, ref: str
+) -> tuple[KeyResultRow, ObjectiveState]:
+    """A key result (a plain row) and its objective's number and status (a check-in's hot
+    path)."""
+    row = _row(
+        session.connection(),
+        _KEY_RESULT_AND_OBJECTIVE_STATE,
+        team_id,
+        ref,
+        "key_result",
+        "key result",
+    )
+    return KeyResultRow._make(row[:_KEY_RESULT_WIDTH]), ObjectiveState(*row[_KEY_RESULT_WIDTH:])
 
 
 # load_views's statements, built once (every list, objective view and Home runs them).
@@ -386,6 +413,12 @@ _KEY_RESULTS_OF = (
     select(KeyResult)
     .where(col(KeyResult.objective_id).in_(bindparam("ids", expanding=True)))
     .order_by(KeyResult.number)
+)
+# The same with each key result's check-in sums for its forecast (storage.forecast), when the
+# objectives share a quarter: the forecasts cost no statement of their own.
+_SUMS = checkin_sums(by="objectives").subquery("sums")
+_KEY_RESULTS_WITH_SUMS = _KEY_RESULTS_OF.add_columns(*list(_SUMS.c)[1:]).outerjoin(
+    _SUMS, _SUMS.c.kr_id == KeyResult.id
 )
 
 
@@ -398,13 +431,16 @@ def load_views(
     stale_days: int | None = None,
     plain: bool = False,
     unlinked: bool = False,
+    with_forecasts: bool = False,
 ) -> list[ObjectiveView]:
     """Objectives with department, key results and rolled-up progress: a fixed number of
     queries whatever the count (two, plus two per distinct quarter; storage.rollup; one fewer
     when the objectives' `departments` were read with them, and none for the trees when they
     are known to be `unlinked`: no link has any of them as child or parent). `stale_days`, when
     the team's setting was read with the objectives, goes on each view. `plain`: the key
-    results as KeyResultRows (a view only read, as a list page)."""
+    results as KeyResultRows (a view only read, as a list page). `with_forecasts`: their
+    check-in forecasts read with them (`checkin_forecasts`), when the objectives share a
+    quarter."""
     if not objectives:
         return []
     ids = [o.id for o in objectives]
@@ -412,29 +448,58 @@ def load_views(
     if depts is None:
         dept_ids = [o.department_id for o in objectives if o.department_id is not None]
         depts = {d.id: d for d in session.scalars(_DEPARTMENTS_BY_ID, {"ids": dept_ids})}
+    quarters = {o.quarter for o in objectives}
     by_obj: dict[int, list[KeyResult]] = {}
-    if plain:
-        krs = map(KeyResultRow._make, session.connection().execute(_KEY_RESULTS_OF, {"ids": ids}))
+    found: dict[int, Forecast] | None = None
+    if with_forecasts and len(quarters) == 1:
+        by_obj, found = _key_results_and_forecasts(session, ids, quarters.pop(), plain=plain)
     else:
-        krs = session.scalars(_KEY_RESULTS_OF, {"ids": ids})
-    for kr in krs:
-        by_obj.setdefault(kr.objective_id, []).append(kr)
+        if plain:
+            krs = session.connection().execute(_KEY_RESULTS_OF, {"ids": ids})
+            krs = map(KeyResultRow._make, krs)
+        else:
+            krs = session.scalars(_KEY_RESULTS_OF, {"ids": ids})
+        for kr in krs:
+            by_obj.setdefault(kr.objective_id, []).append(kr)
     missing = [o for o in objectives if o.quarter not in (trees or {})]
     trees = {**(trees or {}), **trees_for(session, missing, by_obj, unlinked=unlinked)}
     return [
         ObjectiveView(
-            o, depts.get(o.department_id), by_obj.get(o.id, []), trees[o.quarter], stale_days
+            o, depts.get(o.department_id), by_obj.get(o.id, []), trees[o.quarter], stale_days, found
         )
         for o in objectives
     ]
+
+
+def _key_results_and_forecasts(
+    session: Session, ids: list[int], quarter: str, *, plain: bool
+) -> tuple[dict[int, list], dict[int, Forecast]]:
+    """The key results of the objectives `ids` (of `quarter`), by objective, and the forecasts
+    of those set by check-ins: one statement."""
+    by_obj: dict[int, list] = {}
+    found: dict[int, Forecast] = {}
+    params = {"ids": ids, **sums_params(quarter)}
+    if plain:
+        width = len(KeyResultRow._fields)
+        rows = ((KeyResultRow._make(r[:width]), r[width:]) for r in
+                session.connection().execute(_KEY_RESULTS_WITH_SUMS, params))  # fmt: skip
+    else:
+        rows = ((r[0], r[1:]) for r in session.execute(_KEY_RESULTS_WITH_SUMS, params))
+    for kr, sums in rows:
+        by_obj.setdefault(kr.objective_id, []).append(kr)
+        if not kr.kpi_name:
+            forecast = forecast_from_sums(kr, quarter, sums)
+            if forecast is not None:
+                found[kr.id] = forecast
+    return by_obj, found
 
 
 @dataclass(frozen=True)
 class _Listing:
     """The statements of one kind of objective list (see `_listing`)."""
 
-    every: Select  # (objective, department, the team's stale days) rows in list order
-    page: Select  # the same, :limit rows from :offset
+    every: Select  # (objective, department, team's stale days, linked) rows in list order
+    page: Select  # the same with the list's total on each row, :limit rows from :offset
     count: Select
 
 
@@ -476,12 +541,17 @@ def _listing(scope: str, include_closed: bool, by_quarter: bool) -> _Listing:
             Objective.number,
         )
     )
+    count = select(func.count()).select_from(q.subquery())
+    # The total as a subquery of the page's statement: run once, apart from the page's sort
+    # (a window count would make the database sort every matching objective, not just find
+    # the page's), and no statement of its own.
+    page = every.add_columns(count.scalar_subquery().label("total"))
     return _Listing(
         every=every,
-        page=every.offset(bindparam("offset", type_=Integer)).limit(
+        page=page.offset(bindparam("offset", type_=Integer)).limit(
             bindparam("limit", type_=Integer)
         ),
-        count=select(func.count()).select_from(q.subquery()),
+        count=count,
     )
 
 
@@ -517,37 +587,39 @@ def list_objectives(
     """Objectives in list order. filters: scope ('me' — owned by me, with a KR I own, or in my
     departments —, 'all' or 'department'), department_id, include_closed, quarter."""
     listing, params = _list_query(team_id=team_id, user_id=user_id, **filters)
-    return _listed(session, listing, params, limit=limit, offset=offset)
+    return _listed(session, listing, params, limit=limit, offset=offset)[0]
 
 
 def _listed(
     session: Session, listing: _Listing, params: dict, *, limit: int | None, offset: int
-) -> list[ObjectiveView]:
+) -> tuple[list[ObjectiveView], int | None]:
     """The views of one list page, read as plain rows (ObjectiveRow, DepartmentRow,
-    KeyResultRow): a list is only rendered."""
+    KeyResultRow): a list is only rendered. With a `limit`, also the list's total (None when
+    the page is past the end)."""
     conn = session.connection()
     if limit is None:
         rows = conn.execute(listing.every, params).all()
     else:
         rows = conn.execute(listing.page, {**params, "limit": limit, "offset": offset}).all()
     if not rows:
-        return []
+        return [], None
     objectives, departments = [], {}
-    dept_end = _OBJECTIVE_WIDTH + _DEPARTMENT_WIDTH
     for row in rows:
-        objectives.append(ObjectiveRow._make(row[:_OBJECTIVE_WIDTH]))
-        dept_id = row[_OBJECTIVE_WIDTH]
-        if dept_id is not None and dept_id not in departments:
-            departments[dept_id] = DepartmentRow._make(row[_OBJECTIVE_WIDTH:dept_end])
-    stale_days = rows[0][-2] or DEFAULT_STALE_DAYS  # the same on every row: the team's
-    return load_views(
+        obj, dept = _objective_and_department(row)
+        objectives.append(obj)
+        if dept is not None:
+            departments.setdefault(dept.id, dept)
+    first = rows[0]  # the team's setting and the list's total: the same on every row
+    views = load_views(
         session,
         objectives,
         departments=departments,
-        stale_days=stale_days,
+        stale_days=first.stale_days or DEFAULT_STALE_DAYS,
         plain=True,
-        unlinked=not any(row[-1] for row in rows),
+        unlinked=not any(row.linked for row in rows),
+        with_forecasts=True,
     )
+    return views, (first.total if limit is not None else len(rows))
 
 
 def objectives_page(
@@ -555,22 +627,19 @@ def objectives_page(
 ) -> tuple[list[ObjectiveView], int, int]:
     """One page of `list_objectives` with the total count: (views, total, page), the page
     moved into range (a list gone shorter since its buttons were drawn shows its last page).
-    The count is its own statement: a window count on the page's statement would make the
-    database sort every matching objective, not just find the page's."""
+    The page's statement counts the list too; only a page past the end needs a count of its
+    own, to find the last page."""
     listing, params = _list_query(team_id=team_id, user_id=user_id, **filters)
-    if page <= 1:
-        # A first page that is not full holds every objective: no count needed (most lists).
-        views = _listed(session, listing, params, limit=page_size, offset=0)
-        if len(views) < page_size:
-            return views, len(views), 1
+    page = max(1, page)
+    views, total = _listed(session, listing, params, limit=page_size, offset=(page - 1) * page_size)
+    if total is not None or page == 1:
+        return views, total or 0, page
     total = session.execute(listing.count, params).scalar_one()
-    page = min(max(1, page), pages_for(total, page_size))
     if total == 0:
-        return [], 0, page
-    if page <= 1:
-        return views, total, 1
-    offset = (page - 1) * page_size
-    return _listed(session, listing, params, limit=page_size, offset=offset), total, page
+        return [], 0, 1
+    page = pages_for(total, page_size)
+    views, total = _listed(session, listing, params, limit=page_size, offset=(page - 1) * page_size)
+    return views, total or 0, page
 
 
 def key_results_owned_by(
@@ -624,7 +693,9 @@ def close_objective(
     return obj
 
 
-def key_result_department(session: Session, *, team_id: str, kr: KeyResult) -> Department | None:
+def key_result_department(
+    session: Session, *, team_id: str, kr: KeyResult | KeyResultRow
+) -> Department | None:
     """The key result's department; None for a company objective's key result."""
     obj = session.get(Objective, kr.objective_id)
     if obj.department_id is None:
@@ -654,7 +725,7 @@ def key_result_for_head(
 
 
 def can_check_in(
-    session: Session, *, team_id: str, user_id: str, is_admin: bool, kr: KeyResult
+    session: Session, *, team_id: str, user_id: str, is_admin: bool, kr: KeyResult | KeyResultRow
 ) -> None:
     if kr.owner_id == user_id or is_admin:
         return

@@ -34,7 +34,7 @@ from storage.checkins import CheckinEntry, record_checkin, record_checkins, undo
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.models import KeyResult
 from storage.numbers import format_number, parse_number
-from storage.objectives import get_key_result, key_results_owned_by, kr_progress
+from storage.objectives import KeyResultRow, get_key_result, key_results_owned_by, kr_progress
 
 UNDO_USAGE = (
     "`/checkin undo` (your latest check-in) or `/checkin undo KR-34` (your latest on KR-34), "
@@ -78,7 +78,7 @@ def open_checkin_form(deps: Deps, client, trigger_id: str, *, team_id: str, user
     )
 
 
-def confirmation(kr: KeyResult, blocker: str = "") -> str:
+def confirmation(kr: KeyResult | KeyResultRow, blocker: str = "") -> str:
     share = kr_progress(kr)
     text = (
         f":white_check_mark: Checked in on *KR-{kr.number}* {escape(cut(kr.title, 150))}: "

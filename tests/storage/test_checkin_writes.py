@@ -64,3 +64,28 @@ def test_a_checkin_reads_once_and_writes_once_on_postgresql(engine):
         assert len(sent) == 2 and sent[1].lstrip().startswith("WITH")
     else:  # SQLite has no writing WITH clauses: three statements
         assert len(writes) == 3
+
+
+def test_a_checkin_returns_what_it_wrote_and_updates_a_key_result_the_session_had_loaded(engine):
+    """The check-in and the key result come back as plain rows holding what the database now
+    holds; a key result the same session had loaded as an entity says the same, with no change
+    left to flush."""
+    _, (kr,) = objective(engine, department(engine, "Support"))
+    with session_scope(engine) as s:
+        loaded = s.get(KeyResult, kr.id)
+        row, after = record_checkin(
+            s,
+            team_id="T0TEAMA01",
+            user_id="U0ALICE01",
+            is_admin=False,
+            ref="KR-1",
+            value=44,
+            confidence=8,
+        )
+        assert not isinstance(row, CheckIn) and not isinstance(after, KeyResult)
+        assert (loaded.current_value, loaded.last_confidence) == (44, 8)
+        assert loaded.last_checkin_at == after.last_checkin_at == row.created_at
+        assert not s.dirty
+    with Session(engine) as s:
+        assert row._asdict() == s.get(CheckIn, row.id).model_dump()
+        assert after._asdict() == s.get(KeyResult, kr.id).model_dump()
