@@ -8,7 +8,6 @@ blocker replaces it.
 from __future__ import annotations
 
 import re
-from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,13 +41,13 @@ from storage.models import (
 )
 from storage.numbers import parse_number
 from storage.objectives import (
-    KeyResultRow,
     ObjectiveState,
     can_check_in,
     get_key_result,
     get_key_result_and_objective_state,
     key_result_for_head,
 )
+from storage.rows import CheckinRow, KeyResultRow
 from storage.undo import UndoKind, own_row_to_undo
 
 UNDO_ACTION = "checkin.undo"
@@ -127,8 +126,6 @@ _KEY_RESULT_CHECKED_IN = (
 CHECKIN_ACTION = "checkin.create"
 _CHECKIN_FIELDS = tuple(c.name for c in _CHECKIN.columns if c.name != "id")
 _CHECKED_IN = ("current_value", "last_confidence", "last_checkin_at")  # what a check-in sets
-# A written check-in, as a plain row with the model's field names.
-CheckinRow = namedtuple("CheckinRow", [c.name for c in _CHECKIN.columns])
 
 
 def _all_at_once() -> Select:

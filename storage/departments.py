@@ -9,6 +9,7 @@ from sqlmodel import Session, col, func, select
 from storage import audit
 from storage.errors import DomainError, NotFound, PermissionDenied
 from storage.models import NAME_MAX, Department, DepartmentMember
+from storage.rows import DepartmentRow
 from storage.teams import get_or_create_team
 
 
@@ -85,7 +86,7 @@ def department_by_id(session: Session, *, team_id: str, department_id: int) -> D
 # its heads' ids (joined by commas: Slack user ids hold none).
 _TEAM_DEPARTMENTS = (
     select(
-        Department,
+        *Department.__table__.columns,
         func.count(DepartmentMember.user_id),
         func.aggregate_strings(
             case((DepartmentMember.is_head, DepartmentMember.user_id)), literal_column("','")
@@ -98,11 +99,15 @@ _TEAM_DEPARTMENTS = (
 )
 
 
-def list_departments(session: Session, *, team_id: str) -> list[tuple[Department, int, list[str]]]:
-    """Each department with its member count and head ids (sorted), by name."""
+def list_departments(
+    session: Session, *, team_id: str
+) -> list[tuple[DepartmentRow, int, list[str]]]:
+    """Each department (a plain row: the list is only rendered) with its member count and
+    head ids (sorted), by name."""
+    rows = session.connection().execute(_TEAM_DEPARTMENTS, {"team_id": team_id})
     return [
-        (dept, members, sorted(heads.split(",")) if heads else [])
-        for dept, members, heads in session.execute(_TEAM_DEPARTMENTS, {"team_id": team_id})
+        (DepartmentRow._make(row[:-2]), row[-2], sorted(row[-1].split(",")) if row[-1] else [])
+        for row in rows
     ]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
@@ -40,6 +39,7 @@ from storage.progress import progress
 from storage.quarters import parse_quarter, quarter_bounds
 from storage.refs import format_ref, get_by_ref, next_number, parse_ref
 from storage.rollup import Node, QuarterTree, trees_for
+from storage.rows import DepartmentRow, KeyResultRow, ObjectiveRow
 from storage.staleness import DEFAULT_STALE_DAYS
 
 MAX_KEY_RESULTS = 5
@@ -362,12 +362,8 @@ def _row(reader, statement: Select, team_id: str, ref: str, kind: str, noun: str
     return row
 
 
-# A list page's (and the detail view's) objectives, departments and key results as plain
-# rows, not ORM entities: the page only reads them, and loading entities (identity map, instrumented attributes) cost
-# about a sixth of a page's CPU. Same field names as the models; nothing writes through them.
-ObjectiveRow = namedtuple("ObjectiveRow", [c.name for c in Objective.__table__.columns])
-DepartmentRow = namedtuple("DepartmentRow", [c.name for c in Department.__table__.columns])
-KeyResultRow = namedtuple("KeyResultRow", [c.name for c in KeyResult.__table__.columns])
+# A list page's (and the detail view's) objectives, departments and key results are plain rows
+# (storage.rows): they are only rendered.
 _OBJECTIVE_WIDTH, _DEPARTMENT_WIDTH = len(ObjectiveRow._fields), len(DepartmentRow._fields)
 
 

@@ -34,7 +34,8 @@ from storage.checkins import CheckinEntry, record_checkin, record_checkins, undo
 from storage.errors import DomainError, FieldErrors, NotFound, PermissionDenied
 from storage.models import KeyResult
 from storage.numbers import format_number, parse_number
-from storage.objectives import KeyResultRow, get_key_result, key_results_owned_by, kr_progress
+from storage.objectives import get_key_result, key_results_owned_by, kr_progress
+from storage.rows import KeyResultRow
 
 UNDO_USAGE = (
     "`/checkin undo` (your latest check-in) or `/checkin undo KR-34` (your latest on KR-34), "

@@ -17,6 +17,7 @@ from storage.feedback import FeedbackIn, store_feedback
 from storage.kudos import create_recognition
 from storage.models import (
     AuditLog,
+    CheckIn,
     Followup,
     KeyResult,
     KpiValue,
@@ -353,14 +354,12 @@ def evidence_world(engine):
             s, team_id=TEAM, user_id=ALICE, is_admin=False, ref=f"KR-{kr.number}",
             value=20, confidence=5,
         )  # fmt: skip
-        first.created_at = datetime(2026, 10, 15, 12, tzinfo=UTC)
-        s.add(first)
+        s.get(CheckIn, first.id).created_at = datetime(2026, 10, 15, 12, tzinfo=UTC)
         second, _ = record_checkin(
             s, team_id=TEAM, user_id=ALICE, is_admin=False, ref=f"KR-{kr.number}",
             value=40, confidence=6,
         )  # fmt: skip
-        second.created_at = datetime(2026, 11, 15, 12, tzinfo=UTC)
-        s.add(second)
+        s.get(CheckIn, second.id).created_at = datetime(2026, 11, 15, 12, tzinfo=UTC)
         data["kr"] = kr.number
     return data
 

@@ -41,7 +41,7 @@ def test_recent_history_matches_each_key_results_own_history(engine):
                     note=note,
                 )
                 # Two check-ins at the same moment: the later id is the newer one.
-                row.created_at = base + timedelta(hours=n // 2)
+                s.get(CheckIn, row.id).created_at = base + timedelta(hours=n // 2)
         s.flush()
     ids = [kr.id for kr in made]
     with read_scope(engine) as s, counted_statements(engine) as statements:
