@@ -303,8 +303,6 @@ def get_objective(session: Session, *, team_id: str, ref: str) -> Objective:
     )
 
 
-# A row and what it belongs to, named by its reference, in one statement each; the objective
-# comes with its team's stale-days setting (no team row yet: the default).
 def _is_linked(objective_id) -> ColumnElement[bool]:
     """Whether the objective is aligned (a link's child or parent): when no objective a page
     shows is, its rolled-up progress is its own and the quarter's links need no read."""
@@ -314,6 +312,9 @@ def _is_linked(objective_id) -> ColumnElement[bool]:
     ).label("linked")
 
 
+# A row and what it belongs to, named by its reference, in one statement each; the objective
+# comes with its team's stale-days setting (no team row yet: the default) and whether it is
+# aligned.
 _OBJECTIVE_AND_DEPARTMENT = (
     select(Objective, Department, Team.stale_days, _is_linked(Objective.id))
     .outerjoin(Department, Department.id == Objective.department_id)
@@ -434,9 +435,9 @@ def load_views(
     when the objectives' `departments` were read with them, and none for the trees when they
     are known to be `unlinked`: no link has any of them as child or parent). `stale_days`, when
     the team's setting was read with the objectives, goes on each view. `plain`: the key
-    results as KeyResultRows (a view only read, as a list page). `with_forecasts`: their
-    check-in forecasts read with them (`checkin_forecasts`), when the objectives share a
-    quarter."""
+    results as KeyResultRows (a view only read, as a list page); with `with_forecasts` too,
+    their check-in forecasts are read with them (`checkin_forecasts`) when the objectives share
+    a quarter."""
     if not objectives:
         return []
     ids = [o.id for o in objectives]
@@ -447,8 +448,8 @@ def load_views(
     quarters = {o.quarter for o in objectives}
     by_obj: dict[int, list[KeyResult]] = {}
     found: dict[int, Forecast] | None = None
-    if with_forecasts and len(quarters) == 1:
-        by_obj, found = _key_results_and_forecasts(session, ids, quarters.pop(), plain=plain)
+    if plain and with_forecasts and len(quarters) == 1:
+        by_obj, found = _key_results_and_forecasts(session, ids, quarters.pop())
     else:
         if plain:
             krs = session.connection().execute(_KEY_RESULTS_OF, {"ids": ids})
@@ -468,20 +469,15 @@ def load_views(
 
 
 def _key_results_and_forecasts(
-    session: Session, ids: list[int], quarter: str, *, plain: bool
-) -> tuple[dict[int, list], dict[int, Forecast]]:
-    """The key results of the objectives `ids` (of `quarter`), by objective, and the forecasts
-    of those set by check-ins: one statement."""
-    by_obj: dict[int, list] = {}
+    session: Session, ids: list[int], quarter: str
+) -> tuple[dict[int, list[KeyResultRow]], dict[int, Forecast]]:
+    """The key results of the objectives `ids` (of `quarter`) as plain rows, by objective, and
+    the forecasts of those set by check-ins: one statement."""
+    by_obj: dict[int, list[KeyResultRow]] = {}
     found: dict[int, Forecast] = {}
     params = {"ids": ids, **sums_params(quarter)}
-    if plain:
-        width = len(KeyResultRow._fields)
-        rows = ((KeyResultRow._make(r[:width]), r[width:]) for r in
-                session.connection().execute(_KEY_RESULTS_WITH_SUMS, params))  # fmt: skip
-    else:
-        rows = ((r[0], r[1:]) for r in session.execute(_KEY_RESULTS_WITH_SUMS, params))
-    for kr, sums in rows:
+    for row in session.connection().execute(_KEY_RESULTS_WITH_SUMS, params):
+        kr, sums = KeyResultRow._make(row[:_KEY_RESULT_WIDTH]), row[_KEY_RESULT_WIDTH:]
         by_obj.setdefault(kr.objective_id, []).append(kr)
         if not kr.kpi_name:
             forecast = forecast_from_sums(kr, quarter, sums)
