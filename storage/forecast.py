@@ -14,6 +14,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Literal
 
 from sqlalchemy import Float, bindparam, func
 from sqlalchemy.ext.compiler import compiles
@@ -170,7 +171,7 @@ def forecasts(
 
 
 @functools.cache
-def checkin_sums(*, by: str):
+def checkin_sums(*, by: Literal["ids", "objectives", "team"]):
     """Per key result, the count and sums of x, y, x², xy and the least and greatest x (x in
     days since the quarter began) of its check-in values in [:begin, :finish] (`sums_params`):
     for the key results :ids (`by="ids"`), for the key results of the objectives :ids
@@ -200,8 +201,10 @@ def checkin_sums(*, by: str):
             col(KeyResult.objective_id).in_(bindparam("ids", expanding=True))
         )
         points = points.where(col(CheckIn.key_result_id).in_(of_objectives))
-    else:
+    elif by == "team":
         points = points.where(CheckIn.team_id == bindparam("team_id"))
+    else:  # a misspelt choice must not quietly read the whole team
+        raise ValueError(f"checkin_sums: by={by!r} is not ids, objectives or team")
     p = points.offset(0).subquery("points")
     return select(
         p.c.kr_id,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from storage.alignment import align
 from storage.db import read_scope, session_scope
-from storage.forecast import forecasts
+from storage.forecast import checkin_sums, forecasts
 from storage.kr_insights import view_insights
 from storage.models import CheckIn, KeyResult, Objective
 from storage.objectives import KeyResultInput, objective_view, objectives_page
@@ -176,3 +177,9 @@ def test_an_unaligned_page_shows_the_progress_and_status_the_quarter_tree_gives(
         assert view.progress == tree.progress(view.objective.id) == view.own_progress
         assert view.tree.status(view.objective.id, now) == tree.status(view.objective.id, now)
         assert view.linked("parents") == view.linked("children") == []
+
+
+def test_the_check_in_sums_refuse_a_choice_they_do_not_know():
+    """A misspelt choice would otherwise read the sums of every key result of the team."""
+    with pytest.raises(ValueError, match="by='id' is not ids, objectives or team"):
+        checkin_sums(by="id")
